@@ -1,0 +1,199 @@
+package actor
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultCallTimeout bounds a Call whose context has no deadline, as OTP's
+// default of 5 s.
+const DefaultCallTimeout = 5 * time.Second
+
+// Request is a call in flight, as its receiver sees it: the message, the
+// caller, and a one-shot reply. A process that receives a *Request answers it
+// with Reply, now or later and from any goroutine. If the process exits
+// before answering, the caller's Call fails with the exit reason.
+type Request struct {
+	msg  any
+	from PID
+	ch   chan callResult
+	done atomic.Bool
+}
+
+type callResult struct {
+	value any
+	err   error
+}
+
+// Message returns the request's message.
+func (r *Request) Message() any { return r.msg }
+
+// From returns the calling process, or the zero PID for a caller outside any
+// process.
+func (r *Request) From() PID { return r.from }
+
+// Reply answers the request. Only the first answer counts; Reply reports
+// whether this one did (false if already answered or the caller gave up).
+func (r *Request) Reply(v any) bool {
+	if !r.done.CompareAndSwap(false, true) {
+		return false
+	}
+	r.ch <- callResult{value: v}
+	return true
+}
+
+// Done reports whether the request was answered (or abandoned).
+func (r *Request) Done() bool { return r.done.Load() }
+
+func (r *Request) fail(reason error) {
+	if r.done.CompareAndSwap(false, true) {
+		r.ch <- callResult{err: reason}
+	}
+}
+
+// NewRequest builds a request whose reply is delivered to fn instead of a
+// waiting caller. The cluster package uses it to serve remote calls.
+func NewRequest(from PID, msg any, fn func(value any, err error)) *Request {
+	r := &Request{msg: msg, from: from, ch: make(chan callResult, 1)}
+	go func() {
+		res := <-r.ch
+		fn(res.value, res.err)
+	}()
+	return r
+}
+
+// waiter is the reusable part of a call: the reply channel and the default
+// deadline timer. A waiter goes back to the pool only when no late write to
+// its channel is possible.
+type waiter struct {
+	ch chan callResult
+	t  *time.Timer
+}
+
+var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan callResult, 1)} }}
+
+// Call sends msg to pid as a *Request and waits for the reply. The caller is
+// the process ctx was derived from, if any (so a call to self fails at once
+// with ErrCallSelf). ctx's deadline bounds the wait (DefaultCallTimeout when
+// it has none). Errors are *CallError values wrapping: the callee's exit
+// reason if it exits before replying, NoProc if it is not alive,
+// context.DeadlineExceeded or the context's error if ctx ends first, or
+// ErrRemote for a remote pid without a transport.
+func Call(ctx context.Context, pid PID, msg any) (any, error) {
+	n, from := origin(ctx, pid)
+	if n == nil {
+		return nil, &CallError{PID: pid, Reason: ErrRemote}
+	}
+	if from == pid {
+		return nil, &CallError{PID: pid, Reason: ErrCallSelf}
+	}
+	return n.call(ctx, from, pid, msg)
+}
+
+// Send delivers msg to pid from the process ctx was derived from, or, outside
+// any process, from the node that owns pid (or the node set with WithNode).
+// See Node.Send for the errors.
+func Send(ctx context.Context, pid PID, msg any) error {
+	n, from := origin(ctx, pid)
+	if n == nil {
+		return ErrRemote
+	}
+	return n.send(from, pid, msg)
+}
+
+// origin finds the node and process a message to pid is sent from.
+func origin(ctx context.Context, pid PID) (*Node, PID) {
+	if c, ok := FromContext(ctx); ok {
+		return c.node, c.self
+	}
+	if pid.node != nil {
+		if n := pid.node.local.Load(); n != nil {
+			return n, PID{}
+		}
+	}
+	if nc, ok := ctx.Value(nodeKey{}).(*Node); ok {
+		return nc, PID{}
+	}
+	return nil, PID{}
+}
+
+// Call is Call with this node as the origin, for callers outside any process.
+func (n *Node) Call(ctx context.Context, pid PID, msg any) (any, error) {
+	if c, ok := FromContext(ctx); ok {
+		if c.self == pid {
+			return nil, &CallError{PID: pid, Reason: ErrCallSelf}
+		}
+		return n.call(ctx, c.self, pid, msg)
+	}
+	return n.call(ctx, PID{}, pid, msg)
+}
+
+type nodeKey struct{}
+
+// WithNode returns a context that names n as the origin of Calls made with
+// it from outside any process, for PIDs of other nodes.
+func WithNode(ctx context.Context, n *Node) context.Context {
+	return context.WithValue(ctx, nodeKey{}, n)
+}
+
+func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
+	if to.node != n.ident {
+		if t := n.remote.Load(); t != nil && to.node != nil {
+			if rc, ok := (*t).(RemoteCaller); ok {
+				return rc.Call(ctx, from, to, msg)
+			}
+		}
+		return nil, &CallError{PID: to, Reason: ErrRemote}
+	}
+	c := n.table.get(to.index, to.serial)
+	if c == nil {
+		return nil, &CallError{PID: to, Reason: NoProc}
+	}
+	w := waiters.Get().(*waiter)
+	req := &Request{msg: msg, from: from, ch: w.ch}
+	if !c.post(req) {
+		waiters.Put(w)
+		return nil, &CallError{PID: to, Reason: NoProc}
+	}
+	var expired <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		if w.t == nil {
+			w.t = time.NewTimer(DefaultCallTimeout)
+		} else {
+			w.t.Reset(DefaultCallTimeout)
+		}
+		expired = w.t.C
+	}
+	var res callResult
+	select {
+	case res = <-w.ch:
+	case <-ctx.Done():
+		res = abandon(req, w, ctx.Err())
+	case <-expired:
+		res = abandon(req, w, context.DeadlineExceeded)
+	}
+	if w.t != nil {
+		w.t.Stop()
+	}
+	waiters.Put(w)
+	if res.err != nil {
+		return nil, &CallError{PID: to, Reason: res.err}
+	}
+	return res.value, nil
+}
+
+// abandon gives up on req unless its answer is already on the way, in which
+// case the answer wins.
+func abandon(req *Request, w *waiter, reason error) callResult {
+	if req.done.CompareAndSwap(false, true) {
+		return callResult{err: reason}
+	}
+	return <-w.ch
+}
+
+// RemoteCaller is implemented by a Transport that can carry calls.
+type RemoteCaller interface {
+	Call(ctx context.Context, from, to PID, msg any) (any, error)
+}

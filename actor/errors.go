@@ -1,0 +1,53 @@
+package actor
+
+import "errors"
+
+var (
+	// ErrNodeStopped is returned by operations on a node that is stopping or
+	// stopped.
+	ErrNodeStopped = errors.New("actor: node stopped")
+	// ErrNameTaken is returned by Register when the name is held by another
+	// process; errors.As to *NameTakenError gives the holder.
+	ErrNameTaken = errors.New("actor: name taken")
+	// ErrAlreadyNamed is returned by Register when the process already has a
+	// registered name (a process holds at most one, as in Erlang).
+	ErrAlreadyNamed = errors.New("actor: process already has a name")
+	// ErrUnknownName is returned when sending to or looking up a name nobody
+	// holds.
+	ErrUnknownName = errors.New("actor: unknown name")
+	// ErrCallSelf is returned by Call when a process calls itself, which
+	// would otherwise deadlock until the deadline.
+	ErrCallSelf = errors.New("actor: call to self")
+	// ErrRemote is returned when a message is addressed to another node and
+	// the node has no cluster transport.
+	ErrRemote = errors.New("actor: remote node unreachable")
+	// ErrBadName is returned when a name is empty.
+	ErrBadName = errors.New("actor: empty name")
+)
+
+// NameTakenError reports the process that holds a name.
+type NameTakenError struct {
+	Name   string
+	Holder PID
+}
+
+func (e *NameTakenError) Error() string {
+	return "actor: name " + e.Name + " taken by " + e.Holder.String()
+}
+
+// Is makes errors.Is(err, ErrNameTaken) true.
+func (e *NameTakenError) Is(target error) bool { return target == ErrNameTaken }
+
+// CallError is the error of a Call that did not get a reply: the callee
+// exited (Reason is its exit reason, NoProc if it was not alive) or the
+// caller's context ended (Reason is the context's error).
+type CallError struct {
+	PID    PID
+	Reason error
+}
+
+func (e *CallError) Error() string { return "actor: call " + e.PID.String() + ": " + e.Reason.Error() }
+
+// Unwrap returns Reason, so errors.Is(err, NoProc) and
+// errors.Is(err, context.DeadlineExceeded) work.
+func (e *CallError) Unwrap() error { return e.Reason }

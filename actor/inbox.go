@@ -1,0 +1,122 @@
+package actor
+
+import (
+	"context"
+	"sync"
+)
+
+// Inbox is a process driven from ordinary Go code: it queues every message it
+// receives for Receive, and can link, monitor and trap exits like any process.
+// It is how a main function or a test talks to processes and waits for their
+// Exit and Down messages.
+type Inbox struct {
+	node *Node
+	pid  PID
+
+	mu     sync.Mutex
+	queue  []any
+	notify chan struct{}
+}
+
+type inboxExec struct {
+	fn   func(c *Context) error
+	done chan struct{}
+}
+
+// NewInbox spawns an inbox process on n.
+func (n *Node) NewInbox(opts ...SpawnOption) (*Inbox, error) {
+	ib := &Inbox{node: n, notify: make(chan struct{}, 1)}
+	pid, err := n.Spawn(ReceiverFunc(ib.receive), opts...)
+	if err != nil {
+		return nil, err
+	}
+	ib.pid = pid
+	return ib, nil
+}
+
+func (ib *Inbox) receive(c *Context, msg any) error {
+	if ex, ok := msg.(*inboxExec); ok {
+		err := ex.fn(c)
+		close(ex.done)
+		return err
+	}
+	ib.mu.Lock()
+	ib.queue = append(ib.queue, msg)
+	ib.mu.Unlock()
+	select {
+	case ib.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// PID returns the inbox's process.
+func (ib *Inbox) PID() PID { return ib.pid }
+
+// Receive returns the oldest queued message, waiting until one arrives or ctx
+// ends.
+func (ib *Inbox) Receive(ctx context.Context) (any, error) {
+	for {
+		ib.mu.Lock()
+		if len(ib.queue) > 0 {
+			m := ib.queue[0]
+			ib.queue[0] = nil
+			ib.queue = ib.queue[1:]
+			ib.mu.Unlock()
+			return m, nil
+		}
+		ib.mu.Unlock()
+		select {
+		case <-ib.notify:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Len returns the number of queued messages.
+func (ib *Inbox) Len() int {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	return len(ib.queue)
+}
+
+// Do runs fn as the inbox process and waits for it; fn may Link, Monitor,
+// TrapExit, Spawn... A non-nil error from fn ends the inbox with that reason.
+// Do returns NoProc if the inbox is not alive.
+func (ib *Inbox) Do(ctx context.Context, fn func(c *Context) error) error {
+	ex := &inboxExec{fn: fn, done: make(chan struct{})}
+	if err := ib.node.Send(ib.pid, ex); err != nil {
+		return err
+	}
+	select {
+	case <-ex.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Link links the inbox with pid.
+func (ib *Inbox) Link(ctx context.Context, pid PID) error {
+	return ib.Do(ctx, func(c *Context) error { c.Link(pid); return nil })
+}
+
+// Monitor monitors pid from the inbox.
+func (ib *Inbox) Monitor(ctx context.Context, pid PID) (Ref, error) {
+	var ref Ref
+	err := ib.Do(ctx, func(c *Context) error { ref = c.Monitor(pid); return nil })
+	return ref, err
+}
+
+// TrapExit sets the inbox's trap_exit flag.
+func (ib *Inbox) TrapExit(ctx context.Context, on bool) error {
+	return ib.Do(ctx, func(c *Context) error { c.TrapExit(on); return nil })
+}
+
+// Close ends the inbox process with reason Normal and waits for it to exit.
+func (ib *Inbox) Close() {
+	ch := ib.node.watchExit(ib.pid)
+	_ = ib.node.Exit(ib.pid, Kill)
+	<-ch
+}

@@ -1,0 +1,346 @@
+package actor
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Receiver handles the messages of a process. Receive is called from the
+// process's own goroutine, one message at a time. Returning a non-nil error
+// ends the process with that error as its exit reason (Normal for a clean
+// stop); a panic ends it with a *PanicError.
+type Receiver interface {
+	Receive(ctx *Context, msg any) error
+}
+
+// ReceiverFunc adapts a function to a Receiver.
+type ReceiverFunc func(ctx *Context, msg any) error
+
+// Receive calls f.
+func (f ReceiverFunc) Receive(ctx *Context, msg any) error { return f(ctx, msg) }
+
+// Initializer is implemented by a Receiver that must set itself up before it
+// takes messages. Init runs synchronously inside Spawn, on the spawner's
+// goroutine but as the new process (ctx.Self is the new PID). If it returns
+// an error, Spawn returns that error, the process never becomes visible to
+// the spawner's links, and its name (if any) is released.
+type Initializer interface {
+	Init(ctx *Context) error
+}
+
+// mailbox states.
+const (
+	stIdle     uint32 = iota // no goroutine; a post schedules one
+	stRunning                // a goroutine is (or is about to be) processing
+	stStarting               // Init is running; posts queue without scheduling
+	stDead                   // exited; posts fail
+)
+
+// Context is a process: its mailbox, its links and monitors, and the handle
+// its Receiver uses to act as that process. The methods that change the
+// process (Link, Monitor, TrapExit, Spawn...) may only be called from the
+// process's own goroutine, that is inside Receive or Init.
+//
+// A *Context also satisfies context.Context (it never expires), so it can be
+// passed to Call: the call then knows its caller and refuses a call to self.
+type Context struct {
+	node *Node
+	self PID
+	recv Receiver
+
+	mu     sync.Mutex
+	state  uint32
+	sys    []signal
+	inbox  []any
+	hasSys atomic.Bool
+
+	// Owned by the process goroutine.
+	spare    []any
+	sysSpare []signal
+	parent   PID
+	trapExit bool
+	links    map[PID]struct{}
+	monitors map[Ref]PID // monitors this process holds on others
+	watchers map[Ref]PID // monitors others hold on this process
+	waiters  []chan error
+	current  *Request
+	deferred map[*Request]struct{}
+
+	name string // guarded by node.namesMu
+}
+
+// Self returns the process's PID.
+func (c *Context) Self() PID { return c.self }
+
+// Node returns the node the process runs on.
+func (c *Context) Node() *Node { return c.node }
+
+// Parent returns the process that spawned this one with SpawnLink, or the
+// zero PID.
+func (c *Context) Parent() PID { return c.parent }
+
+// Logger returns the node's logger with the process's PID attached.
+func (c *Context) Logger() *zerolog.Logger {
+	l := c.node.log.With().Stringer("pid", c.self).Logger()
+	return &l
+}
+
+// context.Context, so a process can pass itself as the context of a Call.
+
+type processKey struct{}
+
+// Deadline reports no deadline.
+func (c *Context) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done returns nil: a process context never expires.
+func (c *Context) Done() <-chan struct{} { return nil }
+
+// Err returns nil.
+func (c *Context) Err() error { return nil }
+
+// Value returns the process for Arbor's own key and nil otherwise.
+func (c *Context) Value(key any) any {
+	if _, ok := key.(processKey); ok {
+		return c
+	}
+	return nil
+}
+
+// FromContext returns the process a context.Context was derived from, if any.
+func FromContext(ctx context.Context) (*Context, bool) {
+	if c, ok := ctx.(*Context); ok {
+		return c, true
+	}
+	c, ok := ctx.Value(processKey{}).(*Context)
+	return c, ok
+}
+
+// post appends a message to the mailbox. It returns false if the process is
+// dead.
+func (c *Context) post(msg any) bool {
+	c.mu.Lock()
+	switch c.state {
+	case stDead:
+		c.mu.Unlock()
+		return false
+	case stIdle:
+		c.inbox = append(c.inbox, msg)
+		c.state = stRunning
+		c.mu.Unlock()
+		go c.run()
+		return true
+	}
+	c.inbox = append(c.inbox, msg)
+	c.mu.Unlock()
+	return true
+}
+
+// signal appends a signal to the system queue. It returns false if the
+// process is dead.
+func (c *Context) signal(s signal) bool {
+	c.mu.Lock()
+	switch c.state {
+	case stDead:
+		c.mu.Unlock()
+		return false
+	case stIdle:
+		c.sys = append(c.sys, s)
+		c.hasSys.Store(true)
+		c.state = stRunning
+		c.mu.Unlock()
+		go c.run()
+		return true
+	}
+	c.sys = append(c.sys, s)
+	c.hasSys.Store(true)
+	c.mu.Unlock()
+	return true
+}
+
+// queueLen returns the number of messages waiting.
+func (c *Context) queueLen() (int, uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.inbox), c.state
+}
+
+// release ends Init: the process becomes idle, or runs if messages arrived.
+func (c *Context) release() {
+	c.mu.Lock()
+	if len(c.inbox) == 0 && len(c.sys) == 0 {
+		c.state = stIdle
+		c.mu.Unlock()
+		return
+	}
+	c.state = stRunning
+	c.mu.Unlock()
+	go c.run()
+}
+
+// run is the process's scheduling loop: it drains the mailbox in batches,
+// signals first, then returns the goroutine when the mailbox is empty.
+func (c *Context) run() {
+	for {
+		c.mu.Lock()
+		if len(c.sys) == 0 && len(c.inbox) == 0 {
+			c.state = stIdle
+			c.mu.Unlock()
+			return
+		}
+		msgs := c.inbox
+		c.inbox = c.spare
+		c.mu.Unlock()
+
+		if c.hasSys.Load() {
+			if reason := c.drainSignals(); reason != nil {
+				c.terminate(reason, msgs)
+				return
+			}
+		}
+		for i, m := range msgs {
+			if reason := c.invoke(m); reason != nil {
+				msgs[i] = nil
+				c.terminate(reason, msgs[i+1:])
+				return
+			}
+			msgs[i] = nil
+			if c.hasSys.Load() {
+				if reason := c.drainSignals(); reason != nil {
+					c.terminate(reason, msgs[i+1:])
+					return
+				}
+			}
+		}
+		if cap(msgs) > 1024 {
+			msgs = nil // do not keep a burst's buffer forever
+		}
+		c.spare = msgs[:0]
+	}
+}
+
+// drainSignals handles every pending signal. It returns a non-nil reason if
+// a signal ends the process.
+func (c *Context) drainSignals() error {
+	c.mu.Lock()
+	sigs := c.sys
+	c.sys = c.sysSpare
+	c.hasSys.Store(false)
+	c.mu.Unlock()
+	var reason error
+	for i := range sigs {
+		if reason == nil {
+			reason = c.handleSignal(&sigs[i])
+		} else {
+			c.refuseSignal(&sigs[i], reason)
+		}
+		sigs[i] = signal{}
+	}
+	c.sysSpare = sigs[:0]
+	return reason
+}
+
+// invoke runs the Receiver on one message, turning a panic into a
+// *PanicError.
+func (c *Context) invoke(m any) (reason error) {
+	defer func() {
+		if r := recover(); r != nil {
+			reason = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	switch msg := m.(type) {
+	case Down:
+		if _, ok := c.monitors[msg.Ref]; !ok {
+			return nil // demonitored: the Down is flushed
+		}
+		delete(c.monitors, msg.Ref)
+	case *Request:
+		req := msg
+		c.current = req
+		reason = c.recv.Receive(c, m)
+		c.current = nil
+		if !req.Done() && reason == nil {
+			c.deferRequest(req)
+		} else if reason != nil {
+			req.fail(reason)
+		}
+		return reason
+	}
+	return c.recv.Receive(c, m)
+}
+
+// deferRequest keeps a request the handler did not answer yet, so that it
+// fails if the process exits before replying.
+func (c *Context) deferRequest(req *Request) {
+	if c.deferred == nil {
+		c.deferred = make(map[*Request]struct{})
+	}
+	if len(c.deferred) >= 64 {
+		for r := range c.deferred {
+			if r.Done() {
+				delete(c.deferred, r)
+			}
+		}
+	}
+	c.deferred[req] = struct{}{}
+}
+
+// terminate ends the process with reason. rest holds messages taken from
+// the mailbox but not yet handled.
+func (c *Context) terminate(reason error, rest []any) {
+	reason = reasonOrNormal(reason)
+	c.mu.Lock()
+	c.state = stDead
+	sigs, inbox := c.sys, c.inbox
+	c.sys, c.inbox = nil, nil
+	c.mu.Unlock()
+
+	n := c.node
+	n.table.remove(c)
+	n.releaseName(c)
+
+	for i := range sigs {
+		c.refuseSignal(&sigs[i], reason)
+	}
+	failRequests(rest, reason)
+	failRequests(inbox, reason)
+	if c.current != nil {
+		c.current.fail(reason)
+		c.current = nil
+	}
+	for r := range c.deferred {
+		r.fail(reason)
+	}
+	c.deferred = nil
+	for pid := range c.links {
+		n.deliverSignal(pid, signal{kind: sigLinkExit, from: c.self, reason: reason})
+	}
+	c.links = nil
+	for ref, pid := range c.watchers {
+		n.deliverDown(pid, Down{Ref: ref, PID: c.self, Reason: reason})
+	}
+	c.watchers = nil
+	for ref, pid := range c.monitors {
+		n.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: ref})
+	}
+	c.monitors = nil
+	for _, w := range c.waiters {
+		w <- reason
+	}
+	c.waiters = nil
+	c.spare, c.sysSpare = nil, nil
+	n.exited(c, reason)
+}
+
+func failRequests(msgs []any, reason error) {
+	for i, m := range msgs {
+		if req, ok := m.(*Request); ok {
+			req.fail(reason)
+		}
+		msgs[i] = nil
+	}
+}

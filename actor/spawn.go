@@ -1,0 +1,125 @@
+package actor
+
+import (
+	"errors"
+	"runtime/debug"
+)
+
+// SpawnOption configures a process at spawn.
+type SpawnOption func(*spawnConfig)
+
+type spawnConfig struct {
+	name     string
+	trapExit bool
+}
+
+// WithName registers the process under name before its Init runs; Spawn
+// fails with ErrNameTaken if the name is held.
+func WithName(name string) SpawnOption { return func(c *spawnConfig) { c.name = name } }
+
+// WithTrapExit starts the process trapping exits.
+func WithTrapExit() SpawnOption { return func(c *spawnConfig) { c.trapExit = true } }
+
+// Spawner is implemented by *Node and *Context: the two places a process
+// can be started from.
+type Spawner interface {
+	Spawn(r Receiver, opts ...SpawnOption) (PID, error)
+	Node() *Node
+	Self() PID
+}
+
+var (
+	_ Spawner = (*Node)(nil)
+	_ Spawner = (*Context)(nil)
+)
+
+// Spawn starts a process running r. If r is an Initializer, its Init runs
+// before Spawn returns and its error is Spawn's error. It returns
+// ErrNodeStopped on a stopping node and ErrNameTaken for a taken WithName.
+func (n *Node) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
+	pid, _, err := n.spawn(nil, r, false, false, opts)
+	return pid, err
+}
+
+// Spawn starts a process, as Node.Spawn, from inside this process.
+func (c *Context) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
+	pid, _, err := c.node.spawn(c, r, false, false, opts)
+	return pid, err
+}
+
+// SpawnLink starts a process linked to this one. The link exists before the
+// new process's Init runs; if Init fails, the link is dropped silently and
+// the error is returned. The new process's Parent is this process.
+func (c *Context) SpawnLink(r Receiver, opts ...SpawnOption) (PID, error) {
+	pid, _, err := c.node.spawn(c, r, true, false, opts)
+	return pid, err
+}
+
+// SpawnMonitor starts a process and monitors it atomically: its Down carries
+// its real exit reason even if it exits at once.
+func (c *Context) SpawnMonitor(r Receiver, opts ...SpawnOption) (PID, Ref, error) {
+	return c.node.spawn(c, r, false, true, opts)
+}
+
+func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []SpawnOption) (PID, Ref, error) {
+	var cfg spawnConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if n.stopping.Load() {
+		return PID{}, Ref{}, ErrNodeStopped
+	}
+	c := &Context{node: n, recv: r, state: stStarting, trapExit: cfg.trapExit}
+	c.self.node = n.ident
+	n.procs.Add(1)
+	n.table.insert(c)
+	if link {
+		c.parent = parent.self
+		c.addLink(parent.self)
+		parent.addLink(c.self)
+	}
+	unlinkParent := func() {
+		if link {
+			delete(parent.links, c.self)
+			delete(c.links, parent.self)
+		}
+	}
+	if cfg.name != "" {
+		if err := n.register(cfg.name, c); err != nil {
+			unlinkParent()
+			c.terminate(Normal, nil)
+			return PID{}, Ref{}, err
+		}
+	}
+	if in, ok := r.(Initializer); ok {
+		if err := runInit(in, c); err != nil {
+			unlinkParent()
+			reason := err
+			if errors.Is(err, Ignore) {
+				reason = Normal
+			}
+			c.terminate(reason, nil)
+			return PID{}, Ref{}, err
+		}
+	}
+	var ref Ref
+	if monitor {
+		ref = n.newRef()
+		if parent.monitors == nil {
+			parent.monitors = make(map[Ref]PID)
+		}
+		parent.monitors[ref] = c.self
+		c.watchers = map[Ref]PID{ref: parent.self}
+	}
+	c.release()
+	return c.self, ref, nil
+}
+
+func runInit(in Initializer, c *Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return in.Init(c)
+}

@@ -1,0 +1,304 @@
+package behaviour
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// EventHandler receives the events of an EventManager (a gen_event handler).
+// Its own fields are its state: the manager calls it from the manager's
+// goroutine only. Returning an error, or panicking, removes the handler.
+type EventHandler[E any] interface {
+	HandleEvent(event E) error
+}
+
+// HandlerIniter is an optional EventHandler hook run when the handler is
+// added; an error refuses the handler.
+type HandlerIniter interface {
+	InitHandler() error
+}
+
+// HandlerTerminator is an optional EventHandler hook run when the handler is
+// removed, with the reason: actor.Normal for RemoveHandler, the error or
+// panic that removed it, the owner's exit reason for a monitored handler
+// whose owner exited, actor.Shutdown when the manager stops.
+type HandlerTerminator interface {
+	TerminateHandler(reason error)
+}
+
+// HandlerCaller is an optional EventHandler hook for CallHandler.
+type HandlerCaller interface {
+	HandleCall(req any) (any, error)
+}
+
+// HandlerRemoved is sent to the owner of a monitored handler when the
+// handler is removed (gen_event's gen_event_EXIT message).
+type HandlerRemoved struct {
+	Manager actor.PID
+	ID      string
+	Reason  error
+}
+
+// Event manager errors.
+var (
+	ErrHandlerExists   = errors.New("behaviour: event handler already added")
+	ErrHandlerNotFound = errors.New("behaviour: event handler not found")
+)
+
+// EventManager is the handle of a gen_event manager process for events of
+// type E.
+type EventManager[E any] struct{ pid actor.PID }
+
+// EventManagerOf wraps the PID of a running event manager.
+func EventManagerOf[E any](pid actor.PID) EventManager[E] { return EventManager[E]{pid: pid} }
+
+// PID returns the manager's process.
+func (m EventManager[E]) PID() actor.PID { return m.pid }
+
+// StartEventManager starts an event manager from sp.
+func StartEventManager[E any](sp actor.Spawner, opts ...Option) (EventManager[E], error) {
+	pid, err := Start[*eventState[E]](sp, &eventServer[E]{}, opts...)
+	return EventManager[E]{pid: pid}, err
+}
+
+// StartEventManagerLink starts an event manager linked to the calling
+// process.
+func StartEventManagerLink[E any](ctx *actor.Context, opts ...Option) (EventManager[E], error) {
+	pid, err := StartLink[*eventState[E]](ctx, &eventServer[E]{}, opts...)
+	return EventManager[E]{pid: pid}, err
+}
+
+// AddHandler adds h under id. It returns ErrHandlerExists for a taken id and
+// the error of h's InitHandler.
+func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandler[E]) error {
+	return m.add(ctx, id, h, actor.PID{})
+}
+
+// AddMonitoredHandler adds h on behalf of owner: if owner exits, h is
+// removed; when h is removed for any reason, owner receives HandlerRemoved.
+func (m EventManager[E]) AddMonitoredHandler(ctx context.Context, owner actor.PID, id string, h EventHandler[E]) error {
+	return m.add(ctx, id, h, owner)
+}
+
+func (m EventManager[E]) add(ctx context.Context, id string, h EventHandler[E], owner actor.PID) error {
+	v, err := Call(ctx, m.pid, addHandler[E]{id: id, h: h, owner: owner})
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		return v.(error)
+	}
+	return nil
+}
+
+// RemoveHandler removes the handler id (its TerminateHandler gets
+// actor.Normal). It returns ErrHandlerNotFound if there is none.
+func (m EventManager[E]) RemoveHandler(ctx context.Context, id string) error {
+	v, err := Call(ctx, m.pid, removeHandler{id: id})
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		return v.(error)
+	}
+	return nil
+}
+
+// Notify sends event to every handler without waiting.
+func (m EventManager[E]) Notify(ctx context.Context, event E) error {
+	return Cast(ctx, m.pid, notify[E]{event: event})
+}
+
+// SyncNotify sends event to every handler and returns once all have handled
+// it.
+func (m EventManager[E]) SyncNotify(ctx context.Context, event E) error {
+	_, err := Call(ctx, m.pid, notify[E]{event: event})
+	return err
+}
+
+// WhichHandlers returns the ids of the installed handlers, in the order they
+// are called.
+func (m EventManager[E]) WhichHandlers(ctx context.Context) ([]string, error) {
+	return CallAs[[]string](ctx, m.pid, whichHandlers{})
+}
+
+// CallHandler calls the handler id's HandleCall. It returns
+// ErrHandlerNotFound if there is none or it has no HandleCall.
+func (m EventManager[E]) CallHandler(ctx context.Context, id string, req any) (any, error) {
+	v, err := Call(ctx, m.pid, callHandler{id: id, req: req})
+	if err != nil {
+		return nil, err
+	}
+	r := v.(handlerReply)
+	return r.v, r.err
+}
+
+// Stop stops the manager; every handler's TerminateHandler gets
+// actor.Shutdown.
+func (m EventManager[E]) Stop(ctx context.Context, n *actor.Node) error {
+	return StopServer(ctx, n, m.pid, actor.Shutdown)
+}
+
+type (
+	addHandler[E any] struct {
+		id    string
+		h     EventHandler[E]
+		owner actor.PID
+	}
+	removeHandler struct{ id string }
+	notify[E any] struct{ event E }
+	whichHandlers struct{}
+	callHandler   struct {
+		id  string
+		req any
+	}
+	handlerReply struct {
+		v   any
+		err error
+	}
+)
+
+type handlerEntry[E any] struct {
+	id    string
+	h     EventHandler[E]
+	owner actor.PID
+	ref   actor.Ref
+}
+
+type eventState[E any] struct {
+	handlers []handlerEntry[E]
+}
+
+type eventServer[E any] struct{}
+
+func (eventServer[E]) Init(*actor.Context) (*eventState[E], error) { return &eventState[E]{}, nil }
+
+func (es eventServer[E]) HandleCall(ctx *actor.Context, _ From, req any, s *eventState[E]) Result[*eventState[E]] {
+	switch r := req.(type) {
+	case addHandler[E]:
+		if s.find(r.id) >= 0 {
+			return Reply(ErrHandlerExists, s)
+		}
+		if in, ok := r.h.(HandlerIniter); ok {
+			if err := protect(in.InitHandler); err != nil {
+				return Reply(fmt.Errorf("init handler %s: %w", r.id, err), s)
+			}
+		}
+		e := handlerEntry[E]{id: r.id, h: r.h, owner: r.owner}
+		if !r.owner.IsZero() {
+			e.ref = ctx.Monitor(r.owner)
+		}
+		s.handlers = append(s.handlers, e)
+		return Reply(nil, s)
+	case removeHandler:
+		i := s.find(r.id)
+		if i < 0 {
+			return Reply(ErrHandlerNotFound, s)
+		}
+		s.remove(ctx, i, actor.Normal)
+		return Reply(nil, s)
+	case notify[E]:
+		s.dispatch(ctx, r.event)
+		return Reply(nil, s)
+	case whichHandlers:
+		ids := make([]string, len(s.handlers))
+		for i, e := range s.handlers {
+			ids[i] = e.id
+		}
+		return Reply(ids, s)
+	case callHandler:
+		i := s.find(r.id)
+		if i < 0 {
+			return Reply(handlerReply{err: ErrHandlerNotFound}, s)
+		}
+		hc, ok := s.handlers[i].h.(HandlerCaller)
+		if !ok {
+			return Reply(handlerReply{err: ErrHandlerNotFound}, s)
+		}
+		var v any
+		err := protect(func() (err error) { v, err = hc.HandleCall(r.req); return err })
+		var pe *actor.PanicError
+		if errors.As(err, &pe) {
+			s.remove(ctx, i, err)
+		}
+		return Reply(handlerReply{v: v, err: err}, s)
+	}
+	return Reply(ErrHandlerNotFound, s)
+}
+
+func (es eventServer[E]) HandleCast(ctx *actor.Context, msg any, s *eventState[E]) Result[*eventState[E]] {
+	if n, ok := msg.(notify[E]); ok {
+		s.dispatch(ctx, n.event)
+	}
+	return NoReply(s)
+}
+
+func (es eventServer[E]) HandleInfo(ctx *actor.Context, msg any, s *eventState[E]) Result[*eventState[E]] {
+	if d, ok := msg.(actor.Down); ok {
+		for i := range s.handlers {
+			if s.handlers[i].ref == d.Ref {
+				s.handlers[i].owner = actor.PID{} // the owner is gone: nobody to tell
+				s.remove(ctx, i, d.Reason)
+				break
+			}
+		}
+	}
+	return NoReply(s)
+}
+
+func (es eventServer[E]) Terminate(ctx *actor.Context, reason error, s *eventState[E]) {
+	for len(s.handlers) > 0 {
+		s.remove(ctx, len(s.handlers)-1, actor.Shutdown)
+	}
+}
+
+func (s *eventState[E]) find(id string) int {
+	for i := range s.handlers {
+		if s.handlers[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// dispatch gives event to each handler in order; a handler that fails is
+// removed and reported, the others carry on.
+func (s *eventState[E]) dispatch(ctx *actor.Context, event E) {
+	for i := 0; i < len(s.handlers); {
+		h := s.handlers[i].h
+		if err := protect(func() error { return h.HandleEvent(event) }); err != nil {
+			ctx.Logger().Error().Str("handler", s.handlers[i].id).Err(err).Msg("event handler failed and was removed")
+			s.remove(ctx, i, err)
+			continue
+		}
+		i++
+	}
+}
+
+func (s *eventState[E]) remove(ctx *actor.Context, i int, reason error) {
+	e := s.handlers[i]
+	s.handlers = append(s.handlers[:i], s.handlers[i+1:]...)
+	if !e.ref.IsZero() {
+		ctx.Demonitor(e.ref)
+	}
+	if t, ok := e.h.(HandlerTerminator); ok {
+		_ = protect(func() error { t.TerminateHandler(reason); return nil })
+	}
+	if !e.owner.IsZero() {
+		_ = ctx.Send(e.owner, HandlerRemoved{Manager: ctx.Self(), ID: e.id, Reason: reason})
+	}
+}
+
+// protect runs f, turning a panic into a *actor.PanicError.
+func protect(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &actor.PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return f()
+}

@@ -1,0 +1,332 @@
+package behaviour
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// Server is a GenServer's required callback. S is the server's state type:
+// every callback receives and returns an S, never an interface to cast.
+type Server[S any] interface {
+	// Init runs inside Start, as the new process, before Start returns. An
+	// error fails Start and leaves no process; Ignore declines to start.
+	// Use InitContinue or InitTimeout to return those OTP init results.
+	Init(ctx *actor.Context) (S, error)
+}
+
+// CallHandler handles Call requests (handle_call).
+type CallHandler[S any] interface {
+	HandleCall(ctx *actor.Context, from From, req any, state S) Result[S]
+}
+
+// CastHandler handles Cast messages (handle_cast).
+type CastHandler[S any] interface {
+	HandleCast(ctx *actor.Context, msg any, state S) Result[S]
+}
+
+// InfoHandler handles every other message: plain sends, Exit, Down, Timeout
+// (handle_info).
+type InfoHandler[S any] interface {
+	HandleInfo(ctx *actor.Context, msg any, state S) Result[S]
+}
+
+// ContinueHandler handles Continue requests (handle_continue).
+type ContinueHandler[S any] interface {
+	HandleContinue(ctx *actor.Context, arg any, state S) Result[S]
+}
+
+// Terminator is told why the server stops (terminate). It runs when a
+// callback returns Stop, when StopServer is called, when a callback panics,
+// and when the server traps exits and its parent exits.
+type Terminator[S any] interface {
+	Terminate(ctx *actor.Context, reason error, state S)
+}
+
+// From identifies a call being handled, for a later Reply.
+type From struct{ req *actor.Request }
+
+// Caller returns the calling process (zero for a caller outside processes).
+func (f From) Caller() actor.PID {
+	if f.req == nil {
+		return actor.PID{}
+	}
+	return f.req.From()
+}
+
+// Reply answers a call handled with NoReply, from any goroutine. It reports
+// false if the call was already answered or its caller gave up.
+func (f From) Reply(v any) bool {
+	if f.req == nil {
+		return false
+	}
+	return f.req.Reply(v)
+}
+
+// Errors.
+var (
+	// ErrNoHandler is the exit reason of a server that got a call or cast it
+	// has no handler for.
+	ErrNoHandler = errors.New("behaviour: no handler for message")
+)
+
+// initControl carries InitContinue / InitTimeout through Init's error.
+type initControl struct {
+	cont    any
+	hasCont bool
+	timeout time.Duration
+}
+
+func (*initControl) Error() string { return "behaviour: init control" }
+
+// InitContinue is Init's {ok, State, {continue, Arg}}: return it as
+// `return behaviour.InitContinue(s, arg)`.
+func InitContinue[S any](s S, arg any) (S, error) {
+	return s, &initControl{cont: arg, hasCont: true}
+}
+
+// InitTimeout is Init's {ok, State, Timeout}.
+func InitTimeout[S any](s S, d time.Duration) (S, error) {
+	return s, &initControl{timeout: d}
+}
+
+// messages of the gen_server protocol.
+type (
+	castMsg    struct{ msg any }
+	stopMsg    struct{ reason error }
+	timeoutMsg struct{ seq uint64 }
+)
+
+// server is the actor.Receiver that runs a Server.
+type server[S any] struct {
+	impl  Server[S]
+	state S
+
+	call CallHandler[S]
+	cast CastHandler[S]
+	info InfoHandler[S]
+	cont ContinueHandler[S]
+	term Terminator[S]
+
+	timer    *actor.Timer
+	timerSeq uint64
+}
+
+func newServer[S any](impl Server[S]) *server[S] {
+	s := &server[S]{impl: impl}
+	s.call, _ = impl.(CallHandler[S])
+	s.cast, _ = impl.(CastHandler[S])
+	s.info, _ = impl.(InfoHandler[S])
+	s.cont, _ = impl.(ContinueHandler[S])
+	s.term, _ = impl.(Terminator[S])
+	return s
+}
+
+// Option configures Start.
+type Option = actor.SpawnOption
+
+// WithName registers the server under a node-local name.
+func WithName(name string) Option { return actor.WithName(name) }
+
+// WithTrapExit starts the server trapping exits, so Terminate runs when its
+// parent exits.
+func WithTrapExit() Option { return actor.WithTrapExit() }
+
+// Start starts a GenServer from sp (a *actor.Node or a *actor.Context),
+// runs its Init, and returns its PID. It returns Init's error (Ignore when
+// Init declined), or the spawn error.
+func Start[S any](sp actor.Spawner, impl Server[S], opts ...Option) (actor.PID, error) {
+	return sp.Spawn(newServer(impl), opts...)
+}
+
+// StartLink starts a GenServer linked to the calling process, its parent.
+func StartLink[S any](ctx *actor.Context, impl Server[S], opts ...Option) (actor.PID, error) {
+	return ctx.SpawnLink(newServer(impl), opts...)
+}
+
+// Init implements actor.Initializer.
+func (s *server[S]) Init(ctx *actor.Context) (err error) {
+	st, err := s.impl.Init(ctx)
+	s.state = st
+	var ic *initControl
+	if errors.As(err, &ic) {
+		if ic.hasCont {
+			if reason := s.apply(ctx, nil, NoReply(st).Continue(ic.cont)); reason != nil {
+				return reason
+			}
+		} else if ic.timeout > 0 {
+			s.arm(ctx, ic.timeout)
+		}
+		return nil
+	}
+	return err
+}
+
+// Receive implements actor.Receiver.
+func (s *server[S]) Receive(ctx *actor.Context, msg any) (reason error) {
+	if s.timer != nil {
+		s.timer.Cancel()
+		s.timer = nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			reason = &actor.PanicError{Value: r, Stack: debug.Stack()}
+			s.terminate(ctx, reason)
+		}
+	}()
+	switch m := msg.(type) {
+	case *actor.Request:
+		if s.call == nil {
+			return s.stop(ctx, ErrNoHandler)
+		}
+		from := From{req: m}
+		return s.apply(ctx, m, s.call.HandleCall(ctx, from, m.Message(), s.state))
+	case castMsg:
+		if s.cast == nil {
+			return s.stop(ctx, ErrNoHandler)
+		}
+		return s.apply(ctx, nil, s.cast.HandleCast(ctx, m.msg, s.state))
+	case stopMsg:
+		return s.stop(ctx, m.reason)
+	case timeoutMsg:
+		if m.seq != s.timerSeq {
+			return nil
+		}
+		return s.handleInfo(ctx, Timeout{})
+	case actor.Exit:
+		if ctx.TrapsExit() && m.From == ctx.Parent() && !m.From.IsZero() {
+			return s.stop(ctx, m.Reason)
+		}
+		return s.handleInfo(ctx, m)
+	default:
+		return s.handleInfo(ctx, msg)
+	}
+}
+
+func (s *server[S]) handleInfo(ctx *actor.Context, msg any) error {
+	if s.info == nil {
+		ctx.Logger().Warn().Type("type", msg).Msg("gen_server dropped unexpected message")
+		return nil
+	}
+	return s.apply(ctx, nil, s.info.HandleInfo(ctx, msg, s.state))
+}
+
+// apply carries out a callback's Result; req is the call being handled, if
+// any.
+func (s *server[S]) apply(ctx *actor.Context, req *actor.Request, r Result[S]) error {
+	for {
+		s.state = r.state
+		switch r.kind {
+		case kindReply:
+			if req != nil {
+				req.Reply(r.reply)
+			}
+		case kindStop:
+			if r.replies && req != nil {
+				req.Reply(r.reply)
+			}
+			return s.stop(ctx, r.reason)
+		}
+		if r.hasCont {
+			if s.cont == nil {
+				return s.stop(ctx, ErrNoHandler)
+			}
+			r = s.cont.HandleContinue(ctx, r.cont, s.state)
+			req = nil
+			continue
+		}
+		if r.timeout > 0 {
+			s.arm(ctx, r.timeout)
+		}
+		return nil
+	}
+}
+
+func (s *server[S]) arm(ctx *actor.Context, d time.Duration) {
+	s.timerSeq++
+	s.timer = ctx.SendAfter(ctx.Self(), timeoutMsg{seq: s.timerSeq}, d)
+}
+
+// stop runs Terminate and returns the exit reason.
+func (s *server[S]) stop(ctx *actor.Context, reason error) error {
+	if reason == nil {
+		reason = actor.Normal
+	}
+	s.terminate(ctx, reason)
+	return reason
+}
+
+func (s *server[S]) terminate(ctx *actor.Context, reason error) {
+	if s.timer != nil {
+		s.timer.Cancel()
+		s.timer = nil
+	}
+	if s.term == nil {
+		return
+	}
+	t := s.term
+	s.term = nil // Terminate runs once, even if it panics
+	t.Terminate(ctx, reason, s.state)
+}
+
+// Call sends req to the server and waits for its reply. ctx's deadline is the
+// timeout (actor.DefaultCallTimeout without one); pass the caller's
+// *actor.Context (or a context derived from it) from inside a process. See
+// actor.Call for the errors.
+func Call(ctx context.Context, pid actor.PID, req any) (any, error) {
+	return actor.Call(ctx, pid, req)
+}
+
+// CallAs is Call with the reply asserted to R; a reply of another type is an
+// error.
+func CallAs[R any](ctx context.Context, pid actor.PID, req any) (R, error) {
+	var zero R
+	v, err := actor.Call(ctx, pid, req)
+	if err != nil {
+		return zero, err
+	}
+	r, ok := v.(R)
+	if !ok && v != nil {
+		return zero, &ReplyTypeError{Got: v}
+	}
+	return r, nil
+}
+
+// ReplyTypeError is returned by CallAs when the reply has another type.
+type ReplyTypeError struct{ Got any }
+
+func (e *ReplyTypeError) Error() string { return "behaviour: unexpected reply type" }
+
+// Cast sends msg to the server's HandleCast without waiting. ctx names the
+// sender as for Call. It returns the send error (actor.NoProc for a dead
+// local server); like OTP's cast it does not report what the server does
+// with it.
+func Cast(ctx context.Context, pid actor.PID, msg any) error {
+	return actor.Send(ctx, pid, castMsg{msg: msg})
+}
+
+// StopServer stops the server with reason (Normal if nil): Terminate runs,
+// and StopServer returns when the process has exited. It returns
+// actor.NoProc if the server is not alive, ctx's error if it does not exit in
+// time, and the actual exit reason if it differs from reason.
+func StopServer(ctx context.Context, n *actor.Node, pid actor.PID, reason error) error {
+	if reason == nil {
+		reason = actor.Normal
+	}
+	exited := n.WatchExit(pid)
+	if err := n.Send(pid, stopMsg{reason: reason}); err != nil {
+		return err
+	}
+	select {
+	case got := <-exited:
+		if got == reason || errors.Is(got, reason) {
+			return nil
+		}
+		return got
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
