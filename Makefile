@@ -1,0 +1,35 @@
+# Makefile: the entry point for every routine task. `make help` lists them.
+
+# staticcheck 2026.2.2; it builds with go1.26.
+STATICCHECK_VERSION := v0.8.2
+
+.DEFAULT_GOAL := help
+.PHONY: help run test bench lint consul proto
+
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+run: ## run the example node
+	go run ./examples/hello
+
+test: consul ## run every test with the race detector, against a real Consul agent
+	PATH="$(CURDIR)/bin:$$PATH" go test -race -count=1 -shuffle=on ./...
+
+bench: ## run the benchmarks
+	go test -run '^$$' -bench . -benchmem ./...
+
+lint: ## gofmt, go vet and staticcheck
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -w needed on:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+consul: bin/consul ## build the Consul agent the integration tests run (once)
+
+# A file target: built only when bin/consul is missing. The version is
+# pinned in tools/consul/go.mod.
+bin/consul:
+	cd tools/consul && go build -o ../../bin/consul github.com/hashicorp/consul
+
+proto: ## regenerate code from .proto files
+	go generate ./...

@@ -1,0 +1,25 @@
+// Package archtest holds no code, only a test: it fails when an import
+// breaks the layering of DESIGN.md §1.
+//
+// The layers, lowest first, are:
+//
+//	internal/...  actor  behaviour  supervision  cluster  cluster/consul
+//	registry  cluster/singleton  application
+//
+// A package may import Arbor packages of its own layer or of a lower one,
+// never of a higher one. Sub-packages belong to the layer of their nearest
+// listed ancestor (cluster/wire is in the cluster layer, actor/internal/x in
+// the actor layer). Above every layer sit examples/... and bench/...: they
+// may import any public Arbor package but nothing under internal/ (their
+// tests may still use internal/testkit), and no other package may import
+// them. Only cluster/consul imports github.com/hashicorp/consul/api.
+//
+// The rules apply to a package's own imports and to those of its in-package
+// tests. External test packages (package foo_test) are exempt from them, as
+// examples are: they use a package from the outside. A package whose
+// directory fits none of the rows above fails the test, so that a new
+// package is placed in the table on purpose, here and in DESIGN.md.
+//
+// The test reads the module's packages with `go list -e -json ./...`; a
+// layer with no package yet is simply absent.
+package archtest

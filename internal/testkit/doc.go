@@ -1,0 +1,27 @@
+// Package testkit holds helpers for Arbor's own tests. Production packages
+// never import it, and nothing in it is part of Arbor's API.
+//
+// Wait for an effect with Eventually instead of sleeping:
+//
+//	testkit.Eventually(t, 2*time.Second, func() error {
+//		if n := sup.CountChildren().Active; n != 3 {
+//			return fmt.Errorf("%d active children, want 3", n)
+//		}
+//		return nil
+//	})
+//
+// Check for leaked goroutines in every package's TestMain, with the
+// exceptions protoactor-go needs:
+//
+//	func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+//
+// Give a test server an ephemeral loopback port with FreePort.
+//
+// # Guarantees
+//
+// Eventually calls f from the calling goroutine only, never concurrently
+// with itself, and stops the test with f's last error once the timeout has
+// passed. GoleakOptions ignores only goroutines that protoactor-go starts
+// and ends by itself within a bounded time; a goroutine that Arbor starts
+// is never ignored.
+package testkit
