@@ -31,6 +31,7 @@ type Node struct {
 	names   map[string]*Context
 
 	remote atomic.Pointer[Transport]
+	disp   *dispatcher
 }
 
 // NodeOption configures a Node.
@@ -75,6 +76,7 @@ func NewNode(opts ...NodeOption) *Node {
 		ident: internIdent(cfg.name, cfg.creation),
 		log:   cfg.logger.With().Str("node", cfg.name).Logger(),
 		names: make(map[string]*Context),
+		disp:  newDispatcher(),
 	}
 	n.ident.local.Store(n)
 	plog := n.log.With().Str("component", "protoactor").Logger()
@@ -134,6 +136,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	n.disp.stop()
 	n.system.Shutdown()
 	n.ident.local.CompareAndSwap(n, nil)
 	return nil

@@ -56,11 +56,11 @@ type Context struct {
 	mu     sync.Mutex
 	state  uint32
 	sys    []signal
-	inbox  []any
+	inbox  []envelope
 	hasSys atomic.Bool
 
 	// Owned by the process goroutine.
-	spare    []any
+	spare    []envelope
 	sysSpare []signal
 	parent   PID
 	trapExit bool
@@ -120,22 +120,31 @@ func FromContext(ctx context.Context) (*Context, bool) {
 	return c, ok
 }
 
+// envelope is one mailbox entry. Casts are flagged here rather than wrapped,
+// so a cast allocates nothing beyond the message itself.
+type envelope struct {
+	msg  any
+	cast bool
+}
+
 // post appends a message to the mailbox. It returns false if the process is
 // dead.
-func (c *Context) post(msg any) bool {
+func (c *Context) post(msg any) bool { return c.postEnv(envelope{msg: msg}) }
+
+func (c *Context) postEnv(e envelope) bool {
 	c.mu.Lock()
 	switch c.state {
 	case stDead:
 		c.mu.Unlock()
 		return false
 	case stIdle:
-		c.inbox = append(c.inbox, msg)
+		c.inbox = append(c.inbox, e)
 		c.state = stRunning
 		c.mu.Unlock()
-		go c.run()
+		c.node.disp.schedule(c)
 		return true
 	}
-	c.inbox = append(c.inbox, msg)
+	c.inbox = append(c.inbox, e)
 	c.mu.Unlock()
 	return true
 }
@@ -153,7 +162,7 @@ func (c *Context) signal(s signal) bool {
 		c.hasSys.Store(true)
 		c.state = stRunning
 		c.mu.Unlock()
-		go c.run()
+		c.node.disp.schedule(c)
 		return true
 	}
 	c.sys = append(c.sys, s)
@@ -179,7 +188,7 @@ func (c *Context) release() {
 	}
 	c.state = stRunning
 	c.mu.Unlock()
-	go c.run()
+	c.node.disp.schedule(c)
 }
 
 // run is the process's scheduling loop: it drains the mailbox in batches,
@@ -188,6 +197,15 @@ func (c *Context) run() {
 	for {
 		c.mu.Lock()
 		if len(c.sys) == 0 && len(c.inbox) == 0 {
+			// An idle process keeps no burst-sized buffer. This must happen
+			// before the state changes: from then on another worker may
+			// own the process.
+			if cap(c.inbox) > idleBufferCap {
+				c.inbox = nil
+			}
+			if cap(c.spare) > idleBufferCap {
+				c.spare = nil
+			}
 			c.state = stIdle
 			c.mu.Unlock()
 			return
@@ -202,22 +220,19 @@ func (c *Context) run() {
 				return
 			}
 		}
-		for i, m := range msgs {
+		for i := range msgs {
+			m := msgs[i]
+			msgs[i] = envelope{}
 			if reason := c.invoke(m); reason != nil {
-				msgs[i] = nil
 				c.terminate(reason, msgs[i+1:])
 				return
 			}
-			msgs[i] = nil
 			if c.hasSys.Load() {
 				if reason := c.drainSignals(); reason != nil {
 					c.terminate(reason, msgs[i+1:])
 					return
 				}
 			}
-		}
-		if cap(msgs) > 1024 {
-			msgs = nil // do not keep a burst's buffer forever
 		}
 		c.spare = msgs[:0]
 	}
@@ -244,14 +259,48 @@ func (c *Context) drainSignals() error {
 	return reason
 }
 
+// CastReceiver is implemented by a Receiver that takes casts (messages sent
+// with Cast) apart from plain messages, as a GenServer does. A Receiver
+// without it gets casts through Receive.
+type CastReceiver interface {
+	ReceiveCast(ctx *Context, msg any) error
+}
+
+// PanicObserver is implemented by a Receiver that must act when one of its
+// handlers panics, before the process exits with the *PanicError (a
+// GenServer runs Terminate there).
+type PanicObserver interface {
+	Panicked(ctx *Context, err *PanicError)
+}
+
+const idleBufferCap = 64
+
 // invoke runs the Receiver on one message, turning a panic into a
 // *PanicError.
-func (c *Context) invoke(m any) (reason error) {
+func (c *Context) invoke(e envelope) (reason error) {
 	defer func() {
 		if r := recover(); r != nil {
-			reason = &PanicError{Value: r, Stack: debug.Stack()}
+			pe := &PanicError{Value: r, Stack: debug.Stack()}
+			reason = pe
+			if po, ok := c.recv.(PanicObserver); ok {
+				func() {
+					defer func() { _ = recover() }()
+					po.Panicked(c, pe)
+				}()
+			}
+			if c.current != nil {
+				c.current.fail(pe)
+				c.current = nil
+			}
 		}
 	}()
+	m := e.msg
+	if e.cast {
+		if cr, ok := c.recv.(CastReceiver); ok {
+			return cr.ReceiveCast(c, m)
+		}
+		return c.recv.Receive(c, m)
+	}
 	switch msg := m.(type) {
 	case Down:
 		if _, ok := c.monitors[msg.Ref]; !ok {
@@ -291,7 +340,7 @@ func (c *Context) deferRequest(req *Request) {
 
 // terminate ends the process with reason. rest holds messages taken from
 // the mailbox but not yet handled.
-func (c *Context) terminate(reason error, rest []any) {
+func (c *Context) terminate(reason error, rest []envelope) {
 	reason = reasonOrNormal(reason)
 	c.mu.Lock()
 	c.state = stDead
@@ -336,11 +385,11 @@ func (c *Context) terminate(reason error, rest []any) {
 	n.exited(c, reason)
 }
 
-func failRequests(msgs []any, reason error) {
-	for i, m := range msgs {
-		if req, ok := m.(*Request); ok {
+func failRequests(msgs []envelope, reason error) {
+	for i, e := range msgs {
+		if req, ok := e.msg.(*Request); ok {
 			req.fail(reason)
 		}
-		msgs[i] = nil
+		msgs[i] = envelope{}
 	}
 }

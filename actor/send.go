@@ -1,5 +1,7 @@
 package actor
 
+import "context"
+
 // Send delivers msg to pid's mailbox. Messages from one sender to one
 // process arrive in the order they were sent. It returns NoProc if pid is a
 // local process that is not alive, and the transport's error for a remote
@@ -10,9 +12,11 @@ func (n *Node) Send(pid PID, msg any) error { return n.send(PID{}, pid, msg) }
 // Send delivers msg to pid from this process; see Node.Send.
 func (c *Context) Send(pid PID, msg any) error { return c.node.send(c.self, pid, msg) }
 
-func (n *Node) send(from, to PID, msg any) error {
+func (n *Node) send(from, to PID, msg any) error { return n.sendEnv(from, to, envelope{msg: msg}) }
+
+func (n *Node) sendEnv(from, to PID, e envelope) error {
 	if to.node == n.ident {
-		if c := n.table.get(to.index, to.serial); c != nil && c.post(msg) {
+		if c := n.table.get(to.index, to.serial); c != nil && c.postEnv(e) {
 			return nil
 		}
 		return NoProc
@@ -21,9 +25,30 @@ func (n *Node) send(from, to PID, msg any) error {
 		return NoProc
 	}
 	if t := n.remote.Load(); t != nil {
-		return (*t).Send(from, to, msg)
+		if e.cast {
+			if rc, ok := (*t).(RemoteCaster); ok {
+				return rc.Cast(from, to, e.msg)
+			}
+		}
+		return (*t).Send(from, to, e.msg)
 	}
 	return ErrRemote
+}
+
+// Cast sends msg to pid as a cast: a Receiver that is a CastReceiver (a
+// GenServer) gets it in ReceiveCast, any other in Receive. The origin is
+// resolved from ctx as for Send; the errors are Send's.
+func Cast(ctx context.Context, pid PID, msg any) error {
+	n, from := origin(ctx, pid)
+	if n == nil {
+		return ErrRemote
+	}
+	return n.sendEnv(from, pid, envelope{msg: msg, cast: true})
+}
+
+// RemoteCaster is implemented by a Transport that carries casts as such.
+type RemoteCaster interface {
+	Cast(from, to PID, msg any) error
 }
 
 // DeliverLocal posts a message that arrived from another node to a local

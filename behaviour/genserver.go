@@ -3,7 +3,6 @@ package behaviour
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -95,7 +94,6 @@ func InitTimeout[S any](s S, d time.Duration) (S, error) {
 
 // messages of the gen_server protocol.
 type (
-	castMsg    struct{ msg any }
 	stopMsg    struct{ reason error }
 	timeoutMsg struct{ seq uint64 }
 )
@@ -165,18 +163,27 @@ func (s *server[S]) Init(ctx *actor.Context) (err error) {
 	return err
 }
 
-// Receive implements actor.Receiver.
-func (s *server[S]) Receive(ctx *actor.Context, msg any) (reason error) {
+// Panicked implements actor.PanicObserver: Terminate runs with the panic.
+func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) { s.terminate(ctx, err) }
+
+// ReceiveCast implements actor.CastReceiver.
+func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 	if s.timer != nil {
 		s.timer.Cancel()
 		s.timer = nil
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			reason = &actor.PanicError{Value: r, Stack: debug.Stack()}
-			s.terminate(ctx, reason)
-		}
-	}()
+	if s.cast == nil {
+		return s.stop(ctx, ErrNoHandler)
+	}
+	return s.apply(ctx, nil, s.cast.HandleCast(ctx, msg, s.state))
+}
+
+// Receive implements actor.Receiver.
+func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
+	if s.timer != nil {
+		s.timer.Cancel()
+		s.timer = nil
+	}
 	switch m := msg.(type) {
 	case *actor.Request:
 		if s.call == nil {
@@ -184,11 +191,6 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) (reason error) {
 		}
 		from := From{req: m}
 		return s.apply(ctx, m, s.call.HandleCall(ctx, from, m.Message(), s.state))
-	case castMsg:
-		if s.cast == nil {
-			return s.stop(ctx, ErrNoHandler)
-		}
-		return s.apply(ctx, nil, s.cast.HandleCast(ctx, m.msg, s.state))
 	case stopMsg:
 		return s.stop(ctx, m.reason)
 	case timeoutMsg:
@@ -305,7 +307,7 @@ func (e *ReplyTypeError) Error() string { return "behaviour: unexpected reply ty
 // local server); like OTP's cast it does not report what the server does
 // with it.
 func Cast(ctx context.Context, pid actor.PID, msg any) error {
-	return actor.Send(ctx, pid, castMsg{msg: msg})
+	return actor.Cast(ctx, pid, msg)
 }
 
 // StopServer stops the server with reason (Normal if nil): Terminate runs,
