@@ -1,0 +1,71 @@
+package supervision
+
+import "time"
+
+// Option configures a Supervisor or a DynamicSupervisor. Every default lives
+// in defaultConfig; a supervisor started with no option is one_for_one, 3
+// restarts in 5 s, no auto shutdown, unnamed, on the system clock.
+type Option func(*config)
+
+type config struct {
+	strategy     Strategy
+	maxRestarts  int
+	period       time.Duration
+	autoShutdown AutoShutdown
+	name         string
+	clock        Clock
+	maxChildren  int // DynamicSupervisor only; 0 = unlimited
+}
+
+func defaultConfig() config {
+	return config{
+		strategy:    OneForOne,
+		maxRestarts: DefaultMaxRestarts,
+		period:      DefaultPeriod,
+		clock:       SystemClock{},
+	}
+}
+
+func buildConfig(opts []Option) config {
+	c := defaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.clock == nil {
+		c.clock = SystemClock{}
+	}
+	if c.maxRestarts < 0 {
+		c.maxRestarts = 0
+	}
+	if c.period <= 0 {
+		c.period = DefaultPeriod
+	}
+	return c
+}
+
+// WithStrategy sets the restart strategy (default OneForOne). A
+// DynamicSupervisor is always one for one and ignores it.
+func WithStrategy(s Strategy) Option { return func(c *config) { c.strategy = s } }
+
+// WithIntensity sets the restart intensity: more than maxRestarts restarts
+// within period end the supervisor (default 3 in 5 s, Elixir's choice; OTP's
+// is 1 in 5 s). maxRestarts 0 makes any restart fatal.
+func WithIntensity(maxRestarts int, period time.Duration) Option {
+	return func(c *config) { c.maxRestarts, c.period = maxRestarts, period }
+}
+
+// WithAutoShutdown sets what the exit of significant children does (default
+// Never).
+func WithAutoShutdown(a AutoShutdown) Option { return func(c *config) { c.autoShutdown = a } }
+
+// WithName registers the supervisor under a node-local name; the name is
+// also the "supervisor" field of its reports.
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithClock sets the time source of the intensity window and the shutdown
+// timeouts (default SystemClock).
+func WithClock(clk Clock) Option { return func(c *config) { c.clock = clk } }
+
+// WithMaxChildren limits the children of a DynamicSupervisor (default 0:
+// no limit). A Supervisor ignores it.
+func WithMaxChildren(n int) Option { return func(c *config) { c.maxChildren = n } }
