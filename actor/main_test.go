@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/rs/zerolog"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 
 // newNode starts a quiet node stopped at the end of the test.
 func newNode(t testing.TB) *actor.Node {

@@ -1,0 +1,71 @@
+package behaviour_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/behaviour"
+)
+
+// Stack is a GenServer whose state is a []string.
+type Stack struct{}
+
+type (
+	Push struct{ Item string }
+	Pop  struct{}
+)
+
+func (Stack) Init(*actor.Context) ([]string, error) { return nil, nil }
+
+func (Stack) HandleCall(_ *actor.Context, _ behaviour.From, req any, s []string) behaviour.Result[[]string] {
+	switch r := req.(type) {
+	case Pop:
+		if len(s) == 0 {
+			return behaviour.Reply("", s)
+		}
+		return behaviour.Reply(s[len(s)-1], s[:len(s)-1])
+	case Push:
+		return behaviour.Reply("ok", append(s, r.Item))
+	}
+	return behaviour.Reply(nil, s)
+}
+
+func (Stack) HandleCast(_ *actor.Context, msg any, s []string) behaviour.Result[[]string] {
+	if p, ok := msg.(Push); ok {
+		s = append(s, p.Item)
+	}
+	return behaviour.NoReply(s)
+}
+
+func ExampleStart() {
+	node := actor.NewNode()
+	defer node.Stop(context.Background())
+	ctx := context.Background()
+
+	pid, _ := behaviour.Start[[]string](node, Stack{}, behaviour.WithName("stack"))
+	_ = behaviour.Cast(ctx, pid, Push{"milk"})
+	_, _ = behaviour.Call(ctx, pid, Push{"eggs"})
+	top, _ := behaviour.CallAs[string](ctx, pid, Pop{})
+	next, _ := behaviour.CallAs[string](ctx, pid, Pop{})
+	fmt.Println(top, next)
+	// Output: eggs milk
+}
+
+type printer struct{ prefix string }
+
+func (p printer) HandleEvent(e string) error {
+	fmt.Println(p.prefix, e)
+	return nil
+}
+
+func ExampleEventManager() {
+	node := actor.NewNode()
+	defer node.Stop(context.Background())
+	ctx := context.Background()
+
+	events, _ := behaviour.StartEventManager[string](node)
+	_ = events.AddHandler(ctx, "log", printer{prefix: "event:"})
+	_ = events.SyncNotify(ctx, "bucket created")
+	// Output: event: bucket created
+}
