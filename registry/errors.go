@@ -1,0 +1,57 @@
+package registry
+
+import (
+	"errors"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+var (
+	// ErrUnknownScope is returned by every operation on a scope this node has
+	// not added with AddScope.
+	ErrUnknownScope = errors.New("registry: unknown scope")
+	// ErrScopeExists is returned by AddScope when the node already runs the
+	// scope.
+	ErrScopeExists = errors.New("registry: scope already added")
+	// ErrScopeStopped is returned by writes when the scope process is no
+	// longer running (the node is stopping, or the process was killed).
+	ErrScopeStopped = errors.New("registry: scope process stopped")
+	// ErrBadName is returned for an empty scope, name or group.
+	ErrBadName = errors.New("registry: empty scope, name or group")
+	// ErrTaken is returned by Register when another process holds the name;
+	// errors.As to *NameError gives the holder.
+	ErrTaken = errors.New("registry: name taken")
+	// ErrNotOwner is returned by Unregister when the name is held by another
+	// process than the one given; errors.As to *NameError gives the holder.
+	ErrNotOwner = errors.New("registry: name held by another process")
+	// ErrNotRegistered is returned when no live process holds the name.
+	ErrNotRegistered = errors.New("registry: name not registered")
+	// ErrNotInGroup is returned when the process is not a member of the group.
+	ErrNotInGroup = errors.New("registry: process not in group")
+	// ErrNotAlive is returned by Register and Join for a process that is not
+	// alive.
+	ErrNotAlive = errors.New("registry: process not alive")
+	// ErrNotLocal is returned by writes about a process of another node: a
+	// write is done by the scope process of the process's own node, and this
+	// node has no cluster route to it yet.
+	ErrNotLocal = errors.New("registry: process of another node")
+	// ErrUpdatePanicked is returned by Update and UpdateMember when the
+	// update function panicked; the entry is left unchanged.
+	ErrUpdatePanicked = errors.New("registry: update function panicked")
+)
+
+// NameError is the error of a write refused because of the process that
+// holds a name. It unwraps to ErrTaken or ErrNotOwner.
+type NameError struct {
+	Scope  string
+	Name   string
+	Holder actor.PID
+	Err    error
+}
+
+func (e *NameError) Error() string {
+	return e.Err.Error() + ": " + e.Scope + "/" + e.Name + " held by " + e.Holder.String()
+}
+
+// Unwrap returns ErrTaken or ErrNotOwner.
+func (e *NameError) Unwrap() error { return e.Err }

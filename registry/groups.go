@@ -1,0 +1,235 @@
+package registry
+
+import (
+	"context"
+	"sort"
+	"sync/atomic"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// Member is a process in a group, with the metadata it joined with.
+type Member struct {
+	PID  actor.PID
+	Meta any
+}
+
+// groupRead is the read side of a group: the current member view.
+type groupRead struct {
+	view atomic.Pointer[memberView]
+}
+
+// memberView is a published list of members: readers use slots[:n]. The
+// scope process appends by storing slots[n] and publishing a new view with
+// n+1 (no reader of an older view looks at that slot), replaces a member's
+// entry in place with an atomic store, and removes a member by publishing
+// a copy. So a join costs O(1) amortised and a leave O(group size).
+type memberView struct {
+	slots []atomic.Pointer[memberEntry]
+	n     int
+	local int // members on this node
+}
+
+func (s *Scope) view(group string) *memberView {
+	v, ok := s.groups.Load(group)
+	if !ok {
+		return nil
+	}
+	return v.(*groupRead).view.Load()
+}
+
+// Members returns the live members of group (nil for an unknown or empty
+// group), in no particular order. Local members that have exited are left
+// out even before the scope process has handled their exit.
+func (s *Scope) Members(group string) []Member { return s.members0(group, false) }
+
+// LocalMembers returns the live members of group that run on this node.
+func (s *Scope) LocalMembers(group string) []Member { return s.members0(group, true) }
+
+func (s *Scope) members0(group string, localOnly bool) []Member {
+	v := s.view(group)
+	if v == nil || v.n == 0 {
+		return nil
+	}
+	out := make([]Member, 0, v.n)
+	for i := 0; i < v.n; i++ {
+		m := v.slots[i].Load()
+		if localOnly && !s.node.IsLocal(m.pid) {
+			continue
+		}
+		if !s.live(m.pid) {
+			continue
+		}
+		out = append(out, Member{PID: m.pid, Meta: m.meta})
+	}
+	return out
+}
+
+// IsMember reports whether pid is a live member of group.
+func (s *Scope) IsMember(group string, pid actor.PID) bool {
+	_, ok := s.members.Load(memberKey{group, pid})
+	return ok && s.live(pid)
+}
+
+// IsLocalMember reports whether pid is a live member of group running on
+// this node.
+func (s *Scope) IsLocalMember(group string, pid actor.PID) bool {
+	return s.node.IsLocal(pid) && s.IsMember(group, pid)
+}
+
+// MemberCount returns the number of members of group. Like Count, it
+// includes a local member that has exited until the scope process has
+// handled its exit.
+func (s *Scope) MemberCount(group string) int {
+	if v := s.view(group); v != nil {
+		return v.n
+	}
+	return 0
+}
+
+// LocalMemberCount returns the number of members of group on this node,
+// with the same lag as MemberCount.
+func (s *Scope) LocalMemberCount(group string) int {
+	if v := s.view(group); v != nil {
+		return v.local
+	}
+	return 0
+}
+
+// GroupNames returns the groups that have at least one member, sorted.
+func (s *Scope) GroupNames() []string { return s.groupNames(false) }
+
+// LocalGroupNames returns the groups that have at least one member on this
+// node, sorted.
+func (s *Scope) LocalGroupNames() []string { return s.groupNames(true) }
+
+func (s *Scope) groupNames(localOnly bool) []string {
+	var out []string
+	s.groups.Range(func(k, v any) bool {
+		view := v.(*groupRead).view.Load()
+		if view.n > 0 && (!localOnly || view.local > 0) {
+			out = append(out, k.(string))
+		}
+		return true
+	})
+	sort.Strings(out)
+	return out
+}
+
+// GroupCount returns the number of groups with at least one member.
+func (s *Scope) GroupCount() int { return int(s.groupCount.Load()) }
+
+// Join adds pid to group with metadata meta; if pid is a member already,
+// its metadata is replaced (OnGroupProcessUpdated fires). A process may be
+// in any number of groups and leaves them all when it exits. Join returns
+// when the membership is visible to readers on this node. Errors:
+// ErrBadName, ErrNotLocal, ErrNotAlive, ErrScopeStopped, or the call's
+// error if ctx ends first.
+func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any) error {
+	if err := s.checkWrite(group, pid); err != nil {
+		return err
+	}
+	return s.writeErr(ctx, joinReq{group: group, pid: pid, meta: meta})
+}
+
+// Leave removes pid from group. Errors: ErrBadName, ErrNotLocal,
+// ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
+func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
+	if err := s.checkWrite(group, pid); err != nil {
+		return err
+	}
+	return s.writeErr(ctx, leaveReq{group: group, pid: pid})
+}
+
+// UpdateMember replaces pid's metadata in group with fn(old metadata) and
+// returns the new metadata. fn runs inside the scope process. Errors:
+// ErrBadName, ErrNotLocal, ErrNotInGroup, ErrUpdatePanicked,
+// ErrScopeStopped, or the call's error if ctx ends first.
+func (s *Scope) UpdateMember(ctx context.Context, group string, pid actor.PID, fn func(meta any) any) (any, error) {
+	if err := s.checkWrite(group, pid); err != nil {
+		return nil, err
+	}
+	v, err := s.call(ctx, updateMemberReq{group: group, pid: pid, fn: fn})
+	if err != nil {
+		return nil, err
+	}
+	res := v.(updateResult)
+	return res.meta, res.err
+}
+
+// Publish sends msg to every live member of group and returns how many
+// members it was delivered to (queued in their mailboxes). The sender is
+// the process ctx comes from, if any. A member on another node counts once
+// the transport accepted the message.
+func (s *Scope) Publish(ctx context.Context, group string, msg any) int {
+	return s.publish(ctx, group, msg, false)
+}
+
+// LocalPublish is Publish limited to the members on this node.
+func (s *Scope) LocalPublish(ctx context.Context, group string, msg any) int {
+	return s.publish(ctx, group, msg, true)
+}
+
+func (s *Scope) publish(ctx context.Context, group string, msg any, localOnly bool) int {
+	v := s.view(group)
+	if v == nil {
+		return 0
+	}
+	send := s.node.Send
+	if c, ok := actor.FromContext(ctx); ok {
+		send = c.Send
+	}
+	sent := 0
+	for i := 0; i < v.n; i++ {
+		m := v.slots[i].Load()
+		if localOnly && !s.node.IsLocal(m.pid) {
+			continue
+		}
+		if send(m.pid, msg) == nil {
+			sent++
+		}
+	}
+	return sent
+}
+
+// Reply is a member's answer to MultiCall.
+type Reply struct {
+	PID   actor.PID
+	Meta  any
+	Value any
+}
+
+// MultiCall calls every member of group with req (each receives an
+// *actor.Request, as from actor.Call; a GenServer member answers from
+// HandleCall) concurrently, and waits for all answers until ctx's deadline
+// (actor.DefaultCallTimeout without one). It returns the replies, and the
+// members that did not answer in time, had exited, or failed the call, as
+// bad. Both are in no particular order.
+func (s *Scope) MultiCall(ctx context.Context, group string, req any) (replies []Reply, bad []actor.PID) {
+	members := s.Members(group)
+	if len(members) == 0 {
+		return nil, nil
+	}
+	type result struct {
+		i   int
+		v   any
+		err error
+	}
+	results := make(chan result, len(members))
+	for i, m := range members {
+		go func() {
+			v, err := actor.Call(ctx, m.PID, req)
+			results <- result{i, v, err}
+		}()
+	}
+	for range members {
+		r := <-results
+		m := members[r.i]
+		if r.err != nil {
+			bad = append(bad, m.PID)
+			continue
+		}
+		replies = append(replies, Reply{PID: m.PID, Meta: m.Meta, Value: r.v})
+	}
+	return replies, bad
+}

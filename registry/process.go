@@ -1,0 +1,444 @@
+package registry
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// Requests from the API to the scope process. Each is an actor.Call; the
+// reply is an error (nil on success) or an updateResult.
+type (
+	registerReq struct {
+		name string
+		pid  actor.PID
+		meta any
+	}
+	unregisterReq struct {
+		name string
+		pid  actor.PID
+	}
+	updateReq struct {
+		name string
+		fn   func(actor.PID, any) any
+	}
+	joinReq struct {
+		group string
+		pid   actor.PID
+		meta  any
+	}
+	leaveReq struct {
+		group string
+		pid   actor.PID
+	}
+	updateMemberReq struct {
+		group string
+		pid   actor.PID
+		fn    func(any) any
+	}
+	// syncReq answers once every message queued before it is handled.
+	syncReq struct{}
+)
+
+type updateResult struct {
+	pid  actor.PID
+	meta any
+	err  error
+}
+
+// procState is what the scope process knows of one local process: its
+// monitor and the names and groups it holds.
+type procState struct {
+	ref    actor.Ref
+	names  map[string]struct{}
+	groups map[string]struct{}
+	// dead is set when the process was found dead before its Down arrived:
+	// its entries are already gone from the read side, and its callbacks
+	// were queued without a reason, which the Down will supply.
+	dead bool
+}
+
+// groupState is the writer side of a group.
+type groupState struct {
+	read  *groupRead
+	index map[actor.PID]int // member -> slot in the current view
+}
+
+// scopeProc is the scope process. It alone writes the scope's read side;
+// its state is touched only from its own goroutine.
+type scopeProc struct {
+	s      *Scope
+	cfg    scopeConfig
+	mask   handlerMask
+	events actor.PID // the event process, zero without a handler
+
+	procs  map[actor.PID]*procState
+	groups map[string]*groupState
+}
+
+func newScopeProc(s *Scope, cfg scopeConfig) *scopeProc {
+	return &scopeProc{
+		s:      s,
+		cfg:    cfg,
+		mask:   maskOf(cfg.handler),
+		procs:  make(map[actor.PID]*procState),
+		groups: make(map[string]*groupState),
+	}
+}
+
+// Init starts the event process, linked, if the handler has callbacks.
+func (p *scopeProc) Init(ctx *actor.Context) error {
+	wanted := false
+	for _, b := range p.mask {
+		wanted = wanted || b
+	}
+	if !wanted {
+		return nil
+	}
+	pid, err := ctx.SpawnLink(&eventProc{scope: p.s.name, handler: p.cfg.handler})
+	if err != nil {
+		return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
+	}
+	p.events = pid
+	return nil
+}
+
+// Receive handles writes and the Down of monitored processes.
+func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
+	switch m := msg.(type) {
+	case *actor.Request:
+		m.Reply(p.handle(ctx, m.Message()))
+	case actor.Down:
+		p.down(ctx, m)
+	}
+	return nil
+}
+
+func (p *scopeProc) handle(ctx *actor.Context, req any) any {
+	switch r := req.(type) {
+	case registerReq:
+		return p.register(ctx, r)
+	case unregisterReq:
+		return p.unregister(ctx, r)
+	case updateReq:
+		return p.update(ctx, r)
+	case joinReq:
+		return p.join(ctx, r)
+	case leaveReq:
+		return p.leave(ctx, r)
+	case updateMemberReq:
+		return p.updateMember(ctx, r)
+	case syncReq:
+		return nil
+	}
+	return fmt.Errorf("registry: unknown request %T", req)
+}
+
+func (p *scopeProc) now() int64 { return p.cfg.now().UnixNano() }
+
+// emit hands an event to the event process if the handler wants it.
+func (p *scopeProc) emit(ctx *actor.Context, ev event) {
+	if p.mask[ev.kind] {
+		_ = ctx.Send(p.events, ev)
+	}
+}
+
+// alive checks pid and, if it is a local process that is dead but still on
+// record (its Down is on the way), purges its entries at once. Their
+// callbacks are queued now, to keep the order per name, and wait in the
+// event process for the exit reason that the Down brings.
+func (p *scopeProc) alive(ctx *actor.Context, pid actor.PID) bool {
+	if p.s.node.IsAlive(pid) || !p.s.node.IsLocal(pid) {
+		return true
+	}
+	if ps, ok := p.procs[pid]; ok && !ps.dead {
+		ps.dead = true
+		for _, ev := range p.purge(pid, ps, nil) {
+			ev.awaitExit = true
+			p.emit(ctx, ev)
+		}
+	}
+	return false
+}
+
+// track returns the record of a live local process, monitoring it first.
+func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
+	ps, ok := p.procs[pid]
+	if !ok {
+		ps = &procState{ref: ctx.Monitor(pid)}
+		p.procs[pid] = ps
+	}
+	return ps
+}
+
+// untrack drops the monitor of a process that holds nothing any more.
+func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
+	if len(ps.names) == 0 && len(ps.groups) == 0 && !ps.dead {
+		ctx.Demonitor(ps.ref)
+		delete(p.procs, pid)
+	}
+}
+
+func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
+	s := p.s
+	var prev *nameEntry
+	if v, ok := s.names.Load(r.name); ok {
+		prev = v.(*nameEntry)
+		if prev.pid != r.pid && p.alive(ctx, prev.pid) {
+			return &NameError{Scope: s.name, Name: r.name, Holder: prev.pid, Err: ErrTaken}
+		}
+		if prev.pid != r.pid {
+			prev = nil // purged just now
+		}
+	}
+	if !p.alive(ctx, r.pid) {
+		return ErrNotAlive
+	}
+	e := &nameEntry{pid: r.pid, meta: r.meta, time: p.now()}
+	s.names.Store(r.name, e)
+	if prev != nil {
+		p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
+		return nil
+	}
+	ps := p.track(ctx, r.pid)
+	if ps.names == nil {
+		ps.names = make(map[string]struct{}, 1)
+	}
+	ps.names[r.name] = struct{}{}
+	s.nameCount.Add(1)
+	s.localNames.Add(1)
+	p.emit(ctx, event{kind: evRegistered, key: r.name, pid: r.pid, meta: r.meta, reason: Normal{}})
+	return nil
+}
+
+func (p *scopeProc) unregister(ctx *actor.Context, r unregisterReq) error {
+	s := p.s
+	v, ok := s.names.Load(r.name)
+	if !ok {
+		return ErrNotRegistered
+	}
+	e := v.(*nameEntry)
+	if !p.alive(ctx, e.pid) {
+		return ErrNotRegistered
+	}
+	if e.pid != r.pid {
+		return &NameError{Scope: s.name, Name: r.name, Holder: e.pid, Err: ErrNotOwner}
+	}
+	ps := p.procs[r.pid]
+	p.removeName(r.name, ps)
+	p.untrack(ctx, r.pid, ps)
+	p.emit(ctx, event{kind: evUnregistered, key: r.name, pid: r.pid, meta: e.meta, reason: Normal{}})
+	return nil
+}
+
+func (p *scopeProc) removeName(name string, ps *procState) {
+	p.s.names.Delete(name)
+	delete(ps.names, name)
+	p.s.nameCount.Add(-1)
+	p.s.localNames.Add(-1)
+}
+
+func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {
+	s := p.s
+	v, ok := s.names.Load(r.name)
+	if !ok {
+		return updateResult{err: ErrNotRegistered}
+	}
+	e := v.(*nameEntry)
+	if !s.node.IsLocal(e.pid) {
+		return updateResult{err: ErrNotLocal}
+	}
+	if !p.alive(ctx, e.pid) {
+		return updateResult{err: ErrNotRegistered}
+	}
+	meta, err := safeUpdate(func() any { return r.fn(e.pid, e.meta) })
+	if err != nil {
+		return updateResult{err: err}
+	}
+	s.names.Store(r.name, &nameEntry{pid: e.pid, meta: meta, time: p.now()})
+	p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: e.pid, prev: e.meta, meta: meta, reason: Normal{}})
+	return updateResult{pid: e.pid, meta: meta}
+}
+
+// safeUpdate runs a user's update function, turning a panic into
+// ErrUpdatePanicked.
+func safeUpdate(fn func() any) (meta any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrUpdatePanicked, r)
+		}
+	}()
+	return fn(), nil
+}
+
+func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
+	if !p.alive(ctx, r.pid) {
+		return ErrNotAlive
+	}
+	s := p.s
+	m := &memberEntry{pid: r.pid, meta: r.meta, time: p.now()}
+	gs := p.groups[r.group]
+	if gs != nil {
+		if i, ok := gs.index[r.pid]; ok {
+			view := gs.read.view.Load()
+			prev := view.slots[i].Load()
+			view.slots[i].Store(m)
+			s.members.Store(memberKey{r.group, r.pid}, m)
+			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
+			return nil
+		}
+	} else {
+		gs = &groupState{read: &groupRead{}, index: make(map[actor.PID]int)}
+		gs.read.view.Store(&memberView{})
+		p.groups[r.group] = gs
+		s.groups.Store(r.group, gs.read)
+		s.groupCount.Add(1)
+	}
+	p.appendMember(gs, m)
+	s.members.Store(memberKey{r.group, r.pid}, m)
+	ps := p.track(ctx, r.pid)
+	if ps.groups == nil {
+		ps.groups = make(map[string]struct{}, 1)
+	}
+	ps.groups[r.group] = struct{}{}
+	p.emit(ctx, event{kind: evJoined, key: r.group, pid: r.pid, meta: r.meta, reason: Normal{}})
+	return nil
+}
+
+// appendMember publishes a view with m added.
+func (p *scopeProc) appendMember(gs *groupState, m *memberEntry) {
+	v := gs.read.view.Load()
+	slots := v.slots
+	if v.n == len(slots) {
+		slots = make([]atomic.Pointer[memberEntry], max(4, 2*v.n))
+		for i := 0; i < v.n; i++ {
+			slots[i].Store(v.slots[i].Load())
+		}
+	}
+	slots[v.n].Store(m)
+	local := v.local
+	if p.s.node.IsLocal(m.pid) {
+		local++
+	}
+	gs.index[m.pid] = v.n
+	gs.read.view.Store(&memberView{slots: slots, n: v.n + 1, local: local})
+}
+
+// removeMember publishes a copy of the view without pid, and reports the
+// removed entry.
+func (p *scopeProc) removeMember(group string, gs *groupState, pid actor.PID) *memberEntry {
+	i, ok := gs.index[pid]
+	if !ok {
+		return nil
+	}
+	v := gs.read.view.Load()
+	old := v.slots[i].Load()
+	n := v.n - 1
+	slots := make([]atomic.Pointer[memberEntry], max(4, n+n/2))
+	for j := 0; j < n; j++ {
+		src := j
+		if j == i {
+			src = n // the last member takes the freed slot
+		}
+		slots[j].Store(v.slots[src].Load())
+	}
+	delete(gs.index, pid)
+	if i != n {
+		gs.index[v.slots[n].Load().pid] = i
+	}
+	local := v.local
+	if p.s.node.IsLocal(pid) {
+		local--
+	}
+	p.s.members.Delete(memberKey{group, pid})
+	if n == 0 {
+		delete(p.groups, group)
+		p.s.groups.Delete(group)
+		p.s.groupCount.Add(-1)
+	}
+	gs.read.view.Store(&memberView{slots: slots, n: n, local: local})
+	return old
+}
+
+func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
+	gs := p.groups[r.group]
+	if gs == nil {
+		return ErrNotInGroup
+	}
+	if _, ok := gs.index[r.pid]; !ok || !p.alive(ctx, r.pid) {
+		return ErrNotInGroup
+	}
+	old := p.removeMember(r.group, gs, r.pid)
+	ps := p.procs[r.pid]
+	delete(ps.groups, r.group)
+	p.untrack(ctx, r.pid, ps)
+	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.meta, reason: Normal{}})
+	return nil
+}
+
+func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateResult {
+	gs := p.groups[r.group]
+	if gs == nil {
+		return updateResult{err: ErrNotInGroup}
+	}
+	i, ok := gs.index[r.pid]
+	if !ok || !p.alive(ctx, r.pid) {
+		return updateResult{err: ErrNotInGroup}
+	}
+	view := gs.read.view.Load()
+	prev := view.slots[i].Load()
+	meta, err := safeUpdate(func() any { return r.fn(prev.meta) })
+	if err != nil {
+		return updateResult{err: err}
+	}
+	m := &memberEntry{pid: r.pid, meta: meta, time: p.now()}
+	view.slots[i].Store(m)
+	p.s.members.Store(memberKey{r.group, r.pid}, m)
+	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.meta, meta: meta, reason: Normal{}})
+	return updateResult{pid: r.pid, meta: meta}
+}
+
+// down handles the exit of a monitored process.
+func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
+	ps, ok := p.procs[d.PID]
+	if !ok || ps.ref != d.Ref {
+		return
+	}
+	delete(p.procs, d.PID)
+	reason := ProcessExit{Err: d.Reason}
+	if ps.dead {
+		if !p.events.IsZero() {
+			_ = ctx.Send(p.events, exitReason{pid: d.PID, reason: reason})
+		}
+		return
+	}
+	for _, ev := range p.purge(d.PID, ps, nil) {
+		ev.reason = reason
+		p.emit(ctx, ev)
+	}
+}
+
+// purge removes every entry of pid from the read side and returns the
+// callbacks to run, without their reason.
+func (p *scopeProc) purge(pid actor.PID, ps *procState, evs []event) []event {
+	for name := range ps.names {
+		if v, ok := p.s.names.Load(name); ok {
+			e := v.(*nameEntry)
+			if e.pid == pid {
+				p.removeName(name, ps)
+				evs = append(evs, event{kind: evUnregistered, key: name, pid: pid, meta: e.meta})
+			}
+		}
+	}
+	for group := range ps.groups {
+		if gs := p.groups[group]; gs != nil {
+			if old := p.removeMember(group, gs, pid); old != nil {
+				evs = append(evs, event{kind: evLeft, key: group, pid: pid, meta: old.meta})
+			}
+		}
+	}
+	ps.names, ps.groups = nil, nil
+	return evs
+}
+

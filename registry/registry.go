@@ -1,0 +1,135 @@
+package registry
+
+import (
+	"errors"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// Registry is a node's view of its scopes. Create one per node with New and
+// add the scopes the node takes part in with AddScope. Its methods may be
+// called from any goroutine.
+type Registry struct {
+	node *actor.Node
+
+	mu     sync.Mutex // serialises AddScope
+	scopes atomic.Pointer[map[string]*Scope]
+}
+
+// New returns the registry of node n, with no scopes yet.
+func New(n *actor.Node) *Registry {
+	r := &Registry{node: n}
+	m := map[string]*Scope{}
+	r.scopes.Store(&m)
+	return r
+}
+
+// Node returns the node the registry serves.
+func (r *Registry) Node() *actor.Node { return r.node }
+
+// ScopeOption configures a scope in AddScope.
+type ScopeOption func(*scopeConfig)
+
+type scopeConfig struct {
+	handler any
+	now     func() time.Time
+}
+
+func defaultScopeConfig() scopeConfig {
+	return scopeConfig{now: time.Now}
+}
+
+// WithEventHandler sets the scope's event handler: a value implementing any
+// of RegisteredHandler, UnregisteredHandler, RegistryUpdatedHandler,
+// JoinedHandler, LeftHandler, GroupUpdatedHandler and ConflictResolver.
+// Only the callbacks it implements are produced. Default: none.
+func WithEventHandler(h any) ScopeOption { return func(c *scopeConfig) { c.handler = h } }
+
+// WithClock sets the clock that timestamps registrations and memberships
+// (used by conflict resolution). Default: time.Now.
+func WithClock(now func() time.Time) ScopeOption {
+	return func(c *scopeConfig) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// ScopeProcessName returns the node-local name of the process that runs a
+// scope, as shown by actor.Node.WhereIs and process listings.
+func ScopeProcessName(scope string) string { return "arbor.registry/" + scope }
+
+// AddScope makes the node take part in scope: it starts the scope's process
+// (named ScopeProcessName(scope)) and, if the handler has callbacks, its
+// event process. It returns ErrBadName for an empty scope, ErrScopeExists
+// if the scope runs on this node already (from this or another Registry),
+// and the spawn error (actor.ErrNodeStopped) otherwise.
+func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
+	if scope == "" {
+		return ErrBadName
+	}
+	cfg := defaultScopeConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.scopes.Load()
+	if _, ok := old[scope]; ok {
+		return ErrScopeExists
+	}
+	s := newScope(r.node, scope)
+	proc := newScopeProc(s, cfg)
+	pid, err := r.node.Spawn(proc, actor.WithName(ScopeProcessName(scope)))
+	if err != nil {
+		if errors.Is(err, actor.ErrNameTaken) {
+			return ErrScopeExists
+		}
+		return err
+	}
+	s.pid = pid
+	m := make(map[string]*Scope, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[scope] = s
+	r.scopes.Store(&m)
+	return nil
+}
+
+// AddScopes adds several scopes with no options, as Syn's
+// add_node_to_scopes. It stops at the first error, which it returns; scopes
+// the node runs already are skipped.
+func (r *Registry) AddScopes(scopes ...string) error {
+	for _, sc := range scopes {
+		if err := r.AddScope(sc); err != nil && err != ErrScopeExists {
+			return err
+		}
+	}
+	return nil
+}
+
+// Scope returns the handle of a scope this node runs, for repeated use
+// without looking the scope up each time. It returns ErrUnknownScope if the
+// node has not added it.
+func (r *Registry) Scope(scope string) (*Scope, error) {
+	if s, ok := (*r.scopes.Load())[scope]; ok {
+		return s, nil
+	}
+	return nil, ErrUnknownScope
+}
+
+// Scopes returns the names of the scopes this node runs, sorted.
+func (r *Registry) Scopes() []string {
+	m := *r.scopes.Load()
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

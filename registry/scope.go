@@ -1,0 +1,163 @@
+package registry
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// Scope is one scope as this node sees it. Reads (Lookup, Members, counts)
+// are served from structures the scope process publishes, without a round
+// trip; writes are calls to the scope process. Get one with
+// Registry.Scope; its methods may be called from any goroutine.
+type Scope struct {
+	name string
+	node *actor.Node
+	pid  actor.PID // the scope process
+
+	// Read side, written only by the scope process.
+	names      sync.Map // string -> *nameEntry
+	nameCount  atomic.Int64
+	localNames atomic.Int64
+	groups     sync.Map // string -> *groupRead
+	groupCount atomic.Int64
+	localGroup atomic.Int64 // groups with at least one local member
+	members    sync.Map // memberKey -> *memberEntry
+}
+
+func newScope(n *actor.Node, name string) *Scope { return &Scope{name: name, node: n} }
+
+// nameEntry is an immutable registration: a new one replaces it on update.
+type nameEntry struct {
+	pid  actor.PID
+	meta any
+	time int64
+}
+
+// memberEntry is an immutable group membership.
+type memberEntry struct {
+	pid  actor.PID
+	meta any
+	time int64
+}
+
+type memberKey struct {
+	group string
+	pid   actor.PID
+}
+
+// Name returns the scope's name.
+func (s *Scope) Name() string { return s.name }
+
+// PID returns the scope process.
+func (s *Scope) PID() actor.PID { return s.pid }
+
+// live reports whether a registry entry for pid may be returned: remote
+// PIDs are trusted to the replication protocol, local ones must be alive.
+func (s *Scope) live(pid actor.PID) bool {
+	return s.node.IsAlive(pid) || !s.node.IsLocal(pid)
+}
+
+// Lookup returns the process registered under name and its metadata. It
+// returns ErrNotRegistered if no live process holds the name.
+func (s *Scope) Lookup(name string) (actor.PID, any, error) {
+	v, ok := s.names.Load(name)
+	if !ok {
+		return actor.PID{}, nil, ErrNotRegistered
+	}
+	e := v.(*nameEntry)
+	if !s.live(e.pid) {
+		return actor.PID{}, nil, ErrNotRegistered
+	}
+	return e.pid, e.meta, nil
+}
+
+// Count returns the number of registered names in the scope, on every node.
+// A local process that has exited is counted until the scope process has
+// handled its exit.
+func (s *Scope) Count() int { return int(s.nameCount.Load()) }
+
+// LocalCount returns the number of names held by processes of this node,
+// with the same lag as Count.
+func (s *Scope) LocalCount() int { return int(s.localNames.Load()) }
+
+// call sends a write to the scope process.
+func (s *Scope) call(ctx context.Context, req any) (any, error) {
+	v, err := s.node.Call(ctx, s.pid, req)
+	if err != nil {
+		if ce, ok := err.(*actor.CallError); ok && ce.Reason == actor.NoProc {
+			return nil, ErrScopeStopped
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+// writeErr returns the error a write's reply carries.
+func (s *Scope) writeErr(ctx context.Context, req any) error {
+	v, err := s.call(ctx, req)
+	if err != nil {
+		return err
+	}
+	if e, ok := v.(error); ok {
+		return e
+	}
+	return nil
+}
+
+// checkWrite validates the arguments every write shares.
+func (s *Scope) checkWrite(key string, pid actor.PID) error {
+	if key == "" {
+		return ErrBadName
+	}
+	if !s.node.IsLocal(pid) {
+		return ErrNotLocal
+	}
+	return nil
+}
+
+// Register gives pid the name in the scope, with metadata meta. If pid
+// holds the name already, its metadata is replaced (OnRegistryProcessUpdated
+// fires). A process may hold several names. The name is released when pid
+// exits. Register returns when the registration is visible to Lookup on
+// this node. Errors: ErrBadName, ErrNotLocal for a PID of another node,
+// ErrNotAlive if pid is not alive, a *NameError wrapping ErrTaken (with the
+// holder) if another live process holds the name, ErrScopeStopped, or the
+// call's error if ctx ends first.
+func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta any) error {
+	if err := s.checkWrite(name, pid); err != nil {
+		return err
+	}
+	return s.writeErr(ctx, registerReq{name: name, pid: pid, meta: meta})
+}
+
+// Unregister removes name if pid holds it. Errors: ErrBadName, ErrNotLocal,
+// ErrNotRegistered if no live process holds the name, a *NameError wrapping
+// ErrNotOwner (with the holder) if another process holds it,
+// ErrScopeStopped, or the call's error if ctx ends first.
+func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) error {
+	if err := s.checkWrite(name, pid); err != nil {
+		return err
+	}
+	return s.writeErr(ctx, unregisterReq{name: name, pid: pid})
+}
+
+// Update replaces the metadata of name with fn(pid, old metadata) and
+// returns the holder and the new metadata. fn runs inside the scope
+// process, so it must be quick and must not call the registry. Errors:
+// ErrBadName, ErrNotRegistered, ErrUpdatePanicked if fn panicked (the entry
+// is unchanged), ErrNotLocal if the holder is on another node,
+// ErrScopeStopped, or the call's error if ctx ends first.
+func (s *Scope) Update(ctx context.Context, name string, fn func(pid actor.PID, meta any) any) (actor.PID, any, error) {
+	if name == "" {
+		return actor.PID{}, nil, ErrBadName
+	}
+	v, err := s.call(ctx, updateReq{name: name, fn: fn})
+	if err != nil {
+		return actor.PID{}, nil, err
+	}
+	res := v.(updateResult)
+	return res.pid, res.meta, res.err
+}
