@@ -116,6 +116,8 @@ type event struct {
 	// awaitExit marks the callback of a process found dead before its Down:
 	// it waits for the exitReason message that carries its reason.
 	awaitExit bool
+	// flush, when set, marks a flushMsg held in the backlog.
+	flush chan struct{}
 }
 
 // exitReason supplies the reason of the awaitExit events of pid.
@@ -123,6 +125,10 @@ type exitReason struct {
 	pid    actor.PID
 	reason Reason
 }
+
+// flushMsg is closed by the event process once every callback queued
+// before it has run.
+type flushMsg struct{ done chan struct{} }
 
 // handlerMask records which callbacks a handler implements.
 type handlerMask [numEventKinds]bool
@@ -150,6 +156,12 @@ type eventProc struct {
 
 func (p *eventProc) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
+	case flushMsg:
+		if len(p.backlog) > 0 {
+			p.backlog = append(p.backlog, event{flush: m.done})
+			return nil
+		}
+		close(m.done)
 	case event:
 		if len(p.backlog) > 0 || m.awaitExit {
 			p.backlog = append(p.backlog, m)
@@ -176,6 +188,10 @@ func (p *eventProc) Receive(ctx *actor.Context, msg any) error {
 // run calls the handler's callback for ev, logging a panic instead of
 // letting it end the process.
 func (p *eventProc) run(ctx *actor.Context, ev event) {
+	if ev.flush != nil {
+		close(ev.flush)
+		return
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			ctx.Logger().Error().

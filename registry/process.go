@@ -130,7 +130,11 @@ func (p *scopeProc) handle(ctx *actor.Context, req any) any {
 	case updateMemberReq:
 		return p.updateMember(ctx, r)
 	case syncReq:
-		return nil
+		done := make(chan struct{})
+		if p.events.IsZero() || ctx.Send(p.events, flushMsg{done}) != nil {
+			close(done)
+		}
+		return done
 	}
 	return fmt.Errorf("registry: unknown request %T", req)
 }
@@ -441,4 +445,3 @@ func (p *scopeProc) purge(pid actor.PID, ps *procState, evs []event) []event {
 	ps.names, ps.groups = nil, nil
 	return evs
 }
-

@@ -41,7 +41,7 @@ type ConflictResolution struct{}
 // process was not running, so that the exit reason is unknown.
 type Undefined struct{}
 
-func (Normal) String() string      { return "normal" }
+func (Normal) String() string { return "normal" }
 func (r ProcessExit) String() string {
 	if r.Err == nil {
 		return "exit: <nil>"

@@ -23,7 +23,6 @@ type Scope struct {
 	localNames atomic.Int64
 	groups     sync.Map // string -> *groupRead
 	groupCount atomic.Int64
-	localGroup atomic.Int64 // groups with at least one local member
 	members    sync.Map // memberKey -> *memberEntry
 }
 
@@ -160,4 +159,20 @@ func (s *Scope) Update(ctx context.Context, name string, fn func(pid actor.PID, 
 	}
 	res := v.(updateResult)
 	return res.pid, res.meta, res.err
+}
+
+// sync returns once the scope process has handled every message queued
+// before the call and the event process has run every callback produced
+// so far. Tests use it to assert that no further callback fires.
+func (s *Scope) sync(ctx context.Context) error {
+	v, err := s.call(ctx, syncReq{})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-v.(chan struct{}):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

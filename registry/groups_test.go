@@ -1,0 +1,268 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/registry"
+)
+
+func pidsOf(ms []registry.Member) []actor.PID {
+	out := make([]actor.PID, len(ms))
+	for i, m := range ms {
+		out[i] = m.PID
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+func sortedPIDs(ps ...actor.PID) []actor.PID {
+	out := slices.Clone(ps)
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+func TestJoinLeaveMembers(t *testing.T) {
+	n, r, s := newScope(t)
+	ctx := ctxT(t)
+	a, b, c := spawn(t, n), spawn(t, n), spawn(t, n)
+	for _, p := range []actor.PID{a, b, c} {
+		if err := r.Join(ctx, "s", "g", p, p.String()); err != nil {
+			t.Fatalf("join: %v", err)
+		}
+	}
+	if err := s.Join(ctx, "h", a, nil); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := r.Members("s", "g")
+	if err != nil || !slices.Equal(pidsOf(ms), sortedPIDs(a, b, c)) {
+		t.Fatalf("members %v %v", ms, err)
+	}
+	for _, m := range ms {
+		if m.Meta != m.PID.String() {
+			t.Fatalf("member %v meta %v", m.PID, m.Meta)
+		}
+	}
+	if lm, _ := r.LocalMembers("s", "g"); len(lm) != 3 {
+		t.Fatalf("local members %v", lm)
+	}
+	if ok, _ := r.IsMember("s", "g", b); !ok {
+		t.Fatal("b not a member")
+	}
+	if ok, _ := r.IsLocalMember("s", "h", b); ok {
+		t.Fatal("b a member of h")
+	}
+	if ok, _ := r.IsLocalMember("s", "h", a); !ok {
+		t.Fatal("a not a local member of h")
+	}
+	if c, _ := r.MemberCount("s", "g"); c != 3 {
+		t.Fatalf("member count %d", c)
+	}
+	if c, _ := r.LocalMemberCount("s", "g"); c != 3 {
+		t.Fatalf("local member count %d", c)
+	}
+	if g, _ := r.GroupNames("s"); !slices.Equal(g, []string{"g", "h"}) {
+		t.Fatalf("group names %v", g)
+	}
+	if g, _ := r.LocalGroupNames("s"); !slices.Equal(g, []string{"g", "h"}) {
+		t.Fatalf("local group names %v", g)
+	}
+	if c, _ := r.GroupCount("s"); c != 2 {
+		t.Fatalf("group count %d", c)
+	}
+
+	// Joining again updates the meta, not the count.
+	if err := s.Join(ctx, "g", b, "new"); err != nil {
+		t.Fatal(err)
+	}
+	if s.MemberCount("g") != 3 {
+		t.Fatalf("count after re-join %d", s.MemberCount("g"))
+	}
+
+	if err := r.Leave(ctx, "s", "g", b); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	if err := s.Leave(ctx, "g", b); !errors.Is(err, registry.ErrNotInGroup) {
+		t.Fatalf("leave again: %v, want ErrNotInGroup", err)
+	}
+	if err := s.Leave(ctx, "nogroup", b); !errors.Is(err, registry.ErrNotInGroup) {
+		t.Fatalf("leave unknown group: %v, want ErrNotInGroup", err)
+	}
+	if !slices.Equal(pidsOf(s.Members("g")), sortedPIDs(a, c)) || s.IsMember("g", b) {
+		t.Fatalf("members after leave %v", s.Members("g"))
+	}
+	// The last member leaving removes the group.
+	if err := s.Leave(ctx, "h", a); err != nil {
+		t.Fatal(err)
+	}
+	if g := s.GroupNames(); !slices.Equal(g, []string{"g"}) || s.GroupCount() != 1 {
+		t.Fatalf("groups after h emptied %v", g)
+	}
+	if s.Members("h") != nil || s.MemberCount("h") != 0 {
+		t.Fatal("empty group has members")
+	}
+}
+
+func TestJoinErrors(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	dead := spawn(t, n)
+	kill(t, n, dead, actor.Normal)
+	if err := s.Join(ctx, "g", dead, nil); !errors.Is(err, registry.ErrNotAlive) {
+		t.Fatalf("join dead: %v, want ErrNotAlive", err)
+	}
+	if err := s.Join(ctx, "", spawn(t, n), nil); !errors.Is(err, registry.ErrBadName) {
+		t.Fatalf("empty group: %v", err)
+	}
+	if err := s.Join(ctx, "g", actor.NewRemotePID("o@h", 3, 1, 1), nil); !errors.Is(err, registry.ErrNotLocal) {
+		t.Fatalf("remote: %v", err)
+	}
+	if s.GroupCount() != 0 {
+		t.Fatal("group created by failed joins")
+	}
+}
+
+func TestUpdateMember(t *testing.T) {
+	n, r, s := newScope(t)
+	ctx := ctxT(t)
+	a := spawn(t, n)
+	if _, err := r.UpdateMember(ctx, "s", "g", a, func(any) any { return 1 }); !errors.Is(err, registry.ErrNotInGroup) {
+		t.Fatalf("update missing: %v", err)
+	}
+	if err := s.Join(ctx, "g", a, 1); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := s.UpdateMember(ctx, "g", a, func(m any) any { return m.(int) * 10 })
+	if err != nil || meta != 10 {
+		t.Fatalf("update member = %v %v", meta, err)
+	}
+	if ms := s.Members("g"); len(ms) != 1 || ms[0].Meta != 10 {
+		t.Fatalf("members %v", ms)
+	}
+	if _, err := s.UpdateMember(ctx, "g", a, func(any) any { panic("x") }); !errors.Is(err, registry.ErrUpdatePanicked) {
+		t.Fatalf("panicking update: %v", err)
+	}
+	if ms := s.Members("g"); ms[0].Meta != 10 {
+		t.Fatalf("meta changed by a panicking update: %v", ms[0].Meta)
+	}
+}
+
+func TestExitLeavesGroups(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	a, b := spawn(t, n), spawn(t, n)
+	for _, g := range []string{"g1", "g2", "g3"} {
+		for _, p := range []actor.PID{a, b} {
+			if err := s.Join(ctx, g, p, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	kill(t, n, a, errors.New("crash"))
+	syncScope(t, s)
+	for _, g := range []string{"g1", "g2", "g3"} {
+		if s.MemberCount(g) != 1 || s.IsMember(g, a) || !s.IsMember(g, b) {
+			t.Fatalf("%s after exit: %v", g, s.Members(g))
+		}
+	}
+}
+
+type ping struct{}
+
+func TestPublish(t *testing.T) {
+	n, r, s := newScope(t)
+	ctx := ctxT(t)
+	var ibs []*actor.Inbox
+	for range 3 {
+		ib, err := n.NewInbox()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ibs = append(ibs, ib)
+		if err := s.Join(ctx, "g", ib.PID(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := r.Publish(ctx, "s", "g", ping{}); err != nil || got != 3 {
+		t.Fatalf("publish = %d %v", got, err)
+	}
+	if got, err := r.LocalPublish(ctx, "s", "g", ping{}); err != nil || got != 3 {
+		t.Fatalf("local publish = %d %v", got, err)
+	}
+	for _, ib := range ibs {
+		for range 2 {
+			m, err := ib.Receive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := m.(ping); !ok {
+				t.Fatalf("got %T", m)
+			}
+		}
+	}
+	if got := s.Publish(ctx, "nogroup", ping{}); got != 0 {
+		t.Fatalf("publish to unknown group = %d", got)
+	}
+	// A member that exited is not counted, even before the scope knows.
+	ibs[0].Close()
+	if got := s.Publish(ctx, "g", ping{}); got != 2 {
+		t.Fatalf("publish after exit = %d, want 2", got)
+	}
+}
+
+// silent never answers a call.
+type silent struct{}
+
+func (silent) Receive(*actor.Context, any) error { return nil }
+
+func TestMultiCall(t *testing.T) {
+	n, r, s := newScope(t)
+	ctx := ctxT(t)
+	a, b := spawn(t, n), spawn(t, n)
+	crasher := spawn(t, n)
+	laggard, err := n.Spawn(silent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []actor.PID{a, b, crasher, laggard} {
+		if err := s.Join(ctx, "g", p, "m"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	// The worker echoes its request; a die request makes it exit instead.
+	replies, bad, err := r.MultiCall(cctx, "s", "g", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []actor.PID
+	for _, rep := range replies {
+		if rep.Value != "hello" || rep.Meta != "m" {
+			t.Fatalf("reply %+v", rep)
+		}
+		got = append(got, rep.PID)
+	}
+	if !slices.Equal(sortedPIDs(got...), sortedPIDs(a, b, crasher)) {
+		t.Fatalf("replies from %v", got)
+	}
+	if !slices.Equal(bad, []actor.PID{laggard}) {
+		t.Fatalf("bad %v, want the laggard", bad)
+	}
+
+	// A member that exits during the call is bad.
+	cctx2, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel2()
+	replies, bad = s.MultiCall(cctx2, "g", die{errors.New("boom")})
+	if len(replies) != 0 || len(bad) != 4 {
+		t.Fatalf("replies %v bad %v", replies, bad)
+	}
+	if rs, bs := s.MultiCall(ctx, "nogroup", 1); rs != nil || bs != nil {
+		t.Fatal("multicall to unknown group")
+	}
+}
