@@ -1,0 +1,306 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+// Cluster is a node that is a member of a cluster: an actor.Node whose
+// PIDs other nodes can reach, plus the sessions with those nodes.
+type Cluster struct {
+	node     *actor.Node
+	t        *transport
+	remote   *remote.Remote
+	provider Provider
+	log      zerolog.Logger
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start starts a node named name@host:port, where host:port is the
+// advertised address (WithAdvertiseAddr, or the address it listens on), and
+// joins the cluster its provider describes. name must be non-empty and
+// hold no '@'. It returns ErrBadNodeName for a bad name, an error wrapping
+// ErrListen if the address cannot be listened on, and the provider's
+// error from its Start.
+func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if name == "" || strings.ContainsRune(name, '@') {
+		return nil, fmt.Errorf("%w: %q", ErrBadNodeName, name)
+	}
+	if cfg.provider == nil {
+		cfg.provider = Static()
+	}
+	if cfg.logger == nil {
+		l := zerolog.New(os.Stderr).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+		cfg.logger = &l
+	}
+	host, port, err := freeListenAddr(cfg.listen)
+	if err != nil {
+		return nil, err
+	}
+	advertise := cfg.advertise
+	if advertise == "" {
+		advertise = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	full := name + "@" + advertise
+	if _, _, err := splitNodeName(full); err != nil {
+		return nil, err
+	}
+	node := actor.NewNode(append(slices.Clone(cfg.nodeOpts), actor.WithNodeName(full), actor.WithLogger(*cfg.logger))...)
+	log := node.Logger().With().Str("component", "cluster").Logger()
+
+	rc := remote.Configure(host, port,
+		remote.WithAdvertisedHost(advertise),
+		remote.WithDialOptions(
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: cfg.connectTimeout}),
+		),
+	)
+	// One connection attempt per endpoint: protoactor retries inside its
+	// writer with a 2 s sleep and leaks a connection per retry; Arbor
+	// probes and reconnects itself.
+	rc.MaxRetryCount = 1
+	r := remote.NewRemote(node.ActorSystem(), rc)
+	if err := startRemote(r); err != nil {
+		_ = node.Stop(ctx)
+		return nil, fmt.Errorf("%w %s: %v", ErrListen, net.JoinHostPort(host, strconv.Itoa(port)), err)
+	}
+	t := &transport{
+		node:     node,
+		selfName: full,
+		self:     &clusterpb.NodeID{Name: full, Creation: node.Creation()},
+		root:     node.ActorSystem().Root,
+		remote:   r,
+		cfg:      cfg,
+		log:      log,
+		peers:    make(map[string]*peer),
+		byAddr:   make(map[string]*peer),
+		subs:     make(map[actor.PID]struct{}),
+		quit:     make(chan struct{}),
+	}
+	if _, ok := node.ActorSystem().ProcessRegistry.Add(gateway{t}, gatewayID); !ok {
+		r.Shutdown(true)
+		_ = node.Stop(ctx)
+		return nil, fmt.Errorf("register gateway %q: id taken", gatewayID)
+	}
+	t.sub = node.ActorSystem().EventStream.Subscribe(t.onEndpointEvent)
+	node.SetTransport(t)
+	t.wg.Add(1)
+	go t.loop()
+	c := &Cluster{node: node, t: t, remote: r, provider: cfg.provider, log: log}
+	if err := cfg.provider.Start(ctx, full, t.setMembers); err != nil {
+		c.shutdown(ctx)
+		return nil, fmt.Errorf("start membership provider: %w", err)
+	}
+	log.Info().Str("addr", advertise).Uint32("creation", node.Creation()).Msg("cluster node started")
+	return c, nil
+}
+
+// freeListenAddr checks that addr can be listened on and resolves port 0 to
+// a free port.
+func freeListenAddr(addr string) (string, int, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w %s: %v", ErrListen, addr, err)
+	}
+	a := l.Addr().(*net.TCPAddr)
+	_ = l.Close()
+	host, _, _ := net.SplitHostPort(addr)
+	if host == "" {
+		host = a.IP.String()
+	}
+	return host, a.Port, nil
+}
+
+// startRemote starts protoactor remote, turning its panic on a listen
+// failure into an error.
+func startRemote(r *remote.Remote) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("start remote: %v", p)
+		}
+	}()
+	r.Start()
+	return nil
+}
+
+// Node returns the actor node. Spawn processes on it as on any node; their
+// PIDs are reachable from the other nodes.
+func (c *Cluster) Node() *actor.Node { return c.node }
+
+// Name returns the node's name, name@host:port.
+func (c *Cluster) Name() string { return c.node.Name() }
+
+// Nodes returns the other nodes this node has an open session with, as
+// Erlang's nodes().
+func (c *Cluster) Nodes() []string {
+	out := c.t.nodes()
+	slices.Sort(out)
+	return out
+}
+
+// MonitorNodes subscribes (on) or unsubscribes a local process to NodeUp
+// and NodeDown messages, as net_kernel:monitor_nodes. A process that exits
+// is unsubscribed. It returns NoProc if pid is not a live local process.
+func (c *Cluster) MonitorNodes(pid actor.PID, on bool) error {
+	if !c.node.IsLocal(pid) || !c.node.IsAlive(pid) {
+		return actor.NoProc
+	}
+	c.t.mu.Lock()
+	defer c.t.mu.Unlock()
+	if on {
+		c.t.subs[pid] = struct{}{}
+	} else {
+		delete(c.t.subs, pid)
+	}
+	return nil
+}
+
+// SendNamed sends msg to the process registered under name on node. The
+// message must be a proto.Message when node is another node. It returns
+// actor.ErrUnknownName for a local name nobody holds; for another node,
+// the errors of a remote send (ErrNotProtoMessage, ErrBadNodeName,
+// ErrQueueFull, ErrStopped); a name unknown there drops the message.
+func (c *Cluster) SendNamed(node, name string, msg any) error {
+	if node == c.Name() {
+		return c.node.SendNamed(name, msg)
+	}
+	payload, err := encodePayload(msg)
+	if err != nil {
+		return err
+	}
+	return c.t.sendMessage(actor.PID{}, actor.PID{}, name, node, payload)
+}
+
+// CallNamed calls the process registered under name on node, as
+// gen_server:call({Name, Node}, Req). Errors are *actor.CallError values
+// (PID is the zero PID when the name is remote) wrapping NoProc for a name
+// nobody holds, NoConnection, the callee's exit reason, ErrNotProtoMessage
+// or the context's error.
+func (c *Cluster) CallNamed(ctx context.Context, node, name string, req any) (any, error) {
+	if node == c.Name() {
+		pid, ok := c.node.WhereIs(name)
+		if !ok {
+			return nil, &actor.CallError{Reason: actor.NoProc}
+		}
+		return c.node.Call(ctx, pid, req)
+	}
+	v, err := c.t.call(ctx, callerOf(ctx), actor.PID{}, name, node, req)
+	if err != nil {
+		return nil, &actor.CallError{Reason: err}
+	}
+	return v, nil
+}
+
+func callerOf(ctx context.Context) actor.PID {
+	if p, ok := actor.FromContext(ctx); ok {
+		return p.Self()
+	}
+	return actor.PID{}
+}
+
+// MultiCall calls the process registered under name on each of nodes at
+// once and waits for every answer, as gen_server:multi_call. replies maps
+// each node that answered to its reply; bad lists the nodes that did not
+// (no such process, no connection, the deadline passed, or the callee
+// exited), in the order given.
+func (c *Cluster) MultiCall(ctx context.Context, nodes []string, name string, req any) (replies map[string]any, bad []string) {
+	type answer struct {
+		node string
+		v    any
+		err  error
+	}
+	ch := make(chan answer, len(nodes))
+	for _, n := range nodes {
+		go func() {
+			v, err := c.CallNamed(ctx, n, name, req)
+			ch <- answer{n, v, err}
+		}()
+	}
+	replies = make(map[string]any, len(nodes))
+	failed := make(map[string]bool)
+	for range nodes {
+		a := <-ch
+		if a.err != nil {
+			failed[a.node] = true
+			continue
+		}
+		replies[a.node] = a.v
+	}
+	for _, n := range nodes {
+		if failed[n] {
+			bad = append(bad, n)
+		}
+	}
+	return replies, bad
+}
+
+// Stats counts envelopes this node received from peers and dropped
+// (malformed, of another version, from a closed session, or waiting for a
+// session that failed).
+type Stats struct {
+	Received uint64
+	Dropped  uint64
+}
+
+// Stats returns the node's envelope counters.
+func (c *Cluster) Stats() Stats {
+	return Stats{Received: c.t.received.Load(), Dropped: c.t.dropped.Load()}
+}
+
+// Stop leaves the cluster: the provider stops (deregistering the node),
+// every session ends (subscribers get NodeDown with ErrStopped, peers see
+// the connection close), then the node stops, killing its processes. It
+// returns the first error of the provider's Stop or of the node's Stop.
+// Calling Stop again returns the same result.
+func (c *Cluster) Stop(ctx context.Context) error {
+	c.stopOnce.Do(func() {
+		if err := c.provider.Stop(ctx); err != nil {
+			c.stopErr = fmt.Errorf("stop membership provider: %w", err)
+		}
+		c.stopErr = errors.Join(c.stopErr, c.shutdown(ctx))
+	})
+	return c.stopErr
+}
+
+func (c *Cluster) shutdown(ctx context.Context) error {
+	c.t.stop()
+	c.node.ActorSystem().EventStream.Unsubscribe(c.t.sub)
+	c.node.SetTransport(nil)
+	stopRemote(c.remote, c.log)
+	return c.node.Stop(ctx)
+}
+
+// stopRemote shuts protoactor remote down gracefully. Its endpoint manager
+// can panic with a send on a closed channel when a peer's stream ends at
+// the same moment; the server is then stopped at once instead.
+func stopRemote(r *remote.Remote, log zerolog.Logger) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Warn().Interface("panic", p).Msg("protoactor remote shutdown panicked; stopping its server")
+			r.Shutdown(false)
+		}
+	}()
+	r.Shutdown(true)
+}

@@ -1,0 +1,67 @@
+// Package cluster makes Arbor nodes into a cluster: nodes find each other
+// through a membership Provider (the embedded Static list, or Consul with
+// package cluster/consul), talk over protoactor-go's remote (gRPC, one
+// stream per peer), and notice each other's death.
+//
+// Start a node and spawn processes on it as on any actor.Node; their PIDs
+// work from every node of the cluster:
+//
+//	c, err := cluster.Start(ctx, "api",
+//		cluster.WithListenAddr("10.0.0.5:7000"),
+//		cluster.WithProvider(cluster.Static("api@10.0.0.6:7000")))
+//	if err != nil { ... }
+//	defer c.Stop(ctx)
+//	pid, _ := c.Node().Spawn(worker{})
+//	reply, err := actor.Call(ctx, remotePID, &pb.Ping{}) // any node's PID
+//
+// A node's name is name@host:port, the address peers reach it at. Every
+// message that crosses nodes is protobuf: a user message that is not a
+// proto.Message fails the send (or call) with ErrNotProtoMessage, and the
+// receiving node must know the message's type (its generated package is
+// linked in). Pass a PID inside your own messages as bytes with MarshalPID
+// and UnmarshalPID.
+//
+// Remote Send, Call, Link, Monitor and Exit keep the semantics of local
+// ones. Subscribe a process to NodeUp and NodeDown with MonitorNodes;
+// Nodes lists the nodes with an open session; CallNamed and MultiCall
+// reach a registered name on other nodes.
+//
+// # Failure detection
+//
+// A session ends, NodeDown is delivered and every link and monitor across
+// it fires with reason actor.NoConnection (pending calls fail with it)
+// when:
+//
+//   - the peer's stream breaks (a killed or stopped node): within
+//     milliseconds, bounded by about 1 s;
+//   - nothing arrives from the peer for the heartbeat timeout (a frozen
+//     node, a silent network cut): within timeout + interval, 3.5 s with
+//     the defaults (WithHeartbeat);
+//   - the peer opens a new session (it restarted, or it declared this node
+//     down first).
+//
+// The node then retries members of its provider every reconnect interval.
+//
+// # Guarantees
+//
+//   - Messages from one process to another arrive in order and at most
+//     once; a message sent while there is no session is queued (up to
+//     WithMaxPending) until one opens, and dropped if it fails.
+//   - Within a session, a link or monitor across nodes fires exactly once:
+//     with the process's exit reason, or with NoConnection if the session
+//     ends first. After a session ends, nothing sent in it is delivered.
+//   - A PID of an earlier boot of a node (same name, other creation) is
+//     never delivered to: messages are dropped, calls, links and monitors
+//     get actor.NoProc.
+//   - An envelope that is malformed, of another protocol version, or
+//     carries a payload of an unknown type is dropped, logged at debug
+//     level and counted in Stats; it never crashes the node.
+//   - Sends never block on the network: a send to an unreachable node
+//     returns at once, and a Call waits at most until its context's
+//     deadline (actor.DefaultCallTimeout without one).
+//   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
+//     the provider only says whom to connect to.
+//
+// One cluster node per OS process: protoactor's remote replaces gRPC's
+// process-wide logger when it starts.
+package cluster

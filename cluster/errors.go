@@ -1,0 +1,44 @@
+package cluster
+
+import "errors"
+
+var (
+	// ErrNotProtoMessage is returned (wrapped, inside an *actor.CallError
+	// for calls) when a message for another node is not a proto.Message:
+	// only protobuf crosses nodes.
+	ErrNotProtoMessage = errors.New("cluster: message for a remote node is not a proto.Message")
+	// ErrMalformed is the reason an envelope from a peer is dropped: it does
+	// not decode, lacks a field every envelope needs, or carries a payload of
+	// a type this node does not know.
+	ErrMalformed = errors.New("cluster: malformed envelope")
+	// ErrVersion is the reason an envelope of another protocol version is
+	// dropped.
+	ErrVersion = errors.New("cluster: unsupported protocol version")
+	// ErrBadNodeName is returned for a node name that is not name@host:port.
+	ErrBadNodeName = errors.New("cluster: node name is not name@host:port")
+	// ErrListen is returned by Start when the node cannot listen on its
+	// address.
+	ErrListen = errors.New("cluster: cannot listen")
+	// ErrStopped is returned by operations on a stopped cluster node.
+	ErrStopped = errors.New("cluster: node stopped")
+	// ErrQueueFull is returned by a send to a node that is still connecting
+	// when the messages already waiting for it reach the queue's bound.
+	ErrQueueFull = errors.New("cluster: queue for a connecting node is full")
+)
+
+// Reasons carried by NodeDown.
+var (
+	// ErrConnectionLost is the NodeDown reason when the stream to the node
+	// broke (the node died or closed the connection).
+	ErrConnectionLost = errors.New("cluster: connection lost")
+	// ErrHeartbeatTimeout is the NodeDown reason when nothing arrived from
+	// the node within the heartbeat timeout (a frozen node or a silent
+	// network cut).
+	ErrHeartbeatTimeout = errors.New("cluster: heartbeat timeout")
+	// ErrSessionReset is the NodeDown reason when the node opened a new
+	// session: it restarted, or it declared this node down first.
+	ErrSessionReset = errors.New("cluster: session reset by peer")
+	// ErrConnectFailed is the reason a connection attempt failed; messages
+	// queued for the node are dropped and its watchers get NoConnection.
+	ErrConnectFailed = errors.New("cluster: connect failed")
+)

@@ -1,0 +1,228 @@
+package cluster
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	pa "github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+// gateway is the protoactor process every envelope from a peer is addressed
+// to. It is registered in protoactor's process registry rather than spawned
+// as an actor, so an envelope is handled on the goroutine that read it from
+// the peer's stream: in order, with no mailbox hop.
+type gateway struct{ t *transport }
+
+var _ pa.Process = gateway{}
+
+// SendUserMessage receives an envelope from protoactor.
+func (g gateway) SendUserMessage(_ *pa.PID, message any) {
+	env, ok := pa.UnwrapEnvelopeMessage(message).(*clusterpb.Envelope)
+	if !ok {
+		g.t.drop(nil, errors.New("not an Arbor envelope"))
+		return
+	}
+	g.t.handle(env)
+}
+
+// SendSystemMessage ignores protoactor system messages.
+func (gateway) SendSystemMessage(*pa.PID, any) {}
+
+// Stop does nothing: the gateway lives as long as the transport.
+func (gateway) Stop(*pa.PID) {}
+
+// drop counts and logs an envelope that cannot be handled.
+func (t *transport) drop(env *clusterpb.Envelope, reason error) {
+	t.dropped.Add(1)
+	t.log.Debug().Str("from", env.GetFrom().GetName()).Err(reason).Msg("dropped envelope from peer")
+}
+
+// handle acts on one envelope from a peer. Nothing in it may block: it runs
+// on the reader of the peer's stream.
+func (t *transport) handle(env *clusterpb.Envelope) {
+	t.received.Add(1)
+	if err := checkEnvelope(env); err != nil {
+		t.drop(env, err)
+		return
+	}
+	from := env.GetFrom()
+	if from.GetName() == t.selfName {
+		t.drop(env, errors.New("envelope from this node's own name"))
+		return
+	}
+	p, err := t.peerFor(from.GetName())
+	if err != nil {
+		t.drop(env, err)
+		return
+	}
+	if h, ok := env.GetBody().(*clusterpb.Envelope_Hello); ok {
+		t.onHello(p, from.GetCreation(), h.Hello)
+		return
+	}
+	p.mu.Lock()
+	open := p.state == peerUp && p.creation == from.GetCreation()
+	p.mu.Unlock()
+	if !open {
+		t.drop(env, errors.New("no open session with the sender"))
+		return
+	}
+	p.touch()
+	switch b := env.GetBody().(type) {
+	case *clusterpb.Envelope_Heartbeat:
+	case *clusterpb.Envelope_Message:
+		t.onMessage(env, b.Message)
+	case *clusterpb.Envelope_Signal:
+		t.onSignal(p, env, b.Signal)
+	case *clusterpb.Envelope_CallRequest:
+		t.onCallRequest(p, env, b.CallRequest)
+	case *clusterpb.Envelope_CallReply:
+		t.onCallReply(p, b.CallReply)
+	default:
+		t.drop(env, errors.New("unknown body"))
+	}
+}
+
+// onHello opens a session, or reopens it when the peer restarted or
+// declared this node down since the session opened.
+func (t *transport) onHello(p *peer, creation uint32, h *clusterpb.Hello) {
+	p.mu.Lock()
+	var l lost
+	if p.state == peerUp {
+		if creation == p.creation && h.GetEpoch() <= p.peerEpoch {
+			if !h.GetAck() {
+				p.helloLocked(true) // a duplicate: answer it again
+			}
+			p.mu.Unlock()
+			return
+		}
+		l = p.downLocked(ErrSessionReset)
+	}
+	p.upLocked(creation, h.GetEpoch(), !h.GetAck() || p.state == peerDown)
+	p.mu.Unlock()
+	l.deliver(t.node)
+}
+
+// localTarget resolves the target of a message or call: a PID of this
+// node's current boot, or a registered name. ok is false if there is none.
+func (t *transport) localTarget(pid *clusterpb.PID, name string) (actor.PID, bool) {
+	if name != "" {
+		return t.node.WhereIs(name)
+	}
+	to := decodePID(pid)
+	return to, t.node.IsLocal(to)
+}
+
+func (t *transport) onMessage(env *clusterpb.Envelope, m *clusterpb.Message) {
+	to, ok := t.localTarget(m.GetTo(), m.GetToName())
+	if !ok {
+		return // a message to a dead process is dropped, as in Erlang
+	}
+	msg, err := decodePayload(m.GetPayload())
+	if err != nil {
+		t.drop(env, err)
+		return
+	}
+	_ = t.node.DeliverLocal(to, msg)
+}
+
+func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Signal) {
+	kind, ok := decodeSignalKind(s.GetKind())
+	from := decodePID(s.GetFrom())
+	if !ok || (from.IsZero() && kind != actor.SignalExit) || from.NodeName() != p.name {
+		t.drop(env, errors.New("bad signal"))
+		return
+	}
+	to := decodePID(s.GetTo())
+	sig := actor.RemoteSignal{Kind: kind, From: from, Ref: decodeRef(s.GetRef()), Reason: decodeReason(s.GetReason())}
+	if !t.node.IsLocal(to) {
+		// A process of an earlier boot of this node, or of no node.
+		t.refuse(to, sig)
+		return
+	}
+	p.mu.Lock()
+	p.recordSignalLocked(false, to, from, sig)
+	p.mu.Unlock()
+	t.node.DeliverRemoteSignal(to, sig)
+}
+
+func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
+	id := c.GetCallId()
+	reply := func(v any, err error) {
+		r := &clusterpb.CallReply{CallId: id}
+		if err != nil {
+			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
+		} else if a, perr := encodePayload(v); perr != nil {
+			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
+		} else {
+			r.Result = &clusterpb.CallReply_Payload{Payload: a}
+		}
+		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
+		p.mu.Lock()
+		if p.state == peerUp {
+			p.t.root.Send(p.gw, out)
+		}
+		p.mu.Unlock()
+	}
+	to, ok := t.localTarget(c.GetTo(), c.GetToName())
+	if !ok {
+		reply(nil, actor.NoProc)
+		return
+	}
+	msg, err := decodePayload(c.GetPayload())
+	if err != nil {
+		t.drop(env, err)
+		reply(nil, err)
+		return
+	}
+	var expired atomic.Bool
+	var timer *time.Timer
+	req := actor.NewRequest(decodePID(c.GetFrom()), msg, func(v any, err error) {
+		if timer != nil {
+			timer.Stop()
+		}
+		if !expired.Load() {
+			reply(v, err)
+		}
+	})
+	if ms := c.GetTimeoutMs(); ms > 0 {
+		// Once the caller gave up, answer the request ourselves so the
+		// goroutine waiting for its reply ends.
+		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
+			expired.Store(true)
+			req.Reply(nil)
+		})
+	}
+	if err := t.node.DeliverLocal(to, req); err != nil {
+		req.Reply(nil) // ends NewRequest's goroutine
+		reply(nil, actor.NoProc)
+	}
+}
+
+func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {
+	p.mu.Lock()
+	ch, ok := p.calls[r.GetCallId()]
+	delete(p.calls, r.GetCallId())
+	p.mu.Unlock()
+	if !ok {
+		return // the caller gave up
+	}
+	var res callResult
+	switch x := r.GetResult().(type) {
+	case *clusterpb.CallReply_Payload:
+		var m proto.Message
+		m, res.err = decodePayload(x.Payload)
+		if res.err == nil {
+			res.value = m
+		}
+	case *clusterpb.CallReply_Error:
+		res.err = decodeReason(x.Error)
+	default:
+		res.err = ErrMalformed
+	}
+	ch <- res
+}

@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pa "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+// linkKey is a link between a local process and a process of the peer.
+type linkKey struct {
+	local, remote actor.PID
+}
+
+// remoteMonitor is a monitor a local process holds on a process of the peer.
+type remoteMonitor struct {
+	watcher, target actor.PID
+}
+
+type callResult struct {
+	value any
+	err   error
+}
+
+// peer is the session with one other node. Its fields after mu are guarded
+// by mu; every transition of state happens under it, so the order of
+// sends, NodeUp and NodeDown is the order of the transitions.
+type peer struct {
+	t    *transport
+	name string
+	addr string
+	gw   *pa.PID
+
+	lastSeen atomic.Int64 // unix nanos of the last envelope received
+
+	mu        sync.Mutex
+	state     peerState
+	creation  uint32 // the peer's incarnation in the open session
+	epoch     uint64 // times this node declared the peer down
+	peerEpoch uint64 // the peer's epoch for this node in the open session
+	since     time.Time
+	nextProbe time.Time
+	probing   bool
+	member    bool
+	pending   []*clusterpb.Envelope
+	links     map[linkKey]struct{}
+	monitors  map[actor.Ref]remoteMonitor
+	calls     map[uint64]chan callResult
+}
+
+func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
+
+// sendLocked hands an envelope to the session, queueing it while the
+// session opens and starting a connection if there is none. It returns
+// ErrQueueFull when too many envelopes wait.
+func (p *peer) sendLocked(env *clusterpb.Envelope) error {
+	switch p.state {
+	case peerUp:
+		if len(p.pending) == 0 {
+			p.t.root.Send(p.gw, env)
+			return nil
+		}
+	case peerDown:
+		p.connectLocked()
+	}
+	if len(p.pending) >= p.t.cfg.maxPending {
+		p.t.dropped.Add(1)
+		return ErrQueueFull
+	}
+	p.pending = append(p.pending, env)
+	return nil
+}
+
+// connectLocked starts opening a session: a probe of the peer's address,
+// then a Hello.
+func (p *peer) connectLocked() {
+	if p.state != peerDown {
+		return
+	}
+	p.state = peerConnecting
+	p.since = time.Now()
+	p.t.startProbe(p)
+}
+
+// helloLocked sends a Hello (or its answer) straight to the peer.
+func (p *peer) helloLocked(ack bool) {
+	p.t.root.Send(p.gw, p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
+		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: ack},
+	}}))
+}
+
+// upLocked opens the session and flushes what waited for it.
+func (p *peer) upLocked(creation uint32, epoch uint64, answer bool) {
+	p.state = peerUp
+	p.creation = creation
+	p.peerEpoch = epoch
+	p.since = time.Now()
+	p.touch()
+	if answer {
+		p.helloLocked(true)
+	}
+	for i, env := range p.pending {
+		p.t.root.Send(p.gw, env)
+		p.pending[i] = nil
+	}
+	p.pending = p.pending[:0]
+	p.t.log.Info().Str("peer", p.name).Uint32("creation", creation).Msg("node up")
+	p.t.publish(NodeUp{Node: p.name})
+}
+
+// lost is what a session leaves behind when it ends.
+type lost struct {
+	links    map[linkKey]struct{}
+	monitors map[actor.Ref]remoteMonitor
+	calls    map[uint64]chan callResult
+	dropped  int
+}
+
+// downLocked ends the session (or the attempt to open one) and returns what
+// its watchers must be told, which the caller does with deliver once mu is
+// released.
+func (p *peer) downLocked(reason error) lost {
+	wasUp := p.state == peerUp
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending)}
+	p.links, p.monitors, p.calls = nil, nil, nil
+	clear(p.pending)
+	p.pending = p.pending[:0]
+	p.state = peerDown
+	p.creation = 0
+	p.epoch++
+	p.nextProbe = time.Now().Add(p.t.cfg.reconnectInterval)
+	p.t.dropped.Add(uint64(l.dropped))
+	if wasUp {
+		p.t.log.Warn().Str("peer", p.name).Err(reason).Msg("node down")
+		p.t.publish(NodeDown{Node: p.name, Reason: reason})
+	} else {
+		p.t.log.Debug().Str("peer", p.name).Err(reason).Msg("connect failed")
+	}
+	return l
+}
+
+// deliver tells every watcher of the lost session's processes: links get an
+// exit signal and monitors a Down with reason NoConnection; calls fail with
+// NoConnection.
+func (l lost) deliver(n *actor.Node) {
+	for k := range l.links {
+		n.DeliverRemoteSignal(k.local, actor.RemoteSignal{Kind: actor.SignalLinkExit, From: k.remote, Reason: actor.NoConnection})
+	}
+	for ref, m := range l.monitors {
+		n.DeliverRemoteSignal(m.watcher, actor.RemoteSignal{Kind: actor.SignalDown, From: m.target, Ref: ref, Reason: actor.NoConnection})
+	}
+	for _, ch := range l.calls {
+		ch <- callResult{err: actor.NoConnection}
+	}
+}
+
+// down ends the session from outside the lock.
+func (p *peer) down(reason error, wantState ...peerState) {
+	p.mu.Lock()
+	if p.state == peerDown {
+		p.mu.Unlock()
+		return
+	}
+	if len(wantState) > 0 && p.state != wantState[0] {
+		p.mu.Unlock()
+		return
+	}
+	l := p.downLocked(reason)
+	p.mu.Unlock()
+	l.deliver(p.t.node)
+}
+
+// recordSignalLocked keeps the links and monitors between local processes
+// and the peer's, so that a lost session can be reported to them.
+func (p *peer) recordSignalLocked(outbound bool, local, remote actor.PID, s actor.RemoteSignal) {
+	k := linkKey{local: local, remote: remote}
+	switch s.Kind {
+	case actor.SignalLink:
+		if p.links == nil {
+			p.links = make(map[linkKey]struct{})
+		}
+		p.links[k] = struct{}{}
+	case actor.SignalUnlink, actor.SignalLinkExit:
+		delete(p.links, k)
+	case actor.SignalMonitor:
+		if outbound {
+			if p.monitors == nil {
+				p.monitors = make(map[actor.Ref]remoteMonitor)
+			}
+			p.monitors[s.Ref] = remoteMonitor{watcher: local, target: remote}
+		}
+	case actor.SignalDemonitor:
+		if outbound {
+			delete(p.monitors, s.Ref)
+		}
+	case actor.SignalDown:
+		if !outbound {
+			delete(p.monitors, s.Ref)
+		}
+	}
+}

@@ -1,0 +1,429 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pa "github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+// gatewayID is the protoactor process id of every node's gateway.
+const gatewayID = "arbor"
+
+// transport carries Arbor envelopes between nodes over protoactor remote. It
+// implements actor.Transport and actor.RemoteCaller.
+type transport struct {
+	node     *actor.Node
+	selfName string
+	self     *clusterpb.NodeID
+	root     *pa.RootContext
+	remote   *remote.Remote
+	cfg      config
+	log      zerolog.Logger
+	sub      *eventstream.Subscription
+
+	callSeq  atomic.Uint64
+	dropped  atomic.Uint64
+	received atomic.Uint64
+
+	mu      sync.Mutex
+	peers   map[string]*peer // by node name
+	byAddr  map[string]*peer // by address, the latest peer named there
+	subs    map[actor.PID]struct{}
+	stopped bool
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+}
+
+var (
+	_ actor.Transport    = (*transport)(nil)
+	_ actor.RemoteCaller = (*transport)(nil)
+)
+
+func (t *transport) envelope(env *clusterpb.Envelope) *clusterpb.Envelope {
+	env.Version = protocolVersion
+	env.From = t.self
+	return env
+}
+
+// peerFor returns the session with a node, creating it when new. It returns
+// ErrBadNodeName for a name that is not name@host:port and ErrStopped after
+// stop.
+func (t *transport) peerFor(name string) (*peer, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return nil, ErrStopped
+	}
+	if p, ok := t.peers[name]; ok {
+		return p, nil
+	}
+	_, addr, err := splitNodeName(name)
+	if err != nil {
+		return nil, err
+	}
+	p := &peer{t: t, name: name, addr: addr, gw: &pa.PID{Address: addr, Id: gatewayID}}
+	t.peers[name] = p
+	t.byAddr[addr] = p
+	return p, nil
+}
+
+func (t *transport) lookupPeer(name string) *peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.peers[name]
+}
+
+// Send implements actor.Transport. It returns ErrNotProtoMessage (wrapped)
+// for a message that is not a proto.Message, NoProc for a PID of an
+// earlier boot of this node, ErrQueueFull, ErrBadNodeName or ErrStopped. A
+// nil error means the message is on its way; it is dropped if the session
+// fails before it is delivered, as in Erlang.
+func (t *transport) Send(from, to actor.PID, msg any) error {
+	payload, err := encodePayload(msg)
+	if err != nil {
+		return err
+	}
+	return t.sendMessage(from, to, "", to.NodeName(), payload)
+}
+
+func (t *transport) sendMessage(from, to actor.PID, toName, node string, payload *anypb.Any) error {
+	if node == t.selfName {
+		return actor.NoProc
+	}
+	p, err := t.peerFor(node)
+	if err != nil {
+		return err
+	}
+	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Message{Message: &clusterpb.Message{
+		From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
+	}}})
+	p.mu.Lock()
+	err = p.sendLocked(env)
+	p.mu.Unlock()
+	return err
+}
+
+// Signal implements actor.Transport. Link and monitor signals open a
+// session if there is none; the others are dropped when there is no session
+// (the peer's processes already saw NoConnection). It returns
+// ErrBadNodeName, ErrQueueFull or ErrStopped.
+func (t *transport) Signal(to actor.PID, s actor.RemoteSignal) error {
+	if to.NodeName() == t.selfName {
+		// A process of an earlier boot of this node: it is gone.
+		t.refuse(to, s)
+		return nil
+	}
+	p, err := t.peerFor(to.NodeName())
+	if err != nil {
+		return err
+	}
+	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Signal{Signal: &clusterpb.Signal{
+		Kind: encodeSignalKind(s.Kind), From: encodePID(s.From), To: encodePID(to),
+		Ref: encodeRef(s.Ref), Reason: encodeReason(s.Reason),
+	}}})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == peerDown && s.Kind != actor.SignalLink && s.Kind != actor.SignalMonitor {
+		return nil
+	}
+	p.recordSignalLocked(true, s.From, to, s)
+	return p.sendLocked(env)
+}
+
+// refuse answers a link or monitor on a process that cannot exist, as a
+// dead local process would.
+func (t *transport) refuse(dead actor.PID, s actor.RemoteSignal) {
+	switch s.Kind {
+	case actor.SignalLink:
+		t.node.DeliverRemoteSignal(s.From, actor.RemoteSignal{Kind: actor.SignalLinkExit, From: dead, Reason: actor.NoProc})
+	case actor.SignalMonitor:
+		t.node.DeliverRemoteSignal(s.From, actor.RemoteSignal{Kind: actor.SignalDown, From: dead, Ref: s.Ref, Reason: actor.NoProc})
+	}
+}
+
+// Call implements actor.RemoteCaller. Errors are *actor.CallError values
+// wrapping ErrNotProtoMessage, the callee's exit reason, NoProc,
+// NoConnection if the session fails first, or the context's error.
+func (t *transport) Call(ctx context.Context, from, to actor.PID, msg any) (any, error) {
+	v, err := t.call(ctx, from, to, "", to.NodeName(), msg)
+	if err != nil {
+		return nil, &actor.CallError{PID: to, Reason: err}
+	}
+	return v, nil
+}
+
+func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node string, msg any) (any, error) {
+	payload, err := encodePayload(msg)
+	if err != nil {
+		return nil, err
+	}
+	if node == t.selfName {
+		return nil, actor.NoProc
+	}
+	p, err := t.peerFor(node)
+	if err != nil {
+		return nil, err
+	}
+	timeout := actor.DefaultCallTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	id := t.callSeq.Add(1)
+	ch := make(chan callResult, 1)
+	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
+		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
+		TimeoutMs: max(timeout.Milliseconds(), 1),
+	}}})
+	p.mu.Lock()
+	if p.calls == nil {
+		p.calls = make(map[uint64]chan callResult)
+	}
+	p.calls[id] = ch
+	if err := p.sendLocked(env); err != nil {
+		delete(p.calls, id)
+		p.mu.Unlock()
+		return nil, err
+	}
+	p.mu.Unlock()
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var res callResult
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		res = t.abandon(p, id, ch, ctx.Err())
+	case <-timer.C:
+		res = t.abandon(p, id, ch, context.DeadlineExceeded)
+	}
+	return res.value, res.err
+}
+
+// abandon forgets a call unless its answer already came.
+func (t *transport) abandon(p *peer, id uint64, ch chan callResult, reason error) callResult {
+	p.mu.Lock()
+	_, waiting := p.calls[id]
+	delete(p.calls, id)
+	p.mu.Unlock()
+	if waiting {
+		return callResult{err: reason}
+	}
+	return <-ch
+}
+
+// publish sends a node event to every subscriber, dropping those that died.
+func (t *transport) publish(ev any) {
+	t.mu.Lock()
+	subs := make([]actor.PID, 0, len(t.subs))
+	for pid := range t.subs {
+		subs = append(subs, pid)
+	}
+	t.mu.Unlock()
+	for _, pid := range subs {
+		if err := t.node.Send(pid, ev); err != nil {
+			t.mu.Lock()
+			delete(t.subs, pid)
+			t.mu.Unlock()
+		}
+	}
+}
+
+// startProbe checks that something listens at the peer's address before
+// protoactor is asked to connect: protoactor's endpoint writer retries an
+// unreachable address slowly and leaks connections when it does.
+func (t *transport) startProbe(p *peer) {
+	if p.probing {
+		return
+	}
+	t.mu.Lock()
+	if t.stopped {
+		t.mu.Unlock()
+		return
+	}
+	t.wg.Add(1)
+	t.mu.Unlock()
+	p.probing = true
+	go func() {
+		defer t.wg.Done()
+		d := net.Dialer{Timeout: t.cfg.connectTimeout}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-t.quit:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		c, err := d.DialContext(ctx, "tcp", p.addr)
+		cancel()
+		if err == nil {
+			_ = c.Close()
+		}
+		p.mu.Lock()
+		p.probing = false
+		if p.state != peerConnecting {
+			p.mu.Unlock()
+			return
+		}
+		if err != nil {
+			l := p.downLocked(errors.Join(ErrConnectFailed, err))
+			p.mu.Unlock()
+			l.deliver(t.node)
+			return
+		}
+		p.helloLocked(false)
+		p.mu.Unlock()
+	}()
+}
+
+// loop sends heartbeats, detects silent peers and reconnects to members.
+func (t *transport) loop() {
+	defer t.wg.Done()
+	tick := time.NewTicker(t.cfg.heartbeatInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.quit:
+			return
+		case <-tick.C:
+		}
+		t.mu.Lock()
+		peers := make([]*peer, 0, len(t.peers))
+		for _, p := range t.peers {
+			peers = append(peers, p)
+		}
+		t.mu.Unlock()
+		now := time.Now()
+		for _, p := range peers {
+			t.checkPeer(p, now)
+		}
+	}
+}
+
+// checkPeer is one heartbeat tick for one peer.
+func (t *transport) checkPeer(p *peer, now time.Time) {
+	p.mu.Lock()
+	var (
+		l        lost
+		teardown bool
+	)
+	switch p.state {
+	case peerUp:
+		if now.Sub(time.Unix(0, p.lastSeen.Load())) > t.cfg.heartbeatTimeout {
+			l, teardown = p.downLocked(ErrHeartbeatTimeout), true
+			break
+		}
+		p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
+	case peerConnecting:
+		if !p.probing && now.Sub(p.since) > t.cfg.connectTimeout {
+			l, teardown = p.downLocked(ErrConnectFailed), true
+		}
+	case peerDown:
+		if p.member && !now.Before(p.nextProbe) {
+			p.connectLocked()
+		}
+	}
+	p.mu.Unlock()
+	if teardown {
+		// Close protoactor's connection, so a frozen or cut-off peer
+		// gets a fresh one when it comes back.
+		t.node.ActorSystem().EventStream.Publish(&remote.EndpointTerminatedEvent{Address: p.addr})
+	}
+	l.deliver(t.node)
+}
+
+// onEndpointEvent reacts to protoactor noticing a broken stream.
+func (t *transport) onEndpointEvent(ev any) {
+	e, ok := ev.(*remote.EndpointTerminatedEvent)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	p := t.byAddr[e.Address]
+	t.mu.Unlock()
+	if p != nil {
+		p.down(ErrConnectionLost)
+	}
+}
+
+// setMembers marks which peers the membership provider lists; the loop
+// keeps trying to connect to those.
+func (t *transport) setMembers(names []string) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		if n == t.selfName {
+			continue
+		}
+		if _, err := t.peerFor(n); err != nil {
+			t.log.Warn().Str("peer", n).Err(err).Msg("ignoring member with a bad name")
+			continue
+		}
+		want[n] = true
+	}
+	t.mu.Lock()
+	peers := make([]*peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		peers = append(peers, p)
+	}
+	t.mu.Unlock()
+	for _, p := range peers {
+		p.mu.Lock()
+		p.member = want[p.name]
+		if p.member && p.state == peerDown && !p.probing {
+			p.nextProbe = time.Time{}
+		}
+		p.mu.Unlock()
+	}
+}
+
+// nodes returns the peers with an open session.
+func (t *transport) nodes() []string {
+	t.mu.Lock()
+	peers := make([]*peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		peers = append(peers, p)
+	}
+	t.mu.Unlock()
+	var out []string
+	for _, p := range peers {
+		p.mu.Lock()
+		if p.state == peerUp {
+			out = append(out, p.name)
+		}
+		p.mu.Unlock()
+	}
+	return out
+}
+
+// stop ends every session and the loop.
+func (t *transport) stop() {
+	t.mu.Lock()
+	if t.stopped {
+		t.mu.Unlock()
+		return
+	}
+	t.stopped = true
+	close(t.quit)
+	peers := make([]*peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		peers = append(peers, p)
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+	for _, p := range peers {
+		p.down(ErrStopped)
+	}
+}

@@ -1,0 +1,199 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+// protocolVersion is the version every Envelope carries. A node drops
+// envelopes of any other version.
+const protocolVersion = 1
+
+// RemoteError is an exit reason that crossed nodes as text: an error that is
+// none of the reasons Arbor encodes by kind (Normal, Shutdown, Killed,
+// NoProc, NoConnection, ShutdownError, PanicError).
+type RemoteError struct {
+	Text string
+}
+
+func (e *RemoteError) Error() string { return e.Text }
+
+func encodePID(p actor.PID) *clusterpb.PID {
+	if p.IsZero() {
+		return nil
+	}
+	i, s := p.ID()
+	return &clusterpb.PID{Node: p.NodeName(), Creation: p.Creation(), Index: i, Serial: s}
+}
+
+// decodePID returns the zero PID for a missing or nameless PID.
+func decodePID(p *clusterpb.PID) actor.PID {
+	if p == nil || p.GetNode() == "" {
+		return actor.PID{}
+	}
+	return actor.NewRemotePID(p.GetNode(), p.GetCreation(), p.GetIndex(), p.GetSerial())
+}
+
+func encodeRef(r actor.Ref) *clusterpb.Ref {
+	if r.IsZero() {
+		return nil
+	}
+	n, c, id := r.RefID()
+	return &clusterpb.Ref{Node: n, Creation: c, Id: id}
+}
+
+func decodeRef(r *clusterpb.Ref) actor.Ref {
+	if r == nil || r.GetNode() == "" {
+		return actor.Ref{}
+	}
+	return actor.MakeRef(r.GetNode(), r.GetCreation(), r.GetId())
+}
+
+// encodeReason maps an exit reason to its wire form. Reasons with no kind of
+// their own travel as text.
+func encodeReason(err error) *clusterpb.Reason {
+	var (
+		se *actor.ShutdownError
+		pe *actor.PanicError
+	)
+	switch {
+	case err == nil || err == actor.Normal:
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_NORMAL}
+	case err == actor.Shutdown:
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_SHUTDOWN}
+	case err == actor.Kill:
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_KILL}
+	case err == actor.Killed:
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_KILLED}
+	case err == actor.NoProc:
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_NOPROC}
+	case err == actor.NoConnection:
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_NOCONNECTION}
+	case errors.As(err, &se):
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_SHUTDOWN_WITH_REASON, Text: fmt.Sprint(se.Reason)}
+	case errors.As(err, &pe):
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_PANIC, Text: fmt.Sprint(pe.Value)}
+	}
+	return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_OTHER, Text: err.Error()}
+}
+
+// decodeReason maps a wire reason back to an error. A missing or unknown
+// kind decodes as a *RemoteError, never as Normal, so a garbled reason
+// cannot pass for a clean exit.
+func decodeReason(r *clusterpb.Reason) error {
+	switch r.GetKind() {
+	case clusterpb.ReasonKind_REASON_KIND_NORMAL:
+		return actor.Normal
+	case clusterpb.ReasonKind_REASON_KIND_SHUTDOWN:
+		return actor.Shutdown
+	case clusterpb.ReasonKind_REASON_KIND_KILL:
+		return actor.Kill
+	case clusterpb.ReasonKind_REASON_KIND_KILLED:
+		return actor.Killed
+	case clusterpb.ReasonKind_REASON_KIND_NOPROC:
+		return actor.NoProc
+	case clusterpb.ReasonKind_REASON_KIND_NOCONNECTION:
+		return actor.NoConnection
+	case clusterpb.ReasonKind_REASON_KIND_SHUTDOWN_WITH_REASON:
+		return &actor.ShutdownError{Reason: r.GetText()}
+	case clusterpb.ReasonKind_REASON_KIND_PANIC:
+		return &actor.PanicError{Value: r.GetText()}
+	case clusterpb.ReasonKind_REASON_KIND_OTHER:
+		return &RemoteError{Text: r.GetText()}
+	}
+	return &RemoteError{Text: fmt.Sprintf("unknown reason kind %d: %s", r.GetKind(), r.GetText())}
+}
+
+// encodePayload wraps a user message. It returns ErrNotProtoMessage for a
+// message that is not a proto.Message.
+func encodePayload(msg any) (*anypb.Any, error) {
+	pm, ok := msg.(proto.Message)
+	if !ok || pm == nil {
+		return nil, fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
+	}
+	a, err := anypb.New(pm)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", msg, err)
+	}
+	return a, nil
+}
+
+// decodePayload unwraps a user message. It returns ErrMalformed for a
+// missing payload, an unknown type or bytes that do not decode.
+func decodePayload(a *anypb.Any) (proto.Message, error) {
+	if a == nil {
+		return nil, fmt.Errorf("%w: no payload", ErrMalformed)
+	}
+	m, err := a.UnmarshalNew()
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload %s: %v", ErrMalformed, a.GetTypeUrl(), err)
+	}
+	return m, nil
+}
+
+var signalKinds = [...]clusterpb.SignalKind{
+	actor.SignalExit:      clusterpb.SignalKind_SIGNAL_KIND_EXIT,
+	actor.SignalLinkExit:  clusterpb.SignalKind_SIGNAL_KIND_LINK_EXIT,
+	actor.SignalLink:      clusterpb.SignalKind_SIGNAL_KIND_LINK,
+	actor.SignalUnlink:    clusterpb.SignalKind_SIGNAL_KIND_UNLINK,
+	actor.SignalMonitor:   clusterpb.SignalKind_SIGNAL_KIND_MONITOR,
+	actor.SignalDemonitor: clusterpb.SignalKind_SIGNAL_KIND_DEMONITOR,
+	actor.SignalDown:      clusterpb.SignalKind_SIGNAL_KIND_DOWN,
+}
+
+func encodeSignalKind(k actor.SignalKind) clusterpb.SignalKind {
+	if int(k) < len(signalKinds) {
+		return signalKinds[k]
+	}
+	return clusterpb.SignalKind_SIGNAL_KIND_UNSPECIFIED
+}
+
+func decodeSignalKind(k clusterpb.SignalKind) (actor.SignalKind, bool) {
+	for i, v := range signalKinds {
+		if v == k && k != clusterpb.SignalKind_SIGNAL_KIND_UNSPECIFIED {
+			return actor.SignalKind(i), true
+		}
+	}
+	return 0, false
+}
+
+// checkEnvelope validates the parts of an envelope every handler relies on.
+// It returns ErrVersion for another protocol version and ErrMalformed for a
+// missing sender or body.
+func checkEnvelope(env *clusterpb.Envelope) error {
+	if env == nil {
+		return fmt.Errorf("%w: nil envelope", ErrMalformed)
+	}
+	if env.GetVersion() != protocolVersion {
+		return fmt.Errorf("%w: %d", ErrVersion, env.GetVersion())
+	}
+	if env.GetFrom().GetName() == "" || env.GetFrom().GetCreation() == 0 {
+		return fmt.Errorf("%w: no sender node", ErrMalformed)
+	}
+	if _, _, err := splitNodeName(env.GetFrom().GetName()); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if env.GetBody() == nil {
+		return fmt.Errorf("%w: no body", ErrMalformed)
+	}
+	return nil
+}
+
+// decodeEnvelope parses the bytes of an envelope as they arrive from a
+// peer and validates them.
+func decodeEnvelope(b []byte) (*clusterpb.Envelope, error) {
+	env := &clusterpb.Envelope{}
+	if err := proto.Unmarshal(b, env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := checkEnvelope(env); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
