@@ -2,45 +2,59 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+// shared is this test process's node. There is one for the whole run:
+// protoactor's remote writes gRPC's process-wide logger whenever a node
+// starts, which races with the gRPC goroutines of any node started
+// before it. Tests run other nodes in child processes (child_test.go).
+var shared *cluster.Cluster
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild()
+		os.Exit(0)
+	}
+	opts := append([]cluster.Option{cluster.WithLogger(zerolog.New(io.Discard))}, fastDetection...)
+	c, err := cluster.Start(context.Background(), "a", opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start shared node:", err)
+		os.Exit(2)
+	}
+	shared = c
+	code := m.Run()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	if err := c.Stop(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "stop shared node:", err)
+		code = 1
+	}
+	cancel()
+	if code == 0 {
+		if err := goleak.Find(testkit.GoleakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // fastDetection makes in-process tests detect a silent peer quickly.
 var fastDetection = []cluster.Option{
 	cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
 	cluster.WithReconnectInterval(100 * time.Millisecond),
 	cluster.WithConnectTimeout(time.Second),
-}
-
-// startNode starts a quiet cluster node on a free loopback port, stopped at
-// the end of the test.
-func startNode(t testing.TB, name string, opts ...cluster.Option) *cluster.Cluster {
-	t.Helper()
-	opts = append([]cluster.Option{cluster.WithLogger(zerolog.New(io.Discard))}, append(fastDetection, opts...)...)
-	c, err := cluster.Start(ctxT(t), name, opts...)
-	if err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() { stopNode(t, c) })
-	return c
-}
-
-func stopNode(t testing.TB, c *cluster.Cluster) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := c.Stop(ctx); err != nil {
-		t.Errorf("stop %s: %v", c.Name(), err)
-	}
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -74,4 +88,46 @@ func recvType[T any](t testing.TB, ib *actor.Inbox, timeout time.Duration) T {
 		t.Fatalf("got %T %v, want %T", m, m, zero)
 	}
 	return v
+}
+
+// recvNodeEvent waits for the next NodeUp or NodeDown about node, skipping
+// events about other nodes (children of other tests).
+func recvNodeEvent(t testing.TB, ib *actor.Inbox, node string, timeout time.Duration) any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		m, err := ib.Receive(ctx)
+		if err != nil {
+			t.Fatalf("waiting for an event about %s: %v", node, err)
+		}
+		switch e := m.(type) {
+		case cluster.NodeUp:
+			if e.Node == node {
+				return e
+			}
+		case cluster.NodeDown:
+			if e.Node == node {
+				return e
+			}
+		default:
+			t.Fatalf("unexpected %T %v", m, m)
+		}
+	}
+}
+
+func recvNodeUp(t testing.TB, ib *actor.Inbox, node string, timeout time.Duration) {
+	t.Helper()
+	if e, ok := recvNodeEvent(t, ib, node, timeout).(cluster.NodeUp); !ok {
+		t.Fatalf("got %+v, want NodeUp", e)
+	}
+}
+
+func recvNodeDown(t testing.TB, ib *actor.Inbox, node string, timeout time.Duration) cluster.NodeDown {
+	t.Helper()
+	e, ok := recvNodeEvent(t, ib, node, timeout).(cluster.NodeDown)
+	if !ok {
+		t.Fatalf("got %+v, want NodeDown", e)
+	}
+	return e
 }

@@ -1,0 +1,196 @@
+package cluster_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+)
+
+// A test that needs several nodes runs each extra node in a child process:
+// the test binary run again with childEnv set. One node per OS process is
+// the rule (protoactor's remote writes gRPC's global logger when it
+// starts), and kill -9 and SIGSTOP need processes anyway.
+const childEnv = "ARBOR_CLUSTER_TEST_CHILD"
+
+// runChild is the main of a child node. It starts a node named by the
+// environment, registers "ctl" (see ctl) and prints "READY name" on
+// stdout; it stops when stdin closes.
+func runChild() {
+	opts := []cluster.Option{
+		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.Disabled)),
+		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
+		cluster.WithReconnectInterval(100 * time.Millisecond),
+		cluster.WithConnectTimeout(time.Second),
+	}
+	if addr := os.Getenv("CHILD_LISTEN"); addr != "" {
+		opts = append(opts, cluster.WithListenAddr(addr))
+	}
+	if addr := os.Getenv("CHILD_ADVERTISE"); addr != "" {
+		opts = append(opts, cluster.WithAdvertiseAddr(addr))
+	}
+	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
+		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
+	}
+	ctx := context.Background()
+	c, err := cluster.Start(ctx, os.Getenv(childEnv), opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start:", err)
+		os.Exit(2)
+	}
+	if _, err := c.Node().Spawn(ctl{}, actor.WithName("ctl")); err != nil {
+		fmt.Fprintln(os.Stderr, "spawn ctl:", err)
+		os.Exit(2)
+	}
+	fmt.Printf("READY %s\n", c.Name())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_ = c.Stop(sctx)
+}
+
+// ctl is the child's control process. Calls:
+//   - "spawn": spawn a ctl worker and reply with its PID (MarshalPID);
+//   - "die": exit with reason "asked to die";
+//   - BytesValue(pid): send "hi" to pid, reply "sent";
+//   - anything else: reply with the request.
+//
+// A BytesValue(pid) message makes it send "hi" to pid.
+type ctl struct{}
+
+func (ctl) Receive(ctx *actor.Context, msg any) error {
+	switch m := msg.(type) {
+	case *actor.Request:
+		switch r := m.Message().(type) {
+		case *wrapperspb.StringValue:
+			switch r.Value {
+			case "spawn":
+				pid, err := ctx.Spawn(ctl{})
+				if err != nil {
+					return err
+				}
+				m.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
+				return nil
+			case "die":
+				return errors.New("asked to die")
+			}
+		case *wrapperspb.BytesValue:
+			pid, err := cluster.UnmarshalPID(r.Value)
+			if err != nil {
+				return err
+			}
+			_ = ctx.Send(pid, wrapperspb.String("hi"))
+			m.Reply(wrapperspb.String("sent"))
+			return nil
+		}
+		m.Reply(m.Message())
+	case *wrapperspb.BytesValue:
+		if pid, err := cluster.UnmarshalPID(m.Value); err == nil {
+			_ = ctx.Send(pid, wrapperspb.String("hi"))
+		}
+	}
+	return nil
+}
+
+// child is a node running in a child process.
+type child struct {
+	t     testing.TB
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	name  string
+	done  chan struct{}
+}
+
+// startChild runs a child node. env holds extra KEY=VALUE settings
+// (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS).
+func startChild(t testing.TB, name string, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start child %s: %v", name, err)
+	}
+	c := &child{t: t, cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if n, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+				ready <- n
+			}
+		}
+		_ = cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(c.stop)
+	select {
+	case c.name = <-ready:
+	case <-c.done:
+		t.Fatalf("child %s exited before it was ready", name)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("child %s not ready in 30s", name)
+	}
+	return c
+}
+
+// stop ends the child cleanly (closing its stdin) and waits for it; a
+// frozen child is resumed first, a child that does not end is killed.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGCONT)
+	_ = c.stdin.Close()
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+func (c *child) signal(sig syscall.Signal) {
+	c.t.Helper()
+	if err := c.cmd.Process.Signal(sig); err != nil {
+		c.t.Fatalf("signal %v to %s: %v", sig, c.name, err)
+	}
+}
+
+// kill ends the child with SIGKILL and waits for it.
+func (c *child) kill() {
+	c.signal(syscall.SIGKILL)
+	<-c.done
+}
+
+// spawn asks the child's ctl to spawn a worker and returns its PID.
+func (c *child) spawn(t testing.TB, from *cluster.Cluster) actor.PID {
+	t.Helper()
+	v, err := from.CallNamed(ctxT(t), c.name, "ctl", wrapperspb.String("spawn"))
+	if err != nil {
+		t.Fatalf("spawn on %s: %v", c.name, err)
+	}
+	pid, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
