@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -49,9 +50,10 @@ const (
 // A *Context also satisfies context.Context (it never expires), so it can be
 // passed to Call: the call then knows its caller and refuses a call to self.
 type Context struct {
-	node *Node
-	self PID
-	recv Receiver
+	node  *Node
+	self  PID
+	recv  Receiver
+	casts CastReceiver // recv as a CastReceiver, if it is one
 
 	mu     sync.Mutex
 	state  uint32
@@ -194,8 +196,19 @@ func (c *Context) release() {
 // run is the process's scheduling loop: it drains the mailbox in batches,
 // signals first, then returns the goroutine when the mailbox is empty.
 func (c *Context) run() {
+	yielded := false
 	for {
 		c.mu.Lock()
+		if len(c.sys) == 0 && len(c.inbox) == 0 && !yielded {
+			// Yield once before going idle: a sender that is about to post
+			// again (a stream of casts, the next call of a caller just
+			// answered) then finds the process still running, which saves
+			// parking and waking a worker.
+			c.mu.Unlock()
+			yielded = true
+			runtime.Gosched()
+			continue
+		}
 		if len(c.sys) == 0 && len(c.inbox) == 0 {
 			// An idle process keeps no burst-sized buffer. This must happen
 			// before the state changes: from then on another worker may
@@ -213,6 +226,7 @@ func (c *Context) run() {
 		msgs := c.inbox
 		c.inbox = c.spare
 		c.mu.Unlock()
+		yielded = false
 
 		if c.hasSys.Load() {
 			if reason := c.drainSignals(); reason != nil {
@@ -220,19 +234,9 @@ func (c *Context) run() {
 				return
 			}
 		}
-		for i := range msgs {
-			m := msgs[i]
-			msgs[i] = envelope{}
-			if reason := c.invoke(m); reason != nil {
-				c.terminate(reason, msgs[i+1:])
-				return
-			}
-			if c.hasSys.Load() {
-				if reason := c.drainSignals(); reason != nil {
-					c.terminate(reason, msgs[i+1:])
-					return
-				}
-			}
+		if i, reason := c.handleBatch(msgs); reason != nil {
+			c.terminate(reason, msgs[i+1:])
+			return
 		}
 		c.spare = msgs[:0]
 	}
@@ -275,9 +279,11 @@ type PanicObserver interface {
 
 const idleBufferCap = 64
 
-// invoke runs the Receiver on one message, turning a panic into a
-// *PanicError.
-func (c *Context) invoke(e envelope) (reason error) {
+// handleBatch runs the Receiver on each message of a batch, handling
+// signals between messages. It stops at the first message (index i) whose
+// handling ends the process, with the reason; a panic becomes a
+// *PanicError. One deferred recover covers the whole batch.
+func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 	defer func() {
 		if r := recover(); r != nil {
 			pe := &PanicError{Value: r, Stack: debug.Stack()}
@@ -294,10 +300,27 @@ func (c *Context) invoke(e envelope) (reason error) {
 			}
 		}
 	}()
+	for i = range msgs {
+		e := msgs[i]
+		msgs[i] = envelope{}
+		if reason = c.invoke(e); reason != nil {
+			return i, reason
+		}
+		if c.hasSys.Load() {
+			if reason = c.drainSignals(); reason != nil {
+				return i, reason
+			}
+		}
+	}
+	return len(msgs), nil
+}
+
+// invoke runs the Receiver on one message.
+func (c *Context) invoke(e envelope) (reason error) {
 	m := e.msg
 	if e.cast {
-		if cr, ok := c.recv.(CastReceiver); ok {
-			return cr.ReceiveCast(c, m)
+		if c.casts != nil {
+			return c.casts.ReceiveCast(c, m)
 		}
 		return c.recv.Receive(c, m)
 	}
@@ -308,14 +331,13 @@ func (c *Context) invoke(e envelope) (reason error) {
 		}
 		delete(c.monitors, msg.Ref)
 	case *Request:
-		req := msg
-		c.current = req
+		c.current = msg
 		reason = c.recv.Receive(c, m)
 		c.current = nil
-		if !req.Done() && reason == nil {
-			c.deferRequest(req)
+		if !msg.Done() && reason == nil {
+			c.deferRequest(msg)
 		} else if reason != nil {
-			req.fail(reason)
+			msg.fail(reason)
 		}
 		return reason
 	}

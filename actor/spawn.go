@@ -70,6 +70,7 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 		return PID{}, Ref{}, ErrNodeStopped
 	}
 	c := &Context{node: n, recv: r, state: stStarting, trapExit: cfg.trapExit}
+	c.casts, _ = r.(CastReceiver)
 	c.self.node = n.ident
 	n.procs.Add(1)
 	n.table.insert(c)

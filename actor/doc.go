@@ -1,0 +1,77 @@
+// Package actor is Arbor's process runtime: Erlang processes in Go, on top of
+// protoactor-go.
+//
+// A Node is one runtime (one per OS process, wrapping a protoactor
+// ActorSystem). A process is a Receiver spawned on a node; it handles one
+// message at a time on its own goroutine, and ends when its Receive returns
+// a non-nil error (the exit reason) or panics (reason *PanicError). Processes
+// are identified by PID, a small comparable value.
+//
+//	node := actor.NewNode()
+//	defer node.Stop(ctx)
+//
+//	pid, _ := node.Spawn(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+//		switch m := msg.(type) {
+//		case string:
+//			c.Logger().Info().Str("got", m).Msg("hello")
+//		case actor.Exit:
+//			return m.Reason
+//		}
+//		return nil
+//	}))
+//	_ = node.Send(pid, "world")
+//
+// # Links, monitors, exit signals
+//
+// Link (both ways) and Monitor (one way, with a Ref) follow Erlang: when a
+// process exits with reason R, each linked process dies with R unless R is
+// Normal, or, if it traps exits (TrapExit), receives Exit{From, R}; each
+// monitor delivers Down{Ref, PID, R}. Exit(pid, Kill) cannot be trapped and
+// ends the target with Killed, which then travels along links as an ordinary
+// reason. Linking or monitoring a process that is not alive gives NoProc at
+// once. Demonitor also discards a Down already queued for that monitor.
+//
+// Code outside any process (main, tests) uses an Inbox: a process whose
+// messages are read with Receive and which can link, monitor and trap exits.
+//
+// # Calls
+//
+// Call sends a *Request and waits for its Reply. The caller needs no
+// monitor: the callee fails every request it holds (queued, being handled,
+// or deferred for a later Reply) with its exit reason when it exits, and a
+// call to a dead process fails with NoProc at once. Pass the process's own
+// *Context (it is a context.Context) to Call from inside a handler; a call
+// to self then fails with ErrCallSelf instead of waiting out its deadline.
+// Contexts without a deadline get DefaultCallTimeout. A reply that comes
+// after the caller gave up is dropped.
+//
+// # Names and timers
+//
+// Register gives a process a node-wide name, released when it exits;
+// SendNamed to a free name is an error (ErrUnknownName), never a silent
+// drop. SendAfter and CancelTimer schedule messages.
+//
+// # Guarantees
+//
+//   - Messages from one sender to one process are received in send order.
+//     An Exit or Down caused by a process's death is received after every
+//     message that process sent before dying.
+//   - Exit signals and link/monitor requests travel in a system queue that is
+//     handled before waiting messages: a process that does not trap exits
+//     dies from a linked crash without first handling its backlog. A handler
+//     that is running is never interrupted; a signal takes effect when it
+//     returns.
+//   - A PID names one process for ever: a PID's slot is reused only with a
+//     new serial, and PIDs of a previous boot of a node (another Creation)
+//     never reach a process of this boot.
+//   - Init (Initializer) runs synchronously inside Spawn. If it fails, Spawn
+//     returns the error, the spawner sees no link signal, and no name stays
+//     registered.
+//   - Node.Stop kills what is still running and waits for every process to
+//     exit; protoactor's own Stop, Terminated and restart directive are not
+//     used, so their pitfalls (queued messages dropped, Terminated without a
+//     reason overtaking messages, restarts in place) do not apply.
+//   - Processes run on a bounded pool of worker goroutines: an idle process
+//     holds no goroutine, and an idle node keeps at most four parked workers
+//     per CPU.
+package actor
