@@ -1,0 +1,120 @@
+// Package registry names processes and gathers them into groups, after
+// Erlang's Syn: a process registry and process groups, partitioned into
+// scopes, with event callbacks, designed for replication across the nodes
+// of a cluster (the cluster package switches replication on; this package
+// alone serves one node).
+//
+// # Scopes
+//
+// A scope is an independent namespace of names and groups. A node takes
+// part in the scopes it adds:
+//
+//	reg := registry.New(node)
+//	err := reg.AddScope("users", registry.WithEventHandler(myHandler))
+//
+// Each scope runs as one process on the node (named
+// ScopeProcessName(scope)): it performs every write of the scope and
+// monitors every process that holds a name or a membership. Using a scope
+// the node has not added returns ErrUnknownScope.
+//
+// # Names
+//
+// A name maps to one process; a process may hold several names. Names and
+// groups are strings: comparable, cheap to hash, and a protobuf string
+// field on the wire. Encode structured keys into the string ("user/42").
+//
+//	err := reg.Register(ctx, "users", "user/42", pid, meta)
+//	pid, meta, err := reg.Lookup("users", "user/42")
+//	_, _, err = reg.Update(ctx, "users", "user/42", func(pid actor.PID, old any) any { return newMeta })
+//	err = reg.Unregister(ctx, "users", "user/42", pid)
+//
+// A taken name fails with a *NameError wrapping ErrTaken that names the
+// holder. When the process exits, all its names go.
+//
+// # Groups
+//
+// A process joins any number of groups, each with its own metadata:
+//
+//	err := reg.Join(ctx, "users", "room/7", pid, meta)
+//	members, err := reg.Members("users", "room/7")
+//	n, err := reg.Publish(ctx, "users", "room/7", msg)
+//	replies, bad, err := reg.MultiCall(ctx, "users", "room/7", req)
+//
+// MultiCall sends req to every member as an actor.Call, concurrently, and
+// sorts the members into those that replied before ctx's deadline and the
+// bad ones.
+//
+// Every Registry method has a twin on *Scope without the scope argument;
+// hold a *Scope (Registry.Scope) on a hot path.
+//
+// # Metadata
+//
+// Metadata is an any. On a single node any value is accepted and stored
+// as is (treat it as immutable once registered: readers share it). A scope
+// that is replicated across nodes needs metadata that can cross the wire:
+// a proto.Message, or nil. The registry is not generic over the metadata
+// type because one scope is shared by independent parts of an application
+// and by nodes that decode metadata from the wire; a type parameter would
+// force one Go type on all of them and would not survive decoding anyway.
+//
+// # Via naming
+//
+// A GenServer can be started under a registry name and reached by it:
+//
+//	pid, err := behaviour.Start(node, registry.Via(reg, "svc", "cache", &Cache{}))
+//	v, err := reg.Call(ctx, "svc", "cache", get{})
+//	err = reg.Cast(ctx, "svc", "cache", put{})
+//
+// Via registers the server before its Init runs, so Start fails (and no
+// process remains) if the name is held; a supervisor child's start
+// function uses behaviour.StartLink with Via the same way.
+//
+// # Event callbacks
+//
+// WithEventHandler takes a value implementing any of RegisteredHandler,
+// UnregisteredHandler, RegistryUpdatedHandler, JoinedHandler, LeftHandler
+// and GroupUpdatedHandler (and ConflictResolver, which the cluster uses).
+// Each callback gets a Reason: Normal for an API call, ProcessExit with the
+// exit reason when the process died, and RemoteScopeNodeUp/Down,
+// ConflictResolution, Undefined in a cluster. Callbacks run on a separate
+// process per scope, one at a time, in the order of the changes; a panic in
+// one is logged and the registry carries on.
+//
+// # Guarantees
+//
+// Writes (Register, Unregister, Update, Join, Leave, UpdateMember) are
+// serialised by the scope process. When a write returns, its effect is
+// visible to every read on this node, and the callbacks it caused are
+// queued.
+//
+// Reads (Lookup, Members, LocalMembers, IsMember, IsLocalMember, counts,
+// group names, Publish, MultiCall) never go through the scope process:
+// they read structures it publishes with atomic stores, so they never
+// block and see either the state before or after any one write. A read
+// concurrent with a write may miss that write; a read that starts after a
+// write returned sees it.
+//
+// A local process that has exited is never returned by Lookup, Members,
+// LocalMembers, IsMember or IsLocalMember, and never receives from Publish
+// or MultiCall, from the moment its exit can be observed on this node
+// (IsAlive reports false; this precedes its monitors' Down, its links'
+// exit signals, WatchExit and failing calls). These reads check the
+// liveness of each local PID they would return; the scope process removes
+// the entries themselves when it handles the process's Down.
+//
+// What a read may still see of an exited process until the scope process
+// has handled its Down (normally within microseconds): Count, LocalCount,
+// MemberCount, LocalMemberCount, GroupCount, GroupNames and
+// LocalGroupNames still count it, and Register of one of its names by
+// another process succeeds (the scope process notices the holder is dead
+// and removes it first).
+//
+// Callbacks fire exactly once per change, after the change is visible,
+// one at a time per scope and in the order the scope process made the
+// changes (so in order per name and per group). A process that exits
+// produces OnProcessUnregistered and OnProcessLeft for each of its names
+// and groups with reason ProcessExit{Err: its exit reason}.
+//
+// If a scope process is killed, the scope's writes fail with
+// ErrScopeStopped; reads keep serving the last published state.
+package registry

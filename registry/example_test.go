@@ -1,0 +1,157 @@
+package registry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/registry"
+	"github.com/rs/zerolog"
+)
+
+func exampleNode() *actor.Node {
+	return actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+}
+
+// idle is a process that does nothing.
+type idle struct{}
+
+func (idle) Receive(*actor.Context, any) error { return nil }
+
+// Register a process under a name, look it up, and see the name go when
+// the process exits.
+func Example() {
+	ctx := context.Background()
+	node := exampleNode()
+	defer node.Stop(ctx)
+
+	reg := registry.New(node)
+	if err := reg.AddScope("users"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	alice, _ := node.Spawn(idle{})
+	bob, _ := node.Spawn(idle{})
+
+	_ = reg.Register(ctx, "users", "alice", alice, "admin")
+	pid, meta, _ := reg.Lookup("users", "alice")
+	fmt.Println(pid == alice, meta)
+
+	err := reg.Register(ctx, "users", "alice", bob, nil)
+	var ne *registry.NameError
+	fmt.Println(errors.Is(err, registry.ErrTaken), errors.As(err, &ne) && ne.Holder == alice)
+
+	exited := node.WatchExit(alice)
+	_ = node.Exit(alice, actor.Kill)
+	<-exited
+	_, _, err = reg.Lookup("users", "alice")
+	fmt.Println(err)
+	// Output:
+	// true admin
+	// true true
+	// registry: name not registered
+}
+
+// Gather processes in a group and publish to them.
+func ExampleScope_Publish() {
+	ctx := context.Background()
+	node := exampleNode()
+	defer node.Stop(ctx)
+
+	reg := registry.New(node)
+	_ = reg.AddScope("chat")
+	room, _ := reg.Scope("chat")
+
+	var inboxes []*actor.Inbox
+	for i := range 3 {
+		ib, _ := node.NewInbox()
+		inboxes = append(inboxes, ib)
+		_ = room.Join(ctx, "lobby", ib.PID(), fmt.Sprint("user", i))
+	}
+	fmt.Println("members:", room.MemberCount("lobby"), "groups:", room.GroupNames())
+	fmt.Println("delivered to", room.Publish(ctx, "lobby", "hello"))
+	for _, ib := range inboxes {
+		msg, _ := ib.Receive(ctx)
+		fmt.Println(msg)
+	}
+	// Output:
+	// members: 3 groups: [lobby]
+	// delivered to 3
+	// hello
+	// hello
+	// hello
+}
+
+// kv is a GenServer holding one value.
+type kv struct{}
+
+type set struct{ v string }
+
+func (kv) Init(*actor.Context) (string, error) { return "", nil }
+
+func (kv) HandleCall(_ *actor.Context, _ behaviour.From, req any, v string) behaviour.Result[string] {
+	return behaviour.Reply(v, v)
+}
+
+func (kv) HandleCast(_ *actor.Context, msg any, v string) behaviour.Result[string] {
+	return behaviour.NoReply(msg.(set).v)
+}
+
+// Start a GenServer under a registry name and talk to it by name.
+func ExampleVia() {
+	ctx := context.Background()
+	node := exampleNode()
+	defer node.Stop(ctx)
+
+	reg := registry.New(node)
+	_ = reg.AddScope("svc")
+	if _, err := behaviour.Start(node, registry.Via(reg, "svc", "config", kv{})); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = reg.Cast(ctx, "svc", "config", set{"blue"})
+	v, _ := reg.Call(ctx, "svc", "config", "get")
+	fmt.Println(v)
+
+	_, err := behaviour.Start(node, registry.Via(reg, "svc", "config", kv{}))
+	fmt.Println(errors.Is(err, registry.ErrTaken))
+	// Output:
+	// blue
+	// true
+}
+
+// audit prints the registry events it implements callbacks for.
+type audit struct{ seen chan<- string }
+
+func (a audit) OnProcessRegistered(scope, name string, _ actor.PID, meta any, reason registry.Reason) {
+	a.seen <- fmt.Sprintf("registered %s/%s meta=%v (%s)", scope, name, meta, reason)
+}
+
+func (a audit) OnProcessUnregistered(scope, name string, _ actor.PID, _ any, reason registry.Reason) {
+	a.seen <- fmt.Sprintf("unregistered %s/%s (%s)", scope, name, reason)
+}
+
+// Observe registrations with an event handler; a crash carries its reason.
+func ExampleWithEventHandler() {
+	ctx := context.Background()
+	node := exampleNode()
+	defer node.Stop(ctx)
+
+	seen := make(chan string, 8)
+	reg := registry.New(node)
+	_ = reg.AddScope("jobs", registry.WithEventHandler(audit{seen}))
+
+	worker, _ := node.Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		return msg.(error) // exit with the error it is sent
+	}))
+	_ = reg.Register(ctx, "jobs", "job-1", worker, 1)
+	fmt.Println(<-seen)
+	_ = node.Send(worker, errors.New("disk full"))
+	fmt.Println(<-seen)
+	// Output:
+	// registered jobs/job-1 meta=1 (normal)
+	// unregistered jobs/job-1 (exit: disk full)
+}
