@@ -51,8 +51,8 @@ type updateResult struct {
 // monitor and the names and groups it holds.
 type procState struct {
 	ref    actor.Ref
-	names  map[string]struct{}
-	groups map[string]struct{}
+	names  []string // usually one or two: a slice is cheaper than a map
+	groups []string
 	// dead is set when the process was found dead before its Down arrived:
 	// its entries are already gone from the read side, and its callbacks
 	// were queued without a reason, which the Down will supply.
@@ -206,10 +206,7 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 		return nil
 	}
 	ps := p.track(ctx, r.pid)
-	if ps.names == nil {
-		ps.names = make(map[string]struct{}, 1)
-	}
-	ps.names[r.name] = struct{}{}
+	ps.names = append(ps.names, r.name)
 	s.nameCount.Add(1)
 	s.localNames.Add(1)
 	p.emit(ctx, event{kind: evRegistered, key: r.name, pid: r.pid, meta: r.meta, reason: Normal{}})
@@ -230,15 +227,28 @@ func (p *scopeProc) unregister(ctx *actor.Context, r unregisterReq) error {
 		return &NameError{Scope: s.name, Name: r.name, Holder: e.pid, Err: ErrNotOwner}
 	}
 	ps := p.procs[r.pid]
-	p.removeName(r.name, ps)
+	p.removeName(r.name)
+	ps.names = without(ps.names, r.name)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evUnregistered, key: r.name, pid: r.pid, meta: e.meta, reason: Normal{}})
 	return nil
 }
 
-func (p *scopeProc) removeName(name string, ps *procState) {
+// without removes s from list, not keeping the order.
+func without(list []string, s string) []string {
+	for i, v := range list {
+		if v == s {
+			last := len(list) - 1
+			list[i] = list[last]
+			list[last] = ""
+			return list[:last]
+		}
+	}
+	return list
+}
+
+func (p *scopeProc) removeName(name string) {
 	p.s.names.Delete(name)
-	delete(ps.names, name)
 	p.s.nameCount.Add(-1)
 	p.s.localNames.Add(-1)
 }
@@ -302,10 +312,7 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	p.appendMember(gs, m)
 	s.members.Store(memberKey{r.group, r.pid}, m)
 	ps := p.track(ctx, r.pid)
-	if ps.groups == nil {
-		ps.groups = make(map[string]struct{}, 1)
-	}
-	ps.groups[r.group] = struct{}{}
+	ps.groups = append(ps.groups, r.group)
 	p.emit(ctx, event{kind: evJoined, key: r.group, pid: r.pid, meta: r.meta, reason: Normal{}})
 	return nil
 }
@@ -375,7 +382,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 	}
 	old := p.removeMember(r.group, gs, r.pid)
 	ps := p.procs[r.pid]
-	delete(ps.groups, r.group)
+	ps.groups = without(ps.groups, r.group)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.meta, reason: Normal{}})
 	return nil
@@ -426,16 +433,16 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 // purge removes every entry of pid from the read side and returns the
 // callbacks to run, without their reason.
 func (p *scopeProc) purge(pid actor.PID, ps *procState, evs []event) []event {
-	for name := range ps.names {
+	for _, name := range ps.names {
 		if v, ok := p.s.names.Load(name); ok {
 			e := v.(*nameEntry)
 			if e.pid == pid {
-				p.removeName(name, ps)
+				p.removeName(name)
 				evs = append(evs, event{kind: evUnregistered, key: name, pid: pid, meta: e.meta})
 			}
 		}
 	}
-	for group := range ps.groups {
+	for _, group := range ps.groups {
 		if gs := p.groups[group]; gs != nil {
 			if old := p.removeMember(group, gs, pid); old != nil {
 				evs = append(evs, event{kind: evLeft, key: group, pid: pid, meta: old.meta})
