@@ -1,0 +1,146 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+func TestReasonRoundTrip(t *testing.T) {
+	tests := []struct {
+		in    error
+		check func(error) bool
+	}{
+		{actor.Normal, func(e error) bool { return e == actor.Normal }},
+		{nil, func(e error) bool { return e == actor.Normal }},
+		{actor.Shutdown, func(e error) bool { return e == actor.Shutdown }},
+		{actor.Kill, func(e error) bool { return e == actor.Kill }},
+		{actor.Killed, func(e error) bool { return e == actor.Killed }},
+		{actor.NoProc, func(e error) bool { return e == actor.NoProc }},
+		{actor.NoConnection, func(e error) bool { return e == actor.NoConnection }},
+		{&actor.ShutdownError{Reason: "bye"}, func(e error) bool {
+			var se *actor.ShutdownError
+			return errors.As(e, &se) && se.Reason == "bye" && errors.Is(e, actor.Shutdown)
+		}},
+		{&actor.PanicError{Value: "boom"}, func(e error) bool {
+			var pe *actor.PanicError
+			return errors.As(e, &pe) && pe.Value == "boom"
+		}},
+		{errors.New("custom"), func(e error) bool {
+			var re *RemoteError
+			return errors.As(e, &re) && re.Text == "custom"
+		}},
+	}
+	for _, tt := range tests {
+		b, err := proto.Marshal(encodeReason(tt.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r clusterpb.Reason
+		if err := proto.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		if got := decodeReason(&r); !tt.check(got) {
+			t.Errorf("%v came back as %#v", tt.in, got)
+		}
+	}
+	if got := decodeReason(nil); actor.IsNormalExit(got) {
+		t.Errorf("a missing reason decodes as %v, a clean exit", got)
+	}
+}
+
+func TestPIDCodec(t *testing.T) {
+	pid := actor.NewRemotePID("x@127.0.0.1:9", 7, 3, 4)
+	got, err := UnmarshalPID(MarshalPID(pid))
+	if err != nil || got != pid {
+		t.Fatalf("round trip: %v %v", got, err)
+	}
+	if got, err := UnmarshalPID(nil); err != nil || !got.IsZero() {
+		t.Fatalf("nil: %v %v", got, err)
+	}
+	if _, err := UnmarshalPID([]byte{0xff, 0xff}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("garbage: %v", err)
+	}
+}
+
+func TestSplitNodeName(t *testing.T) {
+	for _, bad := range []string{"", "a", "@h:1", "a@", "a@h", "a@h:0", "a@:1", "a@h:x", "a@h:70000"} {
+		if _, _, err := splitNodeName(bad); !errors.Is(err, ErrBadNodeName) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if n, a, err := splitNodeName("a@b@127.0.0.1:80"); err != nil || n != "a@b" || a != "127.0.0.1:80" {
+		t.Errorf("got %q %q %v", n, a, err)
+	}
+}
+
+// fuzzSeeds are envelopes of every kind, as a peer sends them.
+func fuzzSeeds() [][]byte {
+	from := &clusterpb.NodeID{Name: "peer@127.0.0.1:1", Creation: 5}
+	pid := &clusterpb.PID{Node: "peer@127.0.0.1:1", Creation: 5, Index: 1, Serial: 1}
+	payload, _ := encodePayload(wrapperspb.String("x"))
+	envs := []*clusterpb.Envelope{
+		{Body: &clusterpb.Envelope_Hello{Hello: &clusterpb.Hello{Epoch: 1}}},
+		{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}},
+		{Body: &clusterpb.Envelope_Message{Message: &clusterpb.Message{From: pid, To: pid, Payload: payload}}},
+		{Body: &clusterpb.Envelope_Signal{Signal: &clusterpb.Signal{Kind: clusterpb.SignalKind_SIGNAL_KIND_LINK, From: pid, To: pid}}},
+		{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{CallId: 1, From: pid, ToName: "x", Payload: payload}}},
+		{Body: &clusterpb.Envelope_CallReply{CallReply: &clusterpb.CallReply{CallId: 1, Result: &clusterpb.CallReply_Payload{Payload: payload}}}},
+	}
+	var out [][]byte
+	for _, e := range envs {
+		e.Version, e.From = protocolVersion, from
+		b, _ := proto.Marshal(e)
+		out = append(out, b)
+	}
+	return out
+}
+
+// FuzzDecodeEnvelope feeds arbitrary bytes to what a node does with an
+// envelope from a peer: decode, validate, and handle it on a live node.
+// Nothing may panic.
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, s := range fuzzSeeds() {
+		f.Add(s)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x08, 0x02})
+	n := actor.NewNode(actor.WithNodeName("self@127.0.0.1:2"), actor.WithLogger(zerolog.New(io.Discard)))
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Stop(ctx)
+	}()
+	if _, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }), actor.WithName("x")); err != nil {
+		f.Fatal(err)
+	}
+	t := &transport{
+		node: n, selfName: n.Name(), self: &clusterpb.NodeID{Name: n.Name(), Creation: n.Creation()},
+		root: n.ActorSystem().Root, cfg: defaultConfig(), log: zerolog.New(io.Discard),
+		peers: map[string]*peer{}, byAddr: map[string]*peer{}, subs: map[actor.PID]struct{}{},
+		quit: make(chan struct{}), stopped: false,
+	}
+	defer t.stop()
+	f.Fuzz(func(_ *testing.T, b []byte) {
+		env, err := decodeEnvelope(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrVersion) {
+				panic("unexpected error class: " + err.Error())
+			}
+			env = &clusterpb.Envelope{}
+			if proto.Unmarshal(b, env) != nil {
+				return
+			}
+		}
+		t.handle(env) // must drop, never panic
+	})
+}
