@@ -132,6 +132,16 @@ func (n *Node) Call(ctx context.Context, pid PID, msg any) (any, error) {
 
 type nodeKey struct{}
 
+// NodeFromContext returns the node a context sends from: the node of the
+// process it was derived from, or the node set with WithNode.
+func NodeFromContext(ctx context.Context) (*Node, bool) {
+	if c, ok := FromContext(ctx); ok {
+		return c.node, true
+	}
+	n, ok := ctx.Value(nodeKey{}).(*Node)
+	return n, ok
+}
+
 // WithNode returns a context that names n as the origin of Calls made with
 // it from outside any process, for PIDs of other nodes.
 func WithNode(ctx context.Context, n *Node) context.Context {

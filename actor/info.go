@@ -78,9 +78,9 @@ func (c *Context) info() Info {
 	for _, p := range c.monitors {
 		in.Monitors = append(in.Monitors, p)
 	}
-	for _, p := range c.watchers {
-		in.MonitoredBy = append(in.MonitoredBy, p)
-	}
+	c.mu.Lock()
+	c.watchers.each(func(_ Ref, p PID) { in.MonitoredBy = append(in.MonitoredBy, p) })
+	c.mu.Unlock()
 	c.node.namesMu.RLock()
 	in.RegisteredName = c.name
 	c.node.namesMu.RUnlock()
@@ -90,9 +90,5 @@ func (c *Context) info() Info {
 // IsAlive reports whether pid is a live local process.
 func (n *Node) IsAlive(pid PID) bool {
 	c := n.lookup(pid)
-	if c == nil {
-		return false
-	}
-	_, state := c.queueLen()
-	return state != stDead
+	return c != nil && !c.dead.Load()
 }

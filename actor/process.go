@@ -55,11 +55,13 @@ type Context struct {
 	recv  Receiver
 	casts CastReceiver // recv as a CastReceiver, if it is one
 
-	mu     sync.Mutex
-	state  uint32
-	sys    []signal
-	inbox  []envelope
-	hasSys atomic.Bool
+	mu       sync.Mutex
+	state    uint32
+	dead     atomic.Bool // state == stDead, readable without the lock
+	watchers watcherSet  // monitors others hold on this process; under mu
+	sys      []signal
+	inbox    []envelope
+	hasSys   atomic.Bool
 
 	// Owned by the process goroutine.
 	spare    []envelope
@@ -68,7 +70,6 @@ type Context struct {
 	trapExit bool
 	links    map[PID]struct{}
 	monitors map[Ref]PID // monitors this process holds on others
-	watchers map[Ref]PID // monitors others hold on this process
 	waiters  []chan error
 	current  *Request
 	deferred map[*Request]struct{}
@@ -155,11 +156,19 @@ func (c *Context) postEnv(e envelope) bool {
 // process is dead.
 func (c *Context) signal(s signal) bool {
 	c.mu.Lock()
-	switch c.state {
-	case stDead:
+	switch {
+	case c.state == stDead:
 		c.mu.Unlock()
 		return false
-	case stIdle:
+	case s.kind == sigMonitor:
+		c.watchers.add(s.ref, s.from)
+		c.mu.Unlock()
+		return true
+	case s.kind == sigDemonitor:
+		c.watchers.remove(s.ref)
+		c.mu.Unlock()
+		return true
+	case c.state == stIdle:
 		c.sys = append(c.sys, s)
 		c.hasSys.Store(true)
 		c.state = stRunning
@@ -366,8 +375,11 @@ func (c *Context) terminate(reason error, rest []envelope) {
 	reason = reasonOrNormal(reason)
 	c.mu.Lock()
 	c.state = stDead
+	c.dead.Store(true)
 	sigs, inbox := c.sys, c.inbox
 	c.sys, c.inbox = nil, nil
+	watchers := c.watchers
+	c.watchers = watcherSet{}
 	c.mu.Unlock()
 
 	n := c.node
@@ -391,10 +403,9 @@ func (c *Context) terminate(reason error, rest []envelope) {
 		n.deliverSignal(pid, signal{kind: sigLinkExit, from: c.self, reason: reason})
 	}
 	c.links = nil
-	for ref, pid := range c.watchers {
+	watchers.each(func(ref Ref, pid PID) {
 		n.deliverDown(pid, Down{Ref: ref, PID: c.self, Reason: reason})
-	}
-	c.watchers = nil
+	})
 	for ref, pid := range c.monitors {
 		n.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: ref})
 	}

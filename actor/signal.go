@@ -121,13 +121,6 @@ func (c *Context) handleSignal(s *signal) error {
 		c.links[s.from] = struct{}{}
 	case sigUnlink:
 		delete(c.links, s.from)
-	case sigMonitor:
-		if c.watchers == nil {
-			c.watchers = make(map[Ref]PID)
-		}
-		c.watchers[s.ref] = s.from
-	case sigDemonitor:
-		delete(c.watchers, s.ref)
 	case sigInfo:
 		s.reply <- c.info()
 	case sigWatch:

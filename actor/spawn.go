@@ -11,6 +11,26 @@ type SpawnOption func(*spawnConfig)
 type spawnConfig struct {
 	name     string
 	trapExit bool
+	setup    func(*Context) error
+}
+
+// WithSetup runs fn as the new process after its WithName registration and
+// before its Init; an error fails the spawn like an Init error. Libraries use
+// it to attach a process to something (a registry name) before user code
+// runs.
+func WithSetup(fn func(*Context) error) SpawnOption {
+	return func(c *spawnConfig) {
+		if prev := c.setup; prev != nil {
+			c.setup = func(ctx *Context) error {
+				if err := prev(ctx); err != nil {
+					return err
+				}
+				return fn(ctx)
+			}
+			return
+		}
+		c.setup = fn
+	}
 }
 
 // WithName registers the process under name before its Init runs; Spawn
@@ -92,7 +112,11 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 			return PID{}, Ref{}, err
 		}
 	}
-	if in, ok := r.(Initializer); ok {
+	in, _ := r.(Initializer)
+	if cfg.setup != nil {
+		in = setupThenInit{cfg.setup, in}
+	}
+	if in != nil {
 		if err := runInit(in, c); err != nil {
 			unlinkParent()
 			reason := err
@@ -110,10 +134,26 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 			parent.monitors = make(map[Ref]PID)
 		}
 		parent.monitors[ref] = c.self
-		c.watchers = map[Ref]PID{ref: parent.self}
+		c.watchers.add(ref, parent.self)
 	}
 	c.release()
 	return c.self, ref, nil
+}
+
+// setupThenInit runs a WithSetup function, then the Receiver's Init.
+type setupThenInit struct {
+	setup func(*Context) error
+	init  Initializer
+}
+
+func (s setupThenInit) Init(c *Context) error {
+	if err := s.setup(c); err != nil {
+		return err
+	}
+	if s.init != nil {
+		return s.init.Init(c)
+	}
+	return nil
 }
 
 func runInit(in Initializer, c *Context) (err error) {
