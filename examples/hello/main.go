@@ -16,10 +16,7 @@ import (
 // Counter is a GenServer whose state is an int.
 type Counter struct{}
 
-type (
-	inc struct{}
-	get struct{}
-)
+type inc struct{}
 
 func (Counter) Init(*actor.Context) (int, error) { return 0, nil }
 
