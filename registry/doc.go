@@ -59,15 +59,20 @@
 //
 // # Via naming
 //
-// A GenServer can be started under a registry name and reached by it:
+// Via is a spawn option: the new process registers itself under a name
+// before its Init runs, so it works with actor.Spawn, behaviour.Start and
+// behaviour.StartLink (in a supervisor child's start function too). Call,
+// Cast and Send then reach it by name:
 //
-//	pid, err := behaviour.Start(node, registry.Via(reg, "svc", "cache", &Cache{}))
-//	v, err := reg.Call(ctx, "svc", "cache", get{})
-//	err = reg.Cast(ctx, "svc", "cache", put{})
+//	pid, err := behaviour.Start(node, &Cache{}, registry.Via("svc", "cache"))
+//	v, err := registry.Call(ctx, "svc", "cache", get{})
+//	err = registry.Cast(ctx, "svc", "cache", put{})
 //
-// Via registers the server before its Init runs, so Start fails (and no
-// process remains) if the name is held; a supervisor child's start
-// function uses behaviour.StartLink with Via the same way.
+// These functions take the scope from the node ctx belongs to: inside a
+// handler pass the *actor.Context; outside any process mark the context
+// with actor.WithNode (otherwise they return ErrNoNode). Start fails, and
+// no process remains, if the name is held (a *NameError wrapping
+// ErrTaken) or the node has not added the scope (ErrUnknownScope).
 //
 // # Event callbacks
 //

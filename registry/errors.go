@@ -35,6 +35,10 @@ var (
 	// write is done by the scope process of the process's own node, and this
 	// node has no cluster route to it yet.
 	ErrNotLocal = errors.New("registry: process of another node")
+	// ErrNoNode is returned by Call, Cast and Send when their context
+	// belongs to no node: it is neither a process's *actor.Context (or
+	// derived from one) nor marked with actor.WithNode.
+	ErrNoNode = errors.New("registry: context names no node")
 	// ErrUpdatePanicked is returned by Update and UpdateMember when the
 	// update function panicked; the entry is left unchanged.
 	ErrUpdatePanicked = errors.New("registry: update function panicked")

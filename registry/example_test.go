@@ -108,15 +108,16 @@ func ExampleVia() {
 
 	reg := registry.New(node)
 	_ = reg.AddScope("svc")
-	if _, err := behaviour.Start(node, registry.Via(reg, "svc", "config", kv{})); err != nil {
+	if _, err := behaviour.Start(node, kv{}, registry.Via("svc", "config")); err != nil {
 		fmt.Println(err)
 		return
 	}
-	_ = reg.Cast(ctx, "svc", "config", set{"blue"})
-	v, _ := reg.Call(ctx, "svc", "config", "get")
+	ctx = actor.WithNode(ctx, node) // the node whose scopes Call and Cast use
+	_ = registry.Cast(ctx, "svc", "config", set{"blue"})
+	v, _ := registry.Call(ctx, "svc", "config", "get")
 	fmt.Println(v)
 
-	_, err := behaviour.Start(node, registry.Via(reg, "svc", "config", kv{}))
+	_, err := behaviour.Start(node, kv{}, registry.Via("svc", "config"))
 	fmt.Println(errors.Is(err, registry.ErrTaken))
 	// Output:
 	// blue

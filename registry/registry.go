@@ -92,6 +92,7 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 		return err
 	}
 	s.pid = pid
+	index(s)
 	m := make(map[string]*Scope, len(old)+1)
 	for k, v := range old {
 		m[k] = v

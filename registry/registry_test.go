@@ -64,9 +64,10 @@ func TestUnknownScope(t *testing.T) {
 	_, errs["LocalPublish"] = r.LocalPublish(ctx, "nope", "g", 1)
 	_, _, errs["MultiCall"] = r.MultiCall(ctx, "nope", "g", 1)
 	_, errs["WhereIs"] = r.WhereIs("nope", "x")
-	_, errs["Call"] = r.Call(ctx, "nope", "x", 1)
-	errs["Cast"] = r.Cast(ctx, "nope", "x", 1)
-	errs["Send"] = r.Send(ctx, "nope", "x", 1)
+	nctx := actor.WithNode(ctx, r.Node())
+	_, errs["Call"] = registry.Call(nctx, "nope", "x", 1)
+	errs["Cast"] = registry.Cast(nctx, "nope", "x", 1)
+	errs["Send"] = registry.Send(nctx, "nope", "x", 1)
 	_, errs["Scope"] = r.Scope("nope")
 	for name, err := range errs {
 		if !errors.Is(err, registry.ErrUnknownScope) {

@@ -1,0 +1,48 @@
+package registry
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"weak"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// scopeIndex finds the scopes a node runs from the node alone, for the
+// functions that get the node from a context (Call, Cast, Send, Via). It
+// holds the scopes weakly: an entry goes when its Scope is collected, that
+// is once its Registry is dropped and its scope process has exited.
+var scopeIndex sync.Map // scopeKey -> weak.Pointer[Scope]
+
+type scopeKey struct {
+	node  *actor.Node
+	scope string
+}
+
+// index makes s findable by scopeOf.
+func index(s *Scope) {
+	k := scopeKey{s.node, s.name}
+	wp := weak.Make(s)
+	scopeIndex.Store(k, wp)
+	runtime.AddCleanup(s, func(k scopeKey) { scopeIndex.CompareAndDelete(k, wp) }, k)
+}
+
+// scopeOf returns the scope named scope on node n, or ErrUnknownScope.
+func scopeOf(n *actor.Node, scope string) (*Scope, error) {
+	if v, ok := scopeIndex.Load(scopeKey{n, scope}); ok {
+		if s := v.(weak.Pointer[Scope]).Value(); s != nil {
+			return s, nil
+		}
+	}
+	return nil, ErrUnknownScope
+}
+
+// scopeFrom returns the scope named scope on the node ctx sends from.
+func scopeFrom(ctx context.Context, scope string) (*Scope, error) {
+	n, ok := actor.NodeFromContext(ctx)
+	if !ok {
+		return nil, ErrNoNode
+	}
+	return scopeOf(n, scope)
+}
