@@ -244,9 +244,11 @@ func (c *Context) run() {
 			}
 		}
 		if i, reason := c.handleBatch(msgs); reason != nil {
+			clear(msgs[:i])
 			c.terminate(reason, msgs[i+1:])
 			return
 		}
+		clear(msgs) // drop the references in one pass
 		c.spare = msgs[:0]
 	}
 }
@@ -310,9 +312,8 @@ func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 		}
 	}()
 	for i = range msgs {
-		e := msgs[i]
-		msgs[i] = envelope{}
-		if reason = c.invoke(e); reason != nil {
+		if reason = c.invoke(msgs[i]); reason != nil {
+			msgs[i] = envelope{}
 			return i, reason
 		}
 		if c.hasSys.Load() {

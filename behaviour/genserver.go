@@ -175,7 +175,12 @@ func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 	if s.cast == nil {
 		return s.stop(ctx, ErrNoHandler)
 	}
-	return s.apply(ctx, nil, s.cast.HandleCast(ctx, msg, s.state))
+	r := s.cast.HandleCast(ctx, msg, s.state)
+	if r.kind == kindNoReply && !r.hasCont && r.timeout == 0 {
+		s.state = r.state // the common case, without apply's copy
+		return nil
+	}
+	return s.apply(ctx, nil, r)
 }
 
 // Receive implements actor.Receiver.
