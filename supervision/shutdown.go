@@ -143,7 +143,7 @@ func shutdownChildren(ctx *actor.Context, clock Clock, ts []stopTarget) []stopRe
 	return res
 }
 
-// cleanStop reports whether a child stopped as asked: with the shutdown
+// clean reports whether a child stopped as asked: with the shutdown
 // reason (or already gone), not killed after a timeout.
 func (r stopResult) clean(limit Shutdown) bool {
 	if r.stuck {
@@ -158,7 +158,7 @@ func (r stopResult) clean(limit Shutdown) bool {
 	return actor.IsNormalExit(r.reason) || errors.Is(r.reason, actor.NoProc)
 }
 
-// reportStop writes the shutdown_error report for a child that did not stop
+// stopped writes the shutdown_error report for a child that did not stop
 // cleanly.
 func (r reporter) stopped(t stopTarget, res stopResult) {
 	if res.clean(t.limit) {
