@@ -19,6 +19,7 @@ type Request struct {
 	msg  any
 	from PID
 	ch   chan callResult
+	fn   func(value any, err error) // set instead of ch by NewRequest
 	done atomic.Bool
 }
 
@@ -40,28 +41,47 @@ func (r *Request) Reply(v any) bool {
 	if !r.done.CompareAndSwap(false, true) {
 		return false
 	}
+	if r.fn != nil {
+		r.fn(v, nil)
+		return true
+	}
 	r.ch <- callResult{value: v}
 	return true
 }
+
+// Cancel abandons the request: later replies are dropped and the callback
+// of a NewRequest is not called. It reports whether the request was still
+// pending.
+func (r *Request) Cancel() bool { return r.done.CompareAndSwap(false, true) }
 
 // Done reports whether the request was answered (or abandoned).
 func (r *Request) Done() bool { return r.done.Load() }
 
 func (r *Request) fail(reason error) {
 	if r.done.CompareAndSwap(false, true) {
+		if r.fn != nil {
+			r.fn(nil, reason)
+			return
+		}
 		r.ch <- callResult{err: reason}
 	}
 }
 
-// NewRequest builds a request whose reply is delivered to fn instead of a
-// waiting caller. The cluster package uses it to serve remote calls.
+// NewRequest builds a request whose answer is handed to fn instead of a
+// waiting caller: fn runs once, on the goroutine that replies (or fails the
+// request when its process exits), unless the request is cancelled first.
+// fn must not block. The cluster package uses it to serve remote calls.
 func NewRequest(from PID, msg any, fn func(value any, err error)) *Request {
-	r := &Request{msg: msg, from: from, ch: make(chan callResult, 1)}
-	go func() {
-		res := <-r.ch
-		fn(res.value, res.err)
-	}()
-	return r
+	return &Request{msg: msg, from: from, fn: fn}
+}
+
+// Post delivers a request built with NewRequest to a local process. It
+// returns NoProc (and does not call fn) if the process is not alive.
+func (n *Node) Post(to PID, r *Request) error {
+	if c := n.lookup(to); c != nil && c.post(r) {
+		return nil
+	}
+	return NoProc
 }
 
 // waiter is the reusable part of a call: the reply channel and the default

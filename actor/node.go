@@ -24,7 +24,8 @@ type Node struct {
 
 	table    procTable
 	refs     atomic.Uint64
-	stopping atomic.Bool
+	stopping atomic.Bool // no new processes
+	stopped  atomic.Bool // dispatcher and ActorSystem shut down
 	procs    sync.WaitGroup
 
 	namesMu sync.RWMutex
@@ -123,9 +124,25 @@ func (n *Node) Processes() []PID {
 // should be stopped first for an orderly shutdown; Stop is the backstop. It
 // returns ctx.Err() if processes are still alive when ctx ends.
 func (n *Node) Stop(ctx context.Context) error {
-	if !n.stopping.CompareAndSwap(false, true) {
+	if err := n.KillAll(ctx); err != nil {
+		return err
+	}
+	if !n.stopped.CompareAndSwap(false, true) {
 		return nil
 	}
+	n.disp.stop()
+	n.system.Shutdown()
+	n.ident.local.CompareAndSwap(n, nil)
+	return nil
+}
+
+// KillAll refuses new processes, kills every live one with Kill and waits
+// for them to exit, leaving the ActorSystem running: a cluster transport
+// calls it so the resulting exit signals still reach other nodes before it
+// closes its connections, then calls Stop. It returns ctx.Err() if
+// processes are still alive when ctx ends.
+func (n *Node) KillAll(ctx context.Context) error {
+	n.stopping.Store(true)
 	n.table.each(func(c *Context) {
 		c.signal(signal{kind: sigExit, reason: Kill})
 	})
@@ -133,13 +150,10 @@ func (n *Node) Stop(ctx context.Context) error {
 	go func() { n.procs.Wait(); close(done) }()
 	select {
 	case <-done:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	n.disp.stop()
-	n.system.Shutdown()
-	n.ident.local.CompareAndSwap(n, nil)
-	return nil
 }
 
 func (n *Node) newRef() Ref { return Ref{node: n.ident, id: n.refs.Add(1)} }

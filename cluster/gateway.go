@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"errors"
-	"sync/atomic"
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
@@ -179,26 +178,21 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		reply(nil, err)
 		return
 	}
-	var expired atomic.Bool
 	var timer *time.Timer
 	req := actor.NewRequest(decodePID(c.GetFrom()), msg, func(v any, err error) {
 		if timer != nil {
 			timer.Stop()
 		}
-		if !expired.Load() {
-			reply(v, err)
-		}
+		reply(v, err)
 	})
 	if ms := c.GetTimeoutMs(); ms > 0 {
-		// Once the caller gave up, answer the request ourselves so the
-		// goroutine waiting for its reply ends.
-		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-			expired.Store(true)
-			req.Reply(nil)
-		})
+		// Once the caller gave up, a late answer is dropped.
+		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { req.Cancel() })
 	}
-	if err := t.node.DeliverLocal(to, req); err != nil {
-		req.Reply(nil) // ends NewRequest's goroutine
+	if err := t.node.Post(to, req); err != nil {
+		if timer != nil {
+			timer.Stop()
+		}
 		reply(nil, actor.NoProc)
 	}
 }
