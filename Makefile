@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint consul proto
+.PHONY: help run test bench lint consul proto fuzz
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -31,5 +31,12 @@ consul: bin/consul ## build the Consul agent the integration tests run (once)
 bin/consul:
 	cd tools/consul && go build -o ../../bin/consul github.com/hashicorp/consul
 
-proto: ## regenerate code from .proto files
-	go generate ./...
+# protoc-gen-go is pinned to go.mod's google.golang.org/protobuf version.
+PROTOC_GEN_GO_VERSION := v1.36.12
+
+proto: ## regenerate code from .proto files (needs protoc: apt-get install -y protobuf-compiler)
+	go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	PATH="$$(go env GOPATH)/bin:$$PATH" go generate ./...
+
+fuzz: ## run each wire decoder's fuzz target briefly
+	go test -run '^$$' -fuzz FuzzDecodeEnvelope -fuzztime 20s ./cluster
