@@ -105,15 +105,12 @@ func newSpawner() (harness.Spawner, error) { return &spawner{}, nil }
 
 func (sp *spawner) SpawnIdle() (any, error) {
 	p := &idle{in: make(chan any, 1)}
-	ready := make(chan struct{})
+	p.state = 1 // init, done before the spawn returns
 	go func() {
-		p.state = 1 // init
-		close(ready)
 		for range p.in {
 		}
 		sp.stopped.Add(1)
 	}()
-	<-ready
 	return p, nil
 }
 func (sp *spawner) WaitInitialised(int) error { return nil }
