@@ -116,11 +116,11 @@ func (idle) Init(*actor.Context) (int, error) { return 1, nil }
 type spawner struct{}
 
 func newSpawner() (harness.Spawner, error) { return spawner{}, nil }
-func (spawner) SpawnIdle() (any, error)     { return behaviour.Start[int](node, idle{}) }
-func (spawner) WaitInitialised(int) error   { return nil }
-func (spawner) Stop(h any) error            { return behaviour.StopServer(bg, node, h.(actor.PID), actor.Normal) }
-func (spawner) WaitStopped(int) error       { return nil }
-func (spawner) Close()                      {}
+func (spawner) SpawnIdle() (any, error)    { return behaviour.Start[int](node, idle{}) }
+func (spawner) WaitInitialised(int) error  { return nil }
+func (spawner) Stop(h any) error           { return behaviour.StopServer(bg, node, h.(actor.PID), actor.Normal) }
+func (spawner) WaitStopped(int) error      { return nil }
+func (spawner) Close()                     {}
 
 type restarter struct{ sup actor.PID }
 
