@@ -187,8 +187,8 @@ func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
 func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 	s := p.s
 	var prev *nameEntry
-	if v, ok := s.names.Load(r.name); ok {
-		prev = v.(*nameEntry)
+	if it := s.names.load(r.name); it != nil {
+		prev = &it.val
 		if prev.pid != r.pid && p.alive(ctx, prev.pid) {
 			return &NameError{Scope: s.name, Name: r.name, Holder: prev.pid, Err: ErrTaken}
 		}
@@ -199,8 +199,7 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 	if !p.alive(ctx, r.pid) {
 		return ErrNotAlive
 	}
-	e := &nameEntry{pid: r.pid, meta: r.meta, time: p.now()}
-	s.names.Store(r.name, e)
+	s.names.store(r.name, nameEntry{pid: r.pid, meta: r.meta, time: p.now()})
 	if prev != nil {
 		p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
 		return nil
@@ -215,11 +214,11 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 
 func (p *scopeProc) unregister(ctx *actor.Context, r unregisterReq) error {
 	s := p.s
-	v, ok := s.names.Load(r.name)
-	if !ok {
+	it := s.names.load(r.name)
+	if it == nil {
 		return ErrNotRegistered
 	}
-	e := v.(*nameEntry)
+	e := &it.val
 	if !p.alive(ctx, e.pid) {
 		return ErrNotRegistered
 	}
@@ -248,18 +247,18 @@ func without(list []string, s string) []string {
 }
 
 func (p *scopeProc) removeName(name string) {
-	p.s.names.Delete(name)
+	p.s.names.remove(name)
 	p.s.nameCount.Add(-1)
 	p.s.localNames.Add(-1)
 }
 
 func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {
 	s := p.s
-	v, ok := s.names.Load(r.name)
-	if !ok {
+	it := s.names.load(r.name)
+	if it == nil {
 		return updateResult{err: ErrNotRegistered}
 	}
-	e := v.(*nameEntry)
+	e := &it.val
 	if !s.node.IsLocal(e.pid) {
 		return updateResult{err: ErrNotLocal}
 	}
@@ -270,7 +269,7 @@ func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {
 	if err != nil {
 		return updateResult{err: err}
 	}
-	s.names.Store(r.name, &nameEntry{pid: e.pid, meta: meta, time: p.now()})
+	s.names.store(r.name, nameEntry{pid: e.pid, meta: meta, time: p.now()})
 	p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: e.pid, prev: e.meta, meta: meta, reason: Normal{}})
 	return updateResult{pid: e.pid, meta: meta}
 }
@@ -434,9 +433,8 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 // callbacks to run, without their reason.
 func (p *scopeProc) purge(pid actor.PID, ps *procState, evs []event) []event {
 	for _, name := range ps.names {
-		if v, ok := p.s.names.Load(name); ok {
-			e := v.(*nameEntry)
-			if e.pid == pid {
+		if it := p.s.names.load(name); it != nil {
+			if e := &it.val; e.pid == pid {
 				p.removeName(name)
 				evs = append(evs, event{kind: evUnregistered, key: name, pid: pid, meta: e.meta})
 			}

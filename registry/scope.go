@@ -18,7 +18,7 @@ type Scope struct {
 	pid  actor.PID // the scope process
 
 	// Read side, written only by the scope process.
-	names      sync.Map // string -> *nameEntry
+	names      *nameTable
 	nameCount  atomic.Int64
 	localNames atomic.Int64
 	groups     sync.Map // string -> *groupRead
@@ -26,9 +26,11 @@ type Scope struct {
 	members    sync.Map // memberKey -> *memberEntry
 }
 
-func newScope(n *actor.Node, name string) *Scope { return &Scope{name: name, node: n} }
+func newScope(n *actor.Node, name string) *Scope {
+	return &Scope{name: name, node: n, names: newTable[string, nameEntry](hashString)}
+}
 
-// nameEntry is an immutable registration: a new one replaces it on update.
+// nameEntry is a registration, held immutable in a names item.
 type nameEntry struct {
 	pid  actor.PID
 	meta any
@@ -62,11 +64,11 @@ func (s *Scope) live(pid actor.PID) bool {
 // Lookup returns the process registered under name and its metadata. It
 // returns ErrNotRegistered if no live process holds the name.
 func (s *Scope) Lookup(name string) (actor.PID, any, error) {
-	v, ok := s.names.Load(name)
-	if !ok {
+	it := s.names.load(name)
+	if it == nil {
 		return actor.PID{}, nil, ErrNotRegistered
 	}
-	e := v.(*nameEntry)
+	e := &it.val
 	if !s.live(e.pid) {
 		return actor.PID{}, nil, ErrNotRegistered
 	}

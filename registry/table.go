@@ -1,0 +1,158 @@
+package registry
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+)
+
+// table is the read side of a scope's names (and group memberships): an
+// open-addressing hash table that one goroutine, the scope process, writes
+// and any goroutine reads without locks. A reader loads the current slot
+// array and probes it with atomic loads; the writer stores immutable items
+// into slots (replacing an item is one store, removing one stores the
+// tombstone), and publishes a rebuilt slot array when the table fills up,
+// never touching the old array again. So a read sees each write entirely
+// or not at all, and a read that starts after a write was made sees it.
+//
+// Compared with a sync.Map, a lookup is one hash and usually one or two
+// cache lines, and a write allocates only its item.
+type table[K comparable, V any] struct {
+	hash func(K) uint64
+	cur  atomic.Pointer[slots[K, V]]
+	tomb *item[K, V] // stored in the slot of a removed item
+
+	// Writer side.
+	live int // items
+	used int // non-nil slots: items and tombstones
+}
+
+type slots[K comparable, V any] struct {
+	mask uint64
+	s    []atomic.Pointer[item[K, V]]
+}
+
+// item is an immutable key and value; a new item replaces it on update.
+type item[K comparable, V any] struct {
+	hash uint64
+	key  K
+	val  V
+	dead bool // the tombstone of a removed item
+}
+
+const minTableSize = 16
+
+func newTable[K comparable, V any](hash func(K) uint64) *table[K, V] {
+	t := &table[K, V]{hash: hash, tomb: &item[K, V]{dead: true}}
+	t.cur.Store(&slots[K, V]{mask: minTableSize - 1, s: make([]atomic.Pointer[item[K, V]], minTableSize)})
+	return t
+}
+
+// load returns the item of k, or nil. Any goroutine may call it.
+func (t *table[K, V]) load(k K) *item[K, V] {
+	d := t.cur.Load()
+	h := t.hash(k)
+	for i := h & d.mask; ; i = (i + 1) & d.mask {
+		it := d.s[i].Load()
+		if it == nil {
+			return nil
+		}
+		if it.hash == h && !it.dead && it.key == k {
+			return it
+		}
+	}
+}
+
+// store puts k's item, replacing any previous one, and returns the
+// previous one (nil if none). Only the writer calls it.
+func (t *table[K, V]) store(k K, v V) (prev *item[K, V]) {
+	d := t.cur.Load()
+	h := t.hash(k)
+	it := &item[K, V]{hash: h, key: k, val: v}
+	free := -1
+	for i := h & d.mask; ; i = (i + 1) & d.mask {
+		cur := d.s[i].Load()
+		if cur == nil {
+			if free < 0 {
+				free = int(i)
+				t.used++
+			}
+			break
+		}
+		if cur.dead {
+			if free < 0 {
+				free = int(i)
+			}
+			continue
+		}
+		if cur.hash == h && cur.key == k {
+			d.s[i].Store(it)
+			return cur
+		}
+	}
+	d.s[free].Store(it)
+	t.live++
+	if 2*t.used > len(d.s) {
+		t.rebuild()
+	}
+	return nil
+}
+
+// remove drops k's item and returns it (nil if none). Only the writer
+// calls it.
+func (t *table[K, V]) remove(k K) *item[K, V] {
+	d := t.cur.Load()
+	h := t.hash(k)
+	for i := h & d.mask; ; i = (i + 1) & d.mask {
+		cur := d.s[i].Load()
+		if cur == nil {
+			return nil
+		}
+		if cur.hash == h && !cur.dead && cur.key == k {
+			d.s[i].Store(t.tomb)
+			t.live--
+			return cur
+		}
+	}
+}
+
+// rebuild publishes a new slot array holding the live items: twice as
+// large if they fill a quarter of the current one, else the same size
+// without the tombstones.
+func (t *table[K, V]) rebuild() {
+	old := t.cur.Load()
+	size := len(old.s)
+	if 4*t.live > size {
+		size *= 2
+	}
+	d := &slots[K, V]{mask: uint64(size - 1), s: make([]atomic.Pointer[item[K, V]], size)}
+	for j := range old.s {
+		it := old.s[j].Load()
+		if it == nil || it.dead {
+			continue
+		}
+		i := it.hash & d.mask
+		for d.s[i].Load() != nil {
+			i = (i + 1) & d.mask
+		}
+		d.s[i].Store(it)
+	}
+	t.used = t.live
+	t.cur.Store(d)
+}
+
+// Hash functions of the tables, seeded per process run.
+var hashSeed = maphash.MakeSeed()
+
+func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
+
+func hashMember(k memberKey) uint64 {
+	index, serial := k.pid.ID()
+	return maphash.String(hashSeed, k.group) ^ (uint64(index)<<32|uint64(serial))*0x9e3779b97f4a7c15
+}
+
+// nameTable maps names to registrations.
+type nameTable = table[string, nameEntry]
+
+// memberTable maps (group, pid) to memberships, for IsMember.
+type memberTable = table[memberKey, *memberEntry]
+

@@ -1,0 +1,65 @@
+package registry
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The table against a map, through growth, removals and tombstone reuse.
+func TestTable(t *testing.T) {
+	tb := newTable[string, int](hashString)
+	want := map[string]int{}
+	check := func(step string) {
+		t.Helper()
+		for k, v := range want {
+			if it := tb.load(k); it == nil || it.val != v {
+				t.Fatalf("%s: load(%q) = %v, want %d", step, k, it, v)
+			}
+		}
+		if tb.live != len(want) {
+			t.Fatalf("%s: live = %d, want %d", step, tb.live, len(want))
+		}
+		if it := tb.load("absent"); it != nil {
+			t.Fatalf("%s: load(absent) = %v", step, it)
+		}
+	}
+	for i := range 1000 {
+		k := fmt.Sprint("k", i)
+		if prev := tb.store(k, i); prev != nil {
+			t.Fatalf("store(%q) replaced %v", k, prev)
+		}
+		want[k] = i
+	}
+	check("grown")
+	for i := 0; i < 1000; i += 3 {
+		k := fmt.Sprint("k", i)
+		if it := tb.remove(k); it == nil || it.val != i {
+			t.Fatalf("remove(%q) = %v", k, it)
+		}
+		if it := tb.remove(k); it != nil {
+			t.Fatalf("second remove(%q) = %v", k, it)
+		}
+		delete(want, k)
+	}
+	check("removed")
+	for i := 1; i < 1000; i += 3 {
+		k := fmt.Sprint("k", i)
+		if prev := tb.store(k, -i); prev == nil || prev.val != i {
+			t.Fatalf("replace(%q) = %v", k, prev)
+		}
+		want[k] = -i
+	}
+	check("replaced")
+	// Churn: the same few keys added and removed many times must not grow
+	// the table (tombstones are reclaimed by rebuilds).
+	size := len(tb.cur.Load().s)
+	for i := range 100_000 {
+		k := fmt.Sprint("c", i%10)
+		tb.store(k, i)
+		tb.remove(k)
+	}
+	check("churned")
+	if got := len(tb.cur.Load().s); got != size {
+		t.Fatalf("table grew from %d to %d slots under churn", size, got)
+	}
+}
