@@ -270,9 +270,6 @@ func (r *runner) group(g string) {
 		}
 		err = r.restart()
 	case "registry":
-		if r.s.Names == nil && r.s.Groups == nil {
-			break
-		}
 		r.registry()
 		return
 	case "remote":
@@ -429,12 +426,12 @@ func (r *runner) spawn() error {
 		if err != nil {
 			return fmt.Errorf("spawn: %w", err)
 		}
-		if err := sp.WaitInitialised(n + i + 1); err != nil {
-			return err
-		}
 		if err := sp.Stop(h); err != nil {
 			return fmt.Errorf("stop: %w", err)
 		}
+	}
+	if err := sp.WaitInitialised(n + m); err != nil {
+		return err
 	}
 	if err := sp.WaitStopped(n + m); err != nil {
 		return err
