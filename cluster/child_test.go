@@ -119,7 +119,9 @@ type child struct {
 func startChild(t testing.TB, name string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+	// A race-enabled binary sleeps a second when it exits unless told not
+	// to; a child's exit is what several tests wait for.
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0"), env...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

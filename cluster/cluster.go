@@ -270,15 +270,25 @@ func (c *Cluster) Stats() Stats {
 }
 
 // Stop leaves the cluster: the provider stops (deregistering the node),
-// every session ends (subscribers get NodeDown with ErrStopped, peers see
-// the connection close), then the node stops, killing its processes. It
-// returns the first error of the provider's Stop or of the node's Stop.
+// the node's processes are killed and their exit reasons (actor.Killed, or
+// what they exited with while shutting down) reach their links and
+// monitors on other nodes; each peer is then told that this node leaves
+// (its subscribers get NodeDown with ErrNodeLeft) and acknowledges it, at
+// most until ctx ends or the heartbeat timeout passes; every session ends
+// (this node's subscribers get NodeDown with ErrStopped), and the node
+// stops. It returns the first error of the provider's Stop or of stopping
+// the node (ctx's error if processes are still alive when it ends).
 // Calling Stop again returns the same result.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.stopOnce.Do(func() {
 		if err := c.provider.Stop(ctx); err != nil {
 			c.stopErr = fmt.Errorf("stop membership provider: %w", err)
 		}
+		// Kill the processes while the sessions are open, so that
+		// their exit signals reach other nodes. If some outlive ctx,
+		// the node's Stop below reports it.
+		_ = c.node.KillAll(ctx)
+		c.t.leave(ctx)
 		c.stopErr = errors.Join(c.stopErr, c.shutdown(ctx))
 	})
 	return c.stopErr

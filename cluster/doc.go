@@ -28,12 +28,17 @@
 //
 // # Failure detection
 //
-// A session ends, NodeDown is delivered and every link and monitor across
-// it fires with reason actor.NoConnection (pending calls fail with it)
-// when:
+// A node that stops with Stop leaves cleanly: its processes are killed
+// first, so links and monitors on other nodes get their real exit reasons
+// (actor.Killed, or the reason a process exited with while shutting down),
+// then it says Goodbye and its peers get NodeDown with ErrNodeLeft.
 //
-//   - the peer's stream breaks (a killed or stopped node): within
-//     milliseconds, bounded by about 1 s;
+// Otherwise a session ends, NodeDown is delivered and every link and
+// monitor across it fires with reason actor.NoConnection (pending calls
+// fail with it) when:
+//
+//   - the peer's stream breaks (a killed node, or one whose Goodbye could
+//     not be sent): within milliseconds, bounded by about 1 s;
 //   - nothing arrives from the peer for the heartbeat timeout (a frozen
 //     node, a silent network cut): within timeout + interval, 3.5 s with
 //     the defaults (WithHeartbeat);

@@ -38,6 +38,10 @@ var (
 	// ErrSessionReset is the NodeDown reason when the node opened a new
 	// session: it restarted, or it declared this node down first.
 	ErrSessionReset = errors.New("cluster: session reset by peer")
+	// ErrNodeLeft is the NodeDown reason when the node stopped cleanly
+	// (Cluster.Stop): its processes exited first and their exit reasons
+	// reached this node's links and monitors before the NodeDown.
+	ErrNodeLeft = errors.New("cluster: node left the cluster")
 	// ErrConnectFailed is the reason a connection attempt failed; messages
 	// queued for the node are dropped and its watchers get NoConnection.
 	ErrConnectFailed = errors.New("cluster: connect failed")

@@ -7,8 +7,9 @@ type NodeUp struct {
 }
 
 // NodeDown is the message a process subscribed with MonitorNodes receives
-// when the session with a node ends. Reason is ErrConnectionLost,
-// ErrHeartbeatTimeout, ErrSessionReset or ErrStopped.
+// when the session with a node ends. Reason is ErrNodeLeft (the node
+// stopped cleanly), ErrConnectionLost, ErrHeartbeatTimeout,
+// ErrSessionReset or ErrStopped (this node stopped).
 type NodeDown struct {
 	Node   string
 	Reason error

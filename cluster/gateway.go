@@ -81,6 +81,8 @@ func (t *transport) handle(env *clusterpb.Envelope) {
 		t.onCallRequest(p, env, b.CallRequest)
 	case *clusterpb.Envelope_CallReply:
 		t.onCallReply(p, b.CallReply)
+	case *clusterpb.Envelope_Goodbye:
+		t.onGoodbye(p, b.Goodbye)
 	default:
 		t.drop(env, errors.New("unknown body"))
 	}
@@ -89,6 +91,10 @@ func (t *transport) handle(env *clusterpb.Envelope) {
 // onHello opens a session, or reopens it when the peer restarted or
 // declared this node down since the session opened.
 func (t *transport) onHello(p *peer, creation uint32, h *clusterpb.Hello) {
+	if t.leaving.Load() {
+		t.drop(nil, errors.New("hello while leaving the cluster"))
+		return
+	}
 	p.mu.Lock()
 	var l lost
 	if p.state == peerUp {
@@ -219,4 +225,23 @@ func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {
 		res.err = ErrMalformed
 	}
 	ch <- res
+}
+
+// onGoodbye ends the session with a peer that leaves the cluster, after
+// acknowledging its Goodbye; or, for an acknowledgement, tells leave that
+// the peer has everything this node sent.
+func (t *transport) onGoodbye(p *peer, g *clusterpb.Goodbye) {
+	p.mu.Lock()
+	if g.GetAck() {
+		if p.goodbye != nil {
+			close(p.goodbye)
+			p.goodbye = nil
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{Ack: true}}}))
+	l := p.downLocked(ErrNodeLeft)
+	p.mu.Unlock()
+	l.deliver(t.node)
 }

@@ -50,6 +50,7 @@ type peer struct {
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
+	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
 }
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
@@ -134,6 +135,10 @@ func (p *peer) downLocked(reason error) lost {
 	p.epoch++
 	p.nextProbe = time.Now().Add(p.t.cfg.reconnectInterval)
 	p.t.dropped.Add(uint64(l.dropped))
+	if p.goodbye != nil {
+		close(p.goodbye)
+		p.goodbye = nil
+	}
 	if wasUp {
 		p.t.log.Warn().Str("peer", p.name).Err(reason).Msg("node down")
 		p.t.publish(NodeDown{Node: p.name, Reason: reason})

@@ -36,6 +36,7 @@ type transport struct {
 	callSeq  atomic.Uint64
 	dropped  atomic.Uint64
 	received atomic.Uint64
+	leaving  atomic.Bool // set by leave: Hellos are refused
 
 	mu      sync.Mutex
 	peers   map[string]*peer // by node name
@@ -406,6 +407,43 @@ func (t *transport) nodes() []string {
 		p.mu.Unlock()
 	}
 	return out
+}
+
+// leave sends a Goodbye to every peer with an open session and waits until
+// each acknowledges it (or its session ends), at most until ctx ends or the
+// heartbeat timeout passes. Called once the node's processes have exited,
+// it makes sure their exit signals reached the peers before the
+// connections close. From then on the node refuses new sessions.
+func (t *transport) leave(ctx context.Context) {
+	t.leaving.Store(true)
+	t.mu.Lock()
+	peers := make([]*peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		peers = append(peers, p)
+	}
+	t.mu.Unlock()
+	var acks []chan struct{}
+	for _, p := range peers {
+		p.mu.Lock()
+		if p.state == peerUp {
+			if p.goodbye == nil {
+				p.goodbye = make(chan struct{})
+				p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}))
+			}
+			acks = append(acks, p.goodbye)
+		}
+		p.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.cfg.heartbeatTimeout)
+	defer cancel()
+	for _, ch := range acks {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.log.Warn().Err(ctx.Err()).Msg("leaving without every peer's acknowledgement")
+			return
+		}
+	}
 }
 
 // stop ends every session and the loop.

@@ -156,8 +156,46 @@ func TestKilledNode(t *testing.T) {
 	lostNode(t, (*child).kill, time.Second, cluster.ErrConnectionLost)
 }
 
+// A node that stops cleanly kills its processes first: a remote monitor
+// and link see their real exit reason, then NodeDown says the node left.
 func TestStoppedNode(t *testing.T) {
-	lostNode(t, func(b *child) { b.stop() }, 3*time.Second, cluster.ErrConnectionLost)
+	a, b, ev := withChild(t)
+	ib := newInbox(t, a.Node())
+	if err := ib.TrapExit(ctxT(t), true); err != nil {
+		t.Fatal(err)
+	}
+	w1, w2 := b.spawn(t, a), b.spawn(t, a)
+	ref, _ := ib.Monitor(ctxT(t), w1)
+	if err := ib.Link(ctxT(t), w2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Node().Call(ctxT(t), w1, wrapperspb.String("sync")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	b.stop()
+	down := recvNodeDown(t, ev, b.name, 3*time.Second)
+	if !errors.Is(down.Reason, cluster.ErrNodeLeft) {
+		t.Fatalf("NodeDown %+v, want ErrNodeLeft", down)
+	}
+	t.Logf("clean stop seen in %v", time.Since(start))
+	for range 2 {
+		switch m := recvType[any](t, ib, 5*time.Second).(type) {
+		case actor.Down:
+			if m.Ref != ref || m.PID != w1 || !errors.Is(m.Reason, actor.Killed) {
+				t.Fatalf("down %+v, want Killed", m)
+			}
+		case actor.Exit:
+			if m.From != w2 || !errors.Is(m.Reason, actor.Killed) {
+				t.Fatalf("exit %+v, want Killed", m)
+			}
+		default:
+			t.Fatalf("unexpected %T %v", m, m)
+		}
+	}
+	if n := a.Nodes(); slices.Contains(n, b.name) {
+		t.Fatalf("a.Nodes() = %v after b left", n)
+	}
 }
 
 func TestFrozenNode(t *testing.T) {

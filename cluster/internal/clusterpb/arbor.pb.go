@@ -412,6 +412,7 @@ type Envelope struct {
 	//	*Envelope_Signal
 	//	*Envelope_CallRequest
 	//	*Envelope_CallReply
+	//	*Envelope_Goodbye
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -522,6 +523,15 @@ func (x *Envelope) GetCallReply() *CallReply {
 	return nil
 }
 
+func (x *Envelope) GetGoodbye() *Goodbye {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Goodbye); ok {
+			return x.Goodbye
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -550,6 +560,10 @@ type Envelope_CallReply struct {
 	CallReply *CallReply `protobuf:"bytes,15,opt,name=call_reply,json=callReply,proto3,oneof"`
 }
 
+type Envelope_Goodbye struct {
+	Goodbye *Goodbye `protobuf:"bytes,16,opt,name=goodbye,proto3,oneof"`
+}
+
 func (*Envelope_Hello) isEnvelope_Body() {}
 
 func (*Envelope_Heartbeat) isEnvelope_Body() {}
@@ -561,6 +575,8 @@ func (*Envelope_Signal) isEnvelope_Body() {}
 func (*Envelope_CallRequest) isEnvelope_Body() {}
 
 func (*Envelope_CallReply) isEnvelope_Body() {}
+
+func (*Envelope_Goodbye) isEnvelope_Body() {}
 
 // Hello opens a session between two nodes; the receiver answers with ack
 // set. epoch counts how many times the sender declared the receiver down:
@@ -978,6 +994,55 @@ func (*CallReply_Payload) isCallReply_Result() {}
 
 func (*CallReply_Error) isCallReply_Result() {}
 
+// Goodbye says the sender is leaving the cluster: its processes have
+// exited, and the exit signals they sent precede the Goodbye in the
+// stream. The receiver ends the session (NodeDown with a clean-stop
+// reason) and answers with ack set, which tells the sender that
+// everything before it arrived.
+type Goodbye struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ack           bool                   `protobuf:"varint,1,opt,name=ack,proto3" json:"ack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Goodbye) Reset() {
+	*x = Goodbye{}
+	mi := &file_arbor_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Goodbye) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Goodbye) ProtoMessage() {}
+
+func (x *Goodbye) ProtoReflect() protoreflect.Message {
+	mi := &file_arbor_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
+func (*Goodbye) Descriptor() ([]byte, []int) {
+	return file_arbor_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Goodbye) GetAck() bool {
+	if x != nil {
+		return x.Ack
+	}
+	return false
+}
+
 var File_arbor_proto protoreflect.FileDescriptor
 
 const file_arbor_proto_rawDesc = "" +
@@ -997,7 +1062,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\x04R\x02id\"N\n" +
 	"\x06Reason\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.arbor.cluster.v1.ReasonKindR\x04kind\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xb5\x03\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\xec\x03\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12,\n" +
 	"\x04from\x18\x02 \x01(\v2\x18.arbor.cluster.v1.NodeIDR\x04from\x12/\n" +
@@ -1008,7 +1073,8 @@ const file_arbor_proto_rawDesc = "" +
 	"\x06signal\x18\r \x01(\v2\x18.arbor.cluster.v1.SignalH\x00R\x06signal\x12B\n" +
 	"\fcall_request\x18\x0e \x01(\v2\x1d.arbor.cluster.v1.CallRequestH\x00R\vcallRequest\x12<\n" +
 	"\n" +
-	"call_reply\x18\x0f \x01(\v2\x1b.arbor.cluster.v1.CallReplyH\x00R\tcallReplyB\x06\n" +
+	"call_reply\x18\x0f \x01(\v2\x1b.arbor.cluster.v1.CallReplyH\x00R\tcallReply\x125\n" +
+	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
 	"\x04body\"/\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
@@ -1037,7 +1103,9 @@ const file_arbor_proto_rawDesc = "" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x120\n" +
 	"\apayload\x18\x02 \x01(\v2\x14.google.protobuf.AnyH\x00R\apayload\x120\n" +
 	"\x05error\x18\x03 \x01(\v2\x18.arbor.cluster.v1.ReasonH\x00R\x05errorB\b\n" +
-	"\x06result*\x93\x02\n" +
+	"\x06result\"\x1b\n" +
+	"\aGoodbye\x12\x10\n" +
+	"\x03ack\x18\x01 \x01(\bR\x03ack*\x93\x02\n" +
 	"\n" +
 	"ReasonKind\x12\x1b\n" +
 	"\x17REASON_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1074,7 +1142,7 @@ func file_arbor_proto_rawDescGZIP() []byte {
 }
 
 var file_arbor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_arbor_proto_goTypes = []any{
 	(ReasonKind)(0),     // 0: arbor.cluster.v1.ReasonKind
 	(SignalKind)(0),     // 1: arbor.cluster.v1.SignalKind
@@ -1089,7 +1157,8 @@ var file_arbor_proto_goTypes = []any{
 	(*Signal)(nil),      // 10: arbor.cluster.v1.Signal
 	(*CallRequest)(nil), // 11: arbor.cluster.v1.CallRequest
 	(*CallReply)(nil),   // 12: arbor.cluster.v1.CallReply
-	(*anypb.Any)(nil),   // 13: google.protobuf.Any
+	(*Goodbye)(nil),     // 13: arbor.cluster.v1.Goodbye
+	(*anypb.Any)(nil),   // 14: google.protobuf.Any
 }
 var file_arbor_proto_depIdxs = []int32{
 	0,  // 0: arbor.cluster.v1.Reason.kind:type_name -> arbor.cluster.v1.ReasonKind
@@ -1100,24 +1169,25 @@ var file_arbor_proto_depIdxs = []int32{
 	10, // 5: arbor.cluster.v1.Envelope.signal:type_name -> arbor.cluster.v1.Signal
 	11, // 6: arbor.cluster.v1.Envelope.call_request:type_name -> arbor.cluster.v1.CallRequest
 	12, // 7: arbor.cluster.v1.Envelope.call_reply:type_name -> arbor.cluster.v1.CallReply
-	3,  // 8: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
-	3,  // 9: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
-	13, // 10: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
-	1,  // 11: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
-	3,  // 12: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
-	3,  // 13: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
-	4,  // 14: arbor.cluster.v1.Signal.ref:type_name -> arbor.cluster.v1.Ref
-	5,  // 15: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
-	3,  // 16: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
-	3,  // 17: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
-	13, // 18: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
-	13, // 19: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
-	5,  // 20: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	13, // 8: arbor.cluster.v1.Envelope.goodbye:type_name -> arbor.cluster.v1.Goodbye
+	3,  // 9: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
+	3,  // 10: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
+	14, // 11: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
+	1,  // 12: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
+	3,  // 13: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
+	3,  // 14: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
+	4,  // 15: arbor.cluster.v1.Signal.ref:type_name -> arbor.cluster.v1.Ref
+	5,  // 16: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
+	3,  // 17: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
+	3,  // 18: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
+	14, // 19: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
+	14, // 20: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
+	5,  // 21: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_arbor_proto_init() }
@@ -1132,6 +1202,7 @@ func file_arbor_proto_init() {
 		(*Envelope_Signal)(nil),
 		(*Envelope_CallRequest)(nil),
 		(*Envelope_CallReply)(nil),
+		(*Envelope_Goodbye)(nil),
 	}
 	file_arbor_proto_msgTypes[10].OneofWrappers = []any{
 		(*CallReply_Payload)(nil),
@@ -1143,7 +1214,7 @@ func file_arbor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbor_proto_rawDesc), len(file_arbor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
