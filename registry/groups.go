@@ -54,21 +54,20 @@ func (s *Scope) members0(group string, localOnly bool) []Member {
 	out := make([]Member, 0, v.n)
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
-		if localOnly && !s.node.IsLocal(m.pid) {
+		if localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
-		if !s.live(m.pid) {
+		if !s.live(m.key.pid) {
 			continue
 		}
-		out = append(out, Member{PID: m.pid, Meta: m.meta})
+		out = append(out, Member{PID: m.key.pid, Meta: m.val.meta})
 	}
 	return out
 }
 
 // IsMember reports whether pid is a live member of group.
 func (s *Scope) IsMember(group string, pid actor.PID) bool {
-	_, ok := s.members.Load(memberKey{group, pid})
-	return ok && s.live(pid)
+	return s.members.load(memberKey{group, pid}) != nil && s.live(pid)
 }
 
 // IsLocalMember reports whether pid is a live member of group running on
@@ -182,10 +181,10 @@ func (s *Scope) publish(ctx context.Context, group string, msg any, localOnly bo
 	sent := 0
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
-		if localOnly && !s.node.IsLocal(m.pid) {
+		if localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
-		if send(m.pid, msg) == nil {
+		if send(m.key.pid, msg) == nil {
 			sent++
 		}
 	}

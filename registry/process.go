@@ -290,15 +290,15 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 		return ErrNotAlive
 	}
 	s := p.s
-	m := &memberEntry{pid: r.pid, meta: r.meta, time: p.now()}
+	m := newMember(r.group, r.pid, r.meta, p.now())
 	gs := p.groups[r.group]
 	if gs != nil {
 		if i, ok := gs.index[r.pid]; ok {
 			view := gs.read.view.Load()
 			prev := view.slots[i].Load()
 			view.slots[i].Store(m)
-			s.members.Store(memberKey{r.group, r.pid}, m)
-			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
+			s.members.put(m)
+			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: r.meta, reason: Normal{}})
 			return nil
 		}
 	} else {
@@ -309,7 +309,7 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 		s.groupCount.Add(1)
 	}
 	p.appendMember(gs, m)
-	s.members.Store(memberKey{r.group, r.pid}, m)
+	s.members.put(m)
 	ps := p.track(ctx, r.pid)
 	ps.groups = append(ps.groups, r.group)
 	p.emit(ctx, event{kind: evJoined, key: r.group, pid: r.pid, meta: r.meta, reason: Normal{}})
@@ -328,10 +328,10 @@ func (p *scopeProc) appendMember(gs *groupState, m *memberEntry) {
 	}
 	slots[v.n].Store(m)
 	local := v.local
-	if p.s.node.IsLocal(m.pid) {
+	if p.s.node.IsLocal(m.key.pid) {
 		local++
 	}
-	gs.index[m.pid] = v.n
+	gs.index[m.key.pid] = v.n
 	gs.read.view.Store(&memberView{slots: slots, n: v.n + 1, local: local})
 }
 
@@ -355,13 +355,13 @@ func (p *scopeProc) removeMember(group string, gs *groupState, pid actor.PID) *m
 	}
 	delete(gs.index, pid)
 	if i != n {
-		gs.index[v.slots[n].Load().pid] = i
+		gs.index[v.slots[n].Load().key.pid] = i
 	}
 	local := v.local
 	if p.s.node.IsLocal(pid) {
 		local--
 	}
-	p.s.members.Delete(memberKey{group, pid})
+	p.s.members.remove(memberKey{group, pid})
 	if n == 0 {
 		delete(p.groups, group)
 		p.s.groups.Delete(group)
@@ -383,7 +383,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 	ps := p.procs[r.pid]
 	ps.groups = without(ps.groups, r.group)
 	p.untrack(ctx, r.pid, ps)
-	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.meta, reason: Normal{}})
+	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.val.meta, reason: Normal{}})
 	return nil
 }
 
@@ -398,14 +398,14 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 	}
 	view := gs.read.view.Load()
 	prev := view.slots[i].Load()
-	meta, err := safeUpdate(func() any { return r.fn(prev.meta) })
+	meta, err := safeUpdate(func() any { return r.fn(prev.val.meta) })
 	if err != nil {
 		return updateResult{err: err}
 	}
-	m := &memberEntry{pid: r.pid, meta: meta, time: p.now()}
+	m := newMember(r.group, r.pid, meta, p.now())
 	view.slots[i].Store(m)
-	p.s.members.Store(memberKey{r.group, r.pid}, m)
-	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.meta, meta: meta, reason: Normal{}})
+	p.s.members.put(m)
+	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: meta, reason: Normal{}})
 	return updateResult{pid: r.pid, meta: meta}
 }
 
@@ -443,7 +443,7 @@ func (p *scopeProc) purge(pid actor.PID, ps *procState, evs []event) []event {
 	for _, group := range ps.groups {
 		if gs := p.groups[group]; gs != nil {
 			if old := p.removeMember(group, gs, pid); old != nil {
-				evs = append(evs, event{kind: evLeft, key: group, pid: pid, meta: old.meta})
+				evs = append(evs, event{kind: evLeft, key: group, pid: pid, meta: old.val.meta})
 			}
 		}
 	}

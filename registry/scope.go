@@ -23,11 +23,12 @@ type Scope struct {
 	localNames atomic.Int64
 	groups     sync.Map // string -> *groupRead
 	groupCount atomic.Int64
-	members    sync.Map // memberKey -> *memberEntry
+	members    *memberTable
 }
 
 func newScope(n *actor.Node, name string) *Scope {
-	return &Scope{name: name, node: n, names: newTable[string, nameEntry](hashString)}
+	return &Scope{name: name, node: n, names: newTable[string, nameEntry](hashString),
+		members: newTable[memberKey, memberMeta](hashMember)}
 }
 
 // nameEntry is a registration, held immutable in a names item.
@@ -37,11 +38,17 @@ type nameEntry struct {
 	time int64
 }
 
-// memberEntry is an immutable group membership.
-type memberEntry struct {
-	pid  actor.PID
+// memberEntry is an immutable group membership: the same item is in the
+// group's member view and in the members table.
+type memberEntry = item[memberKey, memberMeta]
+
+type memberMeta struct {
 	meta any
 	time int64
+}
+
+func newMember(group string, pid actor.PID, meta any, time int64) *memberEntry {
+	return &memberEntry{key: memberKey{group, pid}, val: memberMeta{meta, time}}
 }
 
 type memberKey struct {

@@ -65,9 +65,15 @@ func (t *table[K, V]) load(k K) *item[K, V] {
 // store puts k's item, replacing any previous one, and returns the
 // previous one (nil if none). Only the writer calls it.
 func (t *table[K, V]) store(k K, v V) (prev *item[K, V]) {
+	return t.put(&item[K, V]{key: k, val: v})
+}
+
+// put is store of an item the caller made (and gives up).
+func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
 	d := t.cur.Load()
+	k := it.key
 	h := t.hash(k)
-	it := &item[K, V]{hash: h, key: k, val: v}
+	it.hash = h
 	free := -1
 	for i := h & d.mask; ; i = (i + 1) & d.mask {
 		cur := d.s[i].Load()
@@ -147,12 +153,22 @@ func hashString(s string) uint64 { return maphash.String(hashSeed, s) }
 
 func hashMember(k memberKey) uint64 {
 	index, serial := k.pid.ID()
-	return maphash.String(hashSeed, k.group) ^ (uint64(index)<<32|uint64(serial))*0x9e3779b97f4a7c15
+	return mix(maphash.String(hashSeed, k.group) ^ (uint64(index)<<32 | uint64(serial)))
+}
+
+// mix spreads every bit of x over the whole word (splitmix64's finalizer),
+// since a table uses the low bits.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }
 
 // nameTable maps names to registrations.
 type nameTable = table[string, nameEntry]
 
 // memberTable maps (group, pid) to memberships, for IsMember.
-type memberTable = table[memberKey, *memberEntry]
-
+type memberTable = table[memberKey, memberMeta]
