@@ -1,0 +1,302 @@
+package kv_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/application"
+	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/examples/kv"
+	"github.com/arbor-otp/arbor/internal/testkit"
+	"github.com/arbor-otp/arbor/supervision"
+	"github.com/rs/zerolog"
+)
+
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+
+func newNode(t testing.TB) *actor.Node {
+	t.Helper()
+	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Stop(ctx); err != nil {
+			t.Errorf("stop node: %v", err)
+		}
+	})
+	return n
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// forwarder is the seed's Forwarder: an event handler that passes events
+// to the test.
+type forwarder chan kv.Event
+
+func (f forwarder) HandleEvent(e kv.Event) error { f <- e; return nil }
+
+func (f forwarder) next(t testing.TB) kv.Event {
+	t.Helper()
+	select {
+	case e := <-f:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10s")
+		return kv.Event{}
+	}
+}
+
+// setup is the seed's registry test setup: a bucket supervisor, an event
+// manager with a forwarding handler, and a registry using both.
+func setup(t *testing.T) (*actor.Node, kv.Registry, forwarder) {
+	t.Helper()
+	n := newNode(t)
+	ctx := ctxT(t)
+	sup, err := kv.StartBucketSupervisor(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager, err := behaviour.StartEventManager[kv.Event](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := kv.StartRegistry(n, manager, sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(forwarder, 16)
+	if err := manager.AddHandler(ctx, "forwarder", events); err != nil {
+		t.Fatal(err)
+	}
+	return n, reg, events
+}
+
+func TestBucketStoresValues(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	b, err := kv.StartBucket(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := b.Get(ctx, "milk"); ok || err != nil {
+		t.Errorf("Get of a new key = %v, %v", ok, err)
+	}
+	if err := b.Put(ctx, "milk", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := b.Get(ctx, "milk"); v != "3" || !ok || err != nil {
+		t.Errorf("Get = %q, %v, %v; want 3", v, ok, err)
+	}
+	if v, ok, err := b.Delete(ctx, "milk"); v != "3" || !ok || err != nil {
+		t.Errorf("Delete = %q, %v, %v; want 3", v, ok, err)
+	}
+	if _, ok, _ := b.Get(ctx, "milk"); ok {
+		t.Error("key still set after Delete")
+	}
+}
+
+func TestRegistryCreateLookup(t *testing.T) {
+	_, reg, events := setup(t)
+	ctx := ctxT(t)
+	if _, ok, err := reg.Lookup(ctx, "shopping"); ok || err != nil {
+		t.Fatalf("Lookup before Create = %v, %v", ok, err)
+	}
+	created, err := reg.Create(ctx, "shopping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := events.next(t); e.Kind != kv.Created || e.Name != "shopping" || e.Bucket != created.PID() {
+		t.Errorf("event %+v, want create shopping", e)
+	}
+	b, ok, err := reg.Lookup(ctx, "shopping")
+	if !ok || err != nil || b != created {
+		t.Fatalf("Lookup = %v, %v, %v", b, ok, err)
+	}
+	if err := b.Put(ctx, "milk", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := b.Get(ctx, "milk"); v != "1" {
+		t.Errorf("milk = %q, want 1", v)
+	}
+	// Create of an existing name returns the same bucket, no event.
+	again, err := reg.Create(ctx, "shopping")
+	if err != nil || again != b {
+		t.Errorf("second Create = %v, %v; want the same bucket", again, err)
+	}
+	if len(events) != 0 {
+		t.Errorf("unexpected event %+v", <-events)
+	}
+}
+
+// The seed's "removes buckets on exit" and "removes bucket on crash".
+func TestRegistryRemovesBucket(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		stop func(ctx context.Context, n *actor.Node, b kv.Bucket) error
+	}{
+		{"stopped", func(ctx context.Context, n *actor.Node, b kv.Bucket) error {
+			return behaviour.StopServer(ctx, n, b.PID(), actor.Normal)
+		}},
+		{"shutdown signal", func(_ context.Context, n *actor.Node, b kv.Bucket) error {
+			return n.Exit(b.PID(), actor.Shutdown)
+		}},
+		{"crashed", func(_ context.Context, n *actor.Node, b kv.Bucket) error {
+			return n.Exit(b.PID(), errors.New("boom"))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n, reg, events := setup(t)
+			ctx := ctxT(t)
+			b, err := reg.Create(ctx, "shopping")
+			if err != nil {
+				t.Fatal(err)
+			}
+			events.next(t) // create
+			if err := tt.stop(ctx, n, b); err != nil {
+				t.Fatal(err)
+			}
+			if e := events.next(t); e.Kind != kv.Exited || e.Name != "shopping" || e.Bucket != b.PID() {
+				t.Errorf("event %+v, want exit shopping", e)
+			}
+			if _, ok, err := reg.Lookup(ctx, "shopping"); ok || err != nil {
+				t.Errorf("Lookup after the bucket exited = %v, %v; want not found", ok, err)
+			}
+		})
+	}
+}
+
+// startTree starts the kv application on a fresh node and returns the
+// node and the registry.
+func startTree(t *testing.T) (*actor.Node, application.Controller) {
+	t.Helper()
+	n := newNode(t)
+	ctx := ctxT(t)
+	c, err := application.NewController(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Load(ctx, kv.Spec()); err != nil {
+		t.Fatal(err)
+	}
+	started, err := c.EnsureAllStarted(ctx, kv.Name, application.Permanent)
+	if err != nil || len(started) != 1 || started[0] != kv.Name {
+		t.Fatalf("EnsureAllStarted(kv) = %v, %v", started, err)
+	}
+	return n, c
+}
+
+func TestApplicationTree(t *testing.T) {
+	n, c := startTree(t)
+	ctx := ctxT(t)
+	vsn, err := c.Spec(ctx, kv.Name, application.KeyVsn)
+	if err != nil || vsn != kv.Vsn {
+		t.Errorf("vsn = %v, %v", vsn, err)
+	}
+	apps, err := c.WhichApplications(ctx)
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("WhichApplications = %v, %v", apps, err)
+	}
+	if sup, _ := n.WhereIs(kv.SupervisorName); sup != apps[0].Top {
+		t.Errorf("top process %v, want the kv supervisor %v", apps[0].Top, sup)
+	}
+	kids, err := supervision.WhichChildren(ctx, apps[0].Top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, k := range kids {
+		got += fmt.Sprintf("%s/%s/%s ", k.ID, k.Type, k.State)
+	}
+	if want := "event_manager/worker/running bucket_supervisor/supervisor/running registry/worker/running "; got != want {
+		t.Errorf("children %q, want %q", got, want)
+	}
+	reg, err := kv.FindRegistry(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := reg.Create(ctx, "shopping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Buckets are temporary: a crashed one is not restarted.
+	buckets, _ := n.WhereIs(kv.BucketsName)
+	exit := n.WatchExit(b.PID())
+	_ = n.Exit(b.PID(), errors.New("boom"))
+	<-exit
+	testkit.Eventually(t, 5*time.Second, func() error {
+		cnt, err := supervision.CountChildren(ctx, buckets)
+		if err != nil || cnt.Specs != 0 {
+			return fmt.Errorf("bucket supervisor counts %+v, %v; want no child", cnt, err)
+		}
+		return nil
+	})
+	if _, err := c.Stop(ctx, kv.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.WhereIs(kv.RegistryName); ok {
+		t.Error("registry still registered after the application stopped")
+	}
+}
+
+// A crashed registry is restarted by the top supervisor while the bucket
+// supervisor (and its buckets) keep running.
+func TestRegistryCrashIsRestarted(t *testing.T) {
+	n, _ := startTree(t)
+	ctx := ctxT(t)
+	reg, err := kv.FindRegistry(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := reg.Create(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets, _ := n.WhereIs(kv.BucketsName)
+	events, _ := n.WhereIs(kv.EventsName)
+
+	exit := n.WatchExit(reg.PID())
+	if err := n.Exit(reg.PID(), errors.New("registry bug")); err != nil {
+		t.Fatal(err)
+	}
+	<-exit
+	var fresh kv.Registry
+	testkit.Eventually(t, 5*time.Second, func() error {
+		r, err := kv.FindRegistry(n)
+		if err != nil {
+			return err
+		}
+		if r.PID() == reg.PID() {
+			return errors.New("registry not restarted yet")
+		}
+		fresh = r
+		return nil
+	})
+	if now, _ := n.WhereIs(kv.BucketsName); now != buckets || !n.IsAlive(buckets) {
+		t.Errorf("bucket supervisor changed: %v -> %v", buckets, now)
+	}
+	if now, _ := n.WhereIs(kv.EventsName); now != events {
+		t.Errorf("event manager changed: %v -> %v", events, now)
+	}
+	if !n.IsAlive(old.PID()) {
+		t.Error("a bucket died with the registry")
+	}
+	b, err := fresh.Create(ctx, "shopping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "eggs", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := fresh.Lookup(ctx, "old"); ok {
+		t.Error("the restarted registry knows a bucket of the old one")
+	}
+}
