@@ -50,20 +50,25 @@ const (
 // A *Context also satisfies context.Context (it never expires), so it can be
 // passed to Call: the call then knows its caller and refuses a call to self.
 type Context struct {
+	// Read-mostly: set at spawn, read by senders and the process alike.
 	node  *Node
 	self  PID
 	recv  Receiver
 	casts CastReceiver // recv as a CastReceiver, if it is one
+	dead  atomic.Bool  // state == stDead, readable without the lock
+	_     [8]byte      // pad: the mailbox below starts a new cache line
 
+	// The mailbox, written by every sender under mu.
 	mu       sync.Mutex
 	state    uint32
-	dead     atomic.Bool // state == stDead, readable without the lock
-	watchers watcherSet  // monitors others hold on this process; under mu
 	sys      []signal
-	inbox    []envelope
-	hasSys   atomic.Bool
+	inbox    msgQueue
+	watchers watcherSet // monitors others hold on this process; under mu
+	_        [8]byte    // pad: keep senders' writes off the next line
 
-	// Owned by the process goroutine.
+	// Owned by the process goroutine (hasSys is also set by senders of
+	// signals, which are rare).
+	hasSys   atomic.Bool
 	spare    []envelope
 	sysSpare []signal
 	parent   PID
@@ -141,13 +146,13 @@ func (c *Context) postEnv(e envelope) bool {
 		c.mu.Unlock()
 		return false
 	case stIdle:
-		c.inbox = append(c.inbox, e)
+		c.inbox.push(e)
 		c.state = stRunning
 		c.mu.Unlock()
 		c.node.disp.schedule(c)
 		return true
 	}
-	c.inbox = append(c.inbox, e)
+	c.inbox.push(e)
 	c.mu.Unlock()
 	return true
 }
@@ -186,13 +191,13 @@ func (c *Context) signal(s signal) bool {
 func (c *Context) queueLen() (int, uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.inbox), c.state
+	return c.inbox.n, c.state
 }
 
 // release ends Init: the process becomes idle, or runs if messages arrived.
 func (c *Context) release() {
 	c.mu.Lock()
-	if len(c.inbox) == 0 && len(c.sys) == 0 {
+	if c.inbox.n == 0 && len(c.sys) == 0 {
 		c.state = stIdle
 		c.mu.Unlock()
 		return
@@ -208,7 +213,7 @@ func (c *Context) run() {
 	yielded := false
 	for {
 		c.mu.Lock()
-		if len(c.sys) == 0 && len(c.inbox) == 0 && !yielded {
+		if len(c.sys) == 0 && c.inbox.n == 0 && !yielded {
 			// Yield once before going idle: a sender that is about to post
 			// again (a stream of casts, the next call of a caller just
 			// answered) then finds the process still running, which saves
@@ -218,39 +223,51 @@ func (c *Context) run() {
 			runtime.Gosched()
 			continue
 		}
-		if len(c.sys) == 0 && len(c.inbox) == 0 {
-			// An idle process keeps no burst-sized buffer. This must happen
-			// before the state changes: from then on another worker may
-			// own the process.
-			if cap(c.inbox) > idleBufferCap {
-				c.inbox = nil
-			}
-			if cap(c.spare) > idleBufferCap {
-				c.spare = nil
-			}
+		if len(c.sys) == 0 && c.inbox.n == 0 {
 			c.state = stIdle
 			c.mu.Unlock()
 			return
 		}
-		msgs := c.inbox
-		c.inbox = c.spare
+		b := c.inbox.take(c.spare)
 		c.mu.Unlock()
 		yielded = false
 
 		if c.hasSys.Load() {
 			if reason := c.drainSignals(); reason != nil {
-				c.terminate(reason, msgs)
+				c.terminate(reason, b)
 				return
 			}
 		}
-		if i, reason := c.handleBatch(msgs); reason != nil {
-			clear(msgs[:i])
-			c.terminate(reason, msgs[i+1:])
+		if !c.runBatch(b) {
 			return
 		}
-		clear(msgs) // drop the references in one pass
-		c.spare = msgs[:0]
 	}
+}
+
+// runBatch handles a batch: the inline messages, then each segment, which
+// goes back to the pool once handled. It returns false if the process
+// exited.
+func (c *Context) runBatch(b batch) bool {
+	msgs := b.inline
+	if i, reason := c.handleBatch(msgs); reason != nil {
+		clear(msgs[:i])
+		c.terminate(reason, batch{inline: msgs[i+1:], segs: b.segs})
+		return false
+	}
+	clear(msgs) // drop the references in one pass
+	c.spare = msgs[:0]
+	for s := b.segs; s != nil; {
+		next := s.next
+		if i, reason := c.handleBatch(s.buf[:s.n]); reason != nil {
+			clear(s.buf[:i])
+			rest := batch{inline: s.buf[i+1 : s.n], segs: next}
+			c.terminate(reason, rest)
+			return false
+		}
+		releaseSegment(s)
+		s = next
+	}
+	return true
 }
 
 // drainSignals handles every pending signal. It returns a non-nil reason if
@@ -287,8 +304,6 @@ type CastReceiver interface {
 type PanicObserver interface {
 	Panicked(ctx *Context, err *PanicError)
 }
-
-const idleBufferCap = 64
 
 // handleBatch runs the Receiver on each message of a batch, handling
 // signals between messages. It stops at the first message (index i) whose
@@ -372,13 +387,13 @@ func (c *Context) deferRequest(req *Request) {
 
 // terminate ends the process with reason. rest holds messages taken from
 // the mailbox but not yet handled.
-func (c *Context) terminate(reason error, rest []envelope) {
+func (c *Context) terminate(reason error, rest batch) {
 	reason = reasonOrNormal(reason)
 	c.mu.Lock()
 	c.state = stDead
 	c.dead.Store(true)
-	sigs, inbox := c.sys, c.inbox
-	c.sys, c.inbox = nil, nil
+	sigs, inbox := c.sys, c.inbox.drop()
+	c.sys = nil
 	watchers := c.watchers
 	c.watchers = watcherSet{}
 	c.mu.Unlock()
@@ -390,8 +405,8 @@ func (c *Context) terminate(reason error, rest []envelope) {
 	for i := range sigs {
 		c.refuseSignal(&sigs[i], reason)
 	}
-	failRequests(rest, reason)
-	failRequests(inbox, reason)
+	rest.failAll(reason)
+	inbox.failAll(reason)
 	if c.current != nil {
 		c.current.fail(reason)
 		c.current = nil

@@ -154,6 +154,6 @@ func (n *Node) refuseDead(dead PID, s *signal, reason error) {
 // goroutine.
 func (c *Context) enqueue(msg any) {
 	c.mu.Lock()
-	c.inbox = append(c.inbox, envelope{msg: msg})
+	c.inbox.push(envelope{msg: msg})
 	c.mu.Unlock()
 }

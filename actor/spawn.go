@@ -108,7 +108,7 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	if cfg.name != "" {
 		if err := n.register(cfg.name, c); err != nil {
 			unlinkParent()
-			c.terminate(Normal, nil)
+			c.terminate(Normal, batch{})
 			return PID{}, Ref{}, err
 		}
 	}
@@ -123,7 +123,7 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 			if errors.Is(err, Ignore) {
 				reason = Normal
 			}
-			c.terminate(reason, nil)
+			c.terminate(reason, batch{})
 			return PID{}, Ref{}, err
 		}
 	}
