@@ -57,12 +57,15 @@ type procState struct {
 	// its entries are already gone from the read side, and its callbacks
 	// were queued without a reason, which the Down will supply.
 	dead bool
+	// inline backs names and groups while they are short, saving their
+	// allocations for the common process with one name or one group.
+	inline [2]string
 }
 
-// groupState is the writer side of a group.
+// groupState is the writer side of a group. A member's slot in the view
+// is in its entry (memberMeta.slot), found through the members table.
 type groupState struct {
-	read  *groupRead
-	index map[actor.PID]int // member -> slot in the current view
+	read *groupRead
 }
 
 // scopeProc is the scope process. It alone writes the scope's read side;
@@ -171,6 +174,8 @@ func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
 	ps, ok := p.procs[pid]
 	if !ok {
 		ps = &procState{ref: ctx.Monitor(pid)}
+		ps.names = ps.inline[:0:1]
+		ps.groups = ps.inline[1:1:2]
 		p.procs[pid] = ps
 	}
 	return ps
@@ -293,16 +298,15 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	m := newMember(r.group, r.pid, r.meta, p.now())
 	gs := p.groups[r.group]
 	if gs != nil {
-		if i, ok := gs.index[r.pid]; ok {
-			view := gs.read.view.Load()
-			prev := view.slots[i].Load()
-			view.slots[i].Store(m)
+		if prev := s.members.load(m.key); prev != nil {
+			m.val.slot = prev.val.slot
+			gs.read.view.Load().slots[m.val.slot].Store(m)
 			s.members.put(m)
 			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: r.meta, reason: Normal{}})
 			return nil
 		}
 	} else {
-		gs = &groupState{read: &groupRead{}, index: make(map[actor.PID]int)}
+		gs = &groupState{read: &groupRead{}}
 		gs.read.view.Store(&memberView{})
 		p.groups[r.group] = gs
 		s.groups.Store(r.group, gs.read)
@@ -331,19 +335,19 @@ func (p *scopeProc) appendMember(gs *groupState, m *memberEntry) {
 	if p.s.node.IsLocal(m.key.pid) {
 		local++
 	}
-	gs.index[m.key.pid] = v.n
+	m.val.slot = v.n
 	gs.read.view.Store(&memberView{slots: slots, n: v.n + 1, local: local})
 }
 
 // removeMember publishes a copy of the view without pid, and reports the
 // removed entry.
 func (p *scopeProc) removeMember(group string, gs *groupState, pid actor.PID) *memberEntry {
-	i, ok := gs.index[pid]
-	if !ok {
+	old := p.s.members.load(memberKey{group, pid})
+	if old == nil {
 		return nil
 	}
+	i := old.val.slot
 	v := gs.read.view.Load()
-	old := v.slots[i].Load()
 	n := v.n - 1
 	slots := make([]atomic.Pointer[memberEntry], max(4, n+n/2))
 	for j := 0; j < n; j++ {
@@ -353,9 +357,8 @@ func (p *scopeProc) removeMember(group string, gs *groupState, pid actor.PID) *m
 		}
 		slots[j].Store(v.slots[src].Load())
 	}
-	delete(gs.index, pid)
 	if i != n {
-		gs.index[v.slots[n].Load().key.pid] = i
+		v.slots[n].Load().val.slot = i
 	}
 	local := v.local
 	if p.s.node.IsLocal(pid) {
@@ -376,7 +379,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 	if gs == nil {
 		return ErrNotInGroup
 	}
-	if _, ok := gs.index[r.pid]; !ok || !p.alive(ctx, r.pid) {
+	if p.s.members.load(memberKey{r.group, r.pid}) == nil || !p.alive(ctx, r.pid) {
 		return ErrNotInGroup
 	}
 	old := p.removeMember(r.group, gs, r.pid)
@@ -392,18 +395,17 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 	if gs == nil {
 		return updateResult{err: ErrNotInGroup}
 	}
-	i, ok := gs.index[r.pid]
-	if !ok || !p.alive(ctx, r.pid) {
+	prev := p.s.members.load(memberKey{r.group, r.pid})
+	if prev == nil || !p.alive(ctx, r.pid) {
 		return updateResult{err: ErrNotInGroup}
 	}
-	view := gs.read.view.Load()
-	prev := view.slots[i].Load()
 	meta, err := safeUpdate(func() any { return r.fn(prev.val.meta) })
 	if err != nil {
 		return updateResult{err: err}
 	}
 	m := newMember(r.group, r.pid, meta, p.now())
-	view.slots[i].Store(m)
+	m.val.slot = prev.val.slot
+	gs.read.view.Load().slots[m.val.slot].Store(m)
 	p.s.members.put(m)
 	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: meta, reason: Normal{}})
 	return updateResult{pid: r.pid, meta: meta}

@@ -45,10 +45,14 @@ type memberEntry = item[memberKey, memberMeta]
 type memberMeta struct {
 	meta any
 	time int64
+	// slot is the entry's position in the group's current view. Only the
+	// scope process reads or writes it (it changes when a removal moves
+	// the entry); readers use the other fields, which never change.
+	slot int
 }
 
 func newMember(group string, pid actor.PID, meta any, time int64) *memberEntry {
-	return &memberEntry{key: memberKey{group, pid}, val: memberMeta{meta, time}}
+	return &memberEntry{key: memberKey{group, pid}, val: memberMeta{meta: meta, time: time}}
 }
 
 type memberKey struct {
