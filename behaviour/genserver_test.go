@@ -275,8 +275,8 @@ func TestTerminateOnParentExit(t *testing.T) {
 	if m := recv(t, ib).(terminated); m.reason != actor.Shutdown {
 		t.Fatalf("terminate reason %v", m.reason)
 	}
-	if n.IsAlive(child) {
-		t.Fatal("child outlived its parent")
+	if reason := <-n.WatchExit(child); reason != actor.Shutdown && reason != actor.NoProc {
+		t.Fatalf("child exit reason %v", reason)
 	}
 }
 
