@@ -54,7 +54,7 @@ func NewController(n *actor.Node, opts ...Option) (Controller, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	pid, err := behaviour.Start[*state](n, server{stopTimeout: cfg.stopTimeout},
+	pid, err := behaviour.Start[*state](n, server(cfg),
 		behaviour.WithName(ControllerName), behaviour.WithTrapExit())
 	if errors.Is(err, actor.ErrNameTaken) {
 		return Controller{}, ErrControllerExists
