@@ -9,8 +9,8 @@ STATICCHECK_VERSION := v0.8.2
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-run: ## run the example node
-	go run ./examples/hello
+run: ## serve the kv example on localhost:4040 (Ctrl-C stops it)
+	go run ./examples/kvserver
 
 test: consul ## run every test with the race detector, against a real Consul agent
 	PATH="$(CURDIR)/bin:$$PATH" go test -race -count=1 -shuffle=on ./...
