@@ -171,13 +171,18 @@ func (p *scopeProc) alive(ctx *actor.Context, pid actor.PID) bool {
 
 // track returns the record of a live local process, monitoring it first.
 func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
-	ps, ok := p.procs[pid]
-	if !ok {
-		ps = &procState{ref: ctx.Monitor(pid)}
-		ps.names = ps.inline[:0:1]
-		ps.groups = ps.inline[1:1:2]
-		p.procs[pid] = ps
+	if ps, ok := p.procs[pid]; ok {
+		return ps
 	}
+	return p.trackNew(ctx, pid)
+}
+
+// trackNew monitors a live local process that has no record yet.
+func (p *scopeProc) trackNew(ctx *actor.Context, pid actor.PID) *procState {
+	ps := &procState{ref: ctx.Monitor(pid)}
+	ps.names = ps.inline[:0:1]
+	ps.groups = ps.inline[1:1:2]
+	p.procs[pid] = ps
 	return ps
 }
 
@@ -296,8 +301,11 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	}
 	s := p.s
 	m := newMember(r.group, r.pid, r.meta, p.now())
+	ps := p.procs[r.pid]
 	gs := p.groups[r.group]
-	if gs != nil {
+	// Only a process with groups can be a member already: a first join
+	// skips the lookup.
+	if gs != nil && ps != nil && len(ps.groups) > 0 {
 		if prev := s.members.load(m.key); prev != nil {
 			m.val.slot = prev.val.slot
 			gs.read.view.Load().slots[m.val.slot].Store(m)
@@ -305,7 +313,8 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: r.meta, reason: Normal{}})
 			return nil
 		}
-	} else {
+	}
+	if gs == nil {
 		gs = &groupState{read: &groupRead{}}
 		gs.read.view.Store(&memberView{})
 		p.groups[r.group] = gs
@@ -314,7 +323,9 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	}
 	p.appendMember(gs, m)
 	s.members.put(m)
-	ps := p.track(ctx, r.pid)
+	if ps == nil {
+		ps = p.trackNew(ctx, r.pid)
+	}
 	ps.groups = append(ps.groups, r.group)
 	p.emit(ctx, event{kind: evJoined, key: r.group, pid: r.pid, meta: r.meta, reason: Normal{}})
 	return nil
