@@ -34,6 +34,21 @@ var (
 	// ErrNotSupervisor is returned when a request gets an answer that no
 	// supervisor gives: the PID is not a supervisor of the expected kind.
 	ErrNotSupervisor = errors.New("supervision: not a supervisor")
+	// ErrNotRunning is returned by a Director's GetPID for a child that
+	// has a spec but no running process (waiting, restarting or stopped).
+	ErrNotRunning = errors.New("supervision: child not running")
+	// ErrInvalidPlan is returned for a Director plan that cannot be used
+	// (an element after a terminal one, a Count that can never repeat),
+	// and wraps the exit reason of a Director whose plan function returned
+	// a function element.
+	ErrInvalidPlan = errors.New("supervision: invalid plan")
+	// ErrMaxRestartPlan matches (errors.Is) the exit reason of a Director
+	// ended because a child's plan had run Count times: a
+	// *MaxRestartPlanError.
+	ErrMaxRestartPlan = errors.New("supervision: reached max restart plan")
+	// ErrPlanStop matches (errors.Is) the exit reason of a Director ended by
+	// a child's PlanStop: a *PlanStopError.
+	ErrPlanStop = errors.New("supervision: stopped by plan")
 )
 
 // StartError is the error of a child whose Start function failed, during a

@@ -52,3 +52,19 @@ func (w window) count(now time.Time) int {
 	}
 	return n
 }
+
+// wait returns how long after now one more restart fits in the window
+// (0 when it fits at once). A Director uses it to postpone a child's
+// restart instead of exceeding its window. max below 1 counts as 1.
+func (w window) wait(now time.Time) time.Duration {
+	limit := max(w.max, 1)
+	cut := now.Add(-w.period)
+	in := w.stamps
+	for len(in) > 0 && !in[0].After(cut) {
+		in = in[1:]
+	}
+	if len(in) < limit {
+		return 0
+	}
+	return in[len(in)-limit].Add(w.period).Sub(now)
+}

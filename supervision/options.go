@@ -14,7 +14,8 @@ type config struct {
 	autoShutdown AutoShutdown
 	name         string
 	clock        Clock
-	maxChildren  int // DynamicSupervisor only; 0 = unlimited
+	maxChildren  int  // DynamicSupervisor only; 0 = unlimited
+	debug        bool // Director only: trace requests, exits, timers
 }
 
 func defaultConfig() config {

@@ -30,6 +30,17 @@ const (
 	// ReportShutdown: the supervisor stopped its children and exits (info
 	// level).
 	ReportShutdown
+	// ReportMaxRestartPlan: a Director child exited after its plan had run
+	// Count times; the Director shuts down (error level;
+	// reached_max_restart_plan).
+	ReportMaxRestartPlan
+	// ReportPlanStop: a Director child's plan said PlanStop or
+	// PlanStopWith; the Director shuts down (error level; plan_stop).
+	ReportPlanStop
+	// ReportRestartDelayed: a Director child's restart waits, for a
+	// PlanRestartAfter delay or because its restart window is full (info
+	// level; child_restart_delayed).
+	ReportRestartDelayed
 )
 
 func (k ReportKind) String() string {
@@ -48,6 +59,12 @@ func (k ReportKind) String() string {
 		return "reached_max_restart_intensity"
 	case ReportShutdown:
 		return "supervisor_shutdown"
+	case ReportMaxRestartPlan:
+		return "reached_max_restart_plan"
+	case ReportPlanStop:
+		return "plan_stop"
+	case ReportRestartDelayed:
+		return "child_restart_delayed"
 	}
 	return "unknown"
 }
@@ -56,7 +73,7 @@ func (k ReportKind) level() zerolog.Level {
 	switch k {
 	case ReportStarted:
 		return zerolog.DebugLevel
-	case ReportRestarting, ReportShutdown:
+	case ReportRestarting, ReportShutdown, ReportRestartDelayed:
 		return zerolog.InfoLevel
 	}
 	return zerolog.ErrorLevel

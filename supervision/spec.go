@@ -212,8 +212,12 @@ const (
 	Stopped ChildState = iota
 	// Running: the child's process is alive.
 	Running
-	// Restarting: a restart failed and is being retried.
+	// Restarting: a restart failed and is being retried, or (in a
+	// Director) a delayed restart is pending.
 	Restarting
+	// Waiting: a Director child whose plan said PlanWait; it runs again
+	// only through RestartChild.
+	Waiting
 )
 
 func (s ChildState) String() string {
@@ -224,6 +228,8 @@ func (s ChildState) String() string {
 		return "running"
 	case Restarting:
 		return "restarting"
+	case Waiting:
+		return "waiting"
 	}
 	return fmt.Sprintf("ChildState(%d)", uint8(s))
 }
