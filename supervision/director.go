@@ -184,11 +184,14 @@ func WithDebug() Option { return func(c *config) { c.debug = true } }
 // requests of the Director protocol (besides terminateReq, restartReq,
 // deleteReq, whichReq, countReq and stopMsg, shared with Supervisor).
 type (
-	dStartReq[A any]      struct{ spec DirectorSpec[A] }
-	dGetPIDReq            struct{ id string }
-	dGetPIDsReq           struct{}
-	dGetPlanReq           struct{ id string }
-	dChangePlanReq        struct{ id string; plan Plan }
+	dStartReq[A any] struct{ spec DirectorSpec[A] }
+	dGetPIDReq       struct{ id string }
+	dGetPIDsReq      struct{}
+	dGetPlanReq      struct{ id string }
+	dChangePlanReq   struct {
+		id   string
+		plan Plan
+	}
 	dGetSpecReq[A any]    struct{ id string }
 	dGetDefaultReq[A any] struct{}
 	dSetDefaultReq[A any] struct{ spec DefaultSpec[A] }
