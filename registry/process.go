@@ -50,6 +50,7 @@ type updateResult struct {
 // procState is what the scope process knows of one local process: its
 // monitor and the names and groups it holds.
 type procState struct {
+	pid    actor.PID
 	ref    actor.Ref
 	names  []string // usually one or two: a slice is cheaper than a map
 	groups []string
@@ -76,7 +77,7 @@ type scopeProc struct {
 	mask   handlerMask
 	events actor.PID // the event process, zero without a handler
 
-	procs  map[actor.PID]*procState
+	procs  procIndex
 	groups map[string]*groupState
 }
 
@@ -85,7 +86,6 @@ func newScopeProc(s *Scope, cfg scopeConfig) *scopeProc {
 		s:      s,
 		cfg:    cfg,
 		mask:   maskOf(cfg.handler),
-		procs:  make(map[actor.PID]*procState),
 		groups: make(map[string]*groupState),
 	}
 }
@@ -159,7 +159,7 @@ func (p *scopeProc) alive(ctx *actor.Context, pid actor.PID) bool {
 	if p.s.node.IsAlive(pid) || !p.s.node.IsLocal(pid) {
 		return true
 	}
-	if ps, ok := p.procs[pid]; ok && !ps.dead {
+	if ps := p.procs.get(pid); ps != nil && !ps.dead {
 		ps.dead = true
 		for _, ev := range p.purge(pid, ps, nil) {
 			ev.awaitExit = true
@@ -171,7 +171,7 @@ func (p *scopeProc) alive(ctx *actor.Context, pid actor.PID) bool {
 
 // track returns the record of a live local process, monitoring it first.
 func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
-	if ps, ok := p.procs[pid]; ok {
+	if ps := p.procs.get(pid); ps != nil {
 		return ps
 	}
 	return p.trackNew(ctx, pid)
@@ -179,10 +179,10 @@ func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
 
 // trackNew monitors a live local process that has no record yet.
 func (p *scopeProc) trackNew(ctx *actor.Context, pid actor.PID) *procState {
-	ps := &procState{ref: ctx.Monitor(pid)}
+	ps := &procState{pid: pid, ref: ctx.Monitor(pid)}
 	ps.names = ps.inline[:0:1]
 	ps.groups = ps.inline[1:1:2]
-	p.procs[pid] = ps
+	p.procs.set(ps)
 	return ps
 }
 
@@ -190,7 +190,7 @@ func (p *scopeProc) trackNew(ctx *actor.Context, pid actor.PID) *procState {
 func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
 	if len(ps.names) == 0 && len(ps.groups) == 0 && !ps.dead {
 		ctx.Demonitor(ps.ref)
-		delete(p.procs, pid)
+		p.procs.remove(pid)
 	}
 }
 
@@ -235,7 +235,7 @@ func (p *scopeProc) unregister(ctx *actor.Context, r unregisterReq) error {
 	if e.pid != r.pid {
 		return &NameError{Scope: s.name, Name: r.name, Holder: e.pid, Err: ErrNotOwner}
 	}
-	ps := p.procs[r.pid]
+	ps := p.procs.get(r.pid)
 	p.removeName(r.name)
 	ps.names = without(ps.names, r.name)
 	p.untrack(ctx, r.pid, ps)
@@ -301,7 +301,7 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	}
 	s := p.s
 	m := newMember(r.group, r.pid, r.meta, p.now())
-	ps := p.procs[r.pid]
+	ps := p.procs.get(r.pid)
 	gs := p.groups[r.group]
 	// Only a process with groups can be a member already: a first join
 	// skips the lookup.
@@ -394,7 +394,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 		return ErrNotInGroup
 	}
 	old := p.removeMember(r.group, gs, r.pid)
-	ps := p.procs[r.pid]
+	ps := p.procs.get(r.pid)
 	ps.groups = without(ps.groups, r.group)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.val.meta, reason: Normal{}})
@@ -424,11 +424,11 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 
 // down handles the exit of a monitored process.
 func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
-	ps, ok := p.procs[d.PID]
-	if !ok || ps.ref != d.Ref {
+	ps := p.procs.get(d.PID)
+	if ps == nil || ps.ref != d.Ref {
 		return
 	}
-	delete(p.procs, d.PID)
+	p.procs.remove(d.PID)
 	reason := ProcessExit{Err: d.Reason}
 	if ps.dead {
 		if !p.events.IsZero() {

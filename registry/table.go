@@ -3,6 +3,8 @@ package registry
 import (
 	"hash/maphash"
 	"sync/atomic"
+
+	"github.com/arbor-otp/arbor/actor"
 )
 
 // table is the read side of a scope's names (and group memberships): an
@@ -172,3 +174,60 @@ type nameTable = table[string, nameEntry]
 
 // memberTable maps (group, pid) to memberships, for IsMember.
 type memberTable = table[memberKey, memberMeta]
+
+// procIndex is the scope process's record of the local processes it
+// monitors, indexed by the slot of the process in the node's process table
+// (actor.PID.ID), which is dense: a lookup is two array loads instead of a
+// hash-map probe. A slot is reused by a new process only after the old one
+// exited, but the old record stays until its Down is handled; such a
+// second process of the same slot goes to the overflow map meanwhile.
+type procIndex struct {
+	pages    [][]*procState
+	overflow map[actor.PID]*procState
+}
+
+const procPageBits = 10
+
+func (x *procIndex) get(pid actor.PID) *procState {
+	idx, _ := pid.ID()
+	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
+		if ps := x.pages[pg][idx&(1<<procPageBits-1)]; ps != nil && ps.pid == pid {
+			return ps
+		}
+	}
+	if len(x.overflow) > 0 {
+		return x.overflow[pid]
+	}
+	return nil
+}
+
+func (x *procIndex) set(ps *procState) {
+	idx, _ := ps.pid.ID()
+	pg := int(idx >> procPageBits)
+	for pg >= len(x.pages) {
+		x.pages = append(x.pages, nil)
+	}
+	if x.pages[pg] == nil {
+		x.pages[pg] = make([]*procState, 1<<procPageBits)
+	}
+	slot := &x.pages[pg][idx&(1<<procPageBits-1)]
+	if *slot != nil && (*slot).pid != ps.pid {
+		if x.overflow == nil {
+			x.overflow = make(map[actor.PID]*procState)
+		}
+		x.overflow[ps.pid] = ps
+		return
+	}
+	*slot = ps
+}
+
+func (x *procIndex) remove(pid actor.PID) {
+	idx, _ := pid.ID()
+	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
+		if slot := &x.pages[pg][idx&(1<<procPageBits-1)]; *slot != nil && (*slot).pid == pid {
+			*slot = nil
+			return
+		}
+	}
+	delete(x.overflow, pid)
+}

@@ -3,6 +3,8 @@ package registry
 import (
 	"fmt"
 	"testing"
+
+	"github.com/arbor-otp/arbor/actor"
 )
 
 // The table against a map, through growth, removals and tombstone reuse.
@@ -61,5 +63,30 @@ func TestTable(t *testing.T) {
 	check("churned")
 	if got := len(tb.cur.Load().s); got != size {
 		t.Fatalf("table grew from %d to %d slots under churn", size, got)
+	}
+}
+
+// Two processes of the same table slot (the first one dead, its Down not
+// handled yet) have separate records.
+func TestProcIndexSlotReuse(t *testing.T) {
+	var x procIndex
+	old := actor.NewRemotePID("n", 1, 5, 1)
+	cur := actor.NewRemotePID("n", 1, 5, 2)
+	far := actor.NewRemotePID("n", 1, 5000, 1)
+	a, b, c := &procState{pid: old}, &procState{pid: cur}, &procState{pid: far}
+	x.set(a)
+	x.set(b)
+	x.set(c)
+	if x.get(old) != a || x.get(cur) != b || x.get(far) != c {
+		t.Fatalf("get after set: %p %p %p", x.get(old), x.get(cur), x.get(far))
+	}
+	x.remove(old)
+	if x.get(old) != nil || x.get(cur) != b {
+		t.Fatalf("after removing the old one: %p %p", x.get(old), x.get(cur))
+	}
+	x.remove(cur)
+	x.remove(far)
+	if x.get(cur) != nil || x.get(far) != nil || x.get(actor.NewRemotePID("n", 1, 1<<20, 1)) != nil {
+		t.Fatal("records left after remove")
 	}
 }
