@@ -708,7 +708,9 @@ func TestDirectorDebugTrace(t *testing.T) {
 		}
 	}
 	if !has(func(e map[string]any) bool { return e["dbg"] == "request" && e["value"] == "count_children" }) ||
-		!has(func(e map[string]any) bool { return e["dbg"] == "reply" && e["value"] == "{Specs:1 Active:1 Supervisors:0 Workers:1}" }) {
+		!has(func(e map[string]any) bool {
+			return e["dbg"] == "reply" && e["value"] == "{Specs:1 Active:1 Supervisors:0 Workers:1}"
+		}) {
 		t.Error("no count_children request and reply in the trace")
 	}
 	if !has(func(e map[string]any) bool {
