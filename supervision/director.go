@@ -124,9 +124,17 @@ func (e *PlanStopError) Error() string {
 // Is matches ErrPlanStop.
 func (e *PlanStopError) Is(target error) bool { return target == ErrPlanStop }
 
-// Director is the handle of a running Director (the seed's director) whose
-// children take start arguments of type A. It is a small value; copy it
-// freely. Every method is a call to the Director process: ctx's deadline
+// Director is the handle of a running Director whose children take start
+// arguments of type A. A Director is a supervisor in which each child
+// carries a Plan: on each exit of the child the next PlanElement says
+// whether to restart it (at once or after a delay), leave it waiting for
+// RestartChild, delete it, or stop the whole Director; after the plan has
+// run Count times, the next exit ends the Director with a
+// *MaxRestartPlanError. Each child's restarts are spread out by a restart
+// window (WithIntensity) so that no plan can spin on a child that fails at
+// once. docs/director.md is the guide. A Director answers the package's
+// WhichChildren, CountChildren, TerminateChild, RestartChild, DeleteChild
+// and Stop too. The handle is a small value; copy it freely. Every method is a call to the Director process: ctx's deadline
 // bounds the wait (actor.DefaultCallTimeout without one), and each returns
 // a *actor.CallError when the Director cannot be reached in time, and
 // ErrNotSupervisor when the PID is not a Director[A].
