@@ -5,6 +5,7 @@ package actor
 // process that asks for it, without waking the monitored process. Small sets
 // are a slice; past smallWatchers they move to a map.
 type watcherSet struct {
+	one  watch // the first watcher, inline: most processes have at most one
 	list []watch
 	m    map[Ref]PID
 }
@@ -21,6 +22,10 @@ func (w *watcherSet) add(ref Ref, pid PID) {
 		w.m[ref] = pid
 		return
 	}
+	if w.one.ref.IsZero() {
+		w.one = watch{ref, pid}
+		return
+	}
 	if len(w.list) < smallWatchers {
 		w.list = append(w.list, watch{ref, pid})
 		return
@@ -29,13 +34,18 @@ func (w *watcherSet) add(ref Ref, pid PID) {
 	for _, x := range w.list {
 		w.m[x.ref] = x.pid
 	}
-	w.list = nil
+	w.m[w.one.ref] = w.one.pid
+	w.one, w.list = watch{}, nil
 	w.m[ref] = pid
 }
 
 func (w *watcherSet) remove(ref Ref) {
 	if w.m != nil {
 		delete(w.m, ref)
+		return
+	}
+	if w.one.ref == ref {
+		w.one = watch{}
 		return
 	}
 	for i := range w.list {
@@ -55,6 +65,9 @@ func (w *watcherSet) each(f func(ref Ref, pid PID)) {
 			f(ref, pid)
 		}
 		return
+	}
+	if !w.one.ref.IsZero() {
+		f(w.one.ref, w.one.pid)
 	}
 	for _, x := range w.list {
 		f(x.ref, x.pid)

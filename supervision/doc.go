@@ -101,12 +101,31 @@
 // (actor.DefaultCallTimeout without one); pass a longer one when children
 // are slow to start or stop. From inside a process pass its *actor.Context.
 //
+// # Director
+//
+// A Director is a supervisor whose children each carry a plan: what to do
+// on each of their exits, instead of one strategy for all. Plan elements are
+// PlanRestart, PlanRestartAfter(d), PlanWait (stay down until RestartChild),
+// PlanStop and PlanStopWith(reason) (the director itself exits), PlanDelete,
+// and PlanFunc, which decides from the exit reason and the exit count. A
+// plan runs Count times (CountInfinity for ever); then the director exits
+// with a *MaxRestartPlanError. The callback's Init returns the children and
+// a DefaultSpec; a child with Append merges with it (counts and timeouts add
+// up, plans, modules and start arguments concatenate, Start may be left
+// out). Plans that contain elements they can never reach are refused with
+// ErrInvalidPlan. A per-child restart window (WithIntensity, default 3 in
+// 5 s) postpones restarts that come too fast, so a bare PlanRestart with
+// CountInfinity on a child that fails at once cannot spin a core. WithDebug
+// logs every request, reply, exit and timer. docs/director.md is the guide.
+//
 // # Reports
 //
 // A supervisor logs through its node's zerolog logger, with fields, not
 // formatted text: "supervisor" (its name or PID), "event" (a ReportKind:
 // child_started, child_terminated, child_restarting, start_error,
-// shutdown_error, reached_max_restart_intensity, supervisor_shutdown),
+// shutdown_error, reached_max_restart_intensity, supervisor_shutdown; a
+// Director adds reached_max_restart_plan, plan_stop and
+// child_restart_delayed),
 // "child" (the ID), "child_pid" and "reason".
 //
 // # Guarantees
