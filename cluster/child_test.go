@@ -55,11 +55,41 @@ func runChild() {
 		fmt.Fprintln(os.Stderr, "spawn ctl:", err)
 		os.Exit(2)
 	}
+	if os.Getenv("CHILD_EVENTS") != "" {
+		printNodeEvents(ctx, c)
+	}
 	fmt.Printf("READY %s\n", c.Name())
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	_ = c.Stop(sctx)
+}
+
+// printNodeEvents prints the child's NodeUp and NodeDown events on stdout,
+// as "EVENT up name" and "EVENT down name reason" lines.
+func printNodeEvents(ctx context.Context, c *cluster.Cluster) {
+	ib, err := c.Node().NewInbox()
+	if err == nil {
+		err = c.MonitorNodes(ib.PID(), true)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "monitor nodes:", err)
+		os.Exit(2)
+	}
+	go func() {
+		for {
+			m, err := ib.Receive(ctx)
+			if err != nil {
+				return
+			}
+			switch e := m.(type) {
+			case cluster.NodeUp:
+				fmt.Printf("EVENT up %s\n", e.Node)
+			case cluster.NodeDown:
+				fmt.Printf("EVENT down %s %v\n", e.Node, e.Reason)
+			}
+		}
+	}()
 }
 
 // ctl is the child's control process. Calls:
@@ -107,15 +137,17 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 
 // child is a node running in a child process.
 type child struct {
-	t     testing.TB
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	name  string
-	done  chan struct{}
+	t      testing.TB
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	name   string
+	done   chan struct{}
+	events chan string // "up name" and "down name reason", with CHILD_EVENTS=1
 }
 
 // startChild runs a child node. env holds extra KEY=VALUE settings
-// (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS).
+// (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS, CHILD_EVENTS=1 to report
+// the child's node events on c.events).
 func startChild(t testing.TB, name string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -134,13 +166,19 @@ func startChild(t testing.TB, name string, env ...string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start child %s: %v", name, err)
 	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, done: make(chan struct{})}
+	c := &child{t: t, cmd: cmd, stdin: stdin, done: make(chan struct{}), events: make(chan string, 1000)}
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if n, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
 				ready <- n
+			}
+			if e, ok := strings.CutPrefix(sc.Text(), "EVENT "); ok {
+				select {
+				case c.events <- e:
+				default:
+				}
 			}
 		}
 		_ = cmd.Wait()
@@ -195,4 +233,31 @@ func (c *child) spawn(t testing.TB, from *cluster.Cluster) actor.PID {
 		t.Fatal(err)
 	}
 	return pid
+}
+
+// expectEvent waits for the child's next node event about node and checks
+// that it is kind ("up" or "down"); it returns the rest of the line (the
+// reason of a NodeDown).
+func (c *child) expectEvent(t testing.TB, kind, node string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case e := <-c.events:
+			f := strings.SplitN(e, " ", 3)
+			if len(f) < 2 || f[1] != node {
+				continue
+			}
+			if f[0] != kind {
+				t.Fatalf("%s: event %q, want %s %s", c.name, e, kind, node)
+			}
+			if len(f) == 3 {
+				return f[2]
+			}
+			return ""
+		case <-deadline:
+			t.Fatalf("%s: no %s event about %s within %v", c.name, kind, node, timeout)
+			return ""
+		}
+	}
 }

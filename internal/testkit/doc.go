@@ -15,7 +15,9 @@
 //
 //	func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 //
-// Give a test server an ephemeral loopback port with FreePort.
+// Give a test server an ephemeral loopback port with FreePort. Put a
+// network that can fail between two nodes with NewProxy: Cut(Blackhole)
+// silences it, Cut(Reset) closes its connections, Heal restores it.
 //
 // # Guarantees
 //

@@ -3,8 +3,10 @@ package testkit_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,4 +117,97 @@ func TestGoleakOptionsCoverProtoactor(t *testing.T) {
 		t.Fatalf("goleak.Find(GoleakOptions()...) = %v", err)
 	}
 	testkit.VerifyNone(t)
+}
+
+// echoServer answers every connection with what it reads.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { _ = l.Close(); <-done })
+	return l.Addr().String()
+}
+
+func roundTrip(c net.Conn, msg string, timeout time.Duration) (string, error) {
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, len(msg))
+	n, err := io.ReadFull(c, buf)
+	return string(buf[:n]), err
+}
+
+func TestProxyFaults(t *testing.T) {
+	p := testkit.NewProxy(t, echoServer(t))
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := roundTrip(c, "one", 5*time.Second); err != nil || got != "one" {
+		t.Fatalf("pass: %q %v", got, err)
+	}
+
+	// A blackhole holds the bytes; healing lets them through.
+	p.Cut(testkit.Blackhole)
+	if _, err := roundTrip(c, "two", 100*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("blackhole: %v, want a timeout", err)
+	}
+	p.Heal()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "two" {
+		t.Fatalf("after heal: %q %v", buf, err)
+	}
+
+	// A reset closes open connections and new ones.
+	p.Cut(testkit.Reset)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(buf); err == nil {
+		t.Fatal("read after reset succeeded")
+	}
+	if c2, err := net.Dial("tcp", p.Addr()); err == nil {
+		if _, err := roundTrip(c2, "x", 5*time.Second); err == nil {
+			t.Fatal("new connection during reset carried bytes")
+		}
+		_ = c2.Close()
+	}
+	p.Heal()
+	c3, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	if got, err := roundTrip(c3, "three", 5*time.Second); err != nil || got != "three" {
+		t.Fatalf("after reset healed: %q %v", got, err)
+	}
+	if testkit.Reset.String() != "reset" || testkit.Blackhole.String() != "blackhole" || testkit.Pass.String() != "pass" {
+		t.Fatal("Fault.String")
+	}
 }
