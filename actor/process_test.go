@@ -170,7 +170,9 @@ func TestManyProcessesReturnToBaseline(t *testing.T) {
 	if g > baseG {
 		t.Fatalf("goroutines %d, baseline %d", g, baseG)
 	}
-	if limit := baseHeap + 1<<20; heap > limit {
+	// Leaking any per-process state (a Context alone is 320 B) would add
+	// at least 32 MB here; what stays under 4 MB is the collector's timing.
+	if limit := baseHeap + 4<<20; heap > limit {
 		t.Fatalf("heap %d B, baseline %d B", heap, baseHeap)
 	}
 	t.Logf("goroutines %d→%d, heap %d→%d B", baseG, g, baseHeap, heap)
