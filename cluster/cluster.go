@@ -186,11 +186,7 @@ func (c *Cluster) SendNamed(node, name string, msg any) error {
 	if node == c.Name() {
 		return c.node.SendNamed(name, msg)
 	}
-	payload, err := encodePayload(msg)
-	if err != nil {
-		return err
-	}
-	return c.t.sendMessage(actor.PID{}, actor.PID{}, name, node, payload)
+	return c.t.sendMessage(actor.PID{}, name, node, msg)
 }
 
 // CallNamed calls the process registered under name on node, as

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
@@ -21,12 +22,61 @@ var _ pa.Process = gateway{}
 
 // SendUserMessage receives an envelope from protoactor.
 func (g gateway) SendUserMessage(_ *pa.PID, message any) {
-	env, ok := pa.UnwrapEnvelopeMessage(message).(*clusterpb.Envelope)
-	if !ok {
+	switch m := pa.UnwrapEnvelopeMessage(message).(type) {
+	case *clusterpb.UserMessage:
+		g.t.handleUserMessage(m)
+	case *clusterpb.Envelope:
+		g.t.handle(m)
+	default:
 		g.t.drop(nil, errors.New("not an Arbor envelope"))
+	}
+}
+
+// handleUserMessage delivers a user message from a peer with an open
+// session; it drops (and counts) anything else.
+func (t *transport) handleUserMessage(m *clusterpb.UserMessage) {
+	t.received.Add(1)
+	if m.GetVersion() != protocolVersion {
+		t.dropUser(m, fmt.Errorf("%w: %d", ErrVersion, m.GetVersion()))
 		return
 	}
-	g.t.handle(env)
+	p := t.lookupPeer(m.GetFromNode())
+	if p == nil {
+		t.dropUser(m, errors.New("no session with the sender"))
+		return
+	}
+	p.mu.Lock()
+	open := p.state == peerUp && p.creation == m.GetFromCreation()
+	p.mu.Unlock()
+	if !open {
+		t.dropUser(m, errors.New("no open session with the sender"))
+		return
+	}
+	p.touch()
+	var to actor.PID
+	if name := m.GetToName(); name != "" {
+		pid, ok := t.node.WhereIs(name)
+		if !ok {
+			return
+		}
+		to = pid
+	} else {
+		to = actor.NewRemotePID(t.selfName, m.GetToCreation(), m.GetToIndex(), m.GetToSerial())
+		if !t.node.IsLocal(to) {
+			return // a message to a dead process is dropped, as in Erlang
+		}
+	}
+	msg, err := unmarshalPayload(m.GetType(), m.GetPayload())
+	if err != nil {
+		t.dropUser(m, err)
+		return
+	}
+	_ = t.node.DeliverLocal(to, msg)
+}
+
+func (t *transport) dropUser(m *clusterpb.UserMessage, reason error) {
+	t.dropped.Add(1)
+	t.log.Debug().Str("from", m.GetFromNode()).Err(reason).Msg("dropped message from peer")
 }
 
 // SendSystemMessage ignores protoactor system messages.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -46,7 +47,7 @@ type peer struct {
 	nextProbe time.Time
 	probing   bool
 	member    bool
-	pending   []*clusterpb.Envelope
+	pending   []proto.Message // Envelopes and UserMessages
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
@@ -58,7 +59,7 @@ func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
 // sendLocked hands an envelope to the session, queueing it while the
 // session opens and starting a connection if there is none. It returns
 // ErrQueueFull when too many envelopes wait.
-func (p *peer) sendLocked(env *clusterpb.Envelope) error {
+func (p *peer) sendLocked(env proto.Message) error {
 	switch p.state {
 	case peerUp:
 		if len(p.pending) == 0 {

@@ -12,7 +12,6 @@ import (
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/rs/zerolog"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -92,15 +91,17 @@ func (t *transport) lookupPeer(name string) *peer {
 // earlier boot of this node, ErrQueueFull, ErrBadNodeName or ErrStopped. A
 // nil error means the message is on its way; it is dropped if the session
 // fails before it is delivered, as in Erlang.
-func (t *transport) Send(from, to actor.PID, msg any) error {
-	payload, err := encodePayload(msg)
+func (t *transport) Send(_, to actor.PID, msg any) error {
+	return t.sendMessage(to, "", to.NodeName(), msg)
+}
+
+// sendMessage sends a user message to a PID of node, or to the name toName
+// there, as one flat UserMessage.
+func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) error {
+	typ, payload, err := marshalPayload(msg)
 	if err != nil {
 		return err
 	}
-	return t.sendMessage(from, to, "", to.NodeName(), payload)
-}
-
-func (t *transport) sendMessage(from, to actor.PID, toName, node string, payload *anypb.Any) error {
 	if node == t.selfName {
 		return actor.NoProc
 	}
@@ -108,11 +109,16 @@ func (t *transport) sendMessage(from, to actor.PID, toName, node string, payload
 	if err != nil {
 		return err
 	}
-	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Message{Message: &clusterpb.Message{
-		From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
-	}}})
+	um := &clusterpb.UserMessage{
+		Version: protocolVersion, FromNode: t.selfName, FromCreation: t.self.GetCreation(),
+		ToName: toName, Type: typ, Payload: payload,
+	}
+	if !to.IsZero() {
+		um.ToIndex, um.ToSerial = to.ID()
+		um.ToCreation = to.Creation()
+	}
 	p.mu.Lock()
-	err = p.sendLocked(env)
+	err = p.sendLocked(um)
 	p.mu.Unlock()
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -122,6 +124,35 @@ func encodePayload(msg any) (*anypb.Any, error) {
 		return nil, fmt.Errorf("encode %T: %w", msg, err)
 	}
 	return a, nil
+}
+
+// marshalPayload encodes a user message as its full protobuf name and its
+// bytes. It returns ErrNotProtoMessage for a message that is not a
+// proto.Message.
+func marshalPayload(msg any) (string, []byte, error) {
+	pm, ok := msg.(proto.Message)
+	if !ok || pm == nil {
+		return "", nil, fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
+	}
+	b, err := proto.Marshal(pm)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode %T: %w", msg, err)
+	}
+	return string(pm.ProtoReflect().Descriptor().FullName()), b, nil
+}
+
+// unmarshalPayload decodes a user message from its type name and bytes. It
+// returns ErrMalformed for an unknown type or bytes that do not decode.
+func unmarshalPayload(typ string, b []byte) (proto.Message, error) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload type %q: %v", ErrMalformed, typ, err)
+	}
+	m := mt.New().Interface()
+	if err := proto.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("%w: payload %s: %v", ErrMalformed, typ, err)
+	}
+	return m, nil
 }
 
 // decodePayload unwraps a user message. It returns ErrMalformed for a

@@ -72,6 +72,25 @@ func TestPIDCodec(t *testing.T) {
 	}
 }
 
+func TestPayloadCodec(t *testing.T) {
+	typ, b, err := marshalPayload(wrapperspb.String("x"))
+	if err != nil || typ != "google.protobuf.StringValue" {
+		t.Fatalf("marshal: %q %v", typ, err)
+	}
+	if m, err := unmarshalPayload(typ, b); err != nil || m.(*wrapperspb.StringValue).Value != "x" {
+		t.Fatalf("unmarshal: %v %v", m, err)
+	}
+	if _, _, err := marshalPayload(42); !errors.Is(err, ErrNotProtoMessage) {
+		t.Fatalf("non-proto: %v", err)
+	}
+	if _, err := unmarshalPayload("no.such.Type", b); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown type: %v", err)
+	}
+	if _, err := unmarshalPayload(typ, []byte{0xff}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("garbage: %v", err)
+	}
+}
+
 func TestSplitNodeName(t *testing.T) {
 	for _, bad := range []string{"", "a", "@h:1", "a@", "a@h", "a@h:0", "a@:1", "a@h:x", "a@h:70000"} {
 		if _, _, err := splitNodeName(bad); !errors.Is(err, ErrBadNodeName) {
@@ -97,6 +116,9 @@ func fuzzSeeds() [][]byte {
 		{Body: &clusterpb.Envelope_CallReply{CallReply: &clusterpb.CallReply{CallId: 1, Result: &clusterpb.CallReply_Payload{Payload: payload}}}},
 	}
 	var out [][]byte
+	um, _ := proto.Marshal(&clusterpb.UserMessage{Version: protocolVersion, FromNode: from.Name, FromCreation: 5,
+		ToName: "x", Type: "google.protobuf.StringValue", Payload: []byte{0x0a, 0x01, 'x'}})
+	out = append(out, um)
 	for _, e := range envs {
 		e.Version, e.From = protocolVersion, from
 		b, _ := proto.Marshal(e)
@@ -142,5 +164,9 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			}
 		}
 		t.handle(env) // must drop, never panic
+		um := &clusterpb.UserMessage{}
+		if proto.Unmarshal(b, um) == nil {
+			t.handleUserMessage(um)
+		}
 	})
 }

@@ -398,8 +398,9 @@ func (x *Reason) GetText() string {
 	return ""
 }
 
-// Envelope is the only message type Arbor hands to protoactor. version is
-// the protocol version (1); a receiver drops envelopes of other versions.
+// Envelope carries every exchange but user messages, which travel as
+// UserMessage (the other type Arbor hands to protoactor). version is the
+// protocol version (1); a receiver drops envelopes of other versions.
 type Envelope struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -1043,6 +1044,120 @@ func (x *Goodbye) GetAck() bool {
 	return false
 }
 
+// UserMessage is the hot path of Message: a user message to a process,
+// sent as its own protoactor message rather than inside an Envelope, flat
+// so that it decodes with few allocations. The target is a process of the
+// receiving node's boot to_creation, or the name to_name there. type is
+// the payload's full protobuf name. The sender is from_node of boot
+// from_creation; version is as in Envelope.
+type UserMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	FromNode      string                 `protobuf:"bytes,2,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
+	FromCreation  uint32                 `protobuf:"varint,3,opt,name=from_creation,json=fromCreation,proto3" json:"from_creation,omitempty"`
+	ToCreation    uint32                 `protobuf:"varint,4,opt,name=to_creation,json=toCreation,proto3" json:"to_creation,omitempty"`
+	ToIndex       uint32                 `protobuf:"varint,5,opt,name=to_index,json=toIndex,proto3" json:"to_index,omitempty"`
+	ToSerial      uint32                 `protobuf:"varint,6,opt,name=to_serial,json=toSerial,proto3" json:"to_serial,omitempty"`
+	ToName        string                 `protobuf:"bytes,7,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
+	Type          string                 `protobuf:"bytes,8,opt,name=type,proto3" json:"type,omitempty"`
+	Payload       []byte                 `protobuf:"bytes,9,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserMessage) Reset() {
+	*x = UserMessage{}
+	mi := &file_arbor_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserMessage) ProtoMessage() {}
+
+func (x *UserMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_arbor_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserMessage.ProtoReflect.Descriptor instead.
+func (*UserMessage) Descriptor() ([]byte, []int) {
+	return file_arbor_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UserMessage) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *UserMessage) GetFromNode() string {
+	if x != nil {
+		return x.FromNode
+	}
+	return ""
+}
+
+func (x *UserMessage) GetFromCreation() uint32 {
+	if x != nil {
+		return x.FromCreation
+	}
+	return 0
+}
+
+func (x *UserMessage) GetToCreation() uint32 {
+	if x != nil {
+		return x.ToCreation
+	}
+	return 0
+}
+
+func (x *UserMessage) GetToIndex() uint32 {
+	if x != nil {
+		return x.ToIndex
+	}
+	return 0
+}
+
+func (x *UserMessage) GetToSerial() uint32 {
+	if x != nil {
+		return x.ToSerial
+	}
+	return 0
+}
+
+func (x *UserMessage) GetToName() string {
+	if x != nil {
+		return x.ToName
+	}
+	return ""
+}
+
+func (x *UserMessage) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *UserMessage) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
 var File_arbor_proto protoreflect.FileDescriptor
 
 const file_arbor_proto_rawDesc = "" +
@@ -1105,7 +1220,18 @@ const file_arbor_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\v2\x18.arbor.cluster.v1.ReasonH\x00R\x05errorB\b\n" +
 	"\x06result\"\x1b\n" +
 	"\aGoodbye\x12\x10\n" +
-	"\x03ack\x18\x01 \x01(\bR\x03ack*\x93\x02\n" +
+	"\x03ack\x18\x01 \x01(\bR\x03ack\"\x89\x02\n" +
+	"\vUserMessage\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x1b\n" +
+	"\tfrom_node\x18\x02 \x01(\tR\bfromNode\x12#\n" +
+	"\rfrom_creation\x18\x03 \x01(\rR\ffromCreation\x12\x1f\n" +
+	"\vto_creation\x18\x04 \x01(\rR\n" +
+	"toCreation\x12\x19\n" +
+	"\bto_index\x18\x05 \x01(\rR\atoIndex\x12\x1b\n" +
+	"\tto_serial\x18\x06 \x01(\rR\btoSerial\x12\x17\n" +
+	"\ato_name\x18\a \x01(\tR\x06toName\x12\x12\n" +
+	"\x04type\x18\b \x01(\tR\x04type\x12\x18\n" +
+	"\apayload\x18\t \x01(\fR\apayload*\x93\x02\n" +
 	"\n" +
 	"ReasonKind\x12\x1b\n" +
 	"\x17REASON_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1142,7 +1268,7 @@ func file_arbor_proto_rawDescGZIP() []byte {
 }
 
 var file_arbor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_arbor_proto_goTypes = []any{
 	(ReasonKind)(0),     // 0: arbor.cluster.v1.ReasonKind
 	(SignalKind)(0),     // 1: arbor.cluster.v1.SignalKind
@@ -1158,7 +1284,8 @@ var file_arbor_proto_goTypes = []any{
 	(*CallRequest)(nil), // 11: arbor.cluster.v1.CallRequest
 	(*CallReply)(nil),   // 12: arbor.cluster.v1.CallReply
 	(*Goodbye)(nil),     // 13: arbor.cluster.v1.Goodbye
-	(*anypb.Any)(nil),   // 14: google.protobuf.Any
+	(*UserMessage)(nil), // 14: arbor.cluster.v1.UserMessage
+	(*anypb.Any)(nil),   // 15: google.protobuf.Any
 }
 var file_arbor_proto_depIdxs = []int32{
 	0,  // 0: arbor.cluster.v1.Reason.kind:type_name -> arbor.cluster.v1.ReasonKind
@@ -1172,7 +1299,7 @@ var file_arbor_proto_depIdxs = []int32{
 	13, // 8: arbor.cluster.v1.Envelope.goodbye:type_name -> arbor.cluster.v1.Goodbye
 	3,  // 9: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
 	3,  // 10: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
-	14, // 11: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
+	15, // 11: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
 	1,  // 12: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
 	3,  // 13: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
 	3,  // 14: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
@@ -1180,8 +1307,8 @@ var file_arbor_proto_depIdxs = []int32{
 	5,  // 16: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
 	3,  // 17: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
 	3,  // 18: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
-	14, // 19: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
-	14, // 20: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
+	15, // 19: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
+	15, // 20: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
 	5,  // 21: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
 	22, // [22:22] is the sub-list for method output_type
 	22, // [22:22] is the sub-list for method input_type
@@ -1214,7 +1341,7 @@ func file_arbor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbor_proto_rawDesc), len(file_arbor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
