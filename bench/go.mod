@@ -18,6 +18,7 @@ require (
 	codeberg.org/go-fonts/liberation v0.4.1 // indirect
 	codeberg.org/go-latex/latex v0.0.1 // indirect
 	codeberg.org/go-pdf/fpdf v0.10.0 // indirect
+	ergo.services/ergo v1.999.310
 	git.sr.ht/~sbinet/gg v0.6.0 // indirect
 	github.com/DataDog/gostackparse v0.7.0 // indirect
 	github.com/RoaringBitmap/roaring v1.9.4 // indirect
