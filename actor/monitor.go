@@ -7,9 +7,9 @@ package actor
 func (c *Context) Monitor(pid PID) Ref {
 	ref := c.node.newRef()
 	if c.monitors == nil {
-		c.monitors = make(map[Ref]PID)
+		c.monitors = make(map[uint64]PID)
 	}
-	c.monitors[ref] = pid
+	c.monitors[ref.id] = pid
 	if !c.node.deliverSignal(pid, signal{kind: sigMonitor, from: c.self, ref: ref}) {
 		reason := NoProc
 		if !c.node.IsLocal(pid) {
@@ -25,11 +25,14 @@ func (c *Context) Monitor(pid PID) Ref {
 // (Erlang's demonitor with the flush option). It reports whether the monitor
 // was active.
 func (c *Context) Demonitor(ref Ref) bool {
-	pid, ok := c.monitors[ref]
+	if ref.node != c.node.ident {
+		return false
+	}
+	pid, ok := c.monitors[ref.id]
 	if !ok {
 		return false
 	}
-	delete(c.monitors, ref)
+	delete(c.monitors, ref.id)
 	c.node.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: ref})
 	return true
 }

@@ -74,7 +74,7 @@ type Context struct {
 	parent   PID
 	trapExit bool
 	links    map[PID]struct{}
-	monitors map[Ref]PID // monitors this process holds on others
+	monitors map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
 	waiters  []chan error
 	current  *Request
 	deferred map[*Request]struct{}
@@ -351,10 +351,10 @@ func (c *Context) invoke(e envelope) (reason error) {
 	}
 	switch msg := m.(type) {
 	case Down:
-		if _, ok := c.monitors[msg.Ref]; !ok {
+		if _, ok := c.monitors[msg.Ref.id]; !ok || msg.Ref.node != c.node.ident {
 			return nil // demonitored: the Down is flushed
 		}
-		delete(c.monitors, msg.Ref)
+		delete(c.monitors, msg.Ref.id)
 	case *Request:
 		c.current = msg
 		reason = c.recv.Receive(c, m)
@@ -422,8 +422,8 @@ func (c *Context) terminate(reason error, rest batch) {
 	watchers.each(func(ref Ref, pid PID) {
 		n.deliverDown(pid, Down{Ref: ref, PID: c.self, Reason: reason})
 	})
-	for ref, pid := range c.monitors {
-		n.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: ref})
+	for id, pid := range c.monitors {
+		n.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: Ref{node: n.ident, id: id}})
 	}
 	c.monitors = nil
 	for _, w := range c.waiters {

@@ -131,9 +131,9 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	if monitor {
 		ref = n.newRef()
 		if parent.monitors == nil {
-			parent.monitors = make(map[Ref]PID)
+			parent.monitors = make(map[uint64]PID)
 		}
-		parent.monitors[ref] = c.self
+		parent.monitors[ref.id] = c.self
 		c.watchers.add(ref, parent.self)
 	}
 	c.release()

@@ -49,6 +49,7 @@ type worker struct {
 	trap           bool
 	ignoreShutdown bool
 	stops          chan<- string
+	ignored        chan<- struct{} // told each time a shutdown is ignored
 }
 
 type (
@@ -74,6 +75,9 @@ func (w *worker) Receive(ctx *actor.Context, msg any) error {
 		panic("worker panics")
 	case actor.Exit:
 		if w.ignoreShutdown {
+			if w.ignored != nil {
+				w.ignored <- struct{}{}
+			}
 			return nil
 		}
 		if w.stops != nil {

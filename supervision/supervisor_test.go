@@ -210,16 +210,16 @@ func crashAndWaitRestart(t testing.TB, n *actor.Node, sup actor.PID, id string) 
 }
 
 func TestShutdownLimits(t *testing.T) {
-	stubborn := func(id string, sd supervision.Shutdown) supervision.ChildSpec {
+	stubborn := func(id string, sd supervision.Shutdown, ignored chan<- struct{}) supervision.ChildSpec {
 		return supervision.ChildSpec{ID: id, Shutdown: sd, Start: func(ctx *actor.Context) (actor.PID, error) {
-			return ctx.SpawnLink(&worker{id: id, trap: true, ignoreShutdown: true})
+			return ctx.SpawnLink(&worker{id: id, trap: true, ignoreShutdown: true, ignored: ignored})
 		}}
 	}
 	t.Run("timeout then kill", func(t *testing.T) {
 		n := newNode(t)
 		ctx := ctxT(t)
 		clk := newFakeClock()
-		sup, err := supervision.Start(n, []supervision.ChildSpec{stubborn("s", supervision.Timeout(time.Second))},
+		sup, err := supervision.Start(n, []supervision.ChildSpec{stubborn("s", supervision.Timeout(time.Second), nil)},
 			supervision.WithClock(clk))
 		if err != nil {
 			t.Fatal(err)
@@ -248,7 +248,7 @@ func TestShutdownLimits(t *testing.T) {
 	t.Run("brutal kill", func(t *testing.T) {
 		n := newNode(t)
 		ctx := ctxT(t)
-		sup, err := supervision.Start(n, []supervision.ChildSpec{stubborn("s", supervision.BrutalKill)})
+		sup, err := supervision.Start(n, []supervision.ChildSpec{stubborn("s", supervision.BrutalKill, nil)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,8 @@ func TestShutdownLimits(t *testing.T) {
 		n := newNode(t)
 		ctx := ctxT(t)
 		clk := newFakeClock()
-		sup, err := supervision.Start(n, []supervision.ChildSpec{stubborn("s", supervision.Infinity)},
+		ignored := make(chan struct{}, 1)
+		sup, err := supervision.Start(n, []supervision.ChildSpec{stubborn("s", supervision.Infinity, ignored)},
 			supervision.WithClock(clk))
 		if err != nil {
 			t.Fatal(err)
@@ -273,6 +274,7 @@ func TestShutdownLimits(t *testing.T) {
 		exited := n.WatchExit(child)
 		done := make(chan error, 1)
 		go func() { done <- supervision.TerminateChild(ctx, sup, "s") }()
+		<-ignored // the shutdown reached the child, which ignores it
 		clk.Advance(24 * time.Hour)
 		select {
 		case err := <-done:
