@@ -390,7 +390,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 	if gs == nil {
 		return ErrNotInGroup
 	}
-	if p.s.members.load(memberKey{r.group, r.pid}) == nil || !p.alive(ctx, r.pid) {
+	if p.s.members.load(memberKey(r)) == nil || !p.alive(ctx, r.pid) {
 		return ErrNotInGroup
 	}
 	old := p.removeMember(r.group, gs, r.pid)
