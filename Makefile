@@ -12,8 +12,9 @@ help: ## list the targets
 run: ## serve the kv example on localhost:4040 (Ctrl-C stops it)
 	go run ./examples/kvserver
 
-test: consul ## run every test with the race detector, against a real Consul agent
+test: consul ## run every test with the race detector, against a real Consul agent, then fuzz briefly
 	PATH="$(CURDIR)/bin:$$PATH" go test -race -count=1 -shuffle=on ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 bench: ## run the benchmarks
 	go test -run '^$$' -bench . -benchmem ./...
@@ -38,5 +39,7 @@ proto: ## regenerate code from .proto files (needs protoc: apt-get install -y pr
 	go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	PATH="$$(go env GOPATH)/bin:$$PATH" go generate ./...
 
-fuzz: ## run each wire decoder's fuzz target briefly
-	go test -run '^$$' -fuzz FuzzDecodeEnvelope -fuzztime 20s ./cluster
+FUZZTIME ?= 20s
+
+fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
+	go test -run '^$$' -fuzz FuzzDecodeEnvelope -fuzztime $(FUZZTIME) ./cluster
