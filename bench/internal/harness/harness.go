@@ -255,6 +255,7 @@ func (r *runner) na(metric, reason string) {
 func (r *runner) group(g string) {
 	defer func() {
 		if p := recover(); p != nil {
+			fmt.Fprintf(os.Stderr, "panic in %s: %v\n%s", g, p, debug.Stack())
 			r.naGroup(g, fmt.Sprintf("panic: %v", p))
 		}
 	}()

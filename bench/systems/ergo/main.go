@@ -41,7 +41,7 @@ func main() {
 			"Ergo's Call can only be made from inside a process: every workload group runs inside one runner actor's HandleMessage (Exec), so calls are Process.Call from a real process, as in OTP",
 			"cast: Node.Send to a counting act.Actor",
 			"spawn: Node.Spawn (ProcessInit runs before it returns); stop: Node.SendExit(pid, TerminateReasonShutdown), counted until Terminate ran",
-			"restart: act.Supervisor, SupervisorTypeOneForOne, SupervisorStrategyPermanent, Intensity 65535 (the uint16 maximum) per 1 s; child registered under its spec name; kill = Node.Kill",
+			"restart: act.Supervisor, SupervisorTypeOneForOne, SupervisorStrategyPermanent, Intensity 65535 (the uint16 maximum) per 1 s; child registered under its spec name and publishing its PID from Init (Ergo has no name lookup, and calling the name of a restarting child panics inside Ergo 3.1); kill = Node.Kill",
 			"names: Node.RegisterName / Node.UnregisterName",
 			"remote: Ergo network (its own protocol over TCP, embedded registrar) on localhost, int64 messages",
 		},
@@ -180,6 +180,16 @@ func (sp *spawner) WaitStopped(n int) error {
 }
 func (sp *spawner) Close() {}
 
+var current atomic.Pointer[gen.PID]
+
+type supChild struct{ echo }
+
+func (a *supChild) Init(...any) error {
+	pid := a.PID()
+	current.Store(&pid)
+	return nil
+}
+
 type sup struct{ act.Supervisor }
 
 func (s *sup) Init(...any) (act.SupervisorSpec, error) {
@@ -187,7 +197,7 @@ func (s *sup) Init(...any) (act.SupervisorSpec, error) {
 		Type: act.SupervisorTypeOneForOne,
 		Children: []act.SupervisorChildSpec{{
 			Name:    "w",
-			Factory: func() gen.ProcessBehavior { return &echo{} },
+			Factory: func() gen.ProcessBehavior { return &supChild{} },
 		}},
 		Restart: act.SupervisorRestart{Strategy: act.SupervisorStrategyPermanent, Intensity: 65535, Period: 1},
 	}, nil
@@ -199,14 +209,27 @@ func newRestarter() (harness.Restarter, error) {
 	pid, err := node.Spawn(func() gen.ProcessBehavior { return &sup{} }, gen.ProcessOptions{})
 	return &restarter{pid}, err
 }
-func (r *restarter) Current() (any, error) { return runner.Call(gen.Atom("w"), "pid") }
-func (r *restarter) Kill(h any) error      { return node.Kill(h.(gen.PID)) }
+
+// Ergo has no name-to-PID lookup, and a Call to the name of a child being
+// restarted hits a nil dereference inside Ergo; so the child publishes its
+// PID when its Init runs, and the replacement is called by PID.
+func (r *restarter) Current() (any, error) {
+	if p := current.Load(); p != nil {
+		return *p, nil
+	}
+	return nil, errors.New("no child")
+}
+func (r *restarter) Kill(h any) error { return node.Kill(h.(gen.PID)) }
 func (r *restarter) TryCall(old any) (any, bool) {
-	v, err := runner.Call(gen.Atom("w"), "pid")
-	if err != nil || v == old {
+	p := current.Load()
+	if p == nil || *p == old.(gen.PID) {
 		return nil, false
 	}
-	return v, true
+	v, err := runner.Call(*p, "pid")
+	if err != nil || v != *p {
+		return nil, false
+	}
+	return *p, true
 }
 func (r *restarter) Close() { _ = node.SendExit(r.sup, gen.TerminateReasonShutdown) }
 
