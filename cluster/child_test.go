@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ func runChild() {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		os.Exit(2)
 	}
+	childCluster = c
 	if _, err := c.Node().Spawn(ctl{}, actor.WithName("ctl")); err != nil {
 		fmt.Fprintln(os.Stderr, "spawn ctl:", err)
 		os.Exit(2)
@@ -92,9 +94,17 @@ func printNodeEvents(ctx context.Context, c *cluster.Cluster) {
 	}()
 }
 
+// childCluster is the child's node, for ctl.
+var childCluster *cluster.Cluster
+
 // ctl is the child's control process. Calls:
 //   - "spawn": spawn a ctl worker and reply with its PID (MarshalPID);
 //   - "die": exit with reason "asked to die";
+//   - "dropped": reply with the node's Stats().Dropped (Int64Value);
+//   - "relay "+base64(pid): spawn a process that forwards every Int64Value
+//     it gets to pid, and reply with its PID;
+//   - "stream "+base64(pid): spawn a process that sends 1, 2, 3, ... as
+//     Int64Values to pid, one every 2 ms, and reply "streaming";
 //   - BytesValue(pid): send "hi" to pid, reply "sent";
 //   - anything else: reply with the request.
 //
@@ -116,6 +126,37 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 				return nil
 			case "die":
 				return errors.New("asked to die")
+			case "dropped":
+				m.Reply(wrapperspb.Int64(int64(childCluster.Stats().Dropped)))
+				return nil
+			}
+			if arg, ok := strings.CutPrefix(r.Value, "relay "); ok {
+				to, err := decodePIDArg(arg)
+				if err != nil {
+					return err
+				}
+				pid, err := ctx.Spawn(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+					if v, ok := msg.(*wrapperspb.Int64Value); ok {
+						_ = c.Send(to, v)
+					}
+					return nil
+				}))
+				if err != nil {
+					return err
+				}
+				m.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
+				return nil
+			}
+			if arg, ok := strings.CutPrefix(r.Value, "stream "); ok {
+				to, err := decodePIDArg(arg)
+				if err != nil {
+					return err
+				}
+				if _, err := ctx.Spawn(&streamer{to: to}); err != nil {
+					return err
+				}
+				m.Reply(wrapperspb.String("streaming"))
+				return nil
 			}
 		case *wrapperspb.BytesValue:
 			pid, err := cluster.UnmarshalPID(r.Value)
@@ -131,6 +172,39 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 		if pid, err := cluster.UnmarshalPID(m.Value); err == nil {
 			_ = ctx.Send(pid, wrapperspb.String("hi"))
 		}
+	}
+	return nil
+}
+
+func decodePIDArg(s string) (actor.PID, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return actor.PID{}, err
+	}
+	return cluster.UnmarshalPID(b)
+}
+
+// pidArg encodes a PID for ctl's "relay" and "stream" calls.
+func pidArg(pid actor.PID) string { return base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)) }
+
+// streamer sends numbered messages to a process, one every 2 ms.
+type streamer struct {
+	to actor.PID
+	n  int64
+}
+
+type streamTick struct{}
+
+func (s *streamer) Init(ctx *actor.Context) error {
+	ctx.SendAfter(ctx.Self(), streamTick{}, 2*time.Millisecond)
+	return nil
+}
+
+func (s *streamer) Receive(ctx *actor.Context, msg any) error {
+	if _, ok := msg.(streamTick); ok {
+		s.n++
+		_ = ctx.Send(s.to, wrapperspb.Int64(s.n))
+		ctx.SendAfter(ctx.Self(), streamTick{}, 2*time.Millisecond)
 	}
 	return nil
 }

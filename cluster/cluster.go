@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -99,6 +100,9 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 		subs:     make(map[actor.PID]struct{}),
 		quit:     make(chan struct{}),
 	}
+	// Session ids start at random, so that ids of this boot are unlikely
+	// to match those of an earlier one.
+	t.sessionSeq.Store(rand.Uint64() >> 1)
 	if _, ok := node.ActorSystem().ProcessRegistry.Add(gateway{t}, gatewayID); !ok {
 		r.Shutdown(true)
 		_ = node.Stop(ctx)

@@ -54,7 +54,12 @@
 //     WithMaxPending) until one opens, and dropped if it fails.
 //   - Within a session, a link or monitor across nodes fires exactly once:
 //     with the process's exit reason, or with NoConnection if the session
-//     ends first. After a session ends, nothing sent in it is delivered.
+//     ends first. After a session ends, nothing sent in it is delivered:
+//     each side gives every session an id of its own, never reused during
+//     its boot, and the other side stamps it on everything it sends, so a
+//     message that an old connection delivers late (after a network cut
+//     heals) is dropped even when a new session between the same two boots
+//     is open by then.
 //   - A PID of an earlier boot of a node (same name, other creation) is
 //     never delivered to: messages are dropped, calls, links and monitors
 //     get actor.NoProc.

@@ -40,16 +40,9 @@ func (t *transport) handleUserMessage(m *clusterpb.UserMessage) {
 		t.dropUser(m, fmt.Errorf("%w: %d", ErrVersion, m.GetVersion()))
 		return
 	}
-	p := t.lookupPeer(m.GetFromNode())
+	p := t.sessionPeer(m.GetSession())
 	if p == nil {
-		t.dropUser(m, errors.New("no session with the sender"))
-		return
-	}
-	p.mu.Lock()
-	open := p.state == peerUp && p.creation == m.GetFromCreation()
-	p.mu.Unlock()
-	if !open {
-		t.dropUser(m, errors.New("no open session with the sender"))
+		t.dropUser(m, errors.New("not from an open session"))
 		return
 	}
 	p.touch()
@@ -76,7 +69,7 @@ func (t *transport) handleUserMessage(m *clusterpb.UserMessage) {
 
 func (t *transport) dropUser(m *clusterpb.UserMessage, reason error) {
 	t.dropped.Add(1)
-	t.log.Debug().Str("from", m.GetFromNode()).Err(reason).Msg("dropped message from peer")
+	t.log.Debug().Uint64("session", m.GetSession()).Err(reason).Msg("dropped message from peer")
 }
 
 // SendSystemMessage ignores protoactor system messages.
@@ -104,20 +97,18 @@ func (t *transport) handle(env *clusterpb.Envelope) {
 		t.drop(env, errors.New("envelope from this node's own name"))
 		return
 	}
-	p, err := t.peerFor(from.GetName())
-	if err != nil {
-		t.drop(env, err)
-		return
-	}
 	if h, ok := env.GetBody().(*clusterpb.Envelope_Hello); ok {
+		p, err := t.peerFor(from.GetName())
+		if err != nil {
+			t.drop(env, err)
+			return
+		}
 		t.onHello(p, from.GetCreation(), h.Hello)
 		return
 	}
-	p.mu.Lock()
-	open := p.state == peerUp && p.creation == from.GetCreation()
-	p.mu.Unlock()
-	if !open {
-		t.drop(env, errors.New("no open session with the sender"))
+	p := t.sessionPeer(env.GetSession())
+	if p == nil || p.name != from.GetName() {
+		t.drop(env, errors.New("not from an open session"))
 		return
 	}
 	p.touch()
@@ -157,7 +148,7 @@ func (t *transport) onHello(p *peer, creation uint32, h *clusterpb.Hello) {
 		}
 		l = p.downLocked(ErrSessionReset)
 	}
-	p.upLocked(creation, h.GetEpoch(), !h.GetAck() || p.state == peerDown)
+	p.upLocked(creation, h.GetEpoch(), h.GetSession(), !h.GetAck() || p.state == peerDown)
 	p.mu.Unlock()
 	l.deliver(t.node)
 }
@@ -206,7 +197,7 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 }
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
-	id := c.GetCallId()
+	id, session := c.GetCallId(), env.GetSession()
 	reply := func(v any, err error) {
 		r := &clusterpb.CallReply{CallId: id}
 		if err != nil {
@@ -218,7 +209,8 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		}
 		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
 		p.mu.Lock()
-		if p.state == peerUp {
+		if p.open.Load() == session { // only into the session the call came in
+			out.Session = p.out
 			p.t.root.Send(p.gw, out)
 		}
 		p.mu.Unlock()
@@ -290,7 +282,7 @@ func (t *transport) onGoodbye(p *peer, g *clusterpb.Goodbye) {
 		p.mu.Unlock()
 		return
 	}
-	p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{Ack: true}}}))
+	p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{Ack: true}}}))
 	l := p.downLocked(ErrNodeLeft)
 	p.mu.Unlock()
 	l.deliver(t.node)

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
@@ -45,4 +48,89 @@ func TestNetworkCut(t *testing.T) {
 		c.expectEvent(t, "up", b.name, 10*time.Second)
 		t.Logf("healed in %v", time.Since(start))
 	}
+}
+
+// TestOldSessionNotDelivered checks that nothing sent in a session that
+// ended is accepted by a later session between the same two boots, even
+// when the old connection outlives it. c streams numbered messages to a
+// relay on b, which forwards them to an inbox here. A Stall freezes the
+// connections between b and c while new ones work: the session ends on
+// both sides and a new one opens; then the old connections are healed and
+// the messages they held reach b. None of them may be delivered: the
+// numbers that arrive here must keep rising.
+func TestOldSessionNotDelivered(t *testing.T) {
+	portB, portC := testkit.FreePort(t), testkit.FreePort(t)
+	pb := testkit.NewProxy(t, "127.0.0.1:"+strconv.Itoa(portB))
+	pc := testkit.NewProxy(t, "127.0.0.1:"+strconv.Itoa(portC))
+	b := startChild(t, "b", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portB), "CHILD_ADVERTISE="+pb.Addr(), "CHILD_EVENTS=1")
+	c := startChild(t, "c", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portC), "CHILD_ADVERTISE="+pc.Addr(),
+		"CHILD_PEERS="+b.name, "CHILD_EVENTS=1")
+	b.expectEvent(t, "up", c.name, 10*time.Second)
+	c.expectEvent(t, "up", b.name, 10*time.Second)
+
+	ib := newInbox(t, shared.Node())
+	t.Cleanup(ib.Close)
+	v, err := shared.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("relay "+pidArg(ib.PID())))
+	if err != nil {
+		t.Fatalf("relay: %v", err)
+	}
+	relay, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shared.CallNamed(ctxT(t), c.name, "ctl", wrapperspb.String("stream "+pidArg(relay))); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+
+	var last int64
+	// next returns the next number and fails the test if it does not
+	// follow the last one.
+	next := func() int64 {
+		t.Helper()
+		n := recvType[*wrapperspb.Int64Value](t, ib, 10*time.Second).Value
+		if n <= last {
+			t.Fatalf("got %d after %d: a message of an ended session was delivered", n, last)
+		}
+		last = n
+		return n
+	}
+	for next() < 20 {
+	}
+
+	pb.Cut(testkit.Stall)
+	pc.Cut(testkit.Stall)
+	stalledAt := last
+	b.expectEvent(t, "down", c.name, 5*time.Second)
+	c.expectEvent(t, "down", b.name, 5*time.Second)
+	// The old connections hold what c sent since the stall; a new
+	// session opens over new ones.
+	b.expectEvent(t, "up", c.name, 10*time.Second)
+	c.expectEvent(t, "up", b.name, 10*time.Second)
+	for next() <= stalledAt+50 {
+	}
+	droppedBefore := childDropped(t, b)
+	pb.Heal()
+	pc.Heal()
+	healedAt := last
+	// The held messages reach b now; about a second of new ones must come
+	// through in order, and b must have dropped the old ones.
+	for next() < healedAt+500 {
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if d := childDropped(t, b); d <= droppedBefore {
+			return fmt.Errorf("b dropped %d envelopes, as many as before the heal", d)
+		}
+		return nil
+	})
+	t.Logf("stalled at %d, healed at %d, last %d", stalledAt, healedAt, last)
+}
+
+// childDropped returns the child's Stats().Dropped.
+func childDropped(t *testing.T, c *child) int64 {
+	t.Helper()
+	v, err := shared.CallNamed(ctxT(t), c.name, "ctl", wrapperspb.String("dropped"))
+	if err != nil {
+		t.Fatalf("dropped: %v", err)
+	}
+	return v.(*wrapperspb.Int64Value).Value
 }

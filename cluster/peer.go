@@ -37,12 +37,17 @@ type peer struct {
 	gw   *pa.PID
 
 	lastSeen atomic.Int64 // unix nanos of the last envelope received
+	// open is the id this node gave the open session (in), or 0 when
+	// there is none: the gateway checks it without taking mu.
+	open atomic.Uint64
 
 	mu        sync.Mutex
 	state     peerState
 	creation  uint32 // the peer's incarnation in the open session
 	epoch     uint64 // times this node declared the peer down
 	peerEpoch uint64 // the peer's epoch for this node in the open session
+	in        uint64 // this node's id for the session, sent in its Hello
+	out       uint64 // the peer's id for the session, stamped on what is sent
 	since     time.Time
 	nextProbe time.Time
 	probing   bool
@@ -56,6 +61,16 @@ type peer struct {
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
 
+// stamp sets the session id on an Envelope or a UserMessage.
+func stamp(m proto.Message, session uint64) {
+	switch x := m.(type) {
+	case *clusterpb.Envelope:
+		x.Session = session
+	case *clusterpb.UserMessage:
+		x.Session = session
+	}
+}
+
 // sendLocked hands an envelope to the session, queueing it while the
 // session opens and starting a connection if there is none. It returns
 // ErrQueueFull when too many envelopes wait.
@@ -63,6 +78,7 @@ func (p *peer) sendLocked(env proto.Message) error {
 	switch p.state {
 	case peerUp:
 		if len(p.pending) == 0 {
+			stamp(env, p.out)
 			p.t.root.Send(p.gw, env)
 			return nil
 		}
@@ -88,24 +104,35 @@ func (p *peer) connectLocked() {
 	p.t.startProbe(p)
 }
 
-// helloLocked sends a Hello (or its answer) straight to the peer.
+// helloLocked sends a Hello (or its answer) straight to the peer, giving
+// the session an id first if it has none.
 func (p *peer) helloLocked(ack bool) {
+	if p.in == 0 {
+		p.in = p.t.newSession(p)
+	}
 	p.t.root.Send(p.gw, p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
-		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: ack},
+		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: ack, Session: p.in},
 	}}))
 }
 
-// upLocked opens the session and flushes what waited for it.
-func (p *peer) upLocked(creation uint32, epoch uint64, answer bool) {
+// upLocked opens the session, whose id at the peer is session, and flushes
+// what waited for it.
+func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
 	p.state = peerUp
 	p.creation = creation
 	p.peerEpoch = epoch
+	p.out = session
 	p.since = time.Now()
 	p.touch()
+	if p.in == 0 {
+		p.in = p.t.newSession(p)
+	}
+	p.open.Store(p.in)
 	if answer {
 		p.helloLocked(true)
 	}
 	for i, env := range p.pending {
+		stamp(env, p.out)
 		p.t.root.Send(p.gw, env)
 		p.pending[i] = nil
 	}
@@ -133,6 +160,12 @@ func (p *peer) downLocked(reason error) lost {
 	p.pending = p.pending[:0]
 	p.state = peerDown
 	p.creation = 0
+	p.open.Store(0)
+	if p.in != 0 {
+		p.t.sessions.Delete(p.in)
+		p.in = 0
+	}
+	p.out = 0
 	p.epoch++
 	p.nextProbe = time.Now().Add(p.t.cfg.reconnectInterval)
 	p.t.dropped.Add(uint64(l.dropped))

@@ -32,10 +32,12 @@ type transport struct {
 	log      zerolog.Logger
 	sub      *eventstream.Subscription
 
-	callSeq  atomic.Uint64
-	dropped  atomic.Uint64
-	received atomic.Uint64
-	leaving  atomic.Bool // set by leave: Hellos are refused
+	callSeq    atomic.Uint64
+	sessionSeq atomic.Uint64 // the last session id given, from a random start
+	sessions   sync.Map      // session id (this node's) -> *peer
+	dropped    atomic.Uint64
+	received   atomic.Uint64
+	leaving    atomic.Bool // set by leave: Hellos are refused
 
 	mu      sync.Mutex
 	peers   map[string]*peer // by node name
@@ -56,6 +58,33 @@ func (t *transport) envelope(env *clusterpb.Envelope) *clusterpb.Envelope {
 	env.Version = protocolVersion
 	env.From = t.self
 	return env
+}
+
+// newSession gives a new session with p an id, unique during this boot.
+func (t *transport) newSession(p *peer) uint64 {
+	id := t.sessionSeq.Add(1)
+	if id == 0 {
+		id = t.sessionSeq.Add(1)
+	}
+	t.sessions.Store(id, p)
+	return id
+}
+
+// sessionPeer returns the peer whose open session this node gave the id
+// session, or nil if no open session has it.
+func (t *transport) sessionPeer(session uint64) *peer {
+	if session == 0 {
+		return nil
+	}
+	v, ok := t.sessions.Load(session)
+	if !ok {
+		return nil
+	}
+	p := v.(*peer)
+	if p.open.Load() != session {
+		return nil
+	}
+	return p
 }
 
 // peerFor returns the session with a node, creating it when new. It returns
@@ -109,10 +138,7 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) erro
 	if err != nil {
 		return err
 	}
-	um := &clusterpb.UserMessage{
-		Version: protocolVersion, FromNode: t.selfName, FromCreation: t.self.GetCreation(),
-		ToName: toName, Type: typ, Payload: payload,
-	}
+	um := &clusterpb.UserMessage{Version: protocolVersion, ToName: toName, Type: typ, Payload: payload}
 	if !to.IsZero() {
 		um.ToIndex, um.ToSerial = to.ID()
 		um.ToCreation = to.Creation()
@@ -333,7 +359,7 @@ func (t *transport) checkPeer(p *peer, now time.Time) {
 			l, teardown = p.downLocked(ErrHeartbeatTimeout), true
 			break
 		}
-		p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
+		p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
 	case peerConnecting:
 		if !p.probing && now.Sub(p.since) > t.cfg.connectTimeout {
 			l, teardown = p.downLocked(ErrConnectFailed), true
@@ -434,7 +460,7 @@ func (t *transport) leave(ctx context.Context) {
 		if p.state == peerUp {
 			if p.goodbye == nil {
 				p.goodbye = make(chan struct{})
-				p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}))
+				p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}))
 			}
 			acks = append(acks, p.goodbye)
 		}

@@ -116,11 +116,11 @@ func fuzzSeeds() [][]byte {
 		{Body: &clusterpb.Envelope_CallReply{CallReply: &clusterpb.CallReply{CallId: 1, Result: &clusterpb.CallReply_Payload{Payload: payload}}}},
 	}
 	var out [][]byte
-	um, _ := proto.Marshal(&clusterpb.UserMessage{Version: protocolVersion, FromNode: from.Name, FromCreation: 5,
+	um, _ := proto.Marshal(&clusterpb.UserMessage{Version: protocolVersion, Session: 1,
 		ToName: "x", Type: "google.protobuf.StringValue", Payload: []byte{0x0a, 0x01, 'x'}})
 	out = append(out, um)
 	for _, e := range envs {
-		e.Version, e.From = protocolVersion, from
+		e.Version, e.From, e.Session = protocolVersion, from, 1
 		b, _ := proto.Marshal(e)
 		out = append(out, b)
 	}

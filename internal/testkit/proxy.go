@@ -20,6 +20,11 @@ const (
 	// Reset is a loud cut: every open connection is closed and new ones
 	// are closed as soon as they are accepted.
 	Reset
+	// Stall holds the connections open when it starts, as Blackhole does,
+	// but forwards connections accepted afterwards: an old path that went
+	// silent while a new one works. Bytes held on the old connections
+	// cross once the fault is healed.
+	Stall
 )
 
 func (f Fault) String() string {
@@ -30,6 +35,8 @@ func (f Fault) String() string {
 		return "blackhole"
 	case Reset:
 		return "reset"
+	case Stall:
+		return "stall"
 	}
 	return "unknown"
 }
@@ -54,6 +61,7 @@ type Proxy struct {
 type proxyConn struct {
 	client net.Conn
 	done   chan struct{}
+	held   bool // open when a Stall started; guarded by Proxy.mu
 
 	mu     sync.Mutex
 	server net.Conn
@@ -107,8 +115,8 @@ func NewProxy(t testing.TB, target string) *Proxy {
 // Addr returns the host:port the proxy listens on.
 func (p *Proxy) Addr() string { return p.l.Addr().String() }
 
-// Cut starts a fault (Blackhole or Reset; Pass heals). Calling it during
-// another fault switches to the new one.
+// Cut starts a fault (Blackhole, Reset or Stall; Pass heals). Calling it
+// during another fault switches to the new one.
 func (p *Proxy) Cut(f Fault) {
 	if f == Pass {
 		p.Heal()
@@ -120,9 +128,12 @@ func (p *Proxy) Cut(f Fault) {
 		p.healed = make(chan struct{})
 	}
 	p.fault = f
-	if f == Reset {
-		for c := range p.conns {
+	for c := range p.conns {
+		switch f {
+		case Reset:
 			c.close()
+		case Stall:
+			c.held = true
 		}
 	}
 }
@@ -135,6 +146,9 @@ func (p *Proxy) Heal() {
 	if p.fault != Pass {
 		p.fault = Pass
 		close(p.healed)
+	}
+	for c := range p.conns {
+		c.held = false
 	}
 }
 
@@ -204,12 +218,15 @@ func (p *Proxy) serve(c *proxyConn) {
 	wg.Wait()
 }
 
-// wait blocks while a Blackhole holds the traffic. It returns false if
-// the connection was closed meanwhile.
+// wait blocks while a Blackhole or a Stall holds the connection's
+// traffic. It returns false if the connection was closed meanwhile.
 func (p *Proxy) wait(c *proxyConn) bool {
 	for {
 		p.mu.Lock()
 		f, healed := p.fault, p.healed
+		if f == Stall && !c.held {
+			f = Pass
+		}
 		p.mu.Unlock()
 		if f == Pass {
 			return true

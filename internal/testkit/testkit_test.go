@@ -207,7 +207,26 @@ func TestProxyFaults(t *testing.T) {
 	if got, err := roundTrip(c3, "three", 5*time.Second); err != nil || got != "three" {
 		t.Fatalf("after reset healed: %q %v", got, err)
 	}
-	if testkit.Reset.String() != "reset" || testkit.Blackhole.String() != "blackhole" || testkit.Pass.String() != "pass" {
+	// A stall holds open connections but lets new ones through.
+	p.Cut(testkit.Stall)
+	if _, err := roundTrip(c3, "four", 100*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("stall, old connection: %v, want a timeout", err)
+	}
+	c4, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c4.Close()
+	if got, err := roundTrip(c4, "five", 5*time.Second); err != nil || got != "five" {
+		t.Fatalf("stall, new connection: %q %v", got, err)
+	}
+	p.Heal()
+	_ = c3.SetDeadline(time.Now().Add(5 * time.Second))
+	buf = make([]byte, 4)
+	if _, err := io.ReadFull(c3, buf); err != nil || string(buf) != "four" {
+		t.Fatalf("after stall healed: %q %v", buf, err)
+	}
+	if testkit.Stall.String() != "stall" || testkit.Reset.String() != "reset" || testkit.Blackhole.String() != "blackhole" || testkit.Pass.String() != "pass" {
 		t.Fatal("Fault.String")
 	}
 }

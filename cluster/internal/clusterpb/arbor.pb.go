@@ -400,11 +400,16 @@ func (x *Reason) GetText() string {
 
 // Envelope carries every exchange but user messages, which travel as
 // UserMessage (the other type Arbor hands to protoactor). version is the
-// protocol version (1); a receiver drops envelopes of other versions.
+// protocol version (2); a receiver drops envelopes of other versions.
+// session is the id the receiver gave the session in its Hello (0 in a
+// Hello): a receiver drops every envelope but a Hello whose session is not
+// the one it has open with the sender, so nothing sent in an ended session
+// is accepted by a later one, even over a connection that outlived it.
 type Envelope struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	From    *NodeID                `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	Session uint64                 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
 	// Types that are valid to be assigned to Body:
 	//
 	//	*Envelope_Hello
@@ -461,6 +466,13 @@ func (x *Envelope) GetFrom() *NodeID {
 		return x.From
 	}
 	return nil
+}
+
+func (x *Envelope) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
 }
 
 func (x *Envelope) GetBody() isEnvelope_Body {
@@ -582,11 +594,14 @@ func (*Envelope_Goodbye) isEnvelope_Body() {}
 // Hello opens a session between two nodes; the receiver answers with ack
 // set. epoch counts how many times the sender declared the receiver down:
 // a Hello with a higher epoch than the session's makes the receiver drop
-// the old session first.
+// the old session first. session is the id the sender gave the session:
+// the receiver stamps it on everything it sends in the session. A node
+// never gives two sessions the same id during one boot.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Ack           bool                   `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
+	Session       uint64                 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -633,6 +648,13 @@ func (x *Hello) GetAck() bool {
 		return x.Ack
 	}
 	return false
+}
+
+func (x *Hello) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
 }
 
 // Heartbeat proves the sender is alive.
@@ -1048,13 +1070,12 @@ func (x *Goodbye) GetAck() bool {
 // sent as its own protoactor message rather than inside an Envelope, flat
 // so that it decodes with few allocations. The target is a process of the
 // receiving node's boot to_creation, or the name to_name there. type is
-// the payload's full protobuf name. The sender is from_node of boot
-// from_creation; version is as in Envelope.
+// the payload's full protobuf name. session names the sender and the
+// session, as in Envelope; version is as in Envelope.
 type UserMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
-	FromNode      string                 `protobuf:"bytes,2,opt,name=from_node,json=fromNode,proto3" json:"from_node,omitempty"`
-	FromCreation  uint32                 `protobuf:"varint,3,opt,name=from_creation,json=fromCreation,proto3" json:"from_creation,omitempty"`
+	Session       uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
 	ToCreation    uint32                 `protobuf:"varint,4,opt,name=to_creation,json=toCreation,proto3" json:"to_creation,omitempty"`
 	ToIndex       uint32                 `protobuf:"varint,5,opt,name=to_index,json=toIndex,proto3" json:"to_index,omitempty"`
 	ToSerial      uint32                 `protobuf:"varint,6,opt,name=to_serial,json=toSerial,proto3" json:"to_serial,omitempty"`
@@ -1102,16 +1123,9 @@ func (x *UserMessage) GetVersion() uint32 {
 	return 0
 }
 
-func (x *UserMessage) GetFromNode() string {
+func (x *UserMessage) GetSession() uint64 {
 	if x != nil {
-		return x.FromNode
-	}
-	return ""
-}
-
-func (x *UserMessage) GetFromCreation() uint32 {
-	if x != nil {
-		return x.FromCreation
+		return x.Session
 	}
 	return 0
 }
@@ -1177,10 +1191,11 @@ const file_arbor_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\x04R\x02id\"N\n" +
 	"\x06Reason\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.arbor.cluster.v1.ReasonKindR\x04kind\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xec\x03\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\x86\x04\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12,\n" +
-	"\x04from\x18\x02 \x01(\v2\x18.arbor.cluster.v1.NodeIDR\x04from\x12/\n" +
+	"\x04from\x18\x02 \x01(\v2\x18.arbor.cluster.v1.NodeIDR\x04from\x12\x18\n" +
+	"\asession\x18\x03 \x01(\x04R\asession\x12/\n" +
 	"\x05hello\x18\n" +
 	" \x01(\v2\x17.arbor.cluster.v1.HelloH\x00R\x05hello\x12;\n" +
 	"\theartbeat\x18\v \x01(\v2\x1b.arbor.cluster.v1.HeartbeatH\x00R\theartbeat\x125\n" +
@@ -1190,10 +1205,11 @@ const file_arbor_proto_rawDesc = "" +
 	"\n" +
 	"call_reply\x18\x0f \x01(\v2\x1b.arbor.cluster.v1.CallReplyH\x00R\tcallReply\x125\n" +
 	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
-	"\x04body\"/\n" +
+	"\x04body\"I\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
-	"\x03ack\x18\x02 \x01(\bR\x03ack\"\v\n" +
+	"\x03ack\x18\x02 \x01(\bR\x03ack\x12\x18\n" +
+	"\asession\x18\x03 \x01(\x04R\asession\"\v\n" +
 	"\tHeartbeat\"\xa4\x01\n" +
 	"\aMessage\x12)\n" +
 	"\x04from\x18\x01 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
@@ -1220,11 +1236,10 @@ const file_arbor_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\v2\x18.arbor.cluster.v1.ReasonH\x00R\x05errorB\b\n" +
 	"\x06result\"\x1b\n" +
 	"\aGoodbye\x12\x10\n" +
-	"\x03ack\x18\x01 \x01(\bR\x03ack\"\x89\x02\n" +
+	"\x03ack\x18\x01 \x01(\bR\x03ack\"\xe1\x01\n" +
 	"\vUserMessage\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\rR\aversion\x12\x1b\n" +
-	"\tfrom_node\x18\x02 \x01(\tR\bfromNode\x12#\n" +
-	"\rfrom_creation\x18\x03 \x01(\rR\ffromCreation\x12\x1f\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
+	"\asession\x18\x02 \x01(\x04R\asession\x12\x1f\n" +
 	"\vto_creation\x18\x04 \x01(\rR\n" +
 	"toCreation\x12\x19\n" +
 	"\bto_index\x18\x05 \x01(\rR\atoIndex\x12\x1b\n" +
