@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,23 +24,72 @@ import (
 // Benchmarks run two more nodes in this process, with the default failure
 // detector (the shared node's is tuned for fast tests); that is fine
 // without the race detector, and `make bench` runs without it.
+//
+// Arbor and raw protoactor run with the same protoactor remote settings:
+// its defaults (endpoint writer batches of up to 1000 messages, queues of
+// 1,000,000), which cluster.Start keeps.
+//
+// Each benchmark starts its pair of nodes once and keeps it for all its
+// rounds (stopBenchPairs stops them when the run ends): starting and
+// stopping protoactor remote hundreds of times in one process runs into a
+// shutdown race of protoactor's endpoint manager.
+
+var benchPairs struct {
+	mu      sync.Mutex
+	arbor   map[string][2]*cluster.Cluster
+	raw     map[string][2]*pa.ActorSystem
+	cleanup []func()
+}
+
+// stopBenchPairs stops the nodes the benchmarks started.
+func stopBenchPairs() {
+	benchPairs.mu.Lock()
+	defer benchPairs.mu.Unlock()
+	for i := len(benchPairs.cleanup) - 1; i >= 0; i-- {
+		benchPairs.cleanup[i]()
+	}
+	benchPairs.cleanup = nil
+	benchPairs.arbor, benchPairs.raw = nil, nil
+}
 
 func benchPair(b *testing.B) (from, to *cluster.Cluster) {
 	b.Helper()
+	benchPairs.mu.Lock()
+	defer benchPairs.mu.Unlock()
+	if p, ok := benchPairs.arbor[b.Name()]; ok {
+		return p[0], p[1]
+	}
 	var cs [2]*cluster.Cluster
 	for i := range cs {
 		c, err := cluster.Start(context.Background(), "bench"+string(rune('a'+i)), cluster.WithLogger(zerolog.New(io.Discard)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() {
+		benchPairs.cleanup = append(benchPairs.cleanup, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			_ = c.Stop(ctx)
 		})
 		cs[i] = c
 	}
+	if benchPairs.arbor == nil {
+		benchPairs.arbor = make(map[string][2]*cluster.Cluster)
+	}
+	benchPairs.arbor[b.Name()] = cs
 	return cs[0], cs[1]
+}
+
+// latencies records one duration per call and reports their median and
+// 99th percentile beside ns/op.
+type latencies []time.Duration
+
+func (l latencies) report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	slices.Sort(l)
+	b.ReportMetric(float64(l[len(l)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(l[len(l)*99/100].Nanoseconds()), "p99-ns")
 }
 
 func BenchmarkRemoteCall(b *testing.B) {
@@ -58,12 +108,17 @@ func BenchmarkRemoteCall(b *testing.B) {
 	if _, err := shared.Node().Call(ctx, srv, req); err != nil {
 		b.Fatal(err)
 	}
+	lat := make(latencies, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
+		start := time.Now()
 		if _, err := shared.Node().Call(ctx, srv, req); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(start))
 	}
+	b.StopTimer()
+	lat.report(b)
 }
 
 func BenchmarkRemoteSend(b *testing.B) {
@@ -103,38 +158,49 @@ func BenchmarkRemoteSend(b *testing.B) {
 // rawPair starts two protoactor actor systems with remote on loopback.
 func rawPair(b *testing.B) (from, to *pa.ActorSystem) {
 	b.Helper()
+	benchPairs.mu.Lock()
+	defer benchPairs.mu.Unlock()
+	if p, ok := benchPairs.raw[b.Name()]; ok {
+		return p[0], p[1]
+	}
 	quiet := pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) })
 	var systems [2]*pa.ActorSystem
 	for i := range systems {
 		s := pa.NewActorSystem(quiet)
 		r := remote.NewRemote(s, remote.Configure("127.0.0.1", testkit.FreePort(b)))
 		r.Start()
-		b.Cleanup(func() { r.Shutdown(true); s.Shutdown() })
+		benchPairs.cleanup = append(benchPairs.cleanup, func() { r.Shutdown(true); s.Shutdown() })
 		systems[i] = s
 	}
+	if benchPairs.raw == nil {
+		benchPairs.raw = make(map[string][2]*pa.ActorSystem)
+	}
+	benchPairs.raw[b.Name()] = systems
 	return systems[0], systems[1]
 }
 
 func BenchmarkRawProtoactorRequestFuture(b *testing.B) {
 	from, to := rawPair(b)
-	pid, err := to.Root.SpawnNamed(pa.PropsFromFunc(func(c pa.Context) {
+	pid := to.Root.Spawn(pa.PropsFromFunc(func(c pa.Context) {
 		if m, ok := c.Message().(*wrapperspb.StringValue); ok {
 			c.Respond(m)
 		}
-	}), "echo")
-	if err != nil {
-		b.Fatal(err)
-	}
+	}))
 	req := wrapperspb.String("ping")
 	if _, err := from.Root.RequestFuture(pid, req, 5*time.Second).Result(); err != nil {
 		b.Fatal(err)
 	}
+	lat := make(latencies, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
+		start := time.Now()
 		if _, err := from.Root.RequestFuture(pid, req, 5*time.Second).Result(); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(start))
 	}
+	b.StopTimer()
+	lat.report(b)
 }
 
 func BenchmarkRawProtoactorSend(b *testing.B) {
@@ -142,14 +208,11 @@ func BenchmarkRawProtoactorSend(b *testing.B) {
 	var n atomic.Int64
 	done := make(chan struct{})
 	target := int64(b.N)
-	pid, err := to.Root.SpawnNamed(pa.PropsFromFunc(func(c pa.Context) {
+	pid := to.Root.Spawn(pa.PropsFromFunc(func(c pa.Context) {
 		if _, ok := c.Message().(*wrapperspb.Int64Value); ok && n.Add(1) == target {
 			close(done)
 		}
-	}), "sink")
-	if err != nil {
-		b.Fatal(err)
-	}
+	}))
 	msg := wrapperspb.Int64(1)
 	b.ResetTimer()
 	for range b.N {

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	}
 	shared = c
 	code := m.Run()
+	stopBenchPairs()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	if err := c.Stop(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "stop shared node:", err)
