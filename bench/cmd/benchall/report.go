@@ -53,6 +53,11 @@ func renderMarkdown(env envInfo, t table, res map[string]*result, systems []stri
 			p("%s\n\n", strings.Join(notes, "\n"))
 		}
 	}
+	p("## Notes on fairness\n\n")
+	p("- All Go systems are built in one module (bench/go.mod), so minimum version selection gives them one dependency graph: protoactor-go stays at Arbor's pinned version, but shared libraries (grpc, protobuf, x/net) resolve to the highest version any peer needs, which can be newer than in Arbor's own go.mod.\n")
+	p("- The floor runs one goroutine per server. An idle Arbor process holds no goroutine until a message arrives, which is why Arbor spawns faster and smaller than the floor.\n")
+	p("- protoactor-go, hollywood and goakt restart a failed actor in place (same PID, new instance) and have no untrappable kill that triggers a restart, so their restart workload makes the child fail (panic or error) instead; Arbor, Erlang and Ergo kill the child and a new process with a new PID answers.\n")
+	p("- A cell marked n/a names the reason: the runtime has no such feature, or the program failed (the error is quoted).\n\n")
 	p("## Workloads and counts\n\n")
 	p("Every system runs the same workloads with the same counts (full mode; quick mode divides them):\n\n")
 	p("- (a) one caller, 50,000 synchronous calls to an echo server after 2,500 warm-up calls; p50/p99 of each round trip, calls/s over the whole loop.\n")
