@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint consul proto fuzz
+.PHONY: help run test bench bench-go bench-side bench-quick lint consul proto fuzz
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -15,9 +15,18 @@ run: ## serve the kv example on localhost:4040 (Ctrl-C stops it)
 test: consul ## run every test with the race detector, against a real Consul agent, then fuzz briefly
 	PATH="$(CURDIR)/bin:$$PATH" go test -race -count=1 -shuffle=on ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+	$(MAKE) --no-print-directory bench-quick
 
-bench: ## run the benchmarks
-	go test -run '^$$' -bench . -benchmem ./...
+bench: bench-go bench-side ## run every benchmark: Arbor's own beside raw protoactor, then all systems side by side
+
+bench-go: ## Go benchmarks of each package, Arbor beside raw protoactor-go in the same run
+	go test -run '^$$' -bench . -benchmem -benchtime=2s ./...
+
+bench-side: ## Arbor, protoactor, Erlang/OTP, ergo, hollywood, goakt and bare goroutines side by side; writes bench/RESULTS.md and bench/charts/
+	cd bench && go run ./cmd/benchall
+
+bench-quick: ## the side-by-side programs with tiny counts, so they never rot (run by make test)
+	cd bench && go run ./cmd/benchall -quick
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted="$$(gofmt -l .)"; \
