@@ -2,38 +2,21 @@ package application_test
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/application"
 	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/internal/testkit"
-	"github.com/rs/zerolog"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 
-// newNode starts a quiet node stopped at the end of the test.
-func newNode(t testing.TB) *actor.Node {
-	t.Helper()
-	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("stop node: %v", err)
-		}
-	})
-	return n
-}
+func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t testing.TB) context.Context { return actortest.Context(t) }
 
 // newController starts a controller on a fresh node.
 func newController(t testing.TB, opts ...application.Option) (*actor.Node, application.Controller) {

@@ -3,38 +3,20 @@ package registry_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
-	"github.com/rs/zerolog"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 
-// newNode starts a quiet node stopped at the end of the test.
-func newNode(t testing.TB) *actor.Node {
-	t.Helper()
-	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("stop node: %v", err)
-		}
-	})
-	return n
-}
+func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t testing.TB) context.Context { return actortest.Context(t) }
 
 // newScope returns a registry on a fresh node with scope "s" added.
 func newScope(t testing.TB, opts ...registry.ScopeOption) (*actor.Node, *registry.Registry, *registry.Scope) {

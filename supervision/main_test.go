@@ -3,41 +3,24 @@ package supervision_test
 import (
 	"context"
 	"errors"
-	"io"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
-	"github.com/rs/zerolog"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 
 var errBoom = errors.New("boom")
 
-// newNode starts a quiet node stopped at the end of the test.
-func newNode(t testing.TB) *actor.Node {
-	t.Helper()
-	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("stop node: %v", err)
-		}
-	})
-	return n
-}
+func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t testing.TB) context.Context { return actortest.Context(t) }
 
 // worker is a test child. It answers ping calls with "pong", ends with the
 // reason of a crash message, panics on panicMsg. With trap set it traps

@@ -4,39 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/application"
 	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/examples/kv"
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
-	"github.com/rs/zerolog"
 )
 
 func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 
-func newNode(t testing.TB) *actor.Node {
-	t.Helper()
-	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("stop node: %v", err)
-		}
-	})
-	return n
-}
+func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 
-func ctxT(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t testing.TB) context.Context { return actortest.Context(t) }
 
 // forwarder is the seed's Forwarder: an event handler that passes events
 // to the test.
