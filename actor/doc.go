@@ -51,6 +51,10 @@
 // SendNamed to a free name is an error (ErrUnknownName), never a silent
 // drop. SendAfter and CancelTimer schedule messages.
 //
+// Tests of code that runs processes can use package actor/actortest: a
+// quiet node stopped when the test ends, and waiting for an Inbox's next
+// message with a deadline.
+//
 // # Guarantees
 //
 //   - Messages from one sender to one process are received in send order.
