@@ -26,8 +26,9 @@ import (
 // without the race detector, and `make bench` runs without it.
 //
 // Arbor and raw protoactor run with the same protoactor remote settings:
-// its defaults (endpoint writer batches of up to 1000 messages, queues of
-// 1,000,000), which cluster.Start keeps.
+// endpoint writer batches of up to cluster.EndpointWriterBatchSize (100)
+// messages, which cluster.Start sets, and protoactor's default queues of
+// 1,000,000.
 //
 // Each benchmark starts its pair of nodes once and keeps it for all its
 // rounds (stopBenchPairs stops them when the run ends): starting and
@@ -167,7 +168,8 @@ func rawPair(b *testing.B) (from, to *pa.ActorSystem) {
 	var systems [2]*pa.ActorSystem
 	for i := range systems {
 		s := pa.NewActorSystem(quiet)
-		r := remote.NewRemote(s, remote.Configure("127.0.0.1", testkit.FreePort(b)))
+		r := remote.NewRemote(s, remote.Configure("127.0.0.1", testkit.FreePort(b),
+			remote.WithEndpointWriterBatchSize(cluster.EndpointWriterBatchSize)))
 		r.Start()
 		benchPairs.cleanup = append(benchPairs.cleanup, func() { r.Shutdown(true); s.Shutdown() })
 		systems[i] = s

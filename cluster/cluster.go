@@ -22,6 +22,12 @@ import (
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
 )
 
+// EndpointWriterBatchSize is how many messages protoactor's endpoint
+// writer puts in one gRPC message (its default is 1000). Arbor already
+// sends the user messages queued for a peer as one batch of at most 32 KiB,
+// so fewer suffice, and 100 of them stay under gRPC's 4 MiB message limit.
+const EndpointWriterBatchSize = 100
+
 // Cluster is a node that is a member of a cluster: an actor.Node whose
 // PIDs other nodes can reach, plus the sessions with those nodes.
 type Cluster struct {
@@ -73,6 +79,7 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 
 	rc := remote.Configure(host, port,
 		remote.WithAdvertisedHost(advertise),
+		remote.WithEndpointWriterBatchSize(EndpointWriterBatchSize),
 		remote.WithDialOptions(
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: cfg.connectTimeout}),

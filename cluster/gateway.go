@@ -23,6 +23,8 @@ var _ pa.Process = gateway{}
 // SendUserMessage receives an envelope from protoactor.
 func (g gateway) SendUserMessage(_ *pa.PID, message any) {
 	switch m := pa.UnwrapEnvelopeMessage(message).(type) {
+	case *clusterpb.UserBatch:
+		g.t.handleUserBatch(m)
 	case *clusterpb.UserMessage:
 		g.t.handleUserMessage(m)
 	case *clusterpb.Envelope:
@@ -46,6 +48,37 @@ func (t *transport) handleUserMessage(m *clusterpb.UserMessage) {
 		return
 	}
 	p.touch()
+	t.deliverUser(m)
+}
+
+// handleUserBatch delivers the user messages of a batch from a peer with
+// an open session, in order; it drops (and counts) them otherwise.
+func (t *transport) handleUserBatch(b *clusterpb.UserBatch) {
+	n := uint64(len(b.GetMessages()))
+	t.received.Add(n)
+	var reason error
+	if b.GetVersion() != protocolVersion {
+		reason = fmt.Errorf("%w: %d", ErrVersion, b.GetVersion())
+	}
+	p := t.sessionPeer(b.GetSession())
+	if reason == nil && p == nil {
+		reason = errors.New("not from an open session")
+	}
+	if reason != nil {
+		t.dropped.Add(n)
+		t.log.Debug().Uint64("session", b.GetSession()).Uint64("messages", n).Err(reason).Msg("dropped messages from peer")
+		return
+	}
+	p.touch()
+	for _, m := range b.GetMessages() {
+		t.deliverUser(m)
+	}
+}
+
+// deliverUser delivers a user message of an open session to its local
+// target; a message to a dead process or an unknown name is dropped, as in
+// Erlang.
+func (t *transport) deliverUser(m *clusterpb.UserMessage) {
 	var to actor.PID
 	if name := m.GetToName(); name != "" {
 		pid, ok := t.node.WhereIs(name)
@@ -210,8 +243,7 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
 		p.mu.Lock()
 		if p.open.Load() == session { // only into the session the call came in
-			out.Session = p.out
-			p.t.root.Send(p.gw, out)
+			p.writeLocked(out)
 		}
 		p.mu.Unlock()
 	}

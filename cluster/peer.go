@@ -52,7 +52,9 @@ type peer struct {
 	nextProbe time.Time
 	probing   bool
 	member    bool
-	pending   []proto.Message // Envelopes and UserMessages
+	pending   []proto.Message // Envelopes and UserMessages waiting for the session
+	queue     []proto.Message // what waits for the writer in the open session
+	writing   bool            // a writer goroutine is draining queue
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
@@ -78,8 +80,7 @@ func (p *peer) sendLocked(env proto.Message) error {
 	switch p.state {
 	case peerUp:
 		if len(p.pending) == 0 {
-			stamp(env, p.out)
-			p.t.root.Send(p.gw, env)
+			p.writeLocked(env)
 			return nil
 		}
 	case peerDown:
@@ -91,6 +92,83 @@ func (p *peer) sendLocked(env proto.Message) error {
 	}
 	p.pending = append(p.pending, env)
 	return nil
+}
+
+// maxBatchBytes bounds the bytes of one UserBatch. protoactor's endpoint
+// writer sends up to endpointWriterBatchSize of them in one gRPC message,
+// which must stay under gRPC's default 4 MiB limit.
+const maxBatchBytes = 32 << 10
+
+// writeLocked hands a message to the open session in order. An envelope is
+// sent at once when nothing waits for the writer; user messages, and
+// everything sent while some wait, are queued for the peer's writer
+// goroutine, which sends the user messages queued together as one
+// UserBatch.
+func (p *peer) writeLocked(m proto.Message) {
+	if _, user := m.(*clusterpb.UserMessage); !user && !p.writing && len(p.queue) == 0 {
+		stamp(m, p.out)
+		p.t.root.Send(p.gw, m)
+		return
+	}
+	p.queue = append(p.queue, m)
+	if !p.writing {
+		p.writing = true
+		go p.write()
+	}
+}
+
+// write is the peer's writer goroutine: it drains the queue until it finds
+// it empty. Everything in the queue belongs to the open session (ending a
+// session empties it), so the session id read with the queue is theirs.
+func (p *peer) write() {
+	var batch []proto.Message
+	for {
+		p.mu.Lock()
+		if len(p.queue) == 0 {
+			p.writing = false
+			p.mu.Unlock()
+			return
+		}
+		batch, p.queue = p.queue, batch[:0]
+		session := p.out
+		p.mu.Unlock()
+		p.sendBatch(batch, session)
+		clear(batch)
+	}
+}
+
+// sendBatch sends queued messages in order: each run of user messages as
+// UserBatches, each envelope on its own.
+func (p *peer) sendBatch(msgs []proto.Message, session uint64) {
+	var (
+		ub    *clusterpb.UserBatch
+		bytes int
+	)
+	flush := func() {
+		if ub != nil {
+			p.t.root.Send(p.gw, ub)
+			ub, bytes = nil, 0
+		}
+	}
+	for i, m := range msgs {
+		um, ok := m.(*clusterpb.UserMessage)
+		if !ok {
+			flush()
+			stamp(m, session)
+			p.t.root.Send(p.gw, m)
+			continue
+		}
+		size := len(um.Payload) + len(um.Type) + len(um.ToName) + 24
+		if ub != nil && bytes+size > maxBatchBytes {
+			flush()
+		}
+		if ub == nil {
+			ub = &clusterpb.UserBatch{Version: protocolVersion, Session: session, Messages: make([]*clusterpb.UserMessage, 0, min(len(msgs)-i, 256))}
+		}
+		ub.Messages = append(ub.Messages, um)
+		bytes += size
+	}
+	flush()
 }
 
 // connectLocked starts opening a session: a probe of the peer's address,
@@ -132,8 +210,7 @@ func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
 		p.helloLocked(true)
 	}
 	for i, env := range p.pending {
-		stamp(env, p.out)
-		p.t.root.Send(p.gw, env)
+		p.writeLocked(env)
 		p.pending[i] = nil
 	}
 	p.pending = p.pending[:0]
@@ -154,10 +231,12 @@ type lost struct {
 // released.
 func (p *peer) downLocked(reason error) lost {
 	wasUp := p.state == peerUp
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending)}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue)}
 	p.links, p.monitors, p.calls = nil, nil, nil
 	clear(p.pending)
 	p.pending = p.pending[:0]
+	clear(p.queue)
+	p.queue = p.queue[:0]
 	p.state = peerDown
 	p.creation = 0
 	p.open.Store(0)

@@ -460,7 +460,9 @@ func (t *transport) leave(ctx context.Context) {
 		if p.state == peerUp {
 			if p.goodbye == nil {
 				p.goodbye = make(chan struct{})
-				p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}))
+				// After everything queued before it: the exit signals
+				// of this node's processes.
+				p.writeLocked(t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}))
 			}
 			acks = append(acks, p.goodbye)
 		}

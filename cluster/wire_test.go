@@ -119,6 +119,10 @@ func fuzzSeeds() [][]byte {
 	um, _ := proto.Marshal(&clusterpb.UserMessage{Version: protocolVersion, Session: 1,
 		ToName: "x", Type: "google.protobuf.StringValue", Payload: []byte{0x0a, 0x01, 'x'}})
 	out = append(out, um)
+	ub, _ := proto.Marshal(&clusterpb.UserBatch{Version: protocolVersion, Session: 1, Messages: []*clusterpb.UserMessage{
+		{ToName: "x", Type: "google.protobuf.StringValue", Payload: []byte{0x0a, 0x01, 'x'}},
+	}})
+	out = append(out, ub)
 	for _, e := range envs {
 		e.Version, e.From, e.Session = protocolVersion, from, 1
 		b, _ := proto.Marshal(e)
@@ -167,6 +171,10 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		um := &clusterpb.UserMessage{}
 		if proto.Unmarshal(b, um) == nil {
 			t.handleUserMessage(um)
+		}
+		ub := &clusterpb.UserBatch{}
+		if proto.Unmarshal(b, ub) == nil {
+			t.handleUserBatch(ub)
 		}
 	})
 }

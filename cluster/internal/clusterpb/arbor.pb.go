@@ -1172,6 +1172,70 @@ func (x *UserMessage) GetPayload() []byte {
 	return nil
 }
 
+// UserBatch carries the user messages a node queued for one peer since its
+// last write, in the order they were sent, as one protoactor message.
+// version and session are as in Envelope; those of the messages inside
+// are not set and not read.
+type UserBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Session       uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
+	Messages      []*UserMessage         `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserBatch) Reset() {
+	*x = UserBatch{}
+	mi := &file_arbor_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserBatch) ProtoMessage() {}
+
+func (x *UserBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_arbor_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserBatch.ProtoReflect.Descriptor instead.
+func (*UserBatch) Descriptor() ([]byte, []int) {
+	return file_arbor_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UserBatch) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *UserBatch) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
+}
+
+func (x *UserBatch) GetMessages() []*UserMessage {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
 var File_arbor_proto protoreflect.FileDescriptor
 
 const file_arbor_proto_rawDesc = "" +
@@ -1246,7 +1310,11 @@ const file_arbor_proto_rawDesc = "" +
 	"\tto_serial\x18\x06 \x01(\rR\btoSerial\x12\x17\n" +
 	"\ato_name\x18\a \x01(\tR\x06toName\x12\x12\n" +
 	"\x04type\x18\b \x01(\tR\x04type\x12\x18\n" +
-	"\apayload\x18\t \x01(\fR\apayload*\x93\x02\n" +
+	"\apayload\x18\t \x01(\fR\apayload\"z\n" +
+	"\tUserBatch\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
+	"\asession\x18\x02 \x01(\x04R\asession\x129\n" +
+	"\bmessages\x18\x03 \x03(\v2\x1d.arbor.cluster.v1.UserMessageR\bmessages*\x93\x02\n" +
 	"\n" +
 	"ReasonKind\x12\x1b\n" +
 	"\x17REASON_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1283,7 +1351,7 @@ func file_arbor_proto_rawDescGZIP() []byte {
 }
 
 var file_arbor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_arbor_proto_goTypes = []any{
 	(ReasonKind)(0),     // 0: arbor.cluster.v1.ReasonKind
 	(SignalKind)(0),     // 1: arbor.cluster.v1.SignalKind
@@ -1300,7 +1368,8 @@ var file_arbor_proto_goTypes = []any{
 	(*CallReply)(nil),   // 12: arbor.cluster.v1.CallReply
 	(*Goodbye)(nil),     // 13: arbor.cluster.v1.Goodbye
 	(*UserMessage)(nil), // 14: arbor.cluster.v1.UserMessage
-	(*anypb.Any)(nil),   // 15: google.protobuf.Any
+	(*UserBatch)(nil),   // 15: arbor.cluster.v1.UserBatch
+	(*anypb.Any)(nil),   // 16: google.protobuf.Any
 }
 var file_arbor_proto_depIdxs = []int32{
 	0,  // 0: arbor.cluster.v1.Reason.kind:type_name -> arbor.cluster.v1.ReasonKind
@@ -1314,7 +1383,7 @@ var file_arbor_proto_depIdxs = []int32{
 	13, // 8: arbor.cluster.v1.Envelope.goodbye:type_name -> arbor.cluster.v1.Goodbye
 	3,  // 9: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
 	3,  // 10: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
-	15, // 11: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
+	16, // 11: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
 	1,  // 12: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
 	3,  // 13: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
 	3,  // 14: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
@@ -1322,14 +1391,15 @@ var file_arbor_proto_depIdxs = []int32{
 	5,  // 16: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
 	3,  // 17: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
 	3,  // 18: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
-	15, // 19: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
-	15, // 20: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
+	16, // 19: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
+	16, // 20: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
 	5,  // 21: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 22: arbor.cluster.v1.UserBatch.messages:type_name -> arbor.cluster.v1.UserMessage
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_arbor_proto_init() }
@@ -1356,7 +1426,7 @@ func file_arbor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbor_proto_rawDesc), len(file_arbor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
