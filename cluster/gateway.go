@@ -3,10 +3,14 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -48,56 +52,108 @@ func (t *transport) handleUserMessage(m *clusterpb.UserMessage) {
 		return
 	}
 	p.touch()
-	t.deliverUser(m)
+	t.deliverFields(userFields{
+		toCreation: m.GetToCreation(), toIndex: m.GetToIndex(), toSerial: m.GetToSerial(),
+		toName: []byte(m.GetToName()), typ: []byte(m.GetType()), payload: m.GetPayload(),
+	})
 }
 
 // handleUserBatch delivers the user messages of a batch from a peer with
-// an open session, in order; it drops (and counts) them otherwise.
+// an open session, in order; it drops (and counts) them otherwise. A
+// message that does not parse ends the batch: what follows it cannot be
+// found.
 func (t *transport) handleUserBatch(b *clusterpb.UserBatch) {
-	n := uint64(len(b.GetMessages()))
-	t.received.Add(n)
+	data := b.GetMessages()
 	var reason error
 	if b.GetVersion() != protocolVersion {
 		reason = fmt.Errorf("%w: %d", ErrVersion, b.GetVersion())
-	}
-	p := t.sessionPeer(b.GetSession())
-	if reason == nil && p == nil {
+	} else if p := t.sessionPeer(b.GetSession()); p == nil {
 		reason = errors.New("not from an open session")
+	} else {
+		p.touch()
+	}
+	for len(data) > 0 {
+		t.received.Add(1)
+		rec, n := protowire.ConsumeBytes(data)
+		if n < 0 {
+			t.dropped.Add(1)
+			t.log.Debug().Uint64("session", b.GetSession()).Err(ErrMalformed).Msg("dropped the rest of a batch from peer")
+			return
+		}
+		data = data[n:]
+		if reason != nil {
+			t.dropped.Add(1)
+			continue
+		}
+		f, err := parseUserMessage(rec)
+		if err != nil {
+			t.dropped.Add(1)
+			t.log.Debug().Uint64("session", b.GetSession()).Err(err).Msg("dropped the rest of a batch from peer")
+			return
+		}
+		t.deliverFields(f)
 	}
 	if reason != nil {
-		t.dropped.Add(n)
-		t.log.Debug().Uint64("session", b.GetSession()).Uint64("messages", n).Err(reason).Msg("dropped messages from peer")
-		return
-	}
-	p.touch()
-	for _, m := range b.GetMessages() {
-		t.deliverUser(m)
+		t.log.Debug().Uint64("session", b.GetSession()).Err(reason).Msg("dropped a batch from peer")
 	}
 }
 
-// deliverUser delivers a user message of an open session to its local
+// deliverFields delivers a user message of an open session to its local
 // target; a message to a dead process or an unknown name is dropped, as in
 // Erlang.
-func (t *transport) deliverUser(m *clusterpb.UserMessage) {
+func (t *transport) deliverFields(f userFields) {
 	var to actor.PID
-	if name := m.GetToName(); name != "" {
-		pid, ok := t.node.WhereIs(name)
+	if len(f.toName) > 0 {
+		pid, ok := t.node.WhereIs(string(f.toName))
 		if !ok {
 			return
 		}
 		to = pid
 	} else {
-		to = actor.NewRemotePID(t.selfName, m.GetToCreation(), m.GetToIndex(), m.GetToSerial())
+		to = actor.NewRemotePID(t.selfName, f.toCreation, f.toIndex, f.toSerial)
 		if !t.node.IsLocal(to) {
 			return // a message to a dead process is dropped, as in Erlang
 		}
 	}
-	msg, err := unmarshalPayload(m.GetType(), m.GetPayload())
-	if err != nil {
-		t.dropUser(m, err)
-		return
+	mt, err := t.messageType(f.typ)
+	if err == nil {
+		m := mt.New().Interface()
+		if err = proto.Unmarshal(f.payload, m); err == nil {
+			_ = t.node.DeliverLocal(to, m)
+			return
+		}
+		err = fmt.Errorf("%w: payload %s: %v", ErrMalformed, f.typ, err)
 	}
-	_ = t.node.DeliverLocal(to, msg)
+	t.dropped.Add(1)
+	t.log.Debug().Err(err).Msg("dropped message from peer")
+}
+
+// messageType finds a message type by its full name, through a cache of
+// the types found so far (the cache only holds types linked into this
+// binary, so it stays bounded). It returns ErrMalformed for an unknown
+// type.
+func (t *transport) messageType(name []byte) (protoreflect.MessageType, error) {
+	cache := t.types.Load()
+	if cache != nil {
+		if mt, ok := (*cache)[string(name)]; ok {
+			return mt, nil
+		}
+	}
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(name))
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload type %q: %v", ErrMalformed, name, err)
+	}
+	for {
+		next := make(map[string]protoreflect.MessageType, 1)
+		if cache != nil {
+			maps.Copy(next, *cache)
+		}
+		next[string(name)] = mt
+		if t.types.CompareAndSwap(cache, &next) {
+			return mt, nil
+		}
+		cache = t.types.Load()
+	}
 }
 
 func (t *transport) dropUser(m *clusterpb.UserMessage, reason error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -52,9 +53,11 @@ type peer struct {
 	nextProbe time.Time
 	probing   bool
 	member    bool
-	pending   []proto.Message // Envelopes and UserMessages waiting for the session
-	queue     []proto.Message // what waits for the writer in the open session
-	writing   bool            // a writer goroutine is draining queue
+	pending   []any    // Envelopes and userRecords waiting for the session
+	users     []byte   // user messages waiting for the writer, length-prefixed
+	userCount int      // how many messages users holds
+	queue     []queued // envelopes waiting for the writer
+	writing   bool     // a writer goroutine is draining users and queue
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
@@ -63,24 +66,31 @@ type peer struct {
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
 
-// stamp sets the session id on an Envelope or a UserMessage.
+// stamp sets the session id on an Envelope.
 func stamp(m proto.Message, session uint64) {
-	switch x := m.(type) {
-	case *clusterpb.Envelope:
-		x.Session = session
-	case *clusterpb.UserMessage:
-		x.Session = session
+	if env, ok := m.(*clusterpb.Envelope); ok {
+		env.Session = session
 	}
 }
 
-// sendLocked hands an envelope to the session, queueing it while the
-// session opens and starting a connection if there is none. It returns
-// ErrQueueFull when too many envelopes wait.
-func (p *peer) sendLocked(env proto.Message) error {
+// userRecord is one encoded UserMessage, as it goes into a UserBatch.
+type userRecord []byte
+
+// queued is an envelope waiting for the writer, behind the user messages
+// queued before it: those in users[:at].
+type queued struct {
+	at  int
+	env proto.Message
+}
+
+// sendLocked hands an envelope or a userRecord to the session, queueing it
+// while the session opens and starting a connection if there is none. It
+// returns ErrQueueFull when too many wait.
+func (p *peer) sendLocked(m any) error {
 	switch p.state {
 	case peerUp:
 		if len(p.pending) == 0 {
-			p.writeLocked(env)
+			p.writeAnyLocked(m)
 			return nil
 		}
 	case peerDown:
@@ -90,85 +100,106 @@ func (p *peer) sendLocked(env proto.Message) error {
 		p.t.dropped.Add(1)
 		return ErrQueueFull
 	}
-	p.pending = append(p.pending, env)
+	p.pending = append(p.pending, m)
 	return nil
 }
 
+func (p *peer) writeAnyLocked(m any) {
+	switch x := m.(type) {
+	case userRecord:
+		p.writeUserLocked(x)
+	case proto.Message:
+		p.writeLocked(x)
+	}
+}
+
 // maxBatchBytes bounds the bytes of one UserBatch. protoactor's endpoint
-// writer sends up to endpointWriterBatchSize of them in one gRPC message,
+// writer sends up to EndpointWriterBatchSize of them in one gRPC message,
 // which must stay under gRPC's default 4 MiB limit.
 const maxBatchBytes = 32 << 10
 
-// writeLocked hands a message to the open session in order. An envelope is
-// sent at once when nothing waits for the writer; user messages, and
-// everything sent while some wait, are queued for the peer's writer
-// goroutine, which sends the user messages queued together as one
-// UserBatch.
-func (p *peer) writeLocked(m proto.Message) {
-	if _, user := m.(*clusterpb.UserMessage); !user && !p.writing && len(p.queue) == 0 {
-		stamp(m, p.out)
-		p.t.root.Send(p.gw, m)
+// writeLocked hands an envelope to the open session in order: it is sent
+// at once when nothing waits for the writer, and queued for it otherwise.
+func (p *peer) writeLocked(env proto.Message) {
+	if !p.writing && len(p.users) == 0 && len(p.queue) == 0 {
+		stamp(env, p.out)
+		p.t.root.Send(p.gw, env)
 		return
 	}
-	p.queue = append(p.queue, m)
+	p.queue = append(p.queue, queued{at: len(p.users), env: env})
+	p.kickLocked()
+}
+
+// writeUserLocked queues a user message for the peer's writer goroutine,
+// which sends the user messages queued together as one UserBatch.
+func (p *peer) writeUserLocked(rec userRecord) {
+	p.users = protowire.AppendBytes(p.users, rec)
+	p.userCount++
+	p.kickLocked()
+}
+
+func (p *peer) kickLocked() {
 	if !p.writing {
 		p.writing = true
 		go p.write()
 	}
 }
 
-// write is the peer's writer goroutine: it drains the queue until it finds
-// it empty. Everything in the queue belongs to the open session (ending a
-// session empties it), so the session id read with the queue is theirs.
+// write is the peer's writer goroutine: it drains the queues until it
+// finds them empty. Everything queued belongs to the open session (ending
+// a session empties the queues), so the session id read with them is
+// theirs. The users buffer goes to protoactor, which encodes it later, so
+// it is never reused.
 func (p *peer) write() {
-	var batch []proto.Message
+	var queue []queued
 	for {
 		p.mu.Lock()
-		if len(p.queue) == 0 {
+		if len(p.users) == 0 && len(p.queue) == 0 {
 			p.writing = false
 			p.mu.Unlock()
 			return
 		}
-		batch, p.queue = p.queue, batch[:0]
+		users := p.users
+		if len(users) > 0 {
+			p.users = make([]byte, 0, min(2*len(users), 2*maxBatchBytes))
+			p.userCount = 0
+		}
+		queue, p.queue = p.queue, queue[:0]
 		session := p.out
 		p.mu.Unlock()
-		p.sendBatch(batch, session)
-		clear(batch)
+		prev := 0
+		for _, q := range queue {
+			p.sendUsers(users[prev:q.at], session)
+			stamp(q.env, session)
+			p.t.root.Send(p.gw, q.env)
+			prev = q.at
+		}
+		p.sendUsers(users[prev:], session)
+		clear(queue)
 	}
 }
 
-// sendBatch sends queued messages in order: each run of user messages as
-// UserBatches, each envelope on its own.
-func (p *peer) sendBatch(msgs []proto.Message, session uint64) {
-	var (
-		ub    *clusterpb.UserBatch
-		bytes int
-	)
-	flush := func() {
-		if ub != nil {
-			p.t.root.Send(p.gw, ub)
-			ub, bytes = nil, 0
+// sendUsers sends length-prefixed user messages as UserBatches of at most
+// maxBatchBytes (or one message, if it is larger).
+func (p *peer) sendUsers(b []byte, session uint64) {
+	for len(b) > 0 {
+		cut := len(b)
+		if cut > maxBatchBytes {
+			cut = 0
+			for cut < len(b) {
+				_, n := protowire.ConsumeBytes(b[cut:])
+				if n < 0 || (cut > 0 && cut+n > maxBatchBytes) {
+					break
+				}
+				cut += n
+			}
+			if cut == 0 {
+				cut = len(b)
+			}
 		}
+		p.t.root.Send(p.gw, &clusterpb.UserBatch{Version: protocolVersion, Session: session, Messages: b[:cut:cut]})
+		b = b[cut:]
 	}
-	for i, m := range msgs {
-		um, ok := m.(*clusterpb.UserMessage)
-		if !ok {
-			flush()
-			stamp(m, session)
-			p.t.root.Send(p.gw, m)
-			continue
-		}
-		size := len(um.Payload) + len(um.Type) + len(um.ToName) + 24
-		if ub != nil && bytes+size > maxBatchBytes {
-			flush()
-		}
-		if ub == nil {
-			ub = &clusterpb.UserBatch{Version: protocolVersion, Session: session, Messages: make([]*clusterpb.UserMessage, 0, min(len(msgs)-i, 256))}
-		}
-		ub.Messages = append(ub.Messages, um)
-		bytes += size
-	}
-	flush()
 }
 
 // connectLocked starts opening a session: a probe of the peer's address,
@@ -209,8 +240,8 @@ func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
 	if answer {
 		p.helloLocked(true)
 	}
-	for i, env := range p.pending {
-		p.writeLocked(env)
+	for i, m := range p.pending {
+		p.writeAnyLocked(m)
 		p.pending[i] = nil
 	}
 	p.pending = p.pending[:0]
@@ -231,12 +262,13 @@ type lost struct {
 // released.
 func (p *peer) downLocked(reason error) lost {
 	wasUp := p.state == peerUp
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue)}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount}
 	p.links, p.monitors, p.calls = nil, nil, nil
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	clear(p.queue)
 	p.queue = p.queue[:0]
+	p.users, p.userCount = nil, 0
 	p.state = peerDown
 	p.creation = 0
 	p.open.Store(0)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,8 @@ import (
 	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -33,8 +36,9 @@ type transport struct {
 	sub      *eventstream.Subscription
 
 	callSeq    atomic.Uint64
-	sessionSeq atomic.Uint64 // the last session id given, from a random start
-	sessions   sync.Map      // session id (this node's) -> *peer
+	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
+	sessions   sync.Map                                            // session id (this node's) -> *peer
+	types      atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
 	dropped    atomic.Uint64
 	received   atomic.Uint64
 	leaving    atomic.Bool // set by leave: Hellos are refused
@@ -125,11 +129,12 @@ func (t *transport) Send(_, to actor.PID, msg any) error {
 }
 
 // sendMessage sends a user message to a PID of node, or to the name toName
-// there, as one flat UserMessage.
+// there, encoded once as a UserMessage that goes into the peer's next
+// UserBatch.
 func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) error {
-	typ, payload, err := marshalPayload(msg)
-	if err != nil {
-		return err
+	pm, ok := msg.(proto.Message)
+	if !ok || pm == nil {
+		return fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
 	}
 	if node == t.selfName {
 		return actor.NoProc
@@ -138,13 +143,12 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) erro
 	if err != nil {
 		return err
 	}
-	um := &clusterpb.UserMessage{Version: protocolVersion, ToName: toName, Type: typ, Payload: payload}
-	if !to.IsZero() {
-		um.ToIndex, um.ToSerial = to.ID()
-		um.ToCreation = to.Creation()
+	rec, err := appendUserMessage(nil, to, toName, pm)
+	if err != nil {
+		return err
 	}
 	p.mu.Lock()
-	err = p.sendLocked(um)
+	err = p.sendLocked(userRecord(rec))
 	p.mu.Unlock()
 	return err
 }

@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -126,33 +125,92 @@ func encodePayload(msg any) (*anypb.Any, error) {
 	return a, nil
 }
 
-// marshalPayload encodes a user message as its full protobuf name and its
-// bytes. It returns ErrNotProtoMessage for a message that is not a
-// proto.Message.
-func marshalPayload(msg any) (string, []byte, error) {
-	pm, ok := msg.(proto.Message)
-	if !ok || pm == nil {
-		return "", nil, fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
+// appendUserMessage appends the encoding of a UserMessage (without version
+// or session) to a message for a PID, or for the name toName, to b. The
+// payload is encoded straight into b. It returns an error if msg cannot be
+// encoded.
+func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message) ([]byte, error) {
+	if !to.IsZero() {
+		i, s := to.ID()
+		b = protowire.AppendTag(b, 4, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(to.Creation()))
+		b = protowire.AppendTag(b, 5, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(i))
+		b = protowire.AppendTag(b, 6, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(s))
 	}
-	b, err := proto.Marshal(pm)
+	if toName != "" {
+		b = protowire.AppendTag(b, 7, protowire.BytesType)
+		b = protowire.AppendString(b, toName)
+	}
+	b = protowire.AppendTag(b, 8, protowire.BytesType)
+	b = protowire.AppendString(b, string(msg.ProtoReflect().Descriptor().FullName()))
+	mo := proto.MarshalOptions{UseCachedSize: true}
+	n := proto.Size(msg)
+	b = protowire.AppendTag(b, 9, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(n))
+	b, err := mo.MarshalAppend(b, msg)
 	if err != nil {
-		return "", nil, fmt.Errorf("encode %T: %w", msg, err)
+		return nil, fmt.Errorf("encode %T: %w", msg, err)
 	}
-	return string(pm.ProtoReflect().Descriptor().FullName()), b, nil
+	return b, nil
 }
 
-// unmarshalPayload decodes a user message from its type name and bytes. It
-// returns ErrMalformed for an unknown type or bytes that do not decode.
-func unmarshalPayload(typ string, b []byte) (proto.Message, error) {
-	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload type %q: %v", ErrMalformed, typ, err)
+// userFields is a UserMessage decoded from a UserBatch; its slices alias
+// the batch.
+type userFields struct {
+	toCreation, toIndex, toSerial uint32
+	toName, typ, payload          []byte
+}
+
+// parseUserMessage decodes the fields of one encoded UserMessage without
+// copying. It returns ErrMalformed for bytes that do not parse.
+func parseUserMessage(b []byte) (userFields, error) {
+	var f userFields
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return f, fmt.Errorf("%w: user message: %v", ErrMalformed, protowire.ParseError(n))
+		}
+		b = b[n:]
+		switch {
+		case typ == protowire.VarintType && num >= 4 && num <= 6:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return f, fmt.Errorf("%w: user message: %v", ErrMalformed, protowire.ParseError(n))
+			}
+			b = b[n:]
+			switch num {
+			case 4:
+				f.toCreation = uint32(v)
+			case 5:
+				f.toIndex = uint32(v)
+			case 6:
+				f.toSerial = uint32(v)
+			}
+		case typ == protowire.BytesType && num >= 7 && num <= 9:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return f, fmt.Errorf("%w: user message: %v", ErrMalformed, protowire.ParseError(n))
+			}
+			b = b[n:]
+			switch num {
+			case 7:
+				f.toName = v
+			case 8:
+				f.typ = v
+			case 9:
+				f.payload = v
+			}
+		default:
+			n := protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return f, fmt.Errorf("%w: user message: %v", ErrMalformed, protowire.ParseError(n))
+			}
+			b = b[n:]
+		}
 	}
-	m := mt.New().Interface()
-	if err := proto.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("%w: payload %s: %v", ErrMalformed, typ, err)
-	}
-	return m, nil
+	return f, nil
 }
 
 // decodePayload unwraps a user message. It returns ErrMalformed for a

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -72,21 +73,33 @@ func TestPIDCodec(t *testing.T) {
 	}
 }
 
-func TestPayloadCodec(t *testing.T) {
-	typ, b, err := marshalPayload(wrapperspb.String("x"))
-	if err != nil || typ != "google.protobuf.StringValue" {
-		t.Fatalf("marshal: %q %v", typ, err)
+func TestUserMessageCodec(t *testing.T) {
+	tr := &transport{}
+	to := actor.NewRemotePID("x@127.0.0.1:9", 7, 3, 4)
+	rec, err := appendUserMessage(nil, to, "name", wrapperspb.String("x"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if m, err := unmarshalPayload(typ, b); err != nil || m.(*wrapperspb.StringValue).Value != "x" {
-		t.Fatalf("unmarshal: %v %v", m, err)
+	f, err := parseUserMessage(rec)
+	if err != nil || f.toCreation != 7 || f.toIndex != 3 || f.toSerial != 4 || string(f.toName) != "name" ||
+		string(f.typ) != "google.protobuf.StringValue" {
+		t.Fatalf("parse: %+v %v", f, err)
 	}
-	if _, _, err := marshalPayload(42); !errors.Is(err, ErrNotProtoMessage) {
-		t.Fatalf("non-proto: %v", err)
+	mt, err := tr.messageType(f.typ)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := unmarshalPayload("no.such.Type", b); !errors.Is(err, ErrMalformed) {
+	m := mt.New().Interface()
+	if err := proto.Unmarshal(f.payload, m); err != nil || m.(*wrapperspb.StringValue).Value != "x" {
+		t.Fatalf("payload: %v %v", m, err)
+	}
+	if _, err := tr.messageType(f.typ); err != nil { // cached
+		t.Fatal(err)
+	}
+	if _, err := tr.messageType([]byte("no.such.Type")); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("unknown type: %v", err)
 	}
-	if _, err := unmarshalPayload(typ, []byte{0xff}); !errors.Is(err, ErrMalformed) {
+	if _, err := parseUserMessage([]byte{0xff}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("garbage: %v", err)
 	}
 }
@@ -119,9 +132,10 @@ func fuzzSeeds() [][]byte {
 	um, _ := proto.Marshal(&clusterpb.UserMessage{Version: protocolVersion, Session: 1,
 		ToName: "x", Type: "google.protobuf.StringValue", Payload: []byte{0x0a, 0x01, 'x'}})
 	out = append(out, um)
-	ub, _ := proto.Marshal(&clusterpb.UserBatch{Version: protocolVersion, Session: 1, Messages: []*clusterpb.UserMessage{
-		{ToName: "x", Type: "google.protobuf.StringValue", Payload: []byte{0x0a, 0x01, 'x'}},
-	}})
+	rec, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"))
+	rec2, _ := appendUserMessage(nil, actor.NewRemotePID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7))
+	ub, _ := proto.Marshal(&clusterpb.UserBatch{Version: protocolVersion, Session: 1,
+		Messages: protowire.AppendBytes(protowire.AppendBytes(nil, rec), rec2)})
 	out = append(out, ub)
 	for _, e := range envs {
 		e.Version, e.From, e.Session = protocolVersion, from, 1

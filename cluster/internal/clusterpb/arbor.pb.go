@@ -1174,13 +1174,16 @@ func (x *UserMessage) GetPayload() []byte {
 
 // UserBatch carries the user messages a node queued for one peer since its
 // last write, in the order they were sent, as one protoactor message.
-// version and session are as in Envelope; those of the messages inside
-// are not set and not read.
+// version and session are as in Envelope. messages holds the encoded
+// UserMessages one after another, each preceded by its length as a
+// varint; their version and session are not set and not read. (Bytes
+// rather than a repeated field: the sender encodes each message once, into
+// the batch, and the receiver decodes them without a struct each.)
 type UserBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	Session       uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
-	Messages      []*UserMessage         `protobuf:"bytes,3,rep,name=messages,proto3" json:"messages,omitempty"`
+	Messages      []byte                 `protobuf:"bytes,3,opt,name=messages,proto3" json:"messages,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1229,7 +1232,7 @@ func (x *UserBatch) GetSession() uint64 {
 	return 0
 }
 
-func (x *UserBatch) GetMessages() []*UserMessage {
+func (x *UserBatch) GetMessages() []byte {
 	if x != nil {
 		return x.Messages
 	}
@@ -1310,11 +1313,11 @@ const file_arbor_proto_rawDesc = "" +
 	"\tto_serial\x18\x06 \x01(\rR\btoSerial\x12\x17\n" +
 	"\ato_name\x18\a \x01(\tR\x06toName\x12\x12\n" +
 	"\x04type\x18\b \x01(\tR\x04type\x12\x18\n" +
-	"\apayload\x18\t \x01(\fR\apayload\"z\n" +
+	"\apayload\x18\t \x01(\fR\apayload\"[\n" +
 	"\tUserBatch\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
-	"\asession\x18\x02 \x01(\x04R\asession\x129\n" +
-	"\bmessages\x18\x03 \x03(\v2\x1d.arbor.cluster.v1.UserMessageR\bmessages*\x93\x02\n" +
+	"\asession\x18\x02 \x01(\x04R\asession\x12\x1a\n" +
+	"\bmessages\x18\x03 \x01(\fR\bmessages*\x93\x02\n" +
 	"\n" +
 	"ReasonKind\x12\x1b\n" +
 	"\x17REASON_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1394,12 +1397,11 @@ var file_arbor_proto_depIdxs = []int32{
 	16, // 19: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
 	16, // 20: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
 	5,  // 21: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
-	14, // 22: arbor.cluster.v1.UserBatch.messages:type_name -> arbor.cluster.v1.UserMessage
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_arbor_proto_init() }
