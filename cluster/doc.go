@@ -50,8 +50,10 @@
 // # Guarantees
 //
 //   - Messages from one process to another arrive in order and at most
-//     once; a message sent while there is no session is queued (up to
-//     WithMaxPending) until one opens, and dropped if it fails.
+//     once, and in order with the links, monitors, exits and calls sent
+//     to the same node (user messages travel in per-peer batches, through
+//     the same queue); a message sent while there is no session is queued
+//     (up to WithMaxPending) until one opens, and dropped if it fails.
 //   - Within a session, a link or monitor across nodes fires exactly once:
 //     with the process's exit reason, or with NoConnection if the session
 //     ends first. After a session ends, nothing sent in it is delivered:
