@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +33,9 @@ const childEnv = "ARBOR_CLUSTER_TEST_CHILD"
 // stdout; it stops when stdin closes.
 func runChild() {
 	opts := []cluster.Option{
-		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.Disabled)),
+		// Everything goes to stderr, which the parent keeps and shows
+		// when the test fails (startChild).
+		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()),
 		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
 		cluster.WithReconnectInterval(100 * time.Millisecond),
 		cluster.WithConnectTimeout(time.Second),
@@ -228,7 +231,10 @@ func startChild(t testing.TB, name string, env ...string) *child {
 	// A race-enabled binary sleeps a second when it exits unless told not
 	// to; a child's exit is what several tests wait for.
 	cmd.Env = append(append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0"), env...)
-	cmd.Stderr = os.Stderr
+	// The child's log (and anything it prints on stderr) is kept and
+	// shown if the test fails; a passing test stays quiet.
+	logs := &logBuffer{}
+	cmd.Stderr = logs
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -258,7 +264,12 @@ func startChild(t testing.TB, name string, env ...string) *child {
 		_ = cmd.Wait()
 		close(c.done)
 	}()
-	t.Cleanup(c.stop)
+	t.Cleanup(func() {
+		c.stop()
+		if t.Failed() {
+			t.Logf("log of child %s (%s):\n%s", name, c.name, logs.String())
+		}
+	})
 	select {
 	case c.name = <-ready:
 	case <-c.done:
@@ -267,6 +278,35 @@ func startChild(t testing.TB, name string, env ...string) *child {
 		t.Fatalf("child %s not ready in 30s", name)
 	}
 	return c
+}
+
+// logBuffer keeps the last logBufferMax bytes a child wrote on stderr.
+type logBuffer struct {
+	mu      sync.Mutex
+	buf     []byte
+	trimmed int
+}
+
+const logBufferMax = 8 << 20
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - logBufferMax; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+		b.trimmed += over
+	}
+	return len(p), nil
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.trimmed > 0 {
+		return fmt.Sprintf("(%d bytes trimmed)\n%s", b.trimmed, b.buf)
+	}
+	return string(b.buf)
 }
 
 // stop ends the child cleanly (closing its stdin) and waits for it; a

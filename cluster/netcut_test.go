@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"testing"
@@ -87,7 +88,13 @@ func TestOldSessionNotDelivered(t *testing.T) {
 	// follow the last one.
 	next := func() int64 {
 		t.Helper()
-		n := recvType[*wrapperspb.Int64Value](t, ib, 10*time.Second).Value
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m, err := ib.Receive(ctx)
+		if err != nil {
+			t.Fatalf("%s: no number after %d: %v", time.Now().UTC().Format(time.RFC3339Nano), last, err)
+		}
+		n := m.(*wrapperspb.Int64Value).Value
 		if n <= last {
 			t.Fatalf("got %d after %d: a message of an ended session was delivered", n, last)
 		}
