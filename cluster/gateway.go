@@ -226,11 +226,18 @@ func (t *transport) onHello(p *peer, creation uint32, h *clusterpb.Hello) {
 		return
 	}
 	p.mu.Lock()
+	if h.GetAck() && (p.in == 0 || h.GetAnswers() != p.in) {
+		// The answer to a Hello of an earlier attempt (or session): the
+		// session it would open is not the one the peer answered last.
+		p.mu.Unlock()
+		t.drop(nil, errors.New("answer to an earlier hello"))
+		return
+	}
 	var l lost
 	if p.state == peerUp {
 		if creation == p.creation && h.GetEpoch() <= p.peerEpoch {
 			if !h.GetAck() {
-				p.helloLocked(true) // a duplicate: answer it again
+				p.helloLocked(h.GetSession()) // a duplicate: answer it again
 			}
 			p.mu.Unlock()
 			return

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,14 +214,15 @@ func (p *peer) connectLocked() {
 	p.t.startProbe(p)
 }
 
-// helloLocked sends a Hello (or its answer) straight to the peer, giving
-// the session an id first if it has none.
-func (p *peer) helloLocked(ack bool) {
+// helloLocked sends a Hello straight to the peer, giving the session an id
+// first if it has none. answers is the peer's id of the Hello it answers,
+// 0 for a Hello that opens a session.
+func (p *peer) helloLocked(answers uint64) {
 	if p.in == 0 {
 		p.in = p.t.newSession(p)
 	}
 	p.t.root.Send(p.gw, p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
-		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: ack, Session: p.in},
+		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers},
 	}}))
 }
 
@@ -238,7 +240,7 @@ func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
 	}
 	p.open.Store(p.in)
 	if answer {
-		p.helloLocked(true)
+		p.helloLocked(session)
 	}
 	for i, m := range p.pending {
 		p.writeAnyLocked(m)
@@ -277,7 +279,14 @@ func (p *peer) downLocked(reason error) lost {
 		p.in = 0
 	}
 	p.out = 0
-	p.epoch++
+	// epoch counts the times this node declared the peer down. A session
+	// the peer reset (it declared this node down, or restarted) is not
+	// one: counting it would make the answer to the peer's Hello look
+	// like a new declaration, which the peer would answer by resetting
+	// its side, and so on without end.
+	if !errors.Is(reason, ErrSessionReset) {
+		p.epoch++
+	}
 	p.nextProbe = time.Now().Add(p.t.cfg.reconnectInterval)
 	p.t.dropped.Add(uint64(l.dropped))
 	if p.goodbye != nil {

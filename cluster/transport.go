@@ -321,7 +321,7 @@ func (t *transport) startProbe(p *peer) {
 			l.deliver(t.node)
 			return
 		}
-		p.helloLocked(false)
+		p.helloLocked(0)
 		p.mu.Unlock()
 	}()
 }

@@ -596,12 +596,15 @@ func (*Envelope_Goodbye) isEnvelope_Body() {}
 // a Hello with a higher epoch than the session's makes the receiver drop
 // the old session first. session is the id the sender gave the session:
 // the receiver stamps it on everything it sends in the session. A node
-// never gives two sessions the same id during one boot.
+// never gives two sessions the same id during one boot. An answer (ack
+// set) names in answers the session id of the Hello it answers: a node
+// ignores an answer to a Hello of an earlier attempt to open the session.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Ack           bool                   `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
 	Session       uint64                 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
+	Answers       uint64                 `protobuf:"varint,4,opt,name=answers,proto3" json:"answers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -653,6 +656,13 @@ func (x *Hello) GetAck() bool {
 func (x *Hello) GetSession() uint64 {
 	if x != nil {
 		return x.Session
+	}
+	return 0
+}
+
+func (x *Hello) GetAnswers() uint64 {
+	if x != nil {
+		return x.Answers
 	}
 	return 0
 }
@@ -1272,11 +1282,12 @@ const file_arbor_proto_rawDesc = "" +
 	"\n" +
 	"call_reply\x18\x0f \x01(\v2\x1b.arbor.cluster.v1.CallReplyH\x00R\tcallReply\x125\n" +
 	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
-	"\x04body\"I\n" +
+	"\x04body\"c\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03ack\x18\x02 \x01(\bR\x03ack\x12\x18\n" +
-	"\asession\x18\x03 \x01(\x04R\asession\"\v\n" +
+	"\asession\x18\x03 \x01(\x04R\asession\x12\x18\n" +
+	"\aanswers\x18\x04 \x01(\x04R\aanswers\"\v\n" +
 	"\tHeartbeat\"\xa4\x01\n" +
 	"\aMessage\x12)\n" +
 	"\x04from\x18\x01 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
