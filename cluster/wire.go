@@ -14,7 +14,7 @@ import (
 
 // protocolVersion is the version every Envelope carries. A node drops
 // envelopes of any other version.
-const protocolVersion = 2
+const protocolVersion = 3 // 3: Hello answers name the Hello they answer
 
 // RemoteError is an exit reason that crossed nodes as text: an error that is
 // none of the reasons Arbor encodes by kind (Normal, Shutdown, Killed,
