@@ -343,15 +343,7 @@ func (d *director[A]) request(ctx *actor.Context, req *actor.Request) {
 	case countReq:
 		var n Counts
 		for _, c := range d.kids {
-			n.Specs++
-			if c.state == Running {
-				n.Active++
-			}
-			if c.spec.Type == Supervisor {
-				n.Supervisors++
-			} else {
-				n.Workers++
-			}
+			n.add(c.spec.Type, c.state)
 		}
 		reply(n)
 	case dGetPIDReq:

@@ -249,3 +249,16 @@ type Counts struct {
 	Supervisors int // specs of type Supervisor
 	Workers     int // specs of type Worker
 }
+
+// add counts one child of type t in state s.
+func (n *Counts) add(t ChildType, s ChildState) {
+	n.Specs++
+	if s == Running {
+		n.Active++
+	}
+	if t == Supervisor {
+		n.Supervisors++
+	} else {
+		n.Workers++
+	}
+}

@@ -298,15 +298,7 @@ func (s *supervisor) request(ctx *actor.Context, req *actor.Request) {
 	case countReq:
 		var n Counts
 		for _, c := range s.kids {
-			n.Specs++
-			if c.state == Running {
-				n.Active++
-			}
-			if c.spec.Type == Supervisor {
-				n.Supervisors++
-			} else {
-				n.Workers++
-			}
+			n.add(c.spec.Type, c.state)
 		}
 		req.Reply(n)
 	case getSpecReq:
