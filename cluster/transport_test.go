@@ -105,10 +105,11 @@ func TestRemoteLinkExit(t *testing.T) {
 	}
 }
 
-// lostNode checks what a node sees when the child's node is lost: NodeDown
-// within bound, and NoConnection on a monitor, a link and a pending call.
-func lostNode(t *testing.T, lose func(b *child), bound time.Duration, reasons ...error) {
-	a, b, ev := withChild(t)
+// watchTwo spawns two processes on b and watches them from a trapping inbox
+// on a: the first through a monitor (whose ref it returns), the second
+// through a link. It returns once both have reached b.
+func watchTwo(t *testing.T, a *cluster.Cluster, b *child) (*actor.Inbox, actor.PID, actor.PID, actor.Ref) {
+	t.Helper()
 	ib := newInbox(t, a.Node())
 	if err := ib.TrapExit(ctxT(t), true); err != nil {
 		t.Fatal(err)
@@ -122,6 +123,14 @@ func lostNode(t *testing.T, lose func(b *child), bound time.Duration, reasons ..
 	if _, err := a.Node().Call(ctxT(t), w1, wrapperspb.String("sync")); err != nil {
 		t.Fatal(err)
 	}
+	return ib, w1, w2, ref
+}
+
+// lostNode checks what a node sees when the child's node is lost: NodeDown
+// within bound, and NoConnection on a monitor, a link and a pending call.
+func lostNode(t *testing.T, lose func(b *child), bound time.Duration, reasons ...error) {
+	a, b, ev := withChild(t)
+	ib, _, w2, ref := watchTwo(t, a, b)
 	start := time.Now()
 	lose(b)
 	down := recvNodeDown(t, ev, b.name, bound+time.Second)
@@ -162,18 +171,7 @@ func TestKilledNode(t *testing.T) {
 // and link see their real exit reason, then NodeDown says the node left.
 func TestStoppedNode(t *testing.T) {
 	a, b, ev := withChild(t)
-	ib := newInbox(t, a.Node())
-	if err := ib.TrapExit(ctxT(t), true); err != nil {
-		t.Fatal(err)
-	}
-	w1, w2 := b.spawn(t, a), b.spawn(t, a)
-	ref, _ := ib.Monitor(ctxT(t), w1)
-	if err := ib.Link(ctxT(t), w2); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Node().Call(ctxT(t), w1, wrapperspb.String("sync")); err != nil {
-		t.Fatal(err)
-	}
+	ib, w1, w2, ref := watchTwo(t, a, b)
 	start := time.Now()
 	b.stop()
 	down := recvNodeDown(t, ev, b.name, 3*time.Second)

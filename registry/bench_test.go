@@ -62,11 +62,19 @@ func benchRegister(b *testing.B, procs int) {
 	pids := spawnMany(b, n, procs)
 	keys := names("name-", count)
 	ctx := context.Background()
+	benchWrites(b, r, "reg", count, func(s *registry.Scope, j int) error {
+		return s.Register(ctx, keys[j], pids[j%procs], nil)
+	})
+}
+
+// benchWrites times count calls of op, each b.N round in a fresh scope
+// (added outside the timer), and reports writes per second.
+func benchWrites(b *testing.B, r *registry.Registry, prefix string, count int, op func(s *registry.Scope, j int) error) {
 	var elapsed time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		scope := fmt.Sprint("reg", i)
+		scope := fmt.Sprint(prefix, i)
 		if err := r.AddScope(scope); err != nil {
 			b.Fatal(err)
 		}
@@ -74,7 +82,7 @@ func benchRegister(b *testing.B, procs int) {
 		b.StartTimer()
 		t0 := time.Now()
 		for j := range count {
-			if err := s.Register(ctx, keys[j], pids[j%procs], nil); err != nil {
+			if err := op(s, j); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -146,25 +154,9 @@ func BenchmarkJoin100k(b *testing.B) {
 	pids := spawnMany(b, n, count)
 	gs := names("group-", groups)
 	ctx := context.Background()
-	var elapsed time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		scope := fmt.Sprint("join", i)
-		if err := r.AddScope(scope); err != nil {
-			b.Fatal(err)
-		}
-		s, _ := r.Scope(scope)
-		b.StartTimer()
-		t0 := time.Now()
-		for j := range count {
-			if err := s.Join(ctx, gs[j%groups], pids[j], nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		elapsed += time.Since(t0)
-	}
-	b.ReportMetric(float64(count*b.N)/elapsed.Seconds(), "ops/s")
+	benchWrites(b, r, "join", count, func(s *registry.Scope, j int) error {
+		return s.Join(ctx, gs[j%groups], pids[j], nil)
+	})
 }
 
 // tally counts the messages it receives and closes done when the shared
