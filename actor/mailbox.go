@@ -61,13 +61,6 @@ func (q *msgQueue) take(spare []envelope) batch {
 	return b
 }
 
-// drop empties the queue for good (the process exited) and returns what it
-// held.
-func (q *msgQueue) drop() batch {
-	b := q.take(nil)
-	return b
-}
-
 // release returns a handled segment to the pool.
 func releaseSegment(s *segment) {
 	clear(s.buf[:s.n])

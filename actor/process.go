@@ -392,7 +392,7 @@ func (c *Context) terminate(reason error, rest batch) {
 	c.mu.Lock()
 	c.state = stDead
 	c.dead.Store(true)
-	sigs, inbox := c.sys, c.inbox.drop()
+	sigs, inbox := c.sys, c.inbox.take(nil) // empty for good
 	c.sys = nil
 	watchers := c.watchers
 	c.watchers = watcherSet{}
