@@ -51,4 +51,4 @@ proto: ## regenerate code from .proto files (needs protoc: apt-get install -y pr
 FUZZTIME ?= 20s
 
 fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
-	go test -run '^$$' -fuzz FuzzDecodeEnvelope -fuzztime $(FUZZTIME) ./cluster
+	go test -run '^$$' -fuzz FuzzDecodePacket -fuzztime $(FUZZTIME) ./cluster

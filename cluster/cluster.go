@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -17,15 +16,15 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/arbor-otp/arbor/actor"
-	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
 )
 
 // EndpointWriterBatchSize is how many messages protoactor's endpoint
-// writer puts in one gRPC message (its default is 1000). Arbor already
-// sends the user messages queued for a peer as one batch of at most 32 KiB,
-// so fewer suffice, and 100 of them stay under gRPC's 4 MiB message limit.
+// writer puts in one gRPC message (its default is 1000) on a cluster
+// node, for protoactor actors that use protoactor remote themselves.
+// Arbor's own traffic does not go through the endpoint writer (ADR 0003).
 const EndpointWriterBatchSize = 100
 
 // Cluster is a node that is a member of a cluster: an actor.Node whose
@@ -77,6 +76,7 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 	node := actor.NewNode(append(slices.Clone(cfg.nodeOpts), actor.WithNodeName(full), actor.WithLogger(*cfg.logger))...)
 	log := node.Logger().With().Str("component", "cluster").Logger()
 
+	t := newTransport(node, cfg, log)
 	rc := remote.Configure(host, port,
 		remote.WithAdvertisedHost(advertise),
 		remote.WithEndpointWriterBatchSize(EndpointWriterBatchSize),
@@ -84,38 +84,26 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: cfg.connectTimeout}),
 		),
+		remote.WithServerOptions(
+			// Arbor's streams (ADR 0003), served beside protoactor's.
+			grpc.UnknownServiceHandler(t.serve),
+			// Close a connection whose peer no longer answers pings
+			// (cut off or frozen), so that its goroutines end.
+			grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.heartbeatTimeout, Timeout: cfg.heartbeatTimeout}),
+			grpc.InitialWindowSize(streamWindow),
+			grpc.InitialConnWindowSize(streamWindow),
+		),
 	)
-	// One connection attempt per endpoint: protoactor retries inside its
-	// writer with a 2 s sleep and leaks a connection per retry; Arbor
-	// probes and reconnects itself.
+	// One connection attempt per endpoint for protoactor's own traffic:
+	// its writer retries with a 2 s sleep and leaks a connection per retry.
 	rc.MaxRetryCount = 1
 	r := remote.NewRemote(node.ActorSystem(), rc)
+	t.remote = r
 	if err := startRemote(r); err != nil {
+		t.stop()
 		_ = node.Stop(ctx)
 		return nil, fmt.Errorf("%w %s: %v", ErrListen, net.JoinHostPort(host, strconv.Itoa(port)), err)
 	}
-	t := &transport{
-		node:     node,
-		selfName: full,
-		self:     &clusterpb.NodeID{Name: full, Creation: node.Creation()},
-		root:     node.ActorSystem().Root,
-		remote:   r,
-		cfg:      cfg,
-		log:      log,
-		peers:    make(map[string]*peer),
-		byAddr:   make(map[string]*peer),
-		subs:     make(map[actor.PID]struct{}),
-		quit:     make(chan struct{}),
-	}
-	// Session ids start at random, so that ids of this boot are unlikely
-	// to match those of an earlier one.
-	t.sessionSeq.Store(rand.Uint64() >> 1)
-	if _, ok := node.ActorSystem().ProcessRegistry.Add(gateway{t}, gatewayID); !ok {
-		r.Shutdown(true)
-		_ = node.Stop(ctx)
-		return nil, fmt.Errorf("register gateway %q: id taken", gatewayID)
-	}
-	t.sub = node.ActorSystem().EventStream.Subscribe(t.onEndpointEvent)
 	node.SetTransport(t)
 	t.wg.Add(1)
 	go t.loop()
@@ -303,15 +291,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 
 func (c *Cluster) shutdown(ctx context.Context) error {
 	c.t.stop()
-	c.node.ActorSystem().EventStream.Unsubscribe(c.t.sub)
 	c.node.SetTransport(nil)
-	// protoactor's graceful shutdown first sets a flag its stream readers
-	// read without synchronization. Each reader reads it just before
-	// handing an envelope to the gateway, which counts it in received:
-	// loading the counter here orders the last reads of the readers that
-	// have ended before the write, so the race detector sees no race with
-	// them (a stream opening at this very moment still races, in protoactor).
-	_ = c.t.received.Load()
 	stopRemote(c.remote, c.log)
 	return c.node.Stop(ctx)
 }

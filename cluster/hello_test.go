@@ -2,69 +2,79 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	pa "github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
-	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
-// wireQueue is a protoactor process that keeps what a transport sends to
-// a peer, so that a test decides when (and whether) it arrives.
+// wireQueue is a stream that keeps the packets a transport sends to a
+// peer, so that a test decides when (and whether) they arrive.
 type wireQueue struct {
-	mu   sync.Mutex
-	msgs []any
+	mu     sync.Mutex
+	pkts   [][]byte
+	closed chan struct{}
+	once   sync.Once
 }
 
-func (w *wireQueue) SendUserMessage(_ *pa.PID, m any) {
-	w.mu.Lock()
-	w.msgs = append(w.msgs, pa.UnwrapEnvelopeMessage(m))
-	w.mu.Unlock()
-}
-func (*wireQueue) SendSystemMessage(*pa.PID, any) {}
-func (*wireQueue) Stop(*pa.PID)                   {}
-
-func (w *wireQueue) take() []any {
+func (w *wireQueue) SendMsg(m any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	m := w.msgs
-	w.msgs = nil
+	w.pkts = append(w.pkts, slices.Clone(*m.(*[]byte)))
+	return nil
+}
+
+func (w *wireQueue) RecvMsg(any) error {
+	<-w.closed
+	return io.EOF
+}
+
+func (*wireQueue) CloseSend() error { return nil }
+
+func (w *wireQueue) take() [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.pkts
+	w.pkts = nil
 	return m
 }
 
-// handshakeTransport is a transport with no network: what it sends to peerName
-// goes to the returned queue.
+// handshakeTransport is a transport with no network: every stream it opens
+// to peerName sends into the returned queue.
 func handshakeTransport(t *testing.T, name, peerName string) (*transport, *wireQueue) {
 	t.Helper()
 	n := actor.NewNode(actor.WithNodeName(name), actor.WithLogger(zerolog.New(io.Discard)))
+	tr := newTransport(n, defaultConfig(), zerolog.New(io.Discard))
 	t.Cleanup(func() {
+		tr.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = n.Stop(ctx)
 	})
-	tr := &transport{
-		node: n, selfName: name, self: &clusterpb.NodeID{Name: name, Creation: n.Creation()},
-		root: n.ActorSystem().Root, cfg: defaultConfig(), log: zerolog.New(io.Discard),
-		peers: make(map[string]*peer), byAddr: make(map[string]*peer), subs: make(map[actor.PID]struct{}),
-		quit: make(chan struct{}),
-	}
 	tr.sessionSeq.Store(1000)
-	q := &wireQueue{}
-	gw, ok := n.ActorSystem().ProcessRegistry.Add(q, "wire-to-"+peerName)
-	if !ok {
-		t.Fatal("register wire queue")
+	q := &wireQueue{closed: make(chan struct{})}
+	tr.dialer = func(string) (*peerConn, error) {
+		return newPeerConn(q, func() {}), nil
 	}
-	p, err := tr.peerFor(peerName)
-	if err != nil {
+	t.Cleanup(func() { q.once.Do(func() { close(q.closed) }) })
+	if _, err := tr.peerFor(peerName); err != nil {
 		t.Fatal(err)
 	}
-	p.gw = gw
 	return tr, q
+}
+
+// settled reports whether p's writer has written everything queued.
+func settled(p *peer) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.writing && !p.dialing && len(p.queue) == 0 && len(p.users) == 0
 }
 
 // TestCrossingHelloAnswersSettle replays what a flapping connection does
@@ -90,13 +100,19 @@ func TestCrossingHelloAnswersSettle(t *testing.T) {
 	// Deliver everything, b's side first, until nothing is in flight.
 	sent := 0
 	for {
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if !settled(pb) || !settled(pc) {
+				return errors.New("writers busy")
+			}
+			return nil
+		})
 		moved := 0
 		for _, m := range toB.take() {
-			gateway{b}.SendUserMessage(nil, m)
+			b.handlePacket(m)
 			moved++
 		}
 		for _, m := range toC.take() {
-			gateway{c}.SendUserMessage(nil, m)
+			c.handlePacket(m)
 			moved++
 		}
 		if moved == 0 {

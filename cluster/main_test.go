@@ -27,7 +27,12 @@ func TestMain(m *testing.M) {
 		runChild()
 		os.Exit(0)
 	}
-	opts := append([]cluster.Option{cluster.WithLogger(zerolog.New(io.Discard))}, fastDetection...)
+	logger := zerolog.New(io.Discard)
+	if os.Getenv("ARBOR_TEST_DEBUG") != "" {
+		// The shared node's log, for chasing a failure.
+		logger = zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+	}
+	opts := append([]cluster.Option{cluster.WithLogger(logger)}, fastDetection...)
 	c, err := cluster.Start(context.Background(), "a", opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start shared node:", err)

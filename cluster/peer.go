@@ -6,9 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	pa "github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -36,7 +34,6 @@ type peer struct {
 	t    *transport
 	name string
 	addr string
-	gw   *pa.PID
 
 	lastSeen atomic.Int64 // unix nanos of the last envelope received
 	// open is the id this node gave the open session (in), or 0 when
@@ -52,13 +49,16 @@ type peer struct {
 	out       uint64 // the peer's id for the session, stamped on what is sent
 	since     time.Time
 	nextProbe time.Time
-	probing   bool
 	member    bool
-	pending   []any    // Envelopes and userRecords waiting for the session
-	users     []byte   // user messages waiting for the writer, length-prefixed
-	userCount int      // how many messages users holds
-	queue     []queued // envelopes waiting for the writer
-	writing   bool     // a writer goroutine is draining users and queue
+	conn      *peerConn // the stream to the peer, nil until dialed
+	dialing   bool      // a dial for connGen is under way
+	connGen   uint64    // counts the ends of sessions: a dial of an earlier one is discarded
+	pending   []any     // Envelopes and userRecords waiting for the session
+	users     []byte    // user messages waiting for the writer, length-prefixed
+	spare     []byte    // a users buffer the writer gave back
+	userCount int       // how many messages users holds
+	queue     []queued  // envelopes waiting for the writer
+	writing   bool      // the writer was woken and has not found the queues empty yet
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
@@ -68,11 +68,7 @@ type peer struct {
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
 
 // stamp sets the session id on an Envelope.
-func stamp(m proto.Message, session uint64) {
-	if env, ok := m.(*clusterpb.Envelope); ok {
-		env.Session = session
-	}
-}
+func stamp(env *clusterpb.Envelope, session uint64) { env.Session = session }
 
 // userRecord is one encoded UserMessage, as it goes into a UserBatch.
 type userRecord []byte
@@ -81,7 +77,7 @@ type userRecord []byte
 // queued before it: those in users[:at].
 type queued struct {
 	at  int
-	env proto.Message
+	env *clusterpb.Envelope
 }
 
 // sendLocked hands an envelope or a userRecord to the session, queueing it
@@ -109,24 +105,18 @@ func (p *peer) writeAnyLocked(m any) {
 	switch x := m.(type) {
 	case userRecord:
 		p.writeUserLocked(x)
-	case proto.Message:
+	case *clusterpb.Envelope:
 		p.writeLocked(x)
 	}
 }
 
-// maxBatchBytes bounds the bytes of one UserBatch. protoactor's endpoint
-// writer sends up to EndpointWriterBatchSize of them in one gRPC message,
-// which must stay under gRPC's default 4 MiB limit.
+// maxBatchBytes bounds the bytes of one UserBatch (a larger message goes
+// alone in its batch).
 const maxBatchBytes = 32 << 10
 
-// writeLocked hands an envelope to the open session in order: it is sent
-// at once when nothing waits for the writer, and queued for it otherwise.
-func (p *peer) writeLocked(env proto.Message) {
-	if !p.writing && len(p.users) == 0 && len(p.queue) == 0 {
-		stamp(env, p.out)
-		p.t.root.Send(p.gw, env)
-		return
-	}
+// writeLocked queues an envelope for the peer's writer, behind everything
+// queued before it.
+func (p *peer) writeLocked(env *clusterpb.Envelope) {
 	p.queue = append(p.queue, queued{at: len(p.users), env: env})
 	p.kickLocked()
 }
@@ -139,22 +129,50 @@ func (p *peer) writeUserLocked(rec userRecord) {
 	p.kickLocked()
 }
 
+// kickLocked makes sure the writer drains the queues: it wakes the writer
+// if the stream is open, and dials the peer if there is no stream.
 func (p *peer) kickLocked() {
+	if p.conn == nil {
+		p.dialLocked()
+		return
+	}
 	if !p.writing {
 		p.writing = true
-		go p.write()
+		select {
+		case p.conn.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// write is the peer's writer goroutine: it drains the queues until it
-// finds them empty. Everything queued belongs to the open session (ending
-// a session empties the queues), so the session id read with them is
-// theirs. The users buffer goes to protoactor, which encodes it later, so
-// it is never reused.
-func (p *peer) write() {
+// writeLoop is the writer of stream c: woken by kickLocked, it drains the
+// queues onto the stream until it finds them empty, and ends with the
+// stream. (One goroutine for the stream's life rather than one per burst:
+// it keeps the stack grown by gRPC's write path.)
+func (p *peer) writeLoop(c *peerConn) {
+	defer p.t.conns.Done()
+	for {
+		select {
+		case <-c.kick:
+		case <-c.done:
+			return
+		}
+		p.drain(c)
+	}
+}
+
+// drain writes what the queues hold onto c until they are empty.
+// Everything queued belongs to the open session (ending a session empties
+// the queues), so the session id read with them is theirs. A stream that
+// fails ends the session.
+func (p *peer) drain(c *peerConn) {
 	var queue []queued
 	for {
 		p.mu.Lock()
+		if p.conn != c {
+			p.mu.Unlock()
+			return
+		}
 		if len(p.users) == 0 && len(p.queue) == 0 {
 			p.writing = false
 			p.mu.Unlock()
@@ -162,27 +180,53 @@ func (p *peer) write() {
 		}
 		users := p.users
 		if len(users) > 0 {
-			p.users = make([]byte, 0, min(2*len(users), 2*maxBatchBytes))
+			p.users, p.spare = p.spare[:0], nil
 			p.userCount = 0
 		}
 		queue, p.queue = p.queue, queue[:0]
 		session := p.out
 		p.mu.Unlock()
-		prev := 0
-		for _, q := range queue {
-			p.sendUsers(users[prev:q.at], session)
-			stamp(q.env, session)
-			p.t.root.Send(p.gw, q.env)
-			prev = q.at
-		}
-		p.sendUsers(users[prev:], session)
+		err := p.flush(c, session, users, queue)
 		clear(queue)
+		if err != nil {
+			p.lostConn(c, err)
+			return
+		}
+		if cap(users) > 0 && cap(users) <= 4*maxBatchBytes {
+			p.mu.Lock()
+			if p.spare == nil {
+				p.spare = users[:0]
+			}
+			p.mu.Unlock()
+		}
 	}
+}
+
+// flush writes the user messages and envelopes drained from the queues, in
+// the order they were queued.
+func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued) error {
+	prev := 0
+	for _, q := range queue {
+		if err := p.sendUsers(c, users[prev:q.at], session); err != nil {
+			return err
+		}
+		prev = q.at
+		stamp(q.env, session)
+		pkt, err := envelopePacket(q.env)
+		if err != nil {
+			p.t.drop(q.env, err)
+			continue
+		}
+		if err := c.send(pkt); err != nil {
+			return err
+		}
+	}
+	return p.sendUsers(c, users[prev:], session)
 }
 
 // sendUsers sends length-prefixed user messages as UserBatches of at most
 // maxBatchBytes (or one message, if it is larger).
-func (p *peer) sendUsers(b []byte, session uint64) {
+func (p *peer) sendUsers(c *peerConn, b []byte, session uint64) error {
 	for len(b) > 0 {
 		cut := len(b)
 		if cut > maxBatchBytes {
@@ -198,30 +242,112 @@ func (p *peer) sendUsers(b []byte, session uint64) {
 				cut = len(b)
 			}
 		}
-		p.t.root.Send(p.gw, &clusterpb.UserBatch{Version: protocolVersion, Session: session, Messages: b[:cut:cut]})
+		pkt, err := usersPacket(session, b[:cut])
+		if err != nil {
+			return err
+		}
+		if err := c.send(pkt); err != nil {
+			return err
+		}
 		b = b[cut:]
 	}
+	return nil
 }
 
-// connectLocked starts opening a session: a probe of the peer's address,
-// then a Hello.
+// dialLocked starts opening a stream to the peer, unless one is open or
+// being opened. When it opens, the writer sends what waits; when it fails,
+// the session ends.
+func (p *peer) dialLocked() {
+	if p.dialing || p.conn != nil || !p.t.track() {
+		return
+	}
+	p.dialing = true
+	gen := p.connGen
+	go func() {
+		defer p.t.conns.Done()
+		c, err := p.t.dialer(p.addr)
+		p.mu.Lock()
+		if gen != p.connGen {
+			// The session this dial was for has ended.
+			p.mu.Unlock()
+			if c != nil {
+				c.close()
+			}
+			return
+		}
+		p.dialing = false
+		if err != nil {
+			var l lost
+			if p.state != peerDown {
+				l = p.downLocked(errors.Join(ErrConnectFailed, err))
+			}
+			p.mu.Unlock()
+			l.deliver(p.t.node)
+			return
+		}
+		if !p.t.track2() {
+			p.mu.Unlock()
+			c.close()
+			return
+		}
+		p.conn = c
+		go p.watchConn(c)
+		go p.writeLoop(c)
+		p.writing = false
+		if len(p.queue) > 0 || len(p.users) > 0 {
+			p.kickLocked()
+		}
+		p.mu.Unlock()
+	}()
+}
+
+// watchConn waits for the stream to end (the peer never sends on it) and
+// ends the session if the stream was still the session's.
+func (p *peer) watchConn(c *peerConn) {
+	defer p.t.conns.Done()
+	var b []byte
+	err := c.stream.RecvMsg(&b)
+	close(c.ended)
+	p.lostConn(c, err)
+}
+
+// lostConn ends the session whose stream c failed with err; it does
+// nothing if c is no longer the peer's stream.
+func (p *peer) lostConn(c *peerConn, err error) {
+	p.mu.Lock()
+	if p.conn != c {
+		p.mu.Unlock()
+		return
+	}
+	p.t.log.Debug().Str("peer", p.name).Err(err).Msg("stream to peer ended")
+	reason := ErrConnectionLost
+	if p.state == peerConnecting {
+		reason = ErrConnectFailed
+	}
+	l := p.downLocked(reason)
+	p.mu.Unlock()
+	l.deliver(p.t.node)
+}
+
+// connectLocked starts opening a session: a Hello, sent once the stream
+// to the peer is open.
 func (p *peer) connectLocked() {
 	if p.state != peerDown {
 		return
 	}
 	p.state = peerConnecting
 	p.since = time.Now()
-	p.t.startProbe(p)
+	p.helloLocked(0)
 }
 
-// helloLocked sends a Hello straight to the peer, giving the session an id
-// first if it has none. answers is the peer's id of the Hello it answers,
-// 0 for a Hello that opens a session.
+// helloLocked sends a Hello to the peer, giving the session an id first if
+// it has none. answers is the peer's id of the Hello it answers, 0 for a
+// Hello that opens a session.
 func (p *peer) helloLocked(answers uint64) {
 	if p.in == 0 {
 		p.in = p.t.newSession(p)
 	}
-	p.t.root.Send(p.gw, p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
+	p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
 		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers},
 	}}))
 }
@@ -257,6 +383,7 @@ type lost struct {
 	monitors map[actor.Ref]remoteMonitor
 	calls    map[uint64]chan callResult
 	dropped  int
+	conn     *peerConn // the session's stream, closed by deliver
 }
 
 // downLocked ends the session (or the attempt to open one) and returns what
@@ -264,8 +391,10 @@ type lost struct {
 // released.
 func (p *peer) downLocked(reason error) lost {
 	wasUp := p.state == peerUp
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, conn: p.conn}
 	p.links, p.monitors, p.calls = nil, nil, nil
+	p.conn, p.dialing = nil, false
+	p.connGen++
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	clear(p.queue)
@@ -302,10 +431,13 @@ func (p *peer) downLocked(reason error) lost {
 	return l
 }
 
-// deliver tells every watcher of the lost session's processes: links get an
-// exit signal and monitors a Down with reason NoConnection; calls fail with
-// NoConnection.
+// deliver closes the lost session's stream and tells every watcher of its
+// processes: links get an exit signal and monitors a Down with reason
+// NoConnection; calls fail with NoConnection.
 func (l lost) deliver(n *actor.Node) {
+	if l.conn != nil {
+		l.conn.close()
+	}
 	for k := range l.links {
 		n.DeliverRemoteSignal(k.local, actor.RemoteSignal{Kind: actor.SignalLinkExit, From: k.remote, Reason: actor.NoConnection})
 	}

@@ -2,15 +2,12 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	pa "github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/eventstream"
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
@@ -20,20 +17,19 @@ import (
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
 )
 
-// gatewayID is the protoactor process id of every node's gateway.
-const gatewayID = "arbor"
-
-// transport carries Arbor envelopes between nodes over protoactor remote. It
-// implements actor.Transport and actor.RemoteCaller.
+// transport carries Arbor envelopes between nodes on Arbor's streams,
+// served by protoactor remote's gRPC server (stream.go). It implements
+// actor.Transport and actor.RemoteCaller.
 type transport struct {
 	node     *actor.Node
 	selfName string
 	self     *clusterpb.NodeID
-	root     *pa.RootContext
 	remote   *remote.Remote
 	cfg      config
 	log      zerolog.Logger
-	sub      *eventstream.Subscription
+	life     context.Context // ends when the transport stops
+	endLife  context.CancelFunc
+	dialer   func(addr string) (*peerConn, error)
 
 	callSeq    atomic.Uint64
 	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
@@ -45,18 +41,38 @@ type transport struct {
 
 	mu      sync.Mutex
 	peers   map[string]*peer // by node name
-	byAddr  map[string]*peer // by address, the latest peer named there
 	subs    map[actor.PID]struct{}
 	stopped bool
 
-	quit chan struct{}
-	wg   sync.WaitGroup
+	quit  chan struct{}
+	wg    sync.WaitGroup // the loop
+	conns sync.WaitGroup // dials, writers and the readers of streams
 }
 
 var (
 	_ actor.Transport    = (*transport)(nil)
 	_ actor.RemoteCaller = (*transport)(nil)
 )
+
+// newTransport makes the transport of a cluster node.
+func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
+	t := &transport{
+		node:     node,
+		selfName: node.Name(),
+		self:     &clusterpb.NodeID{Name: node.Name(), Creation: node.Creation()},
+		cfg:      cfg,
+		log:      log,
+		peers:    make(map[string]*peer),
+		subs:     make(map[actor.PID]struct{}),
+		quit:     make(chan struct{}),
+	}
+	t.life, t.endLife = context.WithCancel(context.Background())
+	t.dialer = t.dial
+	// Session ids start at random, so that ids of this boot are unlikely
+	// to match those of an earlier one.
+	t.sessionSeq.Store(rand.Uint64() >> 1)
+	return t
+}
 
 func (t *transport) envelope(env *clusterpb.Envelope) *clusterpb.Envelope {
 	env.Version = protocolVersion
@@ -107,9 +123,8 @@ func (t *transport) peerFor(name string) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &peer{t: t, name: name, addr: addr, gw: &pa.PID{Address: addr, Id: gatewayID}}
+	p := &peer{t: t, name: name, addr: addr}
 	t.peers[name] = p
-	t.byAddr[addr] = p
 	return p, nil
 }
 
@@ -278,54 +293,6 @@ func (t *transport) publish(ev any) {
 	}
 }
 
-// startProbe checks that something listens at the peer's address before
-// protoactor is asked to connect: protoactor's endpoint writer retries an
-// unreachable address slowly and leaks connections when it does.
-func (t *transport) startProbe(p *peer) {
-	if p.probing {
-		return
-	}
-	t.mu.Lock()
-	if t.stopped {
-		t.mu.Unlock()
-		return
-	}
-	t.wg.Add(1)
-	t.mu.Unlock()
-	p.probing = true
-	go func() {
-		defer t.wg.Done()
-		d := net.Dialer{Timeout: t.cfg.connectTimeout}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-t.quit:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		c, err := d.DialContext(ctx, "tcp", p.addr)
-		cancel()
-		if err == nil {
-			_ = c.Close()
-		}
-		p.mu.Lock()
-		p.probing = false
-		if p.state != peerConnecting {
-			p.mu.Unlock()
-			return
-		}
-		if err != nil {
-			l := p.downLocked(errors.Join(ErrConnectFailed, err))
-			p.mu.Unlock()
-			l.deliver(t.node)
-			return
-		}
-		p.helloLocked(0)
-		p.mu.Unlock()
-	}()
-}
-
 // loop sends heartbeats, detects silent peers and reconnects to members.
 func (t *transport) loop() {
 	defer t.wg.Done()
@@ -353,20 +320,17 @@ func (t *transport) loop() {
 // checkPeer is one heartbeat tick for one peer.
 func (t *transport) checkPeer(p *peer, now time.Time) {
 	p.mu.Lock()
-	var (
-		l        lost
-		teardown bool
-	)
+	var l lost
 	switch p.state {
 	case peerUp:
 		if now.Sub(time.Unix(0, p.lastSeen.Load())) > t.cfg.heartbeatTimeout {
-			l, teardown = p.downLocked(ErrHeartbeatTimeout), true
+			l = p.downLocked(ErrHeartbeatTimeout)
 			break
 		}
-		p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
+		p.writeLocked(t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
 	case peerConnecting:
-		if !p.probing && now.Sub(p.since) > t.cfg.connectTimeout {
-			l, teardown = p.downLocked(ErrConnectFailed), true
+		if !p.dialing && now.Sub(p.since) > t.cfg.connectTimeout {
+			l = p.downLocked(ErrConnectFailed)
 		}
 	case peerDown:
 		if p.member && !now.Before(p.nextProbe) {
@@ -374,26 +338,7 @@ func (t *transport) checkPeer(p *peer, now time.Time) {
 		}
 	}
 	p.mu.Unlock()
-	if teardown {
-		// Close protoactor's connection, so a frozen or cut-off peer
-		// gets a fresh one when it comes back.
-		t.node.ActorSystem().EventStream.Publish(&remote.EndpointTerminatedEvent{Address: p.addr})
-	}
 	l.deliver(t.node)
-}
-
-// onEndpointEvent reacts to protoactor noticing a broken stream.
-func (t *transport) onEndpointEvent(ev any) {
-	e, ok := ev.(*remote.EndpointTerminatedEvent)
-	if !ok {
-		return
-	}
-	t.mu.Lock()
-	p := t.byAddr[e.Address]
-	t.mu.Unlock()
-	if p != nil {
-		p.down(ErrConnectionLost)
-	}
 }
 
 // setMembers marks which peers the membership provider lists; the loop
@@ -419,7 +364,7 @@ func (t *transport) setMembers(names []string) {
 	for _, p := range peers {
 		p.mu.Lock()
 		p.member = want[p.name]
-		if p.member && p.state == peerDown && !p.probing {
+		if p.member && p.state == peerDown {
 			p.nextProbe = time.Time{}
 		}
 		p.mu.Unlock()
@@ -484,7 +429,8 @@ func (t *transport) leave(ctx context.Context) {
 	}
 }
 
-// stop ends every session and the loop.
+// stop ends every session and the loop, and waits for the goroutines of
+// the streams to end.
 func (t *transport) stop() {
 	t.mu.Lock()
 	if t.stopped {
@@ -493,6 +439,7 @@ func (t *transport) stop() {
 	}
 	t.stopped = true
 	close(t.quit)
+	t.endLife()
 	peers := make([]*peer, 0, len(t.peers))
 	for _, p := range t.peers {
 		peers = append(peers, p)
@@ -502,4 +449,5 @@ func (t *transport) stop() {
 	for _, p := range peers {
 		p.down(ErrStopped)
 	}
+	t.conns.Wait()
 }

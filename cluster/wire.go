@@ -273,16 +273,3 @@ func checkEnvelope(env *clusterpb.Envelope) error {
 	}
 	return nil
 }
-
-// decodeEnvelope parses the bytes of an envelope as they arrive from a
-// peer and validates them.
-func decodeEnvelope(b []byte) (*clusterpb.Envelope, error) {
-	env := &clusterpb.Envelope{}
-	if err := proto.Unmarshal(b, env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if err := checkEnvelope(env); err != nil {
-		return nil, err
-	}
-	return env, nil
-}

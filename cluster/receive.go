@@ -6,7 +6,6 @@ import (
 	"maps"
 	"time"
 
-	pa "github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -16,58 +15,20 @@ import (
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
 )
 
-// gateway is the protoactor process every envelope from a peer is addressed
-// to. It is registered in protoactor's process registry rather than spawned
-// as an actor, so an envelope is handled on the goroutine that read it from
-// the peer's stream: in order, with no mailbox hop.
-type gateway struct{ t *transport }
-
-var _ pa.Process = gateway{}
-
-// SendUserMessage receives an envelope from protoactor.
-func (g gateway) SendUserMessage(_ *pa.PID, message any) {
-	switch m := pa.UnwrapEnvelopeMessage(message).(type) {
-	case *clusterpb.UserBatch:
-		g.t.handleUserBatch(m)
-	case *clusterpb.UserMessage:
-		g.t.handleUserMessage(m)
-	case *clusterpb.Envelope:
-		g.t.handle(m)
-	default:
-		g.t.drop(nil, errors.New("not an Arbor envelope"))
-	}
-}
-
-// handleUserMessage delivers a user message from a peer with an open
-// session; it drops (and counts) anything else.
-func (t *transport) handleUserMessage(m *clusterpb.UserMessage) {
-	t.received.Add(1)
-	if m.GetVersion() != protocolVersion {
-		t.dropUser(m, fmt.Errorf("%w: %d", ErrVersion, m.GetVersion()))
-		return
-	}
-	p := t.sessionPeer(m.GetSession())
-	if p == nil {
-		t.dropUser(m, errors.New("not from an open session"))
-		return
-	}
-	p.touch()
-	t.deliverFields(userFields{
-		toCreation: m.GetToCreation(), toIndex: m.GetToIndex(), toSerial: m.GetToSerial(),
-		toName: []byte(m.GetToName()), typ: []byte(m.GetType()), payload: m.GetPayload(),
-	})
-}
-
 // handleUserBatch delivers the user messages of a batch from a peer with
 // an open session, in order; it drops (and counts) them otherwise. A
 // message that does not parse ends the batch: what follows it cannot be
 // found.
-func (t *transport) handleUserBatch(b *clusterpb.UserBatch) {
+// It returns the peer of the batch's session, nil if there is none.
+func (t *transport) handleUserBatch(b *clusterpb.UserBatch) *peer {
 	data := b.GetMessages()
-	var reason error
+	var (
+		reason error
+		p      *peer
+	)
 	if b.GetVersion() != protocolVersion {
 		reason = fmt.Errorf("%w: %d", ErrVersion, b.GetVersion())
-	} else if p := t.sessionPeer(b.GetSession()); p == nil {
+	} else if p = t.sessionPeer(b.GetSession()); p == nil {
 		reason = errors.New("not from an open session")
 	} else {
 		p.touch()
@@ -78,7 +39,7 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) {
 		if n < 0 {
 			t.dropped.Add(1)
 			t.log.Debug().Uint64("session", b.GetSession()).Err(ErrMalformed).Msg("dropped the rest of a batch from peer")
-			return
+			return p
 		}
 		data = data[n:]
 		if reason != nil {
@@ -89,13 +50,14 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) {
 		if err != nil {
 			t.dropped.Add(1)
 			t.log.Debug().Uint64("session", b.GetSession()).Err(err).Msg("dropped the rest of a batch from peer")
-			return
+			return p
 		}
 		t.deliverFields(f)
 	}
 	if reason != nil {
 		t.log.Debug().Uint64("session", b.GetSession()).Err(reason).Msg("dropped a batch from peer")
 	}
+	return p
 }
 
 // deliverFields delivers a user message of an open session to its local
@@ -156,49 +118,39 @@ func (t *transport) messageType(name []byte) (protoreflect.MessageType, error) {
 	}
 }
 
-func (t *transport) dropUser(m *clusterpb.UserMessage, reason error) {
-	t.dropped.Add(1)
-	t.log.Debug().Uint64("session", m.GetSession()).Err(reason).Msg("dropped message from peer")
-}
-
-// SendSystemMessage ignores protoactor system messages.
-func (gateway) SendSystemMessage(*pa.PID, any) {}
-
-// Stop does nothing: the gateway lives as long as the transport.
-func (gateway) Stop(*pa.PID) {}
-
 // drop counts and logs an envelope that cannot be handled.
 func (t *transport) drop(env *clusterpb.Envelope, reason error) {
 	t.dropped.Add(1)
 	t.log.Debug().Str("from", env.GetFrom().GetName()).Err(reason).Msg("dropped envelope from peer")
 }
 
-// handle acts on one envelope from a peer. Nothing in it may block: it runs
-// on the reader of the peer's stream.
-func (t *transport) handle(env *clusterpb.Envelope) {
+// handle acts on one envelope from a peer and returns the peer whose
+// session it belongs to (nil if none). Nothing in it may block: it runs on
+// the reader of the peer's stream.
+func (t *transport) handle(env *clusterpb.Envelope) *peer {
 	t.received.Add(1)
 	if err := checkEnvelope(env); err != nil {
 		t.drop(env, err)
-		return
+		return nil
 	}
 	from := env.GetFrom()
 	if from.GetName() == t.selfName {
 		t.drop(env, errors.New("envelope from this node's own name"))
-		return
+		return nil
 	}
 	if h, ok := env.GetBody().(*clusterpb.Envelope_Hello); ok {
 		p, err := t.peerFor(from.GetName())
 		if err != nil {
 			t.drop(env, err)
-			return
+			return nil
 		}
 		t.onHello(p, from.GetCreation(), h.Hello)
-		return
+		return p
 	}
 	p := t.sessionPeer(env.GetSession())
 	if p == nil || p.name != from.GetName() {
 		t.drop(env, errors.New("not from an open session"))
-		return
+		return nil
 	}
 	p.touch()
 	switch b := env.GetBody().(type) {
@@ -216,6 +168,7 @@ func (t *transport) handle(env *clusterpb.Envelope) {
 	default:
 		t.drop(env, errors.New("unknown body"))
 	}
+	return p
 }
 
 // onHello opens a session, or reopens it when the peer restarted or
@@ -377,8 +330,19 @@ func (t *transport) onGoodbye(p *peer, g *clusterpb.Goodbye) {
 		p.mu.Unlock()
 		return
 	}
-	p.t.root.Send(p.gw, t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{Ack: true}}}))
+	// The acknowledgement goes last on the stream, which is then closed
+	// gracefully rather than with the session.
+	ack := t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{Ack: true}}})
+	c := p.conn
+	p.conn = nil
 	l := p.downLocked(ErrNodeLeft)
 	p.mu.Unlock()
+	if c != nil {
+		if pkt, err := envelopePacket(ack); err == nil {
+			c.finish(t, pkt)
+		} else {
+			c.close()
+		}
+	}
 	l.deliver(t.node)
 }

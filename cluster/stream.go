@@ -1,0 +1,294 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+)
+
+// Arbor's own gRPC stream (ADR 0003). Each node serves it on protoactor
+// remote's gRPC server through an unknown-service handler, and opens one
+// stream to every peer it sends to. Packets travel as their encoded bytes:
+// the receiver decodes them itself, so a malformed packet is dropped on
+// its own instead of ending the stream.
+
+// streamMethod is the full gRPC method name of Peer.Stream in arbor.proto.
+const streamMethod = "/arbor.cluster.v1.Peer/Stream"
+
+var streamDesc = &grpc.StreamDesc{StreamName: "Stream", ClientStreams: true, ServerStreams: true}
+
+// maxPacketBytes is the largest packet a node accepts: gRPC's default
+// receive limit, which protoactor's server keeps.
+const maxPacketBytes = 4 << 20
+
+// MaxMessageBytes bounds the encoded size of one message to or from
+// another node (a user message, a call's request or its reply): larger
+// ones fail with ErrTooLarge on the sender. It leaves room under the 4 MiB
+// packet limit for the envelope around the message.
+const MaxMessageBytes = maxPacketBytes - 64<<10
+
+// streamWindow is the HTTP/2 flow-control window of Arbor's connections,
+// in both directions. Setting it turns off gRPC's bandwidth estimation,
+// whose pings cost a round of syscalls per packet received.
+const streamWindow = 1 << 20
+
+// packetCodecName is the gRPC content subtype of Peer.Stream.
+const packetCodecName = "arbor-packet"
+
+// packetCodec hands packets to gRPC and back as bytes.
+type packetCodec struct{}
+
+func init() { encoding.RegisterCodec(packetCodec{}) }
+
+func (packetCodec) Name() string { return packetCodecName }
+
+func (packetCodec) Marshal(v any) ([]byte, error) {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return nil, fmt.Errorf("arbor-packet codec: cannot marshal %T", v)
+	}
+	return *b, nil
+}
+
+func (packetCodec) Unmarshal(data []byte, v any) error {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return fmt.Errorf("arbor-packet codec: cannot unmarshal into %T", v)
+	}
+	// gRPC gives each message its own buffer unless a receive buffer pool
+	// is configured, which neither Arbor nor protoactor does; the packet
+	// is decoded before the next one is read in any case.
+	*b = data
+	return nil
+}
+
+// decodePacket parses a packet as it arrives from a peer. It returns an
+// error wrapping ErrMalformed for bytes that are not a packet with a body.
+func decodePacket(b []byte) (*clusterpb.Packet, error) {
+	pkt := &clusterpb.Packet{}
+	if err := proto.Unmarshal(b, pkt); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if pkt.GetBody() == nil {
+		return nil, fmt.Errorf("%w: empty packet", ErrMalformed)
+	}
+	return pkt, nil
+}
+
+// handlePacket acts on one packet from a peer.
+func (t *transport) handlePacket(b []byte) *peer {
+	pkt, err := decodePacket(b)
+	if err != nil {
+		t.received.Add(1)
+		t.drop(nil, err)
+		return nil
+	}
+	switch x := pkt.GetBody().(type) {
+	case *clusterpb.Packet_Envelope:
+		return t.handle(x.Envelope)
+	case *clusterpb.Packet_Users:
+		return t.handleUserBatch(x.Users)
+	}
+	return nil
+}
+
+// envelopePacket encodes an envelope as a packet.
+func envelopePacket(env *clusterpb.Envelope) ([]byte, error) {
+	return proto.Marshal(&clusterpb.Packet{Body: &clusterpb.Packet_Envelope{Envelope: env}})
+}
+
+// usersPacket encodes length-prefixed user messages as a UserBatch packet.
+func usersPacket(session uint64, users []byte) ([]byte, error) {
+	return proto.Marshal(&clusterpb.Packet{Body: &clusterpb.Packet_Users{Users: &clusterpb.UserBatch{
+		Version: protocolVersion, Session: session, Messages: users,
+	}}})
+}
+
+// serve is the gRPC handler of every stream protoactor's server does not
+// know: it serves Peer.Stream and refuses the rest. It returns when the
+// peer ends the stream or the node stops (gRPC's graceful stop waits for
+// handlers), which is why the packets are read on a goroutine of their own.
+func (t *transport) serve(_ any, ss grpc.ServerStream) error {
+	if m, _ := grpc.MethodFromServerStream(ss); m != streamMethod {
+		return status.Errorf(codes.Unimplemented, "unknown method %s", m)
+	}
+	if !t.track() {
+		return status.Error(codes.Unavailable, "node stopping")
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer t.conns.Done()
+		done <- t.receive(ss)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-t.quit:
+		return status.Error(codes.Unavailable, "node stopping")
+	}
+}
+
+// receive reads the packets of one stream from a peer until it ends. A
+// stream that breaks, rather than ending cleanly, ends the session whose
+// packets it carried last, if that session is still open: the peer died
+// or the connection was cut.
+func (t *transport) receive(ss grpc.ServerStream) error {
+	var (
+		last    *peer
+		session uint64
+	)
+	for {
+		var b []byte
+		err := ss.RecvMsg(&b)
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			if last != nil && last.open.Load() == session {
+				last.down(ErrConnectionLost, peerUp)
+			}
+			return err
+		}
+		if p := t.handlePacket(b); p != nil {
+			last, session = p, p.open.Load()
+		}
+	}
+}
+
+// track counts a goroutine of a connection, unless the transport stopped.
+func (t *transport) track() bool { return t.trackN(1) }
+
+// track2 counts two goroutines, unless the transport stopped.
+func (t *transport) track2() bool { return t.trackN(2) }
+
+func (t *transport) trackN(n int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped {
+		return false
+	}
+	t.conns.Add(n)
+	return true
+}
+
+// clientStream is the part of grpc.ClientStream a peerConn uses.
+type clientStream interface {
+	SendMsg(m any) error
+	RecvMsg(m any) error
+	CloseSend() error
+}
+
+// peerConn is a node's stream to one peer, with the peer's writer
+// goroutine, which lives as long as the stream. Only one goroutine sends
+// on it at a time (sendMu).
+type peerConn struct {
+	stream clientStream
+	end    func()        // cancels the stream and closes its connection
+	ended  chan struct{} // closed when the stream's reader sees it end
+	kick   chan struct{} // wakes the writer
+	done   chan struct{} // closed by close
+	once   sync.Once
+
+	sendMu sync.Mutex
+}
+
+func newPeerConn(stream clientStream, end func()) *peerConn {
+	return &peerConn{stream: stream, end: end, ended: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// send writes one packet. It blocks only while gRPC's flow control holds
+// it back, until the stream ends.
+func (c *peerConn) send(pkt []byte) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	return c.stream.SendMsg(&pkt)
+}
+
+// close ends the stream at once, and its writer.
+func (c *peerConn) close() {
+	c.once.Do(func() {
+		close(c.done)
+		c.end()
+	})
+}
+
+// finish sends a last packet, half-closes the stream so that the peer
+// reads everything sent on it, and closes the connection once the peer
+// ended the stream, or after wait.
+func (c *peerConn) finish(t *transport, last []byte) {
+	if !t.track() {
+		c.close()
+		return
+	}
+	go func() {
+		defer t.conns.Done()
+		c.sendMu.Lock()
+		err := c.stream.SendMsg(&last)
+		if err == nil {
+			err = c.stream.CloseSend()
+		}
+		c.sendMu.Unlock()
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), t.cfg.heartbeatTimeout)
+			select {
+			case <-c.ended:
+			case <-ctx.Done():
+			case <-t.quit:
+			}
+			cancel()
+		}
+		c.close()
+	}()
+}
+
+// dial opens a stream to addr (the transport's dialer unless a test
+// replaces it). It gives up after the connect timeout, when the transport
+// stops, or as soon as the connection fails (nothing listens there): the
+// caller's session ends, and the next one dials again.
+func (t *transport) dial(addr string) (*peerConn, error) {
+	ctx, cancel := context.WithTimeout(t.life, t.cfg.connectTimeout)
+	defer cancel()
+	cc, err := grpc.Dial(addr, //nolint:staticcheck // grpc.NewClient needs a newer grpc than protoactor's
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: t.cfg.connectTimeout}),
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(streamWindow),
+	)
+	if err != nil {
+		return nil, err
+	}
+	cc.Connect()
+	for s := cc.GetState(); s != connectivity.Ready; s = cc.GetState() {
+		if s == connectivity.TransientFailure || s == connectivity.Shutdown || !cc.WaitForStateChange(ctx, s) {
+			_ = cc.Close()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("connection %s", s)
+		}
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	st, err := cc.NewStream(sctx, streamDesc, streamMethod, grpc.CallContentSubtype(packetCodecName))
+	if err != nil {
+		scancel()
+		_ = cc.Close()
+		return nil, err
+	}
+	end := func() {
+		scancel()
+		_ = cc.Close()
+	}
+	return newPeerConn(st, end), nil
+}
