@@ -104,6 +104,7 @@ var childCluster *cluster.Cluster
 //   - "spawn": spawn a ctl worker and reply with its PID (MarshalPID);
 //   - "die": exit with reason "asked to die";
 //   - "dropped": reply with the node's Stats().Dropped (Int64Value);
+//   - "huge": reply with a string over cluster.MaxMessageBytes;
 //   - "relay "+base64(pid): spawn a process that forwards every Int64Value
 //     it gets to pid, and reply with its PID;
 //   - "stream "+base64(pid): spawn a process that sends 1, 2, 3, ... as
@@ -131,6 +132,9 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 				return errors.New("asked to die")
 			case "dropped":
 				m.Reply(wrapperspb.Int64(int64(childCluster.Stats().Dropped)))
+				return nil
+			case "huge":
+				m.Reply(wrapperspb.String(strings.Repeat("x", cluster.MaxMessageBytes+1)))
 				return nil
 			}
 			if arg, ok := strings.CutPrefix(r.Value, "relay "); ok {

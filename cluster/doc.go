@@ -1,7 +1,8 @@
 // Package cluster makes Arbor nodes into a cluster: nodes find each other
 // through a membership Provider (the embedded Static list, or Consul with
-// package cluster/consul), talk over protoactor-go's remote (gRPC, one
-// stream per peer), and notice each other's death.
+// package cluster/consul), talk over gRPC (one stream of Arbor's own per
+// peer, served by protoactor-go remote's server on the node's address; see
+// docs/adr/0003), and notice each other's death.
 //
 // Start a node and spawn processes on it as on any actor.Node; their PIDs
 // work from every node of the cluster:
@@ -18,8 +19,10 @@
 // message that crosses nodes is protobuf: a user message that is not a
 // proto.Message fails the send (or call) with ErrNotProtoMessage, and the
 // receiving node must know the message's type (its generated package is
-// linked in). Pass a PID inside your own messages as bytes with MarshalPID
-// and UnmarshalPID.
+// linked in). A message, call or reply that encodes to more than
+// MaxMessageBytes (4 MiB less 64 KiB) fails on its sender with
+// ErrTooLarge. Pass a PID inside your own messages as bytes with
+// MarshalPID and UnmarshalPID.
 //
 // Remote Send, Call, Link, Monitor and Exit keep the semantics of local
 // ones. Subscribe a process to NodeUp and NodeDown with MonitorNodes;
@@ -65,12 +68,14 @@
 //   - A PID of an earlier boot of a node (same name, other creation) is
 //     never delivered to: messages are dropped, calls, links and monitors
 //     get actor.NoProc.
-//   - An envelope that is malformed, of another protocol version, or
-//     carries a payload of an unknown type is dropped, logged at debug
-//     level and counted in Stats; it never crashes the node.
-//   - Sends never block on the network: a send to an unreachable node
-//     returns at once, and a Call waits at most until its context's
-//     deadline (actor.DefaultCallTimeout without one).
+//   - A packet or envelope that is malformed, of another protocol
+//     version, or carries a payload of an unknown type is dropped, logged
+//     at debug level and counted in Stats; it never crashes the node, and
+//     the packets after it on the same stream are still read.
+//   - Sends never block on the network: each peer's stream has a writer
+//     goroutine of its own, a send to an unreachable node returns at once,
+//     and a Call waits at most until its context's deadline
+//     (actor.DefaultCallTimeout without one).
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //

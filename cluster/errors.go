@@ -24,6 +24,11 @@ var (
 	// ErrQueueFull is returned by a send to a node that is still connecting
 	// when the messages already waiting for it reach the queue's bound.
 	ErrQueueFull = errors.New("cluster: queue for a connecting node is full")
+	// ErrTooLarge is returned (wrapped) for a message to another node, a
+	// call's request or its reply, that encodes to more than
+	// MaxMessageBytes. A reply that is too large fails the call with a
+	// *RemoteError carrying this error's text.
+	ErrTooLarge = errors.New("cluster: message too large to cross nodes")
 )
 
 // Reasons carried by NodeDown.

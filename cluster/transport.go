@@ -135,8 +135,9 @@ func (t *transport) lookupPeer(name string) *peer {
 }
 
 // Send implements actor.Transport. It returns ErrNotProtoMessage (wrapped)
-// for a message that is not a proto.Message, NoProc for a PID of an
-// earlier boot of this node, ErrQueueFull, ErrBadNodeName or ErrStopped. A
+// for a message that is not a proto.Message, ErrTooLarge (wrapped) for one
+// over MaxMessageBytes, NoProc for a PID of an earlier boot of this node,
+// ErrQueueFull, ErrBadNodeName or ErrStopped. A
 // nil error means the message is on its way; it is dropped if the session
 // fails before it is delivered, as in Erlang.
 func (t *transport) Send(_, to actor.PID, msg any) error {
@@ -161,6 +162,9 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) erro
 	rec, err := appendUserMessage(nil, to, toName, pm)
 	if err != nil {
 		return err
+	}
+	if len(rec) > MaxMessageBytes {
+		return fmt.Errorf("%w: %T is %d bytes with its address", ErrTooLarge, msg, len(rec))
 	}
 	p.mu.Lock()
 	err = p.sendLocked(userRecord(rec))
@@ -207,7 +211,7 @@ func (t *transport) refuse(dead actor.PID, s actor.RemoteSignal) {
 }
 
 // Call implements actor.RemoteCaller. Errors are *actor.CallError values
-// wrapping ErrNotProtoMessage, the callee's exit reason, NoProc,
+// wrapping ErrNotProtoMessage, ErrTooLarge, the callee's exit reason, NoProc,
 // NoConnection if the session fails first, or the context's error.
 func (t *transport) Call(ctx context.Context, from, to actor.PID, msg any) (any, error) {
 	v, err := t.call(ctx, from, to, "", to.NodeName(), msg)
@@ -221,6 +225,9 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	payload, err := encodePayload(msg)
 	if err != nil {
 		return nil, err
+	}
+	if len(toName) > MaxMessageBytes-len(payload.GetValue()) {
+		return nil, fmt.Errorf("%w: a %d-byte name", ErrTooLarge, len(toName))
 	}
 	if node == t.selfName {
 		return nil, actor.NoProc

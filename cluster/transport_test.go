@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -83,6 +84,33 @@ func TestRemoteSendCallMonitor(t *testing.T) {
 	replies, bad := a.MultiCall(ctxT(t), []string{a.Name(), b.name}, "ctl", wrapperspb.String("m"))
 	if len(replies) != 1 || replies[b.name].(*wrapperspb.StringValue).Value != "m" || !slices.Equal(bad, []string{a.Name()}) {
 		t.Fatalf("multicall: %v %v", replies, bad)
+	}
+}
+
+// TestMessageSizes sends messages near and over cluster.MaxMessageBytes:
+// a large one crosses, one over the bound fails on its sender with
+// ErrTooLarge (a reply over it fails the call), and the session survives.
+func TestMessageSizes(t *testing.T) {
+	a, b, _ := withChild(t)
+	big := strings.Repeat("y", 3<<20)
+	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String(big))
+	if err != nil || v.(*wrapperspb.StringValue).Value != big {
+		t.Fatalf("3 MiB call: %v", err)
+	}
+	over := wrapperspb.String(strings.Repeat("z", cluster.MaxMessageBytes+1))
+	if _, err := a.CallNamed(ctxT(t), b.name, "ctl", over); !errors.Is(err, cluster.ErrTooLarge) {
+		t.Fatalf("call over the bound: %v, want ErrTooLarge", err)
+	}
+	if err := a.SendNamed(b.name, "ctl", over); !errors.Is(err, cluster.ErrTooLarge) {
+		t.Fatalf("send over the bound: %v, want ErrTooLarge", err)
+	}
+	_, err = a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("huge"))
+	var re *cluster.RemoteError
+	if !errors.As(err, &re) || !strings.Contains(re.Text, cluster.ErrTooLarge.Error()) {
+		t.Fatalf("reply over the bound: %v, want a RemoteError saying %q", err, cluster.ErrTooLarge)
+	}
+	if v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("ping")); err != nil || v.(*wrapperspb.StringValue).Value != "ping" {
+		t.Fatalf("call after: %v %v", v, err)
 	}
 }
 

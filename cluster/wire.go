@@ -112,7 +112,8 @@ func decodeReason(r *clusterpb.Reason) error {
 }
 
 // encodePayload wraps a user message. It returns ErrNotProtoMessage for a
-// message that is not a proto.Message.
+// message that is not a proto.Message and ErrTooLarge for one that encodes
+// to more than MaxMessageBytes.
 func encodePayload(msg any) (*anypb.Any, error) {
 	pm, ok := msg.(proto.Message)
 	if !ok || pm == nil {
@@ -121,6 +122,9 @@ func encodePayload(msg any) (*anypb.Any, error) {
 	a, err := anypb.New(pm)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T: %w", msg, err)
+	}
+	if n := len(a.GetValue()); n > MaxMessageBytes {
+		return nil, fmt.Errorf("%w: %T is %d bytes", ErrTooLarge, msg, n)
 	}
 	return a, nil
 }
