@@ -25,10 +25,10 @@ import (
 // detector (the shared node's is tuned for fast tests); that is fine
 // without the race detector, and `make bench` runs without it.
 //
-// Arbor and raw protoactor run with the same protoactor remote settings:
-// endpoint writer batches of up to cluster.EndpointWriterBatchSize (100)
-// messages, which cluster.Start sets, and protoactor's default queues of
-// 1,000,000.
+// Raw protoactor runs with the settings cluster.Start gives protoactor
+// remote: endpoint writer batches of up to cluster.EndpointWriterBatchSize
+// (100) messages, and protoactor's default queues of 1,000,000. Arbor's own
+// traffic goes on its streams (ADR 0003), not through the endpoint writer.
 //
 // Each benchmark starts its pair of nodes once and keeps it for all its
 // rounds (stopBenchPairs stops them when the run ends): starting and

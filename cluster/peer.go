@@ -37,7 +37,7 @@ type peer struct {
 
 	lastSeen atomic.Int64 // unix nanos of the last envelope received
 	// open is the id this node gave the open session (in), or 0 when
-	// there is none: the gateway checks it without taking mu.
+	// there is none: the stream readers check it without taking mu.
 	open atomic.Uint64
 
 	mu        sync.Mutex
