@@ -3,12 +3,14 @@ package consul_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,21 +53,74 @@ func nodeOptions(consulAddr string, log zerolog.Logger) []cluster.Option {
 	}
 }
 
-// runChild is a node in a child process: it joins through Consul, answers
-// calls to "echo" and stops when stdin closes.
+// runChild is a node in a child process: it joins through Consul, listens
+// on CHILD_LISTEN (a free port if unset), registers "echo" and stops when
+// stdin closes. echo answers a call with its request, except for:
+//   - "spawn": spawn a worker (which answers calls the same way) and
+//     reply with its PID (cluster.MarshalPID);
+//   - "ups", "downs": reply with the nodes this node got NodeUp or
+//     NodeDown for, comma-separated, in order.
 func runChild(name string) {
 	ctx := context.Background()
-	c, err := cluster.Start(ctx, name, nodeOptions(os.Getenv("CONSUL_ADDR"), zerolog.New(io.Discard))...)
+	opts := nodeOptions(os.Getenv("CONSUL_ADDR"), zerolog.New(io.Discard))
+	if l := os.Getenv("CHILD_LISTEN"); l != "" {
+		opts = append(opts, cluster.WithListenAddr(l))
+	}
+	c, err := cluster.Start(ctx, name, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		os.Exit(2)
 	}
-	_, _ = c.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
-		if r, ok := msg.(*actor.Request); ok {
+	var (
+		mu         sync.Mutex
+		ups, downs []string
+	)
+	events, err := c.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := msg.(type) {
+		case cluster.NodeUp:
+			ups = append(ups, e.Node)
+		case cluster.NodeDown:
+			downs = append(downs, e.Node)
+		}
+		return nil
+	}))
+	if err == nil {
+		err = c.MonitorNodes(events, true)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "node events:", err)
+		os.Exit(2)
+	}
+	var echo actor.ReceiverFunc
+	echo = func(ctx *actor.Context, msg any) error {
+		r, ok := msg.(*actor.Request)
+		if !ok {
+			return nil
+		}
+		cmd, _ := r.Message().(*wrapperspb.StringValue)
+		switch cmd.GetValue() {
+		case "spawn":
+			pid, err := ctx.Spawn(echo)
+			if err != nil {
+				return err
+			}
+			r.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
+		case "ups", "downs":
+			mu.Lock()
+			list := ups
+			if cmd.GetValue() == "downs" {
+				list = downs
+			}
+			r.Reply(wrapperspb.String(strings.Join(list, ",")))
+			mu.Unlock()
+		default:
 			r.Reply(r.Message())
 		}
 		return nil
-	}), actor.WithName("echo"))
+	}
+	_, _ = c.Node().Spawn(echo, actor.WithName("echo"))
 	fmt.Printf("READY %s\n", c.Name())
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -80,10 +135,10 @@ type child struct {
 	done chan struct{}
 }
 
-func startChild(t *testing.T, name, consulAddr string) *child {
+func startChild(t *testing.T, name, consulAddr string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+name, "CONSUL_ADDR="+consulAddr)
+	cmd.Env = append(append(os.Environ(), childEnv+"="+name, "CONSUL_ADDR="+consulAddr, "GORACE=atexit_sleep_ms=0"), env...)
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
@@ -151,9 +206,14 @@ func registered(t *testing.T, addr string) []string {
 	return out
 }
 
-// TestThreeNodesThroughConsul: this process's node and two child nodes find
-// each other through a real Consul agent, call each other, see a killed
-// node go down, and survive a restart of the agent.
+// TestThreeNodesThroughConsul: this process's node and two child nodes,
+// each its own OS process, find each other through a real Consul agent.
+// Each sees NodeUp for the others; a remote call and a remote monitor
+// work; kill -9 of a node gives NodeDown and Down{NoConnection} on the
+// others; SIGSTOP of a node gives NodeDown and, after SIGCONT, it rejoins;
+// a node restarted on the same address rejoins and a PID of its previous
+// boot gets NoProc; and the nodes stay connected and register again when
+// the agent restarts.
 func TestThreeNodesThroughConsul(t *testing.T) {
 	ag := startAgent(t)
 	a, err := cluster.Start(context.Background(), "a", nodeOptions(ag.addr(), zerolog.New(io.Discard))...)
@@ -167,22 +227,30 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 			t.Errorf("stop: %v", err)
 		}
 	})
-	ev, _ := a.Node().NewInbox()
+	ev := newInbox(t, a.Node())
 	if err := a.MonitorNodes(ev.PID(), true); err != nil {
 		t.Fatal(err)
 	}
+	cListen := fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", testkit.FreePort(t))
 	b := startChild(t, "b", ag.addr())
-	c := startChild(t, "c", ag.addr())
+	c := startChild(t, "c", ag.addr(), cListen)
+
+	// Everyone sees everyone.
 	up := map[string]bool{}
 	for len(up) < 2 {
-		e, ok := recvEvent(t, ev, 15*time.Second).(cluster.NodeUp)
-		if !ok {
-			t.Fatalf("got %+v, want NodeUp", e)
-		}
-		up[e.Node] = true
+		up[expectNodeEvent[cluster.NodeUp](t, ev, 15*time.Second).Node] = true
 	}
 	if !up[b.name] || !up[c.name] {
 		t.Fatalf("NodeUp for %v, want %s and %s", up, b.name, c.name)
+	}
+	for _, x := range []struct{ self, other *child }{{b, c}, {c, b}} {
+		testkit.Eventually(t, 10*time.Second, func() error {
+			got := strings.Split(callString(t, a, x.self.name, "ups"), ",")
+			if !slices.Contains(got, a.Name()) || !slices.Contains(got, x.other.name) {
+				return fmt.Errorf("%s saw NodeUp for %v", x.self.name, got)
+			}
+			return nil
+		})
 	}
 	want := []string{a.Name(), b.name, c.name}
 	slices.Sort(want)
@@ -192,35 +260,148 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 		}
 		return nil
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	v, err := a.CallNamed(ctx, b.name, "echo", wrapperspb.String("hi"))
-	if err != nil || v.(*wrapperspb.StringValue).Value != "hi" {
-		t.Fatalf("call: %v %v", v, err)
+
+	// A remote call, and a remote monitor on a process of c.
+	if got := callString(t, a, b.name, "hi"); got != "hi" {
+		t.Fatalf("call: %q", got)
+	}
+	worker := spawnOn(t, a, c.name)
+	mon := newInbox(t, a.Node())
+	ref, err := mon.Monitor(ctxT(t), worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.Node().Call(ctxT(t), worker, wrapperspb.String("w")); err != nil || v.(*wrapperspb.StringValue).Value != "w" {
+		t.Fatalf("call to c's worker: %v %v", v, err)
 	}
 
-	// kill -9 of c.
+	// kill -9 of c: NodeDown and Down{NoConnection} here within a second,
+	// NodeDown on b.
 	start := time.Now()
 	_ = c.cmd.Process.Kill()
-	d, ok := recvEvent(t, ev, 3*time.Second).(cluster.NodeDown)
-	if !ok || d.Node != c.name {
-		t.Fatalf("got %+v, want NodeDown of %s", d, c.name)
+	<-c.done
+	if d := expectNodeEvent[cluster.NodeDown](t, ev, 3*time.Second); d.Node != c.name {
+		t.Fatalf("NodeDown of %s, want %s", d.Node, c.name)
 	}
-	t.Logf("killed node detected in %v", time.Since(start))
+	d := recvEvent(t, mon, 3*time.Second).(actor.Down)
+	if d.Ref != ref || d.PID != worker || !errors.Is(d.Reason, actor.NoConnection) {
+		t.Fatalf("got %+v, want Down{NoConnection} of %v", d, worker)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("killed node detected in %v, bound 1s", took)
+	} else {
+		t.Logf("killed node detected in %v", took)
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if got := strings.Split(callString(t, a, b.name, "downs"), ","); !slices.Contains(got, c.name) {
+			return fmt.Errorf("b saw NodeDown for %v", got)
+		}
+		return nil
+	})
+
+	// SIGSTOP of b: NodeDown within the bound (heartbeat 100 ms, timeout
+	// 600 ms here); after SIGCONT it rejoins.
+	start = time.Now()
+	_ = b.cmd.Process.Signal(syscall.SIGSTOP)
+	if d := expectNodeEvent[cluster.NodeDown](t, ev, 5*time.Second); d.Node != b.name || !errors.Is(d.Reason, cluster.ErrHeartbeatTimeout) {
+		t.Fatalf("got %+v, want NodeDown of %s by heartbeat timeout", d, b.name)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("frozen node detected in %v, bound 2s", took)
+	} else {
+		t.Logf("frozen node detected in %v", took)
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGCONT)
+	if u := expectNodeEvent[cluster.NodeUp](t, ev, 15*time.Second); u.Node != b.name {
+		t.Fatalf("NodeUp of %s, want %s", u.Node, b.name)
+	}
+	if got := callString(t, a, b.name, "again"); got != "again" {
+		t.Fatalf("call after SIGCONT: %q", got)
+	}
+
+	// c restarted on the same address: it rejoins, and its old PID is dead.
+	c2 := startChild(t, "c", ag.addr(), cListen)
+	if c2.name != c.name {
+		t.Fatalf("restarted as %s, want %s", c2.name, c.name)
+	}
+	if u := expectNodeEvent[cluster.NodeUp](t, ev, 15*time.Second); u.Node != c.name {
+		t.Fatalf("NodeUp of %s, want %s", u.Node, c.name)
+	}
+	if _, err := a.Node().Call(ctxT(t), worker, wrapperspb.String("w")); !errors.Is(err, actor.NoProc) {
+		t.Fatalf("call to a PID of c's previous boot: %v, want NoProc", err)
+	}
+	ref2, err := mon.Monitor(ctxT(t), worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := recvEvent(t, mon, 5*time.Second).(actor.Down); d.Ref != ref2 || !errors.Is(d.Reason, actor.NoProc) {
+		t.Fatalf("got %+v, want Down{NoProc}", d)
+	}
 
 	// Consul restarted: the nodes register again; sessions stay up.
 	ag.stop()
 	ag.start()
-	want = []string{a.Name(), b.name}
-	slices.Sort(want)
 	testkit.Eventually(t, 20*time.Second, func() error {
 		if got := registered(t, ag.addr()); !slices.Equal(got, want) {
 			return fmt.Errorf("registered %v, want %v", got, want)
 		}
 		return nil
 	})
-	if !slices.Contains(a.Nodes(), b.name) {
-		t.Fatalf("b lost across the consul restart: %v", a.Nodes())
+	if got := a.Nodes(); !slices.Contains(got, b.name) || !slices.Contains(got, c.name) {
+		t.Fatalf("sessions lost across the consul restart: %v", got)
 	}
-	ev.Close()
+	if got := callString(t, a, c.name, "after"); got != "after" {
+		t.Fatalf("call after the consul restart: %q", got)
+	}
+}
+
+func newInbox(t *testing.T, n *actor.Node) *actor.Inbox {
+	t.Helper()
+	ib, err := n.NewInbox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ib.Close)
+	return ib
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// expectNodeEvent waits for the next node event and asserts its type.
+func expectNodeEvent[E cluster.NodeUp | cluster.NodeDown](t *testing.T, ib *actor.Inbox, timeout time.Duration) E {
+	t.Helper()
+	m := recvEvent(t, ib, timeout)
+	e, ok := m.(E)
+	if !ok {
+		t.Fatalf("got %+v, want a %T", m, e)
+	}
+	return e
+}
+
+// callString calls echo on node with a string and returns the answer.
+func callString(t *testing.T, a *cluster.Cluster, node, s string) string {
+	t.Helper()
+	v, err := a.CallNamed(ctxT(t), node, "echo", wrapperspb.String(s))
+	if err != nil {
+		t.Fatalf("call %q on %s: %v", s, node, err)
+	}
+	return v.(*wrapperspb.StringValue).GetValue()
+}
+
+// spawnOn asks echo on node to spawn a worker and returns its PID.
+func spawnOn(t *testing.T, a *cluster.Cluster, node string) actor.PID {
+	t.Helper()
+	v, err := a.CallNamed(ctxT(t), node, "echo", wrapperspb.String("spawn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
