@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ import (
 
 // TestPeerDownUpCycles restarts a peer on the same address 100 times,
 // alternately killed with SIGKILL and stopped cleanly, and checks that
-// this node's goroutines come back to where they were: sessions that end
-// leave nothing behind.
+// this node's goroutines and open files (its connections) come back to
+// where they were: sessions that end leave nothing behind.
 func TestPeerDownUpCycles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100 child processes")
@@ -44,6 +45,7 @@ func TestPeerDownUpCycles(t *testing.T) {
 	}
 	cycle(0) // warm up: the first session creates what every later one reuses
 	baseline := runtime.NumGoroutine()
+	fds := openFiles(t)
 	start := time.Now()
 	const cycles = 100
 	for i := range cycles {
@@ -57,4 +59,24 @@ func TestPeerDownUpCycles(t *testing.T) {
 		return nil
 	})
 	t.Logf("goroutines: %d before, %d after", baseline, runtime.NumGoroutine())
+	if fds >= 0 {
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if n := openFiles(t); n > fds {
+				return fmt.Errorf("%d open files after %d cycles, %d before", n, cycles, fds)
+			}
+			return nil
+		})
+		t.Logf("open files: %d before, %d after", fds, openFiles(t))
+	}
+}
+
+// openFiles counts this process's open file descriptors, -1 where
+// /proc/self/fd does not exist.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
 }
