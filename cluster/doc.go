@@ -49,6 +49,11 @@
 //     down first).
 //
 // The node then retries members of its provider every reconnect interval.
+// A node that was itself not running for longer than the heartbeat
+// timeout (stopped with SIGSTOP, or a pause of the whole process) does not
+// declare its peers down for the silence it slept through: it gives them
+// another timeout, so the peers that declared it down see one NodeDown and
+// one NodeUp, not a second reset when it resumes.
 //
 // # Guarantees
 //

@@ -305,6 +305,7 @@ func (t *transport) loop() {
 	defer t.wg.Done()
 	tick := time.NewTicker(t.cfg.heartbeatInterval)
 	defer tick.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-t.quit:
@@ -318,14 +319,29 @@ func (t *transport) loop() {
 		}
 		t.mu.Unlock()
 		now := time.Now()
+		// A tick later than the heartbeat timeout means this node was
+		// not running (stopped, or a pause of the whole process): the
+		// silence of its peers during that time is its own, so they are
+		// given it back rather than declared down for it.
+		var away time.Duration
+		if gap := now.Sub(last); gap > t.cfg.heartbeatTimeout {
+			away = gap - t.cfg.heartbeatInterval
+			t.log.Info().Dur("away", away).Msg("this node was not running; peers keep their sessions for a heartbeat timeout")
+		}
+		last = now
 		for _, p := range peers {
-			t.checkPeer(p, now)
+			t.checkPeer(p, now, away)
 		}
 	}
 }
 
-// checkPeer is one heartbeat tick for one peer.
-func (t *transport) checkPeer(p *peer, now time.Time) {
+// checkPeer is one heartbeat tick for one peer; away is how long this node
+// itself was not running before the tick.
+func (t *transport) checkPeer(p *peer, now time.Time, away time.Duration) {
+	if away > 0 {
+		seen := p.lastSeen.Load()
+		p.lastSeen.CompareAndSwap(seen, min(seen+int64(away), now.UnixNano()))
+	}
 	p.mu.Lock()
 	var l lost
 	switch p.state {
