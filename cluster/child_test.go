@@ -67,7 +67,10 @@ func runChild() {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_ = c.Stop(sctx)
+	if err := c.Stop(sctx); err != nil {
+		fmt.Fprintln(os.Stderr, "stop:", err)
+		os.Exit(1)
+	}
 }
 
 // printNodeEvents prints the child's NodeUp and NodeDown events on stdout,
@@ -224,6 +227,7 @@ type child struct {
 	name   string
 	done   chan struct{}
 	events chan string // "up name" and "down name reason", with CHILD_EVENTS=1
+	killed bool        // ended by kill
 }
 
 // startChild runs a child node. env holds extra KEY=VALUE settings
@@ -314,7 +318,9 @@ func (b *logBuffer) String() string {
 }
 
 // stop ends the child cleanly (closing its stdin) and waits for it; a
-// frozen child is resumed first, a child that does not end is killed.
+// frozen child is resumed first. A child that was not killed must stop
+// cleanly and soon: one that does not end within 20 s is killed, and that
+// or an unclean exit fails the test.
 func (c *child) stop() {
 	_ = c.cmd.Process.Signal(syscall.SIGCONT)
 	_ = c.stdin.Close()
@@ -323,6 +329,13 @@ func (c *child) stop() {
 	case <-time.After(20 * time.Second):
 		_ = c.cmd.Process.Kill()
 		<-c.done
+		c.t.Errorf("child %s did not stop within 20 s and was killed", c.name)
+		return
+	}
+	if !c.killed {
+		if code := c.cmd.ProcessState.ExitCode(); code != 0 {
+			c.t.Errorf("child %s stopped with exit code %d", c.name, code)
+		}
 	}
 }
 
@@ -335,6 +348,7 @@ func (c *child) signal(sig syscall.Signal) {
 
 // kill ends the child with SIGKILL and waits for it.
 func (c *child) kill() {
+	c.killed = true
 	c.signal(syscall.SIGKILL)
 	<-c.done
 }

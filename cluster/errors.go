@@ -41,7 +41,8 @@ var (
 	// network cut).
 	ErrHeartbeatTimeout = errors.New("cluster: heartbeat timeout")
 	// ErrSessionReset is the NodeDown reason when the node opened a new
-	// session: it restarted, or it declared this node down first.
+	// session (it restarted, or it declared this node down first), or
+	// said that it no longer has the session open.
 	ErrSessionReset = errors.New("cluster: session reset by peer")
 	// ErrNodeLeft is the NodeDown reason when the node stopped cleanly
 	// (Cluster.Stop): its processes exited first and their exit reasons

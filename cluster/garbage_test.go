@@ -22,7 +22,8 @@ import (
 // TestGarbageFromTheWire opens Arbor's stream to the shared node the way a
 // peer does and writes packets no peer should: bytes that are no packet,
 // an empty packet, an envelope of another version, one from a nameless
-// node, a Hello from a bad name and a batch for a session nobody opened.
+// node, a Hello from a bad name, a batch for a session nobody opened and
+// a SessionClosed from a node nobody knows.
 // Each is dropped and counted; the stream stays open (it ends cleanly when
 // the client ends it), and a stream on an unknown method is refused.
 func TestGarbageFromTheWire(t *testing.T) {
@@ -58,6 +59,7 @@ func TestGarbageFromTheWire(t *testing.T) {
 		env(&clusterpb.Envelope{Version: 4, From: &clusterpb.NodeID{Name: "no-address", Creation: 7}, Body: &clusterpb.Envelope_Hello{Hello: &clusterpb.Hello{Session: 1}}}),
 		env(&clusterpb.Envelope{Version: 4, From: from, Session: 12345, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}),
 		marshal(&clusterpb.Packet{Body: &clusterpb.Packet_Users{Users: &clusterpb.UserBatch{Version: 4, Session: 12345, Messages: []byte{3, 1, 2, 3}}}}),
+		env(&clusterpb.Envelope{Version: 4, From: from, Body: &clusterpb.Envelope_SessionClosed{SessionClosed: &clusterpb.SessionClosed{Session: 1}}}),
 	}
 	before := shared.Stats().Dropped
 	for _, b := range garbage {

@@ -92,12 +92,33 @@ func TestCrossingHelloAnswersSettle(t *testing.T) {
 	pc.mu.Lock()
 	pc.state = peerConnecting
 	pc.helloLocked(0)
-	pc.downLocked(ErrConnectionLost)
+	l := pc.downLocked(ErrConnectionLost)
 	pc.state = peerConnecting
 	pc.helloLocked(0)
 	pc.mu.Unlock()
+	l.deliver(c.node)
 
 	// Deliver everything, b's side first, until nothing is in flight.
+	exchange(t, b, c, toB, toC)
+	pb.mu.Lock()
+	bState, bIn, bOut := pb.state, pb.in, pb.out
+	pb.mu.Unlock()
+	pc.mu.Lock()
+	cState, cIn, cOut := pc.state, pc.in, pc.out
+	pc.mu.Unlock()
+	if bState != peerUp || cState != peerUp {
+		t.Fatalf("b: %v, c: %v; want both up", bState, cState)
+	}
+	if bOut != cIn || cOut != bIn {
+		t.Fatalf("b stamps %d, c's session is %d; c stamps %d, b's session is %d", bOut, cIn, cOut, bIn)
+	}
+}
+
+// exchange delivers what b and c send each other, b's side first, until
+// nothing is in flight, and returns how many packets moved.
+func exchange(t *testing.T, b, c *transport, toB, toC *wireQueue) int {
+	t.Helper()
+	pb, pc := b.lookupPeer(c.selfName), c.lookupPeer(b.selfName)
 	sent := 0
 	for {
 		testkit.Eventually(t, 10*time.Second, func() error {
@@ -116,23 +137,58 @@ func TestCrossingHelloAnswersSettle(t *testing.T) {
 			moved++
 		}
 		if moved == 0 {
-			break
+			return sent
 		}
 		sent += moved
 		if sent > 20 {
-			t.Fatalf("the handshake has not settled after %d hellos", sent)
+			t.Fatalf("still exchanging after %d packets", sent)
 		}
 	}
+}
+
+// TestStaleHelloIsClosed: a Hello that an old connection delivers after
+// its sender gave up on it opens a session on the receiver alone. The
+// sender, getting an answer to a Hello it no longer waits for, says so,
+// and the receiver closes the half-open session at once instead of
+// waiting for its heartbeat timeout.
+func TestStaleHelloIsClosed(t *testing.T) {
+	const bName, cName = "b@127.0.0.1:1", "c@127.0.0.1:2"
+	b, toC := handshakeTransport(t, bName, cName)
+	c, toB := handshakeTransport(t, cName, bName)
+	pb, pc := b.lookupPeer(cName), c.lookupPeer(bName)
+
+	pc.mu.Lock()
+	pc.state = peerConnecting
+	pc.helloLocked(0)
+	pc.mu.Unlock()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if !settled(pc) {
+			return errors.New("c's writer busy")
+		}
+		return nil
+	})
+	stale := toB.take()
+	pc.mu.Lock()
+	l := pc.downLocked(ErrConnectionLost) // c gives up on that Hello
+	pc.mu.Unlock()
+	l.deliver(c.node)
+
+	for _, m := range stale { // delivered late
+		b.handlePacket(m)
+	}
 	pb.mu.Lock()
-	bState, bIn, bOut := pb.state, pb.in, pb.out
+	if pb.state != peerUp {
+		t.Fatalf("b: %v after the stale hello; want up (half-open)", pb.state)
+	}
+	pb.mu.Unlock()
+	exchange(t, b, c, toB, toC)
+	pb.mu.Lock()
+	bState := pb.state
 	pb.mu.Unlock()
 	pc.mu.Lock()
-	cState, cIn, cOut := pc.state, pc.in, pc.out
+	cState := pc.state
 	pc.mu.Unlock()
-	if bState != peerUp || cState != peerUp {
-		t.Fatalf("b: %v, c: %v; want both up", bState, cState)
-	}
-	if bOut != cIn || cOut != bIn {
-		t.Fatalf("b stamps %d, c's session is %d; c stamps %d, b's session is %d", bOut, cIn, cOut, bIn)
+	if bState != peerDown || cState != peerDown {
+		t.Fatalf("b: %v, c: %v; want both down (c never opened the session)", bState, cState)
 	}
 }

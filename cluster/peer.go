@@ -63,6 +63,7 @@ type peer struct {
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
 	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
+	told      time.Time     // when the peer was last sent a SessionClosed
 }
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
@@ -446,6 +447,19 @@ func (l lost) deliver(n *actor.Node) {
 	}
 	for _, ch := range l.calls {
 		ch <- callResult{err: actor.NoConnection}
+	}
+}
+
+// closeConn closes a stream to the peer that no session holds (one opened
+// to send a SessionClosed while the peer was down).
+func (p *peer) closeConn() {
+	p.mu.Lock()
+	c := p.conn
+	p.conn, p.dialing = nil, false
+	p.connGen++
+	p.mu.Unlock()
+	if c != nil {
+		c.close()
 	}
 }
 

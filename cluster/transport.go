@@ -471,6 +471,7 @@ func (t *transport) stop() {
 	t.wg.Wait()
 	for _, p := range peers {
 		p.down(ErrStopped)
+		p.closeConn()
 	}
 	t.conns.Wait()
 }

@@ -128,6 +128,7 @@ func fuzzSeeds() [][]byte {
 		{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{CallId: 1, From: pid, ToName: "x", Payload: payload}}},
 		{Body: &clusterpb.Envelope_CallReply{CallReply: &clusterpb.CallReply{CallId: 1, Result: &clusterpb.CallReply_Payload{Payload: payload}}}},
 		{Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}},
+		{Body: &clusterpb.Envelope_SessionClosed{SessionClosed: &clusterpb.SessionClosed{Session: 1}}},
 	}
 	var out [][]byte
 	rec, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"))

@@ -125,7 +125,10 @@ func runChild(name string) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_ = c.Stop(sctx)
+	if err := c.Stop(sctx); err != nil {
+		fmt.Fprintln(os.Stderr, "stop:", err)
+		os.Exit(1)
+	}
 }
 
 type child struct {
@@ -165,6 +168,7 @@ func startChild(t *testing.T, name, consulAddr string, env ...string) *child {
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 			<-c.done
+			t.Errorf("child %s did not stop within 20 s and was killed", name)
 		}
 	})
 	select {

@@ -502,6 +502,7 @@ type Envelope struct {
 	//	*Envelope_CallRequest
 	//	*Envelope_CallReply
 	//	*Envelope_Goodbye
+	//	*Envelope_SessionClosed
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -628,6 +629,15 @@ func (x *Envelope) GetGoodbye() *Goodbye {
 	return nil
 }
 
+func (x *Envelope) GetSessionClosed() *SessionClosed {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_SessionClosed); ok {
+			return x.SessionClosed
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -660,6 +670,10 @@ type Envelope_Goodbye struct {
 	Goodbye *Goodbye `protobuf:"bytes,16,opt,name=goodbye,proto3,oneof"`
 }
 
+type Envelope_SessionClosed struct {
+	SessionClosed *SessionClosed `protobuf:"bytes,17,opt,name=session_closed,json=sessionClosed,proto3,oneof"`
+}
+
 func (*Envelope_Hello) isEnvelope_Body() {}
 
 func (*Envelope_Heartbeat) isEnvelope_Body() {}
@@ -673,6 +687,8 @@ func (*Envelope_CallRequest) isEnvelope_Body() {}
 func (*Envelope_CallReply) isEnvelope_Body() {}
 
 func (*Envelope_Goodbye) isEnvelope_Body() {}
+
+func (*Envelope_SessionClosed) isEnvelope_Body() {}
 
 // Hello opens a session between two nodes; the receiver answers with ack
 // set. epoch counts how many times the sender declared the receiver down:
@@ -1159,6 +1175,58 @@ func (x *Goodbye) GetAck() bool {
 	return false
 }
 
+// SessionClosed tells a node that something it sent belongs to a session
+// the sender no longer has open (or never opened): an envelope stamped
+// with an id the sender does not have open, or an answer to a Hello of an
+// earlier attempt. session is that id, the one the sender gave the
+// session. A receiver whose open session stamps that id ends it at once
+// (it is half-open: the other side has closed it) and opens a new one as
+// usual. Sent at most once per heartbeat interval per peer; like a Hello,
+// it is read before the session check.
+type SessionClosed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       uint64                 `protobuf:"varint,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionClosed) Reset() {
+	*x = SessionClosed{}
+	mi := &file_arbor_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionClosed) ProtoMessage() {}
+
+func (x *SessionClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_arbor_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
+func (*SessionClosed) Descriptor() ([]byte, []int) {
+	return file_arbor_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SessionClosed) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
+}
+
 // UserMessage is the hot path of Message: a user message to a process,
 // sent inside a UserBatch rather than in an Envelope, flat so that it
 // decodes with few allocations. The target is a process of the
@@ -1181,7 +1249,7 @@ type UserMessage struct {
 
 func (x *UserMessage) Reset() {
 	*x = UserMessage{}
-	mi := &file_arbor_proto_msgTypes[13]
+	mi := &file_arbor_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1261,7 @@ func (x *UserMessage) String() string {
 func (*UserMessage) ProtoMessage() {}
 
 func (x *UserMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[13]
+	mi := &file_arbor_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1274,7 @@ func (x *UserMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMessage.ProtoReflect.Descriptor instead.
 func (*UserMessage) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{13}
+	return file_arbor_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UserMessage) GetVersion() uint32 {
@@ -1283,7 +1351,7 @@ type UserBatch struct {
 
 func (x *UserBatch) Reset() {
 	*x = UserBatch{}
-	mi := &file_arbor_proto_msgTypes[14]
+	mi := &file_arbor_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1363,7 @@ func (x *UserBatch) String() string {
 func (*UserBatch) ProtoMessage() {}
 
 func (x *UserBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[14]
+	mi := &file_arbor_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1376,7 @@ func (x *UserBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserBatch.ProtoReflect.Descriptor instead.
 func (*UserBatch) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{14}
+	return file_arbor_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UserBatch) GetVersion() uint32 {
@@ -1355,7 +1423,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\x04R\x02id\"N\n" +
 	"\x06Reason\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.arbor.cluster.v1.ReasonKindR\x04kind\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\x86\x04\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\xd0\x04\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12,\n" +
 	"\x04from\x18\x02 \x01(\v2\x18.arbor.cluster.v1.NodeIDR\x04from\x12\x18\n" +
@@ -1368,7 +1436,8 @@ const file_arbor_proto_rawDesc = "" +
 	"\fcall_request\x18\x0e \x01(\v2\x1d.arbor.cluster.v1.CallRequestH\x00R\vcallRequest\x12<\n" +
 	"\n" +
 	"call_reply\x18\x0f \x01(\v2\x1b.arbor.cluster.v1.CallReplyH\x00R\tcallReply\x125\n" +
-	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbyeB\x06\n" +
+	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbye\x12H\n" +
+	"\x0esession_closed\x18\x11 \x01(\v2\x1f.arbor.cluster.v1.SessionClosedH\x00R\rsessionClosedB\x06\n" +
 	"\x04body\"c\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
@@ -1401,7 +1470,9 @@ const file_arbor_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\v2\x18.arbor.cluster.v1.ReasonH\x00R\x05errorB\b\n" +
 	"\x06result\"\x1b\n" +
 	"\aGoodbye\x12\x10\n" +
-	"\x03ack\x18\x01 \x01(\bR\x03ack\"\xe1\x01\n" +
+	"\x03ack\x18\x01 \x01(\bR\x03ack\")\n" +
+	"\rSessionClosed\x12\x18\n" +
+	"\asession\x18\x01 \x01(\x04R\asession\"\xe1\x01\n" +
 	"\vUserMessage\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
 	"\asession\x18\x02 \x01(\x04R\asession\x12\x1f\n" +
@@ -1454,30 +1525,31 @@ func file_arbor_proto_rawDescGZIP() []byte {
 }
 
 var file_arbor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_arbor_proto_goTypes = []any{
-	(ReasonKind)(0),     // 0: arbor.cluster.v1.ReasonKind
-	(SignalKind)(0),     // 1: arbor.cluster.v1.SignalKind
-	(*Packet)(nil),      // 2: arbor.cluster.v1.Packet
-	(*NodeID)(nil),      // 3: arbor.cluster.v1.NodeID
-	(*PID)(nil),         // 4: arbor.cluster.v1.PID
-	(*Ref)(nil),         // 5: arbor.cluster.v1.Ref
-	(*Reason)(nil),      // 6: arbor.cluster.v1.Reason
-	(*Envelope)(nil),    // 7: arbor.cluster.v1.Envelope
-	(*Hello)(nil),       // 8: arbor.cluster.v1.Hello
-	(*Heartbeat)(nil),   // 9: arbor.cluster.v1.Heartbeat
-	(*Message)(nil),     // 10: arbor.cluster.v1.Message
-	(*Signal)(nil),      // 11: arbor.cluster.v1.Signal
-	(*CallRequest)(nil), // 12: arbor.cluster.v1.CallRequest
-	(*CallReply)(nil),   // 13: arbor.cluster.v1.CallReply
-	(*Goodbye)(nil),     // 14: arbor.cluster.v1.Goodbye
-	(*UserMessage)(nil), // 15: arbor.cluster.v1.UserMessage
-	(*UserBatch)(nil),   // 16: arbor.cluster.v1.UserBatch
-	(*anypb.Any)(nil),   // 17: google.protobuf.Any
+	(ReasonKind)(0),       // 0: arbor.cluster.v1.ReasonKind
+	(SignalKind)(0),       // 1: arbor.cluster.v1.SignalKind
+	(*Packet)(nil),        // 2: arbor.cluster.v1.Packet
+	(*NodeID)(nil),        // 3: arbor.cluster.v1.NodeID
+	(*PID)(nil),           // 4: arbor.cluster.v1.PID
+	(*Ref)(nil),           // 5: arbor.cluster.v1.Ref
+	(*Reason)(nil),        // 6: arbor.cluster.v1.Reason
+	(*Envelope)(nil),      // 7: arbor.cluster.v1.Envelope
+	(*Hello)(nil),         // 8: arbor.cluster.v1.Hello
+	(*Heartbeat)(nil),     // 9: arbor.cluster.v1.Heartbeat
+	(*Message)(nil),       // 10: arbor.cluster.v1.Message
+	(*Signal)(nil),        // 11: arbor.cluster.v1.Signal
+	(*CallRequest)(nil),   // 12: arbor.cluster.v1.CallRequest
+	(*CallReply)(nil),     // 13: arbor.cluster.v1.CallReply
+	(*Goodbye)(nil),       // 14: arbor.cluster.v1.Goodbye
+	(*SessionClosed)(nil), // 15: arbor.cluster.v1.SessionClosed
+	(*UserMessage)(nil),   // 16: arbor.cluster.v1.UserMessage
+	(*UserBatch)(nil),     // 17: arbor.cluster.v1.UserBatch
+	(*anypb.Any)(nil),     // 18: google.protobuf.Any
 }
 var file_arbor_proto_depIdxs = []int32{
 	7,  // 0: arbor.cluster.v1.Packet.envelope:type_name -> arbor.cluster.v1.Envelope
-	16, // 1: arbor.cluster.v1.Packet.users:type_name -> arbor.cluster.v1.UserBatch
+	17, // 1: arbor.cluster.v1.Packet.users:type_name -> arbor.cluster.v1.UserBatch
 	0,  // 2: arbor.cluster.v1.Reason.kind:type_name -> arbor.cluster.v1.ReasonKind
 	3,  // 3: arbor.cluster.v1.Envelope.from:type_name -> arbor.cluster.v1.NodeID
 	8,  // 4: arbor.cluster.v1.Envelope.hello:type_name -> arbor.cluster.v1.Hello
@@ -1487,26 +1559,27 @@ var file_arbor_proto_depIdxs = []int32{
 	12, // 8: arbor.cluster.v1.Envelope.call_request:type_name -> arbor.cluster.v1.CallRequest
 	13, // 9: arbor.cluster.v1.Envelope.call_reply:type_name -> arbor.cluster.v1.CallReply
 	14, // 10: arbor.cluster.v1.Envelope.goodbye:type_name -> arbor.cluster.v1.Goodbye
-	4,  // 11: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
-	4,  // 12: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
-	17, // 13: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
-	1,  // 14: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
-	4,  // 15: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
-	4,  // 16: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
-	5,  // 17: arbor.cluster.v1.Signal.ref:type_name -> arbor.cluster.v1.Ref
-	6,  // 18: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
-	4,  // 19: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
-	4,  // 20: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
-	17, // 21: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
-	17, // 22: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
-	6,  // 23: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
-	2,  // 24: arbor.cluster.v1.Peer.Stream:input_type -> arbor.cluster.v1.Packet
-	2,  // 25: arbor.cluster.v1.Peer.Stream:output_type -> arbor.cluster.v1.Packet
-	25, // [25:26] is the sub-list for method output_type
-	24, // [24:25] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	15, // 11: arbor.cluster.v1.Envelope.session_closed:type_name -> arbor.cluster.v1.SessionClosed
+	4,  // 12: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
+	4,  // 13: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
+	18, // 14: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
+	1,  // 15: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
+	4,  // 16: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
+	4,  // 17: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
+	5,  // 18: arbor.cluster.v1.Signal.ref:type_name -> arbor.cluster.v1.Ref
+	6,  // 19: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
+	4,  // 20: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
+	4,  // 21: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
+	18, // 22: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
+	18, // 23: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
+	6,  // 24: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
+	2,  // 25: arbor.cluster.v1.Peer.Stream:input_type -> arbor.cluster.v1.Packet
+	2,  // 26: arbor.cluster.v1.Peer.Stream:output_type -> arbor.cluster.v1.Packet
+	26, // [26:27] is the sub-list for method output_type
+	25, // [25:26] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_arbor_proto_init() }
@@ -1526,6 +1599,7 @@ func file_arbor_proto_init() {
 		(*Envelope_CallRequest)(nil),
 		(*Envelope_CallReply)(nil),
 		(*Envelope_Goodbye)(nil),
+		(*Envelope_SessionClosed)(nil),
 	}
 	file_arbor_proto_msgTypes[11].OneofWrappers = []any{
 		(*CallReply_Payload)(nil),
@@ -1537,7 +1611,7 @@ func file_arbor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbor_proto_rawDesc), len(file_arbor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
