@@ -53,7 +53,10 @@
 // timeout (stopped with SIGSTOP, or a pause of the whole process) does not
 // declare its peers down for the silence it slept through: it gives them
 // another timeout, so the peers that declared it down see one NodeDown and
-// one NodeUp, not a second reset when it resumes.
+// one NodeUp, not a second reset when it resumes. A peer that no longer
+// has a session open tells the sender of anything stamped with it
+// (SessionClosed), so a half-open session (the resumed node's, or one a
+// late Hello opened) ends at once rather than at its heartbeat timeout.
 //
 // # Guarantees
 //
