@@ -28,7 +28,7 @@ import (
 // the client ends it), and a stream on an unknown method is refused.
 func TestGarbageFromTheWire(t *testing.T) {
 	addr := shared.Name()[strings.LastIndexByte(shared.Name(), '@')+1:]
-	cc, err := grpc.Dial(addr, grpc.WithTransportCredentials(insecure.NewCredentials())) //nolint:staticcheck // grpc.NewClient is newer than the pinned grpc
+	cc, err := grpc.Dial(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

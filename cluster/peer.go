@@ -286,7 +286,7 @@ func (p *peer) dialLocked() {
 			l.deliver(p.t.node)
 			return
 		}
-		if !p.t.track2() {
+		if !p.t.trackN(2) { // the stream's reader and writer
 			p.mu.Unlock()
 			c.close()
 			return

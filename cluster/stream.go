@@ -170,9 +170,8 @@ func (t *transport) receive(ss grpc.ServerStream) error {
 // track counts a goroutine of a connection, unless the transport stopped.
 func (t *transport) track() bool { return t.trackN(1) }
 
-// track2 counts two goroutines, unless the transport stopped.
-func (t *transport) track2() bool { return t.trackN(2) }
-
+// trackN counts n goroutines of a connection, unless the transport
+// stopped.
 func (t *transport) trackN(n int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -226,7 +225,7 @@ func (c *peerConn) close() {
 
 // finish sends a last packet, half-closes the stream so that the peer
 // reads everything sent on it, and closes the connection once the peer
-// ended the stream, or after wait.
+// ended the stream, or after the heartbeat timeout.
 func (c *peerConn) finish(t *transport, last []byte) {
 	if !t.track() {
 		c.close()
@@ -260,7 +259,7 @@ func (c *peerConn) finish(t *transport, last []byte) {
 func (t *transport) dial(addr string) (*peerConn, error) {
 	ctx, cancel := context.WithTimeout(t.life, t.cfg.connectTimeout)
 	defer cancel()
-	cc, err := grpc.Dial(addr, //nolint:staticcheck // grpc.NewClient needs a newer grpc than protoactor's
+	cc, err := grpc.Dial(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: t.cfg.connectTimeout}),
 		grpc.WithInitialWindowSize(streamWindow),
