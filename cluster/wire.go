@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -56,8 +57,26 @@ func decodeRef(r *clusterpb.Ref) actor.Ref {
 	return actor.MakeRef(r.GetNode(), r.GetCreation(), r.GetId())
 }
 
+// maxReasonText bounds the text of an exit reason that crosses nodes: a
+// reason is carried by exit signals and call errors, which must never be
+// too large to send.
+const maxReasonText = 64 << 10
+
+// reasonText cuts s to maxReasonText bytes (on a rune boundary), saying so.
+func reasonText(s string) string {
+	if len(s) <= maxReasonText {
+		return s
+	}
+	const more = " [reason text cut at 64 KiB]"
+	cut := maxReasonText - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
+}
+
 // encodeReason maps an exit reason to its wire form. Reasons with no kind of
-// their own travel as text.
+// their own travel as text, cut to 64 KiB.
 func encodeReason(err error) *clusterpb.Reason {
 	var (
 		se *actor.ShutdownError
@@ -77,11 +96,11 @@ func encodeReason(err error) *clusterpb.Reason {
 	case err == actor.NoConnection:
 		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_NOCONNECTION}
 	case errors.As(err, &se):
-		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_SHUTDOWN_WITH_REASON, Text: fmt.Sprint(se.Reason)}
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_SHUTDOWN_WITH_REASON, Text: reasonText(fmt.Sprint(se.Reason))}
 	case errors.As(err, &pe):
-		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_PANIC, Text: fmt.Sprint(pe.Value)}
+		return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_PANIC, Text: reasonText(fmt.Sprint(pe.Value))}
 	}
-	return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_OTHER, Text: err.Error()}
+	return &clusterpb.Reason{Kind: clusterpb.ReasonKind_REASON_KIND_OTHER, Text: reasonText(err.Error())}
 }
 
 // decodeReason maps a wire reason back to an error. A missing or unknown

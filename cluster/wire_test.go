@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
+	"unicode/utf8"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -39,6 +41,13 @@ func TestReasonRoundTrip(t *testing.T) {
 		{errors.New("custom"), func(e error) bool {
 			var re *RemoteError
 			return errors.As(e, &re) && re.Text == "custom"
+		}},
+		// A huge reason is cut (on a rune boundary), so that the signal
+		// carrying it can always be sent.
+		{errors.New(strings.Repeat("é", 100<<10)), func(e error) bool {
+			var re *RemoteError
+			return errors.As(e, &re) && len(re.Text) <= 64<<10 && utf8.ValidString(re.Text) &&
+				strings.HasSuffix(re.Text, "[reason text cut at 64 KiB]")
 		}},
 	}
 	for _, tt := range tests {
