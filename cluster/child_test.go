@@ -36,9 +36,12 @@ func runChild() {
 		// Everything goes to stderr, which the parent keeps and shows
 		// when the test fails (startChild).
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()),
-		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
-		cluster.WithReconnectInterval(100 * time.Millisecond),
-		cluster.WithConnectTimeout(time.Second),
+	}
+	if os.Getenv("CHILD_DEFAULTS") == "" {
+		opts = append(opts,
+			cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
+			cluster.WithReconnectInterval(100*time.Millisecond),
+			cluster.WithConnectTimeout(time.Second))
 	}
 	if addr := os.Getenv("CHILD_LISTEN"); addr != "" {
 		opts = append(opts, cluster.WithListenAddr(addr))
@@ -232,7 +235,8 @@ type child struct {
 
 // startChild runs a child node. env holds extra KEY=VALUE settings
 // (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS, CHILD_EVENTS=1 to report
-// the child's node events on c.events).
+// the child's node events on c.events, CHILD_DEFAULTS=1 for the default
+// failure detector instead of the fast one tests use).
 func startChild(t testing.TB, name string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

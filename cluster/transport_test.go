@@ -275,3 +275,35 @@ func TestRestartedNodeOldPIDGetsNoProc(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDefaultDetectionBounds measures failure detection with the default
+// settings, between two child nodes that use them: a killed node within
+// 1 s, a frozen one within 5 s (DefaultHeartbeatTimeout plus
+// DefaultHeartbeatInterval: 3.5 s).
+func TestDefaultDetectionBounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the default heartbeat timeout")
+	}
+	b := startChild(t, "b", "CHILD_DEFAULTS=1", "CHILD_EVENTS=1")
+	c := startChild(t, "c", "CHILD_DEFAULTS=1", "CHILD_EVENTS=1", "CHILD_PEERS="+b.name)
+	// Up on both sides: b's stream to c is open too.
+	b.expectEvent(t, "up", c.name, 10*time.Second)
+	c.expectEvent(t, "up", b.name, 10*time.Second)
+	start := time.Now()
+	c.signal(syscall.SIGSTOP)
+	reason := b.expectEvent(t, "down", c.name, 10*time.Second)
+	frozen := time.Since(start)
+	if frozen > 5*time.Second || !strings.Contains(reason, cluster.ErrHeartbeatTimeout.Error()) {
+		t.Errorf("frozen node: down after %v (%s); want a heartbeat timeout within 5 s", frozen, reason)
+	}
+	c.signal(syscall.SIGCONT)
+	b.expectEvent(t, "up", c.name, 10*time.Second)
+	start = time.Now()
+	c.kill()
+	reason = b.expectEvent(t, "down", c.name, 5*time.Second)
+	killed := time.Since(start)
+	if killed > time.Second {
+		t.Errorf("killed node: down after %v (%s); want within 1 s", killed, reason)
+	}
+	t.Logf("defaults: frozen node detected in %v, killed node in %v", frozen, killed)
+}
