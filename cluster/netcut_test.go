@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
@@ -133,11 +135,23 @@ func TestOldSessionNotDelivered(t *testing.T) {
 }
 
 // childDropped returns the child's Stats().Dropped.
+// The stall also froze this node's connection to the child (through the
+// child's proxy): the child declared this node down, so the session
+// between them may be reopening when the call is made, and a call on the
+// session being replaced fails with NoConnection. It is made again then.
 func childDropped(t *testing.T, c *child) int64 {
 	t.Helper()
-	v, err := shared.CallNamed(ctxT(t), c.name, "ctl", wrapperspb.String("dropped"))
-	if err != nil {
-		t.Fatalf("dropped: %v", err)
-	}
-	return v.(*wrapperspb.Int64Value).Value
+	var n int64
+	testkit.Eventually(t, 10*time.Second, func() error {
+		v, err := shared.CallNamed(ctxT(t), c.name, "ctl", wrapperspb.String("dropped"))
+		if err != nil {
+			if errors.Is(err, actor.NoConnection) {
+				return err
+			}
+			t.Fatalf("dropped: %v", err)
+		}
+		n = v.(*wrapperspb.Int64Value).Value
+		return nil
+	})
+	return n
 }
