@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -47,8 +48,12 @@ type agent struct {
 func startAgent(t testing.TB) *agent {
 	t.Helper()
 	a := &agent{t: t, bin: consulBinary(t)}
-	for i := range a.ports {
+	// Three different ports: a port just released can be handed out again.
+	for i := 0; i < len(a.ports); {
 		a.ports[i] = testkit.FreePort(t)
+		if !slices.Contains(a.ports[:i], a.ports[i]) {
+			i++
+		}
 	}
 	a.start()
 	t.Cleanup(a.stop)
@@ -75,7 +80,7 @@ func (a *agent) start() {
 	testkit.Eventually(a.t, 30*time.Second, func() error {
 		select {
 		case <-done:
-			return fmt.Errorf("consul exited: %s", a.output.String())
+			a.t.Fatalf("consul exited: %s", a.output.String())
 		default:
 		}
 		resp, err := http.Get("http://" + a.addr() + "/v1/status/leader")
