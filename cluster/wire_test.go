@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/encoding/protowire"
