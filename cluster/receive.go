@@ -18,8 +18,7 @@ import (
 // handleUserBatch delivers the user messages of a batch from a peer with
 // an open session, in order; it drops (and counts) them otherwise. A
 // message that does not parse ends the batch: what follows it cannot be
-// found.
-// It returns the peer of the batch's session, nil if there is none.
+// found. It returns the peer of the batch's session, nil if there is none.
 func (t *transport) handleUserBatch(b *clusterpb.UserBatch) *peer {
 	data := b.GetMessages()
 	var (
