@@ -68,9 +68,6 @@ type peer struct {
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
 
-// stamp sets the session id on an Envelope.
-func stamp(env *clusterpb.Envelope, session uint64) { env.Session = session }
-
 // userRecord is one encoded UserMessage, as it goes into a UserBatch.
 type userRecord []byte
 
@@ -212,7 +209,7 @@ func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued) 
 			return err
 		}
 		prev = q.at
-		stamp(q.env, session)
+		q.env.Session = session
 		pkt, err := envelopePacket(q.env)
 		if err != nil {
 			p.t.drop(q.env, err)
@@ -392,10 +389,9 @@ type lost struct {
 // released.
 func (p *peer) downLocked(reason error) lost {
 	wasUp := p.state == peerUp
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, conn: p.conn}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount}
 	p.links, p.monitors, p.calls = nil, nil, nil
-	p.conn, p.dialing = nil, false
-	p.connGen++
+	l.conn = p.detachConnLocked()
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	clear(p.queue)
@@ -450,13 +446,21 @@ func (l lost) deliver(n *actor.Node) {
 	}
 }
 
+// detachConnLocked takes the peer's stream away (the caller closes it)
+// and makes a dial under way discard its result; it returns the stream,
+// nil if there is none.
+func (p *peer) detachConnLocked() *peerConn {
+	c := p.conn
+	p.conn, p.dialing = nil, false
+	p.connGen++
+	return c
+}
+
 // closeConn closes a stream to the peer that no session holds (one opened
 // to send a SessionClosed while the peer was down).
 func (p *peer) closeConn() {
 	p.mu.Lock()
-	c := p.conn
-	p.conn, p.dialing = nil, false
-	p.connGen++
+	c := p.detachConnLocked()
 	p.mu.Unlock()
 	if c != nil {
 		c.close()

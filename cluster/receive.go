@@ -387,8 +387,7 @@ func (t *transport) onGoodbye(p *peer, g *clusterpb.Goodbye) {
 	// The acknowledgement goes last on the stream, which is then closed
 	// gracefully rather than with the session.
 	ack := t.envelope(&clusterpb.Envelope{Session: p.out, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{Ack: true}}})
-	c := p.conn
-	p.conn = nil
+	c := p.detachConnLocked()
 	l := p.downLocked(ErrNodeLeft)
 	p.mu.Unlock()
 	if c != nil {

@@ -135,7 +135,7 @@ func (t *transport) serve(_ any, ss grpc.ServerStream) error {
 	select {
 	case err := <-done:
 		return err
-	case <-t.quit:
+	case <-t.life.Done():
 		return status.Error(codes.Unavailable, "node stopping")
 	}
 }
@@ -244,7 +244,7 @@ func (c *peerConn) finish(t *transport, last []byte) {
 			select {
 			case <-c.ended:
 			case <-ctx.Done():
-			case <-t.quit:
+			case <-t.life.Done():
 			}
 			cancel()
 		}

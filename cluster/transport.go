@@ -44,7 +44,6 @@ type transport struct {
 	subs    map[actor.PID]struct{}
 	stopped bool
 
-	quit  chan struct{}
 	wg    sync.WaitGroup // the loop
 	conns sync.WaitGroup // dials, writers and the readers of streams
 }
@@ -64,7 +63,6 @@ func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 		log:      log,
 		peers:    make(map[string]*peer),
 		subs:     make(map[actor.PID]struct{}),
-		quit:     make(chan struct{}),
 	}
 	t.life, t.endLife = context.WithCancel(context.Background())
 	t.dialer = t.dial
@@ -308,7 +306,7 @@ func (t *transport) loop() {
 	last := time.Now()
 	for {
 		select {
-		case <-t.quit:
+		case <-t.life.Done():
 			return
 		case <-tick.C:
 		}
@@ -461,7 +459,6 @@ func (t *transport) stop() {
 		return
 	}
 	t.stopped = true
-	close(t.quit)
 	t.endLife()
 	peers := make([]*peer, 0, len(t.peers))
 	for _, p := range t.peers {
