@@ -31,6 +31,19 @@
 // A taken name fails with a *NameError wrapping ErrTaken that names the
 // holder. When the process exits, all its names go.
 //
+// # Errors
+//
+// Every error names what it is about. A refusal because of a name's
+// holder is a *NameError (scope, name, holder) wrapping ErrTaken or
+// ErrNotOwner; any other failure is an *OpError giving the operation, the
+// scope, the name or group and the process, wrapping one of the package's
+// sentinels or the error of the call to the scope process:
+//
+//	registry: lookup name "user/42" in scope "users": name not registered
+//
+// Test for the cause with errors.Is (errors.Is(err, registry.ErrNotRegistered))
+// and get the details with errors.As.
+//
 // # Groups
 //
 // A process joins any number of groups, each with its own metadata:
