@@ -37,8 +37,8 @@ var (
 	// alive.
 	ErrNotAlive = errors.New("registry: process not alive")
 	// ErrNotLocal is returned by writes about a process of another node: a
-	// write is done by the scope process of the process's own node, and this
-	// node has no cluster route to it yet.
+	// write is done by the scope process of the process's own node, and
+	// scopes are not replicated across nodes yet.
 	ErrNotLocal = errors.New("registry: process of another node")
 	// ErrNoNode is returned by Call, Cast and Send when their context
 	// belongs to no node: it is neither a process's *actor.Context (or
