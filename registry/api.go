@@ -13,7 +13,7 @@ import (
 
 // Register is Scope.Register in scope.
 func (r *Registry) Register(ctx context.Context, scope, name string, pid actor.PID, meta any) error {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("register", scope, name, "", pid)
 	if err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func (r *Registry) Register(ctx context.Context, scope, name string, pid actor.P
 
 // Unregister is Scope.Unregister in scope.
 func (r *Registry) Unregister(ctx context.Context, scope, name string, pid actor.PID) error {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("unregister", scope, name, "", pid)
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (r *Registry) Unregister(ctx context.Context, scope, name string, pid actor
 
 // Update is Scope.Update in scope.
 func (r *Registry) Update(ctx context.Context, scope, name string, fn func(pid actor.PID, meta any) any) (actor.PID, any, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("update", scope, name, "", actor.PID{})
 	if err != nil {
 		return actor.PID{}, nil, err
 	}
@@ -40,7 +40,7 @@ func (r *Registry) Update(ctx context.Context, scope, name string, fn func(pid a
 
 // Lookup is Scope.Lookup in scope.
 func (r *Registry) Lookup(scope, name string) (actor.PID, any, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("lookup", scope, name, "", actor.PID{})
 	if err != nil {
 		return actor.PID{}, nil, err
 	}
@@ -49,7 +49,7 @@ func (r *Registry) Lookup(scope, name string) (actor.PID, any, error) {
 
 // Count is Scope.Count in scope.
 func (r *Registry) Count(scope string) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("count", scope, "", "", actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -58,7 +58,7 @@ func (r *Registry) Count(scope string) (int, error) {
 
 // LocalCount is Scope.LocalCount in scope.
 func (r *Registry) LocalCount(scope string) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("count local", scope, "", "", actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -67,7 +67,7 @@ func (r *Registry) LocalCount(scope string) (int, error) {
 
 // Join is Scope.Join in scope.
 func (r *Registry) Join(ctx context.Context, scope, group string, pid actor.PID, meta any) error {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("join", scope, "", group, pid)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (r *Registry) Join(ctx context.Context, scope, group string, pid actor.PID,
 
 // Leave is Scope.Leave in scope.
 func (r *Registry) Leave(ctx context.Context, scope, group string, pid actor.PID) error {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("leave", scope, "", group, pid)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (r *Registry) Leave(ctx context.Context, scope, group string, pid actor.PID
 
 // UpdateMember is Scope.UpdateMember in scope.
 func (r *Registry) UpdateMember(ctx context.Context, scope, group string, pid actor.PID, fn func(meta any) any) (any, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("update member", scope, "", group, pid)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (r *Registry) UpdateMember(ctx context.Context, scope, group string, pid ac
 
 // Members is Scope.Members in scope.
 func (r *Registry) Members(scope, group string) ([]Member, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("list members of", scope, "", group, actor.PID{})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (r *Registry) Members(scope, group string) ([]Member, error) {
 
 // LocalMembers is Scope.LocalMembers in scope.
 func (r *Registry) LocalMembers(scope, group string) ([]Member, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("list local members of", scope, "", group, actor.PID{})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (r *Registry) LocalMembers(scope, group string) ([]Member, error) {
 
 // IsMember is Scope.IsMember in scope.
 func (r *Registry) IsMember(scope, group string, pid actor.PID) (bool, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("check member of", scope, "", group, pid)
 	if err != nil {
 		return false, err
 	}
@@ -121,7 +121,7 @@ func (r *Registry) IsMember(scope, group string, pid actor.PID) (bool, error) {
 
 // IsLocalMember is Scope.IsLocalMember in scope.
 func (r *Registry) IsLocalMember(scope, group string, pid actor.PID) (bool, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("check local member of", scope, "", group, pid)
 	if err != nil {
 		return false, err
 	}
@@ -130,7 +130,7 @@ func (r *Registry) IsLocalMember(scope, group string, pid actor.PID) (bool, erro
 
 // MemberCount is Scope.MemberCount in scope.
 func (r *Registry) MemberCount(scope, group string) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("count members of", scope, "", group, actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +139,7 @@ func (r *Registry) MemberCount(scope, group string) (int, error) {
 
 // LocalMemberCount is Scope.LocalMemberCount in scope.
 func (r *Registry) LocalMemberCount(scope, group string) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("count local members of", scope, "", group, actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -148,7 +148,7 @@ func (r *Registry) LocalMemberCount(scope, group string) (int, error) {
 
 // GroupNames is Scope.GroupNames in scope.
 func (r *Registry) GroupNames(scope string) ([]string, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("list groups", scope, "", "", actor.PID{})
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (r *Registry) GroupNames(scope string) ([]string, error) {
 
 // LocalGroupNames is Scope.LocalGroupNames in scope.
 func (r *Registry) LocalGroupNames(scope string) ([]string, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("list local groups", scope, "", "", actor.PID{})
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +166,7 @@ func (r *Registry) LocalGroupNames(scope string) ([]string, error) {
 
 // GroupCount is Scope.GroupCount in scope.
 func (r *Registry) GroupCount(scope string) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("count groups", scope, "", "", actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -175,7 +175,7 @@ func (r *Registry) GroupCount(scope string) (int, error) {
 
 // Publish is Scope.Publish in scope.
 func (r *Registry) Publish(ctx context.Context, scope, group string, msg any) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("publish to", scope, "", group, actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -184,7 +184,7 @@ func (r *Registry) Publish(ctx context.Context, scope, group string, msg any) (i
 
 // LocalPublish is Scope.LocalPublish in scope.
 func (r *Registry) LocalPublish(ctx context.Context, scope, group string, msg any) (int, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("publish locally to", scope, "", group, actor.PID{})
 	if err != nil {
 		return 0, err
 	}
@@ -193,7 +193,7 @@ func (r *Registry) LocalPublish(ctx context.Context, scope, group string, msg an
 
 // MultiCall is Scope.MultiCall in scope.
 func (r *Registry) MultiCall(ctx context.Context, scope, group string, req any) ([]Reply, []actor.PID, error) {
-	s, err := r.Scope(scope)
+	s, err := r.scopeFor("multi-call", scope, "", group, actor.PID{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,13 +1,16 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
 )
 
@@ -81,6 +84,13 @@ func expected(err error) bool {
 // operations on shared names and groups; afterwards the registry holds no
 // entry of a dead process, its counts agree with its contents, and the
 // callbacks replay to exactly its contents.
+//
+// A kill is an exit signal: the process ends later, on its own goroutine,
+// and the scope process hears of it from its Down. Until then reads hide
+// the process but counts include it and its callbacks have not run (the
+// package doc's guarantees), so the final checks wait for every killed
+// process to have exited (which is after its Down was queued to the scope
+// process) before they sync with the scope.
 func TestConcurrentConsistency(t *testing.T) {
 	const (
 		workers = 8
@@ -91,8 +101,12 @@ func TestConcurrentConsistency(t *testing.T) {
 	)
 	rep := newReplay()
 	n, _, s := newScope(t, registry.WithEventHandler(rep))
-	ctx := ctxT(t)
+	// The deadline only catches a hang: under -race beside other load
+	// the operations take several times their usual 2 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	crash := errors.New("crash")
+	killed := make([][]actor.PID, workers)
 
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
@@ -122,6 +136,7 @@ func TestConcurrentConsistency(t *testing.T) {
 					err = s.Leave(ctx, group, pid)
 				default:
 					_ = n.Exit(pid, crash) // no wait: the next ops race the exit
+					killed[w] = append(killed[w], pid)
 					pids[i], err = n.Spawn(worker{})
 				}
 				if !expected(err) {
@@ -136,30 +151,60 @@ func TestConcurrentConsistency(t *testing.T) {
 	for err := range errc {
 		t.Fatal(err)
 	}
-	syncScope(t, s)
+	// Quiescence: every killed process has exited (WatchExit) and the scope
+	// process has handled its Down. The Down is queued while the process
+	// terminates, which may finish just after WatchExit fires, and nothing
+	// signals its handling; so the checks retry until they hold.
+	for _, pids := range killed {
+		for _, pid := range pids {
+			select {
+			case <-n.WatchExit(pid):
+			case <-ctx.Done():
+				t.Fatalf("%v did not exit", pid)
+			}
+		}
+	}
+	testkit.Eventually(t, time.Minute, func() error {
+		if err := registry.Sync(ctx, s); err != nil {
+			return err
+		}
+		return consistent(n, s, rep, nNames, nGroups)
+	})
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
+	for _, e := range rep.errs {
+		t.Error(e)
+	}
+}
 
+// consistent checks that the scope holds no entry of a dead process, that
+// its counts agree with its contents and that the callbacks replay to
+// exactly its contents, for names n0..n(nNames-1) and groups g0..
+func consistent(n *actor.Node, s *registry.Scope, rep *replay, nNames, nGroups int) error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	rep.mu.Lock()
+	defer rep.mu.Unlock()
 	names := 0
 	for i := range nNames {
 		name := fmt.Sprint("n", i)
 		pid, _, err := s.Lookup(name)
-		rep.mu.Lock()
 		want, ok := rep.names[name]
-		rep.mu.Unlock()
 		switch {
 		case err == nil:
 			names++
 			if !n.IsAlive(pid) {
-				t.Errorf("%s held by dead %v", name, pid)
+				fail("%s held by dead %v", name, pid)
 			}
 			if !ok || want != pid {
-				t.Errorf("%s held by %v, callbacks say %v (%v)", name, pid, want, ok)
+				fail("%s held by %v, callbacks say %v (%v)", name, pid, want, ok)
 			}
 		case ok:
-			t.Errorf("%s not registered, callbacks say %v", name, want)
+			fail("%s not registered, callbacks say %v", name, want)
 		}
 	}
 	if s.Count() != names || s.LocalCount() != names {
-		t.Errorf("count %d local %d, %d names resolve", s.Count(), s.LocalCount(), names)
+		fail("count %d local %d, %d names resolve", s.Count(), s.LocalCount(), names)
 	}
 	groups := 0
 	for i := range nGroups {
@@ -169,28 +214,22 @@ func TestConcurrentConsistency(t *testing.T) {
 			groups++
 		}
 		if s.MemberCount(group) != len(ms) || s.LocalMemberCount(group) != len(ms) {
-			t.Errorf("%s: member count %d, %d members", group, s.MemberCount(group), len(ms))
+			fail("%s: member count %d, %d members", group, s.MemberCount(group), len(ms))
 		}
-		rep.mu.Lock()
 		if len(rep.members[group]) != len(ms) {
-			t.Errorf("%s: %d members, callbacks say %d", group, len(ms), len(rep.members[group]))
+			fail("%s: %d members, callbacks say %d", group, len(ms), len(rep.members[group]))
 		}
 		for _, m := range ms {
 			if !n.IsAlive(m.PID) {
-				t.Errorf("%s has dead member %v", group, m.PID)
+				fail("%s has dead member %v", group, m.PID)
 			}
 			if !rep.members[group][m.PID] || !s.IsMember(group, m.PID) {
-				t.Errorf("%s: member %v unknown to callbacks or IsMember", group, m.PID)
+				fail("%s: member %v unknown to callbacks or IsMember", group, m.PID)
 			}
 		}
-		rep.mu.Unlock()
 	}
 	if s.GroupCount() != groups || len(s.GroupNames()) != groups {
-		t.Errorf("group count %d, names %v, %d groups have members", s.GroupCount(), s.GroupNames(), groups)
+		fail("group count %d, names %v, %d groups have members", s.GroupCount(), s.GroupNames(), groups)
 	}
-	rep.mu.Lock()
-	defer rep.mu.Unlock()
-	for _, e := range rep.errs {
-		t.Error(e)
-	}
+	return errors.Join(errs...)
 }

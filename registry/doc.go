@@ -1,8 +1,12 @@
 // Package registry names processes and gathers them into groups, after
 // Erlang's Syn: a process registry and process groups, partitioned into
-// scopes, with event callbacks, designed for replication across the nodes
-// of a cluster (the cluster package switches replication on; this package
-// alone serves one node).
+// scopes, with event callbacks.
+//
+// A scope serves the node that added it. Replication of a scope across
+// the nodes of a cluster is not built yet (docs/registry.md): nothing,
+// in this package or in cluster, switches it on, so a scope holds only
+// this node's processes and a write about a process of another node
+// fails with ErrNotLocal.
 //
 // # Scopes
 //
@@ -31,6 +35,19 @@
 // A taken name fails with a *NameError wrapping ErrTaken that names the
 // holder. When the process exits, all its names go.
 //
+// # Errors
+//
+// Every error names what it is about. A refusal because of a name's
+// holder is a *NameError (scope, name, holder) wrapping ErrTaken or
+// ErrNotOwner; any other failure is an *OpError giving the operation, the
+// scope, the name or group and the process, wrapping one of the package's
+// sentinels or the error of the call to the scope process:
+//
+//	registry: lookup name "user/42" in scope "users": name not registered
+//
+// Test for the cause with errors.Is (errors.Is(err, registry.ErrNotRegistered))
+// and get the details with errors.As.
+//
 // # Groups
 //
 // A process joins any number of groups, each with its own metadata:
@@ -51,7 +68,7 @@
 //
 // Metadata is an any. On a single node any value is accepted and stored
 // as is (treat it as immutable once registered: readers share it). A scope
-// that is replicated across nodes needs metadata that can cross the wire:
+// that is replicated across nodes will need metadata that can cross the wire:
 // a proto.Message, or nil. The registry is not generic over the metadata
 // type because one scope is shared by independent parts of an application
 // and by nodes that decode metadata from the wire; a type parameter would
@@ -78,10 +95,11 @@
 //
 // WithEventHandler takes a value implementing any of RegisteredHandler,
 // UnregisteredHandler, RegistryUpdatedHandler, JoinedHandler, LeftHandler
-// and GroupUpdatedHandler (and ConflictResolver, which the cluster uses).
+// and GroupUpdatedHandler (and ConflictResolver, for replicated scopes).
 // Each callback gets a Reason: Normal for an API call, ProcessExit with the
-// exit reason when the process died, and RemoteScopeNodeUp/Down,
-// ConflictResolution, Undefined in a cluster. Callbacks run on a separate
+// exit reason when the process died; RemoteScopeNodeUp/Down,
+// ConflictResolution and Undefined are the reasons of replicated scopes,
+// which a single node never produces. Callbacks run on a separate
 // process per scope, one at a time, in the order of the changes; a panic in
 // one is logged and the registry carries on.
 //

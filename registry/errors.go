@@ -2,10 +2,15 @@ package registry
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/arbor-otp/arbor/actor"
 )
 
+// The causes of registry errors. Operations return them inside an
+// *OpError (or as a *NameError's Err) that names the scope and the name or
+// group: test for them with errors.Is.
 var (
 	// ErrUnknownScope is returned by every operation on a scope this node has
 	// not added with AddScope.
@@ -32,8 +37,8 @@ var (
 	// alive.
 	ErrNotAlive = errors.New("registry: process not alive")
 	// ErrNotLocal is returned by writes about a process of another node: a
-	// write is done by the scope process of the process's own node, and this
-	// node has no cluster route to it yet.
+	// write is done by the scope process of the process's own node, and
+	// scopes are not replicated across nodes yet.
 	ErrNotLocal = errors.New("registry: process of another node")
 	// ErrNoNode is returned by Call, Cast and Send when their context
 	// belongs to no node: it is neither a process's *actor.Context (or
@@ -43,6 +48,55 @@ var (
 	// update function panicked; the entry is left unchanged.
 	ErrUpdatePanicked = errors.New("registry: update function panicked")
 )
+
+// OpError is the error of a registry operation other than a refusal
+// because of a name's holder (that is a *NameError): it says what was done
+// (Op: "register", "unregister", "update", "lookup", "join", "leave",
+// "update member", "add", "find"), in which scope, about which name or
+// group and which process, and unwraps to the cause: one of the sentinels
+// above, or the error of the call to the scope process (a context's
+// error). Compare it with errors.Is:
+//
+//	if errors.Is(err, registry.ErrNotRegistered) { ... }
+type OpError struct {
+	Op    string
+	Scope string
+	Name  string    // the name, for an operation on a name
+	Group string    // the group, for an operation on a group
+	PID   actor.PID // the process the operation was about; zero if none
+	Err   error
+}
+
+func (e *OpError) Error() string {
+	b := make([]byte, 0, 96)
+	b = append(b, "registry: "...)
+	b = append(b, e.Op...)
+	switch {
+	case e.Name != "":
+		b = append(b, " name "...)
+		b = strconv.AppendQuote(b, e.Name)
+	case e.Group != "":
+		b = append(b, " group "...)
+		b = strconv.AppendQuote(b, e.Group)
+	}
+	if !e.PID.IsZero() {
+		b = append(b, " of "...)
+		b = append(b, e.PID.String()...)
+	}
+	if e.Name != "" || e.Group != "" || !e.PID.IsZero() {
+		b = append(b, " in"...)
+	}
+	b = append(b, " scope "...)
+	b = strconv.AppendQuote(b, e.Scope)
+	if e.Err != nil {
+		b = append(b, ": "...)
+		b = append(b, strings.TrimPrefix(e.Err.Error(), "registry: ")...)
+	}
+	return string(b)
+}
+
+// Unwrap returns the cause.
+func (e *OpError) Unwrap() error { return e.Err }
 
 // NameError is the error of a write refused because of the process that
 // holds a name. It unwraps to ErrTaken or ErrNotOwner.

@@ -52,7 +52,7 @@ func Example() {
 	// Output:
 	// true admin
 	// true true
-	// registry: name not registered
+	// registry: lookup name "alice" in scope "users": name not registered
 }
 
 // Gather processes in a group and publish to them.

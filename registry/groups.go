@@ -125,19 +125,21 @@ func (s *Scope) GroupCount() int { return int(s.groupCount.Load()) }
 // ErrBadName, ErrNotLocal, ErrNotAlive, ErrScopeStopped, or the call's
 // error if ctx ends first.
 func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any) error {
-	if err := s.checkWrite(group, pid); err != nil {
-		return err
+	err := s.checkWrite(group, pid)
+	if err == nil {
+		err = s.writeErr(ctx, joinReq{group: group, pid: pid, meta: meta})
 	}
-	return s.writeErr(ctx, joinReq{group: group, pid: pid, meta: meta})
+	return s.groupErr("join", group, pid, err)
 }
 
 // Leave removes pid from group. Errors: ErrBadName, ErrNotLocal,
 // ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
-	if err := s.checkWrite(group, pid); err != nil {
-		return err
+	err := s.checkWrite(group, pid)
+	if err == nil {
+		err = s.writeErr(ctx, leaveReq{group: group, pid: pid})
 	}
-	return s.writeErr(ctx, leaveReq{group: group, pid: pid})
+	return s.groupErr("leave", group, pid, err)
 }
 
 // UpdateMember replaces pid's metadata in group with fn(old metadata) and
@@ -146,14 +148,14 @@ func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 // ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) UpdateMember(ctx context.Context, group string, pid actor.PID, fn func(meta any) any) (any, error) {
 	if err := s.checkWrite(group, pid); err != nil {
-		return nil, err
+		return nil, s.groupErr("update member", group, pid, err)
 	}
 	v, err := s.call(ctx, updateMemberReq{group: group, pid: pid, fn: fn})
 	if err != nil {
-		return nil, err
+		return nil, s.groupErr("update member", group, pid, err)
 	}
 	res := v.(updateResult)
-	return res.meta, res.err
+	return res.meta, s.groupErr("update member", group, pid, res.err)
 }
 
 // Publish sends msg to every live member of group and returns how many

@@ -28,21 +28,23 @@ func index(s *Scope) {
 	runtime.AddCleanup(s, func(k scopeKey) { scopeIndex.CompareAndDelete(k, wp) }, k)
 }
 
-// scopeOf returns the scope named scope on node n, or ErrUnknownScope.
-func scopeOf(n *actor.Node, scope string) (*Scope, error) {
+// scopeOf returns the scope named scope on node n, or nil.
+func scopeOf(n *actor.Node, scope string) *Scope {
 	if v, ok := scopeIndex.Load(scopeKey{n, scope}); ok {
-		if s := v.(weak.Pointer[Scope]).Value(); s != nil {
-			return s, nil
-		}
+		return v.(weak.Pointer[Scope]).Value()
 	}
-	return nil, ErrUnknownScope
+	return nil
 }
 
-// scopeFrom returns the scope named scope on the node ctx sends from.
-func scopeFrom(ctx context.Context, scope string) (*Scope, error) {
+// scopeFrom returns the scope named scope on the node ctx sends from, or
+// an *OpError wrapping ErrNoNode or ErrUnknownScope for op on name.
+func scopeFrom(ctx context.Context, op, scope, name string) (*Scope, error) {
 	n, ok := actor.NodeFromContext(ctx)
 	if !ok {
-		return nil, ErrNoNode
+		return nil, &OpError{Op: op, Scope: scope, Name: name, Err: ErrNoNode}
 	}
-	return scopeOf(n, scope)
+	if s := scopeOf(n, scope); s != nil {
+		return s, nil
+	}
+	return nil, &OpError{Op: op, Scope: scope, Name: name, Err: ErrUnknownScope}
 }

@@ -70,7 +70,7 @@ func ScopeProcessName(scope string) string { return "arbor.registry/" + scope }
 // and the spawn error (actor.ErrNodeStopped) otherwise.
 func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 	if scope == "" {
-		return ErrBadName
+		return &OpError{Op: "add", Scope: scope, Err: ErrBadName}
 	}
 	cfg := defaultScopeConfig()
 	for _, o := range opts {
@@ -80,16 +80,16 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 	defer r.mu.Unlock()
 	old := *r.scopes.Load()
 	if _, ok := old[scope]; ok {
-		return ErrScopeExists
+		return &OpError{Op: "add", Scope: scope, Err: ErrScopeExists}
 	}
 	s := newScope(r.node, scope)
 	proc := newScopeProc(s, cfg)
 	pid, err := r.node.Spawn(proc, actor.WithName(ScopeProcessName(scope)))
 	if err != nil {
 		if errors.Is(err, actor.ErrNameTaken) {
-			return ErrScopeExists
+			err = ErrScopeExists
 		}
-		return err
+		return &OpError{Op: "add", Scope: scope, Err: err}
 	}
 	s.pid = pid
 	index(s)
@@ -107,7 +107,7 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 // the node runs already are skipped.
 func (r *Registry) AddScopes(scopes ...string) error {
 	for _, sc := range scopes {
-		if err := r.AddScope(sc); err != nil && err != ErrScopeExists {
+		if err := r.AddScope(sc); err != nil && !errors.Is(err, ErrScopeExists) {
 			return err
 		}
 	}
@@ -118,10 +118,17 @@ func (r *Registry) AddScopes(scopes ...string) error {
 // without looking the scope up each time. It returns ErrUnknownScope if the
 // node has not added it.
 func (r *Registry) Scope(scope string) (*Scope, error) {
+	return r.scopeFor("find", scope, "", "", actor.PID{})
+}
+
+// scopeFor returns the handle of scope, or an *OpError wrapping
+// ErrUnknownScope that says what was being done (op on name or group,
+// about pid).
+func (r *Registry) scopeFor(op, scope, name, group string, pid actor.PID) (*Scope, error) {
 	if s, ok := (*r.scopes.Load())[scope]; ok {
 		return s, nil
 	}
-	return nil, ErrUnknownScope
+	return nil, &OpError{Op: op, Scope: scope, Name: name, Group: group, PID: pid, Err: ErrUnknownScope}
 }
 
 // Scopes returns the names of the scopes this node runs, sorted.

@@ -76,14 +76,10 @@ func (s *Scope) live(pid actor.PID) bool {
 // returns ErrNotRegistered if no live process holds the name.
 func (s *Scope) Lookup(name string) (actor.PID, any, error) {
 	it := s.names.load(name)
-	if it == nil {
-		return actor.PID{}, nil, ErrNotRegistered
+	if it == nil || !s.live(it.val.pid) {
+		return actor.PID{}, nil, s.nameErr("lookup", name, actor.PID{}, ErrNotRegistered)
 	}
-	e := &it.val
-	if !s.live(e.pid) {
-		return actor.PID{}, nil, ErrNotRegistered
-	}
-	return e.pid, e.meta, nil
+	return it.val.pid, it.val.meta, nil
 }
 
 // Count returns the number of registered names in the scope, on every node.
@@ -119,6 +115,24 @@ func (s *Scope) writeErr(ctx context.Context, req any) error {
 	return nil
 }
 
+// nameErr returns err, the outcome of op on name about pid, as an
+// *OpError; nil and a *NameError (which names the scope and the name
+// already) are returned as they are.
+func (s *Scope) nameErr(op, name string, pid actor.PID, err error) error {
+	if _, ok := err.(*NameError); ok || err == nil {
+		return err
+	}
+	return &OpError{Op: op, Scope: s.name, Name: name, PID: pid, Err: err}
+}
+
+// groupErr is nameErr for an operation on a group.
+func (s *Scope) groupErr(op, group string, pid actor.PID, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &OpError{Op: op, Scope: s.name, Group: group, PID: pid, Err: err}
+}
+
 // checkWrite validates the arguments every write shares.
 func (s *Scope) checkWrite(key string, pid actor.PID) error {
 	if key == "" {
@@ -139,10 +153,11 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 // holder) if another live process holds the name, ErrScopeStopped, or the
 // call's error if ctx ends first.
 func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta any) error {
-	if err := s.checkWrite(name, pid); err != nil {
-		return err
+	err := s.checkWrite(name, pid)
+	if err == nil {
+		err = s.writeErr(ctx, registerReq{name: name, pid: pid, meta: meta})
 	}
-	return s.writeErr(ctx, registerReq{name: name, pid: pid, meta: meta})
+	return s.nameErr("register", name, pid, err)
 }
 
 // Unregister removes name if pid holds it. Errors: ErrBadName, ErrNotLocal,
@@ -150,10 +165,11 @@ func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta a
 // ErrNotOwner (with the holder) if another process holds it,
 // ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) error {
-	if err := s.checkWrite(name, pid); err != nil {
-		return err
+	err := s.checkWrite(name, pid)
+	if err == nil {
+		err = s.writeErr(ctx, unregisterReq{name: name, pid: pid})
 	}
-	return s.writeErr(ctx, unregisterReq{name: name, pid: pid})
+	return s.nameErr("unregister", name, pid, err)
 }
 
 // Update replaces the metadata of name with fn(pid, old metadata) and
@@ -164,14 +180,14 @@ func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) erro
 // ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Update(ctx context.Context, name string, fn func(pid actor.PID, meta any) any) (actor.PID, any, error) {
 	if name == "" {
-		return actor.PID{}, nil, ErrBadName
+		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, ErrBadName)
 	}
 	v, err := s.call(ctx, updateReq{name: name, fn: fn})
 	if err != nil {
-		return actor.PID{}, nil, err
+		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, err)
 	}
 	res := v.(updateResult)
-	return res.pid, res.meta, res.err
+	return res.pid, res.meta, s.nameErr("update", name, res.pid, res.err)
 }
 
 // sync returns once the scope process has handled every message queued

@@ -33,9 +33,9 @@ func Via(scope, name string, opts ...ViaOption) actor.SpawnOption {
 		o(&cfg)
 	}
 	return actor.WithSetup(func(c *actor.Context) error {
-		s, err := scopeOf(c.Node(), scope)
-		if err != nil {
-			return err
+		s := scopeOf(c.Node(), scope)
+		if s == nil {
+			return &OpError{Op: "register", Scope: scope, Name: name, PID: c.Self(), Err: ErrUnknownScope}
 		}
 		return s.Register(c, name, c.Self(), cfg.meta)
 	})
@@ -50,7 +50,7 @@ func (r *Registry) WhereIs(scope, name string) (actor.PID, error) {
 
 // whereIs resolves name in scope on the node ctx sends from.
 func whereIs(ctx context.Context, scope, name string) (actor.PID, error) {
-	s, err := scopeFrom(ctx, scope)
+	s, err := scopeFrom(ctx, "lookup", scope, name)
 	if err != nil {
 		return actor.PID{}, err
 	}
