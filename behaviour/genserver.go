@@ -3,6 +3,8 @@ package behaviour
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -297,15 +299,21 @@ func CallAs[R any](ctx context.Context, pid actor.PID, req any) (R, error) {
 	}
 	r, ok := v.(R)
 	if !ok && v != nil {
-		return zero, &ReplyTypeError{Got: v}
+		return zero, &ReplyTypeError{Got: v, Want: reflect.TypeFor[R]()}
 	}
 	return r, nil
 }
 
-// ReplyTypeError is returned by CallAs when the reply has another type.
-type ReplyTypeError struct{ Got any }
+// ReplyTypeError is returned by CallAs when the reply is not of the type
+// asked for: Got is the reply, Want the type CallAs was instantiated with.
+type ReplyTypeError struct {
+	Got  any
+	Want reflect.Type
+}
 
-func (e *ReplyTypeError) Error() string { return "behaviour: unexpected reply type" }
+func (e *ReplyTypeError) Error() string {
+	return fmt.Sprintf("behaviour: call reply is %T, want %v", e.Got, e.Want)
+}
 
 // Cast sends msg to the server's HandleCast without waiting. ctx names the
 // sender as for Call. It returns the send error (actor.NoProc for a dead

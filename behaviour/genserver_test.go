@@ -3,6 +3,7 @@ package behaviour_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,24 @@ func TestCallReply(t *testing.T) {
 	}
 	if _, err := behaviour.CallAs[string](ctx, pid, get{}); err == nil {
 		t.Fatal("CallAs with the wrong type should fail")
+	}
+}
+
+// TestCallAsTypeErrorNamesBothTypes: the error of a reply of the wrong type
+// says what came back and what was wanted.
+func TestCallAsTypeErrorNamesBothTypes(t *testing.T) {
+	n := newNode(t)
+	pid, _ := startProbe(t, n)
+	_, err := behaviour.CallAs[string](ctxT(t), pid, get{})
+	var te *behaviour.ReplyTypeError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "int") || !strings.Contains(msg, "string") {
+		t.Fatalf("error %q does not name both types", msg)
+	}
+	if te.Got != 0 || te.Want.String() != "string" {
+		t.Fatalf("error fields %+v", te)
 	}
 }
 
