@@ -76,28 +76,36 @@ var (
 
 // initControl carries InitContinue / InitTimeout through Init's error.
 type initControl struct {
-	cont    any
-	hasCont bool
-	timeout time.Duration
+	cont       any
+	hasCont    bool
+	timeout    time.Duration
+	hasTimeout bool
 }
 
 func (*initControl) Error() string { return "behaviour: init control" }
 
 // InitContinue is Init's {ok, State, {continue, Arg}}: return it as
-// `return behaviour.InitContinue(s, arg)`.
+// `return behaviour.InitContinue(s, arg)`. Start returns as soon as Init
+// does; HandleContinue(arg) then runs in the new process before any message
+// it receives, so a slow continue does not hold up Start (or a supervisor
+// starting the server), and a Stop returned from it is the exit of a
+// started process: its links, monitors and supervisor see the exit reason.
 func InitContinue[S any](s S, arg any) (S, error) {
 	return s, &initControl{cont: arg, hasCont: true}
 }
 
-// InitTimeout is Init's {ok, State, Timeout}.
+// InitTimeout is Init's {ok, State, Timeout}: HandleInfo gets Timeout{} if
+// no message arrives within d. A d of 0 (or less) times out at once unless a
+// message is already waiting, as in OTP.
 func InitTimeout[S any](s S, d time.Duration) (S, error) {
-	return s, &initControl{timeout: d}
+	return s, &initControl{timeout: max(d, 0), hasTimeout: true}
 }
 
 // messages of the gen_server protocol.
 type (
-	stopMsg    struct{ reason error }
-	timeoutMsg struct{ seq uint64 }
+	stopMsg     struct{ reason error }
+	timeoutMsg  struct{ seq uint64 }
+	continueMsg struct{} // runs InitContinue's HandleContinue
 )
 
 // server is the actor.Receiver that runs a Server.
@@ -111,8 +119,15 @@ type server[S any] struct {
 	cont ContinueHandler[S]
 	term Terminator[S]
 
+	// InitContinue's argument, until its HandleContinue has run.
+	initCont    any
+	initContSet bool
+
+	// The idle timeout: armed until a message arrives; timerSeq tells the
+	// current timeout message from a stale one already queued.
 	timer    *actor.Timer
 	timerSeq uint64
+	armed    bool
 }
 
 func newServer[S any](impl Server[S]) *server[S] {
@@ -152,17 +167,32 @@ func (s *server[S]) Init(ctx *actor.Context) (err error) {
 	st, err := s.impl.Init(ctx)
 	s.state = st
 	var ic *initControl
-	if errors.As(err, &ic) {
-		if ic.hasCont {
-			if reason := s.apply(ctx, nil, NoReply(st).Continue(ic.cont)); reason != nil {
-				return reason
-			}
-		} else if ic.timeout > 0 {
-			s.arm(ctx, ic.timeout)
+	if !errors.As(err, &ic) {
+		return err
+	}
+	switch {
+	case ic.hasCont:
+		// HandleContinue runs in the process once Start has returned:
+		// continueMsg makes sure it runs even if no message comes, and
+		// every handler runs it first if another message overtook it.
+		s.initCont, s.initContSet = ic.cont, true
+		if err := ctx.Send(ctx.Self(), continueMsg{}); err != nil {
+			return fmt.Errorf("schedule init continue: %w", err)
 		}
+	case ic.hasTimeout:
+		s.arm(ctx, ic.timeout)
+	}
+	return nil
+}
+
+// initContinue runs InitContinue's HandleContinue if it has not run yet.
+func (s *server[S]) initContinue(ctx *actor.Context) error {
+	if !s.initContSet {
 		return nil
 	}
-	return err
+	arg := s.initCont
+	s.initCont, s.initContSet = nil, false
+	return s.apply(ctx, nil, NoReply(s.state).Continue(arg))
 }
 
 // Panicked implements actor.PanicObserver: Terminate runs with the panic.
@@ -170,15 +200,17 @@ func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) { s.term
 
 // ReceiveCast implements actor.CastReceiver.
 func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
-	if s.timer != nil {
-		s.timer.Cancel()
-		s.timer = nil
+	if s.initContSet {
+		if err := s.initContinue(ctx); err != nil {
+			return err
+		}
 	}
+	s.disarm()
 	if s.cast == nil {
 		return s.stop(ctx, ErrNoHandler)
 	}
 	r := s.cast.HandleCast(ctx, msg, s.state)
-	if r.kind == kindNoReply && !r.hasCont && r.timeout == 0 {
+	if r.kind == kindNoReply && !r.hasCont && !r.hasTimeout {
 		s.state = r.state // the common case, without apply's copy
 		return nil
 	}
@@ -187,10 +219,22 @@ func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 
 // Receive implements actor.Receiver.
 func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
-	if s.timer != nil {
-		s.timer.Cancel()
-		s.timer = nil
+	switch m := msg.(type) {
+	case continueMsg:
+		return s.initContinue(ctx)
+	case timeoutMsg:
+		if !s.armed || m.seq != s.timerSeq {
+			return nil // stale: a message arrived before it
+		}
+		s.disarm()
+		return s.handleInfo(ctx, Timeout{})
 	}
+	if s.initContSet {
+		if err := s.initContinue(ctx); err != nil {
+			return err
+		}
+	}
+	s.disarm()
 	switch m := msg.(type) {
 	case *actor.Request:
 		if s.call == nil {
@@ -200,11 +244,6 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 		return s.apply(ctx, m, s.call.HandleCall(ctx, from, m.Message(), s.state))
 	case stopMsg:
 		return s.stop(ctx, m.reason)
-	case timeoutMsg:
-		if m.seq != s.timerSeq {
-			return nil
-		}
-		return s.handleInfo(ctx, Timeout{})
 	case actor.Exit:
 		if ctx.TrapsExit() && m.From == ctx.Parent() && !m.From.IsZero() {
 			return s.stop(ctx, m.Reason)
@@ -247,16 +286,38 @@ func (s *server[S]) apply(ctx *actor.Context, req *actor.Request, r Result[S]) e
 			req = nil
 			continue
 		}
-		if r.timeout > 0 {
+		if r.hasTimeout {
 			s.arm(ctx, r.timeout)
 		}
 		return nil
 	}
 }
 
+// arm starts the idle timeout. A d of 0 queues the timeout message at once:
+// a message already waiting is ahead of it and disarms it, as OTP's
+// "time out now unless a message is waiting".
 func (s *server[S]) arm(ctx *actor.Context, d time.Duration) {
+	s.disarm()
 	s.timerSeq++
+	s.armed = true
+	if d <= 0 {
+		_ = ctx.Send(ctx.Self(), timeoutMsg{seq: s.timerSeq})
+		return
+	}
 	s.timer = ctx.SendAfter(ctx.Self(), timeoutMsg{seq: s.timerSeq}, d)
+}
+
+// disarm cancels the idle timeout: a message arrived, or the server stops.
+// A timeout message already queued is then stale and ignored.
+func (s *server[S]) disarm() {
+	if !s.armed {
+		return
+	}
+	s.armed = false
+	if s.timer != nil {
+		s.timer.Cancel()
+		s.timer = nil
+	}
 }
 
 // stop runs Terminate and returns the exit reason.
@@ -269,10 +330,7 @@ func (s *server[S]) stop(ctx *actor.Context, reason error) error {
 }
 
 func (s *server[S]) terminate(ctx *actor.Context, reason error) {
-	if s.timer != nil {
-		s.timer.Cancel()
-		s.timer = nil
-	}
+	s.disarm()
 	if s.term == nil {
 		return
 	}

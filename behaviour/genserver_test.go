@@ -15,8 +15,9 @@ var errBoom = errors.New("boom")
 
 // probe is a GenServer whose behaviour the tests drive by message.
 type probe struct {
-	report actor.PID // where Terminate and Timeout reports go
-	init   func(ctx *actor.Context) (*probeState, error)
+	report   actor.PID // where Terminate and Timeout reports go
+	init     func(ctx *actor.Context) (*probeState, error)
+	contGate chan struct{} // if set, HandleContinue waits for it to close
 }
 
 type probeState struct {
@@ -37,6 +38,11 @@ type (
 	timedOut     struct{}
 	continued    struct{ n int }
 	callSelf     struct{}
+	infoMsg      struct{ v string } // info: reported as gotInfo
+	gotInfo      struct{ v string }
+	ping         struct{}               // call: report "pong"
+	busyIdle     struct{}               // call: queue an infoMsg to self, then reply with Timeout(0)
+	contStop     struct{ reason error } // continue argument: Stop
 )
 
 func (p *probe) Init(ctx *actor.Context) (*probeState, error) {
@@ -67,6 +73,12 @@ func (p *probe) HandleCall(ctx *actor.Context, from behaviour.From, req any, s *
 	case callSelf:
 		_, err := behaviour.Call(ctx, ctx.Self(), get{})
 		return behaviour.Reply(err, s)
+	case ping:
+		_ = ctx.Send(p.report, "pong")
+		return behaviour.Reply("pong", s)
+	case busyIdle:
+		_ = ctx.Send(ctx.Self(), infoMsg{"waiting"})
+		return behaviour.Reply("ok", s).Timeout(0)
 	}
 	s.n++
 	return behaviour.Reply(s.n, s)
@@ -80,13 +92,22 @@ func (p *probe) HandleCast(ctx *actor.Context, msg any, s *probeState) behaviour
 }
 
 func (p *probe) HandleInfo(ctx *actor.Context, msg any, s *probeState) behaviour.Result[*probeState] {
-	if _, ok := msg.(behaviour.Timeout); ok {
+	switch m := msg.(type) {
+	case behaviour.Timeout:
 		_ = ctx.Send(p.report, timedOut{})
+	case infoMsg:
+		_ = ctx.Send(p.report, gotInfo(m))
 	}
 	return behaviour.NoReply(s)
 }
 
 func (p *probe) HandleContinue(ctx *actor.Context, arg any, s *probeState) behaviour.Result[*probeState] {
+	if p.contGate != nil {
+		<-p.contGate
+	}
+	if st, ok := arg.(contStop); ok {
+		return behaviour.Stop(st.reason, s)
+	}
 	s.n += arg.(int)
 	_ = ctx.Send(p.report, continued{s.n})
 	return behaviour.NoReply(s)

@@ -30,7 +30,10 @@ type Result[S any] struct {
 	reason  error
 	cont    any
 	hasCont bool
-	timeout time.Duration
+	// hasTimeout tells Timeout(0), "time out now unless a message is
+	// waiting", from no timeout at all (the zero value).
+	timeout    time.Duration
+	hasTimeout bool
 }
 
 // Reply answers the current call with v and keeps state s. In HandleCast,
@@ -60,9 +63,11 @@ func (r Result[S]) Continue(arg any) Result[S] {
 }
 
 // Timeout asks for a Timeout message (to HandleInfo) if no message arrives
-// within d.
+// within d. A d of 0 (or less) times out at once unless a message is already
+// waiting, as OTP's timeout 0. Without Timeout there is no idle timeout; the
+// next message, of any kind, cancels it.
 func (r Result[S]) Timeout(d time.Duration) Result[S] {
-	r.timeout = d
+	r.timeout, r.hasTimeout = max(d, 0), true
 	return r
 }
 
