@@ -128,6 +128,11 @@ type server[S any] struct {
 	timer    *actor.Timer
 	timerSeq uint64
 	armed    bool
+
+	// For the crash report: the message being (or last) handled.
+	last     any
+	lastKind messageKind
+	reported bool
 }
 
 func newServer[S any](impl Server[S]) *server[S] {
@@ -192,11 +197,15 @@ func (s *server[S]) initContinue(ctx *actor.Context) error {
 	}
 	arg := s.initCont
 	s.initCont, s.initContSet = nil, false
+	s.last, s.lastKind = arg, kindContinue
 	return s.apply(ctx, nil, NoReply(s.state).Continue(arg))
 }
 
 // Panicked implements actor.PanicObserver: Terminate runs with the panic.
-func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) { s.terminate(ctx, err) }
+func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) {
+	s.terminate(ctx, err)
+	s.crashReport(ctx, err)
+}
 
 // ReceiveCast implements actor.CastReceiver.
 func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
@@ -206,6 +215,7 @@ func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 		}
 	}
 	s.disarm()
+	s.last, s.lastKind = msg, kindCast
 	if s.cast == nil {
 		return s.stop(ctx, ErrNoHandler)
 	}
@@ -237,6 +247,7 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 	s.disarm()
 	switch m := msg.(type) {
 	case *actor.Request:
+		s.last, s.lastKind = m.Message(), kindCall
 		if s.call == nil {
 			return s.stop(ctx, ErrNoHandler)
 		}
@@ -246,6 +257,7 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 		return s.stop(ctx, m.reason)
 	case actor.Exit:
 		if ctx.TrapsExit() && m.From == ctx.Parent() && !m.From.IsZero() {
+			s.last, s.lastKind = m, kindInfo
 			return s.stop(ctx, m.Reason)
 		}
 		return s.handleInfo(ctx, m)
@@ -255,6 +267,7 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 }
 
 func (s *server[S]) handleInfo(ctx *actor.Context, msg any) error {
+	s.last, s.lastKind = msg, kindInfo
 	if s.info == nil {
 		ctx.Logger().Warn().Type("type", msg).Msg("gen_server dropped unexpected message")
 		return nil
@@ -320,12 +333,14 @@ func (s *server[S]) disarm() {
 	}
 }
 
-// stop runs Terminate and returns the exit reason.
+// stop runs Terminate, logs the crash report of an abnormal reason, and
+// returns the exit reason.
 func (s *server[S]) stop(ctx *actor.Context, reason error) error {
 	if reason == nil {
 		reason = actor.Normal
 	}
 	s.terminate(ctx, reason)
+	s.crashReport(ctx, reason)
 	return reason
 }
 
