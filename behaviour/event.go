@@ -215,6 +215,11 @@ func (es eventServer[E]) HandleCall(ctx *actor.Context, _ From, req any, s *even
 		s.handlers = append(s.handlers, handlerEntry[E]{id: r.id, h: r.h})
 		s.supervise(ctx, len(s.handlers)-1, r.owner)
 		return Reply(nil, s)
+	case swapHandler[E]:
+		if err := s.swap(ctx, r); err != nil {
+			return Reply(err, s)
+		}
+		return Reply(nil, s)
 	case removeHandler:
 		i := s.find(r.id)
 		if i < 0 {
@@ -327,6 +332,12 @@ func (s *eventState[E]) unsupervise(ctx *actor.Context, i int) {
 		return
 	}
 	s.handlers[i].owner = actor.PID{}
+	s.release(ctx, owner)
+}
+
+// release drops one supervised handler of owner, unlinking from it once it
+// owns none.
+func (s *eventState[E]) release(ctx *actor.Context, owner actor.PID) {
 	if s.owners[owner]--; s.owners[owner] <= 0 {
 		delete(s.owners, owner)
 		ctx.Unlink(owner)
