@@ -80,6 +80,7 @@ type initControl struct {
 	hasCont    bool
 	timeout    time.Duration
 	hasTimeout bool
+	hibernate  bool
 }
 
 func (*initControl) Error() string { return "behaviour: init control" }
@@ -99,6 +100,12 @@ func InitContinue[S any](s S, arg any) (S, error) {
 // message is already waiting, as in OTP.
 func InitTimeout[S any](s S, d time.Duration) (S, error) {
 	return s, &initControl{timeout: max(d, 0), hasTimeout: true}
+}
+
+// InitHibernate is Init's {ok, State, hibernate}: the server hibernates
+// until its first message; see Result.Hibernate.
+func InitHibernate[S any](s S) (S, error) {
+	return s, &initControl{hibernate: true}
 }
 
 // messages of the gen_server protocol.
@@ -186,6 +193,8 @@ func (s *server[S]) Init(ctx *actor.Context) (err error) {
 		}
 	case ic.hasTimeout:
 		s.arm(ctx, ic.timeout)
+	case ic.hibernate:
+		ctx.Hibernate()
 	}
 	return nil
 }
@@ -220,7 +229,7 @@ func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 		return s.stop(ctx, ErrNoHandler)
 	}
 	r := s.cast.HandleCast(ctx, msg, s.state)
-	if r.kind == kindNoReply && !r.hasCont && !r.hasTimeout {
+	if r.kind == kindNoReply && !r.hasCont && !r.hasTimeout && !r.hibernate {
 		s.state = r.state // the common case, without apply's copy
 		return nil
 	}
@@ -301,6 +310,10 @@ func (s *server[S]) apply(ctx *actor.Context, req *actor.Request, r Result[S]) e
 		}
 		if r.hasTimeout {
 			s.arm(ctx, r.timeout)
+		}
+		if r.hibernate {
+			s.last, s.lastKind = nil, kindNone
+			ctx.Hibernate()
 		}
 		return nil
 	}

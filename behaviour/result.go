@@ -34,6 +34,7 @@ type Result[S any] struct {
 	// waiting", from no timeout at all (the zero value).
 	timeout    time.Duration
 	hasTimeout bool
+	hibernate  bool
 }
 
 // Reply answers the current call with v and keeps state s. In HandleCast,
@@ -67,7 +68,17 @@ func (r Result[S]) Continue(arg any) Result[S] {
 // waiting, as OTP's timeout 0. Without Timeout there is no idle timeout; the
 // next message, of any kind, cancels it.
 func (r Result[S]) Timeout(d time.Duration) Result[S] {
-	r.timeout, r.hasTimeout = max(d, 0), true
+	r.timeout, r.hasTimeout, r.hibernate = max(d, 0), true, false
+	return r
+}
+
+// Hibernate asks the server to hibernate once it has no message waiting
+// (OTP's hibernate result): the process gives back the buffers and map
+// space it grew for past peaks, and the server drops its reference to the
+// last message; see actor.Context.Hibernate. The state is kept as it is.
+// Timeout and Hibernate share OTP's slot: the last one called wins.
+func (r Result[S]) Hibernate() Result[S] {
+	r.hibernate, r.hasTimeout, r.timeout = true, false, 0
 	return r
 }
 
