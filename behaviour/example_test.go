@@ -104,3 +104,38 @@ func ExampleEventManager_SwapHandler() {
 	// event 3: key deleted
 	// [announce]
 }
+
+// Cache fills itself after Start has returned: Init asks for a continue,
+// and HandleContinue runs before the first request is handled.
+type Cache struct{}
+
+type load struct{}
+
+func (Cache) Init(*actor.Context) (map[string]string, error) {
+	return behaviour.InitContinue(map[string]string(nil), load{})
+}
+
+func (Cache) HandleContinue(_ *actor.Context, _ any, _ map[string]string) behaviour.Result[map[string]string] {
+	// A slow load (a file, a database) would run here, in the server,
+	// without holding up Start or its supervisor.
+	return behaviour.NoReply(map[string]string{"greeting": "hello"})
+}
+
+func (Cache) HandleCall(_ *actor.Context, _ behaviour.From, req any, s map[string]string) behaviour.Result[map[string]string] {
+	key, _ := req.(string)
+	return behaviour.Reply(s[key], s)
+}
+
+func ExampleInitContinue() {
+	node := actor.NewNode()
+	defer node.Stop(context.Background())
+	ctx := context.Background()
+
+	pid, err := behaviour.Start[map[string]string](node, Cache{})
+	fmt.Println("started:", err == nil)
+	greeting, _ := behaviour.CallAs[string](ctx, pid, "greeting")
+	fmt.Println(greeting)
+	// Output:
+	// started: true
+	// hello
+}
