@@ -126,18 +126,18 @@ type server[S any] struct {
 	cont ContinueHandler[S]
 	term Terminator[S]
 
-	// InitContinue's argument, until its HandleContinue has run.
-	initCont    any
-	initContSet bool
+	// InitContinue's request, until its HandleContinue has run.
+	initCont *initControl
 
 	// The idle timeout: armed until a message arrives; timerSeq tells the
 	// current timeout message from a stale one already queued.
 	timer    *actor.Timer
 	timerSeq uint64
-	armed    bool
 
 	// For the crash report: the message being (or last) handled.
-	last     any
+	last any
+
+	armed    bool
 	lastKind messageKind
 	reported bool
 }
@@ -187,7 +187,7 @@ func (s *server[S]) Init(ctx *actor.Context) (err error) {
 		// HandleContinue runs in the process once Start has returned:
 		// continueMsg makes sure it runs even if no message comes, and
 		// every handler runs it first if another message overtook it.
-		s.initCont, s.initContSet = ic.cont, true
+		s.initCont = ic
 		if err := ctx.Send(ctx.Self(), continueMsg{}); err != nil {
 			return fmt.Errorf("schedule init continue: %w", err)
 		}
@@ -201,11 +201,11 @@ func (s *server[S]) Init(ctx *actor.Context) (err error) {
 
 // initContinue runs InitContinue's HandleContinue if it has not run yet.
 func (s *server[S]) initContinue(ctx *actor.Context) error {
-	if !s.initContSet {
+	if s.initCont == nil {
 		return nil
 	}
-	arg := s.initCont
-	s.initCont, s.initContSet = nil, false
+	arg := s.initCont.cont
+	s.initCont = nil
 	s.last, s.lastKind = arg, kindContinue
 	return s.apply(ctx, nil, NoReply(s.state).Continue(arg))
 }
@@ -218,7 +218,7 @@ func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) {
 
 // ReceiveCast implements actor.CastReceiver.
 func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
-	if s.initContSet {
+	if s.initCont != nil {
 		if err := s.initContinue(ctx); err != nil {
 			return err
 		}
@@ -248,7 +248,7 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 		s.disarm()
 		return s.handleInfo(ctx, Timeout{})
 	}
-	if s.initContSet {
+	if s.initCont != nil {
 		if err := s.initContinue(ctx); err != nil {
 			return err
 		}
