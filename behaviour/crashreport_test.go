@@ -55,7 +55,7 @@ func loggingNode(t *testing.T, opts ...actor.NodeOption) (*actor.Node, *logSink)
 }
 
 // account is a GenServer with calls only: a cast kills it with ErrNoHandler.
-type account struct{ secret bool }
+type account struct{}
 
 type accountState struct {
 	Owner   string
