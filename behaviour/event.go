@@ -48,12 +48,6 @@ type HandlerRemoved struct {
 	Reason  error
 }
 
-// Event manager errors.
-var (
-	ErrHandlerExists   = errors.New("behaviour: event handler already added")
-	ErrHandlerNotFound = errors.New("behaviour: event handler not found")
-)
-
 // EventManager is the handle of a gen_event manager process for events of
 // type E.
 type EventManager[E any] struct{ pid actor.PID }
@@ -91,8 +85,11 @@ func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandl
 // supervises none of owner's handlers. If the manager dies without
 // stopping (actor.Kill), the link tells owner: a trapping owner gets
 // actor.Exit{From: manager}, any other dies with the manager's reason, as in
-// OTP. It returns AddHandler's errors.
+// OTP. It returns ErrNoOwner for a zero owner, and AddHandler's errors.
 func (m EventManager[E]) AddSupervisedHandler(ctx context.Context, owner actor.PID, id string, h EventHandler[E]) error {
+	if owner.IsZero() {
+		return fmt.Errorf("add supervised handler %s: %w", id, ErrNoOwner)
+	}
 	return m.add(ctx, id, h, owner)
 }
 

@@ -55,7 +55,12 @@ func (m EventManager[E]) SwapHandler(ctx context.Context, oldID, newID string, h
 // SwapSupervisedHandler is SwapHandler that also makes owner the owner of
 // the new handler, as AddSupervisedHandler (gen_event's swap_sup_handler).
 // The old handler's owner, if any, gets HandlerRemoved with a *SwappedError.
+// It returns ErrNoOwner for a zero owner (nothing changes then), and
+// SwapHandler's errors.
 func (m EventManager[E]) SwapSupervisedHandler(ctx context.Context, owner actor.PID, oldID, newID string, h EventHandler[E]) error {
+	if owner.IsZero() {
+		return fmt.Errorf("swap in supervised handler %s: %w", newID, ErrNoOwner)
+	}
 	return m.swap(ctx, swapHandler[E]{oldID: oldID, newID: newID, h: h, owner: owner, sup: true})
 }
 

@@ -185,3 +185,21 @@ func TestSupervisedHandlerUnlinksWhenRemoved(t *testing.T) {
 		t.Fatalf("owner after manager kill: %v", err)
 	}
 }
+
+// TestSupervisedHandlerNeedsOwner: a zero owner is refused, not taken as an
+// unsupervised handler.
+func TestSupervisedHandlerNeedsOwner(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	if err := m.AddSupervisedHandler(ctx, actor.PID{}, "h", &recorder{node: n}); !errors.Is(err, behaviour.ErrNoOwner) {
+		t.Fatalf("add: %v", err)
+	}
+	_ = m.AddHandler(ctx, "h", &recorder{node: n})
+	if err := m.SwapSupervisedHandler(ctx, actor.PID{}, "h", "h2", &recorder{node: n}); !errors.Is(err, behaviour.ErrNoOwner) {
+		t.Fatalf("swap: %v", err)
+	}
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 1 || ids[0] != "h" {
+		t.Fatalf("handlers %v", ids)
+	}
+}

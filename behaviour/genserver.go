@@ -67,13 +67,6 @@ func (f From) Reply(v any) bool {
 	return f.req.Reply(v)
 }
 
-// Errors.
-var (
-	// ErrNoHandler is the exit reason of a server that got a call or cast it
-	// has no handler for.
-	ErrNoHandler = errors.New("behaviour: no handler for message")
-)
-
 // initControl carries InitContinue / InitTimeout through Init's error.
 type initControl struct {
 	cont       any
