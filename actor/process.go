@@ -200,6 +200,9 @@ func (c *Context) queueLen() (int, uint32) {
 func (c *Context) release() {
 	c.mu.Lock()
 	if c.inbox.n == 0 && len(c.sys) == 0 {
+		if c.hibernating {
+			c.shrink()
+		}
 		c.state = stIdle
 		c.mu.Unlock()
 		return
