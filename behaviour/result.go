@@ -16,12 +16,17 @@ const (
 
 // Result is what a GenServer callback returns: the new state and what to do
 // next. Build it with Reply, NoReply, Stop or StopReply, then optionally
-// chain Continue or Timeout:
+// chain Continue, Timeout or Hibernate:
 //
 //	return behaviour.Reply(v, s)                 // {reply, V, S}
 //	return behaviour.NoReply(s).Timeout(time.Second)
+//	return behaviour.NoReply(s).Timeout(0)       // {noreply, S, 0}
+//	return behaviour.NoReply(s).Hibernate()      // {noreply, S, hibernate}
 //	return behaviour.Reply(v, s).Continue(load{}) // {reply, V, S, {continue, C}}
 //	return behaviour.Stop(actor.Normal, s)       // {stop, normal, S}
+//
+// A Result without Timeout has no idle timeout (OTP's infinity); the zero
+// Result is NoReply of the zero state.
 type Result[S any] struct {
 	state   S
 	kind    resultKind
