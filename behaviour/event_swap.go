@@ -46,8 +46,9 @@ func (e *SwappedError) Error() string {
 // InitHandler); h takes the old handler's place in the calling order and,
 // if the old handler was supervised, its owner. h is added even if oldID is
 // not installed. It returns ErrHandlerExists if newID is another installed
-// handler (nothing changes then) and the error of h's SwapIn or InitHandler
-// (the old handler is removed all the same).
+// handler (nothing changes then) and the error of h's SwapIn or InitHandler:
+// the old handler is removed all the same, and the owner h would have had
+// gets HandlerRemoved{ID: newID} with that error.
 func (m EventManager[E]) SwapHandler(ctx context.Context, oldID, newID string, h EventHandler[E]) error {
 	return m.swap(ctx, swapHandler[E]{oldID: oldID, newID: newID, h: h})
 }
@@ -130,11 +131,16 @@ func (s *eventState[E]) swap(ctx *actor.Context, r swapHandler[E]) error {
 		err = protect(in.InitHandler)
 	}
 	if err != nil {
-		// Refused: the new handler goes without TerminateHandler or
-		// HandlerRemoved, as a handler whose init failed.
-		s.unsupervise(ctx, pos)
+		// Refused: the new handler goes without TerminateHandler, as a
+		// handler whose init failed; an owner it had (its own, or the one
+		// it took over) learns that it is gone.
+		err = fmt.Errorf("init handler %s: %w", r.newID, err)
+		if owner := s.handlers[pos].owner; !owner.IsZero() {
+			s.unsupervise(ctx, pos)
+			_ = ctx.Send(owner, HandlerRemoved{Manager: ctx.Self(), ID: r.newID, Reason: err})
+		}
 		s.handlers = append(s.handlers[:pos], s.handlers[pos+1:]...)
-		return fmt.Errorf("init handler %s: %w", r.newID, err)
+		return err
 	}
 	return nil
 }

@@ -132,3 +132,23 @@ func TestSwapHandlerKeepsSupervision(t *testing.T) {
 		t.Fatalf("manager still linked to %v", info.Links)
 	}
 }
+
+// TestSwapRefusedTellsOwner: when the new handler refuses, the owner it
+// took over learns that the handler is gone.
+func TestSwapRefusedTellsOwner(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner, _ := n.NewInbox()
+	_ = m.AddSupervisedHandler(ctx, owner.PID(), "a", &baton{})
+	if err := m.SwapHandler(ctx, "a", "b", &baton{refuse: true}); !errors.Is(err, errBoom) {
+		t.Fatalf("swap: %v", err)
+	}
+	if rm := recv(t, owner).(behaviour.HandlerRemoved); rm.ID != "b" || !errors.Is(rm.Reason, errBoom) {
+		t.Fatalf("owner got %+v", rm)
+	}
+	info, err := n.ProcessInfo(ctx, m.PID())
+	if err != nil || len(info.Links) != 0 {
+		t.Fatalf("manager links %v %v", info.Links, err)
+	}
+}
