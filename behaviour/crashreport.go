@@ -46,7 +46,8 @@ func (k messageKind) String() string {
 // crashReport logs OTP's "generic server terminating" report for a server
 // ending with an abnormal reason: one error event with the fields event
 // ("crash_report"), server (its name, or its PID), pid, last_message_kind,
-// last_message_type, last_message, state and reason. It logs nothing for a
+// caller (for a call from a process), last_message_type, last_message,
+// state and reason. It logs nothing for a
 // clean reason (actor.IsNormalExit) or when the node's crash reports are
 // off (actor.WithCrashReports), and at most once per server.
 func (s *server[S]) crashReport(ctx *actor.Context, reason error) {
@@ -62,9 +63,16 @@ func (s *server[S]) crashReport(ctx *actor.Context, reason error) {
 		Str("event", "crash_report").
 		Str("server", name).
 		Stringer("last_message_kind", s.lastKind)
+	last := s.last
+	if req, ok := last.(*actor.Request); ok && s.lastKind == kindCall {
+		last = req.Message()
+		if from := req.From(); !from.IsZero() {
+			e = e.Stringer("caller", from)
+		}
+	}
 	if s.lastKind != kindNone {
-		e = e.Str("last_message_type", fmt.Sprintf("%T", s.last)).
-			Str("last_message", summarize(func() string { return fmt.Sprintf("%+v", s.last) }))
+		e = e.Str("last_message_type", fmt.Sprintf("%T", last)).
+			Str("last_message", summarize(func() string { return fmt.Sprintf("%+v", last) }))
 	}
 	e.Str("state", s.stateSummary()).
 		AnErr("reason", reason).

@@ -126,9 +126,13 @@ func TestCrashReportCastWithoutHandler(t *testing.T) {
 func TestCrashReportStop(t *testing.T) {
 	n, sink := loggingNode(t)
 	pid, _ := behaviour.Start[accountState](n, secretAccount{})
-	if _, err := behaviour.Call(ctxT(t), pid, withdraw{Amount: 100}); !errors.Is(err, errBoom) {
-		t.Fatalf("call: %v", err)
-	}
+	caller, _ := n.NewInbox()
+	_ = caller.Do(ctxT(t), func(c *actor.Context) error {
+		if _, err := behaviour.Call(c, pid, withdraw{Amount: 100}); !errors.Is(err, errBoom) {
+			t.Errorf("call: %v", err)
+		}
+		return nil
+	})
 	clean, _ := behaviour.Start[accountState](n, account{})
 	if err := behaviour.StopServer(ctxT(t), n, clean, actor.Shutdown); err != nil {
 		t.Fatal(err)
@@ -139,7 +143,7 @@ func TestCrashReportStop(t *testing.T) {
 		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
 	}
 	ev := evs[0]
-	if ev["server"] != pid.String() || ev["last_message_kind"] != "call" ||
+	if ev["server"] != pid.String() || ev["last_message_kind"] != "call" || ev["caller"] != caller.PID().String() ||
 		ev["last_message"] != "{Amount:100}" || ev["state"] != "owner=ada" || ev["reason"] != "boom" {
 		t.Fatalf("report %v", ev)
 	}

@@ -55,7 +55,8 @@
 //	 "reason":"behaviour: no handler for message",
 //	 "message":"gen_server terminated abnormally"}
 //
-// server is the registered name (the PID without one); message and state
+// server is the registered name (the PID without one); caller, the calling
+// process, is there when the last message was a call. Message and state
 // texts are fmt's %+v cut to 512 bytes, or the server's FormatState for the
 // state (StateFormatter, to shorten it or hide secrets). A killed server
 // runs no Terminate and logs none, as in OTP; its supervisor still reports

@@ -249,7 +249,7 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 	s.disarm()
 	switch m := msg.(type) {
 	case *actor.Request:
-		s.last, s.lastKind = m.Message(), kindCall
+		s.last, s.lastKind = m, kindCall // the report unwraps it
 		if s.call == nil {
 			return s.stop(ctx, ErrNoHandler)
 		}
