@@ -33,6 +33,8 @@ type Node struct {
 
 	remote atomic.Pointer[Transport]
 	disp   *dispatcher
+
+	noCrashReports bool // WithCrashReports(false)
 }
 
 // NodeOption configures a Node.
@@ -42,6 +44,8 @@ type nodeConfig struct {
 	name     string
 	logger   *zerolog.Logger
 	creation uint32
+
+	noCrashReports bool
 }
 
 // WithNodeName sets the node's name (default "nonode@nohost", as in Erlang).
@@ -78,6 +82,8 @@ func NewNode(opts ...NodeOption) *Node {
 		log:   cfg.logger.With().Str("node", cfg.name).Logger(),
 		names: make(map[string]*Context),
 		disp:  newDispatcher(),
+
+		noCrashReports: cfg.noCrashReports,
 	}
 	n.ident.local.Store(n)
 	plog := n.log.With().Str("component", "protoactor").Logger()

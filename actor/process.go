@@ -78,6 +78,8 @@ type Context struct {
 	waiters  []chan error
 	current  *Request
 	deferred map[*Request]struct{}
+	// Hibernate was called: release the buffers when next idle.
+	hibernating bool
 
 	name string // guarded by node.namesMu
 }
@@ -198,6 +200,9 @@ func (c *Context) queueLen() (int, uint32) {
 func (c *Context) release() {
 	c.mu.Lock()
 	if c.inbox.n == 0 && len(c.sys) == 0 {
+		if c.hibernating {
+			c.shrink()
+		}
 		c.state = stIdle
 		c.mu.Unlock()
 		return
@@ -213,7 +218,7 @@ func (c *Context) run() {
 	yielded := false
 	for {
 		c.mu.Lock()
-		if len(c.sys) == 0 && c.inbox.n == 0 && !yielded {
+		if len(c.sys) == 0 && c.inbox.n == 0 && !yielded && !c.hibernating {
 			// Yield once before going idle: a sender that is about to post
 			// again (a stream of casts, the next call of a caller just
 			// answered) then finds the process still running, which saves
@@ -224,6 +229,9 @@ func (c *Context) run() {
 			continue
 		}
 		if len(c.sys) == 0 && c.inbox.n == 0 {
+			if c.hibernating {
+				c.shrink()
+			}
 			c.state = stIdle
 			c.mu.Unlock()
 			return

@@ -24,8 +24,9 @@ type HandlerIniter interface {
 
 // HandlerTerminator is an optional EventHandler hook run when the handler is
 // removed, with the reason: actor.Normal for RemoveHandler, the error or
-// panic that removed it, the owner's exit reason for a monitored handler
-// whose owner exited, actor.Shutdown when the manager stops.
+// panic that removed it, the owner's exit reason for a supervised handler
+// whose owner exited, a *SwappedError when SwapHandler replaces it (and it
+// has no SwapOut), actor.Shutdown when the manager stops.
 type HandlerTerminator interface {
 	TerminateHandler(reason error)
 }
@@ -35,19 +36,17 @@ type HandlerCaller interface {
 	HandleCall(req any) (any, error)
 }
 
-// HandlerRemoved is sent to the owner of a monitored handler when the
-// handler is removed (gen_event's gen_event_EXIT message).
+// HandlerRemoved is sent to the owner of a supervised handler when the
+// handler is removed (gen_event's gen_event_EXIT message): by RemoveHandler
+// (actor.Normal), by its own error or panic, by a SwapSupervisedHandler
+// (a *SwappedError), or because the manager stops (actor.Shutdown). A
+// manager that dies without running its Terminate (killed) cannot send it:
+// the owner, linked to the manager, gets the exit signal instead.
 type HandlerRemoved struct {
 	Manager actor.PID
 	ID      string
 	Reason  error
 }
-
-// Event manager errors.
-var (
-	ErrHandlerExists   = errors.New("behaviour: event handler already added")
-	ErrHandlerNotFound = errors.New("behaviour: event handler not found")
-)
 
 // EventManager is the handle of a gen_event manager process for events of
 // type E.
@@ -78,10 +77,27 @@ func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandl
 	return m.add(ctx, id, h, actor.PID{})
 }
 
-// AddMonitoredHandler adds h on behalf of owner: if owner exits, h is
-// removed; when h is removed for any reason, owner receives HandlerRemoved.
-func (m EventManager[E]) AddMonitoredHandler(ctx context.Context, owner actor.PID, id string, h EventHandler[E]) error {
+// AddSupervisedHandler adds h on behalf of owner (gen_event's
+// add_sup_handler): the manager links to owner. If owner exits, h is
+// removed (TerminateHandler gets owner's exit reason). When h is removed
+// for any other reason while the manager runs, or when the manager stops,
+// owner receives HandlerRemoved and the manager unlinks from it once it
+// supervises none of owner's handlers. If the manager dies without
+// stopping (actor.Kill), the link tells owner: a trapping owner gets
+// actor.Exit{From: manager}, any other dies with the manager's reason, as in
+// OTP. It returns ErrNoOwner for a zero owner, and AddHandler's errors.
+func (m EventManager[E]) AddSupervisedHandler(ctx context.Context, owner actor.PID, id string, h EventHandler[E]) error {
+	if owner.IsZero() {
+		return fmt.Errorf("add supervised handler %s: %w", id, ErrNoOwner)
+	}
 	return m.add(ctx, id, h, owner)
+}
+
+// AddMonitoredHandler is AddSupervisedHandler.
+//
+// Deprecated: use AddSupervisedHandler; the owner is linked, not monitored.
+func (m EventManager[E]) AddMonitoredHandler(ctx context.Context, owner actor.PID, id string, h EventHandler[E]) error {
+	return m.AddSupervisedHandler(ctx, owner, id, h)
 }
 
 func (m EventManager[E]) add(ctx context.Context, id string, h EventHandler[E], owner actor.PID) error {
@@ -165,17 +181,22 @@ type (
 type handlerEntry[E any] struct {
 	id    string
 	h     EventHandler[E]
-	owner actor.PID
-	ref   actor.Ref
+	owner actor.PID // zero for an unsupervised handler
 }
 
 type eventState[E any] struct {
 	handlers []handlerEntry[E]
+	owners   map[actor.PID]int // supervised handlers per linked owner
 }
 
 type eventServer[E any] struct{}
 
-func (eventServer[E]) Init(*actor.Context) (*eventState[E], error) { return &eventState[E]{}, nil }
+// Init traps exits, as gen_event does: an owner's exit removes its
+// handlers instead of killing the manager.
+func (eventServer[E]) Init(ctx *actor.Context) (*eventState[E], error) {
+	ctx.TrapExit(true)
+	return &eventState[E]{}, nil
+}
 
 func (es eventServer[E]) HandleCall(ctx *actor.Context, _ From, req any, s *eventState[E]) Result[*eventState[E]] {
 	switch r := req.(type) {
@@ -188,18 +209,20 @@ func (es eventServer[E]) HandleCall(ctx *actor.Context, _ From, req any, s *even
 				return Reply(fmt.Errorf("init handler %s: %w", r.id, err), s)
 			}
 		}
-		e := handlerEntry[E]{id: r.id, h: r.h, owner: r.owner}
-		if !r.owner.IsZero() {
-			e.ref = ctx.Monitor(r.owner)
+		s.handlers = append(s.handlers, handlerEntry[E]{id: r.id, h: r.h})
+		s.supervise(ctx, len(s.handlers)-1, r.owner)
+		return Reply(nil, s)
+	case swapHandler[E]:
+		if err := s.swap(ctx, r); err != nil {
+			return Reply(err, s)
 		}
-		s.handlers = append(s.handlers, e)
 		return Reply(nil, s)
 	case removeHandler:
 		i := s.find(r.id)
 		if i < 0 {
 			return Reply(ErrHandlerNotFound, s)
 		}
-		s.remove(ctx, i, actor.Normal)
+		s.remove(ctx, i, actor.Normal, true)
 		return Reply(nil, s)
 	case notify[E]:
 		s.dispatch(ctx, r.event)
@@ -223,7 +246,7 @@ func (es eventServer[E]) HandleCall(ctx *actor.Context, _ From, req any, s *even
 		err := protect(func() (err error) { v, err = hc.HandleCall(r.req); return err })
 		var pe *actor.PanicError
 		if errors.As(err, &pe) {
-			s.remove(ctx, i, err)
+			s.remove(ctx, i, err, true)
 		}
 		return Reply(handlerReply{v: v, err: err}, s)
 	}
@@ -238,21 +261,24 @@ func (es eventServer[E]) HandleCast(ctx *actor.Context, msg any, s *eventState[E
 }
 
 func (es eventServer[E]) HandleInfo(ctx *actor.Context, msg any, s *eventState[E]) Result[*eventState[E]] {
-	if d, ok := msg.(actor.Down); ok {
-		for i := range s.handlers {
-			if s.handlers[i].ref == d.Ref {
-				s.handlers[i].owner = actor.PID{} // the owner is gone: nobody to tell
-				s.remove(ctx, i, d.Reason)
-				break
+	if ex, ok := msg.(actor.Exit); ok && s.owners[ex.From] > 0 {
+		// An owner exited: its handlers go, with nobody to tell.
+		for i := 0; i < len(s.handlers); {
+			if s.handlers[i].owner == ex.From {
+				s.remove(ctx, i, ex.Reason, false)
+				continue
 			}
+			i++
 		}
 	}
 	return NoReply(s)
 }
 
 func (es eventServer[E]) Terminate(ctx *actor.Context, reason error, s *eventState[E]) {
+	// Every owner is told and unlinked, so the manager's exit reason
+	// does not reach owners that already got HandlerRemoved.
 	for len(s.handlers) > 0 {
-		s.remove(ctx, len(s.handlers)-1, actor.Shutdown)
+		s.remove(ctx, len(s.handlers)-1, actor.Shutdown, true)
 	}
 }
 
@@ -272,23 +298,59 @@ func (s *eventState[E]) dispatch(ctx *actor.Context, event E) {
 		h := s.handlers[i].h
 		if err := protect(func() error { return h.HandleEvent(event) }); err != nil {
 			ctx.Logger().Error().Str("handler", s.handlers[i].id).Err(err).Msg("event handler failed and was removed")
-			s.remove(ctx, i, err)
+			s.remove(ctx, i, err, true)
 			continue
 		}
 		i++
 	}
 }
 
-func (s *eventState[E]) remove(ctx *actor.Context, i int, reason error) {
-	e := s.handlers[i]
-	s.handlers = append(s.handlers[:i], s.handlers[i+1:]...)
-	if !e.ref.IsZero() {
-		ctx.Demonitor(e.ref)
+// supervise makes owner (if not zero) the owner of handler i, linking the
+// manager to it.
+func (s *eventState[E]) supervise(ctx *actor.Context, i int, owner actor.PID) {
+	s.handlers[i].owner = owner
+	if owner.IsZero() {
+		return
 	}
+	if s.owners == nil {
+		s.owners = make(map[actor.PID]int)
+	}
+	if s.owners[owner] == 0 {
+		ctx.Link(owner)
+	}
+	s.owners[owner]++
+}
+
+// unsupervise drops handler i's owner, unlinking from it once it owns no
+// handler.
+func (s *eventState[E]) unsupervise(ctx *actor.Context, i int) {
+	owner := s.handlers[i].owner
+	if owner.IsZero() {
+		return
+	}
+	s.handlers[i].owner = actor.PID{}
+	s.release(ctx, owner)
+}
+
+// release drops one supervised handler of owner, unlinking from it once it
+// owns none.
+func (s *eventState[E]) release(ctx *actor.Context, owner actor.PID) {
+	if s.owners[owner]--; s.owners[owner] <= 0 {
+		delete(s.owners, owner)
+		ctx.Unlink(owner)
+	}
+}
+
+// remove takes handler i out, runs its TerminateHandler and, if tell, sends
+// its owner HandlerRemoved.
+func (s *eventState[E]) remove(ctx *actor.Context, i int, reason error, tell bool) {
+	e := s.handlers[i]
+	s.unsupervise(ctx, i)
+	s.handlers = append(s.handlers[:i], s.handlers[i+1:]...)
 	if t, ok := e.h.(HandlerTerminator); ok {
 		_ = protect(func() error { t.TerminateHandler(reason); return nil })
 	}
-	if !e.owner.IsZero() {
+	if tell && !e.owner.IsZero() {
 		_ = ctx.Send(e.owner, HandlerRemoved{Manager: ctx.Self(), ID: e.id, Reason: reason})
 	}
 }

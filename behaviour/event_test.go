@@ -82,14 +82,14 @@ func TestEventManager(t *testing.T) {
 	}
 }
 
-func TestMonitoredHandler(t *testing.T) {
+func TestSupervisedHandler(t *testing.T) {
 	n := newNode(t)
 	ctx := ctxT(t)
 	m, _ := behaviour.StartEventManager[string](n)
 	owner, _ := n.NewInbox()
 	sink, _ := n.NewInbox()
 	h := &recorder{to: sink.PID(), node: n, terminated: make(chan error, 1)}
-	if err := m.AddMonitoredHandler(ctx, owner.PID(), "h", h); err != nil {
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "h", h); err != nil {
 		t.Fatal(err)
 	}
 	// Removal by a panic is reported to the owner.
@@ -104,11 +104,102 @@ func TestMonitoredHandler(t *testing.T) {
 	}
 	// The owner's exit removes the handler.
 	h2 := &recorder{to: sink.PID(), node: n, terminated: make(chan error, 1)}
-	_ = m.AddMonitoredHandler(ctx, owner.PID(), "h2", h2)
+	_ = m.AddSupervisedHandler(ctx, owner.PID(), "h2", h2)
 	exited := n.WatchExit(owner.PID())
 	_ = n.Exit(owner.PID(), errBoom)
 	<-exited
 	if r := <-h2.terminated; !errors.Is(r, errBoom) {
 		t.Fatalf("terminate reason %v", r)
+	}
+}
+
+// TestSupervisedHandlerManagerKilled: a manager killed without running its
+// Terminate still tells the owner of a supervised handler, through the link
+// add_sup_handler sets up.
+func TestSupervisedHandlerManagerKilled(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner, _ := n.NewInbox(actor.WithTrapExit())
+	sink, _ := n.NewInbox()
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "h", &recorder{to: sink.PID(), node: n}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Kill(m.PID()); err != nil {
+		t.Fatal(err)
+	}
+	ex, ok := recv(t, owner).(actor.Exit)
+	if !ok || ex.From != m.PID() || !errors.Is(ex.Reason, actor.Killed) {
+		t.Fatalf("owner got %#v, want the manager's exit", ex)
+	}
+}
+
+// TestSupervisedHandlerManagerStops: a manager that stops tells each owner
+// with HandlerRemoved and unlinks first, so a non-trapping owner lives on.
+func TestSupervisedHandlerManagerStops(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner, _ := n.NewInbox()
+	sink, _ := n.NewInbox()
+	for _, id := range []string{"a", "b"} {
+		if err := m.AddSupervisedHandler(ctx, owner.PID(), id, &recorder{to: sink.PID(), node: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Stop(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"b", "a"} {
+		rm, ok := recv(t, owner).(behaviour.HandlerRemoved)
+		if !ok || rm.ID != id || rm.Manager != m.PID() || !errors.Is(rm.Reason, actor.Shutdown) {
+			t.Fatalf("owner got %#v", rm)
+		}
+	}
+	// The owner handles a request after the manager's exit: no exit
+	// signal killed it.
+	if err := owner.Do(ctx, func(*actor.Context) error { return nil }); err != nil {
+		t.Fatalf("owner after manager stop: %v", err)
+	}
+}
+
+// TestSupervisedHandlerUnlinksWhenRemoved: once the owner's last handler is
+// removed, the manager's death no longer reaches it.
+func TestSupervisedHandlerUnlinksWhenRemoved(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner, _ := n.NewInbox()
+	sink, _ := n.NewInbox()
+	_ = m.AddSupervisedHandler(ctx, owner.PID(), "h", &recorder{to: sink.PID(), node: n})
+	if err := m.RemoveHandler(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	if rm := recv(t, owner).(behaviour.HandlerRemoved); !errors.Is(rm.Reason, actor.Normal) {
+		t.Fatalf("owner got %#v", rm)
+	}
+	exited := n.WatchExit(m.PID())
+	_ = n.Kill(m.PID())
+	<-exited
+	if err := owner.Do(ctx, func(*actor.Context) error { return nil }); err != nil {
+		t.Fatalf("owner after manager kill: %v", err)
+	}
+}
+
+// TestSupervisedHandlerNeedsOwner: a zero owner is refused, not taken as an
+// unsupervised handler.
+func TestSupervisedHandlerNeedsOwner(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	if err := m.AddSupervisedHandler(ctx, actor.PID{}, "h", &recorder{node: n}); !errors.Is(err, behaviour.ErrNoOwner) {
+		t.Fatalf("add: %v", err)
+	}
+	_ = m.AddHandler(ctx, "h", &recorder{node: n})
+	if err := m.SwapSupervisedHandler(ctx, actor.PID{}, "h", "h2", &recorder{node: n}); !errors.Is(err, behaviour.ErrNoOwner) {
+		t.Fatalf("swap: %v", err)
+	}
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 1 || ids[0] != "h" {
+		t.Fatalf("handlers %v", ids)
 	}
 }

@@ -69,3 +69,73 @@ func ExampleEventManager() {
 	_ = events.SyncNotify(ctx, "bucket created")
 	// Output: event: bucket created
 }
+
+// tally counts events and hands its count over when swapped out.
+type tally struct{ n int }
+
+func (t *tally) HandleEvent(string) error { t.n++; return nil }
+func (t *tally) SwapOut() any             { return t.n }
+
+// announcer takes over a count and prints each event with its number.
+type announcer struct{ n int }
+
+func (a *announcer) SwapIn(prev any) error { a.n, _ = prev.(int); return nil }
+func (a *announcer) HandleEvent(e string) error {
+	a.n++
+	fmt.Printf("event %d: %s\n", a.n, e)
+	return nil
+}
+
+func ExampleEventManager_SwapHandler() {
+	node := actor.NewNode()
+	defer node.Stop(context.Background())
+	ctx := context.Background()
+
+	events, _ := behaviour.StartEventManager[string](node)
+	_ = events.AddHandler(ctx, "count", &tally{})
+	_ = events.SyncNotify(ctx, "bucket created")
+	_ = events.SyncNotify(ctx, "key written")
+	// Replace the quiet counter by a loud one, keeping the count.
+	_ = events.SwapHandler(ctx, "count", "announce", &announcer{})
+	_ = events.SyncNotify(ctx, "key deleted")
+	ids, _ := events.WhichHandlers(ctx)
+	fmt.Println(ids)
+	// Output:
+	// event 3: key deleted
+	// [announce]
+}
+
+// Cache fills itself after Start has returned: Init asks for a continue,
+// and HandleContinue runs before the first request is handled.
+type Cache struct{}
+
+type load struct{}
+
+func (Cache) Init(*actor.Context) (map[string]string, error) {
+	return behaviour.InitContinue(map[string]string(nil), load{})
+}
+
+func (Cache) HandleContinue(_ *actor.Context, _ any, _ map[string]string) behaviour.Result[map[string]string] {
+	// A slow load (a file, a database) would run here, in the server,
+	// without holding up Start or its supervisor.
+	return behaviour.NoReply(map[string]string{"greeting": "hello"})
+}
+
+func (Cache) HandleCall(_ *actor.Context, _ behaviour.From, req any, s map[string]string) behaviour.Result[map[string]string] {
+	key, _ := req.(string)
+	return behaviour.Reply(s[key], s)
+}
+
+func ExampleInitContinue() {
+	node := actor.NewNode()
+	defer node.Stop(context.Background())
+	ctx := context.Background()
+
+	pid, err := behaviour.Start[map[string]string](node, Cache{})
+	fmt.Println("started:", err == nil)
+	greeting, _ := behaviour.CallAs[string](ctx, pid, "greeting")
+	fmt.Println(greeting)
+	// Output:
+	// started: true
+	// hello
+}

@@ -3,6 +3,8 @@ package behaviour
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -65,37 +67,45 @@ func (f From) Reply(v any) bool {
 	return f.req.Reply(v)
 }
 
-// Errors.
-var (
-	// ErrNoHandler is the exit reason of a server that got a call or cast it
-	// has no handler for.
-	ErrNoHandler = errors.New("behaviour: no handler for message")
-)
-
 // initControl carries InitContinue / InitTimeout through Init's error.
 type initControl struct {
-	cont    any
-	hasCont bool
-	timeout time.Duration
+	cont       any
+	hasCont    bool
+	timeout    time.Duration
+	hasTimeout bool
+	hibernate  bool
 }
 
 func (*initControl) Error() string { return "behaviour: init control" }
 
 // InitContinue is Init's {ok, State, {continue, Arg}}: return it as
-// `return behaviour.InitContinue(s, arg)`.
+// `return behaviour.InitContinue(s, arg)`. Start returns as soon as Init
+// does; HandleContinue(arg) then runs in the new process before any message
+// it receives, so a slow continue does not hold up Start (or a supervisor
+// starting the server), and a Stop returned from it is the exit of a
+// started process: its links, monitors and supervisor see the exit reason.
 func InitContinue[S any](s S, arg any) (S, error) {
 	return s, &initControl{cont: arg, hasCont: true}
 }
 
-// InitTimeout is Init's {ok, State, Timeout}.
+// InitTimeout is Init's {ok, State, Timeout}: HandleInfo gets Timeout{} if
+// no message arrives within d. A d of 0 (or less) times out at once unless a
+// message is already waiting, as in OTP.
 func InitTimeout[S any](s S, d time.Duration) (S, error) {
-	return s, &initControl{timeout: d}
+	return s, &initControl{timeout: max(d, 0), hasTimeout: true}
+}
+
+// InitHibernate is Init's {ok, State, hibernate}: the server hibernates
+// until its first message; see Result.Hibernate.
+func InitHibernate[S any](s S) (S, error) {
+	return s, &initControl{hibernate: true}
 }
 
 // messages of the gen_server protocol.
 type (
-	stopMsg    struct{ reason error }
-	timeoutMsg struct{ seq uint64 }
+	stopMsg     struct{ reason error }
+	timeoutMsg  struct{ seq uint64 }
+	continueMsg struct{} // runs InitContinue's HandleContinue
 )
 
 // server is the actor.Receiver that runs a Server.
@@ -109,8 +119,20 @@ type server[S any] struct {
 	cont ContinueHandler[S]
 	term Terminator[S]
 
+	// InitContinue's request, until its HandleContinue has run.
+	initCont *initControl
+
+	// The idle timeout: armed until a message arrives; timerSeq tells the
+	// current timeout message from a stale one already queued.
 	timer    *actor.Timer
 	timerSeq uint64
+
+	// For the crash report: the message being (or last) handled.
+	last any
+
+	armed    bool
+	lastKind messageKind
+	reported bool
 }
 
 func newServer[S any](impl Server[S]) *server[S] {
@@ -150,33 +172,57 @@ func (s *server[S]) Init(ctx *actor.Context) (err error) {
 	st, err := s.impl.Init(ctx)
 	s.state = st
 	var ic *initControl
-	if errors.As(err, &ic) {
-		if ic.hasCont {
-			if reason := s.apply(ctx, nil, NoReply(st).Continue(ic.cont)); reason != nil {
-				return reason
-			}
-		} else if ic.timeout > 0 {
-			s.arm(ctx, ic.timeout)
+	if !errors.As(err, &ic) {
+		return err
+	}
+	switch {
+	case ic.hasCont:
+		// HandleContinue runs in the process once Start has returned:
+		// continueMsg makes sure it runs even if no message comes, and
+		// every handler runs it first if another message overtook it.
+		s.initCont = ic
+		if err := ctx.Send(ctx.Self(), continueMsg{}); err != nil {
+			return fmt.Errorf("schedule init continue: %w", err)
 		}
+	case ic.hasTimeout:
+		s.arm(ctx, ic.timeout)
+	case ic.hibernate:
+		ctx.Hibernate()
+	}
+	return nil
+}
+
+// initContinue runs InitContinue's HandleContinue if it has not run yet.
+func (s *server[S]) initContinue(ctx *actor.Context) error {
+	if s.initCont == nil {
 		return nil
 	}
-	return err
+	arg := s.initCont.cont
+	s.initCont = nil
+	s.last, s.lastKind = arg, kindContinue
+	return s.apply(ctx, nil, NoReply(s.state).Continue(arg))
 }
 
 // Panicked implements actor.PanicObserver: Terminate runs with the panic.
-func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) { s.terminate(ctx, err) }
+func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) {
+	s.terminate(ctx, err)
+	s.crashReport(ctx, err)
+}
 
 // ReceiveCast implements actor.CastReceiver.
 func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
-	if s.timer != nil {
-		s.timer.Cancel()
-		s.timer = nil
+	if s.initCont != nil {
+		if err := s.initContinue(ctx); err != nil {
+			return err
+		}
 	}
+	s.disarm()
+	s.last, s.lastKind = msg, kindCast
 	if s.cast == nil {
 		return s.stop(ctx, ErrNoHandler)
 	}
 	r := s.cast.HandleCast(ctx, msg, s.state)
-	if r.kind == kindNoReply && !r.hasCont && r.timeout == 0 {
+	if r.kind == kindNoReply && !r.hasCont && !r.hasTimeout && !r.hibernate {
 		s.state = r.state // the common case, without apply's copy
 		return nil
 	}
@@ -185,12 +231,25 @@ func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 
 // Receive implements actor.Receiver.
 func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
-	if s.timer != nil {
-		s.timer.Cancel()
-		s.timer = nil
+	switch m := msg.(type) {
+	case continueMsg:
+		return s.initContinue(ctx)
+	case timeoutMsg:
+		if !s.armed || m.seq != s.timerSeq {
+			return nil // stale: a message arrived before it
+		}
+		s.disarm()
+		return s.handleInfo(ctx, Timeout{})
 	}
+	if s.initCont != nil {
+		if err := s.initContinue(ctx); err != nil {
+			return err
+		}
+	}
+	s.disarm()
 	switch m := msg.(type) {
 	case *actor.Request:
+		s.last, s.lastKind = m, kindCall // the report unwraps it
 		if s.call == nil {
 			return s.stop(ctx, ErrNoHandler)
 		}
@@ -198,13 +257,9 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 		return s.apply(ctx, m, s.call.HandleCall(ctx, from, m.Message(), s.state))
 	case stopMsg:
 		return s.stop(ctx, m.reason)
-	case timeoutMsg:
-		if m.seq != s.timerSeq {
-			return nil
-		}
-		return s.handleInfo(ctx, Timeout{})
 	case actor.Exit:
 		if ctx.TrapsExit() && m.From == ctx.Parent() && !m.From.IsZero() {
+			s.last, s.lastKind = m, kindInfo
 			return s.stop(ctx, m.Reason)
 		}
 		return s.handleInfo(ctx, m)
@@ -214,6 +269,7 @@ func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
 }
 
 func (s *server[S]) handleInfo(ctx *actor.Context, msg any) error {
+	s.last, s.lastKind = msg, kindInfo
 	if s.info == nil {
 		ctx.Logger().Warn().Type("type", msg).Msg("gen_server dropped unexpected message")
 		return nil
@@ -245,32 +301,57 @@ func (s *server[S]) apply(ctx *actor.Context, req *actor.Request, r Result[S]) e
 			req = nil
 			continue
 		}
-		if r.timeout > 0 {
+		if r.hasTimeout {
 			s.arm(ctx, r.timeout)
+		}
+		if r.hibernate {
+			s.last, s.lastKind = nil, kindNone
+			ctx.Hibernate()
 		}
 		return nil
 	}
 }
 
+// arm starts the idle timeout. A d of 0 queues the timeout message at once:
+// a message already waiting is ahead of it and disarms it, as OTP's
+// "time out now unless a message is waiting".
 func (s *server[S]) arm(ctx *actor.Context, d time.Duration) {
+	s.disarm()
 	s.timerSeq++
+	s.armed = true
+	if d <= 0 {
+		_ = ctx.Send(ctx.Self(), timeoutMsg{seq: s.timerSeq})
+		return
+	}
 	s.timer = ctx.SendAfter(ctx.Self(), timeoutMsg{seq: s.timerSeq}, d)
 }
 
-// stop runs Terminate and returns the exit reason.
+// disarm cancels the idle timeout: a message arrived, or the server stops.
+// A timeout message already queued is then stale and ignored.
+func (s *server[S]) disarm() {
+	if !s.armed {
+		return
+	}
+	s.armed = false
+	if s.timer != nil {
+		s.timer.Cancel()
+		s.timer = nil
+	}
+}
+
+// stop runs Terminate, logs the crash report of an abnormal reason, and
+// returns the exit reason.
 func (s *server[S]) stop(ctx *actor.Context, reason error) error {
 	if reason == nil {
 		reason = actor.Normal
 	}
 	s.terminate(ctx, reason)
+	s.crashReport(ctx, reason)
 	return reason
 }
 
 func (s *server[S]) terminate(ctx *actor.Context, reason error) {
-	if s.timer != nil {
-		s.timer.Cancel()
-		s.timer = nil
-	}
+	s.disarm()
 	if s.term == nil {
 		return
 	}
@@ -297,15 +378,21 @@ func CallAs[R any](ctx context.Context, pid actor.PID, req any) (R, error) {
 	}
 	r, ok := v.(R)
 	if !ok && v != nil {
-		return zero, &ReplyTypeError{Got: v}
+		return zero, &ReplyTypeError{Got: v, Want: reflect.TypeFor[R]()}
 	}
 	return r, nil
 }
 
-// ReplyTypeError is returned by CallAs when the reply has another type.
-type ReplyTypeError struct{ Got any }
+// ReplyTypeError is returned by CallAs when the reply is not of the type
+// asked for: Got is the reply, Want the type CallAs was instantiated with.
+type ReplyTypeError struct {
+	Got  any
+	Want reflect.Type
+}
 
-func (e *ReplyTypeError) Error() string { return "behaviour: unexpected reply type" }
+func (e *ReplyTypeError) Error() string {
+	return fmt.Sprintf("behaviour: call reply is %T, want %v", e.Got, e.Want)
+}
 
 // Cast sends msg to the server's HandleCast without waiting. ctx names the
 // sender as for Call. It returns the send error (actor.NoProc for a dead

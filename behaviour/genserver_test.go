@@ -3,6 +3,7 @@ package behaviour_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +15,9 @@ var errBoom = errors.New("boom")
 
 // probe is a GenServer whose behaviour the tests drive by message.
 type probe struct {
-	report actor.PID // where Terminate and Timeout reports go
-	init   func(ctx *actor.Context) (*probeState, error)
+	report   actor.PID // where Terminate and Timeout reports go
+	init     func(ctx *actor.Context) (*probeState, error)
+	contGate chan struct{} // if set, HandleContinue waits for it to close
 }
 
 type probeState struct {
@@ -36,6 +38,11 @@ type (
 	timedOut     struct{}
 	continued    struct{ n int }
 	callSelf     struct{}
+	infoMsg      struct{ v string } // info: reported as gotInfo
+	gotInfo      struct{ v string }
+	ping         struct{}               // call: report "pong"
+	busyIdle     struct{}               // call: queue an infoMsg to self, then reply with Timeout(0)
+	contStop     struct{ reason error } // continue argument: Stop
 )
 
 func (p *probe) Init(ctx *actor.Context) (*probeState, error) {
@@ -66,6 +73,12 @@ func (p *probe) HandleCall(ctx *actor.Context, from behaviour.From, req any, s *
 	case callSelf:
 		_, err := behaviour.Call(ctx, ctx.Self(), get{})
 		return behaviour.Reply(err, s)
+	case ping:
+		_ = ctx.Send(p.report, "pong")
+		return behaviour.Reply("pong", s)
+	case busyIdle:
+		_ = ctx.Send(ctx.Self(), infoMsg{"waiting"})
+		return behaviour.Reply("ok", s).Timeout(0)
 	}
 	s.n++
 	return behaviour.Reply(s.n, s)
@@ -79,13 +92,22 @@ func (p *probe) HandleCast(ctx *actor.Context, msg any, s *probeState) behaviour
 }
 
 func (p *probe) HandleInfo(ctx *actor.Context, msg any, s *probeState) behaviour.Result[*probeState] {
-	if _, ok := msg.(behaviour.Timeout); ok {
+	switch m := msg.(type) {
+	case behaviour.Timeout:
 		_ = ctx.Send(p.report, timedOut{})
+	case infoMsg:
+		_ = ctx.Send(p.report, gotInfo(m))
 	}
 	return behaviour.NoReply(s)
 }
 
 func (p *probe) HandleContinue(ctx *actor.Context, arg any, s *probeState) behaviour.Result[*probeState] {
+	if p.contGate != nil {
+		<-p.contGate
+	}
+	if st, ok := arg.(contStop); ok {
+		return behaviour.Stop(st.reason, s)
+	}
 	s.n += arg.(int)
 	_ = ctx.Send(p.report, continued{s.n})
 	return behaviour.NoReply(s)
@@ -120,6 +142,24 @@ func TestCallReply(t *testing.T) {
 	}
 	if _, err := behaviour.CallAs[string](ctx, pid, get{}); err == nil {
 		t.Fatal("CallAs with the wrong type should fail")
+	}
+}
+
+// TestCallAsTypeErrorNamesBothTypes: the error of a reply of the wrong type
+// says what came back and what was wanted.
+func TestCallAsTypeErrorNamesBothTypes(t *testing.T) {
+	n := newNode(t)
+	pid, _ := startProbe(t, n)
+	_, err := behaviour.CallAs[string](ctxT(t), pid, get{})
+	var te *behaviour.ReplyTypeError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "int") || !strings.Contains(msg, "string") {
+		t.Fatalf("error %q does not name both types", msg)
+	}
+	if te.Got != 0 || te.Want.String() != "string" {
+		t.Fatalf("error fields %+v", te)
 	}
 }
 

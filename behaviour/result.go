@@ -16,12 +16,17 @@ const (
 
 // Result is what a GenServer callback returns: the new state and what to do
 // next. Build it with Reply, NoReply, Stop or StopReply, then optionally
-// chain Continue or Timeout:
+// chain Continue, Timeout or Hibernate:
 //
 //	return behaviour.Reply(v, s)                 // {reply, V, S}
 //	return behaviour.NoReply(s).Timeout(time.Second)
+//	return behaviour.NoReply(s).Timeout(0)       // {noreply, S, 0}
+//	return behaviour.NoReply(s).Hibernate()      // {noreply, S, hibernate}
 //	return behaviour.Reply(v, s).Continue(load{}) // {reply, V, S, {continue, C}}
 //	return behaviour.Stop(actor.Normal, s)       // {stop, normal, S}
+//
+// A Result without Timeout has no idle timeout (OTP's infinity); the zero
+// Result is NoReply of the zero state.
 type Result[S any] struct {
 	state   S
 	kind    resultKind
@@ -30,7 +35,11 @@ type Result[S any] struct {
 	reason  error
 	cont    any
 	hasCont bool
-	timeout time.Duration
+	// hasTimeout tells Timeout(0), "time out now unless a message is
+	// waiting", from no timeout at all (the zero value).
+	timeout    time.Duration
+	hasTimeout bool
+	hibernate  bool
 }
 
 // Reply answers the current call with v and keeps state s. In HandleCast,
@@ -60,9 +69,21 @@ func (r Result[S]) Continue(arg any) Result[S] {
 }
 
 // Timeout asks for a Timeout message (to HandleInfo) if no message arrives
-// within d.
+// within d. A d of 0 (or less) times out at once unless a message is already
+// waiting, as OTP's timeout 0. Without Timeout there is no idle timeout; the
+// next message, of any kind, cancels it.
 func (r Result[S]) Timeout(d time.Duration) Result[S] {
-	r.timeout = d
+	r.timeout, r.hasTimeout, r.hibernate = max(d, 0), true, false
+	return r
+}
+
+// Hibernate asks the server to hibernate once it has no message waiting
+// (OTP's hibernate result): the process gives back the buffers and map
+// space it grew for past peaks, and the server drops its reference to the
+// last message; see actor.Context.Hibernate. The state is kept as it is.
+// Timeout and Hibernate share OTP's slot: the last one called wins.
+func (r Result[S]) Hibernate() Result[S] {
+	r.hibernate, r.hasTimeout, r.timeout = true, false, 0
 	return r
 }
 
