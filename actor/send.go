@@ -25,12 +25,7 @@ func (n *Node) sendEnv(from, to PID, e envelope) error {
 		return NoProc
 	}
 	if t := n.remote.Load(); t != nil {
-		if e.cast {
-			if rc, ok := (*t).(RemoteCaster); ok {
-				return rc.Cast(from, to, e.msg)
-			}
-		}
-		return (*t).Send(from, to, e.msg)
+		return (*t).Send(from, to, e.msg) // a cast crosses nodes as a message
 	}
 	return ErrRemote
 }
@@ -46,15 +41,9 @@ func Cast(ctx context.Context, pid PID, msg any) error {
 	return n.sendEnv(from, pid, envelope{msg: msg, cast: true})
 }
 
-// RemoteCaster is implemented by a Transport that carries casts as such.
-type RemoteCaster interface {
-	Cast(from, to PID, msg any) error
-}
-
-// DeliverLocal posts a message that arrived from another node to a local
-// process. The cluster package calls it. It returns NoProc if the process is
-// not alive.
-func (n *Node) DeliverLocal(to PID, msg any) error {
+// deliverLocal posts a message that arrived from another node to a local
+// process. It returns NoProc if the process is not alive.
+func (n *Node) deliverLocal(to PID, msg any) error {
 	if c := n.lookup(to); c != nil && c.post(msg) {
 		return nil
 	}

@@ -104,7 +104,7 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 		_ = node.Stop(ctx)
 		return nil, fmt.Errorf("%w %s: %v", ErrListen, net.JoinHostPort(host, strconv.Itoa(port)), err)
 	}
-	node.SetTransport(t)
+	rt.SetTransport(node, t)
 	t.wg.Add(1)
 	go t.loop()
 	c := &Cluster{node: node, t: t, remote: r, provider: cfg.provider, log: log}
@@ -282,7 +282,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		// Kill the processes while the sessions are open, so that
 		// their exit signals reach other nodes. If some outlive ctx,
 		// the node's Stop below reports it.
-		_ = c.node.KillAll(ctx)
+		_ = rt.KillAll(ctx, c.node)
 		c.t.leave(ctx)
 		c.stopErr = errors.Join(c.stopErr, c.shutdown(ctx))
 	})
@@ -291,7 +291,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 
 func (c *Cluster) shutdown(ctx context.Context) error {
 	c.t.stop()
-	c.node.SetTransport(nil)
+	rt.SetTransport(c.node, nil)
 	stopRemote(c.remote, c.log)
 	return c.node.Stop(ctx)
 }
