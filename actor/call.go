@@ -98,9 +98,13 @@ var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan callResul
 // with ErrCallSelf). ctx's deadline bounds the wait (DefaultCallTimeout when
 // it has none). Errors are *CallError values wrapping: the callee's exit
 // reason if it exits before replying, NoProc if it is not alive,
-// context.DeadlineExceeded or the context's error if ctx ends first, or
-// ErrRemote for a remote pid without a transport.
+// context.DeadlineExceeded or the context's error if ctx ends first,
+// ErrZeroPID for the zero PID, or ErrRemote for a remote pid without a
+// transport.
 func Call(ctx context.Context, pid PID, msg any) (any, error) {
+	if pid.node == nil {
+		return nil, &CallError{Reason: ErrZeroPID}
+	}
 	n, from := origin(ctx, pid)
 	if n == nil {
 		return nil, &CallError{PID: pid, Reason: ErrRemote}
@@ -117,9 +121,18 @@ func Call(ctx context.Context, pid PID, msg any) (any, error) {
 func Send(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
-		return ErrRemote
+		return remoteOrZero(pid)
 	}
 	return n.send(from, pid, msg)
+}
+
+// remoteOrZero is the error of a message to pid with no node to send it
+// from: pid is zero, or of another node and there is no cluster.
+func remoteOrZero(pid PID) error {
+	if pid.node == nil {
+		return ErrZeroPID
+	}
+	return ErrRemote
 }
 
 // origin finds the node and process a message to pid is sent from.
@@ -169,7 +182,10 @@ func WithNode(ctx context.Context, n *Node) context.Context {
 
 func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
 	if to.node != n.ident {
-		if t := n.remote.Load(); t != nil && to.node != nil {
+		if to.node == nil {
+			return nil, &CallError{Reason: ErrZeroPID}
+		}
+		if t := n.remote.Load(); t != nil {
 			return (*t).Call(ctx, from, to, msg)
 		}
 		return nil, &CallError{PID: to, Reason: ErrRemote}

@@ -4,8 +4,9 @@ import "context"
 
 // Send delivers msg to pid's mailbox. Messages from one sender to one
 // process arrive in the order they were sent. It returns NoProc if pid is a
-// local process that is not alive, and the transport's error for a remote
-// one (ErrRemote without a cluster). A nil error means the message was queued;
+// local process that is not alive, ErrZeroPID (which also matches NoProc)
+// for the zero PID, and the transport's error for a remote one (ErrRemote
+// without a cluster). A nil error means the message was queued;
 // a process that exits before handling it drops it, as in Erlang.
 func (n *Node) Send(pid PID, msg any) error { return n.send(PID{}, pid, msg) }
 
@@ -22,7 +23,7 @@ func (n *Node) sendEnv(from, to PID, e envelope) error {
 		return NoProc
 	}
 	if to.node == nil {
-		return NoProc
+		return ErrZeroPID
 	}
 	if t := n.remote.Load(); t != nil {
 		return (*t).Send(from, to, e.msg) // a cast crosses nodes as a message
@@ -36,7 +37,7 @@ func (n *Node) sendEnv(from, to PID, e envelope) error {
 func Cast(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
-		return ErrRemote
+		return remoteOrZero(pid)
 	}
 	return n.sendEnv(from, pid, envelope{msg: msg, cast: true})
 }

@@ -190,20 +190,20 @@ func (c *Cluster) SendNamed(node, name string, msg any) error {
 
 // CallNamed calls the process registered under name on node, as
 // gen_server:call({Name, Node}, Req). Errors are *actor.CallError values
-// (PID is the zero PID when the name is remote) wrapping NoProc for a name
-// nobody holds, NoConnection, the callee's exit reason, ErrNotProtoMessage
-// or the context's error.
+// (with Name and Node set, or the PID the name resolved to on this node)
+// wrapping NoProc for a name nobody holds, NoConnection, the callee's exit
+// reason, ErrNotProtoMessage or the context's error.
 func (c *Cluster) CallNamed(ctx context.Context, node, name string, req any) (any, error) {
 	if node == c.Name() {
 		pid, ok := c.node.WhereIs(name)
 		if !ok {
-			return nil, &actor.CallError{Reason: actor.NoProc}
+			return nil, &actor.CallError{Name: name, Node: node, Reason: actor.NoProc}
 		}
 		return c.node.Call(ctx, pid, req)
 	}
 	v, err := c.t.call(ctx, callerOf(ctx), actor.PID{}, name, node, req)
 	if err != nil {
-		return nil, &actor.CallError{Reason: err}
+		return nil, &actor.CallError{Name: name, Node: node, Reason: err}
 	}
 	return v, nil
 }
