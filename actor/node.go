@@ -50,7 +50,8 @@ type nodeConfig struct {
 func WithNodeName(name string) NodeOption { return func(c *nodeConfig) { c.name = name } }
 
 // WithLogger sets the zerolog logger for the node, its processes and the
-// protoactor ActorSystem underneath (whose slog output is routed into it).
+// protoactor ActorSystem underneath (whose slog output is routed into it,
+// protoactor's info messages at debug level, with "component":"protoactor").
 // The default writes info and above to stderr.
 func WithLogger(l zerolog.Logger) NodeOption { return func(c *nodeConfig) { c.logger = &l } }
 
@@ -81,9 +82,11 @@ func NewNode(opts ...NodeOption) *Node {
 		disp:  newDispatcher(),
 	}
 	n.ident.local.Store(n)
+	// protoactor's info messages ("actor system started", endpoints
+	// connected) say nothing to Arbor's user: they go out at debug level.
 	plog := n.log.With().Str("component", "protoactor").Logger()
 	n.system = pa.NewActorSystem(pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger {
-		return slog.New(logbridge.Handler(plog))
+		return slog.New(logbridge.Handler(plog, logbridge.InfoAsDebug()))
 	}))
 	return n
 }
