@@ -19,7 +19,7 @@ type Request struct {
 	msg  any
 	from PID
 	ch   chan callResult
-	fn   func(value any, err error) // set instead of ch by NewRequest
+	fn   func(value any, err error) // set instead of ch for a remote caller
 	done atomic.Bool
 }
 
@@ -49,10 +49,9 @@ func (r *Request) Reply(v any) bool {
 	return true
 }
 
-// Cancel abandons the request: later replies are dropped and the callback
-// of a NewRequest is not called. It reports whether the request was still
-// pending.
-func (r *Request) Cancel() bool { return r.done.CompareAndSwap(false, true) }
+// cancel abandons the request: later replies are dropped and its fn is not
+// called. It reports whether the request was still pending.
+func (r *Request) cancel() bool { return r.done.CompareAndSwap(false, true) }
 
 // Done reports whether the request was answered (or abandoned).
 func (r *Request) Done() bool { return r.done.Load() }
@@ -67,17 +66,17 @@ func (r *Request) fail(reason error) {
 	}
 }
 
-// NewRequest builds a request whose answer is handed to fn instead of a
+// newRequest builds a request whose answer is handed to fn instead of a
 // waiting caller: fn runs once, on the goroutine that replies (or fails the
 // request when its process exits), unless the request is cancelled first.
-// fn must not block. The cluster package uses it to serve remote calls.
-func NewRequest(from PID, msg any, fn func(value any, err error)) *Request {
+// fn must not block. The cluster transport serves remote calls with it.
+func newRequest(from PID, msg any, fn func(value any, err error)) *Request {
 	return &Request{msg: msg, from: from, fn: fn}
 }
 
-// Post delivers a request built with NewRequest to a local process. It
+// post delivers a request built with newRequest to a local process. It
 // returns NoProc (and does not call fn) if the process is not alive.
-func (n *Node) Post(to PID, r *Request) error {
+func (n *Node) post(to PID, r *Request) error {
 	if c := n.lookup(to); c != nil && c.post(r) {
 		return nil
 	}
@@ -99,9 +98,13 @@ var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan callResul
 // with ErrCallSelf). ctx's deadline bounds the wait (DefaultCallTimeout when
 // it has none). Errors are *CallError values wrapping: the callee's exit
 // reason if it exits before replying, NoProc if it is not alive,
-// context.DeadlineExceeded or the context's error if ctx ends first, or
-// ErrRemote for a remote pid without a transport.
+// context.DeadlineExceeded or the context's error if ctx ends first,
+// ErrZeroPID for the zero PID, or ErrRemote for a remote pid without a
+// transport.
 func Call(ctx context.Context, pid PID, msg any) (any, error) {
+	if pid.node == nil {
+		return nil, &CallError{Reason: ErrZeroPID}
+	}
 	n, from := origin(ctx, pid)
 	if n == nil {
 		return nil, &CallError{PID: pid, Reason: ErrRemote}
@@ -118,9 +121,18 @@ func Call(ctx context.Context, pid PID, msg any) (any, error) {
 func Send(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
-		return ErrRemote
+		return remoteOrZero(pid)
 	}
 	return n.send(from, pid, msg)
+}
+
+// remoteOrZero is the error of a message to pid with no node to send it
+// from: pid is zero, or of another node and there is no cluster.
+func remoteOrZero(pid PID) error {
+	if pid.node == nil {
+		return ErrZeroPID
+	}
+	return ErrRemote
 }
 
 // origin finds the node and process a message to pid is sent from.
@@ -170,10 +182,11 @@ func WithNode(ctx context.Context, n *Node) context.Context {
 
 func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
 	if to.node != n.ident {
-		if t := n.remote.Load(); t != nil && to.node != nil {
-			if rc, ok := (*t).(RemoteCaller); ok {
-				return rc.Call(ctx, from, to, msg)
-			}
+		if to.node == nil {
+			return nil, &CallError{Reason: ErrZeroPID}
+		}
+		if t := n.remote.Load(); t != nil {
+			return (*t).Call(ctx, from, to, msg)
 		}
 		return nil, &CallError{PID: to, Reason: ErrRemote}
 	}
@@ -221,9 +234,4 @@ func abandon(req *Request, w *waiter, reason error) callResult {
 		return callResult{err: reason}
 	}
 	return <-w.ch
-}
-
-// RemoteCaller is implemented by a Transport that can carry calls.
-type RemoteCaller interface {
-	Call(ctx context.Context, from, to PID, msg any) (any, error)
 }

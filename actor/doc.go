@@ -43,7 +43,10 @@
 // *Context (it is a context.Context) to Call from inside a handler; a call
 // to self then fails with ErrCallSelf instead of waiting out its deadline.
 // Contexts without a deadline get DefaultCallTimeout. A reply that comes
-// after the caller gave up is dropped.
+// after the caller gave up is dropped. A call (or a send) to the zero PID
+// fails at once with ErrZeroPID, which also matches NoProc. A failed call
+// is a *CallError naming its target: the PID, or the name and node of a
+// call by name.
 //
 // # Names and timers
 //

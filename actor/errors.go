@@ -23,7 +23,19 @@ var (
 	ErrRemote = errors.New("actor: remote node unreachable")
 	// ErrBadName is returned when a name is empty.
 	ErrBadName = errors.New("actor: empty name")
+	// ErrZeroPID is returned by Call, Send and Cast (as the Reason of a
+	// *CallError for Call) when the PID is the zero PID, which names no
+	// process: an unset variable, or the PID of a failed Spawn.
+	// errors.Is(err, NoProc) reports true for it as well.
+	ErrZeroPID error = zeroPIDError{}
 )
+
+type zeroPIDError struct{}
+
+func (zeroPIDError) Error() string { return "actor: zero PID, which names no process" }
+
+// Is makes errors.Is(ErrZeroPID, NoProc) true.
+func (zeroPIDError) Is(target error) bool { return target == NoProc }
 
 // NameTakenError reports the process that holds a name.
 type NameTakenError struct {
@@ -40,13 +52,26 @@ func (e *NameTakenError) Is(target error) bool { return target == ErrNameTaken }
 
 // CallError is the error of a Call that did not get a reply: the callee
 // exited (Reason is its exit reason, NoProc if it was not alive) or the
-// caller's context ended (Reason is the context's error).
+// caller's context ended (Reason is the context's error). A call by name
+// (cluster.CallNamed) sets Name, and Node if it names one, instead of PID.
 type CallError struct {
 	PID    PID
+	Name   string
+	Node   string
 	Reason error
 }
 
-func (e *CallError) Error() string { return "actor: call " + e.PID.String() + ": " + e.Reason.Error() }
+func (e *CallError) Error() string {
+	switch {
+	case e.Name != "" && e.Node != "":
+		return "actor: call " + e.Name + " on " + e.Node + ": " + e.Reason.Error()
+	case e.Name != "":
+		return "actor: call " + e.Name + ": " + e.Reason.Error()
+	case e.PID.IsZero() && errors.Is(e.Reason, ErrZeroPID):
+		return "actor: call to the zero PID, which names no process"
+	}
+	return "actor: call " + e.PID.String() + ": " + e.Reason.Error()
+}
 
 // Unwrap returns Reason, so errors.Is(err, NoProc) and
 // errors.Is(err, context.DeadlineExceeded) work.

@@ -114,9 +114,18 @@ func (ib *Inbox) TrapExit(ctx context.Context, on bool) error {
 	return ib.Do(ctx, func(c *Context) error { c.TrapExit(on); return nil })
 }
 
-// Close ends the inbox process with reason Normal and waits for it to exit.
+// Close ends the inbox process with reason Normal and waits for it to exit,
+// as if the inbox returned from a handler: a linked process that does not
+// trap exits lives on, one that traps them receives Exit{Reason: Normal},
+// and monitors deliver Down with Normal. The inbox first takes every
+// message queued before the close; later ones are dropped. Close on an inbox
+// that already exited returns at once.
 func (ib *Inbox) Close() {
 	ch := ib.node.watchExit(ib.pid)
-	_ = ib.node.Exit(ib.pid, Kill)
+	// The inbox ends itself: an exit signal with reason Normal from another
+	// process is ignored (or trapped), and Kill would end it with Killed.
+	_ = ib.node.Send(ib.pid, &inboxExec{fn: closeInbox, done: make(chan struct{})})
 	<-ch
 }
+
+func closeInbox(*Context) error { return Normal }

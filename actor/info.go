@@ -1,6 +1,10 @@
 package actor
 
-import "context"
+import (
+	"context"
+
+	"github.com/arbor-otp/arbor/internal/seam"
+)
 
 // Status is what a process is doing.
 type Status uint8
@@ -49,7 +53,7 @@ func (n *Node) ProcessInfo(ctx context.Context, pid PID) (Info, error) {
 	}
 	qlen, state := c.queueLen()
 	reply := make(chan Info, 1)
-	if !c.signal(signal{kind: sigInfo, reply: reply}) {
+	if !c.signal(signal{kind: seam.SignalInfo, reply: reply}) {
 		return Info{PID: pid}, NoProc
 	}
 	select {

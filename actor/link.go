@@ -1,5 +1,7 @@
 package actor
 
+import "github.com/arbor-otp/arbor/internal/seam"
+
 // Link links the process with pid, both ways: when either exits with a
 // reason other than Normal, the other dies with the same reason, or, if it
 // traps exits, receives an Exit message. Linking to a process that is not
@@ -14,12 +16,12 @@ func (c *Context) Link(pid PID) {
 		return
 	}
 	c.addLink(pid)
-	if !c.node.deliverSignal(pid, signal{kind: sigLink, from: c.self}) {
+	if !c.node.deliverSignal(pid, signal{kind: seam.SignalLink, from: c.self}) {
 		reason := NoProc
 		if !c.node.IsLocal(pid) {
 			reason = NoConnection
 		}
-		c.signal(signal{kind: sigLinkExit, from: pid, reason: reason})
+		c.signal(signal{kind: seam.SignalLinkExit, from: pid, reason: reason})
 	}
 }
 
@@ -31,7 +33,7 @@ func (c *Context) Unlink(pid PID) {
 		return
 	}
 	delete(c.links, pid)
-	c.node.deliverSignal(pid, signal{kind: sigUnlink, from: c.self})
+	c.node.deliverSignal(pid, signal{kind: seam.SignalUnlink, from: c.self})
 }
 
 func (c *Context) addLink(pid PID) {
@@ -57,14 +59,14 @@ func (c *Context) TrapsExit() bool { return c.trapExit }
 // an Exit message; otherwise Normal is ignored and any other reason ends the
 // target with that reason.
 func (c *Context) Exit(pid PID, reason error) {
-	c.node.deliverSignal(pid, signal{kind: sigExit, from: c.self, reason: reasonOrNormal(reason)})
+	c.node.deliverSignal(pid, signal{kind: seam.SignalExit, from: c.self, reason: reasonOrNormal(reason)})
 }
 
 // Exit sends an exit signal from outside any process (the From of a
 // resulting Exit message is the zero PID). It returns NoProc if pid is not
 // alive.
 func (n *Node) Exit(pid PID, reason error) error {
-	if !n.deliverSignal(pid, signal{kind: sigExit, reason: reasonOrNormal(reason)}) {
+	if !n.deliverSignal(pid, signal{kind: seam.SignalExit, reason: reasonOrNormal(reason)}) {
 		return NoProc
 	}
 	return nil

@@ -1,5 +1,7 @@
 package actor
 
+import "github.com/arbor-otp/arbor/internal/seam"
+
 // Exit is the message a process that traps exits receives instead of dying
 // when a linked process exits, or when another process calls Exit on it.
 // It arrives after every message From sent before it exited.
@@ -16,25 +18,12 @@ type Down struct {
 	Reason error
 }
 
-// signalKind enumerates the signals that travel in a process's system queue,
-// ahead of its ordinary messages.
-type signalKind uint8
-
-const (
-	sigExit signalKind = iota + 1
-	sigLinkExit
-	sigLink
-	sigUnlink
-	sigMonitor
-	sigDemonitor
-	sigInfo
-	sigWatch
-)
-
-// signal is one entry of the system queue. It is stored by value so posting a
-// signal allocates nothing.
+// signal is one entry of a process's system queue, which is handled ahead
+// of its ordinary messages. It is stored by value so posting a signal
+// allocates nothing. Its kinds are seam's, the one enum of signal kinds
+// that the cluster transport also writes on the wire.
 type signal struct {
-	kind   signalKind
+	kind   seam.SignalKind
 	from   PID
 	ref    Ref
 	reason error

@@ -1,5 +1,7 @@
 package actor
 
+import "github.com/arbor-otp/arbor/internal/seam"
+
 // Monitor starts watching pid and returns the monitor's reference. When pid
 // exits, the process receives Down{Ref, PID, Reason}; if pid is not alive,
 // Down with reason NoProc arrives at once. Monitors stack: each call creates
@@ -10,7 +12,7 @@ func (c *Context) Monitor(pid PID) Ref {
 		c.monitors = make(map[uint64]PID)
 	}
 	c.monitors[ref.id] = pid
-	if !c.node.deliverSignal(pid, signal{kind: sigMonitor, from: c.self, ref: ref}) {
+	if !c.node.deliverSignal(pid, signal{kind: seam.SignalMonitor, from: c.self, ref: ref}) {
 		reason := NoProc
 		if !c.node.IsLocal(pid) {
 			reason = NoConnection
@@ -33,7 +35,7 @@ func (c *Context) Demonitor(ref Ref) bool {
 		return false
 	}
 	delete(c.monitors, ref.id)
-	c.node.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: ref})
+	c.node.deliverSignal(pid, signal{kind: seam.SignalDemonitor, from: c.self, ref: ref})
 	return true
 }
 
@@ -42,7 +44,7 @@ func (c *Context) Demonitor(ref Ref) bool {
 // at once if pid is not alive.
 func (n *Node) watchExit(pid PID) <-chan error {
 	ch := make(chan error, 1)
-	if !n.deliverSignal(pid, signal{kind: sigWatch, watch: ch}) {
+	if !n.deliverSignal(pid, signal{kind: seam.SignalWatch, watch: ch}) {
 		ch <- NoProc
 	}
 	return ch

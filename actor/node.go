@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/internal/logbridge"
+	"github.com/arbor-otp/arbor/internal/seam"
 	pa "github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 )
@@ -31,7 +32,7 @@ type Node struct {
 	namesMu sync.RWMutex
 	names   map[string]*Context
 
-	remote atomic.Pointer[Transport]
+	remote atomic.Pointer[seam.Transport[PID, Ref]] // set by package cluster
 	disp   *dispatcher
 
 	noCrashReports bool // WithCrashReports(false)
@@ -53,7 +54,8 @@ type nodeConfig struct {
 func WithNodeName(name string) NodeOption { return func(c *nodeConfig) { c.name = name } }
 
 // WithLogger sets the zerolog logger for the node, its processes and the
-// protoactor ActorSystem underneath (whose slog output is routed into it).
+// protoactor ActorSystem underneath (whose slog output is routed into it,
+// protoactor's info messages at debug level, with "component":"protoactor").
 // The default writes info and above to stderr.
 func WithLogger(l zerolog.Logger) NodeOption { return func(c *nodeConfig) { c.logger = &l } }
 
@@ -86,9 +88,11 @@ func NewNode(opts ...NodeOption) *Node {
 		noCrashReports: cfg.noCrashReports,
 	}
 	n.ident.local.Store(n)
+	// protoactor's info messages ("actor system started", endpoints
+	// connected) say nothing to Arbor's user: they go out at debug level.
 	plog := n.log.With().Str("component", "protoactor").Logger()
 	n.system = pa.NewActorSystem(pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger {
-		return slog.New(logbridge.Handler(plog))
+		return slog.New(logbridge.Handler(plog, logbridge.InfoAsDebug()))
 	}))
 	return n
 }
@@ -130,7 +134,7 @@ func (n *Node) Processes() []PID {
 // should be stopped first for an orderly shutdown; Stop is the backstop. It
 // returns ctx.Err() if processes are still alive when ctx ends.
 func (n *Node) Stop(ctx context.Context) error {
-	if err := n.KillAll(ctx); err != nil {
+	if err := n.killAll(ctx); err != nil {
 		return err
 	}
 	if !n.stopped.CompareAndSwap(false, true) {
@@ -142,15 +146,15 @@ func (n *Node) Stop(ctx context.Context) error {
 	return nil
 }
 
-// KillAll refuses new processes, kills every live one with Kill and waits
-// for them to exit, leaving the ActorSystem running: a cluster transport
-// calls it so the resulting exit signals still reach other nodes before it
-// closes its connections, then calls Stop. It returns ctx.Err() if
-// processes are still alive when ctx ends.
-func (n *Node) KillAll(ctx context.Context) error {
+// killAll refuses new processes, kills every live one with Kill and waits
+// for them to exit, leaving the ActorSystem running: the cluster transport
+// calls it (through package seam) so the resulting exit signals still reach
+// other nodes before it closes its connections, then calls Stop. It returns
+// ctx.Err() if processes are still alive when ctx ends.
+func (n *Node) killAll(ctx context.Context) error {
 	n.stopping.Store(true)
 	n.table.each(func(c *Context) {
-		c.signal(signal{kind: sigExit, reason: Kill})
+		c.signal(signal{kind: seam.SignalExit, reason: Kill})
 	})
 	done := make(chan struct{})
 	go func() { n.procs.Wait(); close(done) }()
@@ -180,61 +184,5 @@ func (n *Node) exited(c *Context, reason error) {
 	n.procs.Done()
 }
 
-// Transport carries messages and signals to processes on other nodes. The
-// cluster package installs one with SetTransport; without it, remote PIDs are
-// unreachable.
-type Transport interface {
-	// Send delivers msg from a local process (or the zero PID) to a remote one.
-	Send(from, to PID, msg any) error
-	// Signal delivers a link, unlink, monitor, demonitor or exit signal.
-	Signal(to PID, s RemoteSignal) error
-}
-
-// RemoteSignal is the wire-neutral form of a signal between processes of
-// different nodes.
-type RemoteSignal struct {
-	Kind   SignalKind
-	From   PID
-	Ref    Ref
-	Reason error
-}
-
-// SignalKind names a RemoteSignal.
-type SignalKind uint8
-
-// The signals that cross nodes.
-const (
-	SignalExit SignalKind = iota + 1
-	SignalLinkExit
-	SignalLink
-	SignalUnlink
-	SignalMonitor
-	SignalDemonitor
-	SignalDown
-)
-
-// SetTransport installs the transport for remote PIDs.
-func (n *Node) SetTransport(t Transport) {
-	if t == nil {
-		n.remote.Store(nil)
-		return
-	}
-	n.remote.Store(&t)
-}
-
 // NewRef returns a fresh reference unique to this node's boot.
 func (n *Node) NewRef() Ref { return n.newRef() }
-
-// MakeRef rebuilds a Ref from its wire form.
-func MakeRef(nodeName string, creation uint32, id uint64) Ref {
-	return Ref{node: internIdent(nodeName, creation), id: id}
-}
-
-// RefID returns the node name, creation and number of a Ref, as carried on the
-// wire.
-func (r Ref) RefID() (nodeName string, creation uint32, id uint64) {
-	if r.node == nil {
-		return "", 0, 0
-	}
-	return r.node.name, r.node.creation, r.id
-}

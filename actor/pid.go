@@ -89,9 +89,9 @@ func (p PID) String() string {
 	return string(b)
 }
 
-// NewRemotePID builds the PID of a process on another node from its wire
-// form. The cluster layer uses it when decoding messages.
-func NewRemotePID(nodeName string, creation, index, serial uint32) PID {
+// newRemotePID builds the PID of a process of any node from its wire form,
+// for the cluster transport (through package seam).
+func newRemotePID(nodeName string, creation, index, serial uint32) PID {
 	return PID{node: internIdent(nodeName, creation), index: index, serial: serial}
 }
 
@@ -111,4 +111,18 @@ func (r Ref) String() string {
 		return "#Ref<nil>"
 	}
 	return "#Ref<" + r.node.name + "." + strconv.FormatUint(r.id, 10) + ">"
+}
+
+// makeRef rebuilds a Ref from its wire form.
+func makeRef(nodeName string, creation uint32, id uint64) Ref {
+	return Ref{node: internIdent(nodeName, creation), id: id}
+}
+
+// refID returns the node name, creation and number of a Ref, as carried on
+// the wire.
+func refID(r Ref) (nodeName string, creation uint32, id uint64) {
+	if r.node == nil {
+		return "", 0, 0
+	}
+	return r.node.name, r.node.creation, r.id
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // Receiver handles the messages of a process. Receive is called from the
@@ -167,11 +169,11 @@ func (c *Context) signal(s signal) bool {
 	case c.state == stDead:
 		c.mu.Unlock()
 		return false
-	case s.kind == sigMonitor:
+	case s.kind == seam.SignalMonitor:
 		c.watchers.add(s.ref, s.from)
 		c.mu.Unlock()
 		return true
-	case s.kind == sigDemonitor:
+	case s.kind == seam.SignalDemonitor:
 		c.watchers.remove(s.ref)
 		c.mu.Unlock()
 		return true
@@ -424,14 +426,14 @@ func (c *Context) terminate(reason error, rest batch) {
 	}
 	c.deferred = nil
 	for pid := range c.links {
-		n.deliverSignal(pid, signal{kind: sigLinkExit, from: c.self, reason: reason})
+		n.deliverSignal(pid, signal{kind: seam.SignalLinkExit, from: c.self, reason: reason})
 	}
 	c.links = nil
 	watchers.each(func(ref Ref, pid PID) {
 		n.deliverDown(pid, Down{Ref: ref, PID: c.self, Reason: reason})
 	})
 	for id, pid := range c.monitors {
-		n.deliverSignal(pid, signal{kind: sigDemonitor, from: c.self, ref: Ref{node: n.ident, id: id}})
+		n.deliverSignal(pid, signal{kind: seam.SignalDemonitor, from: c.self, ref: Ref{node: n.ident, id: id}})
 	}
 	c.monitors = nil
 	for _, w := range c.waiters {

@@ -4,8 +4,9 @@ import "context"
 
 // Send delivers msg to pid's mailbox. Messages from one sender to one
 // process arrive in the order they were sent. It returns NoProc if pid is a
-// local process that is not alive, and the transport's error for a remote
-// one (ErrRemote without a cluster). A nil error means the message was queued;
+// local process that is not alive, ErrZeroPID (which also matches NoProc)
+// for the zero PID, and the transport's error for a remote one (ErrRemote
+// without a cluster). A nil error means the message was queued;
 // a process that exits before handling it drops it, as in Erlang.
 func (n *Node) Send(pid PID, msg any) error { return n.send(PID{}, pid, msg) }
 
@@ -22,15 +23,10 @@ func (n *Node) sendEnv(from, to PID, e envelope) error {
 		return NoProc
 	}
 	if to.node == nil {
-		return NoProc
+		return ErrZeroPID
 	}
 	if t := n.remote.Load(); t != nil {
-		if e.cast {
-			if rc, ok := (*t).(RemoteCaster); ok {
-				return rc.Cast(from, to, e.msg)
-			}
-		}
-		return (*t).Send(from, to, e.msg)
+		return (*t).Send(from, to, e.msg) // a cast crosses nodes as a message
 	}
 	return ErrRemote
 }
@@ -41,20 +37,14 @@ func (n *Node) sendEnv(from, to PID, e envelope) error {
 func Cast(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
-		return ErrRemote
+		return remoteOrZero(pid)
 	}
 	return n.sendEnv(from, pid, envelope{msg: msg, cast: true})
 }
 
-// RemoteCaster is implemented by a Transport that carries casts as such.
-type RemoteCaster interface {
-	Cast(from, to PID, msg any) error
-}
-
-// DeliverLocal posts a message that arrived from another node to a local
-// process. The cluster package calls it. It returns NoProc if the process is
-// not alive.
-func (n *Node) DeliverLocal(to PID, msg any) error {
+// deliverLocal posts a message that arrived from another node to a local
+// process. It returns NoProc if the process is not alive.
+func (n *Node) deliverLocal(to PID, msg any) error {
 	if c := n.lookup(to); c != nil && c.post(msg) {
 		return nil
 	}

@@ -1,6 +1,10 @@
 package actor
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/arbor-otp/arbor/internal/seam"
+)
 
 // deliverSignal hands a signal to a process, local or remote. It returns
 // false if the process is known to be gone.
@@ -14,25 +18,8 @@ func (n *Node) deliverSignal(to PID, s signal) bool {
 	if to.node == nil {
 		return false
 	}
-	if t := n.remote.Load(); t != nil {
-		rs := RemoteSignal{From: s.from, Ref: s.ref, Reason: s.reason}
-		switch s.kind {
-		case sigExit:
-			rs.Kind = SignalExit
-		case sigLinkExit:
-			rs.Kind = SignalLinkExit
-		case sigLink:
-			rs.Kind = SignalLink
-		case sigUnlink:
-			rs.Kind = SignalUnlink
-		case sigMonitor:
-			rs.Kind = SignalMonitor
-		case sigDemonitor:
-			rs.Kind = SignalDemonitor
-		default:
-			return false
-		}
-		return (*t).Signal(to, rs) == nil
+	if t := n.remote.Load(); t != nil && s.kind.Remote() {
+		return (*t).Signal(to, seam.Signal[PID, Ref]{Kind: s.kind, From: s.from, Ref: s.ref, Reason: s.reason}) == nil
 	}
 	return false
 }
@@ -46,36 +33,22 @@ func (n *Node) deliverDown(to PID, d Down) {
 		return
 	}
 	if t := n.remote.Load(); t != nil {
-		_ = (*t).Signal(to, RemoteSignal{Kind: SignalDown, From: d.PID, Ref: d.Ref, Reason: d.Reason})
+		_ = (*t).Signal(to, seam.Signal[PID, Ref]{Kind: seam.SignalDown, From: d.PID, Ref: d.Ref, Reason: d.Reason})
 	}
 }
 
-// DeliverRemoteSignal hands a signal that arrived from another node to a
-// local process. The cluster package calls it.
-func (n *Node) DeliverRemoteSignal(to PID, s RemoteSignal) {
-	switch s.Kind {
-	case SignalDown:
+// deliverRemoteSignal hands a signal that arrived from another node (or
+// that the transport makes up for a lost one) to a local process. Kinds
+// that do not cross nodes are ignored.
+func (n *Node) deliverRemoteSignal(to PID, s seam.Signal[PID, Ref]) {
+	switch {
+	case s.Kind == seam.SignalDown:
 		n.deliverDown(to, Down{Ref: s.Ref, PID: s.From, Reason: s.Reason})
 		return
-	}
-	var kind signalKind
-	switch s.Kind {
-	case SignalExit:
-		kind = sigExit
-	case SignalLinkExit:
-		kind = sigLinkExit
-	case SignalLink:
-		kind = sigLink
-	case SignalUnlink:
-		kind = sigUnlink
-	case SignalMonitor:
-		kind = sigMonitor
-	case SignalDemonitor:
-		kind = sigDemonitor
-	default:
+	case !s.Kind.Remote():
 		return
 	}
-	sig := signal{kind: kind, from: s.From, ref: s.Ref, reason: s.Reason}
+	sig := signal{kind: s.Kind, from: s.From, ref: s.Ref, reason: s.Reason}
 	if !n.deliverSignal(to, sig) {
 		// The target is gone: answer as a dead local process would.
 		n.refuseDead(to, &sig, NoProc)
@@ -86,7 +59,7 @@ func (n *Node) DeliverRemoteSignal(to PID, s RemoteSignal) {
 // ends the process with that reason.
 func (c *Context) handleSignal(s *signal) error {
 	switch s.kind {
-	case sigExit:
+	case seam.SignalExit:
 		if s.reason == Kill {
 			return Killed
 		}
@@ -101,7 +74,7 @@ func (c *Context) handleSignal(s *signal) error {
 			return nil
 		}
 		return s.reason
-	case sigLinkExit:
+	case seam.SignalLinkExit:
 		if _, ok := c.links[s.from]; !ok {
 			return nil // unlinked meanwhile
 		}
@@ -114,16 +87,16 @@ func (c *Context) handleSignal(s *signal) error {
 			return nil
 		}
 		return s.reason
-	case sigLink:
+	case seam.SignalLink:
 		if c.links == nil {
 			c.links = make(map[PID]struct{})
 		}
 		c.links[s.from] = struct{}{}
-	case sigUnlink:
+	case seam.SignalUnlink:
 		delete(c.links, s.from)
-	case sigInfo:
+	case seam.SignalInfo:
 		s.reply <- c.info()
-	case sigWatch:
+	case seam.SignalWatch:
 		c.waiters = append(c.waiters, s.watch)
 	}
 	return nil
@@ -139,13 +112,13 @@ func (c *Context) refuseSignal(s *signal, reason error) {
 // request gets its answer.
 func (n *Node) refuseDead(dead PID, s *signal, reason error) {
 	switch s.kind {
-	case sigLink:
-		n.deliverSignal(s.from, signal{kind: sigLinkExit, from: dead, reason: reason})
-	case sigMonitor:
+	case seam.SignalLink:
+		n.deliverSignal(s.from, signal{kind: seam.SignalLinkExit, from: dead, reason: reason})
+	case seam.SignalMonitor:
 		n.deliverDown(s.from, Down{Ref: s.ref, PID: dead, Reason: reason})
-	case sigInfo:
+	case seam.SignalInfo:
 		s.reply <- Info{PID: dead}
-	case sigWatch:
+	case seam.SignalWatch:
 		s.watch <- reason
 	}
 }

@@ -104,7 +104,7 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 		_ = node.Stop(ctx)
 		return nil, fmt.Errorf("%w %s: %v", ErrListen, net.JoinHostPort(host, strconv.Itoa(port)), err)
 	}
-	node.SetTransport(t)
+	rt.SetTransport(node, t)
 	t.wg.Add(1)
 	go t.loop()
 	c := &Cluster{node: node, t: t, remote: r, provider: cfg.provider, log: log}
@@ -190,20 +190,20 @@ func (c *Cluster) SendNamed(node, name string, msg any) error {
 
 // CallNamed calls the process registered under name on node, as
 // gen_server:call({Name, Node}, Req). Errors are *actor.CallError values
-// (PID is the zero PID when the name is remote) wrapping NoProc for a name
-// nobody holds, NoConnection, the callee's exit reason, ErrNotProtoMessage
-// or the context's error.
+// (with Name and Node set, or the PID the name resolved to on this node)
+// wrapping NoProc for a name nobody holds, NoConnection, the callee's exit
+// reason, ErrNotProtoMessage or the context's error.
 func (c *Cluster) CallNamed(ctx context.Context, node, name string, req any) (any, error) {
 	if node == c.Name() {
 		pid, ok := c.node.WhereIs(name)
 		if !ok {
-			return nil, &actor.CallError{Reason: actor.NoProc}
+			return nil, &actor.CallError{Name: name, Node: node, Reason: actor.NoProc}
 		}
 		return c.node.Call(ctx, pid, req)
 	}
 	v, err := c.t.call(ctx, callerOf(ctx), actor.PID{}, name, node, req)
 	if err != nil {
-		return nil, &actor.CallError{Reason: err}
+		return nil, &actor.CallError{Name: name, Node: node, Reason: err}
 	}
 	return v, nil
 }
@@ -282,7 +282,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		// Kill the processes while the sessions are open, so that
 		// their exit signals reach other nodes. If some outlive ctx,
 		// the node's Stop below reports it.
-		_ = c.node.KillAll(ctx)
+		_ = rt.KillAll(ctx, c.node)
 		c.t.leave(ctx)
 		c.stopErr = errors.Join(c.stopErr, c.shutdown(ctx))
 	})
@@ -291,7 +291,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 
 func (c *Cluster) shutdown(ctx context.Context) error {
 	c.t.stop()
-	c.node.SetTransport(nil)
+	rt.SetTransport(c.node, nil)
 	stopRemote(c.remote, c.log)
 	return c.node.Stop(ctx)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // linkKey is a link between a local process and a process of the peer.
@@ -436,10 +437,10 @@ func (l lost) deliver(n *actor.Node) {
 		l.conn.close()
 	}
 	for k := range l.links {
-		n.DeliverRemoteSignal(k.local, actor.RemoteSignal{Kind: actor.SignalLinkExit, From: k.remote, Reason: actor.NoConnection})
+		rt.DeliverSignal(n, k.local, signal{Kind: seam.SignalLinkExit, From: k.remote, Reason: actor.NoConnection})
 	}
 	for ref, m := range l.monitors {
-		n.DeliverRemoteSignal(m.watcher, actor.RemoteSignal{Kind: actor.SignalDown, From: m.target, Ref: ref, Reason: actor.NoConnection})
+		rt.DeliverSignal(n, m.watcher, signal{Kind: seam.SignalDown, From: m.target, Ref: ref, Reason: actor.NoConnection})
 	}
 	for _, ch := range l.calls {
 		ch <- callResult{err: actor.NoConnection}
@@ -485,28 +486,28 @@ func (p *peer) down(reason error, wantState ...peerState) {
 
 // recordSignalLocked keeps the links and monitors between local processes
 // and the peer's, so that a lost session can be reported to them.
-func (p *peer) recordSignalLocked(outbound bool, local, remote actor.PID, s actor.RemoteSignal) {
+func (p *peer) recordSignalLocked(outbound bool, local, remote actor.PID, s signal) {
 	k := linkKey{local: local, remote: remote}
 	switch s.Kind {
-	case actor.SignalLink:
+	case seam.SignalLink:
 		if p.links == nil {
 			p.links = make(map[linkKey]struct{})
 		}
 		p.links[k] = struct{}{}
-	case actor.SignalUnlink, actor.SignalLinkExit:
+	case seam.SignalUnlink, seam.SignalLinkExit:
 		delete(p.links, k)
-	case actor.SignalMonitor:
+	case seam.SignalMonitor:
 		if outbound {
 			if p.monitors == nil {
 				p.monitors = make(map[actor.Ref]remoteMonitor)
 			}
 			p.monitors[s.Ref] = remoteMonitor{watcher: local, target: remote}
 		}
-	case actor.SignalDemonitor:
+	case seam.SignalDemonitor:
 		if outbound {
 			delete(p.monitors, s.Ref)
 		}
-	case actor.SignalDown:
+	case seam.SignalDown:
 		if !outbound {
 			delete(p.monitors, s.Ref)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // handleUserBatch delivers the user messages of a batch from a peer with
@@ -71,7 +72,7 @@ func (t *transport) deliverFields(f userFields) {
 		}
 		to = pid
 	} else {
-		to = actor.NewRemotePID(t.selfName, f.toCreation, f.toIndex, f.toSerial)
+		to = rt.NewPID(t.selfName, f.toCreation, f.toIndex, f.toSerial)
 		if !t.node.IsLocal(to) {
 			return // a message to a dead process is dropped, as in Erlang
 		}
@@ -80,7 +81,7 @@ func (t *transport) deliverFields(f userFields) {
 	if err == nil {
 		m := mt.New().Interface()
 		if err = proto.Unmarshal(f.payload, m); err == nil {
-			_ = t.node.DeliverLocal(to, m)
+			_ = rt.DeliverLocal(t.node, to, m)
 			return
 		}
 		err = fmt.Errorf("%w: payload %s: %v", ErrMalformed, f.typ, err)
@@ -276,18 +277,18 @@ func (t *transport) onMessage(env *clusterpb.Envelope, m *clusterpb.Message) {
 		t.drop(env, err)
 		return
 	}
-	_ = t.node.DeliverLocal(to, msg)
+	_ = rt.DeliverLocal(t.node, to, msg)
 }
 
 func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Signal) {
 	kind, ok := decodeSignalKind(s.GetKind())
 	from := decodePID(s.GetFrom())
-	if !ok || (from.IsZero() && kind != actor.SignalExit) || from.NodeName() != p.name {
+	if !ok || (from.IsZero() && kind != seam.SignalExit) || from.NodeName() != p.name {
 		t.drop(env, errors.New("bad signal"))
 		return
 	}
 	to := decodePID(s.GetTo())
-	sig := actor.RemoteSignal{Kind: kind, From: from, Ref: decodeRef(s.GetRef()), Reason: decodeReason(s.GetReason())}
+	sig := signal{Kind: kind, From: from, Ref: decodeRef(s.GetRef()), Reason: decodeReason(s.GetReason())}
 	if !t.node.IsLocal(to) {
 		// A process of an earlier boot of this node, or of no node.
 		t.refuse(to, sig)
@@ -296,7 +297,7 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 	p.mu.Lock()
 	p.recordSignalLocked(false, to, from, sig)
 	p.mu.Unlock()
-	t.node.DeliverRemoteSignal(to, sig)
+	rt.DeliverSignal(t.node, to, sig)
 }
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
@@ -329,7 +330,7 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		return
 	}
 	var timer *time.Timer
-	req := actor.NewRequest(decodePID(c.GetFrom()), msg, func(v any, err error) {
+	req := rt.NewRequest(decodePID(c.GetFrom()), msg, func(v any, err error) {
 		if timer != nil {
 			timer.Stop()
 		}
@@ -337,9 +338,9 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 	})
 	if ms := c.GetTimeoutMs(); ms > 0 {
 		// Once the caller gave up, a late answer is dropped.
-		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { req.Cancel() })
+		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
 	}
-	if err := t.node.Post(to, req); err != nil {
+	if err := rt.Post(t.node, to, req); err != nil {
 		if timer != nil {
 			timer.Stop()
 		}

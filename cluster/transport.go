@@ -15,11 +15,12 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // transport carries Arbor envelopes between nodes on Arbor's streams,
-// served by protoactor remote's gRPC server (stream.go). It implements
-// actor.Transport and actor.RemoteCaller.
+// served by protoactor remote's gRPC server (stream.go). It is the node's
+// seam.Transport.
 type transport struct {
 	node     *actor.Node
 	selfName string
@@ -47,11 +48,6 @@ type transport struct {
 	wg    sync.WaitGroup // the loop
 	conns sync.WaitGroup // dials, writers and the readers of streams
 }
-
-var (
-	_ actor.Transport    = (*transport)(nil)
-	_ actor.RemoteCaller = (*transport)(nil)
-)
 
 // newTransport makes the transport of a cluster node.
 func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
@@ -132,7 +128,7 @@ func (t *transport) lookupPeer(name string) *peer {
 	return t.peers[name]
 }
 
-// Send implements actor.Transport. It returns ErrNotProtoMessage (wrapped)
+// Send implements seam.Transport. It returns ErrNotProtoMessage (wrapped)
 // for a message that is not a proto.Message, ErrTooLarge (wrapped) for one
 // over MaxMessageBytes, NoProc for a PID of an earlier boot of this node,
 // ErrQueueFull, ErrBadNodeName or ErrStopped. A
@@ -170,11 +166,11 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) erro
 	return err
 }
 
-// Signal implements actor.Transport. Link and monitor signals open a
+// Signal implements seam.Transport. Link and monitor signals open a
 // session if there is none; the others are dropped when there is no session
 // (the peer's processes already saw NoConnection). It returns
 // ErrBadNodeName, ErrQueueFull or ErrStopped.
-func (t *transport) Signal(to actor.PID, s actor.RemoteSignal) error {
+func (t *transport) Signal(to actor.PID, s signal) error {
 	if to.NodeName() == t.selfName {
 		// A process of an earlier boot of this node: it is gone.
 		t.refuse(to, s)
@@ -190,7 +186,7 @@ func (t *transport) Signal(to actor.PID, s actor.RemoteSignal) error {
 	}}})
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == peerDown && s.Kind != actor.SignalLink && s.Kind != actor.SignalMonitor {
+	if p.state == peerDown && s.Kind != seam.SignalLink && s.Kind != seam.SignalMonitor {
 		return nil
 	}
 	p.recordSignalLocked(true, s.From, to, s)
@@ -199,16 +195,16 @@ func (t *transport) Signal(to actor.PID, s actor.RemoteSignal) error {
 
 // refuse answers a link or monitor on a process that cannot exist, as a
 // dead local process would.
-func (t *transport) refuse(dead actor.PID, s actor.RemoteSignal) {
+func (t *transport) refuse(dead actor.PID, s signal) {
 	switch s.Kind {
-	case actor.SignalLink:
-		t.node.DeliverRemoteSignal(s.From, actor.RemoteSignal{Kind: actor.SignalLinkExit, From: dead, Reason: actor.NoProc})
-	case actor.SignalMonitor:
-		t.node.DeliverRemoteSignal(s.From, actor.RemoteSignal{Kind: actor.SignalDown, From: dead, Ref: s.Ref, Reason: actor.NoProc})
+	case seam.SignalLink:
+		rt.DeliverSignal(t.node, s.From, signal{Kind: seam.SignalLinkExit, From: dead, Reason: actor.NoProc})
+	case seam.SignalMonitor:
+		rt.DeliverSignal(t.node, s.From, signal{Kind: seam.SignalDown, From: dead, Ref: s.Ref, Reason: actor.NoProc})
 	}
 }
 
-// Call implements actor.RemoteCaller. Errors are *actor.CallError values
+// Call implements seam.Transport. Errors are *actor.CallError values
 // wrapping ErrNotProtoMessage, ErrTooLarge, the callee's exit reason, NoProc,
 // NoConnection if the session fails first, or the context's error.
 func (t *transport) Call(ctx context.Context, from, to actor.PID, msg any) (any, error) {

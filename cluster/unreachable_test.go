@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/internal/seam"
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
@@ -20,7 +21,7 @@ import (
 // attempts in a row leave no goroutines behind.
 func TestUnreachableNode(t *testing.T) {
 	ghost := fmt.Sprintf("ghost@127.0.0.1:%d", testkit.FreePort(t))
-	pid := actor.NewRemotePID(ghost, 1, 1, 1)
+	pid := seam.Installed[*actor.Node, actor.PID, actor.Ref, *actor.Request]().NewPID(ghost, 1, 1, 1)
 	n := shared.Node()
 
 	start := time.Now()

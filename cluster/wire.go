@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // protocolVersion is the version every Envelope carries. A node drops
@@ -39,14 +40,14 @@ func decodePID(p *clusterpb.PID) actor.PID {
 	if p == nil || p.GetNode() == "" {
 		return actor.PID{}
 	}
-	return actor.NewRemotePID(p.GetNode(), p.GetCreation(), p.GetIndex(), p.GetSerial())
+	return rt.NewPID(p.GetNode(), p.GetCreation(), p.GetIndex(), p.GetSerial())
 }
 
 func encodeRef(r actor.Ref) *clusterpb.Ref {
 	if r.IsZero() {
 		return nil
 	}
-	n, c, id := r.RefID()
+	n, c, id := rt.RefID(r)
 	return &clusterpb.Ref{Node: n, Creation: c, Id: id}
 }
 
@@ -54,7 +55,7 @@ func decodeRef(r *clusterpb.Ref) actor.Ref {
 	if r == nil || r.GetNode() == "" {
 		return actor.Ref{}
 	}
-	return actor.MakeRef(r.GetNode(), r.GetCreation(), r.GetId())
+	return rt.NewRef(r.GetNode(), r.GetCreation(), r.GetId())
 }
 
 // maxReasonText bounds the text of an exit reason that crosses nodes: a
@@ -249,30 +250,24 @@ func decodePayload(a *anypb.Any) (proto.Message, error) {
 	return m, nil
 }
 
-var signalKinds = [...]clusterpb.SignalKind{
-	actor.SignalExit:      clusterpb.SignalKind_SIGNAL_KIND_EXIT,
-	actor.SignalLinkExit:  clusterpb.SignalKind_SIGNAL_KIND_LINK_EXIT,
-	actor.SignalLink:      clusterpb.SignalKind_SIGNAL_KIND_LINK,
-	actor.SignalUnlink:    clusterpb.SignalKind_SIGNAL_KIND_UNLINK,
-	actor.SignalMonitor:   clusterpb.SignalKind_SIGNAL_KIND_MONITOR,
-	actor.SignalDemonitor: clusterpb.SignalKind_SIGNAL_KIND_DEMONITOR,
-	actor.SignalDown:      clusterpb.SignalKind_SIGNAL_KIND_DOWN,
+// The wire's SignalKind numbers seam.SignalKind's kinds that cross nodes
+// as they are (TestSignalKindsMatchTheWire checks it), so a kind is written
+// and read without a table.
+
+func encodeSignalKind(k seam.SignalKind) clusterpb.SignalKind {
+	if !k.Remote() {
+		return clusterpb.SignalKind_SIGNAL_KIND_UNSPECIFIED
+	}
+	return clusterpb.SignalKind(k)
 }
 
-func encodeSignalKind(k actor.SignalKind) clusterpb.SignalKind {
-	if int(k) < len(signalKinds) {
-		return signalKinds[k]
+// decodeSignalKind reports false for a kind that does not cross nodes
+// (unspecified, local-only or unknown).
+func decodeSignalKind(k clusterpb.SignalKind) (seam.SignalKind, bool) {
+	if k < 0 || k > 255 || !seam.SignalKind(k).Remote() {
+		return 0, false
 	}
-	return clusterpb.SignalKind_SIGNAL_KIND_UNSPECIFIED
-}
-
-func decodeSignalKind(k clusterpb.SignalKind) (actor.SignalKind, bool) {
-	for i, v := range signalKinds {
-		if v == k && k != clusterpb.SignalKind_SIGNAL_KIND_UNSPECIFIED {
-			return actor.SignalKind(i), true
-		}
-	}
-	return 0, false
+	return seam.SignalKind(k), true
 }
 
 // checkEnvelope validates the parts of an envelope every handler relies on.

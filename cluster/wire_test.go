@@ -16,6 +16,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 func TestReasonRoundTrip(t *testing.T) {
@@ -69,7 +70,7 @@ func TestReasonRoundTrip(t *testing.T) {
 }
 
 func TestPIDCodec(t *testing.T) {
-	pid := actor.NewRemotePID("x@127.0.0.1:9", 7, 3, 4)
+	pid := rt.NewPID("x@127.0.0.1:9", 7, 3, 4)
 	got, err := UnmarshalPID(MarshalPID(pid))
 	if err != nil || got != pid {
 		t.Fatalf("round trip: %v %v", got, err)
@@ -84,7 +85,7 @@ func TestPIDCodec(t *testing.T) {
 
 func TestUserMessageCodec(t *testing.T) {
 	tr := &transport{}
-	to := actor.NewRemotePID("x@127.0.0.1:9", 7, 3, 4)
+	to := rt.NewPID("x@127.0.0.1:9", 7, 3, 4)
 	rec, err := appendUserMessage(nil, to, "name", wrapperspb.String("x"))
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +142,7 @@ func fuzzSeeds() [][]byte {
 	}
 	var out [][]byte
 	rec, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"))
-	rec2, _ := appendUserMessage(nil, actor.NewRemotePID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7))
+	rec2, _ := appendUserMessage(nil, rt.NewPID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7))
 	ub, _ := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(nil, rec), rec2))
 	out = append(out, ub)
 	for _, e := range envs {
@@ -180,4 +181,29 @@ func FuzzDecodePacket(f *testing.F) {
 		}
 		t.handlePacket(b) // must drop, never panic
 	})
+}
+
+// TestSignalKindsMatchTheWire checks that the wire numbers every signal
+// kind that crosses nodes as seam.SignalKind does, so encoding a kind needs
+// no table, and that no other kind is written or read.
+func TestSignalKindsMatchTheWire(t *testing.T) {
+	for k := range seam.SignalKind(255) {
+		w := encodeSignalKind(k)
+		back, ok := decodeSignalKind(clusterpb.SignalKind(k))
+		if !k.Remote() {
+			if w != clusterpb.SignalKind_SIGNAL_KIND_UNSPECIFIED || ok {
+				t.Errorf("%v does not cross nodes, but encodes as %v (decodes: %v)", k, w, ok)
+			}
+			continue
+		}
+		if want := "SIGNAL_KIND_" + strings.ToUpper(k.String()); w.String() != want {
+			t.Errorf("%v encodes as %v, want %s", k, w, want)
+		}
+		if !ok || back != k {
+			t.Errorf("%v decodes as %v, %v", w, back, ok)
+		}
+	}
+	if _, ok := decodeSignalKind(-1); ok {
+		t.Error("a negative wire kind decodes")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // Sync exposes Scope.sync to the tests.
@@ -12,5 +13,14 @@ func Sync(ctx context.Context, s *Scope) error { return s.sync(ctx) }
 // RegisterRequest builds the request Scope.Register sends to the scope
 // process, so a test can queue one at a chosen point.
 func RegisterRequest(name string, pid actor.PID, meta any, done func(any, error)) *actor.Request {
-	return actor.NewRequest(actor.PID{}, registerReq{name: name, pid: pid, meta: meta}, done)
+	return rt.NewRequest(actor.PID{}, registerReq{name: name, pid: pid, meta: meta}, done)
+}
+
+// rt is the seam the cluster transport uses, for PIDs of other nodes.
+var rt = seam.Installed[*actor.Node, actor.PID, actor.Ref, *actor.Request]()
+
+// RemotePID builds the PID of a process of another node, as the cluster
+// transport decodes one from the wire.
+func RemotePID(node string, creation, index, serial uint32) actor.PID {
+	return rt.NewPID(node, creation, index, serial)
 }

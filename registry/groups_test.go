@@ -119,7 +119,7 @@ func TestJoinErrors(t *testing.T) {
 	if err := s.Join(ctx, "", spawn(t, n), nil); !errors.Is(err, registry.ErrBadName) {
 		t.Fatalf("empty group: %v", err)
 	}
-	if err := s.Join(ctx, "g", actor.NewRemotePID("o@h", 3, 1, 1), nil); !errors.Is(err, registry.ErrNotLocal) {
+	if err := s.Join(ctx, "g", registry.RemotePID("o@h", 3, 1, 1), nil); !errors.Is(err, registry.ErrNotLocal) {
 		t.Fatalf("remote: %v", err)
 	}
 	if s.GroupCount() != 0 {

@@ -130,7 +130,7 @@ func TestRegisterErrors(t *testing.T) {
 	if err := s.Register(ctx, "", spawn(t, n), nil); !errors.Is(err, registry.ErrBadName) {
 		t.Fatalf("empty name: %v, want ErrBadName", err)
 	}
-	remote := actor.NewRemotePID("other@host", 7, 1, 1)
+	remote := registry.RemotePID("other@host", 7, 1, 1)
 	if err := s.Register(ctx, "x", remote, nil); !errors.Is(err, registry.ErrNotLocal) {
 		t.Fatalf("remote pid: %v, want ErrNotLocal", err)
 	}

@@ -3,8 +3,6 @@ package registry
 import (
 	"fmt"
 	"testing"
-
-	"github.com/arbor-otp/arbor/actor"
 )
 
 // The table against a map, through growth, removals and tombstone reuse.
@@ -70,9 +68,9 @@ func TestTable(t *testing.T) {
 // handled yet) have separate records.
 func TestProcIndexSlotReuse(t *testing.T) {
 	var x procIndex
-	old := actor.NewRemotePID("n", 1, 5, 1)
-	cur := actor.NewRemotePID("n", 1, 5, 2)
-	far := actor.NewRemotePID("n", 1, 5000, 1)
+	old := RemotePID("n", 1, 5, 1)
+	cur := RemotePID("n", 1, 5, 2)
+	far := RemotePID("n", 1, 5000, 1)
 	a, b, c := &procState{pid: old}, &procState{pid: cur}, &procState{pid: far}
 	x.set(a)
 	x.set(b)
@@ -86,7 +84,7 @@ func TestProcIndexSlotReuse(t *testing.T) {
 	}
 	x.remove(cur)
 	x.remove(far)
-	if x.get(cur) != nil || x.get(far) != nil || x.get(actor.NewRemotePID("n", 1, 1<<20, 1)) != nil {
+	if x.get(cur) != nil || x.get(far) != nil || x.get(RemotePID("n", 1, 1<<20, 1)) != nil {
 		t.Fatal("records left after remove")
 	}
 }

@@ -65,7 +65,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if o.verbose {
 		level = zerolog.DebugLevel
 	}
-	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(level).With().Timestamp().Logger()
+	log := consoleLog(os.Stderr, level)
 
 	var provider cluster.Provider
 	if o.consul != "" {

@@ -275,14 +275,7 @@ func TestImportDirection(t *testing.T) {
 // listPackages runs go list over the whole module from its root.
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	if root == "." || root == "" {
-		t.Fatalf("go env GOMOD: not inside a module (%q)", gomod)
-	}
+	root := moduleRoot(t)
 	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,TestImports,Error", "./...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
@@ -303,4 +296,18 @@ func listPackages(t *testing.T) []pkg {
 		pkgs = append(pkgs, p)
 	}
 	return pkgs
+}
+
+// moduleRoot returns the directory of the module's go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	if root == "." || root == "" {
+		t.Fatalf("go env GOMOD: not inside a module (%q)", gomod)
+	}
+	return root
 }

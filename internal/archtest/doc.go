@@ -1,5 +1,6 @@
-// Package archtest holds no code, only a test: it fails when an import
-// breaks the layering of DESIGN.md §1.
+// Package archtest holds no code, only tests: they fail when an import
+// breaks the layering of DESIGN.md §1, or when the seam between actor and
+// the cluster transport leaks into a public API.
 //
 // The layers, lowest first, are:
 //
@@ -22,4 +23,14 @@
 //
 // The test reads the module's packages with `go list -e -json ./...`; a
 // layer with no package yet is simply absent.
+//
+// # The transport seam
+//
+// Package actor gives the cluster transport what it needs (PIDs and Refs
+// from their wire form, delivery of remote messages, signals and calls,
+// the node's transport slot) through internal/seam only. TestSeamStaysInternal
+// fails if actor exports one of the names it once exported for that
+// (NewRemotePID, MakeRef, Node.SetTransport, Node.KillAll, the SignalKind
+// constants, ...), or if any public package's exported API mentions a type of
+// internal/seam.
 package archtest

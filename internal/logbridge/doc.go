@@ -14,7 +14,9 @@
 // # Mapping
 //
 // Levels: slog levels below Info become zerolog debug, Info up to Warn
-// becomes info, Warn up to Error becomes warn, Error and above become error.
+// becomes info (debug with the InfoAsDebug option, which Arbor's nodes use
+// for protoactor), Warn up to Error becomes warn, Error and above become
+// error.
 // The record's message becomes zerolog's message field.
 //
 // Attributes become zerolog fields of the matching type: strings, integers,

@@ -12,9 +12,22 @@ import (
 // Handler returns an slog.Handler that writes every record it is given to l
 // as a structured zerolog event. The package documentation describes how
 // levels, attributes and groups are mapped. Handler never returns nil.
-func Handler(l zerolog.Logger) slog.Handler {
-	return &handler{logger: l}
+func Handler(l zerolog.Logger, opts ...Option) slog.Handler {
+	h := &handler{logger: l}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
+
+// Option configures a Handler.
+type Option func(*handler)
+
+// InfoAsDebug writes records below slog's Warn level at zerolog's debug
+// level, for a library whose informational messages ("actor system
+// started", an endpoint connected) tell the program's user nothing.
+// Warnings and errors keep their level.
+func InfoAsDebug() Option { return func(h *handler) { h.infoAsDebug = true } }
 
 // handler is immutable: WithAttrs and WithGroup return new values.
 type handler struct {
@@ -24,6 +37,8 @@ type handler struct {
 	// groups are the groups opened by WithGroup, outermost first, each
 	// with the attributes added while it was the innermost one.
 	groups []group
+	// infoAsDebug lowers info records to debug (InfoAsDebug).
+	infoAsDebug bool
 }
 
 type group struct {
@@ -33,7 +48,7 @@ type group struct {
 
 // Enabled reports whether the zerolog logger writes events of level.
 func (h *handler) Enabled(_ context.Context, level slog.Level) bool {
-	zl := zerologLevel(level)
+	zl := h.level(level)
 	return zl >= h.logger.GetLevel() && zl >= zerolog.GlobalLevel()
 }
 
@@ -41,7 +56,7 @@ func (h *handler) Enabled(_ context.Context, level slog.Level) bool {
 // reports write errors through zerolog.ErrorHandler, not to the caller.
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	l := h.logger
-	e := l.WithLevel(zerologLevel(r.Level))
+	e := l.WithLevel(h.level(r.Level))
 	if e == nil {
 		return nil
 	}
@@ -97,14 +112,15 @@ func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	}
 	if len(h.groups) == 0 {
 		return &handler{
-			logger: h.logger.With().EmbedObject(attrList(attrs)).Logger(),
+			logger:      h.logger.With().EmbedObject(attrList(attrs)).Logger(),
+			infoAsDebug: h.infoAsDebug,
 		}
 	}
 	groups := make([]group, len(h.groups))
 	copy(groups, h.groups)
 	last := &groups[len(groups)-1]
 	last.attrs = append(last.attrs[:len(last.attrs):len(last.attrs)], attrs...)
-	return &handler{logger: h.logger, groups: groups}
+	return &handler{logger: h.logger, groups: groups, infoAsDebug: h.infoAsDebug}
 }
 
 // WithGroup returns a handler that writes the attributes added after it
@@ -115,7 +131,16 @@ func (h *handler) WithGroup(name string) slog.Handler {
 	}
 	groups := make([]group, len(h.groups), len(h.groups)+1)
 	copy(groups, h.groups)
-	return &handler{logger: h.logger, groups: append(groups, group{name: name})}
+	return &handler{logger: h.logger, groups: append(groups, group{name: name}), infoAsDebug: h.infoAsDebug}
+}
+
+// level maps an slog level onto the zerolog level the handler writes.
+func (h *handler) level(l slog.Level) zerolog.Level {
+	zl := zerologLevel(l)
+	if h.infoAsDebug && zl == zerolog.InfoLevel {
+		return zerolog.DebugLevel
+	}
+	return zl
 }
 
 // zerologLevel maps an slog level onto the zerolog level of the same band.

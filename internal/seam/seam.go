@@ -1,0 +1,129 @@
+package seam
+
+import (
+	"context"
+	"strconv"
+)
+
+// SignalKind names a signal between processes.
+type SignalKind uint8
+
+// The signals up to SignalDown cross nodes, with these numbers on the wire;
+// SignalInfo and SignalWatch stay on their node.
+const (
+	SignalExit      SignalKind = iota + 1 // an exit signal (exit/2, Kill)
+	SignalLinkExit                        // the exit of a linked process
+	SignalLink                            // a link request
+	SignalUnlink                          // an unlink request
+	SignalMonitor                         // a monitor request
+	SignalDemonitor                       // a monitor's removal
+	SignalDown                            // a monitored process's exit
+	SignalInfo                            // a process_info request
+	SignalWatch                           // a request to be told of the exit
+)
+
+var signalNames = [...]string{
+	SignalExit:      "exit",
+	SignalLinkExit:  "link_exit",
+	SignalLink:      "link",
+	SignalUnlink:    "unlink",
+	SignalMonitor:   "monitor",
+	SignalDemonitor: "demonitor",
+	SignalDown:      "down",
+	SignalInfo:      "info",
+	SignalWatch:     "watch",
+}
+
+// String returns the kind's name in lower case ("link_exit"), or
+// "signal(N)" for a number that names no kind.
+func (k SignalKind) String() string {
+	if int(k) < len(signalNames) && signalNames[k] != "" {
+		return signalNames[k]
+	}
+	return "signal(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Remote reports whether signals of kind k cross nodes.
+func (k SignalKind) Remote() bool { return k >= SignalExit && k <= SignalDown }
+
+// Signal is a signal between processes of different nodes. PID and Ref
+// are package actor's types.
+type Signal[PID, Ref any] struct {
+	Kind   SignalKind
+	From   PID
+	Ref    Ref   // the monitor of SignalMonitor, SignalDemonitor, SignalDown
+	Reason error // the exit reason of SignalExit, SignalLinkExit, SignalDown
+}
+
+// Transport carries messages, calls and signals to processes of other
+// nodes. Package cluster implements it; a node holds at most one, and
+// without one a PID of another node is unreachable.
+type Transport[PID, Ref any] interface {
+	// Send delivers msg from a local process (or the zero PID) to a
+	// remote one. Casts go as messages.
+	Send(from, to PID, msg any) error
+	// Call sends msg to a remote process as a call and waits for the
+	// answer, as a local call does.
+	Call(ctx context.Context, from, to PID, msg any) (any, error)
+	// Signal delivers a signal whose Kind is Remote.
+	Signal(to PID, s Signal[PID, Ref]) error
+}
+
+// Runtime is what package actor gives a transport: Node, PID, Ref and
+// Request are actor's *Node, PID, Ref and *Request.
+type Runtime[Node, PID, Ref, Request any] struct {
+	// NewPID builds the PID of a process of any node from its wire form.
+	NewPID func(node string, creation, index, serial uint32) PID
+	// NewRef builds a Ref from its wire form.
+	NewRef func(node string, creation uint32, id uint64) Ref
+	// RefID returns the wire form of a Ref (an empty node for the zero Ref).
+	RefID func(r Ref) (node string, creation uint32, id uint64)
+
+	// SetTransport installs t as the node's transport; nil removes it.
+	SetTransport func(n Node, t Transport[PID, Ref])
+	// DeliverLocal posts a message that arrived from another node to a
+	// local process. It returns actor.NoProc if the process is not alive.
+	DeliverLocal func(n Node, to PID, msg any) error
+	// DeliverSignal hands a signal that arrived from another node (or that
+	// the transport makes up, such as NoConnection for a lost node) to a
+	// local process; a dead target answers as a dead process does.
+	DeliverSignal func(n Node, to PID, s Signal[PID, Ref])
+
+	// NewRequest builds a call request whose answer goes to answer instead
+	// of a waiting caller: answer runs once, on the goroutine that replies
+	// (or that fails the request when its process exits), unless the
+	// request is cancelled first. answer must not block.
+	NewRequest func(from PID, msg any, answer func(value any, err error)) Request
+	// CancelRequest abandons a request built with NewRequest: a later
+	// answer is dropped. It reports whether the request was still pending.
+	CancelRequest func(r Request) bool
+	// Post delivers a request built with NewRequest to a local process. It
+	// returns actor.NoProc (and answer is not called) if the process is
+	// not alive.
+	Post func(n Node, to PID, r Request) error
+
+	// KillAll refuses new processes on the node, kills every live one and
+	// waits for them to exit (or for ctx to end), leaving the node
+	// running, so a transport can still carry their exit signals before
+	// it closes.
+	KillAll func(ctx context.Context, n Node) error
+}
+
+var installed any
+
+// Install records the runtime. Package actor calls it once, at init.
+func Install[Node, PID, Ref, Request any](rt *Runtime[Node, PID, Ref, Request]) {
+	installed = rt
+}
+
+// Installed returns the runtime package actor installed. The type
+// arguments must be the ones actor installed with; anything else is a
+// mistake in Arbor itself, and Installed panics so that any test of the
+// caller shows it.
+func Installed[Node, PID, Ref, Request any]() *Runtime[Node, PID, Ref, Request] {
+	rt, ok := installed.(*Runtime[Node, PID, Ref, Request])
+	if !ok {
+		panic("seam: no runtime installed for these types (is package actor imported?)")
+	}
+	return rt
+}
