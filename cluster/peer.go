@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,11 @@ type peer struct {
 	calls     map[uint64]chan callResult
 	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
 	told      time.Time     // when the peer was last sent a SessionClosed
+	// answeredAs is the other name the node at addr last refused a Hello
+	// under, and refusedTo the other name this peer last sent a Hello
+	// to: each mismatch is logged loudly once (misnamed.go).
+	answeredAs string
+	refusedTo  string
 }
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
@@ -346,7 +352,7 @@ func (p *peer) helloLocked(answers uint64) {
 		p.in = p.t.newSession(p)
 	}
 	p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
-		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers},
+		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers, To: p.name},
 	}}))
 }
 
@@ -363,6 +369,7 @@ func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
 		p.in = p.t.newSession(p)
 	}
 	p.open.Store(p.in)
+	p.answeredAs, p.refusedTo = "", ""
 	if answer {
 		p.helloLocked(session)
 	}
@@ -382,6 +389,7 @@ type lost struct {
 	calls    map[uint64]chan callResult
 	dropped  int
 	conn     *peerConn // the session's stream, closed by deliver
+	callErr  error     // what pending calls fail with
 }
 
 // downLocked ends the session (or the attempt to open one) and returns what
@@ -389,7 +397,10 @@ type lost struct {
 // released.
 func (p *peer) downLocked(reason error) lost {
 	wasUp := p.state == peerUp
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, callErr: actor.NoConnection}
+	if errors.Is(reason, ErrNameMismatch) {
+		l.callErr = fmt.Errorf("%w: %w", actor.NoConnection, reason)
+	}
 	p.links, p.monitors, p.calls = nil, nil, nil
 	l.conn = p.detachConnLocked()
 	clear(p.pending)
@@ -430,7 +441,8 @@ func (p *peer) downLocked(reason error) lost {
 
 // deliver closes the lost session's stream and tells every watcher of its
 // processes: links get an exit signal and monitors a Down with reason
-// NoConnection; calls fail with NoConnection.
+// NoConnection; calls fail with NoConnection (joined with
+// the NameMismatchError when that ended the attempt).
 func (l lost) deliver(n *actor.Node) {
 	if l.conn != nil {
 		l.conn.close()
@@ -442,7 +454,7 @@ func (l lost) deliver(n *actor.Node) {
 		n.DeliverRemoteSignal(m.watcher, actor.RemoteSignal{Kind: actor.SignalDown, From: m.target, Ref: ref, Reason: actor.NoConnection})
 	}
 	for _, ch := range l.calls {
-		ch <- callResult{err: actor.NoConnection}
+		ch <- callResult{err: l.callErr}
 	}
 }
 

@@ -17,8 +17,9 @@ import (
 // envelopes of any other version.
 //
 // History: 3, Hello answers name the Hello they answer; 4, packets on
-// Arbor's own stream (ADR 0003). arbor.proto and docs/clustering.md state
-// it too (TestProtocolVersionDocumented).
+// Arbor's own stream (ADR 0003), and Hellos name the node they are meant
+// for (HelloRefused). arbor.proto and docs/clustering.md state it too
+// (TestProtocolVersionDocumented).
 const protocolVersion = 4
 
 // RemoteError is an exit reason that crossed nodes as text: an error that is
