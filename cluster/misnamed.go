@@ -23,7 +23,7 @@ func (t *transport) refuseHello(p *peer, h *clusterpb.Hello) {
 	defer p.mu.Unlock()
 	if p.refusedTo != h.GetTo() {
 		p.refusedTo = h.GetTo()
-		t.log.Warn().Str("peer", p.name).Str("to", h.GetTo()).Str("self", t.selfName).
+		t.log.Warn().Str("peer", p.name).Str("to", h.GetTo()).
 			Msg("refused a hello meant for another node name: the peer must list this node under its own name")
 	} else {
 		t.log.Debug().Str("peer", p.name).Str("to", h.GetTo()).Msg("refused a hello meant for another node name")
