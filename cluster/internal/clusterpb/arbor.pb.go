@@ -798,7 +798,8 @@ func (x *Hello) GetTo() string {
 // not by to. answers is the session id of the refused Hello. The sender
 // ends that attempt (no session opened on either side), says so in its
 // log naming both names, and keeps retrying quietly: a node is known by
-// exactly the name it calls itself.
+// exactly the name it calls itself. Like a Hello, it is read before the
+// session check.
 type HelloRefused struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Answers       uint64                 `protobuf:"varint,1,opt,name=answers,proto3" json:"answers,omitempty"`
