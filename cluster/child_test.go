@@ -231,6 +231,7 @@ type child struct {
 	done   chan struct{}
 	events chan string // "up name" and "down name reason", with CHILD_EVENTS=1
 	killed bool        // ended by kill
+	logs   *logBuffer  // what the child wrote on stderr: its log, at debug level
 }
 
 // startChild runs a child node. env holds extra KEY=VALUE settings
@@ -258,7 +259,7 @@ func startChild(t testing.TB, name string, env ...string) *child {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start child %s: %v", name, err)
 	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, done: make(chan struct{}), events: make(chan string, 1000)}
+	c := &child{t: t, cmd: cmd, stdin: stdin, done: make(chan struct{}), events: make(chan string, 1000), logs: logs}
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)

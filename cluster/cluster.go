@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -43,8 +44,11 @@ type Cluster struct {
 // Start starts a node named name@host:port, where host:port is the
 // advertised address (WithAdvertiseAddr, or the address it listens on), and
 // joins the cluster its provider describes. name must be non-empty and
-// hold no '@'. It returns ErrBadNodeName for a bad name, an error wrapping
-// ErrListen if the address cannot be listened on, and the provider's
+// hold no '@'. It returns an error wrapping ErrBadNodeName for a bad name,
+// for a wildcard listen address (0.0.0.0, ::, or no host) without
+// WithAdvertiseAddr, and for a Static peer that is not name@host:port or
+// that names this node's address under another name; an error wrapping
+// ErrListen if the address cannot be listened on; and the provider's
 // error from its Start.
 func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 	cfg := defaultConfig()
@@ -67,11 +71,20 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 	}
 	advertise := cfg.advertise
 	if advertise == "" {
+		if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+			return nil, fmt.Errorf("%w: %s@%s: listening on a wildcard address needs WithAdvertiseAddr, the address peers reach the node at",
+				ErrBadNodeName, name, net.JoinHostPort(host, strconv.Itoa(port)))
+		}
 		advertise = net.JoinHostPort(host, strconv.Itoa(port))
 	}
 	full := name + "@" + advertise
 	if _, _, err := splitNodeName(full); err != nil {
 		return nil, err
+	}
+	if v, ok := cfg.provider.(interface{ validate(self string) error }); ok {
+		if err := v.validate(full); err != nil {
+			return nil, fmt.Errorf("start membership provider: %w", err)
+		}
 	}
 	node := actor.NewNode(append(slices.Clone(cfg.nodeOpts), actor.WithNodeName(full), actor.WithLogger(*cfg.logger))...)
 	log := node.Logger().With().Str("component", "cluster").Logger()

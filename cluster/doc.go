@@ -15,7 +15,11 @@
 //	pid, _ := c.Node().Spawn(worker{})
 //	reply, err := actor.Call(ctx, remotePID, &pb.Ping{}) // any node's PID
 //
-// A node's name is name@host:port, the address peers reach it at. Every
+// A node's name is name@host:port, the address peers reach it at (never a
+// wildcard address: listening on 0.0.0.0 needs WithAdvertiseAddr). A node
+// is known by exactly that name: a Hello meant for another name (a peer
+// list with a wrong short name, or localhost for 127.0.0.1) is refused, no
+// session opens, and the dialing node logs a NameMismatchError once. Every
 // message that crosses nodes is protobuf: a user message that is not a
 // proto.Message fails the send (or call) with ErrNotProtoMessage, and the
 // receiving node must know the message's type (its generated package is

@@ -1,6 +1,9 @@
 package cluster
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNotProtoMessage is returned (wrapped, inside an *actor.CallError
@@ -14,7 +17,9 @@ var (
 	// ErrVersion is the reason an envelope of another protocol version is
 	// dropped.
 	ErrVersion = errors.New("cluster: unsupported protocol version")
-	// ErrBadNodeName is returned for a node name that is not name@host:port.
+	// ErrBadNodeName is returned for a node name that is not name@host:port
+	// with a non-empty name and a host peers can reach (a wildcard address
+	// such as 0.0.0.0 or :: is none).
 	ErrBadNodeName = errors.New("cluster: node name is not name@host:port")
 	// ErrListen is returned by Start when the node cannot listen on its
 	// address.
@@ -51,4 +56,26 @@ var (
 	// ErrConnectFailed is the reason a connection attempt failed; messages
 	// queued for the node are dropped and its watchers get NoConnection.
 	ErrConnectFailed = errors.New("cluster: connect failed")
+	// ErrNameMismatch is the reason a connection attempt failed when the
+	// node at the address calls itself by another name (see
+	// NameMismatchError).
+	ErrNameMismatch = errors.New("cluster: node answers under another name")
 )
+
+// NameMismatchError is why a session with Name could not open: the node
+// listening at Name's address calls itself Answered. A node is known by
+// exactly the name it calls itself (name@advertised address), so no session
+// opens on either side; the attempt is logged once at error level, calls
+// to Name fail with NoConnection and this error, and the node keeps
+// retrying Name quietly (a node of that name may yet take the address).
+// It unwraps to ErrNameMismatch.
+type NameMismatchError struct {
+	Name     string // the name this node tried to reach
+	Answered string // the name the node at its address calls itself
+}
+
+func (e *NameMismatchError) Error() string {
+	return fmt.Sprintf("cluster: %s answers as %s; list a node under the name it calls itself", e.Name, e.Answered)
+}
+
+func (e *NameMismatchError) Unwrap() error { return ErrNameMismatch }

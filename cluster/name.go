@@ -3,11 +3,15 @@ package cluster
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
 
-// splitNodeName splits name@host:port into its short name and address.
+// splitNodeName splits name@host:port into its short name and address. It
+// returns ErrBadNodeName unless name and host are non-empty, the port is
+// a number in 1..65535 and the host is not a wildcard address (0.0.0.0,
+// ::).
 func splitNodeName(node string) (name, addr string, err error) {
 	at := strings.LastIndexByte(node, '@')
 	if at <= 0 || at == len(node)-1 {
@@ -17,6 +21,9 @@ func splitNodeName(node string) (name, addr string, err error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" {
 		return "", "", fmt.Errorf("%w: %q", ErrBadNodeName, node)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		return "", "", fmt.Errorf("%w: %q: %s is a wildcard address, which no peer can reach", ErrBadNodeName, node, host)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
 		return "", "", fmt.Errorf("%w: %q: bad port", ErrBadNodeName, node)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,11 @@ type peer struct {
 	calls     map[uint64]chan callResult
 	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
 	told      time.Time     // when the peer was last sent a SessionClosed
+	// answeredAs is the other name the node at addr last refused a Hello
+	// under, and refusedTo the other name this peer last sent a Hello
+	// to: each mismatch is logged loudly once (misnamed.go).
+	answeredAs string
+	refusedTo  string
 }
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
@@ -347,7 +353,7 @@ func (p *peer) helloLocked(answers uint64) {
 		p.in = p.t.newSession(p)
 	}
 	p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
-		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers},
+		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers, To: p.name},
 	}}))
 }
 
@@ -364,6 +370,7 @@ func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
 		p.in = p.t.newSession(p)
 	}
 	p.open.Store(p.in)
+	p.answeredAs, p.refusedTo = "", ""
 	if answer {
 		p.helloLocked(session)
 	}
@@ -383,6 +390,7 @@ type lost struct {
 	calls    map[uint64]chan callResult
 	dropped  int
 	conn     *peerConn // the session's stream, closed by deliver
+	callErr  error     // what pending calls fail with
 }
 
 // downLocked ends the session (or the attempt to open one) and returns what
@@ -390,7 +398,10 @@ type lost struct {
 // released.
 func (p *peer) downLocked(reason error) lost {
 	wasUp := p.state == peerUp
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, callErr: actor.NoConnection}
+	if errors.Is(reason, ErrNameMismatch) {
+		l.callErr = fmt.Errorf("%w: %w", actor.NoConnection, reason)
+	}
 	p.links, p.monitors, p.calls = nil, nil, nil
 	l.conn = p.detachConnLocked()
 	clear(p.pending)
@@ -431,7 +442,8 @@ func (p *peer) downLocked(reason error) lost {
 
 // deliver closes the lost session's stream and tells every watcher of its
 // processes: links get an exit signal and monitors a Down with reason
-// NoConnection; calls fail with NoConnection.
+// NoConnection; calls fail with NoConnection (joined with
+// the NameMismatchError when that ended the attempt).
 func (l lost) deliver(n *actor.Node) {
 	if l.conn != nil {
 		l.conn.close()
@@ -443,7 +455,7 @@ func (l lost) deliver(n *actor.Node) {
 		rt.DeliverSignal(n, m.watcher, signal{Kind: seam.SignalDown, From: m.target, Ref: ref, Reason: actor.NoConnection})
 	}
 	for _, ch := range l.calls {
-		ch <- callResult{err: actor.NoConnection}
+		ch <- callResult{err: l.callErr}
 	}
 }
 

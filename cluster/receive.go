@@ -144,8 +144,16 @@ func (t *transport) handle(env *clusterpb.Envelope) *peer {
 			t.drop(env, err)
 			return nil
 		}
+		if h.Hello.GetTo() != t.selfName {
+			t.refuseHello(p, h.Hello) // misnamed.go
+			return nil
+		}
 		t.onHello(p, from.GetCreation(), h.Hello)
 		return p
+	}
+	if r, ok := env.GetBody().(*clusterpb.Envelope_HelloRefused); ok {
+		t.onHelloRefused(from.GetName(), r.HelloRefused) // misnamed.go
+		return nil
 	}
 	if sc, ok := env.GetBody().(*clusterpb.Envelope_SessionClosed); ok {
 		p := t.lookupPeer(from.GetName())

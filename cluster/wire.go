@@ -16,7 +16,12 @@ import (
 
 // protocolVersion is the version every Envelope carries. A node drops
 // envelopes of any other version.
-const protocolVersion = 3 // 3: Hello answers name the Hello they answer
+//
+// History: 3, Hello answers name the Hello they answer; 4, packets on
+// Arbor's own stream (ADR 0003), and Hellos name the node they are meant
+// for (HelloRefused). arbor.proto and docs/clustering.md state it too
+// (TestProtocolVersionDocumented).
+const protocolVersion = 4
 
 // RemoteError is an exit reason that crossed nodes as text: an error that is
 // none of the reasons Arbor encodes by kind (Normal, Shutdown, Killed,

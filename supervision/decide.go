@@ -8,9 +8,8 @@ import (
 
 // child is a Supervisor's record of one child, in start order.
 type child struct {
-	spec  ChildSpec
-	pid   actor.PID
-	state ChildState
+	spec ChildSpec
+	proc
 }
 
 // policy is the part of a supervisor's configuration decide reads.

@@ -13,7 +13,7 @@ func TestDecide(t *testing.T) {
 	errBoom := errors.New("boom")
 	now := time.Unix(100, 0)
 	kid := func(id string, r Restart, st ChildState) child {
-		return child{spec: ChildSpec{ID: id, Restart: r}, state: st}
+		return child{spec: ChildSpec{ID: id, Restart: r}, proc: proc{state: st}}
 	}
 	three := func(b Restart) []child {
 		return []child{kid("a", Permanent, Running), kid("b", b, Running), kid("c", Temporary, Running)}
@@ -53,11 +53,11 @@ func TestDecide(t *testing.T) {
 		{"retry after terminate", policy{}, []child{kid("b", Permanent, Stopped)}, event{kind: evRetry, id: "b"}, false, nil},
 		{"unknown child", policy{}, three(Permanent), event{kind: evExit, id: "zz", reason: errBoom}, false, nil},
 		{"any significant", policy{autoShutdown: AnySignificant},
-			[]child{{spec: ChildSpec{ID: "s", Restart: Transient, Significant: true}, state: Running}},
+			[]child{{spec: ChildSpec{ID: "s", Restart: Transient, Significant: true}, proc: proc{state: Running}}},
 			event{kind: evExit, id: "s", reason: actor.Normal}, false, []step{{actClear, "s"}, {actShutdown, ""}}},
 		{"all significant, one left", policy{autoShutdown: AllSignificant},
-			[]child{{spec: ChildSpec{ID: "s", Restart: Transient, Significant: true}, state: Running},
-				{spec: ChildSpec{ID: "t", Restart: Temporary, Significant: true}, state: Running}},
+			[]child{{spec: ChildSpec{ID: "s", Restart: Transient, Significant: true}, proc: proc{state: Running}},
+				{spec: ChildSpec{ID: "t", Restart: Temporary, Significant: true}, proc: proc{state: Running}}},
 			event{kind: evExit, id: "s", reason: actor.Normal}, false, []step{{actClear, "s"}}},
 	}
 	for _, tt := range tests {

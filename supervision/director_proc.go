@@ -23,9 +23,8 @@ type director[A any] struct {
 
 // dchild is a Director's record of one child.
 type dchild[A any] struct {
-	spec     DirectorSpec[A] // resolved
-	pid      actor.PID
-	state    ChildState
+	spec DirectorSpec[A] // resolved
+	proc
 	plan     planState
 	restarts int    // restarts so far (by the plan or RestartChild)
 	window   window // this child's restart window
@@ -128,24 +127,10 @@ func (d *director[A]) remove(c *dchild[A]) {
 // actor.Ignore when the child declined (it stays Stopped) or a
 // *StartError.
 func (d *director[A]) start(ctx *actor.Context, c *dchild[A]) error {
-	pid, err := callStart(ctx, func(ctx *actor.Context) (actor.PID, error) {
-		return c.spec.Start(ctx, slices.Clone(c.spec.Args))
+	start := func(ctx *actor.Context) (actor.PID, error) { return c.spec.Start(ctx, slices.Clone(c.spec.Args)) }
+	return c.proc.start(ctx, c.spec.ID, start, func(kind ReportKind, pid actor.PID, err error) {
+		d.report(kind, c, pid, err)
 	})
-	if err == nil && pid.IsZero() {
-		err = actor.Ignore
-	}
-	if err != nil {
-		c.pid, c.state = actor.PID{}, Stopped
-		if errors.Is(err, actor.Ignore) {
-			return actor.Ignore
-		}
-		d.report(ReportStartError, c, actor.PID{}, err)
-		return &StartError{ID: c.spec.ID, Err: err}
-	}
-	ctx.Link(pid)
-	c.pid, c.state = pid, Running
-	d.report(ReportStarted, c, pid, nil)
-	return nil
 }
 
 // cancel stops a pending restart timer and voids pending retry messages.
@@ -160,26 +145,17 @@ func (d *director[A]) cancel(c *dchild[A]) {
 // terminate stops a child (running or not) and leaves it Stopped.
 func (d *director[A]) terminate(ctx *actor.Context, c *dchild[A]) {
 	d.cancel(c)
-	if c.state == Running {
-		t := stopTarget{id: c.spec.ID, pid: c.pid, limit: c.spec.TerminateTimeout}
-		res := shutdownChild(ctx, d.cfg.clock, t)
-		d.rep.stopped(t, res)
-	}
-	c.pid, c.state = actor.PID{}, Stopped
+	c.proc.terminate(ctx, d.cfg.clock, d.rep, c.spec.ID, c.spec.TerminateTimeout)
 }
 
 // stopAll stops every child, one at a time, in reverse start order.
 func (d *director[A]) stopAll(ctx *actor.Context) {
-	for i := len(d.kids) - 1; i >= 0; i-- {
-		d.terminate(ctx, d.kids[i])
-	}
+	stopReverse(len(d.kids), func(i int) { d.terminate(ctx, d.kids[i]) })
 }
 
 // shutdown stops the children and returns the Director's exit reason.
 func (d *director[A]) shutdown(ctx *actor.Context, reason error) error {
-	d.stopAll(ctx)
-	d.rep.supervisor(ReportShutdown, reason)
-	return reason
+	return shutdownWith(d.rep, func() { d.stopAll(ctx) }, reason)
 }
 
 // Receive implements actor.Receiver.
@@ -187,7 +163,7 @@ func (d *director[A]) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case actor.Exit:
 		d.dbgExit(m)
-		if m.From == ctx.Parent() && !m.From.IsZero() {
+		if fromParent(ctx, m) {
 			return d.shutdown(ctx, m.Reason)
 		}
 		for _, c := range d.kids {
@@ -311,10 +287,8 @@ func (d *director[A]) request(ctx *actor.Context, req *actor.Request) {
 		switch {
 		case c == nil:
 			reply(pidReply{err: ErrNotFound})
-		case c.state == Running:
-			reply(pidReply{err: ErrRunning})
-		case c.state == Restarting:
-			reply(pidReply{err: ErrRestarting})
+		case c.busy() != nil:
+			reply(pidReply{err: c.busy()})
 		default:
 			c.restarts++
 			err := d.start(ctx, c)
@@ -325,10 +299,8 @@ func (d *director[A]) request(ctx *actor.Context, req *actor.Request) {
 		switch {
 		case c == nil:
 			reply(errReply{err: ErrNotFound})
-		case c.state == Running:
-			reply(errReply{err: ErrRunning})
-		case c.state == Restarting:
-			reply(errReply{err: ErrRestarting})
+		case c.busy() != nil:
+			reply(errReply{err: c.busy()})
 		default:
 			d.cancel(c)
 			d.remove(c)
@@ -337,7 +309,7 @@ func (d *director[A]) request(ctx *actor.Context, req *actor.Request) {
 	case whichReq:
 		out := make([]ChildInfo, len(d.kids))
 		for i, c := range d.kids {
-			out[i] = ChildInfo{ID: c.spec.ID, PID: c.pid, Type: c.spec.Type, State: c.state}
+			out[i] = c.info(c.spec.ID, c.spec.Type)
 		}
 		reply(out)
 	case countReq:
@@ -416,10 +388,7 @@ func (d *director[A]) startChild(ctx *actor.Context, spec DirectorSpec[A]) (acto
 		return actor.PID{}, err
 	}
 	if c := d.find(r.ID); c != nil {
-		if c.state == Running {
-			return c.pid, ErrAlreadyStarted
-		}
-		return actor.PID{}, ErrAlreadyPresent
+		return c.taken()
 	}
 	c := d.newChild(r)
 	d.kids = append(d.kids, c)

@@ -110,24 +110,16 @@ func (d *dynamic[A]) Init(ctx *actor.Context) error {
 
 // start starts one child with arg. It returns actor.Ignore or a *StartError.
 func (d *dynamic[A]) start(ctx *actor.Context, arg A) (actor.PID, error) {
-	pid, err := callStart(ctx, func(c *actor.Context) (actor.PID, error) { return d.tmpl.Start(c, arg) })
-	if err == nil && pid.IsZero() {
-		err = actor.Ignore
-	}
+	pid, err := startProcess(ctx, "", func(c *actor.Context) (actor.PID, error) { return d.tmpl.Start(c, arg) },
+		func(kind ReportKind, pid actor.PID, err error) { d.rep.child(kind, "", pid, err) })
 	if err != nil {
-		if errors.Is(err, actor.Ignore) {
-			return actor.PID{}, actor.Ignore
-		}
-		d.rep.child(ReportStartError, "", actor.PID{}, err)
-		return actor.PID{}, &StartError{Err: err}
+		return actor.PID{}, err
 	}
-	ctx.Link(pid)
 	if d.tmpl.Restart == Temporary {
 		var zero A
 		arg = zero // a temporary child is never restarted: keep no argument
 	}
 	d.kids[pid] = arg
-	d.rep.child(ReportStarted, "", pid, nil)
 	return pid, nil
 }
 
@@ -135,7 +127,7 @@ func (d *dynamic[A]) start(ctx *actor.Context, arg A) (actor.PID, error) {
 func (d *dynamic[A]) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case actor.Exit:
-		if m.From == ctx.Parent() && !m.From.IsZero() {
+		if fromParent(ctx, m) {
 			return d.shutdown(ctx, m.Reason)
 		}
 		arg, ok := d.kids[m.From]
@@ -189,18 +181,18 @@ func (d *dynamic[A]) restart(ctx *actor.Context, arg A) error {
 // shutdown stops every child in parallel, each within the template's
 // limit, and returns the exit reason.
 func (d *dynamic[A]) shutdown(ctx *actor.Context, reason error) error {
-	ts := make([]stopTarget, 0, len(d.kids))
-	for pid := range d.kids {
-		ts = append(ts, stopTarget{pid: pid, limit: d.limit})
-	}
-	res := shutdownChildren(ctx, d.cfg.clock, ts)
-	for i := range ts {
-		d.rep.stopped(ts[i], res[i])
-	}
-	clear(d.kids)
-	clear(d.restarting)
-	d.rep.supervisor(ReportShutdown, reason)
-	return reason
+	return shutdownWith(d.rep, func() {
+		ts := make([]stopTarget, 0, len(d.kids))
+		for pid := range d.kids {
+			ts = append(ts, stopTarget{pid: pid, limit: d.limit})
+		}
+		res := shutdownChildren(ctx, d.cfg.clock, ts)
+		for i := range ts {
+			d.rep.stopped(ts[i], res[i])
+		}
+		clear(d.kids)
+		clear(d.restarting)
+	}, reason)
 }
 
 func (d *dynamic[A]) request(ctx *actor.Context, req *actor.Request) {

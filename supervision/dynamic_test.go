@@ -1,6 +1,7 @@
 package supervision_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -175,7 +176,11 @@ func TestDynamicManyChildrenReturnToBaseline(t *testing.T) {
 // it.
 func dynamicCycle(t *testing.T, n *actor.Node, count int) {
 	t.Helper()
-	ctx := ctxT(t)
+	// 100k calls in a row: about 10 s under the race detector on a loaded
+	// machine, so more than actortest's deadline. This test measures
+	// resources, not time.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	sup, err := supervision.StartDynamic(n, counterTemplate(supervision.Temporary))
 	if err != nil {
 		t.Fatal(err)

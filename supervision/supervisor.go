@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 
 	"github.com/arbor-otp/arbor/actor"
 )
@@ -124,69 +123,35 @@ func (s *supervisor) Init(ctx *actor.Context) error {
 	return nil
 }
 
-// start runs a child's start function and records the new process. It
-// returns actor.Ignore when the child declined (the child stays Stopped),
-// or a *StartError.
+// start starts a child and records the new process. It returns
+// actor.Ignore when the child declined (the child stays Stopped), or a
+// *StartError.
 func (s *supervisor) start(ctx *actor.Context, c *child) error {
-	pid, err := callStart(ctx, c.spec.Start)
-	if err == nil && pid.IsZero() {
-		err = actor.Ignore
-	}
-	if err != nil {
-		c.pid, c.state = actor.PID{}, Stopped
-		if errors.Is(err, actor.Ignore) {
-			return actor.Ignore
-		}
-		s.rep.child(ReportStartError, c.spec.ID, actor.PID{}, err)
-		return &StartError{ID: c.spec.ID, Err: err}
-	}
-	ctx.Link(pid) // a no-op when the start function linked it already
-	c.pid, c.state = pid, Running
-	s.rep.child(ReportStarted, c.spec.ID, pid, nil)
-	return nil
-}
-
-// callStart calls a start function, turning a panic into an error.
-func callStart(ctx *actor.Context, f func(*actor.Context) (actor.PID, error)) (pid actor.PID, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &actor.PanicError{Value: r, Stack: debug.Stack()}
-		}
-	}()
-	return f(ctx)
+	return c.proc.start(ctx, c.spec.ID, c.spec.Start, func(kind ReportKind, pid actor.PID, err error) {
+		s.rep.child(kind, c.spec.ID, pid, err)
+	})
 }
 
 // terminate stops a running child within its limit and marks it Stopped.
 func (s *supervisor) terminate(ctx *actor.Context, c *child) {
-	if c.state != Running {
-		c.pid, c.state = actor.PID{}, Stopped
-		return
-	}
-	t := stopTarget{id: c.spec.ID, pid: c.pid, limit: c.spec.Shutdown.effective(c.spec.Type)}
-	res := shutdownChild(ctx, s.cfg.clock, t)
-	s.rep.stopped(t, res)
-	c.pid, c.state = actor.PID{}, Stopped
+	c.proc.terminate(ctx, s.cfg.clock, s.rep, c.spec.ID, c.spec.Shutdown.effective(c.spec.Type))
 }
 
 // stopAll stops every child, one at a time in reverse start order.
 func (s *supervisor) stopAll(ctx *actor.Context) {
-	for i := len(s.kids) - 1; i >= 0; i-- {
-		s.terminate(ctx, &s.kids[i])
-	}
+	stopReverse(len(s.kids), func(i int) { s.terminate(ctx, &s.kids[i]) })
 }
 
 // shutdown stops the children and returns the supervisor's exit reason.
 func (s *supervisor) shutdown(ctx *actor.Context, reason error) error {
-	s.stopAll(ctx)
-	s.rep.supervisor(ReportShutdown, reason)
-	return reason
+	return shutdownWith(s.rep, func() { s.stopAll(ctx) }, reason)
 }
 
 // Receive implements actor.Receiver.
 func (s *supervisor) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case actor.Exit:
-		if m.From == ctx.Parent() && !m.From.IsZero() {
+		if fromParent(ctx, m) {
 			return s.shutdown(ctx, m.Reason)
 		}
 		for i := range s.kids {
@@ -266,12 +231,8 @@ func (s *supervisor) request(ctx *actor.Context, req *actor.Request) {
 			return
 		}
 		c := &s.kids[i]
-		switch c.state {
-		case Running:
-			req.Reply(pidReply{err: ErrRunning})
-			return
-		case Restarting:
-			req.Reply(pidReply{err: ErrRestarting})
+		if err := c.busy(); err != nil {
+			req.Reply(pidReply{err: err})
 			return
 		}
 		err := s.start(ctx, c)
@@ -281,10 +242,8 @@ func (s *supervisor) request(ctx *actor.Context, req *actor.Request) {
 		switch {
 		case i < 0:
 			req.Reply(errReply{err: ErrNotFound})
-		case s.kids[i].state == Running:
-			req.Reply(errReply{err: ErrRunning})
-		case s.kids[i].state == Restarting:
-			req.Reply(errReply{err: ErrRestarting})
+		case s.kids[i].busy() != nil:
+			req.Reply(errReply{err: s.kids[i].busy()})
 		default:
 			s.kids = append(s.kids[:i], s.kids[i+1:]...)
 			req.Reply(errReply{})
@@ -292,7 +251,7 @@ func (s *supervisor) request(ctx *actor.Context, req *actor.Request) {
 	case whichReq:
 		out := make([]ChildInfo, len(s.kids))
 		for i, c := range s.kids {
-			out[i] = ChildInfo{ID: c.spec.ID, PID: c.pid, Type: c.spec.Type, State: c.state}
+			out[i] = c.info(c.spec.ID, c.spec.Type)
 		}
 		req.Reply(out)
 	case countReq:
@@ -318,10 +277,7 @@ func (s *supervisor) startChild(ctx *actor.Context, spec ChildSpec) (actor.PID, 
 		return actor.PID{}, err
 	}
 	if i := indexOf(s.kids, spec.ID); i >= 0 {
-		if c := s.kids[i]; c.state == Running {
-			return c.pid, ErrAlreadyStarted
-		}
-		return actor.PID{}, ErrAlreadyPresent
+		return s.kids[i].taken()
 	}
 	s.kids = append(s.kids, child{spec: spec})
 	i := len(s.kids) - 1

@@ -503,6 +503,7 @@ type Envelope struct {
 	//	*Envelope_CallReply
 	//	*Envelope_Goodbye
 	//	*Envelope_SessionClosed
+	//	*Envelope_HelloRefused
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -638,6 +639,15 @@ func (x *Envelope) GetSessionClosed() *SessionClosed {
 	return nil
 }
 
+func (x *Envelope) GetHelloRefused() *HelloRefused {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_HelloRefused); ok {
+			return x.HelloRefused
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -674,6 +684,10 @@ type Envelope_SessionClosed struct {
 	SessionClosed *SessionClosed `protobuf:"bytes,17,opt,name=session_closed,json=sessionClosed,proto3,oneof"`
 }
 
+type Envelope_HelloRefused struct {
+	HelloRefused *HelloRefused `protobuf:"bytes,18,opt,name=hello_refused,json=helloRefused,proto3,oneof"`
+}
+
 func (*Envelope_Hello) isEnvelope_Body() {}
 
 func (*Envelope_Heartbeat) isEnvelope_Body() {}
@@ -690,6 +704,8 @@ func (*Envelope_Goodbye) isEnvelope_Body() {}
 
 func (*Envelope_SessionClosed) isEnvelope_Body() {}
 
+func (*Envelope_HelloRefused) isEnvelope_Body() {}
+
 // Hello opens a session between two nodes; the receiver answers with ack
 // set. epoch counts how many times the sender declared the receiver down:
 // a Hello with a higher epoch than the session's makes the receiver drop
@@ -698,12 +714,16 @@ func (*Envelope_SessionClosed) isEnvelope_Body() {}
 // never gives two sessions the same id during one boot. An answer (ack
 // set) names in answers the session id of the Hello it answers: a node
 // ignores an answer to a Hello of an earlier attempt to open the session.
+// to is the node name the sender means to reach (name@host:port, as its
+// provider or a PID names it): a receiver whose own name differs opens
+// nothing and answers with a HelloRefused instead.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	Ack           bool                   `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
 	Session       uint64                 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
 	Answers       uint64                 `protobuf:"varint,4,opt,name=answers,proto3" json:"answers,omitempty"`
+	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -766,6 +786,72 @@ func (x *Hello) GetAnswers() uint64 {
 	return 0
 }
 
+func (x *Hello) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+// HelloRefused answers a Hello meant for another node name: the node at
+// the address the sender dialed calls itself by the envelope's from name,
+// not by to. answers is the session id of the refused Hello. The sender
+// ends that attempt (no session opened on either side), says so in its
+// log naming both names, and keeps retrying quietly: a node is known by
+// exactly the name it calls itself. Like a Hello, it is read before the
+// session check.
+type HelloRefused struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Answers       uint64                 `protobuf:"varint,1,opt,name=answers,proto3" json:"answers,omitempty"`
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HelloRefused) Reset() {
+	*x = HelloRefused{}
+	mi := &file_arbor_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HelloRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HelloRefused) ProtoMessage() {}
+
+func (x *HelloRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_arbor_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HelloRefused.ProtoReflect.Descriptor instead.
+func (*HelloRefused) Descriptor() ([]byte, []int) {
+	return file_arbor_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *HelloRefused) GetAnswers() uint64 {
+	if x != nil {
+		return x.Answers
+	}
+	return 0
+}
+
+func (x *HelloRefused) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
 // Heartbeat proves the sender is alive.
 type Heartbeat struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -775,7 +861,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_arbor_proto_msgTypes[7]
+	mi := &file_arbor_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +873,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[7]
+	mi := &file_arbor_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +886,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{7}
+	return file_arbor_proto_rawDescGZIP(), []int{8}
 }
 
 // Message is a user message. The target is a PID, or a registered name on
@@ -817,7 +903,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_arbor_proto_msgTypes[8]
+	mi := &file_arbor_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +915,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[8]
+	mi := &file_arbor_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +928,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{8}
+	return file_arbor_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Message) GetFrom() *PID {
@@ -887,7 +973,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_arbor_proto_msgTypes[9]
+	mi := &file_arbor_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +985,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[9]
+	mi := &file_arbor_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +998,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{9}
+	return file_arbor_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Signal) GetKind() SignalKind {
@@ -965,7 +1051,7 @@ type CallRequest struct {
 
 func (x *CallRequest) Reset() {
 	*x = CallRequest{}
-	mi := &file_arbor_proto_msgTypes[10]
+	mi := &file_arbor_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -977,7 +1063,7 @@ func (x *CallRequest) String() string {
 func (*CallRequest) ProtoMessage() {}
 
 func (x *CallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[10]
+	mi := &file_arbor_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -990,7 +1076,7 @@ func (x *CallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
 func (*CallRequest) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{10}
+	return file_arbor_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CallRequest) GetCallId() uint64 {
@@ -1050,7 +1136,7 @@ type CallReply struct {
 
 func (x *CallReply) Reset() {
 	*x = CallReply{}
-	mi := &file_arbor_proto_msgTypes[11]
+	mi := &file_arbor_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1062,7 +1148,7 @@ func (x *CallReply) String() string {
 func (*CallReply) ProtoMessage() {}
 
 func (x *CallReply) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[11]
+	mi := &file_arbor_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1075,7 +1161,7 @@ func (x *CallReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallReply.ProtoReflect.Descriptor instead.
 func (*CallReply) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{11}
+	return file_arbor_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CallReply) GetCallId() uint64 {
@@ -1140,7 +1226,7 @@ type Goodbye struct {
 
 func (x *Goodbye) Reset() {
 	*x = Goodbye{}
-	mi := &file_arbor_proto_msgTypes[12]
+	mi := &file_arbor_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1238,7 @@ func (x *Goodbye) String() string {
 func (*Goodbye) ProtoMessage() {}
 
 func (x *Goodbye) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[12]
+	mi := &file_arbor_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1251,7 @@ func (x *Goodbye) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Goodbye.ProtoReflect.Descriptor instead.
 func (*Goodbye) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{12}
+	return file_arbor_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Goodbye) GetAck() bool {
@@ -1192,7 +1278,7 @@ type SessionClosed struct {
 
 func (x *SessionClosed) Reset() {
 	*x = SessionClosed{}
-	mi := &file_arbor_proto_msgTypes[13]
+	mi := &file_arbor_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1204,7 +1290,7 @@ func (x *SessionClosed) String() string {
 func (*SessionClosed) ProtoMessage() {}
 
 func (x *SessionClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[13]
+	mi := &file_arbor_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1217,7 +1303,7 @@ func (x *SessionClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionClosed.ProtoReflect.Descriptor instead.
 func (*SessionClosed) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{13}
+	return file_arbor_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SessionClosed) GetSession() uint64 {
@@ -1249,7 +1335,7 @@ type UserMessage struct {
 
 func (x *UserMessage) Reset() {
 	*x = UserMessage{}
-	mi := &file_arbor_proto_msgTypes[14]
+	mi := &file_arbor_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1347,7 @@ func (x *UserMessage) String() string {
 func (*UserMessage) ProtoMessage() {}
 
 func (x *UserMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[14]
+	mi := &file_arbor_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1360,7 @@ func (x *UserMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserMessage.ProtoReflect.Descriptor instead.
 func (*UserMessage) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{14}
+	return file_arbor_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UserMessage) GetVersion() uint32 {
@@ -1351,7 +1437,7 @@ type UserBatch struct {
 
 func (x *UserBatch) Reset() {
 	*x = UserBatch{}
-	mi := &file_arbor_proto_msgTypes[15]
+	mi := &file_arbor_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1449,7 @@ func (x *UserBatch) String() string {
 func (*UserBatch) ProtoMessage() {}
 
 func (x *UserBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_arbor_proto_msgTypes[15]
+	mi := &file_arbor_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1462,7 @@ func (x *UserBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserBatch.ProtoReflect.Descriptor instead.
 func (*UserBatch) Descriptor() ([]byte, []int) {
-	return file_arbor_proto_rawDescGZIP(), []int{15}
+	return file_arbor_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UserBatch) GetVersion() uint32 {
@@ -1423,7 +1509,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\x04R\x02id\"N\n" +
 	"\x06Reason\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.arbor.cluster.v1.ReasonKindR\x04kind\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xd0\x04\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\x97\x05\n" +
 	"\bEnvelope\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12,\n" +
 	"\x04from\x18\x02 \x01(\v2\x18.arbor.cluster.v1.NodeIDR\x04from\x12\x18\n" +
@@ -1437,13 +1523,18 @@ const file_arbor_proto_rawDesc = "" +
 	"\n" +
 	"call_reply\x18\x0f \x01(\v2\x1b.arbor.cluster.v1.CallReplyH\x00R\tcallReply\x125\n" +
 	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbye\x12H\n" +
-	"\x0esession_closed\x18\x11 \x01(\v2\x1f.arbor.cluster.v1.SessionClosedH\x00R\rsessionClosedB\x06\n" +
-	"\x04body\"c\n" +
+	"\x0esession_closed\x18\x11 \x01(\v2\x1f.arbor.cluster.v1.SessionClosedH\x00R\rsessionClosed\x12E\n" +
+	"\rhello_refused\x18\x12 \x01(\v2\x1e.arbor.cluster.v1.HelloRefusedH\x00R\fhelloRefusedB\x06\n" +
+	"\x04body\"s\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03ack\x18\x02 \x01(\bR\x03ack\x12\x18\n" +
 	"\asession\x18\x03 \x01(\x04R\asession\x12\x18\n" +
-	"\aanswers\x18\x04 \x01(\x04R\aanswers\"\v\n" +
+	"\aanswers\x18\x04 \x01(\x04R\aanswers\x12\x0e\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\"8\n" +
+	"\fHelloRefused\x12\x18\n" +
+	"\aanswers\x18\x01 \x01(\x04R\aanswers\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\"\v\n" +
 	"\tHeartbeat\"\xa4\x01\n" +
 	"\aMessage\x12)\n" +
 	"\x04from\x18\x01 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
@@ -1525,7 +1616,7 @@ func file_arbor_proto_rawDescGZIP() []byte {
 }
 
 var file_arbor_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_arbor_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_arbor_proto_goTypes = []any{
 	(ReasonKind)(0),       // 0: arbor.cluster.v1.ReasonKind
 	(SignalKind)(0),       // 1: arbor.cluster.v1.SignalKind
@@ -1536,50 +1627,52 @@ var file_arbor_proto_goTypes = []any{
 	(*Reason)(nil),        // 6: arbor.cluster.v1.Reason
 	(*Envelope)(nil),      // 7: arbor.cluster.v1.Envelope
 	(*Hello)(nil),         // 8: arbor.cluster.v1.Hello
-	(*Heartbeat)(nil),     // 9: arbor.cluster.v1.Heartbeat
-	(*Message)(nil),       // 10: arbor.cluster.v1.Message
-	(*Signal)(nil),        // 11: arbor.cluster.v1.Signal
-	(*CallRequest)(nil),   // 12: arbor.cluster.v1.CallRequest
-	(*CallReply)(nil),     // 13: arbor.cluster.v1.CallReply
-	(*Goodbye)(nil),       // 14: arbor.cluster.v1.Goodbye
-	(*SessionClosed)(nil), // 15: arbor.cluster.v1.SessionClosed
-	(*UserMessage)(nil),   // 16: arbor.cluster.v1.UserMessage
-	(*UserBatch)(nil),     // 17: arbor.cluster.v1.UserBatch
-	(*anypb.Any)(nil),     // 18: google.protobuf.Any
+	(*HelloRefused)(nil),  // 9: arbor.cluster.v1.HelloRefused
+	(*Heartbeat)(nil),     // 10: arbor.cluster.v1.Heartbeat
+	(*Message)(nil),       // 11: arbor.cluster.v1.Message
+	(*Signal)(nil),        // 12: arbor.cluster.v1.Signal
+	(*CallRequest)(nil),   // 13: arbor.cluster.v1.CallRequest
+	(*CallReply)(nil),     // 14: arbor.cluster.v1.CallReply
+	(*Goodbye)(nil),       // 15: arbor.cluster.v1.Goodbye
+	(*SessionClosed)(nil), // 16: arbor.cluster.v1.SessionClosed
+	(*UserMessage)(nil),   // 17: arbor.cluster.v1.UserMessage
+	(*UserBatch)(nil),     // 18: arbor.cluster.v1.UserBatch
+	(*anypb.Any)(nil),     // 19: google.protobuf.Any
 }
 var file_arbor_proto_depIdxs = []int32{
 	7,  // 0: arbor.cluster.v1.Packet.envelope:type_name -> arbor.cluster.v1.Envelope
-	17, // 1: arbor.cluster.v1.Packet.users:type_name -> arbor.cluster.v1.UserBatch
+	18, // 1: arbor.cluster.v1.Packet.users:type_name -> arbor.cluster.v1.UserBatch
 	0,  // 2: arbor.cluster.v1.Reason.kind:type_name -> arbor.cluster.v1.ReasonKind
 	3,  // 3: arbor.cluster.v1.Envelope.from:type_name -> arbor.cluster.v1.NodeID
 	8,  // 4: arbor.cluster.v1.Envelope.hello:type_name -> arbor.cluster.v1.Hello
-	9,  // 5: arbor.cluster.v1.Envelope.heartbeat:type_name -> arbor.cluster.v1.Heartbeat
-	10, // 6: arbor.cluster.v1.Envelope.message:type_name -> arbor.cluster.v1.Message
-	11, // 7: arbor.cluster.v1.Envelope.signal:type_name -> arbor.cluster.v1.Signal
-	12, // 8: arbor.cluster.v1.Envelope.call_request:type_name -> arbor.cluster.v1.CallRequest
-	13, // 9: arbor.cluster.v1.Envelope.call_reply:type_name -> arbor.cluster.v1.CallReply
-	14, // 10: arbor.cluster.v1.Envelope.goodbye:type_name -> arbor.cluster.v1.Goodbye
-	15, // 11: arbor.cluster.v1.Envelope.session_closed:type_name -> arbor.cluster.v1.SessionClosed
-	4,  // 12: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
-	4,  // 13: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
-	18, // 14: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
-	1,  // 15: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
-	4,  // 16: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
-	4,  // 17: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
-	5,  // 18: arbor.cluster.v1.Signal.ref:type_name -> arbor.cluster.v1.Ref
-	6,  // 19: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
-	4,  // 20: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
-	4,  // 21: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
-	18, // 22: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
-	18, // 23: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
-	6,  // 24: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
-	2,  // 25: arbor.cluster.v1.Peer.Stream:input_type -> arbor.cluster.v1.Packet
-	2,  // 26: arbor.cluster.v1.Peer.Stream:output_type -> arbor.cluster.v1.Packet
-	26, // [26:27] is the sub-list for method output_type
-	25, // [25:26] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	10, // 5: arbor.cluster.v1.Envelope.heartbeat:type_name -> arbor.cluster.v1.Heartbeat
+	11, // 6: arbor.cluster.v1.Envelope.message:type_name -> arbor.cluster.v1.Message
+	12, // 7: arbor.cluster.v1.Envelope.signal:type_name -> arbor.cluster.v1.Signal
+	13, // 8: arbor.cluster.v1.Envelope.call_request:type_name -> arbor.cluster.v1.CallRequest
+	14, // 9: arbor.cluster.v1.Envelope.call_reply:type_name -> arbor.cluster.v1.CallReply
+	15, // 10: arbor.cluster.v1.Envelope.goodbye:type_name -> arbor.cluster.v1.Goodbye
+	16, // 11: arbor.cluster.v1.Envelope.session_closed:type_name -> arbor.cluster.v1.SessionClosed
+	9,  // 12: arbor.cluster.v1.Envelope.hello_refused:type_name -> arbor.cluster.v1.HelloRefused
+	4,  // 13: arbor.cluster.v1.Message.from:type_name -> arbor.cluster.v1.PID
+	4,  // 14: arbor.cluster.v1.Message.to:type_name -> arbor.cluster.v1.PID
+	19, // 15: arbor.cluster.v1.Message.payload:type_name -> google.protobuf.Any
+	1,  // 16: arbor.cluster.v1.Signal.kind:type_name -> arbor.cluster.v1.SignalKind
+	4,  // 17: arbor.cluster.v1.Signal.from:type_name -> arbor.cluster.v1.PID
+	4,  // 18: arbor.cluster.v1.Signal.to:type_name -> arbor.cluster.v1.PID
+	5,  // 19: arbor.cluster.v1.Signal.ref:type_name -> arbor.cluster.v1.Ref
+	6,  // 20: arbor.cluster.v1.Signal.reason:type_name -> arbor.cluster.v1.Reason
+	4,  // 21: arbor.cluster.v1.CallRequest.from:type_name -> arbor.cluster.v1.PID
+	4,  // 22: arbor.cluster.v1.CallRequest.to:type_name -> arbor.cluster.v1.PID
+	19, // 23: arbor.cluster.v1.CallRequest.payload:type_name -> google.protobuf.Any
+	19, // 24: arbor.cluster.v1.CallReply.payload:type_name -> google.protobuf.Any
+	6,  // 25: arbor.cluster.v1.CallReply.error:type_name -> arbor.cluster.v1.Reason
+	2,  // 26: arbor.cluster.v1.Peer.Stream:input_type -> arbor.cluster.v1.Packet
+	2,  // 27: arbor.cluster.v1.Peer.Stream:output_type -> arbor.cluster.v1.Packet
+	27, // [27:28] is the sub-list for method output_type
+	26, // [26:27] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_arbor_proto_init() }
@@ -1600,8 +1693,9 @@ func file_arbor_proto_init() {
 		(*Envelope_CallReply)(nil),
 		(*Envelope_Goodbye)(nil),
 		(*Envelope_SessionClosed)(nil),
+		(*Envelope_HelloRefused)(nil),
 	}
-	file_arbor_proto_msgTypes[11].OneofWrappers = []any{
+	file_arbor_proto_msgTypes[12].OneofWrappers = []any{
 		(*CallReply_Payload)(nil),
 		(*CallReply_Error)(nil),
 	}
@@ -1611,7 +1705,7 @@ func file_arbor_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbor_proto_rawDesc), len(file_arbor_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
