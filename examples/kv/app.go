@@ -1,6 +1,8 @@
 package kv
 
 import (
+	"fmt"
+
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/application"
 )
@@ -16,18 +18,29 @@ const (
 // application master.
 type App struct{}
 
-// Start implements application.Module.
+// Start implements application.Module. The env key EnvMaxBuckets (an
+// int) sets the registry's Config.MaxBuckets.
 func (App) Start(ctx *actor.Context, _ application.StartType, _ any) (actor.PID, error) {
-	return StartSupervisorLink(ctx)
+	var cfg Config
+	if c, err := application.ControllerOf(ctx.Node()); err == nil {
+		n, _, err := application.GetEnvAs(ctx, c, Name, EnvMaxBuckets, DefaultMaxBuckets)
+		if err != nil {
+			return actor.PID{}, fmt.Errorf("kv: read env: %w", err)
+		}
+		cfg.MaxBuckets = n
+	}
+	return StartSupervisorLink(ctx, cfg)
 }
 
 // Spec returns the kv application's spec (the seed's mix.exs
-// application/0 with mod: {KV, []}).
+// application/0 with mod: {KV, []}). Its environment holds EnvMaxBuckets,
+// DefaultMaxBuckets unless changed.
 func Spec() application.Spec {
 	return application.Spec{
 		Name:        Name,
 		Description: "named key-value buckets under supervision",
 		Vsn:         Vsn,
+		Env:         map[string]any{EnvMaxBuckets: DefaultMaxBuckets},
 		Module:      App{},
 	}
 }
