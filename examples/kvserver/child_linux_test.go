@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -229,10 +228,4 @@ func TestExitCodes(t *testing.T) {
 	if want := `ARBOR_KV_PORT="abc": not a port number`; !strings.Contains(string(out), want) {
 		t.Errorf("output %q does not say %q", out, want)
 	}
-}
-
-// drain reads what is left of a connection until EOF.
-func drain(r io.Reader) (string, error) {
-	b, err := io.ReadAll(r)
-	return string(b), err
 }
