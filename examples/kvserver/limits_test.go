@@ -247,4 +247,3 @@ func TestProtocolDecisions(t *testing.T) {
 	long := strings.Repeat("é", 40)
 	c.expect("GET "+long+" k", `ERROR no bucket "`+strings.Repeat("é", 16)+`..."`)
 }
-
