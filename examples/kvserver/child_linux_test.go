@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,6 +76,13 @@ func startChild(t *testing.T, nofile int, args ...string) *child {
 	if nofile > 0 {
 		cmd.Env = append(cmd.Env, childNofileEnv+"="+strconv.Itoa(nofile))
 	}
+	return startCmd(t, cmd, 60*time.Second)
+}
+
+// startCmd starts cmd, whose stderr is a kvserver's log, and waits up to
+// wait until it listens.
+func startCmd(t *testing.T, cmd *exec.Cmd, wait time.Duration) *child {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +119,11 @@ func startChild(t *testing.T, nofile int, args ...string) *child {
 		select {
 		case <-c.done:
 		default:
-			_ = cmd.Process.Kill()
+			if cmd.SysProcAttr != nil && cmd.SysProcAttr.Setpgid {
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // and its children
+			} else {
+				_ = cmd.Process.Kill()
+			}
 			<-c.done
 		}
 		if t.Failed() {
@@ -122,8 +134,8 @@ func startChild(t *testing.T, nofile int, args ...string) *child {
 	case c.addr = <-addr:
 	case <-c.done:
 		t.Fatalf("child exited before listening: %v\n%s", c.err, c.logText())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("child not listening after 60s:\n%s", c.logText())
+	case <-time.After(wait):
+		t.Fatalf("child not listening after %v:\n%s", wait, c.logText())
 	}
 	return c
 }
@@ -134,10 +146,15 @@ func (c *child) logText() string {
 	return c.log.String()
 }
 
-// stop sends SIGINT, as Ctrl-C does, and returns the exit code.
+// stop sends SIGINT, as Ctrl-C does (to the child's process group if it
+// leads one), and returns the exit code.
 func (c *child) stop(t *testing.T) int {
 	t.Helper()
-	if err := c.cmd.Process.Signal(os.Interrupt); err != nil {
+	pid := c.cmd.Process.Pid
+	if c.cmd.SysProcAttr != nil && c.cmd.SysProcAttr.Setpgid {
+		pid = -pid
+	}
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
 		t.Fatalf("interrupt child: %v", err)
 	}
 	select {
@@ -227,5 +244,44 @@ func TestExitCodes(t *testing.T) {
 	}
 	if want := `ARBOR_KV_PORT="abc": not a port number`; !strings.Contains(string(out), want) {
 		t.Errorf("output %q does not say %q", out, want)
+	}
+}
+
+// Ctrl-C on `make run` is a clean stop: the server exits 0 and make
+// reports no error. Run from a script or in the background, make ignores
+// SIGINT and exits with the server's code, 0; in a terminal's foreground,
+// make ends itself with SIGINT once the server has stopped, as any
+// interrupted make does.
+func TestMakeRunStopsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the server with make; skipped in -short mode")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "kvserver")
+	makeRun := "make --no-print-directory -C ../.. run KVSERVER_BIN=" + bin + " 'ARGS=-listen 127.0.0.1:0'"
+	for _, tt := range []struct {
+		name, script string
+		wantSignal   bool // make may end by SIGINT
+	}{
+		{"SIGINT ignored", `trap "" INT; exec ` + makeRun, false},
+		{"foreground", "exec " + makeRun, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command("sh", "-c", tt.script)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a job's process group
+			c := startCmd(t, cmd, 5*time.Minute)
+			c.dial(t).expect("CREATE x", "OK")
+			code := c.stop(t)
+			var ee *exec.ExitError
+			signalled := errors.As(c.err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGINT
+			if code != 0 && !(tt.wantSignal && signalled) {
+				t.Errorf("make run ended with %v after Ctrl-C, want exit code 0", c.err)
+			}
+			if log := c.logText(); strings.Contains(log, "Error") {
+				t.Errorf("make reported an error for a clean stop:\n%s", log)
+			}
+		})
 	}
 }
