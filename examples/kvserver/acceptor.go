@@ -72,7 +72,7 @@ func (a acceptor) Init(ctx *actor.Context) (*acceptorState, error) {
 		a.acceptLoop(actor.WithNode(context.Background(), node), ln, stopped, log)
 	}()
 	log.Info().Stringer("addr", ln.Addr()).Int("max_conns", a.cfg.MaxConns).
-		Dur("idle_timeout", a.cfg.IdleTimeout).Dur("call_timeout", a.cfg.CallTimeout).Msg("kvserver listening")
+		Stringer("idle_timeout", a.cfg.IdleTimeout).Stringer("call_timeout", a.cfg.CallTimeout).Msg("kvserver listening")
 	return st, nil
 }
 
@@ -86,7 +86,7 @@ func (a acceptor) acceptLoop(ctx context.Context, ln net.Listener, stopped <-cha
 				return
 			}
 			backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
-			log.Error().Err(err).Dur("retry_in", backoff).Int64("open_conns", a.open.Load()).Msg("kvserver cannot accept; retrying")
+			log.Error().Err(err).Stringer("retry_in", backoff).Int64("open_conns", a.open.Load()).Msg("kvserver cannot accept; retrying")
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
