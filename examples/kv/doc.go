@@ -38,5 +38,8 @@
 //   - The registry holds at most Config.MaxBuckets buckets
 //     (DefaultMaxBuckets; the application's env key EnvMaxBuckets): Create
 //     of one more returns ErrTooManyBuckets. Drop stops a bucket and frees
-//     its name and its place at once.
+//     its name and its place at once. A bucket holds at most
+//     Config.MaxKeys keys (DefaultMaxKeys; EnvMaxKeys): Put of one more
+//     returns ErrBucketFull. Keys and values themselves are not bounded
+//     here (the kvserver bounds its request lines).
 package kv

@@ -75,7 +75,7 @@ func setupWith(t *testing.T, cfg kv.Config) (*actor.Node, kv.Registry, forwarder
 func TestBucketStoresValues(t *testing.T) {
 	n := newNode(t)
 	ctx := ctxT(t)
-	b, err := kv.StartBucket(n)
+	b, err := kv.StartBucket(n, kv.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,5 +385,67 @@ func TestSlowHandlerDoesNotStallRegistry(t *testing.T) {
 	names, err := reg.Names(ctx)
 	if err != nil || len(names) != 5 {
 		t.Errorf("Names = %v, %v; want 5", names, err)
+	}
+}
+
+func TestBucketMaxKeys(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	b, err := kv.StartBucket(n, kv.Config{MaxKeys: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b"} {
+		if err := b.Put(ctx, k, "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Put(ctx, "c", "1"); !errors.Is(err, kv.ErrBucketFull) {
+		t.Fatalf("Put of a third key = %v, want ErrBucketFull", err)
+	}
+	if err := b.Put(ctx, "a", "2"); err != nil {
+		t.Errorf("Put of an existing key in a full bucket = %v", err)
+	}
+	if _, _, err := b.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "c", "1"); err != nil {
+		t.Errorf("Put after a Delete = %v", err)
+	}
+}
+
+// The application's env sets the caps of the tree's registry and buckets.
+func TestApplicationEnvCaps(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	c, err := application.NewController(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := kv.Spec()
+	spec.Env[kv.EnvMaxBuckets] = 1
+	spec.Env[kv.EnvMaxKeys] = 1
+	if err := c.Load(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EnsureAllStarted(ctx, kv.Name, application.Permanent); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := kv.FindRegistry(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := reg.Create(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Create(ctx, "b"); !errors.Is(err, kv.ErrTooManyBuckets) {
+		t.Errorf("second Create = %v, want ErrTooManyBuckets", err)
+	}
+	if err := b.Put(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "k2", "v"); !errors.Is(err, kv.ErrBucketFull) {
+		t.Errorf("second key = %v, want ErrBucketFull", err)
 	}
 }

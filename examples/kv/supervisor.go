@@ -17,13 +17,10 @@ const (
 )
 
 // BucketTemplate is the child spec of the bucket supervisor (the seed's
-// KV.Bucket.Supervisor, simple_one_for_one): every child is a bucket, and
-// buckets are Temporary — a bucket that exits is never restarted, the
-// registry forgets it instead.
-var BucketTemplate = supervision.Template[struct{}]{
-	Start:   startBucketLink,
-	Restart: supervision.Temporary,
-}
+// KV.Bucket.Supervisor, simple_one_for_one): every child is a bucket of at
+// most DefaultMaxKeys keys, and buckets are Temporary — a bucket that
+// exits is never restarted, the registry forgets it instead.
+var BucketTemplate = bucketTemplate(Config{})
 
 // StartBucketSupervisor starts a bucket supervisor from sp. Options of
 // supervision.StartDynamic apply (WithName, WithMaxChildren...).
@@ -41,7 +38,8 @@ func StartBucketIn(ctx context.Context, buckets supervision.DynamicSupervisor[st
 // Children returns the children of the kv top supervisor, in start order:
 // the event manager, the bucket supervisor, then the registry, which finds
 // the other two by name and so must start after them.
-// The registry holds at most cfg.MaxBuckets buckets.
+// The registry holds at most cfg.MaxBuckets buckets of at most
+// cfg.MaxKeys keys each.
 func Children(cfg Config) []supervision.ChildSpec {
 	return []supervision.ChildSpec{
 		{
@@ -51,7 +49,7 @@ func Children(cfg Config) []supervision.ChildSpec {
 				return m.PID(), err
 			},
 		},
-		supervision.DynamicSpec("bucket_supervisor", BucketTemplate, supervision.WithName(BucketsName)),
+		supervision.DynamicSpec("bucket_supervisor", bucketTemplate(cfg), supervision.WithName(BucketsName)),
 		{ID: "registry", Start: func(ctx *actor.Context) (actor.PID, error) { return startRegistryLink(ctx, cfg) }},
 	}
 }

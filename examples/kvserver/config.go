@@ -67,8 +67,8 @@ func (c Config) withDefaults() Config {
 
 // options is the parsed command line.
 type options struct {
-	server     Config
-	maxBuckets int
+	server Config
+	kv     kv.Config
 }
 
 // errUsage is parseOptions's error for a bad command line or environment;
@@ -95,6 +95,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	port := env.int("ARBOR_KV_PORT", -1)
 	maxConns := env.int("ARBOR_KV_MAX_CONNS", DefaultMaxConns)
 	maxBuckets := env.int("ARBOR_KV_MAX_BUCKETS", kv.DefaultMaxBuckets)
+	maxKeys := env.int("ARBOR_KV_MAX_KEYS", kv.DefaultMaxKeys)
 	idle := env.duration("ARBOR_KV_IDLE_TIMEOUT", DefaultIdleTimeout)
 	write := env.duration("ARBOR_KV_WRITE_TIMEOUT", DefaultWriteTimeout)
 	call := env.duration("ARBOR_KV_CALL_TIMEOUT", DefaultCallTimeout)
@@ -110,6 +111,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	portFlag := fs.Int("port", portDefault, "TCP port to listen on, replacing the port of -listen (env ARBOR_KV_PORT)")
 	fs.IntVar(&maxConns, "max-conns", maxConns, "clients served at once; more are refused with an ERROR line (env ARBOR_KV_MAX_CONNS)")
 	fs.IntVar(&maxBuckets, "max-buckets", maxBuckets, "buckets that may exist at once (env ARBOR_KV_MAX_BUCKETS)")
+	fs.IntVar(&maxKeys, "max-keys", maxKeys, "keys a bucket may hold (env ARBOR_KV_MAX_KEYS)")
 	fs.DurationVar(&idle, "idle-timeout", idle, "close a connection that sends no complete line for this long (env ARBOR_KV_IDLE_TIMEOUT)")
 	fs.DurationVar(&write, "write-timeout", write, "close a connection whose reply cannot be written in this long (env ARBOR_KV_WRITE_TIMEOUT)")
 	fs.DurationVar(&call, "call-timeout", call, "answer ERROR timeout to a command that takes longer (env ARBOR_KV_CALL_TIMEOUT)")
@@ -143,6 +145,8 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 		return fail("-max-conns %d: want at least 1", maxConns)
 	case maxBuckets < 1:
 		return fail("-max-buckets %d: want at least 1", maxBuckets)
+	case maxKeys < 1:
+		return fail("-max-keys %d: want at least 1", maxKeys)
 	case idle <= 0:
 		return fail("-idle-timeout %v: want a positive duration", idle)
 	case write <= 0:
@@ -158,7 +162,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 			WriteTimeout: write,
 			CallTimeout:  call,
 		},
-		maxBuckets: maxBuckets,
+		kv: kv.Config{MaxBuckets: maxBuckets, MaxKeys: maxKeys},
 	}, nil
 }
 

@@ -27,7 +27,7 @@ func (c *client) readAll() (string, error) {
 func TestMaxConns(t *testing.T) {
 	cfg := testConfig
 	cfg.MaxConns = 2
-	s := startServerWith(t, cfg, 0)
+	s := startServerWith(t, cfg, kv.Config{})
 	a, b := s.dial(t), s.dial(t)
 	a.expect("CREATE x", "OK")
 	b.expect("CREATE y", "OK")
@@ -54,7 +54,7 @@ func TestMaxConns(t *testing.T) {
 func TestIdleTimeout(t *testing.T) {
 	cfg := testConfig
 	cfg.IdleTimeout = 300 * time.Millisecond
-	s := startServerWith(t, cfg, 0)
+	s := startServerWith(t, cfg, kv.Config{})
 	idle := s.dial(t)
 	idle.expect("CREATE x", "OK")
 	half := s.dial(t)
@@ -87,7 +87,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestWriteTimeout(t *testing.T) {
 	cfg := testConfig
 	cfg.WriteTimeout = 200 * time.Millisecond
-	s := startServerWith(t, cfg, 0)
+	s := startServerWith(t, cfg, kv.Config{})
 	c := s.dial(t)
 	c.expect("CREATE x", "OK")
 	c.expect("PUT x k "+strings.Repeat("v", MaxLine-16), "OK")
@@ -127,7 +127,7 @@ func (h blockingHandler) HandleEvent(kv.Event) error {
 func TestSlowEventHandler(t *testing.T) {
 	cfg := testConfig
 	cfg.CallTimeout = 300 * time.Millisecond
-	s := startServerWith(t, cfg, 0)
+	s := startServerWith(t, cfg, kv.Config{})
 	pid, ok := s.node.WhereIs(kv.EventsName)
 	if !ok {
 		t.Fatal("no kv event manager")
@@ -181,7 +181,7 @@ func (silentServer) HandleCall(_ *actor.Context, _ behaviour.From, _ any, s stru
 func TestCallTimeoutKeepsServing(t *testing.T) {
 	cfg := testConfig
 	cfg.CallTimeout = 300 * time.Millisecond
-	s := startServerWith(t, cfg, 0)
+	s := startServerWith(t, cfg, kv.Config{})
 	ctx := ctxT(t)
 	c := s.dial(t)
 	c.expect("CREATE x", "OK")
@@ -226,15 +226,18 @@ func TestLastLineWithoutNewline(t *testing.T) {
 }
 
 // The protocol decisions: commands in any case, DELETE of a missing key and
-// DROP of a missing bucket answer OK, the bucket cap, DROP frees a place.
+// DROP of a missing bucket answer OK, the bucket and key caps, DROP frees a
+// place.
 func TestProtocolDecisions(t *testing.T) {
-	s := startServerWith(t, testConfig, 2)
+	s := startServerWith(t, testConfig, kv.Config{MaxBuckets: 2, MaxKeys: 1})
 	c := s.dial(t)
 	c.expect("create a", "OK")
 	c.expect("Put a k v", "OK")
 	c.expect("get a k", "v")
 	c.expect("GET A k", `ERROR no bucket "A"`) // names are case-sensitive
 	c.expect("delete a nothing", "OK")
+	c.expect("PUT a k2 v", `ERROR bucket "a" is full; DELETE a key or DROP it first`)
+	c.expect("PUT a k w", "OK") // an existing key, at the cap
 	c.expect("DELETE nobucket k", `ERROR no bucket "nobucket"`)
 	c.expect("CREATE b", "OK")
 	c.expect("CREATE c", "ERROR too many buckets; DROP one first")

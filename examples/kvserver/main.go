@@ -15,6 +15,7 @@
 //	-port n               ARBOR_KV_PORT          replaces the port of -listen
 //	-max-conns n          ARBOR_KV_MAX_CONNS     1024 clients at once
 //	-max-buckets n        ARBOR_KV_MAX_BUCKETS   1000 buckets
+//	-max-keys n           ARBOR_KV_MAX_KEYS      10000 keys a bucket
 //	-idle-timeout d       ARBOR_KV_IDLE_TIMEOUT  5m without a complete line
 //	-write-timeout d      ARBOR_KV_WRITE_TIMEOUT 10s to write a reply
 //	-call-timeout d       ARBOR_KV_CALL_TIMEOUT  5s for a command
@@ -83,7 +84,8 @@ func realMain(args []string) int {
 	log := zerolog.New(out).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	node := actor.NewNode(actor.WithNodeName("kvserver@localhost"), actor.WithLogger(log))
 	kvSpec := kv.Spec()
-	kvSpec.Env[kv.EnvMaxBuckets] = opts.maxBuckets
+	kvSpec.Env[kv.EnvMaxBuckets] = opts.kv.MaxBuckets
+	kvSpec.Env[kv.EnvMaxKeys] = opts.kv.MaxKeys
 	code := application.Run(context.Background(), node,
 		[]application.Spec{kvSpec, Spec(opts.server)},
 		application.WithOnStarted(func(ctx context.Context, c application.Controller, _ []string) {

@@ -29,7 +29,8 @@ import (
 //
 // A command on a bucket that does not exist answers ERROR no bucket ...
 // (DROP excepted). CREATE past the server's bucket cap (-max-buckets)
-// answers ERROR too many buckets until one is dropped. A line longer than
+// answers ERROR too many buckets until one is dropped; PUT of a new key in
+// a bucket at its key cap (-max-keys) answers ERROR bucket ... is full. A line longer than
 // MaxLine bytes answers ERROR line too long. A command that does not
 // finish within the call timeout answers ERROR timeout; the connection
 // goes on. A last line without a newline, before the client closes its
@@ -186,6 +187,9 @@ func run(ctx context.Context, reg kv.Registry, c command, timeout time.Duration)
 	}
 	if errors.Is(err, actor.NoProc) {
 		return "ERROR no " + bucket // dropped or crashed since the lookup
+	}
+	if errors.Is(err, kv.ErrBucketFull) {
+		return "ERROR " + bucket + " is full; DELETE a key or DROP it first"
 	}
 	if err != nil {
 		return errorReply(bucket, err, timeout)

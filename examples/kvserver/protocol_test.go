@@ -108,7 +108,7 @@ func TestParseOptions(t *testing.T) {
 		args    []string
 		env     map[string]string
 		want    Config
-		buckets int
+		kv      kv.Config
 		wantErr string
 	}{
 		{name: "defaults", want: Config{Addr: "127.0.0.1:4040", MaxConns: DefaultMaxConns, IdleTimeout: DefaultIdleTimeout, WriteTimeout: DefaultWriteTimeout, CallTimeout: DefaultCallTimeout}},
@@ -118,9 +118,11 @@ func TestParseOptions(t *testing.T) {
 		{name: "listen", args: []string{"-listen", ":7070"}, want: Config{Addr: ":7070"}},
 		{name: "listen env and port", args: []string{"-port", "1"}, env: map[string]string{"ARBOR_KV_LISTEN": "0.0.0.0:9"}, want: Config{Addr: "0.0.0.0:1"}},
 		{name: "limits", args: []string{"-max-conns", "7", "-idle-timeout", "3s", "-write-timeout", "2s", "-call-timeout", "1s", "-max-buckets", "9"},
-			want: Config{MaxConns: 7, IdleTimeout: 3 * time.Second, WriteTimeout: 2 * time.Second, CallTimeout: time.Second}, buckets: 9},
+			want: Config{MaxConns: 7, IdleTimeout: 3 * time.Second, WriteTimeout: 2 * time.Second, CallTimeout: time.Second}, kv: kv.Config{MaxBuckets: 9}},
+		{name: "max keys", args: []string{"-max-keys", "5"}, kv: kv.Config{MaxKeys: 5}},
+		{name: "zero keys", env: map[string]string{"ARBOR_KV_MAX_KEYS": "0"}, wantErr: "-max-keys 0: want at least 1"},
 		{name: "limits env", env: map[string]string{"ARBOR_KV_MAX_CONNS": "7", "ARBOR_KV_IDLE_TIMEOUT": "3s", "ARBOR_KV_MAX_BUCKETS": "9"},
-			want: Config{MaxConns: 7, IdleTimeout: 3 * time.Second}, buckets: 9},
+			want: Config{MaxConns: 7, IdleTimeout: 3 * time.Second}, kv: kv.Config{MaxBuckets: 9}},
 		{name: "bad port env", env: map[string]string{"ARBOR_KV_PORT": "abc"}, wantErr: `ARBOR_KV_PORT="abc": not a port number from 0 to 65535`},
 		{name: "port env out of range", env: map[string]string{"ARBOR_KV_PORT": "70000"}, wantErr: `ARBOR_KV_PORT="70000"`},
 		{name: "bad port flag", args: []string{"-port", "-3"}, wantErr: "-port -3"},
@@ -154,11 +156,15 @@ func TestParseOptions(t *testing.T) {
 			if got.server != want {
 				t.Errorf("config %+v, want %+v", got.server, want)
 			}
-			if tt.buckets == 0 {
-				tt.buckets = kv.DefaultMaxBuckets
+			wantKV := tt.kv
+			if wantKV.MaxBuckets == 0 {
+				wantKV.MaxBuckets = kv.DefaultMaxBuckets
 			}
-			if got.maxBuckets != tt.buckets {
-				t.Errorf("max buckets %d, want %d", got.maxBuckets, tt.buckets)
+			if wantKV.MaxKeys == 0 {
+				wantKV.MaxKeys = kv.DefaultMaxKeys
+			}
+			if got.kv != wantKV {
+				t.Errorf("kv config %+v, want %+v", got.kv, wantKV)
 			}
 		})
 	}

@@ -44,10 +44,9 @@ type server struct {
 // loopback port.
 var testConfig = Config{Addr: "127.0.0.1:0"}
 
-// loadApps starts a node with a controller that has kv (holding at most
-// maxBuckets buckets, 0 for the default) and kvserver (serving with cfg)
-// loaded.
-func loadApps(t *testing.T, cfg Config, maxBuckets int) (*actor.Node, application.Controller) {
+// loadApps starts a node with a controller that has kv (with the caps of
+// kvCfg, zero for the defaults) and kvserver (serving with cfg) loaded.
+func loadApps(t *testing.T, cfg Config, kvCfg kv.Config) (*actor.Node, application.Controller) {
 	t.Helper()
 	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
 	c, err := application.NewController(n)
@@ -66,9 +65,8 @@ func loadApps(t *testing.T, cfg Config, maxBuckets int) (*actor.Node, applicatio
 	})
 	ctx := ctxT(t)
 	kvSpec := kv.Spec()
-	if maxBuckets > 0 {
-		kvSpec.Env[kv.EnvMaxBuckets] = maxBuckets
-	}
+	kvSpec.Env[kv.EnvMaxBuckets] = kvCfg.MaxBuckets
+	kvSpec.Env[kv.EnvMaxKeys] = kvCfg.MaxKeys
 	for _, s := range []application.Spec{kvSpec, Spec(cfg)} {
 		if err := c.Load(ctx, s); err != nil {
 			t.Fatal(err)
@@ -79,13 +77,13 @@ func loadApps(t *testing.T, cfg Config, maxBuckets int) (*actor.Node, applicatio
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	return startServerWith(t, testConfig, 0)
+	return startServerWith(t, testConfig, kv.Config{})
 }
 
 // startServerWith starts kv and kvserver as loadApps does.
-func startServerWith(t *testing.T, cfg Config, maxBuckets int) *server {
+func startServerWith(t *testing.T, cfg Config, kvCfg kv.Config) *server {
 	t.Helper()
-	n, c := loadApps(t, cfg, maxBuckets)
+	n, c := loadApps(t, cfg, kvCfg)
 	ctx := ctxT(t)
 	started, err := c.EnsureAllStarted(ctx, Name, application.Permanent)
 	if err != nil || !slices.Equal(started, []string{kv.Name, Name}) {
@@ -138,7 +136,7 @@ func (c *client) expect(line, want string) {
 }
 
 func TestStartWithoutKVIsNotStarted(t *testing.T) {
-	_, c := loadApps(t, testConfig, 0)
+	_, c := loadApps(t, testConfig, kv.Config{})
 	err := c.Start(ctxT(t), Name, application.Permanent)
 	var ns *application.NotStartedError
 	if !errors.As(err, &ns) || ns.App != Name || ns.Missing != kv.Name {
