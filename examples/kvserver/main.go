@@ -25,7 +25,7 @@
 //
 // Then, from another terminal:
 //
-//	$ nc localhost 4040
+//	$ nc 127.0.0.1 4040
 //	CREATE shopping
 //	OK
 //	PUT shopping milk 3
