@@ -14,7 +14,9 @@ import (
 
 func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 
-func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
+func newNode(t testing.TB, opts ...actor.NodeOption) *actor.Node {
+	return actortest.NewNode(t, opts...)
+}
 
 func ctxT(t testing.TB) context.Context { return actortest.Context(t) }
 

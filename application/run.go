@@ -13,8 +13,8 @@ import (
 
 // Exit codes returned by Run.
 const (
-	// ExitOK: the applications ran until a signal or ctx asked them to
-	// stop, and all stopped within the deadline.
+	// ExitOK: the applications ran (or were starting) until a signal or
+	// ctx asked them to stop, and all stopped within the deadline.
 	ExitOK = 0
 	// ExitFailure: an application failed to start, an application whose
 	// death ends the node exited, or the shutdown overran its deadline.
@@ -83,7 +83,8 @@ func WithOnStarted(f func(ctx context.Context, c Controller, started []string)) 
 // application whose death ends the node exits. It then stops every
 // application, newest first, within the shutdown timeout, stops the
 // controller and returns an exit code for os.Exit: ExitOK after a
-// requested, clean stop, ExitFailure otherwise. Run does not stop node;
+// requested, clean stop (also when the signal or ctx comes while the
+// applications are starting), ExitFailure otherwise. Run does not stop node;
 // the caller does, after Run returns.
 //
 //	func main() {
@@ -125,8 +126,20 @@ func Run(ctx context.Context, node *actor.Node, apps []Spec, opts ...RunOption) 
 		return ExitOK
 	}
 
+	// stopWhileStarting ends a start that failed because a signal or ctx
+	// asked Run to stop: a requested stop, not a failure.
+	stopWhileStarting := func(app string) (int, bool) {
+		if runCtx.Err() == nil {
+			return 0, false
+		}
+		log.Info().Str("app", app).Msg("asked to stop while starting; stopping applications")
+		return shutdown(), true
+	}
 	for _, spec := range apps {
 		if err := c.Load(runCtx, spec); err != nil && !errors.Is(err, ErrAlreadyLoaded) {
+			if code, ok := stopWhileStarting(spec.Name); ok {
+				return code
+			}
 			log.Error().Err(err).Str("app", spec.Name).Msg("cannot load application")
 			shutdown()
 			return ExitFailure
@@ -139,6 +152,9 @@ func Run(ctx context.Context, node *actor.Node, apps []Spec, opts ...RunOption) 
 		started, err := c.EnsureAllStarted(startCtx, spec.Name, cfg.typ)
 		if err != nil {
 			cancelStart()
+			if code, ok := stopWhileStarting(spec.Name); ok {
+				return code
+			}
 			log.Error().Err(err).Str("app", spec.Name).Msg("cannot start application")
 			shutdown()
 			return ExitFailure

@@ -5,8 +5,9 @@
 // Registry maps bucket names to buckets: Create starts a bucket under the
 // bucket supervisor (a DynamicSupervisor of Temporary buckets), the
 // registry monitors it, and when the bucket's process exits — stopped or
-// crashed — the registry forgets the name. Both events are announced on an
-// EventManager[Event] ({create, name, pid} and {exit, name, pid}).
+// crashed — the registry forgets the name; Drop stops a bucket and forgets
+// it. Both events are announced on an EventManager[Event] ({create, name,
+// pid} and {exit, name, pid}).
 //
 // The top supervisor, one_for_one, starts the event manager, the bucket
 // supervisor and the registry in that order, each under a registered name
@@ -29,6 +30,16 @@
 //   - The registry's crash does not stop the bucket supervisor or its
 //     buckets; the restarted registry starts with no names, so the old
 //     buckets are unreachable by name (they run until the tree stops).
-//   - Events reach the handlers in the order the registry saw them; Create
-//     returns after the handlers have handled the create event.
+//   - Events reach the handlers in the order the registry saw them. The
+//     registry notifies without waiting (gen_event's notify, not
+//     sync_notify): Create and Drop return before the handlers have seen
+//     their event, and a slow handler delays only the event manager — its
+//     queue grows, the registry and its callers go on.
+//   - The registry holds at most Config.MaxBuckets buckets
+//     (DefaultMaxBuckets; the application's env key EnvMaxBuckets): Create
+//     of one more returns ErrTooManyBuckets. Drop stops a bucket and frees
+//     its name and its place at once. A bucket holds at most
+//     Config.MaxKeys keys (DefaultMaxKeys; EnvMaxKeys): Put of one more
+//     returns ErrBucketFull. Keys and values themselves are not bounded
+//     here (the kvserver bounds its request lines).
 package kv

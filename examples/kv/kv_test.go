@@ -43,6 +43,14 @@ func (f forwarder) next(t testing.TB) kv.Event {
 // manager with a forwarding handler, and a registry using both.
 func setup(t *testing.T) (*actor.Node, kv.Registry, forwarder) {
 	t.Helper()
+	n, reg, events, _ := setupWith(t, kv.Config{})
+	return n, reg, events
+}
+
+// setupWith is setup with the registry's cfg; it also returns the event
+// manager.
+func setupWith(t *testing.T, cfg kv.Config) (*actor.Node, kv.Registry, forwarder, behaviour.EventManager[kv.Event]) {
+	t.Helper()
 	n := newNode(t)
 	ctx := ctxT(t)
 	sup, err := kv.StartBucketSupervisor(n)
@@ -53,7 +61,7 @@ func setup(t *testing.T) (*actor.Node, kv.Registry, forwarder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := kv.StartRegistry(n, manager, sup)
+	reg, err := kv.StartRegistry(n, manager, sup, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,13 +69,13 @@ func setup(t *testing.T) (*actor.Node, kv.Registry, forwarder) {
 	if err := manager.AddHandler(ctx, "forwarder", events); err != nil {
 		t.Fatal(err)
 	}
-	return n, reg, events
+	return n, reg, events, manager
 }
 
 func TestBucketStoresValues(t *testing.T) {
 	n := newNode(t)
 	ctx := ctxT(t)
-	b, err := kv.StartBucket(n)
+	b, err := kv.StartBucket(n, kv.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,5 +290,162 @@ func TestRegistryCrashIsRestarted(t *testing.T) {
 	}
 	if _, ok, _ := fresh.Lookup(ctx, "old"); ok {
 		t.Error("the restarted registry knows a bucket of the old one")
+	}
+}
+
+func TestRegistryDrop(t *testing.T) {
+	n, reg, events := setup(t)
+	ctx := ctxT(t)
+	b, err := reg.Create(ctx, "shopping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events.next(t) // create
+	exit := n.WatchExit(b.PID())
+	if found, err := reg.Drop(ctx, "shopping"); !found || err != nil {
+		t.Fatalf("Drop = %v, %v; want true, nil", found, err)
+	}
+	<-exit
+	if e := events.next(t); e.Kind != kv.Exited || e.Name != "shopping" || e.Bucket != b.PID() {
+		t.Errorf("event %+v, want exit shopping", e)
+	}
+	if _, ok, err := reg.Lookup(ctx, "shopping"); ok || err != nil {
+		t.Errorf("Lookup after Drop = %v, %v; want not found", ok, err)
+	}
+	if found, err := reg.Drop(ctx, "shopping"); found || err != nil {
+		t.Errorf("second Drop = %v, %v; want false, nil", found, err)
+	}
+	again, err := reg.Create(ctx, "shopping")
+	if err != nil || again == b {
+		t.Fatalf("Create after Drop = %v, %v; want a new bucket", again, err)
+	}
+	if e := events.next(t); e.Kind != kv.Created || e.Bucket != again.PID() {
+		t.Errorf("event %+v, want create of the new bucket", e)
+	}
+}
+
+func TestRegistryMaxBuckets(t *testing.T) {
+	_, reg, _, _ := setupWith(t, kv.Config{MaxBuckets: 2})
+	ctx := ctxT(t)
+	for _, name := range []string{"a", "b"} {
+		if _, err := reg.Create(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := reg.Create(ctx, "c"); !errors.Is(err, kv.ErrTooManyBuckets) {
+		t.Fatalf("third Create = %v, want ErrTooManyBuckets", err)
+	}
+	if _, err := reg.Create(ctx, "a"); err != nil {
+		t.Errorf("Create of an existing bucket at the cap = %v, want it returned", err)
+	}
+	if _, err := reg.Drop(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Create(ctx, "c"); err != nil {
+		t.Errorf("Create after a Drop = %v", err)
+	}
+}
+
+// blockingHandler blocks on every event until release is closed.
+type blockingHandler struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h blockingHandler) HandleEvent(kv.Event) error {
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	<-h.release
+	return nil
+}
+
+// A handler that blocks does not stall the registry: notifying is
+// asynchronous, as gen_event's notify.
+func TestSlowHandlerDoesNotStallRegistry(t *testing.T) {
+	_, reg, _, manager := setupWith(t, kv.Config{})
+	ctx := ctxT(t)
+	h := blockingHandler{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	t.Cleanup(func() { close(h.release) })
+	if err := manager.AddHandler(ctx, "slow", h); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		// A deadline shorter than the handler's block: a registry that
+		// waits for its handlers would fail this.
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := reg.Create(cctx, fmt.Sprintf("b%d", i))
+		cancel()
+		if err != nil {
+			t.Fatalf("Create %d while a handler blocks: %v", i, err)
+		}
+	}
+	<-h.entered
+	names, err := reg.Names(ctx)
+	if err != nil || len(names) != 5 {
+		t.Errorf("Names = %v, %v; want 5", names, err)
+	}
+}
+
+func TestBucketMaxKeys(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	b, err := kv.StartBucket(n, kv.Config{MaxKeys: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b"} {
+		if err := b.Put(ctx, k, "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Put(ctx, "c", "1"); !errors.Is(err, kv.ErrBucketFull) {
+		t.Fatalf("Put of a third key = %v, want ErrBucketFull", err)
+	}
+	if err := b.Put(ctx, "a", "2"); err != nil {
+		t.Errorf("Put of an existing key in a full bucket = %v", err)
+	}
+	if _, _, err := b.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "c", "1"); err != nil {
+		t.Errorf("Put after a Delete = %v", err)
+	}
+}
+
+// The application's env sets the caps of the tree's registry and buckets.
+func TestApplicationEnvCaps(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	c, err := application.NewController(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := kv.Spec()
+	spec.Env[kv.EnvMaxBuckets] = 1
+	spec.Env[kv.EnvMaxKeys] = 1
+	if err := c.Load(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.EnsureAllStarted(ctx, kv.Name, application.Permanent); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := kv.FindRegistry(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := reg.Create(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Create(ctx, "b"); !errors.Is(err, kv.ErrTooManyBuckets) {
+		t.Errorf("second Create = %v, want ErrTooManyBuckets", err)
+	}
+	if err := b.Put(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "k2", "v"); !errors.Is(err, kv.ErrBucketFull) {
+		t.Errorf("second key = %v, want ErrBucketFull", err)
 	}
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -65,27 +66,37 @@ func (r Registry) PID() actor.PID { return r.pid }
 type (
 	createReq struct{ name string }
 	lookupReq struct{ name string }
+	dropReq   struct{ name string }
 	namesReq  struct{}
 )
 
 // registryState is the registry's state, owned by its process.
 type registryState struct {
-	names   map[string]actor.PID
+	names   map[string]entry
 	refs    map[actor.Ref]string
+	max     int
 	events  behaviour.EventManager[Event]
 	buckets supervision.DynamicSupervisor[struct{}]
 }
 
+// entry is a named bucket and the registry's monitor of it.
+type entry struct {
+	pid actor.PID
+	ref actor.Ref
+}
+
 // registryServer is the registry's GenServer.
 type registryServer struct {
+	cfg     Config
 	events  behaviour.EventManager[Event]
 	buckets supervision.DynamicSupervisor[struct{}]
 }
 
 func (r registryServer) Init(*actor.Context) (*registryState, error) {
 	return &registryState{
-		names:   map[string]actor.PID{},
+		names:   map[string]entry{},
 		refs:    map[actor.Ref]string{},
+		max:     r.cfg.withDefaults().MaxBuckets,
 		events:  r.events,
 		buckets: r.buckets,
 	}, nil
@@ -93,17 +104,18 @@ func (r registryServer) Init(*actor.Context) (*registryState, error) {
 
 // StartRegistry starts a registry from sp that creates buckets with
 // buckets and announces them on events (the seed's
-// KV.Registry.start_link(manager, sup)). Options: behaviour.WithName.
-// It returns the spawn errors of behaviour.Start.
-func StartRegistry(sp actor.Spawner, events behaviour.EventManager[Event], buckets supervision.DynamicSupervisor[struct{}], opts ...behaviour.Option) (Registry, error) {
-	pid, err := behaviour.Start[*registryState](sp, registryServer{events: events, buckets: buckets}, opts...)
+// KV.Registry.start_link(manager, sup)), holding at most cfg.MaxBuckets
+// buckets. Options: behaviour.WithName. It returns the spawn errors of
+// behaviour.Start.
+func StartRegistry(sp actor.Spawner, events behaviour.EventManager[Event], buckets supervision.DynamicSupervisor[struct{}], cfg Config, opts ...behaviour.Option) (Registry, error) {
+	pid, err := behaviour.Start[*registryState](sp, registryServer{cfg: cfg, events: events, buckets: buckets}, opts...)
 	return Registry{pid: pid}, err
 }
 
 // startRegistryLink starts the registry of the tree, linked to ctx (the
 // top supervisor). It finds the event manager and the bucket supervisor by
 // name each time, so a restarted registry uses the ones running.
-func startRegistryLink(ctx *actor.Context) (actor.PID, error) {
+func startRegistryLink(ctx *actor.Context, cfg Config) (actor.PID, error) {
 	events, ok := ctx.Node().WhereIs(EventsName)
 	if !ok {
 		return actor.PID{}, fmt.Errorf("kv registry: event manager %q: %w", EventsName, actor.ErrUnknownName)
@@ -113,6 +125,7 @@ func startRegistryLink(ctx *actor.Context) (actor.PID, error) {
 		return actor.PID{}, fmt.Errorf("kv registry: bucket supervisor %q: %w", BucketsName, actor.ErrUnknownName)
 	}
 	srv := registryServer{
+		cfg:     cfg,
 		events:  behaviour.EventManagerOf[Event](events),
 		buckets: supervision.DynamicOf[struct{}](buckets),
 	}
@@ -128,19 +141,42 @@ type created struct {
 func (registryServer) HandleCall(ctx *actor.Context, _ behaviour.From, req any, s *registryState) behaviour.Result[*registryState] {
 	switch r := req.(type) {
 	case createReq:
-		if pid, ok := s.names[r.name]; ok {
-			return behaviour.Reply(created{bucket: pid}, s)
+		if e, ok := s.names[r.name]; ok {
+			return behaviour.Reply(created{bucket: e.pid}, s)
+		}
+		if len(s.names) >= s.max {
+			return behaviour.Reply(created{err: fmt.Errorf("create bucket %q: %w (at most %d)", r.name, ErrTooManyBuckets, s.max)}, s)
 		}
 		pid, err := s.buckets.StartChild(ctx, struct{}{})
 		if err != nil {
 			return behaviour.Reply(created{err: fmt.Errorf("kv: create bucket %q: %w", r.name, err)}, s)
 		}
-		s.refs[ctx.Monitor(pid)] = r.name
-		s.names[r.name] = pid
+		ref := ctx.Monitor(pid)
+		s.refs[ref] = r.name
+		s.names[r.name] = entry{pid: pid, ref: ref}
 		s.notify(ctx, Event{Kind: Created, Name: r.name, Bucket: pid})
 		return behaviour.Reply(created{bucket: pid}, s)
 	case lookupReq:
-		return behaviour.Reply(s.names[r.name], s)
+		return behaviour.Reply(s.names[r.name].pid, s)
+	case dropReq:
+		e, ok := s.names[r.name]
+		if !ok {
+			return behaviour.Reply(dropped{}, s)
+		}
+		// Forget the bucket first: its Down is not wanted any more, and
+		// the name is free again when Drop returns.
+		ctx.Demonitor(e.ref)
+		delete(s.refs, e.ref)
+		delete(s.names, r.name)
+		err := s.buckets.TerminateChild(ctx, e.pid)
+		if errors.Is(err, supervision.ErrNotFound) {
+			err = nil // it exited on its own meanwhile
+		}
+		if err != nil {
+			err = fmt.Errorf("kv: drop bucket %q: %w", r.name, err)
+		}
+		s.notify(ctx, Event{Kind: Exited, Name: r.name, Bucket: e.pid})
+		return behaviour.Reply(dropped{found: true, err: err}, s)
 	case namesReq:
 		names := make([]string, 0, len(s.names))
 		for n := range s.names {
@@ -162,19 +198,28 @@ func (registryServer) HandleInfo(ctx *actor.Context, msg any, s *registryState) 
 	return behaviour.NoReply(s)
 }
 
-// notify tells the handlers, and waits for them, as the seed's
-// GenEvent.sync_notify. An event manager that is gone (being restarted)
+// dropped is the answer to dropReq.
+type dropped struct {
+	found bool
+	err   error
+}
+
+// notify tells the handlers without waiting for them (gen_event's notify):
+// a slow handler delays only the event manager, never the registry and the
+// clients waiting on it. An event manager that is gone (being restarted)
 // misses the event; the registry goes on.
 func (s *registryState) notify(ctx *actor.Context, e Event) {
-	if err := s.events.SyncNotify(ctx, e); err != nil {
+	if err := s.events.Notify(ctx, e); err != nil {
 		ctx.Logger().Warn().Err(err).Stringer("event", e.Kind).Str("bucket", e.Name).Msg("kv registry could not notify")
 	}
 }
 
 // Create returns the bucket called name, creating it under the bucket
 // supervisor if there is none (the seed's KV.Registry.create). It returns
-// an error wrapping the bucket supervisor's if the bucket cannot start,
-// and a *actor.CallError if the registry does not answer in time.
+// an error wrapping ErrTooManyBuckets if the registry holds
+// Config.MaxBuckets buckets already, an error wrapping the bucket
+// supervisor's if the bucket cannot start, and a *actor.CallError if the
+// registry does not answer in time.
 func (r Registry) Create(ctx context.Context, name string) (Bucket, error) {
 	c, err := behaviour.CallAs[created](ctx, r.pid, createReq{name: name})
 	if err != nil {
@@ -189,6 +234,19 @@ func (r Registry) Create(ctx context.Context, name string) (Bucket, error) {
 func (r Registry) Lookup(ctx context.Context, name string) (Bucket, bool, error) {
 	pid, err := behaviour.CallAs[actor.PID](ctx, r.pid, lookupReq{name: name})
 	return Bucket{pid: pid}, !pid.IsZero(), err
+}
+
+// Drop stops the bucket called name and forgets it, and reports whether
+// there was one; its Exited event follows. The name is free again when
+// Drop returns. It returns a *actor.CallError if the registry does not
+// answer in time, or an error wrapping the bucket supervisor's if the
+// bucket could not be stopped (it is forgotten all the same).
+func (r Registry) Drop(ctx context.Context, name string) (bool, error) {
+	d, err := behaviour.CallAs[dropped](ctx, r.pid, dropReq{name: name})
+	if err != nil {
+		return false, err
+	}
+	return d.found, d.err
 }
 
 // Names returns the names of the buckets, in no order. Errors as Lookup.

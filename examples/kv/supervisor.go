@@ -17,13 +17,10 @@ const (
 )
 
 // BucketTemplate is the child spec of the bucket supervisor (the seed's
-// KV.Bucket.Supervisor, simple_one_for_one): every child is a bucket, and
-// buckets are Temporary — a bucket that exits is never restarted, the
-// registry forgets it instead.
-var BucketTemplate = supervision.Template[struct{}]{
-	Start:   startBucketLink,
-	Restart: supervision.Temporary,
-}
+// KV.Bucket.Supervisor, simple_one_for_one): every child is a bucket of at
+// most DefaultMaxKeys keys, and buckets are Temporary — a bucket that
+// exits is never restarted, the registry forgets it instead.
+var BucketTemplate = bucketTemplate(Config{})
 
 // StartBucketSupervisor starts a bucket supervisor from sp. Options of
 // supervision.StartDynamic apply (WithName, WithMaxChildren...).
@@ -41,7 +38,9 @@ func StartBucketIn(ctx context.Context, buckets supervision.DynamicSupervisor[st
 // Children returns the children of the kv top supervisor, in start order:
 // the event manager, the bucket supervisor, then the registry, which finds
 // the other two by name and so must start after them.
-func Children() []supervision.ChildSpec {
+// The registry holds at most cfg.MaxBuckets buckets of at most
+// cfg.MaxKeys keys each.
+func Children(cfg Config) []supervision.ChildSpec {
 	return []supervision.ChildSpec{
 		{
 			ID: "event_manager",
@@ -50,8 +49,8 @@ func Children() []supervision.ChildSpec {
 				return m.PID(), err
 			},
 		},
-		supervision.DynamicSpec("bucket_supervisor", BucketTemplate, supervision.WithName(BucketsName)),
-		{ID: "registry", Start: startRegistryLink},
+		supervision.DynamicSpec("bucket_supervisor", bucketTemplate(cfg), supervision.WithName(BucketsName)),
+		{ID: "registry", Start: func(ctx *actor.Context) (actor.PID, error) { return startRegistryLink(ctx, cfg) }},
 	}
 }
 
@@ -61,14 +60,14 @@ func Children() []supervision.ChildSpec {
 // empty: the buckets of the crashed one keep running but have no name any
 // more (the trade-off the seed's chapter discusses; one_for_all would stop
 // them instead).
-func StartSupervisor(sp actor.Spawner, opts ...supervision.Option) (actor.PID, error) {
-	return supervision.Start(sp, Children(), supervisorOpts(opts)...)
+func StartSupervisor(sp actor.Spawner, cfg Config, opts ...supervision.Option) (actor.PID, error) {
+	return supervision.Start(sp, Children(cfg), supervisorOpts(opts)...)
 }
 
 // StartSupervisorLink is StartSupervisor linked to ctx, its parent: the
 // kv application's master.
-func StartSupervisorLink(ctx *actor.Context, opts ...supervision.Option) (actor.PID, error) {
-	return supervision.StartLink(ctx, Children(), supervisorOpts(opts)...)
+func StartSupervisorLink(ctx *actor.Context, cfg Config, opts ...supervision.Option) (actor.PID, error) {
+	return supervision.StartLink(ctx, Children(cfg), supervisorOpts(opts)...)
 }
 
 func supervisorOpts(opts []supervision.Option) []supervision.Option {

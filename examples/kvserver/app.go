@@ -3,8 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
+	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/application"
@@ -20,24 +19,23 @@ const (
 	SupervisorName  = "kvserver.supervisor"
 	ConnectionsName = "kvserver.connections"
 	AcceptorName    = "kvserver.acceptor"
-	// DefaultPort is the port served when neither -port nor ARBOR_KV_PORT
-	// says otherwise.
-	DefaultPort = 4040
+	// EnvConfig is the application's environment key holding its Config.
+	EnvConfig = "config"
 )
 
-// App is the kvserver application module. Its env key "addr" is the
-// address to listen on (default ":4040").
+// App is the kvserver application module. Its env key EnvConfig holds the
+// Config it serves with.
 type App struct{}
 
-// Spec returns the kvserver application's spec, listening on addr (host:port;
-// port 0 picks a free one).
-func Spec(addr string) application.Spec {
+// Spec returns the kvserver application's spec, serving with cfg (zero
+// fields take their defaults).
+func Spec(cfg Config) application.Spec {
 	return application.Spec{
 		Name:         Name,
 		Description:  "line protocol for kv buckets over TCP",
 		Vsn:          Vsn,
 		Dependencies: []string{kv.Name},
-		Env:          map[string]any{"addr": addr},
+		Env:          map[string]any{EnvConfig: cfg},
 		Module:       App{},
 	}
 }
@@ -46,13 +44,17 @@ func Spec(addr string) application.Spec {
 // connections supervisor (Temporary connection processes) and the
 // acceptor, which needs it.
 func (App) Start(ctx *actor.Context, _ application.StartType, _ any) (actor.PID, error) {
-	addr := ":" + strconv.Itoa(DefaultPort)
+	var cfg Config
 	if c, err := application.ControllerOf(ctx.Node()); err == nil {
-		if a, ok, err := application.GetEnvAs(ctx, c, Name, "addr", addr); err == nil && ok {
-			addr = a
+		if cfg, _, err = application.GetEnvAs(ctx, c, Name, EnvConfig, Config{}); err != nil {
+			return actor.PID{}, fmt.Errorf("kvserver: read env: %w", err)
 		}
 	}
-	conns := supervision.Template[net.Conn]{Start: startConnLink, Restart: supervision.Temporary}
+	cfg = cfg.withDefaults()
+	// The count of open connections outlives an acceptor's restart: the
+	// connections it counts may still be open.
+	open := new(atomic.Int64)
+	conns := supervision.Template[connArg]{Start: startConnLink, Restart: supervision.Temporary}
 	return supervision.StartLink(ctx, []supervision.ChildSpec{
 		supervision.DynamicSpec("connections", conns, supervision.WithName(ConnectionsName)),
 		{
@@ -62,7 +64,7 @@ func (App) Start(ctx *actor.Context, _ application.StartType, _ any) (actor.PID,
 				if !ok {
 					return actor.PID{}, fmt.Errorf("kvserver: %s: %w", ConnectionsName, actor.ErrUnknownName)
 				}
-				a := acceptor{addr: addr, conns: supervision.DynamicOf[net.Conn](pid)}
+				a := acceptor{cfg: cfg, open: open, conns: supervision.DynamicOf[connArg](pid)}
 				return behaviour.StartLink[*acceptorState](c, a, behaviour.WithName(AcceptorName), behaviour.WithTrapExit())
 			},
 		},

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/behaviour"
@@ -17,7 +20,16 @@ import (
 // and replies with the answer, which the reader writes back. The call makes
 // a client wait for each answer before its next line is read. Whatever
 // ends the process — the client hanging up, a crash, the supervisor's
-// shutdown, Kill — closes the socket, which ends the reader.
+// shutdown, Kill — closes the socket, which ends the reader; whatever ends
+// the reader — the client hanging up, an idle or write timeout — closes
+// the socket and ends the process.
+//
+// Time bounds, from Config: the reader waits at most IdleTimeout for a
+// complete line, and a reply that cannot be written within WriteTimeout
+// closes the connection. A command runs under a CallTimeout deadline, so
+// a slow bucket or registry gets the client "ERROR timeout" and the
+// connection goes on; should the process itself not answer within twice
+// that, the reader answers "ERROR timeout" too and goes on reading.
 
 // Messages of a connection process.
 type (
@@ -25,8 +37,15 @@ type (
 	connEnded struct{}
 )
 
+// connArg is what the acceptor starts a connection process with.
+type connArg struct {
+	conn    net.Conn
+	cfg     Config
+	release func() // frees the connection's place under Config.MaxConns; idempotent
+}
+
 // connServer is a connection's GenServer.
-type connServer struct{ conn net.Conn }
+type connServer struct{ connArg }
 
 func (s connServer) Init(ctx *actor.Context) (net.Conn, error) {
 	node, self, c := ctx.Node(), ctx.Self(), s.conn
@@ -35,41 +54,57 @@ func (s connServer) Init(ctx *actor.Context) (net.Conn, error) {
 	go func() {
 		<-exited
 		_ = c.Close()
+		s.release()
 	}()
-	go readLoop(actor.WithNode(context.Background(), node), self, c)
+	go readLoop(actor.WithNode(context.Background(), node), self, c, s.cfg)
 	return c, nil
 }
 
-// readLoop is a connection's reader goroutine.
-func readLoop(ctx context.Context, self actor.PID, c net.Conn) {
+// readLoop is a connection's reader goroutine. It closes the socket and
+// ends the process when it returns.
+func readLoop(ctx context.Context, self actor.PID, c net.Conn, cfg Config) {
+	defer func() {
+		_ = c.Close()
+		_ = behaviour.Cast(ctx, self, connEnded{})
+	}()
 	r := bufio.NewReaderSize(c, MaxLine)
+	write := func(line string) error {
+		_ = c.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		_, err := c.Write([]byte(line + "\n"))
+		return err
+	}
 	for {
+		_ = c.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
 		line, err := readLine(r)
 		var reply string
 		switch {
 		case errors.Is(err, errTooLong):
-			reply = "ERROR line too long (at most 4096 bytes)"
-		case err != nil:
-			// The client hung up or the socket was closed.
-			_ = behaviour.Cast(ctx, self, connEnded{})
+			reply = fmt.Sprintf("ERROR line too long (at most %d bytes)", MaxLine)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			_ = write(fmt.Sprintf("ERROR idle timeout (no request for %v); closing", cfg.IdleTimeout))
 			return
+		case err != nil:
+			return // the client hung up or the socket was closed
 		default:
-			reply, err = behaviour.CallAs[string](ctx, self, lineReq{line: line})
-			if err != nil {
-				return // the process is gone, and closes the socket
+			cctx, cancel := context.WithTimeout(ctx, 2*cfg.CallTimeout)
+			reply, err = behaviour.CallAs[string](cctx, self, lineReq{line: line})
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) {
+				reply = fmt.Sprintf("ERROR timeout (no answer within %v)", 2*cfg.CallTimeout)
+			} else if err != nil {
+				return // the process is gone
 			}
 		}
-		if _, err := c.Write([]byte(reply + "\n")); err != nil {
-			_ = behaviour.Cast(ctx, self, connEnded{})
+		if err := write(reply); err != nil {
 			return
 		}
 	}
 }
 
-func (connServer) HandleCall(ctx *actor.Context, _ behaviour.From, req any, c net.Conn) behaviour.Result[net.Conn] {
+func (s connServer) HandleCall(ctx *actor.Context, _ behaviour.From, req any, c net.Conn) behaviour.Result[net.Conn] {
 	r, ok := req.(lineReq)
 	if !ok {
-		return behaviour.Reply("ERROR internal", c)
+		return behaviour.Reply("ERROR internal: unexpected request", c)
 	}
 	cmd, err := parse(r.line)
 	if err != nil {
@@ -77,9 +112,11 @@ func (connServer) HandleCall(ctx *actor.Context, _ behaviour.From, req any, c ne
 	}
 	reg, err := kv.FindRegistry(ctx.Node())
 	if err != nil {
-		return behaviour.Reply("ERROR kv registry unavailable", c)
+		return behaviour.Reply("ERROR kv registry unavailable; try again", c)
 	}
-	return behaviour.Reply(run(ctx, reg, cmd), c)
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	return behaviour.Reply(run(cctx, reg, cmd, s.cfg.CallTimeout), c)
 }
 
 func (connServer) HandleCast(_ *actor.Context, msg any, c net.Conn) behaviour.Result[net.Conn] {
@@ -92,11 +129,12 @@ func (connServer) HandleCast(_ *actor.Context, msg any, c net.Conn) behaviour.Re
 func (connServer) Terminate(_ *actor.Context, _ error, c net.Conn) { _ = c.Close() }
 
 // startConnLink starts a connection process linked to ctx, the
-// connections supervisor; it owns conn from then on.
-func startConnLink(ctx *actor.Context, conn net.Conn) (actor.PID, error) {
-	pid, err := behaviour.StartLink[net.Conn](ctx, connServer{conn: conn}, behaviour.WithTrapExit())
+// connections supervisor; it owns arg.conn from then on.
+func startConnLink(ctx *actor.Context, arg connArg) (actor.PID, error) {
+	pid, err := behaviour.StartLink[net.Conn](ctx, connServer{arg}, behaviour.WithTrapExit())
 	if err != nil {
-		_ = conn.Close()
+		_ = arg.conn.Close()
+		arg.release()
 	}
 	return pid, err
 }

@@ -1,14 +1,31 @@
 // Command kvserver serves the kv example's buckets over TCP with a line
 // protocol. It starts the kv and kvserver applications with
 // application.Run (kv first, through EnsureAllStarted), logs them and their
-// supervision tree, serves until Ctrl-C or SIGTERM, then stops both.
+// supervision tree, serves until Ctrl-C or SIGTERM, then stops both and
+// exits 0 (1 if they did not stop cleanly, 2 for a bad command line).
 //
-//	go run ./examples/kvserver            # port 4040
-//	go run ./examples/kvserver -port 5050 # or ARBOR_KV_PORT=5050
+//	go run ./examples/kvserver                  # 127.0.0.1:4040
+//	go run ./examples/kvserver -port 5050       # or ARBOR_KV_PORT=5050
+//	go run ./examples/kvserver -listen :4040    # every interface
+//
+// Flags, each with an environment variable that a flag on the command line
+// overrides:
+//
+//	-listen host:port     ARBOR_KV_LISTEN        127.0.0.1:4040
+//	-port n               ARBOR_KV_PORT          replaces the port of -listen
+//	-max-conns n          ARBOR_KV_MAX_CONNS     1024 clients at once
+//	-max-buckets n        ARBOR_KV_MAX_BUCKETS   1000 buckets
+//	-max-keys n           ARBOR_KV_MAX_KEYS      10000 keys a bucket
+//	-idle-timeout d       ARBOR_KV_IDLE_TIMEOUT  5m without a complete line
+//	-write-timeout d      ARBOR_KV_WRITE_TIMEOUT 10s to write a reply
+//	-call-timeout d       ARBOR_KV_CALL_TIMEOUT  5s for a command
+//
+// A malformed value (ARBOR_KV_PORT=abc, -idle-timeout 0) is an error that
+// names it, and exit code 2.
 //
 // Then, from another terminal:
 //
-//	$ nc localhost 4040
+//	$ nc 127.0.0.1 4040
 //	CREATE shopping
 //	OK
 //	PUT shopping milk 3
@@ -19,18 +36,28 @@
 //	OK
 //	GET shopping milk
 //	ERROR no key "milk" in bucket "shopping"
+//	DROP shopping
+//	OK
 //
-// Every connection is its own supervised process: a connection that
-// crashes, or a client that vanishes mid-line, affects no other.
+// The protocol is documented in protocol.go. Every connection is its own
+// supervised process: a connection that crashes, or a client that vanishes
+// mid-line, affects no other. Load does not stop the server: past
+// -max-conns a client gets "ERROR too many connections" and is closed, an
+// accept that fails (out of file descriptors) is logged and retried with
+// backoff, idle clients are closed after -idle-timeout, and a slow command
+// answers "ERROR timeout".
+//
+// `make run` builds the program and runs the binary rather than `go run`:
+// on Ctrl-C the go command exits 1 whatever the program returns, and make
+// then reports an error for a clean stop.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,24 +72,22 @@ func main() {
 	os.Exit(realMain(os.Args[1:]))
 }
 
-// defaultPort is ARBOR_KV_PORT if set, DefaultPort otherwise.
-func defaultPort() int {
-	if p, err := strconv.Atoi(os.Getenv("ARBOR_KV_PORT")); err == nil {
-		return p
-	}
-	return DefaultPort
-}
-
 func realMain(args []string) int {
-	fs := flag.NewFlagSet("kvserver", flag.ContinueOnError)
-	port := fs.Int("port", defaultPort(), "TCP port to serve on (env ARBOR_KV_PORT)")
-	if err := fs.Parse(args); err != nil {
+	opts, err := parseOptions(args, os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
 		return 2
 	}
-	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly}).Level(zerolog.InfoLevel).With().Timestamp().Logger()
+	out := zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.TimeOnly, NoColor: !isTerminal(os.Stderr)}
+	log := zerolog.New(out).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 	node := actor.NewNode(actor.WithNodeName("kvserver@localhost"), actor.WithLogger(log))
+	kvSpec := kv.Spec()
+	kvSpec.Env[kv.EnvMaxBuckets] = opts.kv.MaxBuckets
+	kvSpec.Env[kv.EnvMaxKeys] = opts.kv.MaxKeys
 	code := application.Run(context.Background(), node,
-		[]application.Spec{kv.Spec(), Spec(net.JoinHostPort("", strconv.Itoa(*port)))},
+		[]application.Spec{kvSpec, Spec(opts.server)},
 		application.WithOnStarted(func(ctx context.Context, c application.Controller, _ []string) {
 			logTree(ctx, node.Logger(), c)
 		}))
@@ -72,6 +97,13 @@ func realMain(args []string) int {
 		log.Error().Err(err).Msg("node did not stop cleanly")
 	}
 	return code
+}
+
+// isTerminal reports whether f is a terminal (a character device), where
+// the log may use colours.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // logTree logs the running applications and their supervision trees.

@@ -21,7 +21,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
-func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	runChildIfAsked() // the kvserver as a child process of a test
+	testkit.VerifyTestMain(m)
+}
 
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -37,9 +40,13 @@ type server struct {
 	addr string
 }
 
-// loadApps starts a node with a controller that has kv and kvserver
-// loaded, kvserver on an ephemeral loopback port.
-func loadApps(t *testing.T) (*actor.Node, application.Controller) {
+// testConfig is the kvserver configuration of the tests: an ephemeral
+// loopback port.
+var testConfig = Config{Addr: "127.0.0.1:0"}
+
+// loadApps starts a node with a controller that has kv (with the caps of
+// kvCfg, zero for the defaults) and kvserver (serving with cfg) loaded.
+func loadApps(t *testing.T, cfg Config, kvCfg kv.Config) (*actor.Node, application.Controller) {
 	t.Helper()
 	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
 	c, err := application.NewController(n)
@@ -57,7 +64,10 @@ func loadApps(t *testing.T) (*actor.Node, application.Controller) {
 		}
 	})
 	ctx := ctxT(t)
-	for _, s := range []application.Spec{kv.Spec(), Spec("127.0.0.1:0")} {
+	kvSpec := kv.Spec()
+	kvSpec.Env[kv.EnvMaxBuckets] = kvCfg.MaxBuckets
+	kvSpec.Env[kv.EnvMaxKeys] = kvCfg.MaxKeys
+	for _, s := range []application.Spec{kvSpec, Spec(cfg)} {
 		if err := c.Load(ctx, s); err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +77,13 @@ func loadApps(t *testing.T) (*actor.Node, application.Controller) {
 
 func startServer(t *testing.T) *server {
 	t.Helper()
-	n, c := loadApps(t)
+	return startServerWith(t, testConfig, kv.Config{})
+}
+
+// startServerWith starts kv and kvserver as loadApps does.
+func startServerWith(t *testing.T, cfg Config, kvCfg kv.Config) *server {
+	t.Helper()
+	n, c := loadApps(t, cfg, kvCfg)
 	ctx := ctxT(t)
 	started, err := c.EnsureAllStarted(ctx, Name, application.Permanent)
 	if err != nil || !slices.Equal(started, []string{kv.Name, Name}) {
@@ -120,7 +136,7 @@ func (c *client) expect(line, want string) {
 }
 
 func TestStartWithoutKVIsNotStarted(t *testing.T) {
-	_, c := loadApps(t)
+	_, c := loadApps(t, testConfig, kv.Config{})
 	err := c.Start(ctxT(t), Name, application.Permanent)
 	var ns *application.NotStartedError
 	if !errors.As(err, &ns) || ns.App != Name || ns.Missing != kv.Name {

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// runChildIfAsked: the child-process tests run on Linux only.
+func runChildIfAsked() {}
