@@ -1,5 +1,7 @@
 package actor
 
+import "fmt"
+
 // Register gives a local process a node-wide name, released when the process
 // exits. A process holds at most one name. It returns ErrBadName for an empty
 // name, NoProc if pid is not a live local process, ErrAlreadyNamed if it
@@ -44,13 +46,14 @@ func (n *Node) register(name string, c *Context) error {
 	return nil
 }
 
-// Unregister removes a name. It returns ErrUnknownName if nobody holds it.
+// Unregister removes a name. It returns an error naming the name that
+// matches ErrUnknownName (errors.Is) if nobody holds it.
 func (n *Node) Unregister(name string) error {
 	n.namesMu.Lock()
 	defer n.namesMu.Unlock()
 	c, ok := n.names[name]
 	if !ok {
-		return ErrUnknownName
+		return fmt.Errorf("unregister name %q: %w", name, ErrUnknownName)
 	}
 	delete(n.names, name)
 	c.name = ""
@@ -91,13 +94,13 @@ func (n *Node) releaseName(c *Context) {
 	n.namesMu.Unlock()
 }
 
-// SendNamed sends msg to the process registered under name. It returns
-// ErrUnknownName if nobody holds the name: a named send is never dropped
-// silently.
+// SendNamed sends msg to the process registered under name. If nobody holds
+// the name it returns an error naming the name that matches ErrUnknownName
+// (errors.Is): a named send is never dropped silently.
 func (n *Node) SendNamed(name string, msg any) error {
 	pid, ok := n.WhereIs(name)
 	if !ok {
-		return ErrUnknownName
+		return fmt.Errorf("send to name %q: %w", name, ErrUnknownName)
 	}
 	return n.send(PID{}, pid, msg)
 }

@@ -3,6 +3,7 @@ package actor_test
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -28,8 +29,8 @@ func TestNamesReleasedAtExit(t *testing.T) {
 	if _, ok := n.WhereIs("svc"); ok {
 		t.Fatal("name not released")
 	}
-	if err := n.SendNamed("svc", "x"); !errors.Is(err, actor.ErrUnknownName) {
-		t.Fatalf("send to free name: %v", err)
+	if err := n.SendNamed("svc", "x"); !errors.Is(err, actor.ErrUnknownName) || !strings.Contains(err.Error(), `"svc"`) {
+		t.Fatalf("send to free name: %v (want ErrUnknownName naming \"svc\")", err)
 	}
 	pid2, _ := n.Spawn(dieOn{})
 	if err := n.Register("svc", pid2); err != nil {
@@ -44,8 +45,8 @@ func TestNamesReleasedAtExit(t *testing.T) {
 	if err := n.Unregister("svc"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Unregister("svc"); !errors.Is(err, actor.ErrUnknownName) {
-		t.Fatal(err)
+	if err := n.Unregister("svc"); !errors.Is(err, actor.ErrUnknownName) || !strings.Contains(err.Error(), `"svc"`) {
+		t.Fatalf("unregister a free name: %v (want ErrUnknownName naming \"svc\")", err)
 	}
 }
 
