@@ -111,9 +111,13 @@ func (c Controller) Unload(ctx context.Context, name string) error {
 // (application:start/2) and returns once its Module.Start has returned:
 // the application's top process is then running and monitored. Its
 // dependencies must be running. It returns ErrNotLoaded,
-// ErrAlreadyStarted (running or being started), ErrStopping,
-// ErrTerminating, a *NotStartedError naming the first dependency that is
-// not running, or a *StartError if Module.Start failed.
+// ErrAlreadyStarted (running or being started), an error wrapping
+// ErrStopping if name is being stopped or a Stop under way will stop it
+// (a Stop of one of its dependencies, direct or not), ErrTerminating, a
+// *NotStartedError naming the first dependency that is not running, or a
+// *StartError if Module.Start failed. If a Shutdown began while
+// Module.Start ran, the application has started and Shutdown stops it
+// first; Start then returns ErrTerminating.
 //
 // If ctx ends first, Start returns its error but the start goes on.
 func (c Controller) Start(ctx context.Context, name string, typ RestartType) error {
@@ -133,7 +137,10 @@ func (c Controller) Start(ctx context.Context, name string, typ RestartType) err
 // starts under way, stops the applications it started (newest first) and
 // returns the *StartError. It also returns an error wrapping ErrNotLoaded
 // for an application or dependency that is not loaded (naming it),
-// ErrCycle for circular dependencies, and Start's errors.
+// ErrCycle for circular dependencies, and Start's errors: when a Stop of
+// one of the applications, or Shutdown, overlaps it, the applications not
+// yet started are refused (ErrStopping, ErrTerminating) and the Stop or
+// Shutdown stops the ones that started.
 func (c Controller) EnsureAllStarted(ctx context.Context, name string, typ RestartType) ([]string, error) {
 	v, err := c.call(ctx, planReq{name: name})
 	if err != nil {
@@ -215,6 +222,12 @@ func (c Controller) EnsureAllStarted(ctx context.Context, name string, typ Resta
 // order (name last). Stopping never ends the node, whatever the restart
 // type.
 //
+// From the moment Stop reaches the controller, an application that
+// depends on name is refused a start (ErrStopping). One already starting
+// is waited for: once its Module.Start has returned it is the newest
+// application, and Stop stops it before name. (A Module.Start that never
+// returns holds the stop up, and the stops asked for after it.)
+//
 // ctx's deadline also bounds the applications' shutdown: a top process
 // still alive shortly before it is killed (see KillWait). If ctx ends first, Stop returns its error and
 // the stop goes on. It returns ErrNotLoaded, ErrStopping, a
@@ -229,7 +242,10 @@ func (c Controller) Stop(ctx context.Context, name string) ([]string, error) {
 
 // Shutdown stops every application, newest first, then the controller
 // itself (with reason actor.Normal); Start is refused from the moment it is
-// called (ErrTerminating). ctx's deadline bounds each application's
+// called (ErrTerminating). It first waits for the starts under way
+// (Module.Start returning), so that an application that finishes starting
+// during the shutdown is the newest and stops before its dependencies;
+// nothing is left running. ctx's deadline bounds each application's
 // shutdown as for Stop. It returns the applications stopped. If the
 // controller terminated because an application died, it returns the
 // *ExitError.

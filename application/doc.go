@@ -83,6 +83,13 @@
 //   - An application starts only while all its dependencies run, and Stop
 //     stops its dependents before it; Shutdown and a node-ending death stop
 //     applications in reverse start order, one at a time.
+//   - This holds when a stop overlaps a start: Stop, Shutdown and a
+//     node-ending death first wait for the starts under way of the
+//     applications they will stop (Module.Start returning), then stop them
+//     newest first, so one that finished starting meanwhile stops before
+//     its dependencies. New starts they would have to stop are refused
+//     (ErrStopping, ErrTerminating). A Module.Start that never returns
+//     holds the stop up.
 //   - Start, PrepStop and Stop of one application run on its master,
 //     one after another. A panic in Start fails the start (a *StartError
 //     wrapping an *actor.PanicError); a panic in PrepStop or Stop is logged

@@ -19,7 +19,9 @@ var (
 	// ErrRunning is returned by Unload for an application that is running,
 	// starting or stopping.
 	ErrRunning = errors.New("application: running")
-	// ErrStopping is returned by Start for an application being stopped.
+	// ErrStopping is returned by Start for an application being stopped,
+	// or that a Stop under way will stop (it depends on the application
+	// being stopped); the error names that application.
 	ErrStopping = errors.New("application: being stopped")
 	// ErrTerminating is returned by Start once the controller is stopping
 	// every application, after Shutdown or after a permanent application

@@ -243,6 +243,13 @@ func (s *state) start(ctx *actor.Context, from behaviour.From, r startReq) error
 	case Stopping:
 		return fmt.Errorf("%w: %s", ErrStopping, r.name)
 	}
+	// A pending Stop of a dependency will stop this application too:
+	// starting it now would only delay that Stop, or outlive it.
+	for _, j := range s.jobs {
+		if !j.all && s.dependsOn(r.name, j.target, map[string]bool{}) {
+			return fmt.Errorf("%w: %s, a dependency of %s", ErrStopping, j.target, r.name)
+		}
+	}
 	for _, d := range a.spec.Dependencies {
 		if da, ok := s.apps[d]; !ok || da.status != Running {
 			return &NotStartedError{App: r.name, Missing: d}
@@ -374,11 +381,15 @@ func (s *state) remove(name string, a *app) {
 	}
 }
 
-// advance drives the stop jobs, one application at a time.
+// advance drives the stop jobs, one at a time and each one application at
+// a time. A job first waits for the starts under way of the applications
+// it will stop: once started, such an application is the newest, so it
+// stops before its dependencies. (No new start joins them: start refuses
+// the applications a pending job will stop.)
 func (s *state) advance(ctx *actor.Context) behaviour.Result[*state] {
 	for len(s.jobs) > 0 {
 		j := s.jobs[0]
-		if j.current != "" {
+		if j.current != "" || s.startingIn(j) {
 			break
 		}
 		if name := s.nextToStop(j); name != "" {
@@ -393,9 +404,6 @@ func (s *state) advance(ctx *actor.Context) behaviour.Result[*state] {
 				continue
 			}
 			_ = ctx.Send(a.master, masterStop{deadline: j.deadline})
-			break
-		}
-		if j.all && s.anyStarting() {
 			break
 		}
 		s.jobs = s.jobs[1:]
@@ -441,9 +449,11 @@ func (s *state) dependsOn(name, target string, seen map[string]bool) bool {
 	return false
 }
 
-func (s *state) anyStarting() bool {
-	for _, a := range s.apps {
-		if a.status == Starting {
+// startingIn reports whether an application j will stop is still
+// starting.
+func (s *state) startingIn(j *stopJob) bool {
+	for name, a := range s.apps {
+		if a.status == Starting && (j.all || s.dependsOn(name, j.target, map[string]bool{})) {
 			return true
 		}
 	}
