@@ -26,14 +26,18 @@ func (n *Node) sendEnv(from, to PID, e envelope) error {
 		return ErrZeroPID
 	}
 	if t := n.remote.Load(); t != nil {
-		return (*t).Send(from, to, e.msg) // a cast crosses nodes as a message
+		if e.cast {
+			return (*t).Cast(from, to, e.msg) // the cast flag crosses nodes
+		}
+		return (*t).Send(from, to, e.msg)
 	}
 	return ErrRemote
 }
 
 // Cast sends msg to pid as a cast: a Receiver that is a CastReceiver (a
-// GenServer) gets it in ReceiveCast, any other in Receive. The origin is
-// resolved from ctx as for Send; the errors are Send's.
+// GenServer) gets it in ReceiveCast, any other in Receive, on this node or
+// on another (the cast crosses nodes as a cast). The origin is resolved
+// from ctx as for Send; the errors are Send's.
 func Cast(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
@@ -43,9 +47,10 @@ func Cast(ctx context.Context, pid PID, msg any) error {
 }
 
 // deliverLocal posts a message that arrived from another node to a local
-// process. It returns NoProc if the process is not alive.
-func (n *Node) deliverLocal(to PID, msg any) error {
-	if c := n.lookup(to); c != nil && c.post(msg) {
+// process, as a cast if cast is set. It returns NoProc if the process is
+// not alive.
+func (n *Node) deliverLocal(to PID, msg any, cast bool) error {
+	if c := n.lookup(to); c != nil && c.postEnv(envelope{msg: msg, cast: cast}) {
 		return nil
 	}
 	return NoProc

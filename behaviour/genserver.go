@@ -394,8 +394,8 @@ func (e *ReplyTypeError) Error() string {
 	return fmt.Sprintf("behaviour: call reply is %T, want %v", e.Got, e.Want)
 }
 
-// Cast sends msg to the server's HandleCast without waiting. ctx names the
-// sender as for Call. It returns the send error (actor.NoProc for a dead
+// Cast sends msg to the server's HandleCast without waiting, whether the
+// server runs on this node or another. ctx names the sender as for Call. It returns the send error (actor.NoProc for a dead
 // local server); like OTP's cast it does not report what the server does
 // with it.
 func Cast(ctx context.Context, pid actor.PID, msg any) error {

@@ -156,6 +156,62 @@ func BenchmarkRemoteSend(b *testing.B) {
 	<-done
 }
 
+// BenchmarkRemoteCast is BenchmarkRemoteSend with casts, which carry a
+// flag on the wire. The casts go from a process of the sending node: the
+// benchmark's two nodes share this OS process, and a cast from outside any
+// process to a PID of a node of this OS process is sent from that node,
+// not through the transport.
+func BenchmarkRemoteCast(b *testing.B) {
+	shared, peer := benchPair(b)
+	var n atomic.Int64
+	done := make(chan struct{})
+	target := int64(b.N)
+	sink, err := peer.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		if _, ok := msg.(*wrapperspb.Int64Value); ok && n.Add(1) == target {
+			close(done)
+		}
+		return nil
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := shared.Node().Send(sink, wrapperspb.String("warm up")); err != nil {
+		b.Fatal(err)
+	}
+	testkit.Eventually(b, 10*time.Second, func() error {
+		if !slices.Contains(shared.Nodes(), peer.Name()) {
+			return errors.New("no session yet")
+		}
+		return nil
+	})
+	msg := wrapperspb.Int64(1)
+	failed := make(chan error, 1)
+	caster, err := shared.Node().Spawn(actor.ReceiverFunc(func(c *actor.Context, m any) error {
+		if _, ok := m.(*wrapperspb.StringValue); !ok {
+			return nil
+		}
+		for range target {
+			if err := actor.Cast(c, sink, msg); err != nil {
+				failed <- err
+				return nil
+			}
+		}
+		return nil
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if err := shared.Node().Send(caster, wrapperspb.String("go")); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-done:
+	case err := <-failed:
+		b.Fatal(err)
+	}
+}
+
 // rawPair starts two protoactor actor systems with remote on loopback.
 func rawPair(b *testing.B) (from, to *pa.ActorSystem) {
 	b.Helper()

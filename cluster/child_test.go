@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/cluster"
 )
 
@@ -115,6 +116,9 @@ var childCluster *cluster.Cluster
 //     it gets to pid, and reply with its PID;
 //   - "stream "+base64(pid): spawn a process that sends 1, 2, 3, ... as
 //     Int64Values to pid, one every 2 ms, and reply "streaming";
+//   - "recorder "+base64(pid): start a recorder GenServer (cast_test.go)
+//     registered as "recorder" that reports to pid, and reply with its
+//     PID;
 //   - BytesValue(pid): send "hi" to pid, reply "sent";
 //   - anything else: reply with the request.
 //
@@ -154,6 +158,18 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 					}
 					return nil
 				}))
+				if err != nil {
+					return err
+				}
+				m.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
+				return nil
+			}
+			if arg, ok := strings.CutPrefix(r.Value, "recorder "); ok {
+				to, err := decodePIDArg(arg)
+				if err != nil {
+					return err
+				}
+				pid, err := behaviour.Start[actor.PID](ctx.Node(), recorder{to: to}, behaviour.WithName("recorder"))
 				if err != nil {
 					return err
 				}

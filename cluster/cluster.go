@@ -198,7 +198,24 @@ func (c *Cluster) SendNamed(node, name string, msg any) error {
 	if node == c.Name() {
 		return c.node.SendNamed(name, msg)
 	}
-	return c.t.sendMessage(actor.PID{}, name, node, msg)
+	return c.t.sendMessage(actor.PID{}, name, node, msg, false)
+}
+
+// CastNamed casts msg to the process registered under name on node, as
+// gen_server:cast({Name, Node}, Msg): a GenServer gets it in HandleCast,
+// on this node or another. The message must be a proto.Message when node
+// is another node. Its errors are SendNamed's: actor.ErrUnknownName for a
+// local name nobody holds; for another node, the errors of a remote send;
+// a name unknown there drops the cast.
+func (c *Cluster) CastNamed(node, name string, msg any) error {
+	if node == c.Name() {
+		pid, ok := c.node.WhereIs(name)
+		if !ok {
+			return actor.ErrUnknownName
+		}
+		return actor.Cast(actor.WithNode(context.Background(), c.node), pid, msg)
+	}
+	return c.t.sendMessage(actor.PID{}, name, node, msg, true)
 }
 
 // CallNamed calls the process registered under name on node, as

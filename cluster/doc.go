@@ -28,10 +28,12 @@
 // ErrTooLarge. Pass a PID inside your own messages as bytes with
 // MarshalPID and UnmarshalPID.
 //
-// Remote Send, Call, Link, Monitor and Exit keep the semantics of local
-// ones. Subscribe a process to NodeUp and NodeDown with MonitorNodes;
-// Nodes lists the nodes with an open session; CallNamed and MultiCall
-// reach a registered name on other nodes.
+// Remote Send, Cast, Call, Link, Monitor and Exit keep the semantics of
+// local ones: a cast (behaviour.Cast, actor.Cast) to a GenServer of
+// another node reaches its HandleCast, a plain send its HandleInfo.
+// Subscribe a process to NodeUp and NodeDown with MonitorNodes; Nodes
+// lists the nodes with an open session; SendNamed, CastNamed, CallNamed
+// and MultiCall reach a registered name on other nodes.
 //
 // # Failure detection
 //

@@ -61,8 +61,8 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) *peer {
 }
 
 // deliverFields delivers a user message of an open session to its local
-// target; a message to a dead process or an unknown name is dropped, as in
-// Erlang.
+// target, as a cast if it was sent as one; a message to a dead process or
+// an unknown name is dropped, as in Erlang.
 func (t *transport) deliverFields(f userFields) {
 	var to actor.PID
 	if len(f.toName) > 0 {
@@ -81,7 +81,7 @@ func (t *transport) deliverFields(f userFields) {
 	if err == nil {
 		m := mt.New().Interface()
 		if err = proto.Unmarshal(f.payload, m); err == nil {
-			_ = rt.DeliverLocal(t.node, to, m)
+			_ = rt.DeliverLocal(t.node, to, m, f.cast)
 			return
 		}
 		err = fmt.Errorf("%w: payload %s: %v", ErrMalformed, f.typ, err)
@@ -285,7 +285,7 @@ func (t *transport) onMessage(env *clusterpb.Envelope, m *clusterpb.Message) {
 		t.drop(env, err)
 		return
 	}
-	_ = rt.DeliverLocal(t.node, to, msg)
+	_ = rt.DeliverLocal(t.node, to, msg, m.GetCast())
 }
 
 func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Signal) {

@@ -135,13 +135,20 @@ func (t *transport) lookupPeer(name string) *peer {
 // nil error means the message is on its way; it is dropped if the session
 // fails before it is delivered, as in Erlang.
 func (t *transport) Send(_, to actor.PID, msg any) error {
-	return t.sendMessage(to, "", to.NodeName(), msg)
+	return t.sendMessage(to, "", to.NodeName(), msg, false)
 }
 
-// sendMessage sends a user message to a PID of node, or to the name toName
-// there, encoded once as a UserMessage that goes into the peer's next
-// UserBatch.
-func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) error {
+// Cast implements seam.Transport: it sends msg as Send does, flagged as a
+// cast, so that the receiving node delivers it as one (a GenServer's
+// HandleCast). Its errors are Send's.
+func (t *transport) Cast(_, to actor.PID, msg any) error {
+	return t.sendMessage(to, "", to.NodeName(), msg, true)
+}
+
+// sendMessage sends a user message (a cast if cast is set) to a PID of
+// node, or to the name toName there, encoded once as a UserMessage that
+// goes into the peer's next UserBatch.
+func (t *transport) sendMessage(to actor.PID, toName, node string, msg any, cast bool) error {
 	pm, ok := msg.(proto.Message)
 	if !ok || pm == nil {
 		return fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
@@ -153,7 +160,7 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any) erro
 	if err != nil {
 		return err
 	}
-	rec, err := appendUserMessage(nil, to, toName, pm)
+	rec, err := appendUserMessage(nil, to, toName, pm, cast)
 	if err != nil {
 		return err
 	}

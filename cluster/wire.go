@@ -19,8 +19,10 @@ import (
 //
 // History: 3, Hello answers name the Hello they answer; 4, packets on
 // Arbor's own stream (ADR 0003), and Hellos name the node they are meant
-// for (HelloRefused). arbor.proto and docs/clustering.md state it too
-// (TestProtocolVersionDocumented).
+// for (HelloRefused). Within 4, user messages gained a cast flag: an
+// optional field a node that predates it skips (it then delivers a cast
+// as a plain message), so the version stayed. arbor.proto and
+// docs/clustering.md state it too (TestProtocolVersionDocumented).
 const protocolVersion = 4
 
 // RemoteError is an exit reason that crossed nodes as text: an error that is
@@ -155,10 +157,11 @@ func encodePayload(msg any) (*anypb.Any, error) {
 }
 
 // appendUserMessage appends the encoding of a UserMessage (without version
-// or session) to a message for a PID, or for the name toName, to b. The
+// or session) to a message for a PID, or for the name toName, to b, with
+// the cast flag if cast is set (a plain message carries no flag). The
 // payload is encoded straight into b. It returns an error if msg cannot be
 // encoded.
-func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message) ([]byte, error) {
+func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message, cast bool) ([]byte, error) {
 	if !to.IsZero() {
 		i, s := to.ID()
 		b = protowire.AppendTag(b, 4, protowire.VarintType)
@@ -171,6 +174,10 @@ func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message)
 	if toName != "" {
 		b = protowire.AppendTag(b, 7, protowire.BytesType)
 		b = protowire.AppendString(b, toName)
+	}
+	if cast {
+		b = protowire.AppendTag(b, 10, protowire.VarintType)
+		b = protowire.AppendVarint(b, 1)
 	}
 	b = protowire.AppendTag(b, 8, protowire.BytesType)
 	b = protowire.AppendString(b, string(msg.ProtoReflect().Descriptor().FullName()))
@@ -190,6 +197,7 @@ func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message)
 type userFields struct {
 	toCreation, toIndex, toSerial uint32
 	toName, typ, payload          []byte
+	cast                          bool
 }
 
 // parseUserMessage decodes the fields of one encoded UserMessage without
@@ -203,7 +211,7 @@ func parseUserMessage(b []byte) (userFields, error) {
 		}
 		b = b[n:]
 		switch {
-		case typ == protowire.VarintType && num >= 4 && num <= 6:
+		case typ == protowire.VarintType && (num >= 4 && num <= 6 || num == 10):
 			v, n := protowire.ConsumeVarint(b)
 			if n < 0 {
 				return f, fmt.Errorf("%w: user message: %v", ErrMalformed, protowire.ParseError(n))
@@ -216,6 +224,8 @@ func parseUserMessage(b []byte) (userFields, error) {
 				f.toIndex = uint32(v)
 			case 6:
 				f.toSerial = uint32(v)
+			case 10:
+				f.cast = v != 0
 			}
 		case typ == protowire.BytesType && num >= 7 && num <= 9:
 			v, n := protowire.ConsumeBytes(b)

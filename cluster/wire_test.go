@@ -86,14 +86,34 @@ func TestPIDCodec(t *testing.T) {
 func TestUserMessageCodec(t *testing.T) {
 	tr := &transport{}
 	to := rt.NewPID("x@127.0.0.1:9", 7, 3, 4)
-	rec, err := appendUserMessage(nil, to, "name", wrapperspb.String("x"))
+	rec, err := appendUserMessage(nil, to, "name", wrapperspb.String("x"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f, err := parseUserMessage(rec)
 	if err != nil || f.toCreation != 7 || f.toIndex != 3 || f.toSerial != 4 || string(f.toName) != "name" ||
-		string(f.typ) != "google.protobuf.StringValue" {
+		string(f.typ) != "google.protobuf.StringValue" || f.cast {
 		t.Fatalf("parse: %+v %v", f, err)
+	}
+	// A cast carries its flag, and the generated code reads the same
+	// bytes (the flag is field cast of UserMessage).
+	crec, err := appendUserMessage(nil, to, "", wrapperspb.String("x"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf, err := parseUserMessage(crec); err != nil || !cf.cast || cf.toIndex != 3 {
+		t.Fatalf("parse cast: %+v %v", cf, err)
+	}
+	var um clusterpb.UserMessage
+	if err := proto.Unmarshal(crec, &um); err != nil || !um.GetCast() || um.GetType() != "google.protobuf.StringValue" {
+		t.Fatalf("generated decode of a cast: %v %v", &um, err)
+	}
+	if err := proto.Unmarshal(rec, &um); err != nil || um.GetCast() {
+		t.Fatalf("generated decode of a send: %v %v", &um, err)
+	}
+	// The flag costs a cast two bytes and a plain send none.
+	if srec, _ := appendUserMessage(nil, to, "", wrapperspb.String("x"), false); len(crec) != len(srec)+2 {
+		t.Errorf("cast record is %d bytes, send record %d", len(crec), len(srec))
 	}
 	mt, err := tr.messageType(f.typ)
 	if err != nil {
@@ -136,6 +156,7 @@ func fuzzSeeds() [][]byte {
 		{Body: &clusterpb.Envelope_HelloRefused{HelloRefused: &clusterpb.HelloRefused{Answers: 9, To: "peer@127.0.0.1:1"}}},
 		{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}},
 		{Body: &clusterpb.Envelope_Message{Message: &clusterpb.Message{From: pid, To: pid, Payload: payload}}},
+		{Body: &clusterpb.Envelope_Message{Message: &clusterpb.Message{From: pid, ToName: "x", Payload: payload, Cast: true}}},
 		{Body: &clusterpb.Envelope_Signal{Signal: &clusterpb.Signal{Kind: clusterpb.SignalKind_SIGNAL_KIND_LINK, From: pid, To: pid}}},
 		{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{CallId: 1, From: pid, ToName: "x", Payload: payload}}},
 		{Body: &clusterpb.Envelope_CallReply{CallReply: &clusterpb.CallReply{CallId: 1, Result: &clusterpb.CallReply_Payload{Payload: payload}}}},
@@ -143,10 +164,14 @@ func fuzzSeeds() [][]byte {
 		{Body: &clusterpb.Envelope_SessionClosed{SessionClosed: &clusterpb.SessionClosed{Session: 1}}},
 	}
 	var out [][]byte
-	rec, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"))
-	rec2, _ := appendUserMessage(nil, rt.NewPID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7))
+	rec, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"), false)
+	rec2, _ := appendUserMessage(nil, rt.NewPID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7), false)
+	cast, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"), true)
+	cast2, _ := appendUserMessage(nil, rt.NewPID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7), true)
 	ub, _ := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(nil, rec), rec2))
-	out = append(out, ub)
+	// Casts, and a send beside a cast in one batch.
+	cb, _ := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(protowire.AppendBytes(nil, cast), rec), cast2))
+	out = append(out, ub, cb)
 	for _, e := range envs {
 		e.Version, e.From, e.Session = protocolVersion, from, 1
 		b, _ := envelopePacket(e)

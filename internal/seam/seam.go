@@ -60,8 +60,11 @@ type Signal[PID, Ref any] struct {
 // without one a PID of another node is unreachable.
 type Transport[PID, Ref any] interface {
 	// Send delivers msg from a local process (or the zero PID) to a
-	// remote one. Casts go as messages.
+	// remote one, as a plain message.
 	Send(from, to PID, msg any) error
+	// Cast delivers msg as Send does, marked as a cast: the receiving
+	// node hands it to the process as a cast (a GenServer's HandleCast).
+	Cast(from, to PID, msg any) error
 	// Call sends msg to a remote process as a call and waits for the
 	// answer, as a local call does.
 	Call(ctx context.Context, from, to PID, msg any) (any, error)
@@ -82,8 +85,10 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// SetTransport installs t as the node's transport; nil removes it.
 	SetTransport func(n Node, t Transport[PID, Ref])
 	// DeliverLocal posts a message that arrived from another node to a
-	// local process. It returns actor.NoProc if the process is not alive.
-	DeliverLocal func(n Node, to PID, msg any) error
+	// local process, as a cast if cast is set (sent with Transport.Cast),
+	// else as a plain message. It returns actor.NoProc if the process is
+	// not alive.
+	DeliverLocal func(n Node, to PID, msg any, cast bool) error
 	// DeliverSignal hands a signal that arrived from another node (or that
 	// the transport makes up, such as NoConnection for a lost node) to a
 	// local process; a dead target answers as a dead process does.

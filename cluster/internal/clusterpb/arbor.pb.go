@@ -890,13 +890,14 @@ func (*Heartbeat) Descriptor() ([]byte, []int) {
 }
 
 // Message is a user message. The target is a PID, or a registered name on
-// the receiving node when to_name is set.
+// the receiving node when to_name is set. cast is as in UserMessage.
 type Message struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	From          *PID                   `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
 	To            *PID                   `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
 	ToName        string                 `protobuf:"bytes,3,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
 	Payload       *anypb.Any             `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
+	Cast          bool                   `protobuf:"varint,5,opt,name=cast,proto3" json:"cast,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -957,6 +958,13 @@ func (x *Message) GetPayload() *anypb.Any {
 		return x.Payload
 	}
 	return nil
+}
+
+func (x *Message) GetCast() bool {
+	if x != nil {
+		return x.Cast
+	}
+	return false
 }
 
 // Signal is a link, unlink, monitor, demonitor, exit or down signal.
@@ -1319,6 +1327,15 @@ func (x *SessionClosed) GetSession() uint64 {
 // receiving node's boot to_creation, or the name to_name there. type is
 // the payload's full protobuf name. session names the sender and the
 // session, as in Envelope; version is as in Envelope.
+//
+// cast is set for a message sent as a cast (actor.Cast, behaviour.Cast,
+// Cluster.CastNamed, OTP's gen_server:cast): the receiver delivers it as
+// a cast, so a GenServer gets it in HandleCast rather than HandleInfo.
+// It is left out (false) for a plain send, which costs no byte more. The
+// field came within protocol version 4 without changing it: a node that
+// predates it skips the unknown field and delivers a cast as a plain
+// message (HandleInfo), which is all it ever did; nothing else changes
+// between them.
 type UserMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -1329,6 +1346,7 @@ type UserMessage struct {
 	ToName        string                 `protobuf:"bytes,7,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
 	Type          string                 `protobuf:"bytes,8,opt,name=type,proto3" json:"type,omitempty"`
 	Payload       []byte                 `protobuf:"bytes,9,opt,name=payload,proto3" json:"payload,omitempty"`
+	Cast          bool                   `protobuf:"varint,10,opt,name=cast,proto3" json:"cast,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1417,6 +1435,13 @@ func (x *UserMessage) GetPayload() []byte {
 		return x.Payload
 	}
 	return nil
+}
+
+func (x *UserMessage) GetCast() bool {
+	if x != nil {
+		return x.Cast
+	}
+	return false
 }
 
 // UserBatch carries the user messages a node queued for one peer since its
@@ -1535,12 +1560,13 @@ const file_arbor_proto_rawDesc = "" +
 	"\fHelloRefused\x12\x18\n" +
 	"\aanswers\x18\x01 \x01(\x04R\aanswers\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\"\v\n" +
-	"\tHeartbeat\"\xa4\x01\n" +
+	"\tHeartbeat\"\xb8\x01\n" +
 	"\aMessage\x12)\n" +
 	"\x04from\x18\x01 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
 	"\x02to\x18\x02 \x01(\v2\x15.arbor.cluster.v1.PIDR\x02to\x12\x17\n" +
 	"\ato_name\x18\x03 \x01(\tR\x06toName\x12.\n" +
-	"\apayload\x18\x04 \x01(\v2\x14.google.protobuf.AnyR\apayload\"\xe7\x01\n" +
+	"\apayload\x18\x04 \x01(\v2\x14.google.protobuf.AnyR\apayload\x12\x12\n" +
+	"\x04cast\x18\x05 \x01(\bR\x04cast\"\xe7\x01\n" +
 	"\x06Signal\x120\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1c.arbor.cluster.v1.SignalKindR\x04kind\x12)\n" +
 	"\x04from\x18\x02 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
@@ -1563,7 +1589,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\aGoodbye\x12\x10\n" +
 	"\x03ack\x18\x01 \x01(\bR\x03ack\")\n" +
 	"\rSessionClosed\x12\x18\n" +
-	"\asession\x18\x01 \x01(\x04R\asession\"\xe1\x01\n" +
+	"\asession\x18\x01 \x01(\x04R\asession\"\xf5\x01\n" +
 	"\vUserMessage\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
 	"\asession\x18\x02 \x01(\x04R\asession\x12\x1f\n" +
@@ -1573,7 +1599,9 @@ const file_arbor_proto_rawDesc = "" +
 	"\tto_serial\x18\x06 \x01(\rR\btoSerial\x12\x17\n" +
 	"\ato_name\x18\a \x01(\tR\x06toName\x12\x12\n" +
 	"\x04type\x18\b \x01(\tR\x04type\x12\x18\n" +
-	"\apayload\x18\t \x01(\fR\apayload\"[\n" +
+	"\apayload\x18\t \x01(\fR\apayload\x12\x12\n" +
+	"\x04cast\x18\n" +
+	" \x01(\bR\x04cast\"[\n" +
 	"\tUserBatch\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
 	"\asession\x18\x02 \x01(\x04R\asession\x12\x1a\n" +
