@@ -82,7 +82,8 @@ func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandl
 // removed (TerminateHandler gets owner's exit reason). When h is removed
 // for any other reason while the manager runs, or when the manager stops,
 // owner receives HandlerRemoved and the manager unlinks from it once it
-// supervises none of owner's handlers. If the manager dies without
+// supervises none of owner's handlers (except from its parent, whose link
+// StartEventManagerLink made and keeps, as OTP's gen_event). If the manager dies without
 // stopping (actor.Kill), the link tells owner: a trapping owner gets
 // actor.Exit{From: manager}, any other dies with the manager's reason, as in
 // OTP. It returns ErrNoOwner for a zero owner, and AddHandler's errors.
@@ -306,7 +307,7 @@ func (s *eventState[E]) dispatch(ctx *actor.Context, event E) {
 }
 
 // supervise makes owner (if not zero) the owner of handler i, linking the
-// manager to it.
+// manager to it. The manager's parent is linked already.
 func (s *eventState[E]) supervise(ctx *actor.Context, i int, owner actor.PID) {
 	s.handlers[i].owner = owner
 	if owner.IsZero() {
@@ -315,7 +316,7 @@ func (s *eventState[E]) supervise(ctx *actor.Context, i int, owner actor.PID) {
 	if s.owners == nil {
 		s.owners = make(map[actor.PID]int)
 	}
-	if s.owners[owner] == 0 {
+	if s.owners[owner] == 0 && owner != ctx.Parent() {
 		ctx.Link(owner)
 	}
 	s.owners[owner]++
@@ -333,11 +334,14 @@ func (s *eventState[E]) unsupervise(ctx *actor.Context, i int) {
 }
 
 // release drops one supervised handler of owner, unlinking from it once it
-// owns none.
+// owns none. The link to the manager's parent stays: it is the link of
+// StartEventManagerLink, not of the handler.
 func (s *eventState[E]) release(ctx *actor.Context, owner actor.PID) {
 	if s.owners[owner]--; s.owners[owner] <= 0 {
 		delete(s.owners, owner)
-		ctx.Unlink(owner)
+		if owner != ctx.Parent() {
+			ctx.Unlink(owner)
+		}
 	}
 }
 
