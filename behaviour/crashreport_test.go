@@ -236,3 +236,34 @@ func TestServerDropsHandledMessage(t *testing.T) {
 	})
 	_ = p
 }
+
+// fragile panics in its call handler and again in its Terminate.
+type fragile struct{}
+
+func (fragile) Init(*actor.Context) (int, error) { return 0, nil }
+
+func (fragile) HandleCall(*actor.Context, behaviour.From, any, int) behaviour.Result[int] {
+	panic("handler broke")
+}
+
+func (fragile) Terminate(*actor.Context, error, int) { panic("terminate broke too") }
+
+// TestCrashReportTerminatePanics: a server whose handler panics and whose
+// Terminate panics as well still logs its crash report.
+func TestCrashReportTerminatePanics(t *testing.T) {
+	n, sink := loggingNode(t)
+	pid, _ := behaviour.Start[int](n, fragile{})
+	exited := n.WatchExit(pid)
+	_, _ = behaviour.Call(ctxT(t), pid, get{})
+	var pe *actor.PanicError
+	if reason := <-exited; !errors.As(reason, &pe) {
+		t.Fatalf("exit reason %v", reason)
+	}
+	evs := sink.events(t, "crash_report")
+	if len(evs) != 1 {
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+	}
+	if r, _ := evs[0]["reason"].(string); !strings.Contains(r, "handler broke") {
+		t.Fatalf("report %v", evs[0])
+	}
+}

@@ -214,10 +214,11 @@ func (s *server[S]) handled(err error) error {
 	return err
 }
 
-// Panicked implements actor.PanicObserver: Terminate runs with the panic.
+// Panicked implements actor.PanicObserver: Terminate runs with the panic,
+// then the crash report is logged, even if Terminate panics too.
 func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) {
+	defer s.crashReport(ctx, err)
 	s.terminate(ctx, err)
-	s.crashReport(ctx, err)
 }
 
 // ReceiveCast implements actor.CastReceiver.
