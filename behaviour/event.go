@@ -38,8 +38,8 @@ type HandlerCaller interface {
 
 // HandlerRemoved is sent to the owner of a supervised handler when the
 // handler is removed (gen_event's gen_event_EXIT message): by RemoveHandler
-// (actor.Normal), by its own error or panic, by a SwapSupervisedHandler
-// (a *SwappedError), or because the manager stops (actor.Shutdown). A
+// (actor.Normal), by its own error or panic, by SwapHandler or
+// SwapSupervisedHandler (a *SwappedError), or because the manager stops (actor.Shutdown). A
 // manager that dies without running its Terminate (killed) cannot send it:
 // the owner, linked to the manager, gets the exit signal instead.
 type HandlerRemoved struct {
