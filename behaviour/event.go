@@ -154,10 +154,13 @@ func (m EventManager[E]) CallHandler(ctx context.Context, id string, req any) (a
 	return r.v, r.err
 }
 
-// Stop stops the manager; every handler's TerminateHandler gets
-// actor.Shutdown.
+// Stop stops the manager (gen_event:stop): every handler's
+// TerminateHandler gets actor.Shutdown, the owners of supervised handlers
+// get HandlerRemoved, and the manager exits with reason actor.Normal, so a
+// linked process that does not trap exits lives on. It returns StopServer's
+// errors.
 func (m EventManager[E]) Stop(ctx context.Context, n *actor.Node) error {
-	return StopServer(ctx, n, m.pid, actor.Shutdown)
+	return StopServer(ctx, n, m.pid, actor.Normal)
 }
 
 type (
