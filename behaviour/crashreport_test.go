@@ -213,7 +213,7 @@ func TestCrashReportStopServerNamesNoStaleMessage(t *testing.T) {
 }
 
 // payload is a message whose collection a test can watch.
-type payload struct{ data [1 << 16]byte }
+type payload struct{ _ [1 << 16]byte }
 
 // TestServerDropsHandledMessage: once a message is handled, the server
 // keeps no reference to it (for its crash report), so an idle server does
