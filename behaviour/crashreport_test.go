@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
+	"weak"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/rs/zerolog"
 )
 
@@ -185,5 +188,82 @@ func TestCrashReportCutsLongFields(t *testing.T) {
 	st, _ := evs[0]["state"].(string)
 	if !utf8.ValidString(st) || len(st) > 520 || !strings.HasPrefix(st, "éé") || !strings.HasSuffix(st, "é…") {
 		t.Fatalf("state summary %q (%d bytes)", st, len(st))
+	}
+}
+
+// TestCrashReportStopServerNamesNoStaleMessage: StopServer with an abnormal
+// reason is reported without a last message: the call handled before it,
+// long done, is not what ended the server.
+func TestCrashReportStopServerNamesNoStaleMessage(t *testing.T) {
+	n, sink := loggingNode(t)
+	pid, _ := behaviour.Start[accountState](n, account{})
+	if _, err := behaviour.Call(ctxT(t), pid, withdraw{Amount: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := behaviour.StopServer(ctxT(t), n, pid, errBoom); err != nil {
+		t.Fatal(err)
+	}
+	evs := sink.events(t, "crash_report")
+	if len(evs) != 1 {
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+	}
+	if ev := evs[0]; ev["last_message"] != nil || ev["last_message_kind"] != "none" || ev["reason"] != "boom" {
+		t.Fatalf("report %v names a message StopServer did not send", ev)
+	}
+}
+
+// payload is a message whose collection a test can watch.
+type payload struct{ _ [1 << 16]byte }
+
+// TestServerDropsHandledMessage: once a message is handled, the server
+// keeps no reference to it (for its crash report), so an idle server does
+// not pin the last message it got.
+func TestServerDropsHandledMessage(t *testing.T) {
+	n := newNode(t)
+	pid, _ := behaviour.Start[accountState](n, account{})
+	p := &payload{}
+	gone := weak.Make(p)
+	if _, err := behaviour.Call(ctxT(t), pid, p); err != nil {
+		t.Fatal(err)
+	}
+	p = nil
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		runtime.GC()
+		if gone.Value() != nil {
+			return errors.New("the idle server still holds its last message")
+		}
+		return nil
+	})
+	_ = p
+}
+
+// fragile panics in its call handler and again in its Terminate.
+type fragile struct{}
+
+func (fragile) Init(*actor.Context) (int, error) { return 0, nil }
+
+func (fragile) HandleCall(*actor.Context, behaviour.From, any, int) behaviour.Result[int] {
+	panic("handler broke")
+}
+
+func (fragile) Terminate(*actor.Context, error, int) { panic("terminate broke too") }
+
+// TestCrashReportTerminatePanics: a server whose handler panics and whose
+// Terminate panics as well still logs its crash report.
+func TestCrashReportTerminatePanics(t *testing.T) {
+	n, sink := loggingNode(t)
+	pid, _ := behaviour.Start[int](n, fragile{})
+	exited := n.WatchExit(pid)
+	_, _ = behaviour.Call(ctxT(t), pid, get{})
+	var pe *actor.PanicError
+	if reason := <-exited; !errors.As(reason, &pe) {
+		t.Fatalf("exit reason %v", reason)
+	}
+	evs := sink.events(t, "crash_report")
+	if len(evs) != 1 {
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+	}
+	if r, _ := evs[0]["reason"].(string); !strings.Contains(r, "handler broke") {
+		t.Fatalf("report %v", evs[0])
 	}
 }

@@ -75,7 +75,7 @@
 // the manager and the handler's owner: if the owner exits, its handlers are
 // removed; when a supervised handler is removed for any other reason, or
 // the manager stops, the owner receives HandlerRemoved and the manager
-// unlinks from it; if the manager dies without stopping (killed), the link
+// unlinks from it (but never from its own parent); if the manager dies without stopping (killed), the link
 // carries its exit to the owner (an actor.Exit for an owner that traps
 // exits). SwapHandler and SwapSupervisedHandler replace a handler in one
 // step, handing over its state.

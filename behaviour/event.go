@@ -38,8 +38,8 @@ type HandlerCaller interface {
 
 // HandlerRemoved is sent to the owner of a supervised handler when the
 // handler is removed (gen_event's gen_event_EXIT message): by RemoveHandler
-// (actor.Normal), by its own error or panic, by a SwapSupervisedHandler
-// (a *SwappedError), or because the manager stops (actor.Shutdown). A
+// (actor.Normal), by its own error or panic, by SwapHandler or
+// SwapSupervisedHandler (a *SwappedError), or because the manager stops (actor.Shutdown). A
 // manager that dies without running its Terminate (killed) cannot send it:
 // the owner, linked to the manager, gets the exit signal instead.
 type HandlerRemoved struct {
@@ -82,7 +82,8 @@ func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandl
 // removed (TerminateHandler gets owner's exit reason). When h is removed
 // for any other reason while the manager runs, or when the manager stops,
 // owner receives HandlerRemoved and the manager unlinks from it once it
-// supervises none of owner's handlers. If the manager dies without
+// supervises none of owner's handlers (except from its parent, whose link
+// StartEventManagerLink made and keeps, as OTP's gen_event). If the manager dies without
 // stopping (actor.Kill), the link tells owner: a trapping owner gets
 // actor.Exit{From: manager}, any other dies with the manager's reason, as in
 // OTP. It returns ErrNoOwner for a zero owner, and AddHandler's errors.
@@ -153,10 +154,13 @@ func (m EventManager[E]) CallHandler(ctx context.Context, id string, req any) (a
 	return r.v, r.err
 }
 
-// Stop stops the manager; every handler's TerminateHandler gets
-// actor.Shutdown.
+// Stop stops the manager (gen_event:stop): every handler's
+// TerminateHandler gets actor.Shutdown, the owners of supervised handlers
+// get HandlerRemoved, and the manager exits with reason actor.Normal, so a
+// linked process that does not trap exits lives on. It returns StopServer's
+// errors.
 func (m EventManager[E]) Stop(ctx context.Context, n *actor.Node) error {
-	return StopServer(ctx, n, m.pid, actor.Shutdown)
+	return StopServer(ctx, n, m.pid, actor.Normal)
 }
 
 type (
@@ -306,7 +310,7 @@ func (s *eventState[E]) dispatch(ctx *actor.Context, event E) {
 }
 
 // supervise makes owner (if not zero) the owner of handler i, linking the
-// manager to it.
+// manager to it. The manager's parent is linked already.
 func (s *eventState[E]) supervise(ctx *actor.Context, i int, owner actor.PID) {
 	s.handlers[i].owner = owner
 	if owner.IsZero() {
@@ -315,7 +319,7 @@ func (s *eventState[E]) supervise(ctx *actor.Context, i int, owner actor.PID) {
 	if s.owners == nil {
 		s.owners = make(map[actor.PID]int)
 	}
-	if s.owners[owner] == 0 {
+	if s.owners[owner] == 0 && owner != ctx.Parent() {
 		ctx.Link(owner)
 	}
 	s.owners[owner]++
@@ -333,11 +337,14 @@ func (s *eventState[E]) unsupervise(ctx *actor.Context, i int) {
 }
 
 // release drops one supervised handler of owner, unlinking from it once it
-// owns none.
+// owns none. The link to the manager's parent stays: it is the link of
+// StartEventManagerLink, not of the handler.
 func (s *eventState[E]) release(ctx *actor.Context, owner actor.PID) {
 	if s.owners[owner]--; s.owners[owner] <= 0 {
 		delete(s.owners, owner)
-		ctx.Unlink(owner)
+		if owner != ctx.Parent() {
+			ctx.Unlink(owner)
+		}
 	}
 }
 

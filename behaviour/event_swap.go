@@ -26,8 +26,8 @@ type HandlerSwapIniter interface {
 
 // SwappedError is the reason a handler replaced by SwapHandler or
 // SwapSupervisedHandler is removed with: its TerminateHandler gets it (when
-// it has no SwapOut), and its owner gets it in HandlerRemoved when a
-// SwapSupervisedHandler moves the supervision (OTP's {swapped, New, Pid}).
+// it has no SwapOut), and its owner, if it had one, gets it in
+// HandlerRemoved (OTP's {swapped, New, Pid}).
 type SwappedError struct {
 	ID    string    // the new handler
 	Owner actor.PID // the new handler's owner, zero if none
@@ -44,7 +44,8 @@ func (e *SwappedError) Error() string {
 // (gen_event's swap_handler): no event falls between the two. The old
 // handler's SwapOut (or TerminateHandler) runs, then h's SwapIn (or
 // InitHandler); h takes the old handler's place in the calling order and,
-// if the old handler was supervised, its owner. h is added even if oldID is
+// if the old handler was supervised, its owner, which gets HandlerRemoved
+// with a *SwappedError for oldID. h is added even if oldID is
 // not installed. It returns ErrHandlerExists if newID is another installed
 // handler (nothing changes then) and the error of h's SwapIn or InitHandler:
 // the old handler is removed all the same, and the owner h would have had
@@ -110,7 +111,9 @@ func (s *eventState[E]) swap(ctx *actor.Context, r swapHandler[E]) error {
 				_ = protect(func() error { t.TerminateHandler(reason); return nil })
 			}
 		}
-		if r.sup && !old.owner.IsZero() {
+		if !old.owner.IsZero() {
+			// As gen_event_EXIT {swapped, New, Pid}: told even when it
+			// goes on supervising the new handler.
 			_ = ctx.Send(old.owner, HandlerRemoved{Manager: ctx.Self(), ID: old.id, Reason: reason})
 		}
 		// Take the old handler out; link the new owner before unlinking

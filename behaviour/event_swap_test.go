@@ -111,9 +111,14 @@ func TestSwapHandlerKeepsSupervision(t *testing.T) {
 	if err := m.SwapSupervisedHandler(ctx, owner2.PID(), "b", "c", &baton{}); err != nil {
 		t.Fatal(err)
 	}
-	// owner1 supervised b (moved from a), so the swap to c tells it.
+	// The swap of a tells owner1, which goes on supervising b.
 	rm := recv(t, owner1).(behaviour.HandlerRemoved)
 	var se *behaviour.SwappedError
+	if rm.ID != "a" || !errors.As(rm.Reason, &se) || se.ID != "b" || se.Owner != owner1.PID() {
+		t.Fatalf("old owner got %+v", rm)
+	}
+	// owner1 supervised b (moved from a), so the swap to c tells it.
+	rm = recv(t, owner1).(behaviour.HandlerRemoved)
 	if rm.ID != "b" || !errors.As(rm.Reason, &se) || se.ID != "c" || se.Owner != owner2.PID() {
 		t.Fatalf("old owner got %+v", rm)
 	}
@@ -144,11 +149,40 @@ func TestSwapRefusedTellsOwner(t *testing.T) {
 	if err := m.SwapHandler(ctx, "a", "b", &baton{refuse: true}); !errors.Is(err, errBoom) {
 		t.Fatalf("swap: %v", err)
 	}
+	var se *behaviour.SwappedError
+	if rm := recv(t, owner).(behaviour.HandlerRemoved); rm.ID != "a" || !errors.As(rm.Reason, &se) {
+		t.Fatalf("owner got %+v, want a swapped", rm)
+	}
 	if rm := recv(t, owner).(behaviour.HandlerRemoved); rm.ID != "b" || !errors.Is(rm.Reason, errBoom) {
 		t.Fatalf("owner got %+v", rm)
 	}
 	info, err := n.ProcessInfo(ctx, m.PID())
 	if err != nil || len(info.Links) != 0 {
 		t.Fatalf("manager links %v %v", info.Links, err)
+	}
+}
+
+// TestSwapHandlerTellsOwner: SwapHandler of a supervised handler tells its
+// owner that the handler was swapped (gen_event_EXIT with {swapped, ...}),
+// and the owner supervises the new one.
+func TestSwapHandlerTellsOwner(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner, _ := n.NewInbox()
+	_ = m.AddSupervisedHandler(ctx, owner.PID(), "a", &baton{})
+	if err := m.SwapHandler(ctx, "a", "b", &baton{}); err != nil {
+		t.Fatal(err)
+	}
+	rm := recv(t, owner).(behaviour.HandlerRemoved)
+	var se *behaviour.SwappedError
+	if rm.ID != "a" || !errors.As(rm.Reason, &se) || se.ID != "b" || se.Owner != owner.PID() {
+		t.Fatalf("owner got %+v, want a swapped for b", rm)
+	}
+	if err := m.RemoveHandler(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if rm := recv(t, owner).(behaviour.HandlerRemoved); rm.ID != "b" || !errors.Is(rm.Reason, actor.Normal) {
+		t.Fatalf("owner got %+v, want b removed", rm)
 	}
 }

@@ -203,3 +203,64 @@ func TestSupervisedHandlerNeedsOwner(t *testing.T) {
 		t.Fatalf("handlers %v", ids)
 	}
 }
+
+// TestSupervisedHandlerKeepsParentLink: a supervised handler owned by the
+// manager's parent (the process that called StartEventManagerLink) must not
+// cost the manager its parent link when the handler goes: the parent's exit
+// still stops the manager.
+func TestSupervisedHandlerKeepsParentLink(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	parent, _ := n.NewInbox()
+	sink, _ := n.NewInbox()
+	var m behaviour.EventManager[string]
+	if err := parent.Do(ctx, func(c *actor.Context) (err error) {
+		m, err = behaviour.StartEventManagerLink[string](c)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddSupervisedHandler(ctx, parent.PID(), "h", &recorder{to: sink.PID(), node: n}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveHandler(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	exited := n.WatchExit(m.PID())
+	if err := n.Exit(parent.PID(), errBoom); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case reason := <-exited:
+		if !errors.Is(reason, errBoom) {
+			t.Fatalf("manager exited with %v, want the parent's reason", reason)
+		}
+	case <-ctx.Done():
+		t.Fatal("manager outlived its parent: removing the parent's handler unlinked it")
+	}
+}
+
+// TestEventManagerStopSparesParent: Stop ends the manager with reason
+// Normal, as gen_event:stop, so a parent that does not trap exits lives on.
+func TestEventManagerStopSparesParent(t *testing.T) {
+	n := newNode(t)
+	ctx := ctxT(t)
+	parent, _ := n.NewInbox()
+	var m behaviour.EventManager[string]
+	if err := parent.Do(ctx, func(c *actor.Context) (err error) {
+		m, err = behaviour.StartEventManagerLink[string](c)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	exited := n.WatchExit(m.PID())
+	if err := m.Stop(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if reason := <-exited; !errors.Is(reason, actor.Normal) {
+		t.Fatalf("manager exited with %v, want normal", reason)
+	}
+	if err := parent.Do(ctx, func(*actor.Context) error { return nil }); err != nil {
+		t.Fatalf("parent after the manager's Stop: %v", err)
+	}
+}

@@ -127,7 +127,8 @@ type server[S any] struct {
 	timer    *actor.Timer
 	timerSeq uint64
 
-	// For the crash report: the message being (or last) handled.
+	// For the crash report: the message being handled (nil between
+	// messages, see handled).
 	last any
 
 	armed    bool
@@ -200,13 +201,24 @@ func (s *server[S]) initContinue(ctx *actor.Context) error {
 	arg := s.initCont.cont
 	s.initCont = nil
 	s.last, s.lastKind = arg, kindContinue
-	return s.apply(ctx, nil, NoReply(s.state).Continue(arg))
+	return s.handled(s.apply(ctx, nil, NoReply(s.state).Continue(arg)))
 }
 
-// Panicked implements actor.PanicObserver: Terminate runs with the panic.
+// handled ends the handling of a message: unless it ended the server (whose
+// crash report names it), the server lets go of it, so an idle server pins
+// no message and a later StopServer is not reported with a stale one.
+func (s *server[S]) handled(err error) error {
+	if err == nil {
+		s.last, s.lastKind = nil, kindNone
+	}
+	return err
+}
+
+// Panicked implements actor.PanicObserver: Terminate runs with the panic,
+// then the crash report is logged, even if Terminate panics too.
 func (s *server[S]) Panicked(ctx *actor.Context, err *actor.PanicError) {
+	defer s.crashReport(ctx, err)
 	s.terminate(ctx, err)
-	s.crashReport(ctx, err)
 }
 
 // ReceiveCast implements actor.CastReceiver.
@@ -224,13 +236,18 @@ func (s *server[S]) ReceiveCast(ctx *actor.Context, msg any) error {
 	r := s.cast.HandleCast(ctx, msg, s.state)
 	if r.kind == kindNoReply && !r.hasCont && !r.hasTimeout && !r.hibernate {
 		s.state = r.state // the common case, without apply's copy
+		s.last, s.lastKind = nil, kindNone
 		return nil
 	}
-	return s.apply(ctx, nil, r)
+	return s.handled(s.apply(ctx, nil, r))
 }
 
 // Receive implements actor.Receiver.
 func (s *server[S]) Receive(ctx *actor.Context, msg any) error {
+	return s.handled(s.receive(ctx, msg))
+}
+
+func (s *server[S]) receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case continueMsg:
 		return s.initContinue(ctx)
@@ -305,7 +322,6 @@ func (s *server[S]) apply(ctx *actor.Context, req *actor.Request, r Result[S]) e
 			s.arm(ctx, r.timeout)
 		}
 		if r.hibernate {
-			s.last, s.lastKind = nil, kindNone
 			ctx.Hibernate()
 		}
 		return nil

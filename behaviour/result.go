@@ -79,8 +79,7 @@ func (r Result[S]) Timeout(d time.Duration) Result[S] {
 
 // Hibernate asks the server to hibernate once it has no message waiting
 // (OTP's hibernate result): the process gives back the buffers and map
-// space it grew for past peaks, and the server drops its reference to the
-// last message; see actor.Context.Hibernate. The state is kept as it is.
+// space it grew for past peaks; see actor.Context.Hibernate. The state is kept as it is.
 // Timeout and Hibernate share OTP's slot: the last one called wins.
 func (r Result[S]) Hibernate() Result[S] {
 	r.hibernate, r.hasTimeout, r.timeout = true, false, 0
