@@ -1,41 +1,22 @@
 package actor_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the node's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestProtoactorLogsAtDebug checks that protoactor's "actor system started"
 // reaches the node's logger at debug level: a node logging at info (the
 // default) prints nothing when it starts and stops.
 func TestProtoactorLogsAtDebug(t *testing.T) {
 	for _, level := range []zerolog.Level{zerolog.InfoLevel, zerolog.DebugLevel} {
-		var buf syncBuffer
+		var buf testkit.LogBuffer
 		n := actor.NewNode(actor.WithLogger(zerolog.New(&buf).Level(level)))
 		if err := n.Stop(context.Background()); err != nil {
 			t.Fatal(err)

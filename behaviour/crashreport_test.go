@@ -1,49 +1,29 @@
 package behaviour_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 	"weak"
+
+	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/internal/testkit"
-	"github.com/rs/zerolog"
 )
 
 // logSink collects a node's JSON log lines.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logSink struct{ testkit.LogBuffer }
 
 // events returns the logged events whose "event" field is kind.
 func (l *logSink) events(t *testing.T, kind string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var ev map[string]any
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, ev := range l.Events(t) {
 		if ev["event"] == kind {
 			out = append(out, ev)
 		}
@@ -104,7 +84,7 @@ func TestCrashReportCastWithoutHandler(t *testing.T) {
 	}
 	evs := sink.events(t, "crash_report")
 	if len(evs) != 1 {
-		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.String())
 	}
 	ev := evs[0]
 	for field, want := range map[string]string{
@@ -143,7 +123,7 @@ func TestCrashReportStop(t *testing.T) {
 	<-n.WatchExit(pid)
 	evs := sink.events(t, "crash_report")
 	if len(evs) != 1 {
-		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.String())
 	}
 	ev := evs[0]
 	if ev["server"] != pid.String() || ev["last_message_kind"] != "call" || ev["caller"] != caller.PID().String() ||
@@ -205,7 +185,7 @@ func TestCrashReportStopServerNamesNoStaleMessage(t *testing.T) {
 	}
 	evs := sink.events(t, "crash_report")
 	if len(evs) != 1 {
-		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.String())
 	}
 	if ev := evs[0]; ev["last_message"] != nil || ev["last_message_kind"] != "none" || ev["reason"] != "boom" {
 		t.Fatalf("report %v names a message StopServer did not send", ev)
@@ -261,7 +241,7 @@ func TestCrashReportTerminatePanics(t *testing.T) {
 	}
 	evs := sink.events(t, "crash_report")
 	if len(evs) != 1 {
-		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.buf.String())
+		t.Fatalf("%d crash reports, want 1: %s", len(evs), sink.String())
 	}
 	if r, _ := evs[0]["reason"].(string); !strings.Contains(r, "handler broke") {
 		t.Fatalf("report %v", evs[0])

@@ -1,22 +1,19 @@
 package supervision_test
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
-	"github.com/rs/zerolog"
 )
 
 // startBar starts a test worker linked to the Director; its args are
@@ -649,38 +646,10 @@ func TestDirectorAPI(t *testing.T) {
 	}
 }
 
-// syncBuffer is an io.Writer safe for the Director's goroutine and the
-// test's.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) events(t *testing.T) []map[string]any {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("log line %q: %v", sc.Text(), err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 // WithDebug traces requests, replies, exits and timer events; child
 // reports carry the plan and counters.
 func TestDirectorDebugTrace(t *testing.T) {
-	var buf syncBuffer
+	var buf testkit.LogBuffer
 	n := actor.NewNode(actor.WithLogger(zerolog.New(&buf)))
 	t.Cleanup(func() { _ = n.Stop(ctxT(t)) })
 	ctx := ctxT(t)
@@ -700,7 +669,7 @@ func TestDirectorDebugTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	has := func(match func(map[string]any) bool) bool {
-		return slices.ContainsFunc(buf.events(t), match)
+		return slices.ContainsFunc(buf.Events(t), match)
 	}
 	for _, kind := range []string{"request", "reply", "exit", "timer"} {
 		if !has(func(e map[string]any) bool { return e["dbg"] == kind && e["supervisor"] == "dname" }) {
@@ -733,5 +702,3 @@ func TestDirectorDebugTrace(t *testing.T) {
 		t.Error("no child_restart_delayed report")
 	}
 }
-
-var _ io.Writer = (*syncBuffer)(nil)

@@ -4,13 +4,14 @@ import (
 	"context"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // failingListener fails its first fails Accepts with err, then reports
@@ -30,28 +31,10 @@ func (l *failingListener) Accept() (net.Conn, error) {
 	return nil, net.ErrClosed
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Failed accepts (EMFILE here) are logged and retried, not fatal; only a
 // closed listener ends the loop.
 func TestAcceptLoopRetriesErrors(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	ln := &failingListener{err: syscall.EMFILE, fails: 4}
 	a := acceptor{cfg: Config{}.withDefaults(), open: new(atomic.Int64)}
 	a.acceptLoop(context.Background(), ln, make(chan struct{}), zerolog.New(&logs))
