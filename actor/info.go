@@ -62,7 +62,7 @@ func (n *Node) ProcessInfo(ctx context.Context, pid PID) (Info, error) {
 			return info, NoProc
 		}
 		info.MessageQueueLen = qlen
-		if state == stIdle {
+		if state == stIdle || state == stSuspended {
 			info.Status = StatusWaiting
 		} else {
 			info.Status = StatusRunning
