@@ -41,6 +41,7 @@ type tracer struct {
 	log       zerolog.Logger
 	perSecond int
 	limit     int
+	now       func() int64 // Unix nanoseconds; a test sets its own
 
 	mu      sync.Mutex
 	window  int64 // start of the current second, Unix nanoseconds
@@ -59,6 +60,7 @@ func newTracer(c *Context, cfg *TraceConfig) *tracer {
 		log:       l.With().Str("sys", "trace").Stringer("pid", c.self).Logger(),
 		perSecond: cfg.PerSecond,
 		limit:     cfg.Limit,
+		now:       func() int64 { return time.Now().UnixNano() },
 	}
 	if t.perSecond <= 0 {
 		t.perSecond = DefaultTracePerSecond
@@ -74,7 +76,7 @@ func (t *tracer) event(kind string) (ev *zerolog.Event, last bool) {
 	if t.silent {
 		return nil, false
 	}
-	now := time.Now().UnixNano()
+	now := t.now()
 	if now-t.window >= int64(time.Second) {
 		if t.dropped > 0 {
 			t.log.Info().Str("event", "dropped").Int("count", t.dropped).Msg("sys trace events dropped")
