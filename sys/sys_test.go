@@ -301,3 +301,19 @@ func TestSysFromInsideTheProcess(t *testing.T) {
 		t.Fatalf("Processes from inside: %+v", listed)
 	}
 }
+
+// A node stops with a process still suspended: the Kill of Stop wakes it.
+func TestNodeStopsWithSuspendedProcess(t *testing.T) {
+	n, ctx := newNode(t), ctxT(t)
+	pid := startCounter(t, n)
+	if err := sys.Suspend(ctx, n, pid); err != nil {
+		t.Fatal(err)
+	}
+	_ = behaviour.Cast(ctx, pid, 1)
+	if err := n.Stop(ctx); err != nil {
+		t.Fatalf("stop node with a suspended process: %v", err)
+	}
+	if n.IsAlive(pid) {
+		t.Fatal("suspended process survived the node")
+	}
+}
