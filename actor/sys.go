@@ -375,3 +375,38 @@ func (p *SysProcess) Memory() int {
 	}
 	return n
 }
+
+// Peek is what can be read of a process without its answer, for one busy
+// in a handler that cannot run a system request (see Node.Peek).
+type Peek struct {
+	Name      string // registered name, or empty
+	Behaviour string // the Receiver's SysDescriber name, or empty
+	QueueLen  int    // messages in its mailbox
+	Status    Status // StatusWaiting or StatusRunning
+}
+
+// Peek reads a local process from outside, without waiting for it, as
+// process_info(Pid, message_queue_len) does in Erlang. It returns false
+// if pid is not a live local process.
+func (n *Node) Peek(pid PID) (Peek, bool) {
+	c := n.lookup(pid)
+	if c == nil {
+		return Peek{}, false
+	}
+	var p Peek
+	if d, ok := c.recv.(SysDescriber); ok {
+		p.Behaviour = d.SysBehaviour()
+	}
+	qlen, state := c.queueLen()
+	if state == stDead {
+		return Peek{}, false
+	}
+	p.QueueLen, p.Status = qlen, StatusRunning
+	if state == stIdle || state == stSuspended {
+		p.Status = StatusWaiting
+	}
+	n.namesMu.RLock()
+	p.Name = c.name
+	n.namesMu.RUnlock()
+	return p, true
+}

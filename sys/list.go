@@ -21,7 +21,8 @@ type ProcessInfo struct {
 	MonitoredBy []actor.PID
 	Memory      int // estimate in bytes, as Status.Memory
 	// Answered is false for a process that was busy in a handler until
-	// ctx ended: only PID is set.
+	// ctx ended: then only PID, Name, Behaviour and QueueLen are set, read
+	// from outside the process (actor.Node.Peek).
 	Answered bool
 }
 
@@ -30,7 +31,8 @@ type ProcessInfo struct {
 // answers between two messages, all of them at once, so the listing takes
 // as long as the busiest handler; when ctx ends (DefaultTimeout without a
 // deadline), processes that have not answered are listed with Answered
-// false. Processes that exit meanwhile are left out.
+// false (with what can be read from outside: name, behaviour, queue
+// length). Processes that exit meanwhile are left out.
 func Processes(ctx context.Context, n *actor.Node) []ProcessInfo {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -62,7 +64,9 @@ func Processes(ctx context.Context, n *actor.Node) []ProcessInfo {
 		mu.Unlock()
 	})
 	for _, pid := range missed {
-		out = append(out, ProcessInfo{PID: pid})
+		if p, ok := n.Peek(pid); ok {
+			out = append(out, ProcessInfo{PID: pid, Name: p.Name, Behaviour: p.Behaviour, QueueLen: p.QueueLen})
+		}
 	}
 	slices.SortFunc(out, func(a, b ProcessInfo) int { return comparePIDs(a.PID, b.PID) })
 	return out

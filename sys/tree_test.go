@@ -184,7 +184,7 @@ func TestProcesses(t *testing.T) {
 	if !r.Answered || r.Name != "root" || r.Behaviour != "supervisor" || len(r.Links) != 1 || r.Memory <= 0 {
 		t.Fatalf("root listed as %+v", r)
 	}
-	if p := byPID[busy]; p.Answered {
+	if p := byPID[busy]; p.Answered || p.Name != "busy" || p.Behaviour != "gen_server" || p.QueueLen != 2 {
 		t.Fatalf("busy process listed as answered: %+v", p)
 	}
 
