@@ -58,6 +58,11 @@
 //     two of its messages; it may be stale by the time it is read.
 //     Processes and Tree take one snapshot per process, not of the node as
 //     a whole.
+//   - A sys request overtakes the messages already queued: it is a signal,
+//     which is how a process with a long backlog, or a suspended one,
+//     still answers. Unlike OTP's sys, which queues behind them, GetState
+//     after a Cast may see the state before the cast; to see the effect of
+//     messages sent first, make a call to the process first.
 //   - A function that returns ctx's error did not act on the process (a
 //     Suspend that timed out did not suspend it).
 //   - sys reaches the processes of the node it is given; a PID of another

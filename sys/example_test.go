@@ -172,3 +172,36 @@ func printTree(t sys.TreeNode, indent string) {
 		printTree(c, indent+"  ")
 	}
 }
+
+// meter is a plain process that shows its state to sys by implementing
+// actor.SysStater.
+type meter struct{ ticks int }
+
+type tick struct{}
+
+func (m *meter) Receive(_ *actor.Context, msg any) error {
+	switch r := msg.(type) {
+	case tick:
+		m.ticks++
+	case *actor.Request:
+		r.Reply(m.ticks)
+	}
+	return nil
+}
+
+func (m *meter) SysState() any { return m.ticks }
+
+func ExampleGetState_plainProcess() {
+	node, ctx, stop := newExampleNode()
+	defer stop()
+	pid, _ := node.Spawn(&meter{})
+	_ = node.Send(pid, tick{})
+	_ = node.Send(pid, tick{})
+
+	// A sys request overtakes queued messages: a call first makes sure
+	// the ticks are handled.
+	_, _ = node.Call(ctx, pid, "sync")
+	v, err := sys.GetState(ctx, node, pid)
+	fmt.Println(v, err)
+	// Output: 2 <nil>
+}
