@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +16,21 @@ import (
 
 // A suspension that arrives while a batch is being handled holds the rest
 // of the batch: those messages wait for Resume and then come first, before
-// the ones that arrived meanwhile.
+// the ones that arrived meanwhile. The batch is 64 inline messages and
+// segments; the suspension comes in either part.
 func TestSuspendHoldsTheRestOfABatch(t *testing.T) {
+	for _, blockAt := range []int{1, 63, 64, 100, 400} {
+		t.Run(fmt.Sprint("at=", blockAt), func(t *testing.T) { testSuspendHolds(t, blockAt) })
+	}
+}
+
+func testSuspendHolds(t *testing.T, blockAt int) {
 	n := NewNode(WithLogger(zerolog.Nop()))
 	defer n.Stop(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
+	const queued = 400 // 1..400 queue while 0 blocks: one batch with segments
 	entered := make(chan int, 10)
 	release := make(chan struct{}, 10)
 	var got []int
@@ -29,7 +38,7 @@ func TestSuspendHoldsTheRestOfABatch(t *testing.T) {
 		switch m := msg.(type) {
 		case int:
 			got = append(got, m)
-			if m < 2 {
+			if m == 0 || m == blockAt {
 				entered <- m
 				<-release
 			}
@@ -44,11 +53,11 @@ func TestSuspendHoldsTheRestOfABatch(t *testing.T) {
 	c := n.lookup(pid)
 	_ = n.Send(pid, 0) // the process blocks in 0...
 	<-entered
-	for i := 1; i <= 3; i++ { // ...while 1, 2, 3 queue: the next batch
+	for i := 1; i <= queued; i++ { // ...while the next batch queues
 		_ = n.Send(pid, i)
 	}
 	release <- struct{}{}
-	<-entered // in 1, with 2 and 3 taken in the same batch
+	<-entered // in blockAt, the rest of its batch taken with it
 	suspended := make(chan error, 1)
 	go func() { suspended <- n.System(ctx, pid, func(p *SysProcess) { p.Suspend() }) }()
 	testkit.Eventually(t, 10*time.Second, func() error {
@@ -61,13 +70,13 @@ func TestSuspendHoldsTheRestOfABatch(t *testing.T) {
 	if err := <-suspended; err != nil {
 		t.Fatal(err)
 	}
-	_ = n.Send(pid, 4)
+	_ = n.Send(pid, queued+1)
 	var qlen int
 	if err := n.System(ctx, pid, func(p *SysProcess) { qlen = p.Info().MessageQueueLen }); err != nil {
 		t.Fatal(err)
 	}
-	if qlen != 3 {
-		t.Fatalf("queue while suspended = %d, want 2 held and 1 queued", qlen)
+	if want := queued - blockAt + 1; qlen != want {
+		t.Fatalf("queue while suspended = %d, want %d held and 1 queued", qlen, want-1)
 	}
 	if err := n.System(ctx, pid, func(p *SysProcess) { p.Resume() }); err != nil {
 		t.Fatal(err)
@@ -76,8 +85,14 @@ func TestSuspendHoldsTheRestOfABatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := v.([]int); len(s) != 5 || s[0] != 0 || s[1] != 1 || s[2] != 2 || s[3] != 3 || s[4] != 4 {
-		t.Fatalf("handled %v, want [0 1 2 3 4]", s)
+	s := v.([]int)
+	for i, m := range s {
+		if m != i {
+			t.Fatalf("handled %v..., want 0..%d in order", s[:i+1], queued+1)
+		}
+	}
+	if len(s) != queued+2 {
+		t.Fatalf("handled %d messages, want %d", len(s), queued+2)
 	}
 	if c.sysx != nil {
 		t.Fatalf("sys state kept after resume: %+v", c.sysx)
@@ -131,5 +146,63 @@ func TestSysOffLeavesNoState(t *testing.T) {
 	}
 	if c.sysx != nil {
 		t.Fatalf("sys state kept with everything off: %+v", c.sysx)
+	}
+}
+
+// Suspending and resuming a process under a stream of messages loses none
+// and keeps their order, whether the suspension holds part of an inline
+// batch, of a segment, or nothing.
+func TestSuspendResumeKeepsOrderUnderLoad(t *testing.T) {
+	n := NewNode(WithLogger(zerolog.Nop()))
+	defer n.Stop(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	const total = 20000
+	next := 0
+	var bad error
+	pid, err := n.Spawn(ReceiverFunc(func(_ *Context, msg any) error {
+		switch m := msg.(type) {
+		case int:
+			if m != next && bad == nil {
+				bad = fmt.Errorf("got %d, want %d", m, next)
+			}
+			next = m + 1
+		case *Request:
+			m.Reply([2]any{next, bad})
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := range total {
+			_ = n.Send(pid, i)
+		}
+	}()
+	toggles := 0
+	for done := false; !done; toggles++ {
+		select {
+		case <-sent:
+			done = true
+		default:
+		}
+		if err := n.System(ctx, pid, func(p *SysProcess) { p.Suspend() }); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.System(ctx, pid, func(p *SysProcess) { p.Resume() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := n.Call(ctx, pid, "done?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.([2]any)
+	if r[1] != nil || r[0] != total {
+		t.Fatalf("after %d suspensions: next %v, error %v; want %d in order", toggles, r[0], r[1], total)
 	}
 }
