@@ -24,10 +24,24 @@ type sysViewer[S any] interface {
 	sysView(state S) any
 }
 
-// SysState implements actor.SysStater: the server's state S.
+// StateCopier is an optional Server hook for package sys: GetState and
+// GetStatus hand out CopyState(s) instead of the state itself. Without it
+// they hand out the state S as it is, so a state that holds maps, slices
+// or pointers is shared with the running server, which may change it
+// while the caller reads it; a CopyState that copies them avoids that.
+// CopyState runs on the server's goroutine.
+type StateCopier[S any] interface {
+	CopyState(s S) S
+}
+
+// SysState implements actor.SysStater: the server's state S, or its
+// StateCopier copy.
 func (s *server[S]) SysState() any {
-	if v, ok := s.impl.(sysViewer[S]); ok {
+	switch v := s.impl.(type) {
+	case sysViewer[S]:
 		return v.sysView(s.state)
+	case StateCopier[S]:
+		return v.CopyState(s.state)
 	}
 	return s.state
 }

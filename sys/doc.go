@@ -20,6 +20,11 @@
 // status and can be suspended and traced; it shows a state if it
 // implements actor.SysStater (and actor.SysReplacer to replace it).
 //
+// A GenServer's state is handed out as it is, not copied (Go values are
+// not immutable as Erlang terms are): a state holding maps, slices or
+// pointers is then shared with the running server. A server that
+// implements behaviour.StateCopier hands out a copy instead.
+//
 // ctx bounds every call: a process busy in a long handler answers when the
 // handler returns, and a call that runs out of time returns ctx's error
 // (DefaultTimeout, 5 s, when ctx has no deadline). A process cannot use

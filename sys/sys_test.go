@@ -317,3 +317,40 @@ func TestNodeStopsWithSuspendedProcess(t *testing.T) {
 		t.Fatal("suspended process survived the node")
 	}
 }
+
+// copying is a GenServer whose map state sys sees through CopyState.
+type copying struct{}
+
+func (copying) Init(*actor.Context) (map[string]int, error) { return map[string]int{"a": 1}, nil }
+
+func (copying) HandleCast(_ *actor.Context, msg any, s map[string]int) behaviour.Result[map[string]int] {
+	s[msg.(string)]++
+	return behaviour.NoReply(s)
+}
+
+func (copying) CopyState(s map[string]int) map[string]int {
+	out := make(map[string]int, len(s))
+	for k, v := range s {
+		out[k] = v
+	}
+	return out
+}
+
+func TestStateCopier(t *testing.T) {
+	n, ctx := newNode(t), ctxT(t)
+	pid, err := behaviour.Start[map[string]int](n, copying{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sys.GetStateAs[map[string]int](ctx, n, pid)
+	if err != nil || s["a"] != 1 {
+		t.Fatalf("state %v, %v", s, err)
+	}
+	for range 100 { // the server changes its map while the test reads the copy
+		_ = behaviour.Cast(ctx, pid, "a")
+		_ = s["a"]
+	}
+	if s["a"] != 1 {
+		t.Fatalf("the copy changed: %v", s)
+	}
+}
