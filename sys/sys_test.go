@@ -269,12 +269,22 @@ func TestBusyProcessTimesOut(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("GetState of a busy server: %v, want DeadlineExceeded", err)
 	}
+	// A Suspend that timed out did not suspend it, and never will.
+	short, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+	err = sys.Suspend(short, n, pid)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Suspend of a busy server: %v, want DeadlineExceeded", err)
+	}
 	close(b.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if v, err := sys.GetStateAs[int](ctx, n, pid); err != nil || v != 0 {
 		t.Fatalf("GetState after: %v, %v", v, err)
+	}
+	if st, err := sys.GetStatus(ctx, n, pid); err != nil || st.Mode != sys.Running {
+		t.Fatalf("after a timed-out Suspend: %v, %v; want running", st.Mode, err)
 	}
 }
 
