@@ -304,11 +304,8 @@ func (p *SysProcess) Info() Info {
 	in := c.info()
 	in.Status = StatusRunning
 	c.mu.Lock()
-	in.MessageQueueLen = c.inbox.n
+	in.MessageQueueLen += c.inbox.n
 	c.mu.Unlock()
-	if c.sysx != nil {
-		in.MessageQueueLen += len(c.sysx.held)
-	}
 	return in
 }
 

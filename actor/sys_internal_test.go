@@ -78,6 +78,9 @@ func testSuspendHolds(t *testing.T, blockAt int) {
 	if want := queued - blockAt + 1; qlen != want {
 		t.Fatalf("queue while suspended = %d, want %d held and 1 queued", qlen, want-1)
 	}
+	if in, err := n.ProcessInfo(ctx, pid); err != nil || in.MessageQueueLen != qlen {
+		t.Fatalf("ProcessInfo queue = %d, %v; want %d", in.MessageQueueLen, err, qlen)
+	}
 	if err := n.System(ctx, pid, func(p *SysProcess) { p.Resume() }); err != nil {
 		t.Fatal(err)
 	}
