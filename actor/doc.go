@@ -58,6 +58,17 @@
 // quiet node stopped when the test ends, and waiting for an Inbox's next
 // message with a deadline.
 //
+// # System requests
+//
+// Node.System runs a function on a process's goroutine as a system request
+// (OTP's system messages): between two messages, ahead of the queued ones,
+// even while the process is suspended; SystemEach does so for every
+// process at once. The *SysProcess it gets can suspend and resume the
+// process, trace its messages and count its statistics; the Receiver's
+// hooks SysStater, SysReplacer and SysDescriber show and replace its
+// state. Package sys is the API built on them. With nothing of it on, the
+// message path pays one nil pointer test.
+//
 // # Guarantees
 //
 //   - Messages from one sender to one process are received in send order.

@@ -76,3 +76,15 @@ func (e *CallError) Error() string {
 // Unwrap returns Reason, so errors.Is(err, NoProc) and
 // errors.Is(err, context.DeadlineExceeded) work.
 func (e *CallError) Unwrap() error { return e.Reason }
+
+// Errors of the sys hooks (sys.go), which package sys returns as they are.
+var (
+	// ErrSysUnsupported is returned by a sys operation the process does
+	// not support: getting the state of a process that is not a SysStater,
+	// replacing the state of one that is not a SysReplacer or whose state
+	// cannot be replaced (an event manager, a supervisor).
+	ErrSysUnsupported = errors.New("actor: sys operation not supported by the process")
+	// ErrSysStateType is returned when a replacement state, or the state
+	// asked for by a typed sys call, is not of the process's state type.
+	ErrSysStateType = errors.New("actor: state of another type")
+)

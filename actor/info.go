@@ -61,8 +61,8 @@ func (n *Node) ProcessInfo(ctx context.Context, pid PID) (Info, error) {
 		if !info.Alive {
 			return info, NoProc
 		}
-		info.MessageQueueLen = qlen
-		if state == stIdle {
+		info.MessageQueueLen += qlen
+		if state == stIdle || state == stSuspended {
 			info.Status = StatusWaiting
 		} else {
 			info.Status = StatusRunning
@@ -76,6 +76,9 @@ func (n *Node) ProcessInfo(ctx context.Context, pid PID) (Info, error) {
 // info is called on the process goroutine.
 func (c *Context) info() Info {
 	in := Info{PID: c.self, Alive: true, TrapExit: c.trapExit, Parent: c.parent}
+	if c.sysx != nil {
+		in.MessageQueueLen = len(c.sysx.held) // held by a suspension (sys.go)
+	}
 	for p := range c.links {
 		in.Links = append(in.Links, p)
 	}

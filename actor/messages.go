@@ -29,4 +29,5 @@ type signal struct {
 	reason error
 	reply  chan Info
 	watch  chan error
+	sys    *sysRequest // SignalSys: run on the process goroutine (sys.go)
 }

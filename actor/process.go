@@ -42,6 +42,9 @@ const (
 	stRunning                // a goroutine is (or is about to be) processing
 	stStarting               // Init is running; posts queue without scheduling
 	stDead                   // exited; posts fail
+	// Suspended by sys with no signal to handle: a post queues without
+	// scheduling, a signal schedules.
+	stSuspended
 )
 
 // Context is a process: its mailbox, its links and monitors, and the handle
@@ -53,12 +56,12 @@ const (
 // passed to Call: the call then knows its caller and refuses a call to self.
 type Context struct {
 	// Read-mostly: set at spawn, read by senders and the process alike.
-	node  *Node
-	self  PID
-	recv  Receiver
-	casts CastReceiver // recv as a CastReceiver, if it is one
-	dead  atomic.Bool  // state == stDead, readable without the lock
-	_     [8]byte      // pad: the mailbox below starts a new cache line
+	node    *Node
+	self    PID
+	recv    Receiver
+	casts   CastReceiver // recv as a CastReceiver, if it is one
+	started int64        // spawn time, Unix nanoseconds (for sys's uptime)
+	dead    atomic.Bool  // state == stDead, readable without the lock
 
 	// The mailbox, written by every sender under mu.
 	mu       sync.Mutex
@@ -75,13 +78,16 @@ type Context struct {
 	sysSpare []signal
 	parent   PID
 	trapExit bool
-	links    map[PID]struct{}
-	monitors map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
-	waiters  []chan error
-	current  *Request
-	deferred map[*Request]struct{}
 	// Hibernate was called: release the buffers when next idle.
 	hibernating bool
+	links       map[PID]struct{}
+	monitors    map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
+	waiters     []chan error
+	current     *Request
+	deferred    map[*Request]struct{}
+	// sys's suspension, trace and statistics (sys.go); nil unless one is on,
+	// so the message path pays one nil check for all of them.
+	sysx *sysExtra
 
 	name string // guarded by node.namesMu
 }
@@ -177,7 +183,7 @@ func (c *Context) signal(s signal) bool {
 		c.watchers.remove(s.ref)
 		c.mu.Unlock()
 		return true
-	case c.state == stIdle:
+	case c.state == stIdle || c.state == stSuspended:
 		c.sys = append(c.sys, s)
 		c.hasSys.Store(true)
 		c.state = stRunning
@@ -220,6 +226,13 @@ func (c *Context) run() {
 	yielded := false
 	for {
 		c.mu.Lock()
+		if c.sysx != nil && c.sysx.suspended {
+			// Suspended by sys: only signals are handled (sys.go).
+			if !c.runSuspended() {
+				return
+			}
+			continue
+		}
 		if len(c.sys) == 0 && c.inbox.n == 0 && !yielded && !c.hibernating {
 			// Yield once before going idle: a sender that is about to post
 			// again (a stream of casts, the next call of a caller just
@@ -247,6 +260,12 @@ func (c *Context) run() {
 				c.terminate(reason, b)
 				return
 			}
+			if c.sysx != nil && c.sysx.suspended {
+				c.hold(b.inline, b.segs)
+				clear(b.inline)
+				c.spare = b.inline[:0]
+				continue
+			}
 		}
 		if !c.runBatch(b) {
 			return
@@ -260,6 +279,12 @@ func (c *Context) run() {
 func (c *Context) runBatch(b batch) bool {
 	msgs := b.inline
 	if i, reason := c.handleBatch(msgs); reason != nil {
+		if reason == errSuspended {
+			c.hold(msgs[i+1:], b.segs)
+			clear(msgs)
+			c.spare = msgs[:0]
+			return true
+		}
 		clear(msgs[:i])
 		c.terminate(reason, batch{inline: msgs[i+1:], segs: b.segs})
 		return false
@@ -269,6 +294,11 @@ func (c *Context) runBatch(b batch) bool {
 	for s := b.segs; s != nil; {
 		next := s.next
 		if i, reason := c.handleBatch(s.buf[:s.n]); reason != nil {
+			if reason == errSuspended {
+				c.hold(s.buf[i+1:s.n], next)
+				releaseSegment(s)
+				return true
+			}
 			clear(s.buf[:i])
 			rest := batch{inline: s.buf[i+1 : s.n], segs: next}
 			c.terminate(reason, rest)
@@ -345,6 +375,9 @@ func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 			if reason = c.drainSignals(); reason != nil {
 				return i, reason
 			}
+			if c.sysx != nil && c.sysx.suspended {
+				return i, errSuspended
+			}
 		}
 	}
 	return len(msgs), nil
@@ -352,6 +385,15 @@ func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 
 // invoke runs the Receiver on one message.
 func (c *Context) invoke(e envelope) (reason error) {
+	if c.sysx != nil && c.sysx.debug {
+		return c.invokeDebug(e)
+	}
+	return c.invokeMsg(e)
+}
+
+// invokeMsg runs the Receiver on one message; invoke adds sys's trace and
+// statistics when they are on.
+func (c *Context) invokeMsg(e envelope) (reason error) {
 	m := e.msg
 	if e.cast {
 		if c.casts != nil {
@@ -425,6 +467,10 @@ func (c *Context) terminate(reason error, rest batch) {
 		r.fail(reason)
 	}
 	c.deferred = nil
+	if c.sysx != nil {
+		failRequests(c.sysx.held, reason) // held back by a suspension
+		c.sysx = nil
+	}
 	for pid := range c.links {
 		n.deliverSignal(pid, signal{kind: seam.SignalLinkExit, from: c.self, reason: reason})
 	}

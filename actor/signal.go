@@ -98,6 +98,8 @@ func (c *Context) handleSignal(s *signal) error {
 		s.reply <- c.info()
 	case seam.SignalWatch:
 		c.waiters = append(c.waiters, s.watch)
+	case seam.SignalSys:
+		s.sys.run(c)
 	}
 	return nil
 }
@@ -120,6 +122,8 @@ func (n *Node) refuseDead(dead PID, s *signal, reason error) {
 		s.reply <- Info{PID: dead}
 	case seam.SignalWatch:
 		s.watch <- reason
+	case seam.SignalSys:
+		s.sys.refuse(NoProc)
 	}
 }
 

@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"runtime/debug"
+	"time"
 )
 
 // SpawnOption configures a process at spawn.
@@ -89,7 +90,7 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	if n.stopping.Load() {
 		return PID{}, Ref{}, ErrNodeStopped
 	}
-	c := &Context{node: n, recv: r, state: stStarting, trapExit: cfg.trapExit}
+	c := &Context{node: n, recv: r, state: stStarting, trapExit: cfg.trapExit, started: time.Now().UnixNano()}
 	c.casts, _ = r.(CastReceiver)
 	c.self.node = n.ident
 	n.procs.Add(1)

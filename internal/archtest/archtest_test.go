@@ -36,6 +36,7 @@ var layers = []string{
 	"registry",
 	"cluster/singleton",
 	"application",
+	"sys",
 }
 
 // topDirs hold the programs and benchmarks that sit above every layer.

@@ -9,7 +9,7 @@ import (
 type SignalKind uint8
 
 // The signals up to SignalDown cross nodes, with these numbers on the wire;
-// SignalInfo and SignalWatch stay on their node.
+// SignalInfo, SignalWatch and SignalSys stay on their node.
 const (
 	SignalExit      SignalKind = iota + 1 // an exit signal (exit/2, Kill)
 	SignalLinkExit                        // the exit of a linked process
@@ -20,6 +20,7 @@ const (
 	SignalDown                            // a monitored process's exit
 	SignalInfo                            // a process_info request
 	SignalWatch                           // a request to be told of the exit
+	SignalSys                             // a sys request (package sys)
 )
 
 var signalNames = [...]string{
@@ -32,6 +33,7 @@ var signalNames = [...]string{
 	SignalDown:      "down",
 	SignalInfo:      "info",
 	SignalWatch:     "watch",
+	SignalSys:       "sys",
 }
 
 // String returns the kind's name in lower case ("link_exit"), or
