@@ -118,7 +118,9 @@ func (b *protoBridge) resolve(p *pa.PID) (pa.Process, bool) {
 		return b.node.system.DeadLetter, true
 	}
 	if px, ok := c.recv.(*protoProxy); ok {
-		return px.proc, true
+		if p := px.proc.Load(); p != nil {
+			return p, true
+		}
 	}
 	return &protoProcess{b: b, pid: pid}, true
 }

@@ -19,7 +19,7 @@ import (
 type protoProxy struct {
 	props  *pa.Props // the actor to spawn, for an owning proxy
 	target atomic.Pointer[pa.PID]
-	proc   *protoProcess
+	proc   atomic.Pointer[protoProcess] // set first in Init
 	selfID string   // Id of the process's ProtoPID
 	key    protoKey // in the bridge's proxies, for a proxy that does not own
 
@@ -127,7 +127,7 @@ func (n *Node) ProxyTarget(pid PID) (*pa.PID, bool) {
 // Init spawns the owned actor, or watches the target.
 func (px *protoProxy) Init(c *Context) error {
 	b := c.node.proto
-	px.proc = &protoProcess{b: b, pid: c.self, px: px}
+	px.proc.Store(&protoProcess{b: b, pid: c.self, px: px})
 	self := b.protoPID(c.self)
 	px.selfID = self.Id
 	if px.props == nil {
@@ -171,7 +171,14 @@ func (b *protoBridge) derive(props *pa.Props, px *protoProxy) *pa.Props {
 }
 
 func (px *protoProxy) middleware(next pa.ReceiverFunc) pa.ReceiverFunc {
+	owner := px.proc.Load()
 	return func(ctx pa.ReceiverContext, env *pa.MessageEnvelope) {
+		if !owner.b.node.IsAlive(owner.pid) && !lifecycle(env.Message) {
+			// The owner was killed: its actor takes no further message,
+			// whether or not the owner's Stop has arrived yet.
+			owner.b.node.system.Root.Stop(ctx.Self())
+			return
+		}
 		_, starting := env.Message.(*pa.Started)
 		defer func() {
 			if r := recover(); r != nil {
@@ -188,6 +195,17 @@ func (px *protoProxy) middleware(next pa.ReceiverFunc) pa.ReceiverFunc {
 			px.started <- nil
 		}
 	}
+}
+
+// lifecycle reports whether msg is one of protoactor's own messages
+// (Started, Stopping, Stopped, Terminated, PoisonPill...), which an actor
+// whose owner died still handles.
+func lifecycle(msg any) bool {
+	switch msg.(type) {
+	case pa.SystemMessage, pa.AutoReceiveMessage:
+		return true
+	}
+	return false
 }
 
 // fail records the owned actor's failure; the first one counts.
@@ -260,7 +278,7 @@ func (px *protoProxy) stopActor(poison bool) {
 	if target == nil || px.terminated.Load() {
 		return
 	}
-	sys := px.proc.b.node.system
+	sys := px.proc.Load().b.node.system
 	proc, ok := sys.ProcessRegistry.Get(target)
 	if !ok {
 		return
@@ -297,7 +315,7 @@ func (px *protoProxy) request(c *Context, target *pa.PID, r *Request) {
 	}
 	px.pending[id] = r
 	px.mu.Unlock()
-	sender := &pa.PID{Address: px.proc.b.addr, Id: px.selfID, RequestId: id}
+	sender := &pa.PID{Address: c.node.proto.addr, Id: px.selfID, RequestId: id}
 	c.node.system.Root.RequestWithCustomSender(target, r.Message(), sender)
 }
 
