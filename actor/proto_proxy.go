@@ -20,8 +20,8 @@ type protoProxy struct {
 	props  *pa.Props // the actor to spawn, for an owning proxy
 	target atomic.Pointer[pa.PID]
 	proc   atomic.Pointer[protoProcess] // set first in Init
-	selfID string   // Id of the process's ProtoPID
-	key    protoKey // in the bridge's proxies, for a proxy that does not own
+	selfID string                       // Id of the process's ProtoPID
+	key    protoKey                     // in the bridge's proxies, for a proxy that does not own
 
 	panicked   atomic.Pointer[PanicError] // the owned actor's failure
 	terminated atomic.Bool                // Terminated of the actor received
