@@ -38,11 +38,11 @@ type protoProxy struct {
 // SpawnProto spawns a protoactor actor from props on the node's
 // ActorSystem, with a process that owns it, and returns that process's PID.
 // See Context.SpawnProtoLink; SpawnProto is the same with no link.
-func (n *Node) SpawnProto(props *pa.Props) (PID, error) {
+func (n *Node) SpawnProto(props *pa.Props, opts ...SpawnOption) (PID, error) {
 	if props == nil {
 		return PID{}, ErrNilProps
 	}
-	return n.Spawn(&protoProxy{props: props}, WithTrapExit())
+	return n.Spawn(&protoProxy{props: props}, append(opts, WithTrapExit())...)
 }
 
 // SpawnProtoLink spawns a protoactor actor from props on the node's
@@ -65,14 +65,16 @@ func (n *Node) SpawnProto(props *pa.Props) (PID, error) {
 //     the process at once and Stops the actor, which, like any Go code,
 //     finishes the handler it is running first.
 //
-// SpawnProtoLink returns once the actor has handled Started; a panic there
-// is the error (a *PanicError), and nothing is left running. It returns
-// ErrNilProps for nil props and Spawn's errors.
-func (c *Context) SpawnProtoLink(props *pa.Props) (PID, error) {
+// opts are Spawn's: WithName registers the process, so the actor is
+// reached by name; the process always traps exits. SpawnProtoLink returns
+// once the actor has handled Started; a panic there is the error (a
+// *PanicError), and nothing is left running. It returns ErrNilProps for
+// nil props and Spawn's errors.
+func (c *Context) SpawnProtoLink(props *pa.Props, opts ...SpawnOption) (PID, error) {
 	if props == nil {
 		return PID{}, ErrNilProps
 	}
-	return c.SpawnLink(&protoProxy{props: props}, WithTrapExit())
+	return c.SpawnLink(&protoProxy{props: props}, append(opts, WithTrapExit())...)
 }
 
 // Proxy returns a process that stands for the protoactor actor target, so

@@ -33,14 +33,16 @@ import (
 // The child's start returns once the actor has handled Started; a panic
 // there fails the start. Start returns an ErrInvalidSpec error for nil
 // props.
-func ProtoChild(id string, props *pa.Props) ChildSpec {
+//
+// opts are the owning process's spawn options, such as actor.WithName.
+func ProtoChild(id string, props *pa.Props, opts ...actor.SpawnOption) ChildSpec {
 	return ChildSpec{
 		ID: id,
 		Start: func(ctx *actor.Context) (actor.PID, error) {
 			if props == nil {
 				return actor.PID{}, fmt.Errorf("%w: child %q has nil protoactor Props", ErrInvalidSpec, id)
 			}
-			return ctx.SpawnProtoLink(props)
+			return ctx.SpawnProtoLink(props, opts...)
 		},
 	}
 }
