@@ -140,11 +140,17 @@ func (px *protoProxy) Init(c *Context) error {
 	id := sys.ProcessRegistry.NextId()
 	px.started = make(chan error, 1)
 	b.owned.Store(id, px)
+	spawned := false
+	defer func() {
+		if !spawned { // an error, or a panic of the actor's producer
+			b.owned.Delete(id)
+		}
+	}()
 	target, err := sys.Root.SpawnNamed(b.derive(px.props, px), id)
 	if err != nil {
-		b.owned.Delete(id)
 		return fmt.Errorf("spawn protoactor actor: %w", err)
 	}
+	spawned = true
 	px.target.Store(target)
 	b.sendSystem(target, &pa.Watch{Watcher: self})
 	// Whatever ends this process, Kill included, ends the actor.

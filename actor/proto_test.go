@@ -387,3 +387,16 @@ func TestProtoNilArguments(t *testing.T) {
 		t.Fatalf("Proxy of a process's ProtoPID = %v, %v; want the process", p, err)
 	}
 }
+
+func TestSpawnProtoProducerPanicFailsSpawn(t *testing.T) {
+	n := newNode(t)
+	before := n.CountProcesses()
+	_, err := n.SpawnProto(pa.PropsFromProducer(func() pa.Actor { panic("no actor") }))
+	var pe *actor.PanicError
+	if !errors.As(err, &pe) || pe.Value != "no actor" {
+		t.Fatalf("SpawnProto = %v, want the producer's panic", err)
+	}
+	if after := n.CountProcesses(); after != before {
+		t.Fatalf("%d processes after a failed SpawnProto, want %d", after, before)
+	}
+}
