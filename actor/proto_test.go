@@ -7,6 +7,7 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
 )
@@ -398,5 +399,34 @@ func TestSpawnProtoProducerPanicFailsSpawn(t *testing.T) {
 	}
 	if after := n.CountProcesses(); after != before {
 		t.Fatalf("%d processes after a failed SpawnProto, want %d", after, before)
+	}
+}
+
+func TestCallToPanickingProtoActorFailsWithPanic(t *testing.T) {
+	n := newNode(t)
+	pid, err := n.SpawnProto(echoActor(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = n.Call(ctxT(t), pid, "boom")
+	var pe *actor.PanicError
+	if !errors.As(err, &pe) || pe.Value != "boom" {
+		t.Fatalf("call that makes the actor panic: %v, want its *PanicError", err)
+	}
+}
+
+func TestNodeStopStopsOwnedProtoActors(t *testing.T) {
+	n := actor.NewNode(actor.WithLogger(zerolog.Nop()))
+	pid, err := n.SpawnProto(echoActor(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := n.ProxyTarget(pid)
+	terms := watch(t, n, target)
+	if err := n.Stop(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if term := recvChan(t, terms); !term.Who.Equal(target) {
+		t.Fatalf("Terminated of %v, want %v", term.Who, target)
 	}
 }
