@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func recvChan[T any](t testing.TB, ch <-chan T) T {
 	case v := <-ch:
 		return v
 	case <-time.After(protoWait):
-		t.Fatalf("no %T within %v", *new(T), protoWait)
+		t.Fatalf("no %v within %v", reflect.TypeFor[T](), protoWait)
 		panic("unreachable")
 	}
 }

@@ -2,6 +2,7 @@ package supervision_test
 
 import (
 	"errors"
+	"reflect"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,7 @@ func recvOne[T any](t testing.TB, ch <-chan T) T {
 	case v := <-ch:
 		return v
 	case <-time.After(protoWait):
-		t.Fatalf("no %T within %v", *new(T), protoWait)
+		t.Fatalf("no %v within %v", reflect.TypeFor[T](), protoWait)
 		panic("unreachable")
 	}
 }
