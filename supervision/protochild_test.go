@@ -2,8 +2,8 @@ package supervision_test
 
 import (
 	"errors"
-	"reflect"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
