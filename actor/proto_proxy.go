@@ -327,15 +327,21 @@ func (px *protoProxy) request(c *Context, target *pa.PID, r *Request) {
 	c.node.system.Root.RequestWithCustomSender(target, r.Message(), sender)
 }
 
-// reply answers the forwarded call id with the actor's response.
+// reply answers the forwarded call id with the actor's response, or fails
+// it with NoProc for protoactor's DeadLetterResponse.
 func (px *protoProxy) reply(id uint32, v any) {
 	px.mu.Lock()
 	r := px.pending[id]
 	delete(px.pending, id)
 	px.mu.Unlock()
-	if r != nil {
-		r.Reply(v)
+	if r == nil {
+		return
 	}
+	if _, dead := v.(*pa.DeadLetterResponse); dead {
+		r.fail(NoProc) // the actor was gone: protoactor's dead letters answered
+		return
+	}
+	r.Reply(v)
 }
 
 // forget drops the proxy pid of the actor key.

@@ -431,3 +431,21 @@ func TestNodeStopStopsOwnedProtoActors(t *testing.T) {
 		t.Fatalf("Terminated of %v, want %v", term.Who, target)
 	}
 }
+
+func TestCallToStoppedProtoActorFails(t *testing.T) {
+	n := newNode(t)
+	for i := range 20 {
+		target := n.ActorSystem().Root.Spawn(echoActor(nil))
+		proxy, err := n.Proxy(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.ActorSystem().Root.Stop(target)
+		// The call reaches a dead actor (dead letters answer), or the
+		// proxy as it exits, or after: it fails every time.
+		v, err := n.Call(ctxT(t), proxy, "ping")
+		if err == nil || !(errors.Is(err, actor.NoProc) || errors.Is(err, actor.Normal)) {
+			t.Fatalf("call %d to a stopped actor = %v, %v; want NoProc or Normal", i, v, err)
+		}
+	}
+}
