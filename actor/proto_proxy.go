@@ -58,12 +58,14 @@ func (n *Node) SpawnProto(props *pa.Props, opts ...SpawnOption) (PID, error) {
 //     actor stopping itself (or being stopped by protoactor code) with
 //     Normal. A supervisor restarting it spawns a new process and a new
 //     actor; messages queued in the old actor are dropped with it.
-//   - An exit signal ends the actor: Shutdown (or any ShutdownError) from
-//     the parent Poisons it (it handles what is queued, then Stopping and
-//     Stopped), any other reason Stops it (its queue is dropped); the
-//     process exits with that reason once the actor has stopped. Kill ends
-//     the process at once and Stops the actor, which, like any Go code,
-//     finishes the handler it is running first.
+//   - An exit signal that would end a process ends the actor: Shutdown
+//     or a ShutdownError (or Normal from the parent) Poisons it (it
+//     handles what is queued, then Stopping and Stopped), any other
+//     reason Stops it (its queue is dropped); the process exits with that
+//     reason once the actor has stopped. Normal from any other process is
+//     ignored. Kill ends the process at once and Stops the actor: it takes
+//     no further message and, like any Go code, finishes the handler it is
+//     running first.
 //
 // opts are Spawn's: WithName registers the process, so the actor is
 // reached by name; the process always traps exits. SpawnProtoLink returns
