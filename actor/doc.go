@@ -54,6 +54,22 @@
 // SendNamed to a free name is an error (ErrUnknownName), never a silent
 // drop. SendAfter and CancelTimer schedule messages.
 //
+// # protoactor actors
+//
+// A protoactor-go actor on the node's ActorSystem and an Arbor process can
+// address, watch and own each other (docs/protoactor.md):
+//
+//   - ProtoPID(pid) is a process's protoactor address: Send, Request,
+//     RequestFuture (a GenServer answers it in HandleCall), Watch (gives
+//     Terminated) and Stop (the Shutdown exit signal) work on it.
+//   - Proxy(pid) is a process standing for a protoactor actor: Send, Cast
+//     and Call (answered by ctx.Respond) reach the actor; Monitor and Link
+//     it to learn of the actor's stop.
+//   - SpawnProto and SpawnProtoLink spawn an actor owned by such a
+//     process: the actor's panic is the process's *PanicError exit,
+//     protoactor never restarts it in place, and the process's exit stops
+//     it. supervision.ProtoChild is the child spec built on it.
+//
 // Tests of code that runs processes can use package actor/actortest: a
 // quiet node stopped when the test ends, and waiting for an Inbox's next
 // message with a deadline.

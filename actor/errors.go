@@ -28,6 +28,11 @@ var (
 	// process: an unset variable, or the PID of a failed Spawn.
 	// errors.Is(err, NoProc) reports true for it as well.
 	ErrZeroPID error = zeroPIDError{}
+	// ErrNilProps is returned by SpawnProto and SpawnProtoLink for nil
+	// protoactor Props.
+	ErrNilProps = errors.New("actor: nil protoactor Props")
+	// ErrNilProtoPID is returned by Proxy for a nil protoactor PID.
+	ErrNilProtoPID = errors.New("actor: nil protoactor PID")
 )
 
 type zeroPIDError struct{}

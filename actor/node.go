@@ -34,6 +34,7 @@ type Node struct {
 
 	remote atomic.Pointer[seam.Transport[PID, Ref]] // set by package cluster
 	disp   *dispatcher
+	proto  *protoBridge // protoactor interop (proto.go)
 
 	noCrashReports bool // WithCrashReports(false)
 }
@@ -94,6 +95,7 @@ func NewNode(opts ...NodeOption) *Node {
 	n.system = pa.NewActorSystem(pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger {
 		return slog.New(logbridge.Handler(plog, logbridge.InfoAsDebug()))
 	}))
+	n.proto = newProtoBridge(n)
 	return n
 }
 
@@ -140,6 +142,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	if !n.stopped.CompareAndSwap(false, true) {
 		return nil
 	}
+	n.proto.stop()
 	n.disp.stop()
 	n.system.Shutdown()
 	n.ident.local.CompareAndSwap(n, nil)

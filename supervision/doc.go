@@ -55,6 +55,15 @@
 // current handler returns; a child still alive KillWait after the kill is
 // reported and abandoned rather than hanging its supervisor.
 //
+// # protoactor actors
+//
+// ProtoChild(id, props) is the spec of a child that runs a protoactor-go
+// actor on the node's ActorSystem. The supervisor decides, never
+// protoactor's restart in place: a panic is the child's *actor.PanicError
+// exit, a stop its actor.Normal exit, a restart a new actor with a new PID
+// (queued messages are dropped, not replayed). Shutdown Poisons the actor
+// within the limit; a kill Stops it. docs/protoactor.md is the guide.
+//
 // # DynamicSupervisor
 //
 // A DynamicSupervisor (OTP's simple_one_for_one) starts children on demand
