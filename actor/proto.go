@@ -10,7 +10,7 @@ import (
 )
 
 // protoBridge connects a node's processes with the protoactor actors of its
-// ActorSystem, both ways (docs/adr/0004-protoactor-interop.md):
+// ActorSystem, both ways (docs/adr/0005-protoactor-interop.md):
 //
 //   - An Arbor process has a protoactor address, ProtoPID: Address "arbor:"
 //     plus the node name, Id "index.serial". No registry entry stands
