@@ -154,7 +154,7 @@ func (p *protoProcess) SendUserMessage(to *pa.PID, message any) {
 		return
 	}
 	if sender == nil {
-		if n.deliverLocal(p.pid, msg) != nil {
+		if n.deliverLocal(p.pid, msg, false) != nil {
 			n.system.DeadLetter.SendUserMessage(to, message)
 		}
 		return
@@ -193,7 +193,7 @@ func (p *protoProcess) SendSystemMessage(to *pa.PID, message any) {
 	case *pa.Stop:
 		p.Stop(to)
 	case *pa.Terminated:
-		_ = p.b.node.deliverLocal(p.pid, m)
+		_ = p.b.node.deliverLocal(p.pid, m, false)
 	}
 }
 
