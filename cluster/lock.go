@@ -36,6 +36,10 @@ type Lease interface {
 	// outside systems with each write and have them refuse a token lower
 	// than one they have seen.
 	Token() uint64
+	// Previous names the holder of the holding before this one, if that
+	// was another holder ("" when the key is new, or this holder held it
+	// last): this holding is then a takeover.
+	Previous() string
 	// Held reports whether the lease is still held by the clock right
 	// now: not lost and its renew deadline not passed.
 	Held() bool

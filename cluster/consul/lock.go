@@ -207,7 +207,7 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 			}
 			index = 0
 		case lease != nil:
-			log.Debug().Uint64("token", lease.token).Str("session", lease.session).Msg("lock acquired")
+			log.Debug().Uint64("token", lease.token).Str("session", lease.session).Str("previous", lease.previous).Msg("lock acquired")
 			return lease, nil
 		default:
 			// Refused: a lock-delay, or another holder was faster.
@@ -220,8 +220,9 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 }
 
 // try creates a session and acquires kvKey with it, reading the pair in
-// the same transaction for its fencing token. It returns (nil, nil) when
-// Consul refused the lock, and the lease when it holds it.
+// the same transaction before (for the previous holder, which the pair's
+// value names) and after (for the fencing token). It returns (nil, nil)
+// when Consul refused the lock, and the lease when it holds it.
 func (l *Locker) try(ctx context.Context, kvKey, key string) (*lease, error) {
 	sent := time.Now()
 	wo := (&api.WriteOptions{}).WithContext(ctx)
@@ -233,19 +234,24 @@ func (l *Locker) try(ctx context.Context, kvKey, key string) (*lease, error) {
 		return nil, fmt.Errorf("create consul session for %s: %w", kvKey, err)
 	}
 	ops := api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVGetOrEmpty, Key: kvKey}},
 		{KV: &api.KVTxnOp{Verb: api.KVLock, Key: kvKey, Value: []byte(l.cfg.holder), Flags: lockFlags, Session: sid}},
 		{KV: &api.KVTxnOp{Verb: api.KVGet, Key: kvKey}},
 	}
 	ok, resp, _, err := l.client.Txn().Txn(ops, (&api.QueryOptions{}).WithContext(ctx))
-	if err != nil || !ok || resp == nil || len(resp.Results) != 2 || resp.Results[1].KV == nil {
+	if err != nil || !ok || resp == nil || len(resp.Results) != 3 || resp.Results[2].KV == nil {
 		l.destroy(sid)
 		if err != nil {
 			return nil, fmt.Errorf("acquire %s in consul: %w", kvKey, err)
 		}
 		return nil, nil
 	}
-	pair := resp.Results[1].KV
-	le := &lease{l: l, key: key, kvKey: kvKey, session: sid, token: pair.ModifyIndex,
+	pair := resp.Results[2].KV
+	previous := ""
+	if before := resp.Results[0].KV; before != nil && string(before.Value) != l.cfg.holder {
+		previous = string(before.Value)
+	}
+	le := &lease{l: l, key: key, kvKey: kvKey, session: sid, token: pair.ModifyIndex, previous: previous,
 		lost: make(chan struct{}), done: make(chan struct{}), release: make(chan struct{})}
 	le.renewed.Store(&sent)
 	lctx, cancel := context.WithCancel(context.Background())
@@ -264,11 +270,12 @@ func (l *Locker) destroy(sid string) {
 // lease is a held lock: one owner goroutine (run) decides, helped by a
 // renewer and a monitor goroutine that report to it.
 type lease struct {
-	l       *Locker
-	key     string
-	kvKey   string
-	session string
-	token   uint64
+	l        *Locker
+	key      string
+	kvKey    string
+	session  string
+	token    uint64
+	previous string
 
 	// renewed is the send time of the last renewal Consul confirmed (at
 	// first: of the session's creation), with its monotonic reading.
@@ -290,6 +297,7 @@ var _ cluster.Lease = (*lease)(nil)
 
 func (le *lease) Key() string           { return le.key }
 func (le *lease) Token() uint64         { return le.token }
+func (le *lease) Previous() string      { return le.previous }
 func (le *lease) Lost() <-chan struct{} { return le.lost }
 
 func (le *lease) Err() error {
@@ -483,7 +491,9 @@ func (le *lease) Release(ctx context.Context) error {
 func (le *lease) giveUp(ctx context.Context) error {
 	var errs []error
 	wo := (&api.WriteOptions{}).WithContext(ctx)
-	pair := &api.KVPair{Key: le.kvKey, Session: le.session, Flags: lockFlags}
+	// The value (the holder's name) stays: the next holder reads it as
+	// its Previous.
+	pair := &api.KVPair{Key: le.kvKey, Session: le.session, Flags: lockFlags, Value: []byte(le.l.cfg.holder)}
 	if _, _, err := le.l.client.KV().Release(pair, wo); err != nil {
 		errs = append(errs, fmt.Errorf("release %s in consul: %w", le.kvKey, err))
 	}

@@ -192,6 +192,9 @@ func TestLockTakeoverAfterInvalidation(t *testing.T) {
 	if second.lease.Token() <= first.Token() {
 		t.Fatalf("token went from %d to %d", first.Token(), second.lease.Token())
 	}
+	if p := second.lease.Previous(); p != "a" {
+		t.Fatalf("Previous of the takeover = %q, want a", p)
+	}
 }
 
 // TestLockLostWhenConsulStops stops the agent under a holder: its lease
