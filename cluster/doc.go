@@ -28,6 +28,10 @@
 // ErrTooLarge. Pass a PID inside your own messages as bytes with
 // MarshalPID and UnmarshalPID.
 //
+// A Locker hands out cluster-wide locks with fencing tokens
+// (cluster/consul's NewLocker, on Consul sessions); cluster/singleton runs
+// a child only while its node holds one.
+//
 // Remote Send, Call, Link, Monitor and Exit keep the semantics of local
 // ones. Subscribe a process to NodeUp and NodeDown with MonitorNodes;
 // Nodes lists the nodes with an open session; CallNamed and MultiCall

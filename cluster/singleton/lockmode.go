@@ -291,14 +291,14 @@ func (k *keeper) run(n *actor.Node, self actor.PID, locker cluster.Locker, key s
 		case <-lease.Lost():
 			_ = n.Send(self, lostMsg{lease: lease})
 		case <-ctx.Done():
-			k.finish(n, lease)
+			k.finish(n, self, lease)
 			return
 		}
 		select {
 		case <-k.again:
 			k.release(lease)
 		case <-ctx.Done():
-			k.finish(n, lease)
+			k.finish(n, self, lease)
 			return
 		}
 	}
@@ -307,7 +307,8 @@ func (k *keeper) run(n *actor.Node, self actor.PID, locker cluster.Locker, key s
 // finish releases lease once the child is gone: after a clean stop it is
 // already; after a Kill of the process, the link takes the child down (or
 // tells it, if it traps exits), and the child has its shutdown limit.
-func (k *keeper) finish(n *actor.Node, lease cluster.Lease) {
+func (k *keeper) finish(n *actor.Node, self actor.PID, lease cluster.Lease) {
+	defer holdings.CompareAndDelete(self, lease)
 	k.mu.Lock()
 	child := k.child
 	k.mu.Unlock()
