@@ -19,7 +19,9 @@ import (
 // tied to the process's life, owns the lock: it acquires, tells the
 // process, waits for the loss, tells the process, and releases once the
 // process has stopped the child. Every lease the keeper got is released
-// by the keeper, also when the process dies by a Kill.
+// by the keeper: on the process's own exits, before it exits (so the lock
+// is free when its supervisor sees it gone); after a Kill, as soon as the
+// keeper sees the exit.
 
 // Messages from the keeper to the singleton's process.
 type (
@@ -57,7 +59,7 @@ func (s *lockSingleton) Init(ctx *actor.Context) error {
 	for _, pid := range s.cfg.subscribers {
 		s.subscribe(ctx, pid)
 	}
-	s.keeper = &keeper{again: make(chan struct{}, 1), limit: s.limit}
+	s.keeper = &keeper{again: make(chan struct{}, 1), limit: s.limit, stop: make(chan struct{}), done: make(chan struct{})}
 	go s.keeper.run(ctx.Node(), ctx.Self(), s.cfg.locker, s.cfg.key)
 	s.emit(ctx, Event{Kind: Waiting})
 	s.log.Debug().Str("event", "waiting").Msg("singleton waiting for the lock")
@@ -80,18 +82,21 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 		}
 	case acquireFailedMsg:
 		s.log.Error().Err(m.err).Msg("singleton cannot acquire its lock")
+		s.keeper.shutdown()
 		return m.err
 	case actor.Exit:
 		switch {
 		case !s.childPID.IsZero() && m.From == s.childPID:
 			s.childPID = actor.PID{}
 			s.drop(ctx)
+			s.keeper.shutdown()
 			s.log.Info().Str("event", "released").AnErr("reason", m.Reason).Msg("singleton child exited; lock given up")
 			s.emit(ctx, Event{Kind: Released, Err: m.Reason})
 			return m.Reason
 		case m.From == ctx.Parent():
 			s.stopChild(ctx)
 			s.drop(ctx)
+			s.keeper.shutdown()
 			s.log.Info().Str("event", "released").AnErr("reason", m.Reason).Msg("singleton stopped; lock given up")
 			s.emit(ctx, Event{Kind: Released})
 			return m.Reason
@@ -130,6 +135,7 @@ func (s *lockSingleton) acquired(ctx *actor.Context, lease cluster.Lease) error 
 	}
 	if err != nil {
 		s.drop(ctx)
+		s.keeper.shutdown()
 		if errors.Is(err, actor.Ignore) {
 			s.log.Info().Str("event", "released").Uint64("token", lease.Token()).Msg("singleton child declined to start; lock given up")
 			s.emit(ctx, Event{Kind: Released, Token: lease.Token()})
@@ -239,10 +245,15 @@ func callStart(ctx *actor.Context, f func(*actor.Context) (actor.PID, error)) (p
 }
 
 // keeper holds the lock for one singleton process, for that process's
-// life.
+// life. The process ends it with shutdown on every exit it makes itself;
+// when the process is killed, the keeper notices the exit and ends by
+// itself.
 type keeper struct {
 	again chan struct{} // the process stopped the child of the lost lease
 	limit supervision.Shutdown
+	stop  chan struct{} // closed by shutdown
+	done  chan struct{} // closed when run has returned
+	once  sync.Once
 
 	mu    sync.Mutex
 	child actor.PID
@@ -252,6 +263,13 @@ func (k *keeper) setChild(pid actor.PID) {
 	k.mu.Lock()
 	k.child = pid
 	k.mu.Unlock()
+}
+
+// shutdown ends the keeper, which releases its lease, and waits for it.
+// The process calls it once its child is stopped.
+func (k *keeper) shutdown() {
+	k.once.Do(func() { close(k.stop) })
+	<-k.done
 }
 
 func (k *keeper) tryAgain() {
@@ -264,12 +282,18 @@ func (k *keeper) tryAgain() {
 // run acquires, reports, waits for the loss, and again, until the process
 // self exits.
 func (k *keeper) run(n *actor.Node, self actor.PID, locker cluster.Locker, key string) {
+	defer close(k.done)
 	exited := n.WatchExit(self)
 	ctx, cancel := context.WithCancel(context.Background())
+	watching := make(chan struct{})
+	defer func() { <-watching }()
 	defer cancel()
 	go func() {
+		defer close(watching)
 		select {
 		case <-exited:
+			cancel()
+		case <-k.stop:
 			cancel()
 		case <-ctx.Done():
 		}

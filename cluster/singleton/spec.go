@@ -22,6 +22,9 @@ const releaseTimeout = 5 * time.Second
 // The key, cluster-wide, is child's ID unless WithKey says otherwise.
 // When child exits by itself, the singleton gives its lock up and exits
 // with the same reason, so its supervisor applies child's restart type.
+// The singleton's own shutdown limit is child's plus supervision.KillWait
+// plus 5 s to release the lock (Infinity if child's is); it exits only
+// after the lock is released, or the release has failed.
 //
 // The mode is chosen by the options: WithLock for the lock mode. A Spec
 // without a mode fails to start with ErrNoMode. A child spec without an

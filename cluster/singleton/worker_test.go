@@ -3,6 +3,7 @@ package singleton_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,7 +48,7 @@ func running(es []entry) []string {
 	for _, e := range es {
 		switch e.kind {
 		case "start":
-			if !on[e.holder] {
+			if !slices.Contains(order, e.holder) {
 				order = append(order, e.holder)
 			}
 			on[e.holder] = true
