@@ -71,8 +71,9 @@
 //
 // # Events
 //
-// Each transition is logged as a structured zerolog event (fields event,
-// key, node, token, previous, error) and sent as an Event to the processes
+// Each transition is logged as a structured zerolog event (component
+// "singleton", mode "lock", and the fields event, key, node, token,
+// previous, child, error or reason) and sent as an Event to the processes
 // that subscribed, with WithSubscriber or Subscribe: Waiting, Acquired,
 // Takeover, Lost, Released.
 //

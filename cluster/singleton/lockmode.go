@@ -116,6 +116,8 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 				delete(s.subs, r.pid)
 			}
 			m.Reply(nil)
+		default:
+			m.Reply(fmt.Errorf("singleton: unknown request %T", r))
 		}
 	}
 	return nil
@@ -124,6 +126,11 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 // acquired starts the child under a fresh lease.
 func (s *lockSingleton) acquired(ctx *actor.Context, lease cluster.Lease) error {
 	s.lease = lease
+	if !lease.Held() {
+		// Lost between the keeper and here (the process was frozen).
+		s.lose(ctx, lease)
+		return nil
+	}
 	holdings.Store(ctx.Self(), lease)
 	kind := Acquired
 	if lease.Previous() != "" {
