@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,7 +139,9 @@ func (l *Locker) renewDeadline() time.Duration { return l.cfg.ttl / 2 }
 // Acquire blocks until this Locker holds key, or ctx ends (it returns
 // ctx's error). It waits on a blocking query while another session holds
 // the key, and keeps trying (logging once) while Consul is unreachable. It
-// returns ErrBadLockOption for an empty key.
+// returns an error wrapping ErrBadLockOption for an empty key, and for a
+// TTL that Consul's servers refuse (outside their session_ttl_min, 10 s by
+// default, and 24 h).
 func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error) {
 	if key == "" {
 		return nil, fmt.Errorf("%w: empty key", ErrBadLockOption)
@@ -198,6 +201,9 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 		}
 		lease, err := l.try(ctx, kvKey, key)
 		switch {
+		case errors.Is(err, ErrBadLockOption):
+			log.Error().Err(err).Msg("cannot acquire the lock")
+			return nil, err
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -231,6 +237,12 @@ func (l *Locker) try(ctx context.Context, kvKey, key string) (*lease, error) {
 		Behavior: api.SessionBehaviorRelease,
 	}, wo)
 	if err != nil {
+		var se api.StatusError
+		if errors.As(err, &se) && strings.Contains(se.Body, "Invalid Session TTL") {
+			// Outside the servers' session_ttl_min and session_ttl_max:
+			// trying again cannot help.
+			return nil, fmt.Errorf("%w: consul refuses the TTL %v: %s", ErrBadLockOption, l.cfg.ttl, strings.TrimSpace(se.Body))
+		}
 		return nil, fmt.Errorf("create consul session for %s: %w", kvKey, err)
 	}
 	ops := api.TxnOps{

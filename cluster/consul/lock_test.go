@@ -101,6 +101,18 @@ func TestLockOptionsAreChecked(t *testing.T) {
 	}
 }
 
+// TestLockTTLRefusedByConsul asks for a TTL Consul refuses: Acquire says
+// so rather than retrying forever.
+func TestLockTTLRefusedByConsul(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	l := newLocker(t, a.Addr(), "a", consul.WithLockTTL(48*time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := l.Acquire(ctx, "ttl"); !errors.Is(err, consul.ErrBadLockOption) {
+		t.Fatalf("Acquire with a 48h TTL: %v, want ErrBadLockOption", err)
+	}
+}
+
 // TestLockTokenIncreasesAcrossHolders hands a key from one holder to
 // another and back, deleting the pair in between, and checks that every
 // acquisition's token is larger than the last, while the pair's LockIndex
