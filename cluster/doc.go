@@ -28,6 +28,10 @@
 // ErrTooLarge. Pass a PID inside your own messages as bytes with
 // MarshalPID and UnmarshalPID.
 //
+// A Locker hands out cluster-wide locks with fencing tokens
+// (cluster/consul's NewLocker, on Consul sessions); cluster/singleton runs
+// a child only while its node holds one.
+//
 // Remote Send, Cast, Call, Link, Monitor and Exit keep the semantics of
 // local ones: a cast (behaviour.Cast, actor.Cast) to a GenServer of
 // another node reaches its HandleCast, a plain send its HandleInfo.

@@ -1,7 +1,9 @@
 // Package consul is a cluster.Provider backed by a Consul agent: each node
 // registers itself as an instance of a Consul service with a TTL check it
 // keeps passing, and watches the passing instances of that service with
-// blocking queries.
+// blocking queries. It is also a cluster.Locker (NewLocker): locks on
+// keys held through Consul sessions, with a fencing token, which
+// cluster/singleton's lock mode runs on.
 //
 //	p := consul.New(consul.WithAddress("127.0.0.1:8500"), consul.WithService("shop"))
 //	c, err := cluster.Start(ctx, "api", cluster.WithProvider(p))
@@ -22,4 +24,43 @@
 //     one), the failure is logged, and the watch retries with a backoff up
 //     to 5 s. The view may therefore be stale; sessions between nodes, and
 //     NodeUp/NodeDown, do not depend on Consul.
+//
+// # Locks
+//
+//	l, err := consul.NewLocker(consul.WithLockAddress("127.0.0.1:8500"), consul.WithLockHolder(c.Name()))
+//	lease, err := l.Acquire(ctx, "billing") // blocks until held
+//	defer lease.Release(ctx)
+//	select { case <-lease.Lost(): ... }
+//
+// The lock on key k is the KV pair arbor/lock/k (WithLockPrefix), acquired
+// with a session of TTL 10 s (WithLockTTL) and lock-delay 1 s
+// (WithLockDelay), whose behaviour is release. The holder renews the
+// session every TTL/5 and considers the lease lost when it has not
+// renewed it for TTL/2, its renew deadline: measured from the moment the
+// last successful renewal was sent, by the monotonic clock and by the wall
+// clock, whichever says more, so neither a freeze (SIGSTOP: the monotonic
+// clock runs on) nor a suspended machine (the monotonic clock stops; the
+// wall clock does not) can hide from it. Lease.Held checks that deadline
+// on each call; Lost is closed by it, by Consul invalidating the session
+// (a renewal answered "not found"), or by the pair passing to another
+// session (a consistent blocking query on it).
+//
+// Acquire waits on a blocking query while the key is held, tries when it
+// is free (a transaction that reads the pair, locks it and reads it
+// again), and retries every 200 ms while a lock-delay refuses it. The
+// fencing token is the pair's ModifyIndex read in that transaction: the
+// Raft index of the acquiring write, which is greater than that of any
+// earlier acquisition of the key. The pair's LockIndex would not do: it
+// starts again at 1 when the pair is deleted. Release releases the pair
+// (the next holder gets it without lock-delay) and destroys the session.
+//
+// Timing, with TTL T and lock-delay D: a holder that stops cleanly hands
+// over at once; one that dies is taken over when Consul expires its
+// session, between T and 2T after its last renewal (Consul's servers wait
+// 2T), plus D and a retry: at most 2T + D + 0.2 s, 21.2 s with the
+// defaults. consul/api's Lock defaults (a 15 s TTL, 15 s lock-delay and a
+// 5 s retry) give about 50 s. The holder gives its lease up T/2 after the
+// last renewal it could send, before Consul may expire the session (T at
+// the earliest). Consul refuses TTLs under its servers' session_ttl_min,
+// 10 s unless configured.
 package consul

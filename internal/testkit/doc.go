@@ -15,6 +15,11 @@
 //
 //	func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
 //
+// Run a real Consul agent (bin/consul, built by `make consul`) on free
+// loopback ports with StartConsulAgent (-dev) or StartPersistentConsulAgent
+// (its Raft state survives Stop and Start); it accepts session TTLs down
+// to 1 s.
+//
 // Give a test server an ephemeral loopback port with FreePort. Put a
 // network that can fail between two nodes with NewProxy: Cut(Blackhole)
 // silences it, Cut(Reset) closes its connections, Heal restores it.

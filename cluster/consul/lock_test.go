@@ -1,0 +1,254 @@
+package consul_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/rs/zerolog"
+
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/cluster/consul"
+	"github.com/arbor-otp/arbor/internal/testkit"
+)
+
+// testTTL is the session TTL of the lock tests; the test agent accepts
+// TTLs down to 1 s.
+const testTTL = 2 * time.Second
+
+func newLocker(t *testing.T, addr, holder string, opts ...consul.LockOption) *consul.Locker {
+	t.Helper()
+	opts = append([]consul.LockOption{consul.WithLockAddress(addr), consul.WithLockHolder(holder),
+		consul.WithLockTTL(testTTL), consul.WithLockDelay(500 * time.Millisecond),
+		consul.WithLockWaitTime(time.Second), consul.WithLockLogger(zerolog.New(io.Discard))}, opts...)
+	l, err := consul.NewLocker(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func acquire(t *testing.T, l *consul.Locker, key string) cluster.Lease {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	le, err := l.Acquire(ctx, key)
+	if err != nil {
+		t.Fatalf("acquire %s: %v", key, err)
+	}
+	t.Cleanup(func() { _ = le.Release(context.Background()) })
+	return le
+}
+
+type acquired struct {
+	lease cluster.Lease
+	err   error
+	at    time.Time
+}
+
+// acquireAsync starts an Acquire and returns where its result arrives.
+func acquireAsync(t *testing.T, l *consul.Locker, key string) (<-chan acquired, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	out := make(chan acquired, 1)
+	done := make(chan struct{})
+	var res acquired
+	go func() {
+		defer close(done)
+		le, err := l.Acquire(ctx, key)
+		res = acquired{le, err, time.Now()}
+		out <- res
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if res.lease != nil {
+			_ = res.lease.Release(context.Background())
+		}
+	})
+	return out, cancel
+}
+
+func wait(t *testing.T, ch <-chan acquired, within time.Duration) acquired {
+	t.Helper()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("acquire: %v", r.err)
+		}
+		return r
+	case <-time.After(within):
+		t.Fatalf("not acquired within %v", within)
+	}
+	return acquired{}
+}
+
+func TestLockOptionsAreChecked(t *testing.T) {
+	for _, o := range []consul.LockOption{consul.WithLockTTL(time.Millisecond), consul.WithLockDelay(-1),
+		consul.WithLockDelay(2 * time.Minute), consul.WithLockWaitTime(0)} {
+		if _, err := consul.NewLocker(o); !errors.Is(err, consul.ErrBadLockOption) {
+			t.Errorf("NewLocker: %v, want ErrBadLockOption", err)
+		}
+	}
+	l, err := consul.NewLocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Acquire(context.Background(), ""); !errors.Is(err, consul.ErrBadLockOption) {
+		t.Errorf("Acquire(\"\"): %v, want ErrBadLockOption", err)
+	}
+}
+
+// TestLockTTLRefusedByConsul asks for a TTL Consul refuses: Acquire says
+// so rather than retrying forever.
+func TestLockTTLRefusedByConsul(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	l := newLocker(t, a.Addr(), "a", consul.WithLockTTL(48*time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := l.Acquire(ctx, "ttl"); !errors.Is(err, consul.ErrBadLockOption) {
+		t.Fatalf("Acquire with a 48h TTL: %v, want ErrBadLockOption", err)
+	}
+}
+
+// TestLockTokenIncreasesAcrossHolders hands a key from one holder to
+// another and back, deleting the pair in between, and checks that every
+// acquisition's token is larger than the last, while the pair's LockIndex
+// starts again at 1 after the delete (why it is not the token).
+func TestLockTokenIncreasesAcrossHolders(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	la, lb := newLocker(t, a.Addr(), "a"), newLocker(t, a.Addr(), "b")
+	client, err := api.NewClient(&api.Config{Address: a.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "token"
+	first := acquire(t, la, key)
+	if !first.Held() {
+		t.Fatal("a fresh lease is not held")
+	}
+	waiting, _ := acquireAsync(t, lb, key)
+	select {
+	case r := <-waiting:
+		t.Fatalf("b acquired a held key: %+v", r)
+	default:
+	}
+	released := time.Now()
+	if err := first.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(first.Err(), cluster.ErrLeaseReleased) || first.Held() {
+		t.Fatalf("released lease: Err %v, Held %v", first.Err(), first.Held())
+	}
+	second := wait(t, waiting, 30*time.Second)
+	t.Logf("handover after release: %v", second.at.Sub(released))
+	if second.lease.Token() <= first.Token() {
+		t.Fatalf("token went from %d to %d", first.Token(), second.lease.Token())
+	}
+	if err := second.lease.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.KV().Delete(consul.DefaultLockPrefix+key, nil); err != nil {
+		t.Fatal(err)
+	}
+	third := acquire(t, la, key)
+	if third.Token() <= second.lease.Token() {
+		t.Fatalf("token went from %d to %d after the pair was deleted", second.lease.Token(), third.Token())
+	}
+	pair, _, err := client.KV().Get(consul.DefaultLockPrefix+key, nil)
+	if err != nil || pair == nil {
+		t.Fatalf("read the pair: %v %v", pair, err)
+	}
+	if pair.LockIndex != 1 {
+		t.Errorf("LockIndex after delete = %d, want 1 (it restarts; that is why it is not the token)", pair.LockIndex)
+	}
+	t.Logf("tokens %d < %d < %d; LockIndex of the recreated pair %d", first.Token(), second.lease.Token(), third.Token(), pair.LockIndex)
+}
+
+// TestLockTakeoverAfterInvalidation destroys the holder's session in
+// Consul, as its expiry would: the holder's lease is lost, and the other
+// holder takes the key once the lock-delay has passed, with a larger token.
+func TestLockTakeoverAfterInvalidation(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	la, lb := newLocker(t, a.Addr(), "a"), newLocker(t, a.Addr(), "b")
+	client, err := api.NewClient(&api.Config{Address: a.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := acquire(t, la, "inval")
+	waiting, _ := acquireAsync(t, lb, "inval")
+	pair, _, err := client.KV().Get(consul.DefaultLockPrefix+"inval", nil)
+	if err != nil || pair == nil || pair.Session == "" {
+		t.Fatalf("read the pair: %v %v", pair, err)
+	}
+	destroyed := time.Now()
+	if _, err := client.Session().Destroy(pair.Session, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.Lost():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the holder did not see its session go")
+	}
+	if !errors.Is(first.Err(), cluster.ErrLeaseLost) || first.Held() {
+		t.Fatalf("lost lease: Err %v, Held %v", first.Err(), first.Held())
+	}
+	second := wait(t, waiting, 30*time.Second)
+	if d := second.at.Sub(destroyed); d < 500*time.Millisecond {
+		t.Errorf("taken over %v after the invalidation, within the lock-delay", d)
+	} else {
+		t.Logf("takeover %v after the invalidation (lock-delay 500ms)", d)
+	}
+	if second.lease.Token() <= first.Token() {
+		t.Fatalf("token went from %d to %d", first.Token(), second.lease.Token())
+	}
+	if p := second.lease.Previous(); p != "a" {
+		t.Fatalf("Previous of the takeover = %q, want a", p)
+	}
+}
+
+// TestLockLostWhenConsulStops stops the agent under a holder: its lease
+// is lost within the renew deadline (TTL/2) of its last renewal, well
+// before Consul could expire the session (TTL at the earliest), and no
+// one acquires the key until the agent is back.
+func TestLockLostWhenConsulStops(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	la, lb := newLocker(t, a.Addr(), "a"), newLocker(t, a.Addr(), "b")
+	first := acquire(t, la, "outage")
+	waiting, _ := acquireAsync(t, lb, "outage")
+	stopped := time.Now()
+	a.Stop()
+	select {
+	case <-first.Lost():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the holder kept its lease with Consul gone")
+	}
+	lostAfter := time.Since(stopped)
+	if !errors.Is(first.Err(), cluster.ErrLeaseLost) || first.Held() {
+		t.Fatalf("lost lease: Err %v, Held %v", first.Err(), first.Held())
+	}
+	// The lease was last renewed at most TTL/5 before the stop; it must
+	// be given up by TTL/2 after that renewal, which is before TTL.
+	if lostAfter >= testTTL {
+		t.Errorf("lease given up %v after consul stopped; the session may have expired at %v", lostAfter, testTTL)
+	}
+	t.Logf("lease given up %v after consul stopped (TTL %v, deadline %v)", lostAfter, testTTL, testTTL/2)
+	select {
+	case r := <-waiting:
+		t.Fatalf("acquired with consul down: %+v", r)
+	default:
+	}
+	if err := first.Release(context.Background()); err == nil {
+		t.Error("Release with consul down returned no error")
+	}
+	a.Start()
+	second := wait(t, waiting, 60*time.Second)
+	if !second.lease.Held() {
+		t.Fatal("lease acquired after the restart is not held")
+	}
+	// A -dev agent starts its Raft indexes again: tokens are only as
+	// durable as Consul's state (see TestLockTokenSurvivesConsulRestart).
+	t.Logf("token before the outage %d, after the -dev restart %d", first.Token(), second.lease.Token())
+}

@@ -1,0 +1,15 @@
+package singleton_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/arbor-otp/arbor/internal/testkit"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
+	testkit.VerifyTestMain(m)
+}

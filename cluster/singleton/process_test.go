@@ -1,0 +1,203 @@
+package singleton_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/consul"
+	"github.com/arbor-otp/arbor/cluster/singleton"
+	"github.com/arbor-otp/arbor/supervision"
+)
+
+// Tests that kill or freeze a holder run each holder in a child process:
+// the test binary again, with childEnv naming the holder.
+const childEnv = "ARBOR_SINGLETON_TEST_CHILD"
+
+// workEvery is how often a child process's singleton child writes.
+const workEvery = 20 * time.Millisecond
+
+// runChild is the main of a holder process: a node with a supervisor over
+// a lock singleton whose child prints "start|work|stop TOKEN UNIXNANO"
+// lines on stdout. It works every workEvery, each time right after
+// FencingToken said the lock is held, and stamps the line with the time
+// read before that check. It stops when stdin closes.
+func runChild() int {
+	name := os.Getenv(childEnv)
+	log := zerolog.New(os.Stderr).With().Timestamp().Logger()
+	node := actor.NewNode(actor.WithNodeName(name), actor.WithLogger(log))
+	locker, err := consul.NewLocker(consul.WithLockAddress(os.Getenv("CONSUL_ADDR")), consul.WithLockHolder(name),
+		consul.WithLockTTL(testTTL), consul.WithLockDelay(testDelay), consul.WithLockWaitTime(time.Second),
+		consul.WithLockLogger(log))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var mu sync.Mutex
+	out := func(kind string, tok uint64, at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(os.Stdout, "%s %d %d\n", kind, tok, at.UnixNano())
+	}
+	child := supervision.ChildSpec{
+		ID:       os.Getenv("KEY"),
+		Shutdown: supervision.Timeout(time.Second),
+		Start: func(ctx *actor.Context) (actor.PID, error) {
+			return ctx.SpawnLink(&printer{out: out})
+		},
+	}
+	sup, err := supervision.Start(node, []supervision.ChildSpec{singleton.Spec(child, singleton.WithLock(locker))})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_ = supervision.Stop(ctx, node, sup)
+	_ = node.Stop(ctx)
+	return 0
+}
+
+type tick struct{}
+
+// printer is the singleton child of a holder process.
+type printer struct {
+	out   func(kind string, tok uint64, at time.Time)
+	token uint64
+}
+
+func (p *printer) Init(ctx *actor.Context) error {
+	ctx.TrapExit(true)
+	tok, err := singleton.FencingToken(ctx)
+	if err != nil {
+		return err
+	}
+	p.token = tok
+	p.out("start", tok, time.Now())
+	ctx.SendAfter(ctx.Self(), tick{}, workEvery)
+	return nil
+}
+
+func (p *printer) Receive(ctx *actor.Context, msg any) error {
+	switch m := msg.(type) {
+	case tick:
+		at := time.Now()
+		if tok, err := singleton.FencingToken(ctx); err == nil {
+			p.out("work", tok, at)
+		}
+		ctx.SendAfter(ctx.Self(), tick{}, workEvery)
+	case actor.Exit:
+		if m.From == ctx.Parent() {
+			p.out("stop", p.token, time.Now())
+			return m.Reason
+		}
+	}
+	return nil
+}
+
+// line is one line of a holder process, as the test read it.
+type line struct {
+	holder string
+	kind   string
+	token  uint64
+	at     time.Time // stamped by the child
+}
+
+// proc is a holder process.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr bytes.Buffer
+	lines  chan line
+	done   chan struct{}
+}
+
+func startProc(t *testing.T, consulAddr, name, key string) *proc {
+	t.Helper()
+	p := &proc{name: name, lines: make(chan line, 10000), done: make(chan struct{})}
+	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	p.cmd.Env = append(os.Environ(), childEnv+"="+name, "CONSUL_ADDR="+consulAddr, "KEY="+key)
+	p.cmd.Stderr = &p.stderr
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) != 3 {
+				continue
+			}
+			tok, _ := strconv.ParseUint(f[1], 10, 64)
+			ns, _ := strconv.ParseInt(f[2], 10, 64)
+			p.lines <- line{holder: name, kind: f[0], token: tok, at: time.Unix(0, ns)}
+		}
+		_ = p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+		_ = p.stdin.Close()
+		select {
+		case <-p.done:
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("stderr of %s:\n%s", name, p.stderr.String())
+		}
+	})
+	return p
+}
+
+// await returns p's next line of kind, skipping others (kept in seen).
+func (p *proc) await(t *testing.T, kind string, within time.Duration, seen *[]line) line {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case l := <-p.lines:
+			*seen = append(*seen, l)
+			if l.kind == kind {
+				return l
+			}
+		case <-deadline:
+			t.Fatalf("%s: no %q line within %v", p.name, kind, within)
+		}
+	}
+}
+
+// drain takes p's lines queued right now.
+func (p *proc) drain(seen *[]line) {
+	for {
+		select {
+		case l := <-p.lines:
+			*seen = append(*seen, l)
+		default:
+			return
+		}
+	}
+}

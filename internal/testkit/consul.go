@@ -1,0 +1,173 @@
+package testkit
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ConsulBinary finds bin/consul at the repository root (built by `make
+// consul`). Without it the test fails under CI=true and is skipped, loudly,
+// elsewhere.
+func ConsulBinary(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	bin := filepath.Join(filepath.Dir(file), "..", "..", "bin", "consul")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("consul agent binary missing at %s (run `make consul`): %v", bin, err)
+		}
+		fmt.Fprintf(os.Stderr, "\n*** SKIPPING %s: no consul agent at %s; run `make consul` ***\n\n", t.Name(), bin)
+		t.Skipf("no consul agent at %s; run `make consul`", bin)
+	}
+	return bin
+}
+
+// ConsulAgent is a single-server Consul agent on free loopback ports: its
+// HTTP API, serf LAN and server RPC ports are chosen free, every other
+// port is off. It accepts session TTLs down to 1 s (session_ttl_min), so
+// lock tests need not wait for Consul's 10 s minimum. With a data
+// directory its Raft state survives Stop and Start (a -dev agent loses it).
+type ConsulAgent struct {
+	t       testing.TB
+	bin     string
+	dataDir string
+	ports   [3]int // http, serf lan, server
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	output  bytes.Buffer
+}
+
+// StartConsulAgent starts a -dev agent and stops it when the test ends.
+func StartConsulAgent(t testing.TB) *ConsulAgent { return startConsulAgent(t, "") }
+
+// StartPersistentConsulAgent starts a server agent that keeps its Raft
+// state in a temporary directory across Stop and Start, and stops it when
+// the test ends.
+func StartPersistentConsulAgent(t testing.TB) *ConsulAgent {
+	return startConsulAgent(t, t.TempDir())
+}
+
+func startConsulAgent(t testing.TB, dataDir string) *ConsulAgent {
+	t.Helper()
+	a := &ConsulAgent{t: t, bin: ConsulBinary(t), dataDir: dataDir}
+	// Three different ports: a port just released can be handed out again.
+	for i := 0; i < len(a.ports); {
+		a.ports[i] = FreePort(t)
+		if !slices.Contains(a.ports[:i], a.ports[i]) {
+			i++
+		}
+	}
+	a.Start()
+	t.Cleanup(a.Stop)
+	return a
+}
+
+// Addr is the agent's HTTP address, host:port.
+func (a *ConsulAgent) Addr() string { return "127.0.0.1:" + strconv.Itoa(a.ports[0]) }
+
+// PID is the agent's process id while it runs, else 0.
+func (a *ConsulAgent) PID() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd == nil {
+		return 0
+	}
+	return a.cmd.Process.Pid
+}
+
+func (a *ConsulAgent) args() []string {
+	args := []string{"agent", "-bind=127.0.0.1", "-client=127.0.0.1",
+		"-http-port=" + strconv.Itoa(a.ports[0]), "-serf-lan-port=" + strconv.Itoa(a.ports[1]),
+		"-server-port=" + strconv.Itoa(a.ports[2]),
+		"-https-port=-1", "-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1", "-serf-wan-port=-1",
+		"-hcl=ports { proxy_min_port = 0, proxy_max_port = 0, sidecar_min_port = 0, sidecar_max_port = 0, expose_min_port = 0, expose_max_port = 0 }",
+		`-hcl=session_ttl_min = "1s"`,
+		"-log-level=warn"}
+	if a.dataDir == "" {
+		return append(args, "-dev")
+	}
+	return append(args, "-server", "-bootstrap-expect=1", "-data-dir="+a.dataDir, "-node=arbor-test",
+		"-ui=false", `-hcl=performance { raft_multiplier = 1 }`)
+}
+
+// Start starts the agent (again, after Stop) and waits until it has a
+// leader.
+func (a *ConsulAgent) Start() {
+	a.t.Helper()
+	cmd := exec.Command(a.bin, a.args()...)
+	a.mu.Lock()
+	a.output.Reset()
+	cmd.Stdout, cmd.Stderr = &lockedWriter{&a.mu, &a.output}, &lockedWriter{&a.mu, &a.output}
+	a.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		a.t.Fatalf("start consul: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	a.mu.Lock()
+	a.cmd, a.done = cmd, done
+	a.mu.Unlock()
+	Eventually(a.t, 60*time.Second, func() error {
+		select {
+		case <-done:
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.t.Fatalf("consul exited: %s", a.output.String())
+		default:
+		}
+		resp, err := http.Get("http://" + a.Addr() + "/v1/status/leader")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		if resp.StatusCode != 200 || len(bytes.Trim(b.Bytes(), `"`+"\n")) == 0 {
+			return fmt.Errorf("no leader yet: %d %s", resp.StatusCode, b.String())
+		}
+		return nil
+	})
+}
+
+// Stop ends the agent (SIGTERM, then SIGKILL after 10 s) and waits for it.
+func (a *ConsulAgent) Stop() {
+	a.mu.Lock()
+	cmd, done := a.cmd, a.done
+	a.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	a.mu.Lock()
+	a.cmd = nil
+	a.mu.Unlock()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
