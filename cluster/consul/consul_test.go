@@ -219,8 +219,8 @@ func registered(t *testing.T, addr string) []string {
 // boot gets NoProc; and the nodes stay connected and register again when
 // the agent restarts.
 func TestThreeNodesThroughConsul(t *testing.T) {
-	ag := startAgent(t)
-	a, err := cluster.Start(context.Background(), "a", nodeOptions(ag.addr(), zerolog.New(io.Discard))...)
+	ag := testkit.StartConsulAgent(t)
+	a, err := cluster.Start(context.Background(), "a", nodeOptions(ag.Addr(), zerolog.New(io.Discard))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +236,8 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 		t.Fatal(err)
 	}
 	cListen := fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", testkit.FreePort(t))
-	b := startChild(t, "b", ag.addr())
-	c := startChild(t, "c", ag.addr(), cListen)
+	b := startChild(t, "b", ag.Addr())
+	c := startChild(t, "c", ag.Addr(), cListen)
 
 	// Everyone sees everyone.
 	up := map[string]bool{}
@@ -259,7 +259,7 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 	want := []string{a.Name(), b.name, c.name}
 	slices.Sort(want)
 	testkit.Eventually(t, 10*time.Second, func() error {
-		if got := registered(t, ag.addr()); !slices.Equal(got, want) {
+		if got := registered(t, ag.Addr()); !slices.Equal(got, want) {
 			return fmt.Errorf("registered %v, want %v", got, want)
 		}
 		return nil
@@ -324,7 +324,7 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 	}
 
 	// c restarted on the same address: it rejoins, and its old PID is dead.
-	c2 := startChild(t, "c", ag.addr(), cListen)
+	c2 := startChild(t, "c", ag.Addr(), cListen)
 	if c2.name != c.name {
 		t.Fatalf("restarted as %s, want %s", c2.name, c.name)
 	}
@@ -343,10 +343,10 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 	}
 
 	// Consul restarted: the nodes register again; sessions stay up.
-	ag.stop()
-	ag.start()
+	ag.Stop()
+	ag.Start()
 	testkit.Eventually(t, 20*time.Second, func() error {
-		if got := registered(t, ag.addr()); !slices.Equal(got, want) {
+		if got := registered(t, ag.Addr()); !slices.Equal(got, want) {
 			return fmt.Errorf("registered %v, want %v", got, want)
 		}
 		return nil

@@ -77,6 +77,10 @@ func startConsulAgent(t testing.TB, dataDir string) *ConsulAgent {
 // Addr is the agent's HTTP address, host:port.
 func (a *ConsulAgent) Addr() string { return "127.0.0.1:" + strconv.Itoa(a.ports[0]) }
 
+// Ports are the three ports the agent was given: HTTP, serf LAN and server
+// RPC. It listens on no other.
+func (a *ConsulAgent) Ports() []int { return a.ports[:] }
+
 // PID is the agent's process id while it runs, else 0.
 func (a *ConsulAgent) PID() int {
 	a.mu.Lock()
@@ -87,6 +91,13 @@ func (a *ConsulAgent) PID() int {
 	return a.cmd.Process.Pid
 }
 
+// args is the agent's command line. Consul v1.19.2 in dev mode opens, by
+// default: HTTP 8500, DNS 8600 (TCP and UDP), gRPC 8502, gRPC-TLS 8503 (the
+// default of every server agent), serf LAN 8301 and WAN 8302 (TCP and
+// UDP) and server RPC 8300; HTTPS is off. The three ports the agent needs
+// are chosen free; the others are turned off (-1), and so are the port
+// ranges it hands out to Connect proxies, sidecars and exposed paths (0
+// and 0), which it does not listen on itself but would give to a service.
 func (a *ConsulAgent) args() []string {
 	args := []string{"agent", "-bind=127.0.0.1", "-client=127.0.0.1",
 		"-http-port=" + strconv.Itoa(a.ports[0]), "-serf-lan-port=" + strconv.Itoa(a.ports[1]),
