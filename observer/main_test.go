@@ -1,0 +1,9 @@
+package observer_test
+
+import (
+	"testing"
+
+	"github.com/arbor-otp/arbor/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
