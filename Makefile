@@ -14,7 +14,7 @@ help: ## list the targets
 # would report a clean stop as an error.
 KVSERVER_BIN ?= bin/kvserver
 
-run: ## serve the kv example on 127.0.0.1:4040 (Ctrl-C stops it; flags in ARGS="-port 5050")
+run: ## serve the kv example on 127.0.0.1:4040 and its observer page on 127.0.0.1:4041 (Ctrl-C stops it; flags in ARGS="-port 5050")
 	go build -o $(KVSERVER_BIN) ./examples/kvserver
 	$(KVSERVER_BIN) $(ARGS)
 
