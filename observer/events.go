@@ -3,9 +3,14 @@ package observer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 )
+
+// maxStreams bounds the event streams open at once: each costs a snapshot
+// an interval. One more is answered 503 Service Unavailable.
+const maxStreams = 32
 
 // keepAlive is how often an idle event stream gets a comment line, so
 // proxies and browsers keep it open.
@@ -15,11 +20,21 @@ const keepAlive = 15 * time.Second
 // event at once, then one each interval in which it changed, until the
 // client goes away.
 func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
+	if h.streams.Add(1) > maxStreams {
+		h.streams.Add(-1)
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("observer: %d event streams open already; close a page", maxStreams))
+		return
+	}
+	defer h.streams.Add(-1)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
 	if err := rc.Flush(); err != nil {
 		return // the writer cannot stream
 	}

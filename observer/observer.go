@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
 )
@@ -25,9 +27,12 @@ const maxQuery = 1024
 type Handler struct {
 	node   *actor.Node
 	cfg    config
+	treeMu sync.Mutex // held while a snapshot reads and compares the trees
 	track  tracker
-	assets http.Handler
-	csrf   *http.CrossOriginProtection
+	// streams counts the open event streams (at most maxStreams).
+	streams atomic.Int32
+	assets  http.Handler
+	csrf    *http.CrossOriginProtection
 }
 
 // New returns the observer of node n. Mount it at a path ending in "/",

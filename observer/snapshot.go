@@ -135,11 +135,20 @@ func (t *tracker) walk(app, path string, n *sys.TreeNode, out *TreeNode, parentN
 	}
 }
 
+// snapshotTimeout bounds the building of one snapshot: a process still
+// busy in a handler by then is listed as not answered, a supervisor tree
+// that cannot be walked shows its error.
+const snapshotTimeout = 2 * time.Second
+
 // snapshot builds the node's snapshot.
 func (h *Handler) snapshot(ctx context.Context) Snapshot {
-	ctx, cancel := context.WithTimeout(ctx, sys.DefaultTimeout)
+	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
 	defer cancel()
 	s := Snapshot{Node: h.node.Name(), Mutations: h.cfg.mutations, Apps: []App{}}
+	// Trees are read and compared with the previous ones under one lock:
+	// two pages' snapshots interleaved could otherwise compare a newer
+	// tree with an older one and see a restart back to an old PID.
+	h.treeMu.Lock()
 	raw, err := sys.ApplicationTrees(ctx, h.node)
 	if err != nil {
 		s.AppsError = err.Error()
@@ -155,6 +164,7 @@ func (h *Handler) snapshot(ctx context.Context) Snapshot {
 		s.Apps = append(s.Apps, app)
 	}
 	s.Restarts = h.track.observe(s.Apps, raw, time.Now())
+	h.treeMu.Unlock()
 	s.Processes = h.processes(ctx, "queue", h.cfg.maxProcesses)
 	s.Registry = h.registryView()
 	s.Cluster = h.clusterView()
