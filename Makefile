@@ -19,7 +19,7 @@ run: ## serve the kv example on 127.0.0.1:4040 and its observer page on 127.0.0.
 	$(KVSERVER_BIN) $(ARGS)
 
 test: consul chromium ## run every test with the race detector, against a real Consul agent, then fuzz briefly
-	PATH="$(CURDIR)/bin:$$PATH" go test -race -count=1 -shuffle=on ./...
+	PATH="$(CURDIR)/bin:$$PATH" ARBOR_CHROMIUM="$(CHROMIUM)" go test -race -count=1 -shuffle=on ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	$(MAKE) --no-print-directory bench-quick
 
@@ -47,12 +47,17 @@ consul: bin/consul ## build the Consul agent the integration tests run (once)
 bin/consul:
 	cd tools/consul && go build -o ../../bin/consul github.com/hashicorp/consul
 
-# The observer's browser test drives Debian's headless chromium; under
-# CI=true it fails when chromium is missing, so CI installs it here.
+# The observer's browser test drives Debian's headless chromium (the test
+# reads its path from ARBOR_CHROMIUM); under CI=true it fails when chromium
+# is missing, so `make test` installs it here. Elsewhere, point CHROMIUM at
+# a chromium of your own: make test CHROMIUM=/opt/chromium/chrome.
 CHROMIUM ?= /usr/bin/chromium
 
-chromium: ## install Debian's chromium for the observer's browser test (once; needs root)
+chromium: ## install Debian's chromium for the observer's browser test when $(CHROMIUM) is missing (needs root and apt-get)
 	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if ! command -v apt-get >/dev/null; then \
+			echo "no $(CHROMIUM) and no apt-get: install chromium and run make test CHROMIUM=/path/to/chromium" >&2; exit 1; \
+		fi; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
 	fi
 
