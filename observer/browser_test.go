@@ -2,19 +2,23 @@ package observer_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/examples/kv"
 	"github.com/arbor-otp/arbor/observer"
 	"github.com/arbor-otp/arbor/registry"
+	"github.com/arbor-otp/arbor/sys"
 )
 
 // chromium returns the browser the test drives: $ARBOR_CHROMIUM, or
@@ -33,6 +37,15 @@ func chromium(t *testing.T) string {
 		t.Skipf("chromium not found at %s (%v): `make chromium` installs it", p, err)
 	}
 	return p
+}
+
+// tail is the end of chromium's output, which is mostly noise about D-Bus.
+func tail(s string) string {
+	const max = 4 << 10
+	if len(s) > max {
+		return "..." + s[len(s)-max:]
+	}
+	return s
 }
 
 // TestBrowser drives the page in headless Chromium: it shows the running
@@ -72,58 +85,61 @@ func TestBrowser(t *testing.T) {
 		}
 		cancelBrowser()
 	})
-	// The first action starts the browser and must run on a context
-	// without a deadline (it would stop the browser); later ones get one.
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v\nchromium said:\n%s", err, chromeOut.String())
-	}
-	ctx, cancel := context.WithTimeout(bctx, 2*wait)
-	defer cancel()
 	check := func(what string, err error) {
 		t.Helper()
 		if err != nil {
-			t.Fatalf("%s: %v\nchromium said:\n%s", what, err, chromeOut.String())
+			t.Fatalf("%s: %v\nchromium said:\n%s", what, err, tail(chromeOut.String()))
 		}
 	}
-	attr := func(sel chromedp.CSS, name string) string {
+	// The first action starts the browser and must run on a context
+	// without a deadline (it would stop the browser); later ones get one.
+	check("start chromium", chromedp.Do(bctx, chromedp.Navigate("about:blank")))
+	ctx, cancel := context.WithTimeout(bctx, 2*wait)
+	defer cancel()
+	// The page redraws its sections on every snapshot, so the test reads
+	// and clicks through JavaScript, in one step each, never through node
+	// IDs that the next redraw makes stale; it waits by polling a
+	// predicate in the page.
+	poll := func(what, expr string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.AttributeValue(sel, name))
-		check("read "+name+" of "+string(sel), err)
-		return v.Value
+		v, err := chromedp.Run(ctx, chromedp.Poll[string](expr,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(wait)))
+		if err != nil {
+			t.Fatalf("%s: %v\nchromium said:\n%s", what, err, tail(chromeOut.String()))
+		}
+		return v
+	}
+	// attrOf is an expression: the attribute of the first element sel
+	// matches, or "" if none does.
+	attrOf := func(sel, name string) string {
+		return fmt.Sprintf(`(e => e ? e.getAttribute(%q) || "" : "")(document.querySelector(%q))`, name, sel)
+	}
+	textOf := func(sel string) string {
+		return fmt.Sprintf(`(e => e ? e.textContent : "")(document.querySelector(%q))`, sel)
 	}
 
 	old, _ := n.WhereIs(kv.RegistryName)
-	regItem := chromedp.CSS(`#apps li[data-id="registry"]`)
-	check("load the page and show the kv tree", chromedp.Do(ctx,
-		chromedp.Navigate(base),
-		chromedp.WaitVisible(chromedp.CSS(`#apps .app[data-app="kv"] li[data-id="bucket_supervisor"]`)),
-		chromedp.WaitVisible(regItem),
-	))
-	if shown := attr(regItem, "data-pid"); shown != old.String() {
+	regItem := `#apps li[data-id="registry"]`
+	check("load the page", chromedp.Do(ctx, chromedp.Navigate(base)))
+	poll("show the kv tree", attrOf(`#apps .app[data-app="kv"] li[data-id="bucket_supervisor"]`, "data-pid"))
+	if shown := poll("show the registry child", attrOf(regItem, "data-pid")); shown != old.String() {
 		t.Fatalf("registry child shows pid %q, want %v", shown, old)
 	}
-	mode, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#mode`)))
-	check("read the mode banner", err)
-	if !strings.Contains(mode, "Read-only") {
+	if mode := poll("show the mode banner", textOf(`#mode`)); !strings.Contains(mode, "Read-only") {
 		t.Errorf("mode banner %q, want it to say read-only", mode)
 	}
 	// A mark that a reload would wipe.
-	_, err = chromedp.Run(ctx, chromedp.Evaluate[string](`window.arborMark = "no reload"`))
-	check("set the mark", err)
+	poll("set the mark", `window.arborMark = "no reload"`)
 
 	if err := n.Kill(old); err != nil {
 		t.Fatal(err)
 	}
-	check("show the restart live", chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS(`#restarts li.restart[data-path="kv/registry"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#apps li[data-id="registry"][data-restarts="1"]`)),
-	))
-	if p := attr(regItem, "data-pid"); p == "" || p == old.String() {
-		t.Errorf("after the kill the registry child shows pid %q, want a new one (old %v)", p, old)
+	poll("show the restart in the list", attrOf(`#restarts li.restart[data-path="kv/registry"]`, "data-id"))
+	newPID := poll("show the restart in the tree", attrOf(regItem+`[data-restarts="1"]`, "data-pid"))
+	if newPID == old.String() {
+		t.Errorf("after the kill the registry child shows pid %q, want a new one", newPID)
 	}
-	mark, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.arborMark`))
-	check("read the mark", err)
-	if mark != "no reload" {
+	if mark := poll("read the mark", `window.arborMark || "reloaded"`); mark != "no reload" {
 		t.Errorf("window mark %q: the page reloaded", mark)
 	}
 
@@ -132,21 +148,44 @@ func TestBrowser(t *testing.T) {
 	if err := reg.Register(actortest.Context(t), "web", "browser/live", now, nil); err != nil {
 		t.Fatal(err)
 	}
-	check("list the new name and show a process's detail", chromedp.Do(ctx,
-		chromedp.WaitVisible(chromedp.CSS(`#registry .scope[data-scope="web"] li.name[data-name="browser/live"]`)),
-		chromedp.Click(chromedp.CSS(`#apps li[data-id="registry"] > .line button.pid`)),
-		chromedp.WaitVisible(chromedp.CSS(`#detail dl[data-pid]`)),
-	))
-	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#processes tbody tr").length`))
-	check("count the process rows", err)
-	if rows < 4 {
-		t.Errorf("process table has %d rows, want the kv processes", rows)
+	if holder := poll("list the new name", attrOf(`#registry .scope[data-scope="web"] li.name[data-name="browser/live"] button.pid`, "data-pid")); holder != now.String() {
+		t.Errorf("name browser/live shown held by %q, want %v", holder, now)
 	}
-	detail, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#detail dl`)))
-	check("read the detail panel", err)
-	if !strings.Contains(detail, kv.RegistryName) || !strings.Contains(detail, "gen_server") {
+
+	// A click on a PID shows the process's status.
+	poll("click the registry's pid", fmt.Sprintf(`(e => e ? (e.click(), "clicked") : "")(document.querySelector(%q))`, regItem+` > .line button.pid`))
+	poll("show the detail panel", attrOf(`#detail dl`, "data-pid"))
+	if detail := poll("read the detail panel", textOf(`#detail dl`)); !strings.Contains(detail, kv.RegistryName) || !strings.Contains(detail, "gen_server") {
 		t.Errorf("detail panel %q, want kv.registry's status", detail)
 	}
+
+	// A suspended process with a backlog heads the table, which sorts by
+	// queue length, longest first; a click on the PID column sorts by PID.
+	backlog, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Suspend(actortest.Context(t), n, backlog); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := n.Send(backlog, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row := fmt.Sprintf(`(r => r && r.dataset.pid === %q ? r.querySelector("td.queue").textContent : "")(document.querySelector("#processes tbody tr"))`, backlog.String())
+	if q := poll("sort by queue length", row); q != "5" {
+		t.Errorf("longest queue shown %q, want 5", q)
+	}
+	poll("click the PID column", `(e => (e.click(), "clicked"))(document.querySelector('#processes th[data-key="pid"]'))`)
+	first := poll("sort by PID", `document.querySelector('#processes th.sorted.asc[data-key="pid"]') ? `+attrOf(`#processes tbody tr`, "data-pid")+` : ""`)
+	if !strings.HasSuffix(first, ".0.1>") {
+		t.Errorf("first row sorted by PID is %s, want the node's first process", first)
+	}
+	if rows, _ := strconv.Atoi(poll("count the rows", `String(document.querySelectorAll("#processes tbody tr").length)`)); rows < 5 {
+		t.Errorf("process table has %d rows, want the kv processes and the backlog", rows)
+	}
+
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	check("take a screenshot", err)
 	shot := filepath.Join(t.TempDir(), "observer.png")

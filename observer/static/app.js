@@ -83,11 +83,16 @@ function renderRestarts(s) {
 function renderProcesses(s) {
   const { key, asc } = state.sort;
   const list = s.processes.list.slice();
-  const pidNum = p => p.split(".").slice(-2).map(Number);
+  const pidNum = p => p.replace(/[<>]/g, "").split(".").slice(-2).map(Number);
   list.sort((a, b) => {
-    let x = a[key], y = b[key];
-    if (key === "pid") { const [ai, as] = pidNum(x), [bi, bs] = pidNum(y); x = ai * 4294967296 + as; y = bi * 4294967296 + bs; }
-    const c = x < y ? -1 : x > y ? 1 : 0;
+    let c;
+    if (key === "pid") {
+      const [ai, as] = pidNum(a.pid), [bi, bs] = pidNum(b.pid);
+      c = ai - bi || as - bs;
+    } else {
+      const x = a[key] ?? "", y = b[key] ?? "";
+      c = x < y ? -1 : x > y ? 1 : 0;
+    }
     return asc ? c : -c;
   });
   for (const th of document.querySelectorAll("#processes th")) {
