@@ -102,8 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-	switch {
-	case p == "" || strings.HasSuffix(p, "/"):
+	if p == "" || strings.HasSuffix(p, "/") {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/"
 		h.assets.ServeHTTP(w, r2)
@@ -136,8 +135,12 @@ func (h *Handler) serveMutation(w http.ResponseWriter, r *http.Request, e endpoi
 		writeError(w, http.StatusForbidden, fmt.Errorf("observer: %s: %w", e.suffix, err))
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	e.serve(h, w, r)
 }
+
+// maxBody bounds the body of a mutation (a form with a pid, at most).
+const maxBody = 4 << 10
 
 func (h *Handler) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.snapshot(r.Context()))

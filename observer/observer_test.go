@@ -369,6 +369,20 @@ func TestMutationsOn(t *testing.T) {
 		t.Errorf("after resume and trace on: mode %s tracing %v", d.Mode, d.Tracing)
 	}
 	post("api/trace" + q + "&on=false")
+	form := func(body string) int {
+		resp, err := http.Post(base+"api/resume", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := form("pid=" + url.QueryEscape(pid.String())); code != http.StatusOK {
+		t.Errorf("POST api/resume with the pid in a form: %d, want 200", code)
+	}
+	if code := form("pid=" + strings.Repeat("9", 1<<20)); code != http.StatusBadRequest {
+		t.Errorf("POST api/resume with a 1 MiB form: %d, want 400", code)
+	}
 	var e struct{ Error string }
 	if code := do(t, http.MethodPost, base+"api/trace"+q+"&on=maybe", &e, nil); code != http.StatusBadRequest {
 		t.Errorf("POST api/trace?on=maybe: %d %q, want 400", code, e.Error)
