@@ -105,9 +105,6 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	write := env.duration("ARBOR_KV_WRITE_TIMEOUT", DefaultWriteTimeout)
 	call := env.duration("ARBOR_KV_CALL_TIMEOUT", DefaultCallTimeout)
 	observerAddr := env.str("ARBOR_KV_OBSERVER", DefaultObserver)
-	if observerAddr == "off" {
-		observerAddr = ""
-	}
 	if env.err != nil {
 		return fail("%v", env.err)
 	}
@@ -124,7 +121,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs.DurationVar(&idle, "idle-timeout", idle, "close a connection that sends no complete line for this long (env ARBOR_KV_IDLE_TIMEOUT)")
 	fs.DurationVar(&write, "write-timeout", write, "close a connection whose reply cannot be written in this long (env ARBOR_KV_WRITE_TIMEOUT)")
 	fs.DurationVar(&call, "call-timeout", call, "answer ERROR timeout to a command that takes longer (env ARBOR_KV_CALL_TIMEOUT)")
-	fs.StringVar(&observerAddr, "observer", observerAddr, "`host:port` of the observer page (package observer); empty turns it off (env ARBOR_KV_OBSERVER, off turns it off)")
+	fs.StringVar(&observerAddr, "observer", observerAddr, "`host:port` of the observer page (package observer); empty or off turns it off (env ARBOR_KV_OBSERVER)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return options{}, err
@@ -149,6 +146,9 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 			return fail("-port %d: want a port number from 0 to 65535", *portFlag)
 		}
 		lport = strconv.Itoa(*portFlag)
+	}
+	if observerAddr == "off" {
+		observerAddr = ""
 	}
 	if observerAddr != "" {
 		_, oport, err := net.SplitHostPort(observerAddr)

@@ -20,7 +20,7 @@
 //	-idle-timeout d       ARBOR_KV_IDLE_TIMEOUT  5m without a complete line
 //	-write-timeout d      ARBOR_KV_WRITE_TIMEOUT 10s to write a reply
 //	-call-timeout d       ARBOR_KV_CALL_TIMEOUT  5s for a command
-//	-observer host:port   ARBOR_KV_OBSERVER      127.0.0.1:4041, the observer page; "" (or off) for none
+//	-observer host:port   ARBOR_KV_OBSERVER      127.0.0.1:4041, the observer page; "" or off for none
 //
 // A malformed value (ARBOR_KV_PORT=abc, -idle-timeout 0) is an error that
 // names it, and exit code 2.

@@ -177,6 +177,7 @@ func TestParseOptions(t *testing.T) {
 		{args: []string{"-observer", "127.0.0.1:0"}, want: "127.0.0.1:0"},
 		{args: []string{"-observer", ""}, env: map[string]string{"ARBOR_KV_OBSERVER": "127.0.0.1:9"}, want: ""},
 		{env: map[string]string{"ARBOR_KV_OBSERVER": "off"}, want: ""},
+		{args: []string{"-observer", "off"}, want: ""},
 		{env: map[string]string{"ARBOR_KV_OBSERVER": "[::1]:5000"}, want: "[::1]:5000"},
 	} {
 		got, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
