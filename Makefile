@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench bench-go bench-side bench-quick lint consul proto fuzz
+.PHONY: help run test bench bench-go bench-side bench-quick lint consul chromium proto fuzz
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -14,12 +14,12 @@ help: ## list the targets
 # would report a clean stop as an error.
 KVSERVER_BIN ?= bin/kvserver
 
-run: ## serve the kv example on 127.0.0.1:4040 (Ctrl-C stops it; flags in ARGS="-port 5050")
+run: ## serve the kv example on 127.0.0.1:4040 and its observer page on 127.0.0.1:4041 (Ctrl-C stops it; flags in ARGS="-port 5050")
 	go build -o $(KVSERVER_BIN) ./examples/kvserver
 	$(KVSERVER_BIN) $(ARGS)
 
-test: consul ## run every test with the race detector, against a real Consul agent, then fuzz briefly
-	PATH="$(CURDIR)/bin:$$PATH" go test -race -count=1 -shuffle=on ./...
+test: consul chromium ## run every test with the race detector, against a real Consul agent, then fuzz briefly
+	PATH="$(CURDIR)/bin:$$PATH" ARBOR_CHROMIUM="$(CHROMIUM)" go test -race -count=1 -shuffle=on ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	$(MAKE) --no-print-directory bench-quick
 
@@ -46,6 +46,20 @@ consul: bin/consul ## build the Consul agent the integration tests run (once)
 # pinned in tools/consul/go.mod.
 bin/consul:
 	cd tools/consul && go build -o ../../bin/consul github.com/hashicorp/consul
+
+# The observer's browser test drives Debian's headless chromium (the test
+# reads its path from ARBOR_CHROMIUM); under CI=true it fails when chromium
+# is missing, so `make test` installs it here. Elsewhere, point CHROMIUM at
+# a chromium of your own: make test CHROMIUM=/opt/chromium/chrome.
+CHROMIUM ?= /usr/bin/chromium
+
+chromium: ## install Debian's chromium for the observer's browser test when $(CHROMIUM) is missing (needs root and apt-get)
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if ! command -v apt-get >/dev/null; then \
+			echo "no $(CHROMIUM) and no apt-get: install chromium and run make test CHROMIUM=/path/to/chromium" >&2; exit 1; \
+		fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
 
 # protoc-gen-go is pinned to go.mod's google.golang.org/protobuf version.
 PROTOC_GEN_GO_VERSION := v1.36.12

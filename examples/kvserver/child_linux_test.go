@@ -83,6 +83,12 @@ func startChild(t *testing.T, nofile int, args ...string) *child {
 // wait until it listens.
 func startCmd(t *testing.T, cmd *exec.Cmd, wait time.Duration) *child {
 	t.Helper()
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	// Children run side by side: each serves its observer page on a port
+	// of its own.
+	cmd.Env = append(cmd.Env, "ARBOR_KV_OBSERVER=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

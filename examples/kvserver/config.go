@@ -33,6 +33,10 @@ const (
 	// DefaultCallTimeout is how long a command may take before the client
 	// gets "ERROR timeout".
 	DefaultCallTimeout = 5 * time.Second
+	// DefaultObserver is where the observer page is served: loopback
+	// only, on the port after the kv server's. -observer "" (or
+	// ARBOR_KV_OBSERVER=off) turns it off.
+	DefaultObserver = "127.0.0.1:4041"
 )
 
 // Config is what the kvserver application serves with. A zero field takes
@@ -67,8 +71,9 @@ func (c Config) withDefaults() Config {
 
 // options is the parsed command line.
 type options struct {
-	server Config
-	kv     kv.Config
+	server   Config
+	kv       kv.Config
+	observer string // host:port of the observer page, or empty for none
 }
 
 // errUsage is parseOptions's error for a bad command line or environment;
@@ -99,6 +104,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	idle := env.duration("ARBOR_KV_IDLE_TIMEOUT", DefaultIdleTimeout)
 	write := env.duration("ARBOR_KV_WRITE_TIMEOUT", DefaultWriteTimeout)
 	call := env.duration("ARBOR_KV_CALL_TIMEOUT", DefaultCallTimeout)
+	observerAddr := env.str("ARBOR_KV_OBSERVER", DefaultObserver)
 	if env.err != nil {
 		return fail("%v", env.err)
 	}
@@ -115,6 +121,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs.DurationVar(&idle, "idle-timeout", idle, "close a connection that sends no complete line for this long (env ARBOR_KV_IDLE_TIMEOUT)")
 	fs.DurationVar(&write, "write-timeout", write, "close a connection whose reply cannot be written in this long (env ARBOR_KV_WRITE_TIMEOUT)")
 	fs.DurationVar(&call, "call-timeout", call, "answer ERROR timeout to a command that takes longer (env ARBOR_KV_CALL_TIMEOUT)")
+	fs.StringVar(&observerAddr, "observer", observerAddr, "`host:port` of the observer page (package observer); empty or off turns it off (env ARBOR_KV_OBSERVER)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return options{}, err
@@ -140,6 +147,18 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 		}
 		lport = strconv.Itoa(*portFlag)
 	}
+	if observerAddr == "off" {
+		observerAddr = ""
+	}
+	if observerAddr != "" {
+		_, oport, err := net.SplitHostPort(observerAddr)
+		if err == nil {
+			_, err = parsePort(oport)
+		}
+		if err != nil {
+			return fail("-observer %q: want host:port, or empty to turn it off (%v)", observerAddr, err)
+		}
+	}
 	switch {
 	case maxConns < 1:
 		return fail("-max-conns %d: want at least 1", maxConns)
@@ -162,7 +181,8 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 			WriteTimeout: write,
 			CallTimeout:  call,
 		},
-		kv: kv.Config{MaxBuckets: maxBuckets, MaxKeys: maxKeys},
+		kv:       kv.Config{MaxBuckets: maxBuckets, MaxKeys: maxKeys},
+		observer: observerAddr,
 	}, nil
 }
 

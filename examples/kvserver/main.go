@@ -2,7 +2,8 @@
 // protocol. It starts the kv and kvserver applications with
 // application.Run (kv first, through EnsureAllStarted), logs them and their
 // supervision tree, serves until Ctrl-C or SIGTERM, then stops both and
-// exits 0 (1 if they did not stop cleanly, 2 for a bad command line).
+// exits 0 (1 if they did not stop cleanly or the observer page's address
+// cannot be listened on, 2 for a bad command line).
 //
 //	go run ./examples/kvserver                  # 127.0.0.1:4040
 //	go run ./examples/kvserver -port 5050       # or ARBOR_KV_PORT=5050
@@ -19,6 +20,7 @@
 //	-idle-timeout d       ARBOR_KV_IDLE_TIMEOUT  5m without a complete line
 //	-write-timeout d      ARBOR_KV_WRITE_TIMEOUT 10s to write a reply
 //	-call-timeout d       ARBOR_KV_CALL_TIMEOUT  5s for a command
+//	-observer host:port   ARBOR_KV_OBSERVER      127.0.0.1:4041, the observer page; "" or off for none
 //
 // A malformed value (ARBOR_KV_PORT=abc, -idle-timeout 0) is an error that
 // names it, and exit code 2.
@@ -39,6 +41,9 @@
 //	DROP shopping
 //	OK
 //
+// Open http://127.0.0.1:4041/ for the observer page (package observer,
+// read-only): the kv tree, its restarts as they happen, the processes.
+//
 // The protocol is documented in protocol.go. Every connection is its own
 // supervised process: a connection that crashes, or a client that vanishes
 // mid-line, affects no other. Load does not stop the server: past
@@ -57,6 +62,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -64,6 +71,7 @@ import (
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/application"
 	"github.com/arbor-otp/arbor/examples/kv"
+	"github.com/arbor-otp/arbor/observer"
 	"github.com/arbor-otp/arbor/supervision"
 	"github.com/rs/zerolog"
 )
@@ -86,6 +94,12 @@ func realMain(args []string) int {
 	kvSpec := kv.Spec()
 	kvSpec.Env[kv.EnvMaxBuckets] = opts.kv.MaxBuckets
 	kvSpec.Env[kv.EnvMaxKeys] = opts.kv.MaxKeys
+	stopObserver, err := serveObserver(node, opts.observer)
+	if err != nil {
+		log.Error().Err(err).Msg("kvserver: observer page")
+		_ = node.Stop(context.Background())
+		return 1
+	}
 	code := application.Run(context.Background(), node,
 		[]application.Spec{kvSpec, Spec(opts.server)},
 		application.WithOnStarted(func(ctx context.Context, c application.Controller, _ []string) {
@@ -93,10 +107,45 @@ func realMain(args []string) int {
 		}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	stopObserver(ctx)
 	if err := node.Stop(ctx); err != nil {
 		log.Error().Err(err).Msg("node did not stop cleanly")
 	}
 	return code
+}
+
+// serveObserver serves the observer page of node on addr (nothing if addr
+// is empty) and returns the function that stops it: it ends the pages'
+// event streams, then the server.
+func serveObserver(node *actor.Node, addr string) (stop func(context.Context), err error) {
+	if addr == "" {
+		return func(context.Context) {}, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	streams, endStreams := context.WithCancel(context.Background())
+	srv := &http.Server{
+		Handler:           observer.New(node),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return streams },
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			node.Logger().Error().Err(err).Msg("observer page stopped")
+		}
+	}()
+	node.Logger().Info().Str("addr", l.Addr().String()).Str("url", "http://"+l.Addr().String()+"/").Msg("observer listening")
+	return func(ctx context.Context) {
+		endStreams()
+		if err := srv.Shutdown(ctx); err != nil {
+			_ = srv.Close()
+		}
+		<-done
+	}, nil
 }
 
 // isTerminal reports whether f is a terminal (a character device), where

@@ -168,6 +168,29 @@ func TestParseOptions(t *testing.T) {
 			}
 		})
 	}
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{want: DefaultObserver},
+		{args: []string{"-observer", "127.0.0.1:0"}, want: "127.0.0.1:0"},
+		{args: []string{"-observer", ""}, env: map[string]string{"ARBOR_KV_OBSERVER": "127.0.0.1:9"}, want: ""},
+		{env: map[string]string{"ARBOR_KV_OBSERVER": "off"}, want: ""},
+		{args: []string{"-observer", "off"}, want: ""},
+		{env: map[string]string{"ARBOR_KV_OBSERVER": "[::1]:5000"}, want: "[::1]:5000"},
+	} {
+		got, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+		if err != nil || got.observer != tt.want {
+			t.Errorf("args %q env %v: observer %q, %v; want %q", tt.args, tt.env, got.observer, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"4041", "localhost:http", "127.0.0.1:70000"} {
+		var out strings.Builder
+		if _, err := parseOptions([]string{"-observer", bad}, func(string) string { return "" }, &out); !errors.Is(err, errUsage) || !strings.Contains(out.String(), "-observer") {
+			t.Errorf("-observer %q: %v, output %q; want errUsage naming -observer", bad, err, out.String())
+		}
+	}
 	if _, err := parseOptions([]string{"-h"}, func(string) string { return "" }, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v, want flag.ErrHelp", err)
 	}

@@ -37,6 +37,7 @@ var layers = []string{
 	"cluster/singleton",
 	"application",
 	"sys",
+	"observer",
 }
 
 // topDirs hold the programs and benchmarks that sit above every layer.
@@ -160,6 +161,8 @@ func TestLayerOf(t *testing.T) {
 		{"registry", 6},
 		{"cluster/singleton", 7},
 		{"application", 8},
+		{"sys", 9},
+		{"observer", 10},
 		{"examples/hello", top},
 		{"bench", top},
 		{"bench/compare", top},

@@ -5,7 +5,7 @@
 // The layers, lowest first, are:
 //
 //	internal/...  actor  behaviour  supervision  cluster  cluster/consul
-//	registry  cluster/singleton  application
+//	registry  cluster/singleton  application  sys  observer
 //
 // A package may import Arbor packages of its own layer or of a lower one,
 // never of a higher one. Sub-packages belong to the layer of their nearest

@@ -1,0 +1,202 @@
+package observer_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/examples/kv"
+	"github.com/arbor-otp/arbor/observer"
+	"github.com/arbor-otp/arbor/registry"
+	"github.com/arbor-otp/arbor/sys"
+)
+
+// chromium returns the browser the test drives: $ARBOR_CHROMIUM, or
+// Debian's /usr/bin/chromium (`make chromium` installs it). Under CI=true a
+// missing browser fails the test; elsewhere it skips it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("ARBOR_CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium not found at %s (%v): CI must run `make chromium` first", p, err)
+		}
+		t.Skipf("chromium not found at %s (%v): `make chromium` installs it", p, err)
+	}
+	return p
+}
+
+// tail is the end of chromium's output, which is mostly noise about D-Bus.
+func tail(s string) string {
+	const max = 4 << 10
+	if len(s) > max {
+		return "..." + s[len(s)-max:]
+	}
+	return s
+}
+
+// TestBrowser drives the page in headless Chromium: it shows the running
+// kv tree, a restart of a killed child without a reload, a registry name
+// registered meanwhile, and a process's detail.
+func TestBrowser(t *testing.T) {
+	path := chromium(t)
+	n := startKV(t)
+	reg := registry.New(n)
+	if err := reg.AddScope("web"); err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, observer.New(n, observer.WithRegistry(reg), observer.WithInterval(50*time.Millisecond)))
+
+	var chromeOut lockedWriter
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 1600),
+		chromedp.CombinedOutput(&chromeOut),
+	)
+	// The browser stops (and its goroutines end) before the server closes:
+	// cleanups run last registered first.
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		if err := chromedp.Cancel(bctx); err != nil {
+			t.Logf("close browser: %v", err)
+		}
+		cancelBrowser()
+	})
+	check := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v\nchromium said:\n%s", what, err, tail(chromeOut.String()))
+		}
+	}
+	// The first action starts the browser and must run on a context
+	// without a deadline (it would stop the browser); later ones get one.
+	check("start chromium", chromedp.Do(bctx, chromedp.Navigate("about:blank")))
+	ctx, cancel := context.WithTimeout(bctx, 2*wait)
+	defer cancel()
+	// The page redraws its sections on every snapshot, so the test reads
+	// and clicks through JavaScript, in one step each, never through node
+	// IDs that the next redraw makes stale; it waits by polling a
+	// predicate in the page.
+	poll := func(what, expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Poll[string](expr,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(wait)))
+		if err != nil {
+			t.Fatalf("%s: %v\nchromium said:\n%s", what, err, tail(chromeOut.String()))
+		}
+		return v
+	}
+	// attrOf is an expression: the attribute of the first element sel
+	// matches, or "" if none does.
+	attrOf := func(sel, name string) string {
+		return fmt.Sprintf(`(e => e ? e.getAttribute(%q) || "" : "")(document.querySelector(%q))`, name, sel)
+	}
+	textOf := func(sel string) string {
+		return fmt.Sprintf(`(e => e ? e.textContent : "")(document.querySelector(%q))`, sel)
+	}
+
+	old, _ := n.WhereIs(kv.RegistryName)
+	regItem := `#apps li[data-id="registry"]`
+	check("load the page", chromedp.Do(ctx, chromedp.Navigate(base)))
+	poll("show the kv tree", attrOf(`#apps .app[data-app="kv"] li[data-id="bucket_supervisor"]`, "data-pid"))
+	if shown := poll("show the registry child", attrOf(regItem, "data-pid")); shown != old.String() {
+		t.Fatalf("registry child shows pid %q, want %v", shown, old)
+	}
+	if mode := poll("show the mode banner", textOf(`#mode`)); !strings.Contains(mode, "Read-only") {
+		t.Errorf("mode banner %q, want it to say read-only", mode)
+	}
+	// A mark that a reload would wipe.
+	poll("set the mark", `window.arborMark = "no reload"`)
+
+	if err := n.Kill(old); err != nil {
+		t.Fatal(err)
+	}
+	poll("show the restart in the list", attrOf(`#restarts li.restart[data-path="kv/registry"]`, "data-id"))
+	newPID := poll("show the restart in the tree", attrOf(regItem+`[data-restarts="1"]`, "data-pid"))
+	if newPID == old.String() {
+		t.Errorf("after the kill the registry child shows pid %q, want a new one", newPID)
+	}
+	if mark := poll("read the mark", `window.arborMark || "reloaded"`); mark != "no reload" {
+		t.Errorf("window mark %q: the page reloaded", mark)
+	}
+
+	// A name registered now appears without a reload.
+	now, _ := n.WhereIs(kv.RegistryName)
+	if err := reg.Register(actortest.Context(t), "web", "browser/live", now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if holder := poll("list the new name", attrOf(`#registry .scope[data-scope="web"] li.name[data-name="browser/live"] button.pid`, "data-pid")); holder != now.String() {
+		t.Errorf("name browser/live shown held by %q, want %v", holder, now)
+	}
+
+	// A click on a PID shows the process's status.
+	poll("click the registry's pid", fmt.Sprintf(`(e => e ? (e.click(), "clicked") : "")(document.querySelector(%q))`, regItem+` > .line button.pid`))
+	poll("show the detail panel", attrOf(`#detail dl`, "data-pid"))
+	if detail := poll("read the detail panel", textOf(`#detail dl`)); !strings.Contains(detail, kv.RegistryName) || !strings.Contains(detail, "gen_server") {
+		t.Errorf("detail panel %q, want kv.registry's status", detail)
+	}
+
+	// A suspended process with a backlog heads the table, which sorts by
+	// queue length, longest first; a click on the PID column sorts by PID.
+	backlog, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Suspend(actortest.Context(t), n, backlog); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := n.Send(backlog, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row := fmt.Sprintf(`(r => r && r.dataset.pid === %q ? r.querySelector("td.queue").textContent : "")(document.querySelector("#processes tbody tr"))`, backlog.String())
+	if q := poll("sort by queue length", row); q != "5" {
+		t.Errorf("longest queue shown %q, want 5", q)
+	}
+	poll("click the PID column", `(e => (e.click(), "clicked"))(document.querySelector('#processes th[data-key="pid"]'))`)
+	first := poll("sort by PID", `document.querySelector('#processes th.sorted.asc[data-key="pid"]') ? `+attrOf(`#processes tbody tr`, "data-pid")+` : ""`)
+	if !strings.HasSuffix(first, ".0.1>") {
+		t.Errorf("first row sorted by PID is %s, want the node's first process", first)
+	}
+	if rows, _ := strconv.Atoi(poll("count the rows", `String(document.querySelectorAll("#processes tbody tr").length)`)); rows < 5 {
+		t.Errorf("process table has %d rows, want the kv processes and the backlog", rows)
+	}
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	check("take a screenshot", err)
+	shot := filepath.Join(t.TempDir(), "observer.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+	if dir := os.Getenv("ARBOR_SCREENSHOT_DIR"); dir != "" {
+		// Kept after the test, to look at.
+		if err := os.WriteFile(filepath.Join(dir, "observer.png"), png, 0o644); err != nil {
+			t.Errorf("keep the screenshot: %v", err)
+		}
+	}
+}
