@@ -32,6 +32,7 @@ type transport struct {
 	life     context.Context // ends when the transport stops
 	endLife  context.CancelFunc
 	dialer   func(addr string) (*peerConn, error)
+	stopNet  func() // stops the memory network's listener; nil on the real network
 
 	callSeq    atomic.Uint64
 	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
@@ -436,6 +437,9 @@ func (t *transport) stop() {
 		peers = append(peers, p)
 	}
 	t.mu.Unlock()
+	if t.stopNet != nil {
+		t.stopNet() // ends the readers of the streams it accepted
+	}
 	t.wg.Wait()
 	for _, p := range peers {
 		p.down(ErrStopped)
