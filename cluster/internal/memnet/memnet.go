@@ -305,8 +305,11 @@ func (s *Stream) Close() {
 	s.aborted = true
 	s.queue = nil
 	s.notifyLocked()
+	finished := s.finished
 	s.mu.Unlock()
-	s.net.forget(s)
+	if finished {
+		s.net.forget(s)
+	}
 }
 
 // Finish is called by the listener's end when it is done reading: the
@@ -317,7 +320,11 @@ func (s *Stream) Finish() {
 	s.finished = true
 	s.queue = nil
 	s.notifyLocked()
+	aborted := s.aborted
 	s.mu.Unlock()
+	if aborted {
+		s.net.forget(s)
+	}
 }
 
 // RecvMsg is the dialer's read (the listener reads with Server): as on
