@@ -255,3 +255,40 @@ func TestSynctest(t *testing.T) {
 		}
 	})
 }
+
+// TestNetsplitCycles splits three nodes and heals them again and again
+// inside a synctest bubble, where every heartbeat timeout passes in fake
+// time: the cycles go as fast as the nodes can react.
+func TestNetsplitCycles(t *testing.T) {
+	const cycles = 20
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		c, err := clustertest.New(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n1, n2, n3 := c.Node(0), c.Node(1), c.Node(2)
+		for i := range cycles {
+			// Each node of the three in turn is the one cut off.
+			alone := []*cluster.Cluster{n1, n2, n3}[i%3]
+			var rest []*cluster.Cluster
+			for _, n := range c.Nodes() {
+				if n != alone {
+					rest = append(rest, n)
+				}
+			}
+			c.Partition([]*cluster.Cluster{alone}, rest)
+			if err := c.WaitConnected(ctx); err != nil {
+				t.Fatalf("cycle %d, split: %v", i, err)
+			}
+			c.HealAll()
+			if err := c.WaitConnected(ctx); err != nil {
+				t.Fatalf("cycle %d, heal: %v", i, err)
+			}
+		}
+		if err := c.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
