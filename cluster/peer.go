@@ -354,10 +354,6 @@ func (p *peer) stepLocked(ev any) lost {
 	return l
 }
 
-// connectLocked starts opening a session: a Hello, sent once the stream
-// to the peer is open.
-func (p *peer) connectLocked() { p.stepLocked(evConnect{}) }
-
 // helloLocked sends a Hello to the peer, giving the session an id first if
 // it has none. answers is the peer's id of the Hello it answers, 0 for a
 // Hello that opens a session.

@@ -437,13 +437,15 @@ func (t *transport) stop() {
 		peers = append(peers, p)
 	}
 	t.mu.Unlock()
-	if t.stopNet != nil {
-		t.stopNet() // ends the readers of the streams it accepted
-	}
 	t.wg.Wait()
 	for _, p := range peers {
 		p.down(ErrStopped)
 		p.closeConn()
+	}
+	if t.stopNet != nil {
+		// Ends the readers of the streams it accepted, once no session
+		// is open: they end none.
+		t.stopNet()
 	}
 	t.conns.Wait()
 }

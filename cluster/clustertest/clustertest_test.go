@@ -292,3 +292,19 @@ func TestNetsplitCycles(t *testing.T) {
 		}
 	})
 }
+
+// TestStopIsNodeLeft: a node that stops tells its peers it left.
+func TestStopIsNodeLeft(t *testing.T) {
+	c := clustertest.Start(t, 2)
+	n1, n2 := c.Node(0), c.Node(1)
+	events := newInbox(t, n2)
+	if err := n2.MonitorNodes(events.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.Stop(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if d := recv[cluster.NodeDown](t, events); d.Node != n1.Name() || !errors.Is(d.Reason, cluster.ErrNodeLeft) {
+		t.Fatalf("n2 got %+v, want NodeDown with ErrNodeLeft", d)
+	}
+}
