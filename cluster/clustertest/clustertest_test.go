@@ -191,28 +191,47 @@ func TestOneWayCut(t *testing.T) {
 }
 
 // TestStallThenHeal: a stall shorter than the heartbeat timeout loses
-// nothing; what it held arrives in order once healed.
+// nothing; what it held arrives in order once healed. (In a synctest
+// bubble, so that "nothing arrives for a second" is a fact of fake time.)
 func TestStallThenHeal(t *testing.T) {
-	c := clustertest.Start(t, 2, clustertest.WithClusterOptions(cluster.WithHeartbeat(100*time.Millisecond, time.Minute)))
-	n1, n2 := c.Node(0), c.Node(1)
-	ib := newInbox(t, n2)
-	c.Stall(n1, n2)
-	for i := range 10 {
-		if err := n1.Node().Send(ib.PID(), wrapperspb.Int32(int32(i))); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := clustertest.New(ctx, 2, clustertest.WithClusterOptions(cluster.WithHeartbeat(100*time.Millisecond, time.Minute)))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if m, err := ib.Receive(ctx); err == nil {
-		t.Fatalf("got %v through a stall", m)
-	}
-	c.Heal(n1, n2)
-	for i := range 10 {
-		if got := recv[*wrapperspb.Int32Value](t, ib).GetValue(); got != int32(i) {
-			t.Fatalf("message %d is %d", i, got)
+		n1, n2 := c.Node(0), c.Node(1)
+		ib, _ := n2.Node().NewInbox()
+		c.Stall(n1, n2)
+		for i := range 10 {
+			if err := n1.Node().Send(ib.PID(), wrapperspb.Int32(int32(i))); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
+		wait, stop := context.WithTimeout(ctx, time.Second)
+		if m, err := ib.Receive(wait); err == nil {
+			t.Fatalf("got %v through a stall", m)
+		}
+		stop()
+		c.Heal(n1, n2)
+		for i := range 10 {
+			m, err := ib.Receive(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.(*wrapperspb.Int32Value).GetValue(); got != int32(i) {
+				t.Fatalf("message %d is %d", i, got)
+			}
+		}
+		if got := n1.Nodes(); !slices.Equal(got, []string{n2.Name()}) {
+			t.Fatalf("n1's nodes after the stall: %v", got)
+		}
+		ib.Close()
+		if err := c.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestSynctest: the nodes run inside a synctest bubble, whose fake clock
