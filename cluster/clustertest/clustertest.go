@@ -185,6 +185,15 @@ func (c *Cluster) Stall(a, b *cluster.Cluster) {
 	c.net.Stall(addr(a), addr(b))
 }
 
+// StallConnections holds everything on the connections open between a
+// and b now, both ways, until Heal; connections opened later work. Their
+// session ends on its heartbeat timeout and a new one opens on new
+// connections, while the old ones still hold what the old session sent:
+// Heal delivers it late, and the new session drops it.
+func (c *Cluster) StallConnections(a, b *cluster.Cluster) {
+	c.net.StallStreams(addr(a), addr(b))
+}
+
 // Delay delivers everything from sends to to d after it was sent, until
 // Heal. A delay past the heartbeat timeout ends their sessions.
 func (c *Cluster) Delay(from, to *cluster.Cluster, d time.Duration) {

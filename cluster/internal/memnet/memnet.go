@@ -11,13 +11,17 @@
 //     between the two, as a TCP handshake needs both directions);
 //   - Stall holds the packets both ways but lets dials through (a stuck
 //     proxy: new connections open, nothing moves on any);
+//   - StallStreams holds the streams open between two addresses now,
+//     while those opened later work (a connection frozen in a proxy);
 //   - Delay delivers each packet of one direction d after it was sent;
 //   - Heal lifts every fault between two addresses: what was held moves
 //     on, in order, on the streams still open.
 //
 // A stream closed by one end while its direction towards the other is
 // held is seen closed by the other end only once the fault is healed, as
-// a reset that a cut network loses.
+// a reset that a cut network loses; what was sent on it before is still
+// delivered first (it was in the network already), which is how an old
+// connection delivers late after a cut heals.
 //
 // Time is the time package's, so that a test run inside a
 // testing/synctest bubble drives delays with its fake clock. The package
@@ -171,6 +175,31 @@ func (n *Network) Stall(a, b string) {
 	n.set(pair{b, a}, func(f *fault) { f.hold = true })
 }
 
+// StallStreams holds the packets of the streams open between a and b now,
+// both ways, until Heal; streams opened later work (a connection frozen
+// in a proxy, while new ones go through).
+func (n *Network) StallStreams(a, b string) {
+	for _, s := range n.between(a, b) {
+		s.mu.Lock()
+		s.frozen = true
+		s.notifyLocked()
+		s.mu.Unlock()
+	}
+}
+
+// between returns the streams between a and b, either way.
+func (n *Network) between(a, b string) []*Stream {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []*Stream
+	for s := range n.streams {
+		if (s.from == a && s.to == b) || (s.from == b && s.to == a) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Delay delivers each packet from a to b d after it is sent (0 for at
 // once), in order, until Heal.
 func (n *Network) Delay(from, to string, d time.Duration) {
@@ -179,6 +208,11 @@ func (n *Network) Delay(from, to string, d time.Duration) {
 
 // Heal lifts every fault between a and b, both ways.
 func (n *Network) Heal(a, b string) {
+	for _, s := range n.between(a, b) {
+		s.mu.Lock()
+		s.frozen = false
+		s.mu.Unlock()
+	}
 	n.set(pair{a, b}, func(f *fault) { *f = fault{} })
 	n.set(pair{b, a}, func(f *fault) { *f = fault{} })
 }
@@ -190,7 +224,10 @@ func (n *Network) HealAll() {
 	streams := n.streamsLocked()
 	n.mu.Unlock()
 	for _, s := range streams {
-		s.notify()
+		s.mu.Lock()
+		s.frozen = false
+		s.notifyLocked()
+		s.mu.Unlock()
 	}
 }
 
@@ -246,6 +283,7 @@ type Stream struct {
 	wake     chan struct{} // closed and replaced on every change
 	sendDone bool          // the dialer half-closed (CloseSend)
 	aborted  bool          // the dialer closed the stream (Close)
+	frozen   bool          // held both ways by StallStreams
 	finished bool          // the listener's end finished reading
 }
 
@@ -297,13 +335,12 @@ func (s *Stream) CloseSend() error {
 	return nil
 }
 
-// Close closes the stream from the dialer's end: what was not read yet is
-// lost, and the listener's next read fails (once the direction towards it
-// is not held).
+// Close closes the stream from the dialer's end. What it sent is in the
+// network already: the listener reads it (once the direction towards it
+// is not held), then fails to read more.
 func (s *Stream) Close() {
 	s.mu.Lock()
 	s.aborted = true
-	s.queue = nil
 	s.notifyLocked()
 	finished := s.finished
 	s.mu.Unlock()
@@ -337,7 +374,7 @@ func (s *Stream) RecvMsg(any) error {
 			s.mu.Unlock()
 			return ErrClosed
 		}
-		if s.finished && !s.net.fault(s.to, s.from).hold {
+		if s.finished && !s.frozen && !s.net.fault(s.to, s.from).hold {
 			s.mu.Unlock()
 			return io.EOF
 		}
@@ -371,16 +408,13 @@ func (v Server) RecvMsg(m any) error {
 	}()
 	for {
 		s.mu.Lock()
-		held := s.net.fault(s.from, s.to).hold
+		held := s.frozen || s.net.fault(s.from, s.to).hold
 		var due <-chan time.Time
 		switch {
 		case s.finished:
 			s.mu.Unlock()
 			return ErrClosed
 		case held:
-		case s.aborted:
-			s.mu.Unlock()
-			return ErrClosed
 		case len(s.queue) > 0:
 			wait := time.Until(s.queue[0].due)
 			if wait <= 0 {
@@ -396,6 +430,9 @@ func (v Server) RecvMsg(m any) error {
 				timer.Reset(wait)
 			}
 			due = timer.C
+		case s.aborted:
+			s.mu.Unlock()
+			return ErrClosed
 		case s.sendDone:
 			s.mu.Unlock()
 			return io.EOF
