@@ -33,6 +33,10 @@
 // heartbeat timeout plus one interval. Heal lets what was held move on
 // (a session that ended meanwhile drops it, as the guarantees of package
 // cluster say) and the nodes reconnect within a reconnect interval.
+// StallConnections freezes only the connections open at the time: the
+// session ends on its heartbeat timeout and a new one opens on new
+// connections, while the old ones hold what the old session sent, to
+// deliver it late when healed.
 //
 // Time is the time package's. Run a test inside testing/synctest's
 // bubble and the heartbeats, timeouts and delays follow its fake clock:
