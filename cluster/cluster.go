@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/rs/zerolog"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/memnet"
 )
 
 // EndpointWriterBatchSize is how many messages protoactor's endpoint
@@ -65,6 +67,9 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 		l := zerolog.New(os.Stderr).Level(zerolog.InfoLevel).With().Timestamp().Logger()
 		cfg.logger = &l
 	}
+	if cfg.memory != nil {
+		return startOnMemory(ctx, name, cfg)
+	}
 	host, port, err := freeListenAddr(cfg.listen)
 	if err != nil {
 		return nil, err
@@ -81,10 +86,8 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 	if _, _, err := splitNodeName(full); err != nil {
 		return nil, err
 	}
-	if v, ok := cfg.provider.(interface{ validate(self string) error }); ok {
-		if err := v.validate(full); err != nil {
-			return nil, fmt.Errorf("start membership provider: %w", err)
-		}
+	if err := validateProvider(cfg, full); err != nil {
+		return nil, err
 	}
 	node := actor.NewNode(append(slices.Clone(cfg.nodeOpts), actor.WithNodeName(full), actor.WithLogger(*cfg.logger))...)
 	log := node.Logger().With().Str("component", "cluster").Logger()
@@ -117,16 +120,71 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 		_ = node.Stop(ctx)
 		return nil, fmt.Errorf("%w %s: %v", ErrListen, net.JoinHostPort(host, strconv.Itoa(port)), err)
 	}
-	rt.SetTransport(node, t)
-	t.wg.Add(1)
-	go t.loop()
-	c := &Cluster{node: node, t: t, remote: r, provider: cfg.provider, log: log}
-	if err := cfg.provider.Start(ctx, full, t.setMembers); err != nil {
-		c.shutdown(ctx)
+	return join(ctx, &Cluster{node: node, t: t, remote: r, provider: cfg.provider, log: log}, advertise)
+}
+
+// join starts the node's session loop and its provider.
+func join(ctx context.Context, c *Cluster, advertise string) (*Cluster, error) {
+	rt.SetTransport(c.node, c.t)
+	c.t.wg.Add(1)
+	go c.t.loop()
+	if err := c.provider.Start(ctx, c.node.Name(), c.t.setMembers); err != nil {
+		_ = c.shutdown(ctx)
 		return nil, fmt.Errorf("start membership provider: %w", err)
 	}
-	log.Info().Str("addr", advertise).Uint32("creation", node.Creation()).Msg("cluster node started")
+	c.log.Info().Str("addr", advertise).Uint32("creation", c.node.Creation()).Msg("cluster node started")
 	return c, nil
+}
+
+func validateProvider(cfg config, full string) error {
+	if v, ok := cfg.provider.(interface{ validate(self string) error }); ok {
+		if err := v.validate(full); err != nil {
+			return fmt.Errorf("start membership provider: %w", err)
+		}
+	}
+	return nil
+}
+
+// startOnMemory starts a node on a memory network (network.go): it
+// listens there, and never starts protoactor remote or gRPC.
+func startOnMemory(ctx context.Context, name string, cfg config) (*Cluster, error) {
+	var owner atomic.Pointer[transport]
+	bound, stopListen, err := startMemory(cfg.memory, cfg.listen, func(s *memnet.Stream) {
+		if t := owner.Load(); t != nil {
+			t.acceptMemory(s)
+			return
+		}
+		s.Finish() // not started yet: as if nothing listened
+	})
+	if err != nil {
+		return nil, err
+	}
+	advertise := cfg.advertise
+	if advertise == "" {
+		host, _, _ := net.SplitHostPort(bound)
+		if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+			stopListen()
+			return nil, fmt.Errorf("%w: %s@%s: listening on a wildcard address needs WithAdvertiseAddr, the address peers reach the node at",
+				ErrBadNodeName, name, bound)
+		}
+		advertise = bound
+	}
+	full := name + "@" + advertise
+	if _, _, err := splitNodeName(full); err != nil {
+		stopListen()
+		return nil, err
+	}
+	if err := validateProvider(cfg, full); err != nil {
+		stopListen()
+		return nil, err
+	}
+	node := actor.NewNode(append(slices.Clone(cfg.nodeOpts), actor.WithNodeName(full), actor.WithLogger(*cfg.logger))...)
+	log := node.Logger().With().Str("component", "cluster").Logger()
+	t := newTransport(node, cfg, log)
+	t.dialer = t.memoryDialer(cfg.memory, advertise)
+	t.stopNet = stopListen
+	owner.Store(t)
+	return join(ctx, &Cluster{node: node, t: t, provider: cfg.provider, log: log}, advertise)
 }
 
 // freeListenAddr checks that addr can be listened on and resolves port 0 to
@@ -322,7 +380,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 func (c *Cluster) shutdown(ctx context.Context) error {
 	c.t.stop()
 	rt.SetTransport(c.node, nil)
-	stopRemote(c.remote, c.log)
+	if c.remote != nil {
+		stopRemote(c.remote, c.log)
+	}
 	return c.node.Stop(ctx)
 }
 

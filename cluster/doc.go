@@ -97,6 +97,12 @@
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //
-// One cluster node per OS process: protoactor's remote replaces gRPC's
-// process-wide logger when it starts.
+// # Testing
+//
+// One node on the real network per OS process: protoactor's remote
+// replaces gRPC's process-wide logger when it starts, which races with an
+// earlier node's gRPC goroutines. Package cluster/clustertest runs any
+// number of nodes in one process instead, on an in-memory network with the
+// same sessions and guarantees (docs/adr/0006), and injects cuts, one-way
+// cuts, stalls and delays between them.
 package cluster

@@ -21,18 +21,22 @@ func (t *transport) refuseHello(p *peer, h *clusterpb.Hello) {
 	t.dropped.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.refusedTo != h.GetTo() {
-		p.refusedTo = h.GetTo()
-		t.log.Warn().Str("peer", p.name).Str("to", h.GetTo()).
+	p.stepLocked(evMisnamedHello{to: h.GetTo(), session: h.GetSession(), leaving: t.leaving.Load()})
+}
+
+// refuseLocked carries out actRefuse.
+func (p *peer) refuseLocked(a actRefuse) {
+	if a.loud {
+		p.t.log.Warn().Str("peer", p.name).Str("to", a.to).
 			Msg("refused a hello meant for another node name: the peer must list this node under its own name")
 	} else {
-		t.log.Debug().Str("peer", p.name).Str("to", h.GetTo()).Msg("refused a hello meant for another node name")
+		p.t.log.Debug().Str("peer", p.name).Str("to", a.to).Msg("refused a hello meant for another node name")
 	}
-	if h.GetSession() == 0 || t.leaving.Load() {
+	if a.session == 0 {
 		return
 	}
-	p.writeLocked(t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_HelloRefused{
-		HelloRefused: &clusterpb.HelloRefused{Answers: h.GetSession(), To: h.GetTo()},
+	p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_HelloRefused{
+		HelloRefused: &clusterpb.HelloRefused{Answers: a.session, To: a.to},
 	}}))
 }
 
@@ -48,18 +52,15 @@ func (t *transport) onHelloRefused(from string, r *clusterpb.HelloRefused) {
 	}
 	p := v.(*peer)
 	p.mu.Lock()
-	if p.state != peerConnecting || p.in != r.GetAnswers() || p.name == from {
-		p.mu.Unlock()
-		t.drop(nil, errors.New("refusal of a hello this node no longer waits for"))
-		return
-	}
-	err := &NameMismatchError{Name: p.name, Answered: from}
-	if p.answeredAs != from {
-		p.answeredAs = from
-		t.log.Error().Str("peer", p.name).Str("answered_as", from).Err(err).
-			Msg("cannot connect: the node at the peer's address calls itself by another name")
-	}
-	l := p.downLocked(err)
+	l := p.stepLocked(evHelloRefused{from: from, self: p.name, answers: r.GetAnswers()})
 	p.mu.Unlock()
 	l.deliver(t.node)
+}
+
+// mismatchLocked carries out actMismatch.
+func (p *peer) mismatchLocked(a actMismatch) {
+	if a.loud {
+		p.t.log.Error().Str("peer", p.name).Str("answered_as", a.err.Answered).Err(a.err).
+			Msg("cannot connect: the node at the peer's address calls itself by another name")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster/internal/memnet"
 )
 
 // Defaults of the failure detector and of connection handling. With them a
@@ -34,6 +35,7 @@ type config struct {
 	connectTimeout    time.Duration
 	reconnectInterval time.Duration
 	maxPending        int
+	memory            *memnet.Network // the memory network, nil for the real one (network.go)
 }
 
 func defaultConfig() config {

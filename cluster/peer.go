@@ -29,9 +29,10 @@ type callResult struct {
 	err   error
 }
 
-// peer is the session with one other node. Its fields after mu are guarded
-// by mu; every transition of state happens under it, so the order of
-// sends, NodeUp and NodeDown is the order of the transitions.
+// peer is the session with one other node. Its session's decisions are
+// step's (session.go, which also gives the lock order); the fields after
+// mu are guarded by mu, and every step happens under it, so the order of
+// sends, NodeUp and NodeDown is the order of the steps.
 type peer struct {
 	t    *transport
 	name string
@@ -42,16 +43,8 @@ type peer struct {
 	// there is none: the stream readers check it without taking mu.
 	open atomic.Uint64
 
-	mu        sync.Mutex
-	state     peerState
-	creation  uint32 // the peer's incarnation in the open session
-	epoch     uint64 // times this node declared the peer down
-	peerEpoch uint64 // the peer's epoch for this node in the open session
-	in        uint64 // this node's id for the session, sent in its Hello
-	out       uint64 // the peer's id for the session, stamped on what is sent
-	since     time.Time
-	nextProbe time.Time
-	member    bool
+	mu sync.Mutex
+	session
 	conn      *peerConn // the stream to the peer, nil until dialed
 	dialing   bool      // a dial for connGen is under way
 	connGen   uint64    // counts the ends of sessions: a dial of an earlier one is discarded
@@ -65,12 +58,6 @@ type peer struct {
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
 	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
-	told      time.Time     // when the peer was last sent a SessionClosed
-	// answeredAs is the other name the node at addr last refused a Hello
-	// under, and refusedTo the other name this peer last sent a Hello
-	// to: each mismatch is logged loudly once (misnamed.go).
-	answeredAs string
-	refusedTo  string
 }
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
@@ -96,7 +83,7 @@ func (p *peer) sendLocked(m any) error {
 			return nil
 		}
 	case peerDown:
-		p.connectLocked()
+		p.stepLocked(evConnect{})
 	}
 	if len(p.pending) >= p.t.cfg.maxPending {
 		p.t.dropped.Add(1)
@@ -284,7 +271,7 @@ func (p *peer) dialLocked() {
 		if err != nil {
 			var l lost
 			if p.state != peerDown {
-				l = p.downLocked(errors.Join(ErrConnectFailed, err))
+				l = p.stepLocked(evEnd{reason: errors.Join(ErrConnectFailed, err)})
 			}
 			p.mu.Unlock()
 			l.deliver(p.t.node)
@@ -325,24 +312,46 @@ func (p *peer) lostConn(c *peerConn, err error) {
 		return
 	}
 	p.t.log.Debug().Str("peer", p.name).Err(err).Msg("stream to peer ended")
-	reason := ErrConnectionLost
-	if p.state == peerConnecting {
-		reason = ErrConnectFailed
-	}
-	l := p.downLocked(reason)
+	l := p.stepLocked(evStreamLost{})
 	p.mu.Unlock()
 	l.deliver(p.t.node)
 }
 
-// connectLocked starts opening a session: a Hello, sent once the stream
-// to the peer is open.
-func (p *peer) connectLocked() {
-	if p.state != peerDown {
-		return
+// stepLocked steps the session with event ev and carries out the actions
+// step decides, in order. It returns what an ended session leaves behind,
+// for the caller to deliver once mu is released.
+func (p *peer) stepLocked(ev any) lost {
+	next, acts := step(p.session, ev, time.Now(), p.t.timing)
+	p.session = next
+	var l lost
+	for _, a := range acts {
+		switch a := a.(type) {
+		case actHello:
+			p.helloLocked(a.answers)
+		case actOpen:
+			p.openLocked()
+		case actEnd:
+			l = p.endLocked(a)
+		case actHeartbeat:
+			p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
+		case actTellClosed:
+			p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_SessionClosed{
+				SessionClosed: &clusterpb.SessionClosed{Session: a.session},
+			}}))
+		case actRefuse:
+			p.refuseLocked(a) // misnamed.go
+		case actMismatch:
+			p.mismatchLocked(a) // misnamed.go
+		case actSeen:
+			seen := p.lastSeen.Load()
+			if at := a.at.UnixNano(); at > seen {
+				p.lastSeen.CompareAndSwap(seen, at)
+			}
+		case actDrop:
+			p.t.drop(nil, errors.New(a.why))
+		}
 	}
-	p.state = peerConnecting
-	p.since = time.Now()
-	p.helloLocked(0)
+	return l
 }
 
 // helloLocked sends a Hello to the peer, giving the session an id first if
@@ -357,29 +366,21 @@ func (p *peer) helloLocked(answers uint64) {
 	}}))
 }
 
-// upLocked opens the session, whose id at the peer is session, and flushes
-// what waited for it.
-func (p *peer) upLocked(creation uint32, epoch, session uint64, answer bool) {
-	p.state = peerUp
-	p.creation = creation
-	p.peerEpoch = epoch
-	p.out = session
-	p.since = time.Now()
+// openLocked carries out actOpen: the session step opened gets an id if
+// it has none, the stream readers accept what is stamped with it, and
+// what waited for it is flushed.
+func (p *peer) openLocked() {
 	p.touch()
 	if p.in == 0 {
 		p.in = p.t.newSession(p)
 	}
 	p.open.Store(p.in)
-	p.answeredAs, p.refusedTo = "", ""
-	if answer {
-		p.helloLocked(session)
-	}
 	for i, m := range p.pending {
 		p.writeAnyLocked(m)
 		p.pending[i] = nil
 	}
 	p.pending = p.pending[:0]
-	p.t.log.Info().Str("peer", p.name).Uint32("creation", creation).Msg("node up")
+	p.t.log.Info().Str("peer", p.name).Uint32("creation", p.creation).Msg("node up")
 	p.t.publish(NodeUp{Node: p.name})
 }
 
@@ -396,11 +397,14 @@ type lost struct {
 // downLocked ends the session (or the attempt to open one) and returns what
 // its watchers must be told, which the caller does with deliver once mu is
 // released.
-func (p *peer) downLocked(reason error) lost {
-	wasUp := p.state == peerUp
+func (p *peer) downLocked(reason error) lost { return p.stepLocked(evEnd{reason: reason}) }
+
+// endLocked carries out actEnd: it empties the queues, lets the stream go
+// and returns what the session's watchers must be told.
+func (p *peer) endLocked(a actEnd) lost {
 	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, callErr: actor.NoConnection}
-	if errors.Is(reason, ErrNameMismatch) {
-		l.callErr = fmt.Errorf("%w: %w", actor.NoConnection, reason)
+	if errors.Is(a.reason, ErrNameMismatch) {
+		l.callErr = fmt.Errorf("%w: %w", actor.NoConnection, a.reason)
 	}
 	p.links, p.monitors, p.calls = nil, nil, nil
 	l.conn = p.detachConnLocked()
@@ -409,33 +413,20 @@ func (p *peer) downLocked(reason error) lost {
 	clear(p.queue)
 	p.queue = p.queue[:0]
 	p.users, p.userCount = nil, 0
-	p.state = peerDown
-	p.creation = 0
 	p.open.Store(0)
-	if p.in != 0 {
-		p.t.sessions.Delete(p.in)
-		p.in = 0
+	if a.in != 0 {
+		p.t.sessions.Delete(a.in)
 	}
-	p.out = 0
-	// epoch counts the times this node declared the peer down. A session
-	// the peer reset (it declared this node down, or restarted) is not
-	// one: counting it would make the answer to the peer's Hello look
-	// like a new declaration, which the peer would answer by resetting
-	// its side, and so on without end.
-	if !errors.Is(reason, ErrSessionReset) {
-		p.epoch++
-	}
-	p.nextProbe = time.Now().Add(p.t.cfg.reconnectInterval)
 	p.t.dropped.Add(uint64(l.dropped))
 	if p.goodbye != nil {
 		close(p.goodbye)
 		p.goodbye = nil
 	}
-	if wasUp {
-		p.t.log.Warn().Str("peer", p.name).Err(reason).Msg("node down")
-		p.t.publish(NodeDown{Node: p.name, Reason: reason})
+	if a.wasUp {
+		p.t.log.Warn().Str("peer", p.name).Err(a.reason).Msg("node down")
+		p.t.publish(NodeDown{Node: p.name, Reason: a.reason})
 	} else {
-		p.t.log.Debug().Str("peer", p.name).Err(reason).Msg("connect failed")
+		p.t.log.Debug().Str("peer", p.name).Err(a.reason).Msg("connect failed")
 	}
 	return l
 }
@@ -491,7 +482,7 @@ func (p *peer) down(reason error, wantState ...peerState) {
 		p.mu.Unlock()
 		return
 	}
-	l := p.downLocked(reason)
+	l := p.stepLocked(evEnd{reason: reason})
 	p.mu.Unlock()
 	l.deliver(p.t.node)
 }

@@ -196,71 +196,33 @@ func (t *transport) handle(env *clusterpb.Envelope) *peer {
 // onHello opens a session, or reopens it when the peer restarted or
 // declared this node down since the session opened.
 func (t *transport) onHello(p *peer, creation uint32, h *clusterpb.Hello) {
-	if t.leaving.Load() {
-		t.drop(nil, errors.New("hello while leaving the cluster"))
-		return
-	}
 	p.mu.Lock()
-	if h.GetAck() && (p.in == 0 || h.GetAnswers() != p.in) {
-		// The answer to a Hello of an earlier attempt (or session): the
-		// session it would open is not the one the peer answered last.
-		// The peer may have opened it on that Hello alone (a Hello that
-		// an old connection delivered late): tell it to close it.
-		p.tellClosedLocked(h.GetAnswers())
-		p.mu.Unlock()
-		t.drop(nil, errors.New("answer to an earlier hello"))
-		return
-	}
-	var l lost
-	if p.state == peerUp {
-		if creation == p.creation && h.GetEpoch() <= p.peerEpoch {
-			if !h.GetAck() {
-				p.helloLocked(h.GetSession()) // a duplicate: answer it again
-			}
-			p.mu.Unlock()
-			return
-		}
-		l = p.downLocked(ErrSessionReset)
-	}
-	p.upLocked(creation, h.GetEpoch(), h.GetSession(), !h.GetAck() || p.state == peerDown)
+	l := p.stepLocked(evHello{
+		creation: creation, epoch: h.GetEpoch(), session: h.GetSession(),
+		ack: h.GetAck(), answers: h.GetAnswers(), leaving: t.leaving.Load(),
+	})
 	p.mu.Unlock()
 	l.deliver(t.node)
 }
 
 // tellClosed tells the node named name that session, an id this node
-// gave, is not open here. Only a node this node knows is told.
+// gave, is not open here (at most once per heartbeat interval). Only a
+// node this node knows is told.
 func (t *transport) tellClosed(name string, session uint64) {
 	p := t.lookupPeer(name)
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
-	p.tellClosedLocked(session)
+	p.stepLocked(evStale{session: session, leaving: t.leaving.Load()})
 	p.mu.Unlock()
-}
-
-// tellClosedLocked sends the peer a SessionClosed for session, at most once
-// per heartbeat interval, opening a stream to it if needed.
-func (p *peer) tellClosedLocked(session uint64) {
-	now := time.Now()
-	if session == 0 || session == p.in || p.t.leaving.Load() || now.Sub(p.told) < p.t.cfg.heartbeatInterval {
-		return
-	}
-	p.told = now
-	p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_SessionClosed{
-		SessionClosed: &clusterpb.SessionClosed{Session: session},
-	}}))
 }
 
 // onSessionClosed ends the session with p if the peer no longer has it
 // open: the session this node stamps with the id the peer closed.
 func (t *transport) onSessionClosed(p *peer, sc *clusterpb.SessionClosed) {
 	p.mu.Lock()
-	if p.state == peerDown || p.out == 0 || p.out != sc.GetSession() {
-		p.mu.Unlock()
-		return
-	}
-	l := p.downLocked(ErrSessionReset)
+	l := p.stepLocked(evSessionClosed{session: sc.GetSession()})
 	p.mu.Unlock()
 	l.deliver(t.node)
 }

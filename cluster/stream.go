@@ -144,7 +144,7 @@ func (t *transport) serve(_ any, ss grpc.ServerStream) error {
 // stream that breaks, rather than ending cleanly, ends the session whose
 // packets it carried last, if that session is still open: the peer died
 // or the connection was cut.
-func (t *transport) receive(ss grpc.ServerStream) error {
+func (t *transport) receive(ss packetReader) error {
 	var (
 		last    *peer
 		session uint64

@@ -27,10 +27,12 @@ type transport struct {
 	self     *clusterpb.NodeID
 	remote   *remote.Remote
 	cfg      config
+	timing   timing // cfg's, as step takes it
 	log      zerolog.Logger
 	life     context.Context // ends when the transport stops
 	endLife  context.CancelFunc
 	dialer   func(addr string) (*peerConn, error)
+	stopNet  func() // stops the memory network's listener; nil on the real network
 
 	callSeq    atomic.Uint64
 	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
@@ -56,6 +58,7 @@ func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 		selfName: node.Name(),
 		self:     &clusterpb.NodeID{Name: node.Name(), Creation: node.Creation()},
 		cfg:      cfg,
+		timing:   cfg.timing(),
 		log:      log,
 		peers:    make(map[string]*peer),
 		subs:     make(map[actor.PID]struct{}),
@@ -320,49 +323,18 @@ func (t *transport) loop() {
 		}
 		t.mu.Unlock()
 		now := time.Now()
-		// A tick later than the heartbeat timeout means this node was
-		// not running (stopped, or a pause of the whole process): the
-		// silence of its peers during that time is its own, so they are
-		// given it back rather than declared down for it.
-		var away time.Duration
-		if gap := now.Sub(last); gap > t.cfg.heartbeatTimeout {
-			away = gap - t.cfg.heartbeatInterval
+		away := away(last, now, t.timing)
+		if away > 0 {
 			t.log.Info().Dur("away", away).Msg("this node was not running; peers keep their sessions for a heartbeat timeout")
 		}
 		last = now
 		for _, p := range peers {
-			t.checkPeer(p, now, away)
+			p.mu.Lock()
+			l := p.stepLocked(evTick{lastSeen: time.Unix(0, p.lastSeen.Load()), away: away, dialing: p.dialing})
+			p.mu.Unlock()
+			l.deliver(t.node)
 		}
 	}
-}
-
-// checkPeer is one heartbeat tick for one peer; away is how long this node
-// itself was not running before the tick.
-func (t *transport) checkPeer(p *peer, now time.Time, away time.Duration) {
-	if away > 0 {
-		seen := p.lastSeen.Load()
-		p.lastSeen.CompareAndSwap(seen, min(seen+int64(away), now.UnixNano()))
-	}
-	p.mu.Lock()
-	var l lost
-	switch p.state {
-	case peerUp:
-		if now.Sub(time.Unix(0, p.lastSeen.Load())) > t.cfg.heartbeatTimeout {
-			l = p.downLocked(ErrHeartbeatTimeout)
-			break
-		}
-		p.writeLocked(t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}))
-	case peerConnecting:
-		if !p.dialing && now.Sub(p.since) > t.cfg.connectTimeout {
-			l = p.downLocked(ErrConnectFailed)
-		}
-	case peerDown:
-		if p.member && !now.Before(p.nextProbe) {
-			p.connectLocked()
-		}
-	}
-	p.mu.Unlock()
-	l.deliver(t.node)
 }
 
 // setMembers marks which peers the membership provider lists; the loop
@@ -387,10 +359,7 @@ func (t *transport) setMembers(names []string) {
 	t.mu.Unlock()
 	for _, p := range peers {
 		p.mu.Lock()
-		p.member = want[p.name]
-		if p.member && p.state == peerDown {
-			p.nextProbe = time.Time{}
-		}
+		p.stepLocked(evMember{member: want[p.name]})
 		p.mu.Unlock()
 	}
 }
@@ -472,6 +441,11 @@ func (t *transport) stop() {
 	for _, p := range peers {
 		p.down(ErrStopped)
 		p.closeConn()
+	}
+	if t.stopNet != nil {
+		// Ends the readers of the streams it accepted, once no session
+		// is open: they end none.
+		t.stopNet()
 	}
 	t.conns.Wait()
 }
