@@ -5,11 +5,15 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 var observerRE = regexp.MustCompile(`observer listening addr=(\S+)`)
@@ -25,26 +29,32 @@ func TestObserverPage(t *testing.T) {
 	base := "http://" + m[1] + "/"
 	c.dial(t).expect("CREATE x", "OK")
 
-	resp, err := http.Get(base + "api/snapshot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s struct {
-		Mutations bool
-		Apps      []struct{ Name string }
-	}
-	err = json.NewDecoder(resp.Body).Decode(&s)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET api/snapshot: %d, %v", resp.StatusCode, err)
-	}
-	var apps []string
-	for _, a := range s.Apps {
-		apps = append(apps, a.Name)
-	}
-	if strings.Join(apps, ",") != "kv,kvserver" || s.Mutations {
-		t.Errorf("snapshot apps %q, mutations %v; want kv,kvserver read-only", apps, s.Mutations)
-	}
+	// The kv server answers once it listens, a moment before the
+	// controller records kvserver as started: wait for the snapshot to
+	// list both applications.
+	testkit.Eventually(t, 10*time.Second, func() error {
+		resp, err := http.Get(base + "api/snapshot")
+		if err != nil {
+			return err
+		}
+		var s struct {
+			Mutations bool
+			Apps      []struct{ Name string }
+		}
+		err = json.NewDecoder(resp.Body).Decode(&s)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET api/snapshot: %d, %v", resp.StatusCode, err)
+		}
+		var apps []string
+		for _, a := range s.Apps {
+			apps = append(apps, a.Name)
+		}
+		if strings.Join(apps, ",") != "kv,kvserver" || s.Mutations {
+			return fmt.Errorf("snapshot apps %q, mutations %v; want kv,kvserver read-only", apps, s.Mutations)
+		}
+		return nil
+	})
 
 	stream, err := http.Get(base + "api/events")
 	if err != nil {
