@@ -44,6 +44,10 @@ var (
 	// belongs to no node: it is neither a process's *actor.Context (or
 	// derived from one) nor marked with actor.WithNode.
 	ErrNoNode = errors.New("registry: context names no node")
+	// ErrMetaNotProto is returned by writes to a replicated scope (a
+	// Registry made with NewCluster) whose metadata is neither a
+	// proto.Message nor nil: it could not cross the wire.
+	ErrMetaNotProto = errors.New("registry: metadata of a replicated scope must be a proto.Message or nil")
 	// ErrUpdatePanicked is returned by Update and UpdateMember when the
 	// update function panicked; the entry is left unchanged.
 	ErrUpdatePanicked = errors.New("registry: update function panicked")

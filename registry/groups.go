@@ -125,8 +125,12 @@ func (s *Scope) GroupCount() int { return int(s.groupCount.Load()) }
 // ErrBadName, ErrNotLocal, ErrNotAlive, ErrScopeStopped, or the call's
 // error if ctx ends first.
 func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any) error {
-	err := s.checkWrite(group, pid)
-	if err == nil {
+	err := s.checkWriteMeta(group, pid, meta)
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardJoin(ctx, group, pid, meta)
+	default:
 		err = s.writeErr(ctx, joinReq{group: group, pid: pid, meta: meta})
 	}
 	return s.groupErr("join", group, pid, err)
@@ -136,7 +140,11 @@ func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any)
 // ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 	err := s.checkWrite(group, pid)
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardLeave(ctx, group, pid)
+	default:
 		err = s.writeErr(ctx, leaveReq{group: group, pid: pid})
 	}
 	return s.groupErr("leave", group, pid, err)
@@ -149,6 +157,10 @@ func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 func (s *Scope) UpdateMember(ctx context.Context, group string, pid actor.PID, fn func(meta any) any) (any, error) {
 	if err := s.checkWrite(group, pid); err != nil {
 		return nil, s.groupErr("update member", group, pid, err)
+	}
+	if s.remote(pid) {
+		meta, err := s.forwardUpdateMember(ctx, group, pid, fn)
+		return meta, s.groupErr("update member", group, pid, err)
 	}
 	v, err := s.call(ctx, updateMemberReq{group: group, pid: pid, fn: fn})
 	if err != nil {

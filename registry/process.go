@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
 )
 
 // Requests from the API to the scope process. Each is an actor.Call; the
@@ -79,41 +81,68 @@ type scopeProc struct {
 
 	procs  procIndex
 	groups map[string]*groupState
+	repl   *repl // nil for a scope that is not replicated
 }
 
 func newScopeProc(s *Scope, cfg scopeConfig) *scopeProc {
-	return &scopeProc{
+	p := &scopeProc{
 		s:      s,
 		cfg:    cfg,
 		mask:   maskOf(cfg.handler),
 		groups: make(map[string]*groupState),
 	}
+	if s.cl != nil {
+		p.repl = &repl{cl: s.cl, peers: make(map[string]*peerLink)}
+	}
+	return p
 }
 
-// Init starts the event process, linked, if the handler has callbacks.
+// Init starts the event process, linked, if the handler has callbacks,
+// and, for a replicated scope, asks the nodes already up for their
+// entries.
 func (p *scopeProc) Init(ctx *actor.Context) error {
 	wanted := false
 	for _, b := range p.mask {
 		wanted = wanted || b
 	}
-	if !wanted {
-		return nil
+	if wanted {
+		pid, err := ctx.SpawnLink(&eventProc{scope: p.s.name, handler: p.cfg.handler})
+		if err != nil {
+			return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
+		}
+		p.events = pid
 	}
-	pid, err := ctx.SpawnLink(&eventProc{scope: p.s.name, handler: p.cfg.handler})
-	if err != nil {
-		return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
+	if p.repl != nil {
+		if err := p.initRepl(ctx); err != nil {
+			return fmt.Errorf("start replication of scope %s: %w", p.s.name, err)
+		}
 	}
-	p.events = pid
 	return nil
 }
 
-// Receive handles writes and the Down of monitored processes.
+// Receive handles writes, the Down of monitored processes and, for a
+// replicated scope, node events and the other nodes' messages.
 func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case *actor.Request:
-		m.Reply(p.handle(ctx, m.Message()))
+		switch r := m.Message().(type) {
+		case awaitReq:
+			p.await(m, r)
+		case *registrypb.Write:
+			m.Reply(p.forwarded(ctx, r))
+		default:
+			m.Reply(p.handle(ctx, r))
+		}
 	case actor.Down:
-		p.down(ctx, m)
+		if !p.remoteDown(ctx, m) {
+			p.down(ctx, m)
+		}
+	case *registrypb.ScopeMessage:
+		p.wire(ctx, m)
+	case cluster.NodeUp, cluster.NodeDown:
+		if p.repl != nil {
+			p.nodeEvent(ctx, m)
+		}
 	}
 	return nil
 }
@@ -161,10 +190,14 @@ func (p *scopeProc) alive(ctx *actor.Context, pid actor.PID) bool {
 	}
 	if ps := p.procs.get(pid); ps != nil && !ps.dead {
 		ps.dead = true
-		for _, ev := range p.purge(pid, ps, nil) {
+		evs := p.purge(pid, ps, nil)
+		for _, ev := range evs {
 			ev.awaitExit = true
 			p.emit(ctx, ev)
 		}
+		// Peers learn of the removal now, to keep the order per name;
+		// the exit reason is not known yet.
+		p.announceEvents(ctx, evs, ProcessExit{Err: errExitUnknown})
 	}
 	return false
 }
@@ -209,9 +242,11 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 	if !p.alive(ctx, r.pid) {
 		return ErrNotAlive
 	}
-	s.names.store(r.name, nameEntry{pid: r.pid, meta: r.meta, time: p.now()})
+	e := nameEntry{pid: r.pid, meta: r.meta, time: p.now()}
+	s.names.store(r.name, e)
 	if prev != nil {
 		p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
+		p.announceName(ctx, r.name, e, Normal{})
 		return nil
 	}
 	ps := p.track(ctx, r.pid)
@@ -219,6 +254,7 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 	s.nameCount.Add(1)
 	s.localNames.Add(1)
 	p.emit(ctx, event{kind: evRegistered, key: r.name, pid: r.pid, meta: r.meta, reason: Normal{}})
+	p.announceName(ctx, r.name, e, Normal{})
 	return nil
 }
 
@@ -240,6 +276,7 @@ func (p *scopeProc) unregister(ctx *actor.Context, r unregisterReq) error {
 	ps.names = without(ps.names, r.name)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evUnregistered, key: r.name, pid: r.pid, meta: e.meta, reason: Normal{}})
+	p.announceUnregistered(ctx, r.name, r.pid, Normal{})
 	return nil
 }
 
@@ -276,11 +313,16 @@ func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {
 		return updateResult{err: ErrNotRegistered}
 	}
 	meta, err := safeUpdate(func() any { return r.fn(e.pid, e.meta) })
+	if err == nil && p.repl != nil {
+		err = checkMeta(meta)
+	}
 	if err != nil {
 		return updateResult{err: err}
 	}
-	s.names.store(r.name, nameEntry{pid: e.pid, meta: meta, time: p.now()})
+	ne := nameEntry{pid: e.pid, meta: meta, time: p.now()}
+	s.names.store(r.name, ne)
 	p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: e.pid, prev: e.meta, meta: meta, reason: Normal{}})
+	p.announceName(ctx, r.name, ne, Normal{})
 	return updateResult{pid: e.pid, meta: meta}
 }
 
@@ -311,15 +353,12 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 			gs.read.view.Load().slots[m.val.slot].Store(m)
 			s.members.put(m)
 			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: r.meta, reason: Normal{}})
+			p.announceJoined(ctx, r.group, r.pid, r.meta, m.val.time, Normal{})
 			return nil
 		}
 	}
 	if gs == nil {
-		gs = &groupState{read: &groupRead{}}
-		gs.read.view.Store(&memberView{})
-		p.groups[r.group] = gs
-		s.groups.Store(r.group, gs.read)
-		s.groupCount.Add(1)
+		gs = p.newGroup(r.group)
 	}
 	p.appendMember(gs, m)
 	s.members.put(m)
@@ -328,7 +367,18 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	}
 	ps.groups = append(ps.groups, r.group)
 	p.emit(ctx, event{kind: evJoined, key: r.group, pid: r.pid, meta: r.meta, reason: Normal{}})
+	p.announceJoined(ctx, r.group, r.pid, r.meta, m.val.time, Normal{})
 	return nil
+}
+
+// newGroup creates the state of a group that has no member yet.
+func (p *scopeProc) newGroup(group string) *groupState {
+	gs := &groupState{read: &groupRead{}}
+	gs.read.view.Store(&memberView{})
+	p.groups[group] = gs
+	p.s.groups.Store(group, gs.read)
+	p.s.groupCount.Add(1)
+	return gs
 }
 
 // appendMember publishes a view with m added.
@@ -398,6 +448,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 	ps.groups = without(ps.groups, r.group)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.val.meta, reason: Normal{}})
+	p.announceLeft(ctx, r.group, r.pid, Normal{})
 	return nil
 }
 
@@ -411,6 +462,9 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 		return updateResult{err: ErrNotInGroup}
 	}
 	meta, err := safeUpdate(func() any { return r.fn(prev.val.meta) })
+	if err == nil && p.repl != nil {
+		err = checkMeta(meta)
+	}
 	if err != nil {
 		return updateResult{err: err}
 	}
@@ -419,6 +473,7 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 	gs.read.view.Load().slots[m.val.slot].Store(m)
 	p.s.members.put(m)
 	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: meta, reason: Normal{}})
+	p.announceJoined(ctx, r.group, r.pid, meta, m.val.time, Normal{})
 	return updateResult{pid: r.pid, meta: meta}
 }
 
@@ -436,10 +491,12 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 		}
 		return
 	}
-	for _, ev := range p.purge(d.PID, ps, nil) {
+	evs := p.purge(d.PID, ps, nil)
+	for _, ev := range evs {
 		ev.reason = reason
 		p.emit(ctx, ev)
 	}
+	p.announceEvents(ctx, evs, reason)
 }
 
 // purge removes every entry of pid from the read side and returns the

@@ -2,10 +2,12 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
 )
 
 // Scope is one scope as this node sees it. Reads (Lookup, Members, counts)
@@ -15,7 +17,8 @@ import (
 type Scope struct {
 	name string
 	node *actor.Node
-	pid  actor.PID // the scope process
+	pid  actor.PID        // the scope process
+	cl   *cluster.Cluster // nil: the scope serves this node only
 
 	// Read side, written only by the scope process.
 	names      *nameTable
@@ -24,12 +27,30 @@ type Scope struct {
 	groups     sync.Map // string -> *groupRead
 	groupCount atomic.Int64
 	members    *memberTable
+	nodes      atomic.Pointer[[]string] // peers synced with, sorted
+	dropped    atomic.Uint64            // replication messages refused
 }
 
-func newScope(n *actor.Node, name string) *Scope {
-	return &Scope{name: name, node: n, names: newTable[string, nameEntry](hashString),
+func newScope(n *actor.Node, cl *cluster.Cluster, name string) *Scope {
+	return &Scope{name: name, node: n, cl: cl, names: newTable[string, nameEntry](hashString),
 		members: newTable[memberKey, memberMeta](hashMember)}
 }
+
+// Nodes returns the other nodes of the scope whose entries this node
+// holds (it has applied their snapshot and the session is open), sorted.
+// It is empty for a scope that is not replicated.
+func (s *Scope) Nodes() []string {
+	if p := s.nodes.Load(); p != nil {
+		return slices.Clone(*p)
+	}
+	return nil
+}
+
+// Dropped returns how many replication messages the scope process has
+// refused: malformed, of another version, of an ended session, about
+// processes of another node than the sender's, or forwarded writes from
+// a node that is not of the scope.
+func (s *Scope) Dropped() uint64 { return s.dropped.Load() }
 
 // nameEntry is a registration, held immutable in a names item.
 type nameEntry struct {
@@ -138,8 +159,26 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 	if key == "" {
 		return ErrBadName
 	}
-	if !s.node.IsLocal(pid) {
+	if !s.node.IsLocal(pid) && !s.remote(pid) {
 		return ErrNotLocal
+	}
+	return nil
+}
+
+// remote reports whether pid is a process of another node whose writes
+// are forwarded to it: in a replicated scope only.
+func (s *Scope) remote(pid actor.PID) bool {
+	return s.cl != nil && !pid.IsZero() && !s.node.IsLocal(pid)
+}
+
+// checkWriteMeta is checkWrite for a write that carries metadata, which a
+// replicated scope must be able to send.
+func (s *Scope) checkWriteMeta(key string, pid actor.PID, meta any) error {
+	if err := s.checkWrite(key, pid); err != nil {
+		return err
+	}
+	if s.cl != nil {
+		return checkMeta(meta)
 	}
 	return nil
 }
@@ -153,8 +192,12 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 // holder) if another live process holds the name, ErrScopeStopped, or the
 // call's error if ctx ends first.
 func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta any) error {
-	err := s.checkWrite(name, pid)
-	if err == nil {
+	err := s.checkWriteMeta(name, pid, meta)
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardRegister(ctx, name, pid, meta)
+	default:
 		err = s.writeErr(ctx, registerReq{name: name, pid: pid, meta: meta})
 	}
 	return s.nameErr("register", name, pid, err)
@@ -166,7 +209,11 @@ func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta a
 // ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) error {
 	err := s.checkWrite(name, pid)
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardUnregister(ctx, name, pid)
+	default:
 		err = s.writeErr(ctx, unregisterReq{name: name, pid: pid})
 	}
 	return s.nameErr("unregister", name, pid, err)
@@ -182,12 +229,21 @@ func (s *Scope) Update(ctx context.Context, name string, fn func(pid actor.PID, 
 	if name == "" {
 		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, ErrBadName)
 	}
-	v, err := s.call(ctx, updateReq{name: name, fn: fn})
-	if err != nil {
-		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, err)
+	for range maxUpdateRetries {
+		v, err := s.call(ctx, updateReq{name: name, fn: fn})
+		if err != nil {
+			return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, err)
+		}
+		res := v.(updateResult)
+		if res.err != ErrNotLocal || s.cl == nil {
+			return res.pid, res.meta, s.nameErr("update", name, res.pid, res.err)
+		}
+		pid, meta, err := s.forwardUpdate(ctx, name, fn)
+		if err != errRetryLocal {
+			return pid, meta, s.nameErr("update", name, pid, err)
+		}
 	}
-	res := v.(updateResult)
-	return res.pid, res.meta, s.nameErr("update", name, res.pid, res.err)
+	return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, ErrUpdateContended)
 }
 
 // sync returns once the scope process has handled every message queued

@@ -221,6 +221,20 @@ func (x *procIndex) set(ps *procState) {
 	*slot = ps
 }
 
+// each calls fn for every record, in no particular order.
+func (x *procIndex) each(fn func(*procState)) {
+	for _, pg := range x.pages {
+		for _, ps := range pg {
+			if ps != nil {
+				fn(ps)
+			}
+		}
+	}
+	for _, ps := range x.overflow {
+		fn(ps)
+	}
+}
+
 func (x *procIndex) remove(pid actor.PID) {
 	idx, _ := pid.ID()
 	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {

@@ -1,0 +1,615 @@
+package registry
+
+import (
+	"slices"
+	"sort"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
+)
+
+// NewCluster returns the registry of c's node whose scopes are replicated:
+// a scope added on several nodes of c holds the names and groups of the
+// processes of all of them (docs/registry.md, "Across nodes"). Writes
+// about a process of another node are forwarded to that node, and
+// metadata must be a proto.Message or nil (ErrMetaNotProto).
+func NewCluster(c *cluster.Cluster) *Registry {
+	r := New(c.Node())
+	r.cl = c
+	return r
+}
+
+// repl is the replication state of a scope process; nil on a single node.
+type repl struct {
+	cl      *cluster.Cluster
+	self    string // this node's name
+	selfPID []byte // the scope process, marshalled
+	nextAsk uint64
+	peers   map[string]*peerLink
+}
+
+// peerLink is what a scope process keeps about the scope on one other
+// node: the stream of that node's entries it receives (in) and the
+// stream of its own it sends (out).
+type peerLink struct {
+	node string
+
+	// in
+	ask     uint64    // the latest Discover sent; 0: none
+	askTo   actor.PID // whom it was sent to; zero: to the node's scope name
+	in      actor.PID // the scope process answering ask
+	mon     actor.Ref // monitor of in
+	seq     uint64    // last seq applied in the session ask
+	synced  bool      // the snapshot's last chunk was applied
+	names   map[string]*claim
+	members map[memberKey]uint64 // the ask of the snapshot or change that set it
+	waiters []awaitReq
+
+	// out
+	out    actor.PID
+	outAsk uint64
+	outSeq uint64
+}
+
+// claim is a registration of a remote node as this node knows it. A claim
+// that lost a conflict to a local process is hidden until its owner
+// withdraws or changes it.
+type claim struct {
+	pid    actor.PID
+	meta   any
+	time   int64
+	gen    uint64
+	hidden bool
+}
+
+// awaitReq waits until the scope process has applied message seq of
+// session from node (a forwarded write's announcement).
+type awaitReq struct {
+	node    string
+	session uint64
+	seq     uint64
+	req     *actor.Request
+}
+
+func (p *scopeProc) link(node string) *peerLink {
+	l := p.repl.peers[node]
+	if l == nil {
+		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}}
+		p.repl.peers[node] = l
+	}
+	return l
+}
+
+// initRepl subscribes to node events and asks every node already up.
+func (p *scopeProc) initRepl(ctx *actor.Context) error {
+	r := p.repl
+	r.self = ctx.Node().Name()
+	r.selfPID = cluster.MarshalPID(ctx.Self())
+	if err := r.cl.MonitorNodes(ctx.Self(), true); err != nil {
+		return err
+	}
+	for _, n := range r.cl.Nodes() {
+		p.discover(ctx, n, actor.PID{}, true)
+	}
+	return nil
+}
+
+// discover sends a fresh ask to node: to its scope process to if known,
+// else to the scope's name there.
+func (p *scopeProc) discover(ctx *actor.Context, node string, to actor.PID, start bool) {
+	l := p.link(node)
+	p.repl.nextAsk++
+	l.ask, l.askTo, l.seq, l.synced = p.repl.nextAsk, to, 0, false
+	p.releaseWaiters(l)
+	msg := &registrypb.ScopeMessage{Version: protocolVersion, Scope: p.s.name, From: p.repl.selfPID,
+		Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: l.ask, Start: start}}}
+	var err error
+	if to.IsZero() {
+		err = p.repl.cl.SendNamed(node, ScopeProcessName(p.s.name), msg)
+	} else {
+		err = ctx.Send(to, msg)
+	}
+	if err != nil {
+		ctx.Logger().Debug().Str("scope", p.s.name).Str("node", node).Err(err).Msg("registry discover not sent")
+	}
+}
+
+// nodeEvent handles the cluster's NodeUp and NodeDown.
+func (p *scopeProc) nodeEvent(ctx *actor.Context, msg any) {
+	switch e := msg.(type) {
+	case cluster.NodeUp:
+		p.discover(ctx, e.Node, actor.PID{}, false)
+	case cluster.NodeDown:
+		if l := p.repl.peers[e.Node]; l != nil {
+			p.purgeNode(ctx, l)
+		}
+	}
+}
+
+// remoteDown handles the Down of a monitored peer scope process; it
+// reports whether d was one.
+func (p *scopeProc) remoteDown(ctx *actor.Context, d actor.Down) bool {
+	if p.repl == nil || p.s.node.IsLocal(d.PID) {
+		return false
+	}
+	if l := p.repl.peers[d.PID.NodeName()]; l != nil && l.mon == d.Ref {
+		l.mon = actor.Ref{}
+		p.purgeNode(ctx, l)
+	}
+	return true
+}
+
+// purgeNode removes every entry of l's node and forgets both streams.
+func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink) {
+	reason := RemoteScopeNodeDown{Scope: p.s.name, Node: l.node}
+	names := make([]string, 0, len(l.names))
+	for name := range l.names {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		delete(l.names, name)
+		p.reshow(ctx, name, reason)
+	}
+	p.dropMembers(ctx, l, func(uint64) bool { return true }, reason)
+	if !l.mon.IsZero() {
+		ctx.Demonitor(l.mon)
+	}
+	l.ask, l.askTo, l.in, l.mon, l.seq, l.synced = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false
+	l.out, l.outAsk, l.outSeq = actor.PID{}, 0, 0
+	p.releaseWaiters(l)
+	p.publishNodes()
+}
+
+// drop counts and logs a message refused by the protocol.
+func (p *scopeProc) drop(ctx *actor.Context, why string, err error) {
+	p.s.dropped.Add(1)
+	ctx.Logger().Debug().Str("scope", p.s.name).Str("why", why).Err(err).Msg("registry message dropped")
+}
+
+// wire handles a message from another node's scope process.
+func (p *scopeProc) wire(ctx *actor.Context, m *registrypb.ScopeMessage) {
+	if p.repl == nil {
+		p.drop(ctx, "scope not replicated", nil)
+		return
+	}
+	d, err := decodeMessage(m, p.s.name, p.repl.self)
+	if err != nil {
+		p.drop(ctx, "malformed", err)
+		return
+	}
+	if d.kind == msgDiscover {
+		p.onDiscover(ctx, d)
+		return
+	}
+	l := p.repl.peers[d.node]
+	switch {
+	case l == nil || l.ask == 0 || d.session != l.ask:
+		p.drop(ctx, "not the current session", nil)
+		return
+	case d.seq != l.seq+1:
+		// A gap in the current session: what follows cannot be applied.
+		p.drop(ctx, "out of sequence", nil)
+		p.discover(ctx, d.node, l.in, false)
+		return
+	case d.kind == msgSnapshot && l.seq == 0:
+		if l.in != d.from {
+			if !l.mon.IsZero() {
+				ctx.Demonitor(l.mon)
+			}
+			l.in, l.mon = d.from, ctx.Monitor(d.from)
+		}
+	case d.from != l.in || (d.kind != msgSnapshot && !l.synced) || (d.kind == msgSnapshot && l.synced):
+		p.drop(ctx, "unexpected in session", nil)
+		return
+	}
+	l.seq = d.seq
+	switch d.kind {
+	case msgSnapshot:
+		reason := RemoteScopeNodeUp{Scope: p.s.name, Node: l.node}
+		for _, n := range d.names {
+			p.remoteSetName(ctx, l, n, reason)
+		}
+		for _, m := range d.members {
+			p.remoteSetMember(ctx, l, m, reason)
+		}
+		if d.last {
+			p.sweep(ctx, l, reason)
+			l.synced = true
+			p.publishNodes()
+		}
+	case msgRegistered:
+		p.remoteSetName(ctx, l, d.names[0], decodeReason(d.reason))
+	case msgUnregistered:
+		p.remoteDelName(ctx, l, d.key, d.pid, decodeReason(d.reason))
+	case msgJoined:
+		p.remoteSetMember(ctx, l, d.members[0], decodeReason(d.reason))
+	case msgLeft:
+		p.remoteDelMember(ctx, l, memberKey{d.key, d.pid}, decodeReason(d.reason))
+	}
+	p.releaseWaiters(l)
+}
+
+// onDiscover answers an ask with a snapshot and opens the out stream.
+func (p *scopeProc) onDiscover(ctx *actor.Context, d decodedMessage) {
+	l := p.link(d.node)
+	if l.out == d.from && d.ask <= l.outAsk {
+		p.drop(ctx, "stale discover", nil)
+		return
+	}
+	l.out, l.outAsk, l.outSeq = d.from, d.ask, 0
+	p.sendSnapshot(ctx, l)
+	if l.in != d.from && l.askTo != d.from && (d.start || l.ask == 0) {
+		p.discover(ctx, d.node, d.from, false)
+	}
+}
+
+// sendSnapshot sends l's out stream every entry of this node, in chunks.
+func (p *scopeProc) sendSnapshot(ctx *actor.Context, l *peerLink) {
+	snap := &registrypb.Snapshot{}
+	size := 0
+	flush := func(last bool) {
+		snap.Last = last
+		p.sendOut(ctx, l, &registrypb.ScopeMessage_Snapshot{Snapshot: snap})
+		snap, size = &registrypb.Snapshot{}, 0
+	}
+	p.procs.each(func(ps *procState) {
+		if ps.dead {
+			return
+		}
+		for _, name := range ps.names {
+			it := p.s.names.load(name)
+			if it == nil || it.val.pid != ps.pid {
+				continue
+			}
+			n, err := p.wireName(name, it.val)
+			if err != nil {
+				continue
+			}
+			snap.Names = append(snap.Names, n)
+			if size += proto.Size(n); size >= maxChunkBytes {
+				flush(false)
+			}
+		}
+		for _, group := range ps.groups {
+			it := p.s.members.load(memberKey{group, ps.pid})
+			if it == nil {
+				continue
+			}
+			m, err := p.wireMember(group, ps.pid, it.val.meta, it.val.time)
+			if err != nil {
+				continue
+			}
+			snap.Members = append(snap.Members, m)
+			if size += proto.Size(m); size >= maxChunkBytes {
+				flush(false)
+			}
+		}
+	})
+	flush(true)
+}
+
+func (p *scopeProc) wireName(name string, e nameEntry) (*registrypb.Name, error) {
+	meta, err := encodeMeta(e.meta)
+	if err != nil {
+		return nil, err
+	}
+	return &registrypb.Name{Name: name, Pid: cluster.MarshalPID(e.pid), Meta: meta, Time: e.time}, nil
+}
+
+func (p *scopeProc) wireMember(group string, pid actor.PID, meta any, time int64) (*registrypb.Member, error) {
+	m, err := encodeMeta(meta)
+	if err != nil {
+		return nil, err
+	}
+	return &registrypb.Member{Group: group, Pid: cluster.MarshalPID(pid), Meta: m, Time: time}, nil
+}
+
+// sendOut sends body on l's out stream with its next seq.
+func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
+	l.outSeq++
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: p.s.name, From: p.repl.selfPID,
+		Session: l.outAsk, Seq: l.outSeq}
+	switch b := body.(type) {
+	case *registrypb.ScopeMessage_Snapshot:
+		m.Body = b
+	case *registrypb.ScopeMessage_Registered:
+		m.Body = b
+	case *registrypb.ScopeMessage_Unregistered:
+		m.Body = b
+	case *registrypb.ScopeMessage_Joined:
+		m.Body = b
+	case *registrypb.ScopeMessage_Left:
+		m.Body = b
+	}
+	if err := ctx.Send(l.out, m); err != nil {
+		ctx.Logger().Warn().Str("scope", p.s.name).Str("node", l.node).Err(err).Msg("registry replication message not sent")
+	}
+}
+
+// announce sends a change of this node's entries to every out stream.
+func (p *scopeProc) announce(ctx *actor.Context, body any) {
+	for _, l := range p.repl.peers {
+		if !l.out.IsZero() {
+			p.sendOut(ctx, l, body)
+		}
+	}
+}
+
+// replicated reports whether changes must be announced.
+func (p *scopeProc) replicated() bool { return p.repl != nil && len(p.repl.peers) > 0 }
+
+func (p *scopeProc) announceName(ctx *actor.Context, name string, e nameEntry, reason Reason) {
+	if !p.replicated() {
+		return
+	}
+	n, err := p.wireName(name, e)
+	if err != nil {
+		return
+	}
+	p.announce(ctx, &registrypb.ScopeMessage_Registered{Registered: &registrypb.Registered{Entry: n, Reason: encodeReason(reason)}})
+}
+
+func (p *scopeProc) announceUnregistered(ctx *actor.Context, name string, pid actor.PID, reason Reason) {
+	if !p.replicated() {
+		return
+	}
+	p.announce(ctx, &registrypb.ScopeMessage_Unregistered{Unregistered: &registrypb.Unregistered{
+		Name: name, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}})
+}
+
+func (p *scopeProc) announceJoined(ctx *actor.Context, group string, pid actor.PID, meta any, time int64, reason Reason) {
+	if !p.replicated() {
+		return
+	}
+	m, err := p.wireMember(group, pid, meta, time)
+	if err != nil {
+		return
+	}
+	p.announce(ctx, &registrypb.ScopeMessage_Joined{Joined: &registrypb.Joined{Entry: m, Reason: encodeReason(reason)}})
+}
+
+func (p *scopeProc) announceLeft(ctx *actor.Context, group string, pid actor.PID, reason Reason) {
+	if !p.replicated() {
+		return
+	}
+	p.announce(ctx, &registrypb.ScopeMessage_Left{Left: &registrypb.Left{
+		Group: group, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}})
+}
+
+// announceEvents announces the removals in evs (from purge) with reason.
+func (p *scopeProc) announceEvents(ctx *actor.Context, evs []event, reason Reason) {
+	if !p.replicated() {
+		return
+	}
+	for _, ev := range evs {
+		switch ev.kind {
+		case evUnregistered:
+			p.announceUnregistered(ctx, ev.key, ev.pid, reason)
+		case evLeft:
+			p.announceLeft(ctx, ev.key, ev.pid, reason)
+		}
+	}
+}
+
+// remoteSetName applies l's node's claim on a name.
+func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, reason Reason) {
+	old := l.names[n.name]
+	if old != nil && old.pid == n.pid && old.time == n.time && metaEqual(old.meta, n.meta) {
+		old.gen = l.ask
+		return // known already: nothing fires
+	}
+	c := &claim{pid: n.pid, meta: n.meta, time: n.time, gen: l.ask}
+	l.names[n.name] = c
+	if it := p.s.names.load(n.name); it != nil && p.s.node.IsLocal(it.val.pid) {
+		if p.alive(ctx, it.val.pid) {
+			p.conflict(ctx, n.name, it.val, c)
+			return
+		}
+	}
+	p.reshow(ctx, n.name, reason)
+}
+
+// remoteDelName applies l's node's withdrawal of its claim on a name.
+func (p *scopeProc) remoteDelName(ctx *actor.Context, l *peerLink, name string, pid actor.PID, reason Reason) {
+	old := l.names[name]
+	if old == nil || old.pid != pid {
+		return
+	}
+	delete(l.names, name)
+	p.reshow(ctx, name, reason)
+}
+
+// bestClaim returns the claim on name that the default rule prefers among
+// the visible claims of remote nodes, or nil.
+func (p *scopeProc) bestClaim(name string) *claim {
+	var best *claim
+	for _, l := range p.repl.peers {
+		c := l.names[name]
+		if c == nil || c.hidden {
+			continue
+		}
+		if best == nil || newer(c.time, c.pid, best.time, best.pid) {
+			best = c
+		}
+	}
+	return best
+}
+
+// newer reports whether registration (t1, p1) wins over (t2, p2) by the
+// default rule: the later time, then the greater PID.
+func newer(t1 int64, p1 actor.PID, t2 int64, p2 actor.PID) bool {
+	if t1 != t2 {
+		return t1 > t2
+	}
+	return pidLess(p2, p1)
+}
+
+// pidLess is Arbor's total order on PIDs: node name, creation, index,
+// serial.
+func pidLess(a, b actor.PID) bool {
+	if an, bn := a.NodeName(), b.NodeName(); an != bn {
+		return an < bn
+	}
+	if ac, bc := a.Creation(), b.Creation(); ac != bc {
+		return ac < bc
+	}
+	ai, as := a.ID()
+	bi, bs := b.ID()
+	if ai != bi {
+		return ai < bi
+	}
+	return as < bs
+}
+
+// reshow makes the shown registration of a name that no local process
+// holds the best remote claim, firing the callbacks of the change.
+func (p *scopeProc) reshow(ctx *actor.Context, name string, reason Reason) {
+	s := p.s
+	it := s.names.load(name)
+	if it != nil && s.node.IsLocal(it.val.pid) {
+		return
+	}
+	best := p.bestClaim(name)
+	switch {
+	case it == nil && best == nil:
+	case it == nil:
+		s.names.store(name, nameEntry{pid: best.pid, meta: best.meta, time: best.time})
+		s.nameCount.Add(1)
+		p.emit(ctx, event{kind: evRegistered, key: name, pid: best.pid, meta: best.meta, reason: reason})
+	case best == nil:
+		s.names.remove(name)
+		s.nameCount.Add(-1)
+		p.emit(ctx, event{kind: evUnregistered, key: name, pid: it.val.pid, meta: it.val.meta, reason: reason})
+	case it.val.pid == best.pid:
+		if it.val.time == best.time && metaEqual(it.val.meta, best.meta) {
+			return
+		}
+		prev := it.val.meta
+		s.names.store(name, nameEntry{pid: best.pid, meta: best.meta, time: best.time})
+		if !metaEqual(prev, best.meta) {
+			p.emit(ctx, event{kind: evRegistryUpdated, key: name, pid: best.pid, prev: prev, meta: best.meta, reason: reason})
+		}
+	default:
+		old := it.val
+		s.names.store(name, nameEntry{pid: best.pid, meta: best.meta, time: best.time})
+		p.emit(ctx, event{kind: evUnregistered, key: name, pid: old.pid, meta: old.meta, reason: reason})
+		p.emit(ctx, event{kind: evRegistered, key: name, pid: best.pid, meta: best.meta, reason: reason})
+	}
+}
+
+// remoteSetMember applies l's node's membership.
+func (p *scopeProc) remoteSetMember(ctx *actor.Context, l *peerLink, m wireMember, reason Reason) {
+	s := p.s
+	k := memberKey{m.group, m.pid}
+	l.members[k] = l.ask
+	prev := s.members.load(k)
+	if prev != nil && prev.val.time == m.time && metaEqual(prev.val.meta, m.meta) {
+		return
+	}
+	e := newMember(m.group, m.pid, m.meta, m.time)
+	gs := p.groups[m.group]
+	if prev != nil {
+		e.val.slot = prev.val.slot
+		gs.read.view.Load().slots[e.val.slot].Store(e)
+		s.members.put(e)
+		if !metaEqual(prev.val.meta, m.meta) {
+			p.emit(ctx, event{kind: evGroupUpdated, key: m.group, pid: m.pid, prev: prev.val.meta, meta: m.meta, reason: reason})
+		}
+		return
+	}
+	if gs == nil {
+		gs = p.newGroup(m.group)
+	}
+	p.appendMember(gs, e)
+	s.members.put(e)
+	p.emit(ctx, event{kind: evJoined, key: m.group, pid: m.pid, meta: m.meta, reason: reason})
+}
+
+// remoteDelMember applies l's node's leave.
+func (p *scopeProc) remoteDelMember(ctx *actor.Context, l *peerLink, k memberKey, reason Reason) {
+	if _, ok := l.members[k]; !ok {
+		return
+	}
+	delete(l.members, k)
+	gs := p.groups[k.group]
+	if gs == nil {
+		return
+	}
+	if old := p.removeMember(k.group, gs, k.pid); old != nil {
+		p.emit(ctx, event{kind: evLeft, key: k.group, pid: k.pid, meta: old.val.meta, reason: reason})
+	}
+}
+
+// dropMembers removes l's node's memberships whose generation drop
+// selects.
+func (p *scopeProc) dropMembers(ctx *actor.Context, l *peerLink, drop func(gen uint64) bool, reason Reason) {
+	keys := make([]memberKey, 0)
+	for k, gen := range l.members {
+		if drop(gen) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b memberKey) int {
+		if a.group != b.group {
+			if a.group < b.group {
+				return -1
+			}
+			return 1
+		}
+		if pidLess(a.pid, b.pid) {
+			return -1
+		}
+		return 1
+	})
+	for _, k := range keys {
+		p.remoteDelMember(ctx, l, k, reason)
+	}
+}
+
+// sweep ends a snapshot: the entries of l's node it did not list go.
+func (p *scopeProc) sweep(ctx *actor.Context, l *peerLink, reason Reason) {
+	var stale []string
+	for name, c := range l.names {
+		if c.gen != l.ask {
+			stale = append(stale, name)
+		}
+	}
+	sort.Strings(stale)
+	for _, name := range stale {
+		delete(l.names, name)
+		p.reshow(ctx, name, reason)
+	}
+	p.dropMembers(ctx, l, func(gen uint64) bool { return gen != l.ask }, reason)
+}
+
+// publishNodes publishes the nodes this scope is synced with.
+func (p *scopeProc) publishNodes() {
+	var nodes []string
+	for n, l := range p.repl.peers {
+		if l.synced {
+			nodes = append(nodes, n)
+		}
+	}
+	sort.Strings(nodes)
+	p.s.nodes.Store(&nodes)
+}
+
+// releaseWaiters answers the waits on l that its state satisfies: the
+// message was applied, or its session is no longer the current one.
+func (p *scopeProc) releaseWaiters(l *peerLink) {
+	n := 0
+	for _, w := range l.waiters {
+		if w.session != l.ask || w.seq <= l.seq {
+			w.req.Reply(nil)
+			continue
+		}
+		l.waiters[n] = w
+		n++
+	}
+	clear(l.waiters[n:])
+	l.waiters = l.waiters[:n]
+}

@@ -1,0 +1,289 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
+)
+
+// protocolVersion is the version of the scope-to-scope protocol
+// (docs/registry.md); a message of another version is dropped.
+const protocolVersion uint32 = 1
+
+// maxChunkBytes bounds the entries of one Snapshot chunk, far below the
+// cluster's MaxMessageBytes.
+const maxChunkBytes = 256 << 10
+
+// checkMeta returns ErrMetaNotProto unless meta can cross the wire.
+func checkMeta(meta any) error {
+	if meta == nil {
+		return nil
+	}
+	if _, ok := meta.(proto.Message); ok {
+		return nil
+	}
+	return fmt.Errorf("%w: got %T", ErrMetaNotProto, meta)
+}
+
+// encodeMeta packs metadata for the wire: nil stays nil.
+func encodeMeta(meta any) (*anypb.Any, error) {
+	if meta == nil {
+		return nil, nil
+	}
+	m, ok := meta.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("%w: got %T", ErrMetaNotProto, meta)
+	}
+	if a, ok := m.(*anypb.Any); ok {
+		return a, nil
+	}
+	return anypb.New(m)
+}
+
+// decodeMeta unpacks metadata from the wire. A type this program does not
+// link stays an *anypb.Any.
+func decodeMeta(a *anypb.Any) any {
+	if a == nil {
+		return nil
+	}
+	m, err := a.UnmarshalNew()
+	if err != nil {
+		return a
+	}
+	return m
+}
+
+// metaEqual reports whether two metadata values are the same for the
+// purpose of "nothing changed": equal protobuf messages, or both nil.
+func metaEqual(a, b any) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ma, ok1 := a.(proto.Message)
+	mb, ok2 := b.(proto.Message)
+	if ok1 && ok2 {
+		return proto.Equal(ma, mb)
+	}
+	return false
+}
+
+// encodeReason turns a callback reason into its wire form.
+func encodeReason(r Reason) *registrypb.Reason {
+	switch r := r.(type) {
+	case ProcessExit:
+		text := "<nil>"
+		if r.Err != nil {
+			text = r.Err.Error()
+		}
+		return &registrypb.Reason{Kind: registrypb.Reason_PROCESS_EXIT, Exit: text}
+	case ConflictResolution:
+		return &registrypb.Reason{Kind: registrypb.Reason_CONFLICT_RESOLUTION}
+	case Undefined:
+		return &registrypb.Reason{Kind: registrypb.Reason_UNDEFINED}
+	}
+	return &registrypb.Reason{Kind: registrypb.Reason_NORMAL}
+}
+
+// remoteExit is the exit reason of a process of another node, known only
+// by its text.
+type remoteExit struct{ text string }
+
+func (e *remoteExit) Error() string { return e.text }
+
+// knownExits are the exit reasons rebuilt as the actor sentinels they
+// name, so that errors.Is works across nodes for them.
+var knownExits = map[string]error{}
+
+func init() {
+	for _, err := range []error{actor.Normal, actor.Shutdown, actor.Killed, actor.NoProc, actor.NoConnection} {
+		knownExits[err.Error()] = err
+	}
+}
+
+// decodeReason rebuilds a callback reason from the wire.
+func decodeReason(r *registrypb.Reason) Reason {
+	switch r.GetKind() {
+	case registrypb.Reason_PROCESS_EXIT:
+		if err, ok := knownExits[r.GetExit()]; ok {
+			return ProcessExit{Err: err}
+		}
+		return ProcessExit{Err: &remoteExit{r.GetExit()}}
+	case registrypb.Reason_CONFLICT_RESOLUTION:
+		return ConflictResolution{}
+	case registrypb.Reason_UNDEFINED:
+		return Undefined{}
+	}
+	return Normal{}
+}
+
+// errBadMessage marks a message that fails the protocol's checks.
+var errBadMessage = errors.New("registry: bad replication message")
+
+// decodePID decodes a PID field, which must name a process of node (when
+// node is not empty).
+func decodePID(b []byte, node string) (actor.PID, error) {
+	pid, err := cluster.UnmarshalPID(b)
+	if err != nil {
+		return actor.PID{}, fmt.Errorf("%w: pid: %v", errBadMessage, err)
+	}
+	if pid.IsZero() {
+		return actor.PID{}, fmt.Errorf("%w: zero pid", errBadMessage)
+	}
+	if node != "" && pid.NodeName() != node {
+		return actor.PID{}, fmt.Errorf("%w: pid %v is not of node %s", errBadMessage, pid, node)
+	}
+	return pid, nil
+}
+
+// wireName is a decoded Name.
+type wireName struct {
+	name string
+	pid  actor.PID
+	meta any
+	time int64
+}
+
+// wireMember is a decoded Member.
+type wireMember struct {
+	group string
+	pid   actor.PID
+	meta  any
+	time  int64
+}
+
+func decodeName(n *registrypb.Name, node string) (wireName, error) {
+	if n.GetName() == "" {
+		return wireName{}, fmt.Errorf("%w: empty name", errBadMessage)
+	}
+	pid, err := decodePID(n.GetPid(), node)
+	if err != nil {
+		return wireName{}, err
+	}
+	return wireName{name: n.GetName(), pid: pid, meta: decodeMeta(n.GetMeta()), time: n.GetTime()}, nil
+}
+
+func decodeMember(m *registrypb.Member, node string) (wireMember, error) {
+	if m.GetGroup() == "" {
+		return wireMember{}, fmt.Errorf("%w: empty group", errBadMessage)
+	}
+	pid, err := decodePID(m.GetPid(), node)
+	if err != nil {
+		return wireMember{}, err
+	}
+	return wireMember{group: m.GetGroup(), pid: pid, meta: decodeMeta(m.GetMeta()), time: m.GetTime()}, nil
+}
+
+// decodedMessage is a ScopeMessage that passed the checks that need no
+// state: version, scope, a sender of another node, entries of the
+// sender's node.
+type decodedMessage struct {
+	from    actor.PID
+	node    string // the sender's node
+	session uint64
+	seq     uint64
+	ask     uint64 // Discover
+	start   bool   // Discover from a starting scope process
+	names   []wireName
+	members []wireMember
+	last    bool // Snapshot
+	kind    msgKind
+	key     string // Unregistered name, Left group
+	pid     actor.PID
+	reason  *registrypb.Reason
+}
+
+type msgKind uint8
+
+const (
+	msgDiscover msgKind = iota + 1
+	msgSnapshot
+	msgRegistered
+	msgUnregistered
+	msgJoined
+	msgLeft
+)
+
+// decodeMessage checks m for scope on node self and decodes it. It never
+// panics, whatever m holds.
+func decodeMessage(m *registrypb.ScopeMessage, scope, self string) (decodedMessage, error) {
+	var d decodedMessage
+	if m.GetVersion() != protocolVersion {
+		return d, fmt.Errorf("%w: version %d", errBadMessage, m.GetVersion())
+	}
+	if m.GetScope() != scope {
+		return d, fmt.Errorf("%w: scope %q", errBadMessage, m.GetScope())
+	}
+	from, err := decodePID(m.GetFrom(), "")
+	if err != nil {
+		return d, err
+	}
+	if from.NodeName() == self {
+		return d, fmt.Errorf("%w: from this node", errBadMessage)
+	}
+	d.from, d.node, d.session, d.seq = from, from.NodeName(), m.GetSession(), m.GetSeq()
+	switch b := m.GetBody().(type) {
+	case *registrypb.ScopeMessage_Discover:
+		d.kind, d.ask, d.start = msgDiscover, b.Discover.GetAsk(), b.Discover.GetStart()
+		if d.ask == 0 {
+			return d, fmt.Errorf("%w: discover without ask", errBadMessage)
+		}
+		return d, nil
+	case *registrypb.ScopeMessage_Snapshot:
+		d.kind, d.last = msgSnapshot, b.Snapshot.GetLast()
+		for _, n := range b.Snapshot.GetNames() {
+			wn, err := decodeName(n, d.node)
+			if err != nil {
+				return d, err
+			}
+			d.names = append(d.names, wn)
+		}
+		for _, m := range b.Snapshot.GetMembers() {
+			wm, err := decodeMember(m, d.node)
+			if err != nil {
+				return d, err
+			}
+			d.members = append(d.members, wm)
+		}
+	case *registrypb.ScopeMessage_Registered:
+		wn, err := decodeName(b.Registered.GetEntry(), d.node)
+		if err != nil {
+			return d, err
+		}
+		d.kind, d.names, d.reason = msgRegistered, []wireName{wn}, b.Registered.GetReason()
+	case *registrypb.ScopeMessage_Unregistered:
+		d.kind, d.key, d.reason = msgUnregistered, b.Unregistered.GetName(), b.Unregistered.GetReason()
+		if d.pid, err = decodePID(b.Unregistered.GetPid(), d.node); err != nil {
+			return d, err
+		}
+	case *registrypb.ScopeMessage_Joined:
+		wm, err := decodeMember(b.Joined.GetEntry(), d.node)
+		if err != nil {
+			return d, err
+		}
+		d.kind, d.members, d.reason = msgJoined, []wireMember{wm}, b.Joined.GetReason()
+	case *registrypb.ScopeMessage_Left:
+		d.kind, d.key, d.reason = msgLeft, b.Left.GetGroup(), b.Left.GetReason()
+		if d.pid, err = decodePID(b.Left.GetPid(), d.node); err != nil {
+			return d, err
+		}
+	default:
+		return d, fmt.Errorf("%w: no body", errBadMessage)
+	}
+	if (d.kind == msgUnregistered || d.kind == msgLeft) && d.key == "" {
+		return d, fmt.Errorf("%w: empty name or group", errBadMessage)
+	}
+	if d.session == 0 || d.seq == 0 {
+		return d, fmt.Errorf("%w: no session", errBadMessage)
+	}
+	return d, nil
+}
+
+// errExitUnknown is the exit reason peers are told for a process found
+// dead before its exit reason reached the scope process.
+var errExitUnknown = errors.New("exited (reason not yet known)")
