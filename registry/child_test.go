@@ -108,6 +108,10 @@ func (l *lineWriter) printf(format string, args ...any) {
 	fmt.Fprintf(l.w, format+"\n", args...)
 }
 
+// pidText is a PID as the children print it: with its node's creation,
+// so that processes of two boots of a node differ.
+func pidText(pid actor.PID) string { return fmt.Sprintf("%v/%d", pid, pid.Creation()) }
+
 // printer prints every callback as "EV kind name pid meta reason".
 type printer struct{ out *lineWriter }
 
@@ -119,23 +123,27 @@ func metaText(m any) string {
 }
 
 func (p *printer) OnProcessRegistered(_, name string, pid actor.PID, meta any, r registry.Reason) {
-	p.out.printf("EV registered %s %v %s %s", name, pid, metaText(meta), r)
+	p.out.printf("EV registered %s %s %s %s", name, pidText(pid), metaText(meta), r)
 }
 
 func (p *printer) OnProcessUnregistered(_, name string, pid actor.PID, meta any, r registry.Reason) {
-	p.out.printf("EV unregistered %s %v %s %s", name, pid, metaText(meta), r)
+	p.out.printf("EV unregistered %s %s %s %s", name, pidText(pid), metaText(meta), r)
 }
 
 func (p *printer) OnRegistryProcessUpdated(_, name string, pid actor.PID, _, meta any, r registry.Reason) {
-	p.out.printf("EV updated %s %v %s %s", name, pid, metaText(meta), r)
+	p.out.printf("EV updated %s %s %s %s", name, pidText(pid), metaText(meta), r)
 }
 
 func (p *printer) OnProcessJoined(_, group string, pid actor.PID, meta any, r registry.Reason) {
-	p.out.printf("EV joined %s %v %s %s", group, pid, metaText(meta), r)
+	p.out.printf("EV joined %s %s %s %s", group, pidText(pid), metaText(meta), r)
 }
 
 func (p *printer) OnProcessLeft(_, group string, pid actor.PID, meta any, r registry.Reason) {
-	p.out.printf("EV left %s %v %s %s", group, pid, metaText(meta), r)
+	p.out.printf("EV left %s %s %s %s", group, pidText(pid), metaText(meta), r)
+}
+
+func (p *printer) OnGroupProcessUpdated(_, group string, pid actor.PID, _, meta any, r registry.Reason) {
+	p.out.printf("EV gupdated %s %s %s %s", group, pidText(pid), metaText(meta), r)
 }
 
 // lowerResolver keeps the registration whose metadata sorts first.
@@ -163,6 +171,47 @@ type childCmds struct {
 	out   *lineWriter
 	pids  map[string]actor.PID
 	exits sync.Map // worker name -> <-chan error
+
+	names, groups int // how many n<i> and g<i> dump lists
+}
+
+// dumpScope lists the names n0.. and groups g0.. of s as
+// "n3=<pid>:meta,...;g1=<pid>:meta,...;problems": a problem is a local
+// holder or member that is not alive, or counts that disagree.
+func dumpScope(n *actor.Node, s *registry.Scope, names, groups int) string {
+	var ns, gs, bad []string
+	count := 0
+	for i := range names {
+		name := fmt.Sprint("n", i)
+		pid, meta, err := s.Lookup(name)
+		if err != nil {
+			continue
+		}
+		count++
+		ns = append(ns, name+"="+pidText(pid)+":"+metaText(meta))
+		if n.IsLocal(pid) && !n.IsAlive(pid) {
+			bad = append(bad, "dead holder "+name)
+		}
+	}
+	if s.Count() != count {
+		bad = append(bad, fmt.Sprintf("count %d, %d names", s.Count(), count))
+	}
+	for i := range groups {
+		group := fmt.Sprint("g", i)
+		var ms []string
+		for _, m := range s.Members(group) {
+			ms = append(ms, group+"="+pidText(m.PID)+":"+metaText(m.Meta))
+			if n.IsLocal(m.PID) && !n.IsAlive(m.PID) {
+				bad = append(bad, "dead member "+group)
+			}
+		}
+		if s.MemberCount(group) != len(ms) {
+			bad = append(bad, fmt.Sprintf("%s: member count %d, %d members", group, s.MemberCount(group), len(ms)))
+		}
+		sort.Strings(ms)
+		gs = append(gs, ms...)
+	}
+	return strings.Join(ns, ",") + ";" + strings.Join(gs, ",") + ";" + strings.Join(bad, ",")
 }
 
 // childWorker is a process that does nothing until it is told to exit.
@@ -199,7 +248,7 @@ func (ch *childCmds) run(args []string) (string, error) {
 		}
 		ch.pids[arg(1)] = pid
 		ch.exits.Store(arg(1), n.WatchExit(pid))
-		return pid.String() + " " + base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)), nil
+		return pidText(pid) + " " + base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)), nil
 	case "register": // register NAME W|PID META
 		pid, err := ch.pid(arg(2))
 		if err != nil {
@@ -257,7 +306,7 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return pid.String() + " " + metaText(meta), nil
+		return pidText(pid) + " " + metaText(meta), nil
 	case "count":
 		c, err := ch.reg.Count(ch.scope)
 		return strconv.Itoa(c), err
@@ -265,7 +314,7 @@ func (ch *childCmds) run(args []string) (string, error) {
 		ms, err := ch.reg.Members(ch.scope, arg(1))
 		var out []string
 		for _, m := range ms {
-			out = append(out, m.PID.String()+":"+metaText(m.Meta))
+			out = append(out, pidText(m.PID)+":"+metaText(m.Meta))
 		}
 		sort.Strings(out)
 		return strings.Join(out, ","), err
@@ -281,6 +330,19 @@ func (ch *childCmds) run(args []string) (string, error) {
 			return "", err
 		}
 		return strconv.FormatUint(s.Dropped(), 10), nil
+	case "dump": // the scope's view, once its callbacks ran: names;groups;problems
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		if err := registry.Sync(ctx, s); err != nil {
+			return "", err
+		}
+		return dumpScope(n, s, ch.names, ch.groups), nil
+	case "keys": // keys NAMES GROUPS: the names and groups dump lists
+		ch.names, _ = strconv.Atoi(arg(1))
+		ch.groups, _ = strconv.Atoi(arg(2))
+		return "", nil
 	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
 		pid, _ := n.Spawn(childWorker{})
 		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,
