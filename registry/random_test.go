@@ -33,7 +33,7 @@ type randCluster struct {
 	names   map[string]string // label -> node name (advertised at the proxy)
 	nodes   map[string]*node
 	workers map[*node]map[string]string // node -> worker -> wire PID
-	all     []*node                       // every node started, for their logs
+	all     []*node                     // every node started, for their logs
 }
 
 // conflicts counts the conflicts the nodes resolved, from their logs.
