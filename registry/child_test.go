@@ -343,6 +343,54 @@ func (ch *childCmds) run(args []string) (string, error) {
 		ch.names, _ = strconv.Atoi(arg(1))
 		ch.groups, _ = strconv.Atoi(arg(2))
 		return "", nil
+	case "bulk": // bulk N PREFIX: N names PREFIX<i>, each held by its own new worker, with metadata
+		count, _ := strconv.Atoi(arg(1))
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := g; i < count; i += 8 {
+					pid, err := n.Spawn(childWorker{})
+					if err == nil {
+						err = s.Register(ctx, fmt.Sprint(arg(2), i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)))
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return "", err
+		}
+		return time.Since(start).String(), nil
+	case "waitcount": // waitcount N: how long until the scope counts N names
+		want, _ := strconv.Atoi(arg(1))
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		start := time.Now()
+		tick := time.NewTicker(200 * time.Microsecond) // polls a read to measure a latency
+		defer tick.Stop()
+		for s.Count() != want {
+			select {
+			case <-ctx.Done():
+				return "", fmt.Errorf("count %d, want %d: %w", s.Count(), want, ctx.Err())
+			case <-tick.C:
+			}
+		}
+		return time.Since(start).String(), nil
 	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
 		pid, _ := n.Spawn(childWorker{})
 		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,

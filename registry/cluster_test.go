@@ -222,3 +222,24 @@ func TestConflictAfterNetsplit(t *testing.T) {
 		})
 	}
 }
+
+// A node with 100k names: a node that joins gets them all in a chunked
+// snapshot (one message would exceed the cluster's MaxMessageBytes), and
+// loses them all when the first node is killed.
+func TestSnapshotOf100kNames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100k registrations")
+	}
+	const count = 100_000
+	aAddr, bAddr := addr(t), addr(t)
+	a := startNode(t, "a", "CHILD_LISTEN="+aAddr, "CHILD_SCOPE=s")
+	took := a.ok("bulk %d n", count)
+	t.Logf("registered %d names on a in %s", count, took)
+	b := startNode(t, "b", "CHILD_LISTEN="+bAddr, "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+	t.Logf("b counts %d names after %s", count, b.ok("waitcount %d", count))
+	if r := b.ok("lookup n4242"); !strings.HasSuffix(r, " meta-of-4242") {
+		t.Errorf("b: lookup n4242: %s", r)
+	}
+	a.kill9()
+	t.Logf("b counts 0 names %s after a was killed", b.ok("waitcount 0"))
+}
