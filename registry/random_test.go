@@ -234,19 +234,21 @@ func TestRandomizedCluster(t *testing.T) {
 		if fault == 1 {
 			rc.proxies[victim].Cut(testkit.Reset)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		for i, l := range rc.labels {
-			n := rc.nodes[l]
-			var other []string
+		others := map[string][]string{} // before the writers start: they change the pools
+		for _, l := range rc.labels {
 			for _, o := range rc.labels {
 				if o != l {
 					for _, wire := range rc.workers[rc.nodes[o]] {
-						other = append(other, wire)
+						others[l] = append(others[l], wire)
 					}
 				}
 			}
-			slices.Sort(other)
+			slices.Sort(others[l])
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for i, l := range rc.labels {
+			n, other := rc.nodes[l], others[l]
 			r := rand.New(rand.NewPCG(seed, uint64(cycle*10+i)))
 			wg.Add(1)
 			go func() {
