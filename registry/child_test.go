@@ -391,6 +391,27 @@ func (ch *childCmds) run(args []string) (string, error) {
 			}
 		}
 		return time.Since(start).String(), nil
+	case "killscope": // kill the scope process and wait until it is back
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		old := s.PID()
+		exited := n.WatchExit(old)
+		if err := n.Exit(old, actor.Kill); err != nil {
+			return "", err
+		}
+		<-exited
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for s.PID() == old {
+			select {
+			case <-ctx.Done():
+				return "", errors.New("scope process not restarted")
+			case <-tick.C:
+			}
+		}
+		return "", nil
 	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
 		pid, _ := n.Spawn(childWorker{})
 		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,

@@ -154,6 +154,20 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 	eventually(t, a, w5+" m5", "lookup n5")
 	eventually(t, c, w5+" m5", "lookup n5")
 	eventually(t, a, "2", "count") // n4 and n5, nothing else
+
+	// a's scope process is killed: restarted, it syncs again both ways.
+	a.ok("killscope")
+	eventually(t, a, names["b"]+","+names["c"], "nodes")
+	eventually(t, a, w5+" m5", "lookup n5")
+	eventually(t, a, w3+" m4", "lookup n4")
+	for _, n := range []*node{b, c} {
+		eventually(t, n, names["a"]+","+names[map[*node]string{b: "c", c: "b"}[n]], "nodes")
+		eventually(t, n, w3+" m4", "lookup n4")
+	}
+	w6, _ := spawnOn(t, a, "w6")
+	a.ok("register n6 w6 m6")
+	eventually(t, b, w6+" m6", "lookup n6")
+	eventually(t, c, w6+" m6", "lookup n6")
 }
 
 // The same name registered on both sides of a netsplit (a real cut: a's

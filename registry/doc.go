@@ -118,9 +118,10 @@
 // UnregisteredHandler, RegistryUpdatedHandler, JoinedHandler, LeftHandler
 // and GroupUpdatedHandler (and ConflictResolver, for replicated scopes).
 // Each callback gets a Reason: Normal for an API call, ProcessExit with the
-// exit reason when the process died; RemoteScopeNodeUp/Down and
+// exit reason when the process died, Undefined for processes that died
+// while the scope process was down (below); RemoteScopeNodeUp/Down and
 // ConflictResolution are the reasons of replicated scopes, which a single
-// node never produces (Undefined is reserved: nothing produces it yet).
+// node never produces.
 // Callbacks run on a separate
 // process per scope, one at a time, in the order of the changes; a panic in
 // one is logged and the registry carries on.
@@ -160,7 +161,12 @@
 // produces OnProcessUnregistered and OnProcessLeft for each of its names
 // and groups with reason ProcessExit{Err: its exit reason}.
 //
-// If a scope process is killed, the scope's writes fail with
+// A scope process that dies is restarted by a keeper process of its own
+// (up to five times in five seconds): the new one keeps the entries of the
+// local processes still alive and monitors them again, removes those of
+// processes that died meanwhile with reason Undefined, and in a replicated
+// scope syncs again with its peers. Callbacks not yet run when it died are
+// lost. Past the restart limit the scope's writes fail with
 // ErrScopeStopped; reads keep serving the last published state.
 //
 // In a replicated scope, the above holds on each node for what it shows.

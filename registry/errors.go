@@ -19,7 +19,8 @@ var (
 	// scope.
 	ErrScopeExists = errors.New("registry: scope already added")
 	// ErrScopeStopped is returned by writes when the scope process is no
-	// longer running (the node is stopping, or the process was killed).
+	// longer running (the node is stopping, or it died more often than its
+	// keeper restarts it).
 	ErrScopeStopped = errors.New("registry: scope process stopped")
 	// ErrBadName is returned for an empty scope, name or group.
 	ErrBadName = errors.New("registry: empty scope, name or group")

@@ -22,7 +22,7 @@ var ErrUpdateContended = errors.New("registry: remote entry kept changing during
 // process and waits until this node has applied the owner's announcement
 // of it (docs/registry.md, "Forwarded writes").
 func (s *Scope) forward(ctx context.Context, owner string, w *registrypb.Write) (*registrypb.WriteResult, error) {
-	w.Version, w.Scope, w.Requester = protocolVersion, s.name, cluster.MarshalPID(s.pid)
+	w.Version, w.Scope, w.Requester = protocolVersion, s.name, cluster.MarshalPID(s.PID())
 	v, err := s.cl.CallNamed(ctx, owner, ScopeProcessName(s.name), w)
 	if err != nil {
 		return nil, fmt.Errorf("forward to node %s: %w", owner, err)

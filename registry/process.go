@@ -82,6 +82,9 @@ type scopeProc struct {
 	procs  procIndex
 	groups map[string]*groupState
 	repl   *repl // nil for a scope that is not replicated
+	// restarted is set on a scope process that replaces one that died:
+	// it rebuilds its state from the scope's tables.
+	restarted bool
 }
 
 func newScopeProc(s *Scope, cfg scopeConfig) *scopeProc {
@@ -92,7 +95,10 @@ func newScopeProc(s *Scope, cfg scopeConfig) *scopeProc {
 		groups: make(map[string]*groupState),
 	}
 	if s.cl != nil {
-		p.repl = &repl{cl: s.cl, peers: make(map[string]*peerLink)}
+		if s.repl == nil {
+			s.repl = &repl{cl: s.cl, peers: make(map[string]*peerLink)}
+		}
+		p.repl = s.repl
 	}
 	return p
 }
@@ -111,6 +117,9 @@ func (p *scopeProc) Init(ctx *actor.Context) error {
 			return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
 		}
 		p.events = pid
+	}
+	if p.restarted {
+		p.reload(ctx)
 	}
 	if p.repl != nil {
 		if err := p.initRepl(ctx); err != nil {

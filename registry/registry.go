@@ -85,15 +85,12 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 		return &OpError{Op: "add", Scope: scope, Err: ErrScopeExists}
 	}
 	s := newScope(r.node, r.cl, scope)
-	proc := newScopeProc(s, cfg)
-	pid, err := r.node.Spawn(proc, actor.WithName(ScopeProcessName(scope)))
-	if err != nil {
+	if _, err := r.node.Spawn(&scopeKeeper{s: s, cfg: cfg}); err != nil {
 		if errors.Is(err, actor.ErrNameTaken) {
 			err = ErrScopeExists
 		}
 		return &OpError{Op: "add", Scope: scope, Err: err}
 	}
-	s.pid = pid
 	index(s)
 	m := make(map[string]*Scope, len(old)+1)
 	for k, v := range old {

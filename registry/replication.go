@@ -124,7 +124,7 @@ func (p *scopeProc) nodeEvent(ctx *actor.Context, msg any) {
 		p.discover(ctx, e.Node, actor.PID{}, false)
 	case cluster.NodeDown:
 		if l := p.repl.peers[e.Node]; l != nil {
-			p.purgeNode(ctx, l)
+			p.purgeNode(ctx, l, actor.PID{})
 		}
 	}
 }
@@ -137,13 +137,18 @@ func (p *scopeProc) remoteDown(ctx *actor.Context, d actor.Down) bool {
 	}
 	if l := p.repl.peers[d.PID.NodeName()]; l != nil && l.mon == d.Ref {
 		l.mon = actor.Ref{}
-		p.purgeNode(ctx, l)
+		p.purgeNode(ctx, l, d.PID)
 	}
 	return true
 }
 
-// purgeNode removes every entry of l's node and forgets both streams.
-func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink) {
+// purgeNode removes every entry of l's node. When the node is lost (dead
+// is zero) it forgets both streams; when only its scope process dead
+// died, it forgets what went to or came from that process, but not an ask
+// or a stream of its successor, whose Discover may arrive before dead's
+// Down (the keeper restarts a scope process on its link exit, which its
+// node sends before the Downs of its monitors).
+func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	reason := RemoteScopeNodeDown{Scope: p.s.name, Node: l.node}
 	names := make([]string, 0, len(l.names))
 	for name := range l.names {
@@ -158,8 +163,13 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink) {
 	if !l.mon.IsZero() {
 		ctx.Demonitor(l.mon)
 	}
-	l.ask, l.askTo, l.in, l.mon, l.seq, l.synced = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false
-	l.out, l.outAsk, l.outSeq = actor.PID{}, 0, 0
+	l.in, l.mon, l.synced = actor.PID{}, actor.Ref{}, false
+	if dead.IsZero() || l.askTo == dead || l.askTo.IsZero() && l.seq > 0 {
+		l.ask, l.askTo, l.seq = 0, actor.PID{}, 0
+	}
+	if dead.IsZero() || l.out == dead {
+		l.out, l.outAsk, l.outSeq = actor.PID{}, 0, 0
+	}
 	p.releaseWaiters(l)
 	p.publishNodes()
 }
@@ -612,4 +622,23 @@ func (p *scopeProc) releaseWaiters(l *peerLink) {
 	}
 	clear(l.waiters[n:])
 	l.waiters = l.waiters[:n]
+}
+
+// restartRepl forgets the streams of a scope process that died (its
+// peers' streams went to it) and the nodes that went down meanwhile; the
+// entries learnt from the nodes still up stay until their next snapshot
+// replaces them.
+func (p *scopeProc) restartRepl(ctx *actor.Context) {
+	up := map[string]bool{}
+	for _, n := range p.repl.cl.Nodes() {
+		up[n] = true
+	}
+	for node, l := range p.repl.peers {
+		l.ask, l.askTo, l.in, l.mon, l.seq, l.synced, l.waiters = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false, nil
+		l.out, l.outAsk, l.outSeq = actor.PID{}, 0, 0
+		if !up[node] {
+			p.purgeNode(ctx, l, actor.PID{})
+		}
+	}
+	p.publishNodes()
 }

@@ -17,8 +17,11 @@ import (
 type Scope struct {
 	name string
 	node *actor.Node
-	pid  actor.PID        // the scope process
-	cl   *cluster.Cluster // nil: the scope serves this node only
+	pid  atomic.Pointer[actor.PID] // the scope process, replaced when it restarts
+	cl   *cluster.Cluster          // nil: the scope serves this node only
+	// repl is the replication state; only the current scope process
+	// touches it, and it outlives a restart of the process.
+	repl *repl
 
 	// Read side, written only by the scope process.
 	names      *nameTable
@@ -84,8 +87,13 @@ type memberKey struct {
 // Name returns the scope's name.
 func (s *Scope) Name() string { return s.name }
 
-// PID returns the scope process.
-func (s *Scope) PID() actor.PID { return s.pid }
+// PID returns the scope process (a new one after it restarted).
+func (s *Scope) PID() actor.PID {
+	if p := s.pid.Load(); p != nil {
+		return *p
+	}
+	return actor.PID{}
+}
 
 // live reports whether a registry entry for pid may be returned: remote
 // PIDs are trusted to the replication protocol, local ones must be alive.
@@ -114,7 +122,7 @@ func (s *Scope) LocalCount() int { return int(s.localNames.Load()) }
 
 // call sends a write to the scope process.
 func (s *Scope) call(ctx context.Context, req any) (any, error) {
-	v, err := s.node.Call(ctx, s.pid, req)
+	v, err := s.node.Call(ctx, s.PID(), req)
 	if err != nil {
 		if ce, ok := err.(*actor.CallError); ok && ce.Reason == actor.NoProc {
 			return nil, ErrScopeStopped

@@ -105,6 +105,17 @@ func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
 	return nil
 }
 
+// each calls fn for every item. Only the writer calls it, and fn must not
+// change the table.
+func (t *table[K, V]) each(fn func(K, V)) {
+	d := t.cur.Load()
+	for i := range d.s {
+		if it := d.s[i].Load(); it != nil && !it.dead {
+			fn(it.key, it.val)
+		}
+	}
+}
+
 // remove drops k's item and returns it (nil if none). Only the writer
 // calls it.
 func (t *table[K, V]) remove(k K) *item[K, V] {

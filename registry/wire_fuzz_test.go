@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"io"
 	"testing"
+
+	"github.com/rs/zerolog"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -17,7 +20,7 @@ import (
 // never panics, and what it accepts holds only entries of the sender's
 // node, which is not this one.
 func FuzzDecodeScopeMessage(f *testing.F) {
-	peer := actor.NewNode(actor.WithNodeName("peer@127.0.0.1:1"))
+	peer := actor.NewNode(actor.WithNodeName("peer@127.0.0.1:1"), actor.WithLogger(zerolog.New(io.Discard)))
 	defer func() { _ = peer.Stop(f.Context()) }()
 	pid, err := peer.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
 	if err != nil {
