@@ -217,7 +217,12 @@ func dumpScope(n *actor.Node, s *registry.Scope, names, groups int) string {
 // childWorker is a process that does nothing until it is told to exit.
 type childWorker struct{}
 
-func (childWorker) Receive(*actor.Context, any) error { return nil }
+func (childWorker) Receive(_ *actor.Context, msg any) error {
+	if r, ok := msg.(*actor.Request); ok {
+		r.Reply(r.Message()) // an echo, for MultiCall
+	}
+	return nil
+}
 
 func (ch *childCmds) pid(arg string) (actor.PID, error) {
 	if pid, ok := ch.pids[arg]; ok {
@@ -412,6 +417,12 @@ func (ch *childCmds) run(args []string) (string, error) {
 			}
 		}
 		return "", nil
+	case "multicall": // multicall GROUP: "replies bad"
+		replies, bad, err := ch.reg.MultiCall(ctx, ch.scope, arg(1), wrapperspb.String("ping"))
+		return fmt.Sprintf("%d %d", len(replies), len(bad)), err
+	case "publish": // publish GROUP: how many members it reached
+		k, err := ch.reg.Publish(ctx, ch.scope, arg(1), wrapperspb.String("news"))
+		return strconv.Itoa(k), err
 	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
 		pid, _ := n.Spawn(childWorker{})
 		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,

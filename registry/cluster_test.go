@@ -120,6 +120,17 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 	b.ok("join g w2 mg")
 	eventually(t, a, w2+":mg", "members g")
 	eventually(t, c, w2+":mg", "members g")
+	wa, _ := spawnOn(t, a, "wa")
+	a.ok("join g wa ma")
+	eventually(t, c, strings.Join(sortedPair(w2+":mg", wa+":ma"), ","), "members g")
+	if r := c.ok("multicall g"); r != "2 0" {
+		t.Errorf("c: multicall g: %s, want 2 replies and no bad member", r)
+	}
+	if r := c.ok("publish g"); r != "2" {
+		t.Errorf("c: publish g reached %s members, want 2", r)
+	}
+	a.ok("leave g wa")
+	eventually(t, c, w2+":mg", "members g")
 
 	// The process's death removes its names everywhere, with its reason.
 	a.ok("exit w1 boom")
@@ -256,4 +267,11 @@ func TestSnapshotOf100kNames(t *testing.T) {
 	}
 	a.kill9()
 	t.Logf("b counts 0 names %s after a was killed", b.ok("waitcount 0"))
+}
+
+func sortedPair(a, b string) []string {
+	if b < a {
+		return []string{b, a}
+	}
+	return []string{a, b}
 }

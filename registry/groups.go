@@ -231,7 +231,7 @@ func (s *Scope) MultiCall(ctx context.Context, group string, req any) (replies [
 	results := make(chan result, len(members))
 	for i, m := range members {
 		go func() {
-			v, err := actor.Call(ctx, m.PID, req)
+			v, err := s.node.Call(ctx, m.PID, req) // this node's transport reaches remote members
 			results <- result{i, v, err}
 		}()
 	}
