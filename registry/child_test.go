@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +42,7 @@ const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
 // "neither" keeps none).
 func runChild() {
 	opts := []cluster.Option{
-		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()),
+		cluster.WithLogger(zerolog.New(os.Stderr).Level(childLogLevel()).With().Timestamp().Logger()),
 		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
 		cluster.WithReconnectInterval(100 * time.Millisecond),
 		cluster.WithConnectTimeout(time.Second),
@@ -54,6 +56,21 @@ func runChild() {
 	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
 		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
 	}
+	if path := os.Getenv("CHILD_BLOCKPROFILE"); path != "" {
+		runtime.SetBlockProfileRate(10000)
+		defer func() {
+			if f, err := os.Create(path + "." + os.Getenv(childEnv)); err == nil {
+				_ = pprof.Lookup("block").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
+	}
+	if path := os.Getenv("CHILD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path + "." + os.Getenv(childEnv))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	ctx := context.Background()
 	c, err := cluster.Start(ctx, os.Getenv(childEnv), opts...)
 	if err != nil {
@@ -65,6 +82,9 @@ func runChild() {
 	scope := os.Getenv("CHILD_SCOPE")
 	if scope != "" {
 		var h any = &printer{out: out}
+		if os.Getenv("CHILD_QUIET") != "" {
+			h = nil // benchmarks: no callbacks to print
+		}
 		switch os.Getenv("CHILD_RESOLVER") {
 		case "lower":
 			h = &lowerResolver{printer{out: out}}
@@ -94,6 +114,14 @@ func runChild() {
 		fmt.Fprintln(os.Stderr, "stop:", err)
 		os.Exit(1)
 	}
+}
+
+// childLogLevel is debug, or warn for benchmarks.
+func childLogLevel() zerolog.Level {
+	if os.Getenv("CHILD_QUIET") != "" {
+		return zerolog.WarnLevel
+	}
+	return zerolog.DebugLevel
 }
 
 // lineWriter prints whole lines from any goroutine.

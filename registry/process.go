@@ -148,6 +148,10 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 		}
 	case *registrypb.ScopeMessage:
 		p.wire(ctx, m)
+	case flushChanges:
+		if p.repl != nil {
+			p.flush(ctx)
+		}
 	case cluster.NodeUp, cluster.NodeDown:
 		if p.repl != nil {
 			p.nodeEvent(ctx, m)

@@ -24,11 +24,12 @@ func NewCluster(c *cluster.Cluster) *Registry {
 
 // repl is the replication state of a scope process; nil on a single node.
 type repl struct {
-	cl      *cluster.Cluster
-	self    string // this node's name
-	selfPID []byte // the scope process, marshalled
-	nextAsk uint64
-	peers   map[string]*peerLink
+	cl       *cluster.Cluster
+	self     string // this node's name
+	selfPID  []byte // the scope process, marshalled
+	nextAsk  uint64
+	peers    map[string]*peerLink
+	flushing bool // a flushChanges is on its way
 }
 
 // peerLink is what a scope process keeps about the scope on one other
@@ -52,6 +53,7 @@ type peerLink struct {
 	out    actor.PID
 	outAsk uint64
 	outSeq uint64
+	buf    []*registrypb.Change // changes not sent yet (announce)
 }
 
 // claim is a registration of a remote node as this node knows it. A claim
@@ -168,7 +170,7 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 		l.ask, l.askTo, l.seq = 0, actor.PID{}, 0
 	}
 	if dead.IsZero() || l.out == dead {
-		l.out, l.outAsk, l.outSeq = actor.PID{}, 0, 0
+		l.out, l.outAsk, l.outSeq, l.buf = actor.PID{}, 0, 0, nil
 	}
 	p.releaseWaiters(l)
 	p.publishNodes()
@@ -231,14 +233,19 @@ func (p *scopeProc) wire(ctx *actor.Context, m *registrypb.ScopeMessage) {
 			l.synced = true
 			p.publishNodes()
 		}
-	case msgRegistered:
-		p.remoteSetName(ctx, l, d.names[0], decodeReason(d.reason))
-	case msgUnregistered:
-		p.remoteDelName(ctx, l, d.key, d.pid, decodeReason(d.reason))
-	case msgJoined:
-		p.remoteSetMember(ctx, l, d.members[0], decodeReason(d.reason))
-	case msgLeft:
-		p.remoteDelMember(ctx, l, memberKey{d.key, d.pid}, decodeReason(d.reason))
+	case msgChanges:
+		for _, c := range d.changes {
+			switch c.kind {
+			case chRegistered:
+				p.remoteSetName(ctx, l, c.name, decodeReason(c.reason))
+			case chUnregistered:
+				p.remoteDelName(ctx, l, c.key, c.pid, decodeReason(c.reason))
+			case chJoined:
+				p.remoteSetMember(ctx, l, c.member, decodeReason(c.reason))
+			case chLeft:
+				p.remoteDelMember(ctx, l, memberKey{c.key, c.pid}, decodeReason(c.reason))
+			}
+		}
 	}
 	p.releaseWaiters(l)
 }
@@ -250,7 +257,8 @@ func (p *scopeProc) onDiscover(ctx *actor.Context, d decodedMessage) {
 		p.drop(ctx, "stale discover", nil)
 		return
 	}
-	l.out, l.outAsk, l.outSeq = d.from, d.ask, 0
+	// Changes queued for the old stream are in the snapshot.
+	l.out, l.outAsk, l.outSeq, l.buf = d.from, d.ask, 0, nil
 	p.sendSnapshot(ctx, l)
 	if l.in != d.from && l.askTo != d.from && (d.start || l.ask == 0) {
 		p.discover(ctx, d.node, d.from, false)
@@ -326,13 +334,7 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	switch b := body.(type) {
 	case *registrypb.ScopeMessage_Snapshot:
 		m.Body = b
-	case *registrypb.ScopeMessage_Registered:
-		m.Body = b
-	case *registrypb.ScopeMessage_Unregistered:
-		m.Body = b
-	case *registrypb.ScopeMessage_Joined:
-		m.Body = b
-	case *registrypb.ScopeMessage_Left:
+	case *registrypb.ScopeMessage_Changes:
 		m.Body = b
 	}
 	if err := ctx.Send(l.out, m); err != nil {
@@ -340,12 +342,35 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	}
 }
 
-// announce sends a change of this node's entries to every out stream.
-func (p *scopeProc) announce(ctx *actor.Context, body any) {
+// announce queues a change of this node's entries for every out stream.
+// The queues go out as one Changes message per stream when the scope
+// process handles the flushChanges it sends itself with the first change:
+// after the writes already in its mailbox.
+func (p *scopeProc) announce(ctx *actor.Context, c *registrypb.Change) {
+	queued := false
 	for _, l := range p.repl.peers {
 		if !l.out.IsZero() {
-			p.sendOut(ctx, l, body)
+			l.buf = append(l.buf, c)
+			queued = true
 		}
+	}
+	if queued && !p.repl.flushing {
+		p.repl.flushing = true
+		_ = ctx.Send(ctx.Self(), flushChanges{})
+	}
+}
+
+// flushChanges makes the scope process send the changes it queued.
+type flushChanges struct{}
+
+// flush sends every out stream its queued changes.
+func (p *scopeProc) flush(ctx *actor.Context) {
+	p.repl.flushing = false
+	for _, l := range p.repl.peers {
+		if len(l.buf) > 0 && !l.out.IsZero() {
+			p.sendOut(ctx, l, &registrypb.ScopeMessage_Changes{Changes: &registrypb.Changes{Changes: l.buf}})
+		}
+		l.buf = nil
 	}
 }
 
@@ -360,15 +385,15 @@ func (p *scopeProc) announceName(ctx *actor.Context, name string, e nameEntry, r
 	if err != nil {
 		return
 	}
-	p.announce(ctx, &registrypb.ScopeMessage_Registered{Registered: &registrypb.Registered{Entry: n, Reason: encodeReason(reason)}})
+	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Registered{Registered: &registrypb.Registered{Entry: n, Reason: encodeReason(reason)}}})
 }
 
 func (p *scopeProc) announceUnregistered(ctx *actor.Context, name string, pid actor.PID, reason Reason) {
 	if !p.replicated() {
 		return
 	}
-	p.announce(ctx, &registrypb.ScopeMessage_Unregistered{Unregistered: &registrypb.Unregistered{
-		Name: name, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}})
+	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{
+		Name: name, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
 }
 
 func (p *scopeProc) announceJoined(ctx *actor.Context, group string, pid actor.PID, meta any, time int64, reason Reason) {
@@ -379,15 +404,15 @@ func (p *scopeProc) announceJoined(ctx *actor.Context, group string, pid actor.P
 	if err != nil {
 		return
 	}
-	p.announce(ctx, &registrypb.ScopeMessage_Joined{Joined: &registrypb.Joined{Entry: m, Reason: encodeReason(reason)}})
+	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{Entry: m, Reason: encodeReason(reason)}}})
 }
 
 func (p *scopeProc) announceLeft(ctx *actor.Context, group string, pid actor.PID, reason Reason) {
 	if !p.replicated() {
 		return
 	}
-	p.announce(ctx, &registrypb.ScopeMessage_Left{Left: &registrypb.Left{
-		Group: group, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}})
+	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Left{Left: &registrypb.Left{
+		Group: group, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
 }
 
 // announceEvents announces the removals in evs (from purge) with reason.
@@ -635,7 +660,7 @@ func (p *scopeProc) restartRepl(ctx *actor.Context) {
 	}
 	for node, l := range p.repl.peers {
 		l.ask, l.askTo, l.in, l.mon, l.seq, l.synced, l.waiters = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false, nil
-		l.out, l.outAsk, l.outSeq = actor.PID{}, 0, 0
+		l.out, l.outAsk, l.outSeq, l.buf = actor.PID{}, 0, 0, nil
 		if !up[node] {
 			p.purgeNode(ctx, l, actor.PID{})
 		}

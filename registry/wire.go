@@ -187,15 +187,23 @@ type decodedMessage struct {
 	node    string // the sender's node
 	session uint64
 	seq     uint64
+	kind    msgKind
 	ask     uint64 // Discover
 	start   bool   // Discover from a starting scope process
 	names   []wireName
 	members []wireMember
 	last    bool // Snapshot
-	kind    msgKind
-	key     string // Unregistered name, Left group
-	pid     actor.PID
-	reason  *registrypb.Reason
+	changes []change
+}
+
+// change is one decoded change of the sender's entries.
+type change struct {
+	kind   changeKind
+	name   wireName   // chRegistered
+	member wireMember // chJoined
+	key    string     // chUnregistered name, chLeft group
+	pid    actor.PID
+	reason *registrypb.Reason
 }
 
 type msgKind uint8
@@ -203,11 +211,46 @@ type msgKind uint8
 const (
 	msgDiscover msgKind = iota + 1
 	msgSnapshot
-	msgRegistered
-	msgUnregistered
-	msgJoined
-	msgLeft
+	msgChanges
 )
+
+type changeKind uint8
+
+const (
+	chRegistered changeKind = iota + 1
+	chUnregistered
+	chJoined
+	chLeft
+)
+
+// decodeChange decodes one change of node's entries.
+func decodeChange(c *registrypb.Change, node string) (change, error) {
+	var ch change
+	var err error
+	switch b := c.GetChange().(type) {
+	case *registrypb.Change_Registered:
+		ch.kind, ch.reason = chRegistered, b.Registered.GetReason()
+		ch.name, err = decodeName(b.Registered.GetEntry(), node)
+	case *registrypb.Change_Unregistered:
+		ch.kind, ch.key, ch.reason = chUnregistered, b.Unregistered.GetName(), b.Unregistered.GetReason()
+		ch.pid, err = decodePID(b.Unregistered.GetPid(), node)
+	case *registrypb.Change_Joined:
+		ch.kind, ch.reason = chJoined, b.Joined.GetReason()
+		ch.member, err = decodeMember(b.Joined.GetEntry(), node)
+	case *registrypb.Change_Left:
+		ch.kind, ch.key, ch.reason = chLeft, b.Left.GetGroup(), b.Left.GetReason()
+		ch.pid, err = decodePID(b.Left.GetPid(), node)
+	default:
+		return ch, fmt.Errorf("%w: empty change", errBadMessage)
+	}
+	if err != nil {
+		return ch, err
+	}
+	if (ch.kind == chUnregistered || ch.kind == chLeft) && ch.key == "" {
+		return ch, fmt.Errorf("%w: empty name or group", errBadMessage)
+	}
+	return ch, nil
+}
 
 // decodeMessage checks m for scope on node self and decodes it. It never
 // panics, whatever m holds.
@@ -227,6 +270,7 @@ func decodeMessage(m *registrypb.ScopeMessage, scope, self string) (decodedMessa
 		return d, fmt.Errorf("%w: from this node", errBadMessage)
 	}
 	d.from, d.node, d.session, d.seq = from, from.NodeName(), m.GetSession(), m.GetSeq()
+	var single *registrypb.Change
 	switch b := m.GetBody().(type) {
 	case *registrypb.ScopeMessage_Discover:
 		d.kind, d.ask, d.start = msgDiscover, b.Discover.GetAsk(), b.Discover.GetStart()
@@ -250,33 +294,32 @@ func decodeMessage(m *registrypb.ScopeMessage, scope, self string) (decodedMessa
 			}
 			d.members = append(d.members, wm)
 		}
+	case *registrypb.ScopeMessage_Changes:
+		d.kind = msgChanges
+		for _, c := range b.Changes.GetChanges() {
+			ch, err := decodeChange(c, d.node)
+			if err != nil {
+				return d, err
+			}
+			d.changes = append(d.changes, ch)
+		}
 	case *registrypb.ScopeMessage_Registered:
-		wn, err := decodeName(b.Registered.GetEntry(), d.node)
-		if err != nil {
-			return d, err
-		}
-		d.kind, d.names, d.reason = msgRegistered, []wireName{wn}, b.Registered.GetReason()
+		single = &registrypb.Change{Change: &registrypb.Change_Registered{Registered: b.Registered}}
 	case *registrypb.ScopeMessage_Unregistered:
-		d.kind, d.key, d.reason = msgUnregistered, b.Unregistered.GetName(), b.Unregistered.GetReason()
-		if d.pid, err = decodePID(b.Unregistered.GetPid(), d.node); err != nil {
-			return d, err
-		}
+		single = &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: b.Unregistered}}
 	case *registrypb.ScopeMessage_Joined:
-		wm, err := decodeMember(b.Joined.GetEntry(), d.node)
-		if err != nil {
-			return d, err
-		}
-		d.kind, d.members, d.reason = msgJoined, []wireMember{wm}, b.Joined.GetReason()
+		single = &registrypb.Change{Change: &registrypb.Change_Joined{Joined: b.Joined}}
 	case *registrypb.ScopeMessage_Left:
-		d.kind, d.key, d.reason = msgLeft, b.Left.GetGroup(), b.Left.GetReason()
-		if d.pid, err = decodePID(b.Left.GetPid(), d.node); err != nil {
-			return d, err
-		}
+		single = &registrypb.Change{Change: &registrypb.Change_Left{Left: b.Left}}
 	default:
 		return d, fmt.Errorf("%w: no body", errBadMessage)
 	}
-	if (d.kind == msgUnregistered || d.kind == msgLeft) && d.key == "" {
-		return d, fmt.Errorf("%w: empty name or group", errBadMessage)
+	if single != nil {
+		ch, err := decodeChange(single, d.node)
+		if err != nil {
+			return d, err
+		}
+		d.kind, d.changes = msgChanges, []change{ch}
 	}
 	if d.session == 0 || d.seq == 0 {
 		return d, fmt.Errorf("%w: no session", errBadMessage)

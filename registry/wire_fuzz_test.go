@@ -37,6 +37,12 @@ func FuzzDecodeScopeMessage(f *testing.F) {
 			Entry: &registrypb.Name{Name: "n", Pid: wire}, Reason: &registrypb.Reason{Kind: registrypb.Reason_PROCESS_EXIT, Exit: "boom"}}}},
 		{Version: 1, Scope: "s", From: wire, Session: 3, Seq: 3, Body: &registrypb.ScopeMessage_Unregistered{Unregistered: &registrypb.Unregistered{Name: "n", Pid: wire}}},
 		{Version: 1, Scope: "s", From: wire, Session: 3, Seq: 4, Body: &registrypb.ScopeMessage_Left{Left: &registrypb.Left{Group: "g", Pid: wire}}},
+		{Version: 1, Scope: "s", From: wire, Session: 3, Seq: 5, Body: &registrypb.ScopeMessage_Changes{Changes: &registrypb.Changes{
+			Changes: []*registrypb.Change{
+				{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{Entry: &registrypb.Member{Group: "g", Pid: wire, Meta: meta}}}},
+				{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{Name: "n", Pid: wire,
+					Reason: &registrypb.Reason{Kind: registrypb.Reason_CONFLICT_RESOLUTION}}}},
+			}}}},
 		{Version: 2, Scope: "s", From: wire},
 	}
 	for _, m := range seeds {
@@ -69,6 +75,13 @@ func FuzzDecodeScopeMessage(f *testing.F) {
 				t.Fatalf("accepted member %q of %v from %s", mm.group, mm.pid, d.node)
 			}
 		}
-		_ = decodeReason(d.reason).String()
+		for _, c := range d.changes {
+			if (c.kind == chRegistered && c.name.pid.NodeName() != d.node) ||
+				(c.kind == chJoined && c.member.pid.NodeName() != d.node) ||
+				((c.kind == chUnregistered || c.kind == chLeft) && c.pid.NodeName() != d.node) {
+				t.Fatalf("accepted a change about another node than %s: %+v", d.node, c)
+			}
+			_ = decodeReason(c.reason).String()
+		}
 	})
 }

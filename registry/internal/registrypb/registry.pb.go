@@ -79,7 +79,7 @@ func (x Reason_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Reason_Kind.Descriptor instead.
 func (Reason_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{5, 0}
+	return file_registry_proto_rawDescGZIP(), []int{7, 0}
 }
 
 type WriteResult_Code int32
@@ -146,7 +146,7 @@ func (x WriteResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WriteResult_Code.Descriptor instead.
 func (WriteResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{14, 0}
+	return file_registry_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // ScopeMessage is everything one scope process sends another.
@@ -169,6 +169,7 @@ type ScopeMessage struct {
 	//	*ScopeMessage_Unregistered
 	//	*ScopeMessage_Joined
 	//	*ScopeMessage_Left
+	//	*ScopeMessage_Changes
 	Body          isScopeMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -300,6 +301,15 @@ func (x *ScopeMessage) GetLeft() *Left {
 	return nil
 }
 
+func (x *ScopeMessage) GetChanges() *Changes {
+	if x != nil {
+		if x, ok := x.Body.(*ScopeMessage_Changes); ok {
+			return x.Changes
+		}
+	}
+	return nil
+}
+
 type isScopeMessage_Body interface {
 	isScopeMessage_Body()
 }
@@ -328,6 +338,10 @@ type ScopeMessage_Left struct {
 	Left *Left `protobuf:"bytes,15,opt,name=left,proto3,oneof"`
 }
 
+type ScopeMessage_Changes struct {
+	Changes *Changes `protobuf:"bytes,16,opt,name=changes,proto3,oneof"`
+}
+
 func (*ScopeMessage_Discover) isScopeMessage_Body() {}
 
 func (*ScopeMessage_Snapshot) isScopeMessage_Body() {}
@@ -339,6 +353,169 @@ func (*ScopeMessage_Unregistered) isScopeMessage_Body() {}
 func (*ScopeMessage_Joined) isScopeMessage_Body() {}
 
 func (*ScopeMessage_Left) isScopeMessage_Body() {}
+
+func (*ScopeMessage_Changes) isScopeMessage_Body() {}
+
+// Changes is a batch of changes, applied in order: what the sender's
+// scope process announced while handling one run of its mailbox.
+type Changes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Changes       []*Change              `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Changes) Reset() {
+	*x = Changes{}
+	mi := &file_registry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Changes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Changes) ProtoMessage() {}
+
+func (x *Changes) ProtoReflect() protoreflect.Message {
+	mi := &file_registry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Changes.ProtoReflect.Descriptor instead.
+func (*Changes) Descriptor() ([]byte, []int) {
+	return file_registry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Changes) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// Change is one change of the sender's entries.
+type Change struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Change:
+	//
+	//	*Change_Registered
+	//	*Change_Unregistered
+	//	*Change_Joined
+	//	*Change_Left
+	Change        isChange_Change `protobuf_oneof:"change"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Change) Reset() {
+	*x = Change{}
+	mi := &file_registry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Change) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Change) ProtoMessage() {}
+
+func (x *Change) ProtoReflect() protoreflect.Message {
+	mi := &file_registry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Change.ProtoReflect.Descriptor instead.
+func (*Change) Descriptor() ([]byte, []int) {
+	return file_registry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Change) GetChange() isChange_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *Change) GetRegistered() *Registered {
+	if x != nil {
+		if x, ok := x.Change.(*Change_Registered); ok {
+			return x.Registered
+		}
+	}
+	return nil
+}
+
+func (x *Change) GetUnregistered() *Unregistered {
+	if x != nil {
+		if x, ok := x.Change.(*Change_Unregistered); ok {
+			return x.Unregistered
+		}
+	}
+	return nil
+}
+
+func (x *Change) GetJoined() *Joined {
+	if x != nil {
+		if x, ok := x.Change.(*Change_Joined); ok {
+			return x.Joined
+		}
+	}
+	return nil
+}
+
+func (x *Change) GetLeft() *Left {
+	if x != nil {
+		if x, ok := x.Change.(*Change_Left); ok {
+			return x.Left
+		}
+	}
+	return nil
+}
+
+type isChange_Change interface {
+	isChange_Change()
+}
+
+type Change_Registered struct {
+	Registered *Registered `protobuf:"bytes,1,opt,name=registered,proto3,oneof"`
+}
+
+type Change_Unregistered struct {
+	Unregistered *Unregistered `protobuf:"bytes,2,opt,name=unregistered,proto3,oneof"`
+}
+
+type Change_Joined struct {
+	Joined *Joined `protobuf:"bytes,3,opt,name=joined,proto3,oneof"`
+}
+
+type Change_Left struct {
+	Left *Left `protobuf:"bytes,4,opt,name=left,proto3,oneof"`
+}
+
+func (*Change_Registered) isChange_Change() {}
+
+func (*Change_Unregistered) isChange_Change() {}
+
+func (*Change_Joined) isChange_Change() {}
+
+func (*Change_Left) isChange_Change() {}
 
 // Discover asks the receiver for its own entries: a Snapshot, then every
 // change, all stamped with ask.
@@ -354,7 +531,7 @@ type Discover struct {
 
 func (x *Discover) Reset() {
 	*x = Discover{}
-	mi := &file_registry_proto_msgTypes[1]
+	mi := &file_registry_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +543,7 @@ func (x *Discover) String() string {
 func (*Discover) ProtoMessage() {}
 
 func (x *Discover) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[1]
+	mi := &file_registry_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +556,7 @@ func (x *Discover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discover.ProtoReflect.Descriptor instead.
 func (*Discover) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{1}
+	return file_registry_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Discover) GetAsk() uint64 {
@@ -410,7 +587,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_registry_proto_msgTypes[2]
+	mi := &file_registry_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +599,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[2]
+	mi := &file_registry_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +612,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{2}
+	return file_registry_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Snapshot) GetNames() []*Name {
@@ -472,7 +649,7 @@ type Name struct {
 
 func (x *Name) Reset() {
 	*x = Name{}
-	mi := &file_registry_proto_msgTypes[3]
+	mi := &file_registry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +661,7 @@ func (x *Name) String() string {
 func (*Name) ProtoMessage() {}
 
 func (x *Name) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[3]
+	mi := &file_registry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +674,7 @@ func (x *Name) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Name.ProtoReflect.Descriptor instead.
 func (*Name) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{3}
+	return file_registry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Name) GetName() string {
@@ -541,7 +718,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_registry_proto_msgTypes[4]
+	mi := &file_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +730,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[4]
+	mi := &file_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +743,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{4}
+	return file_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Member) GetGroup() string {
@@ -608,7 +785,7 @@ type Reason struct {
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_registry_proto_msgTypes[5]
+	mi := &file_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +797,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[5]
+	mi := &file_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +810,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{5}
+	return file_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Reason) GetKind() Reason_Kind {
@@ -662,7 +839,7 @@ type Registered struct {
 
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_registry_proto_msgTypes[6]
+	mi := &file_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -674,7 +851,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[6]
+	mi := &file_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +864,7 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{6}
+	return file_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Registered) GetEntry() *Name {
@@ -717,7 +894,7 @@ type Unregistered struct {
 
 func (x *Unregistered) Reset() {
 	*x = Unregistered{}
-	mi := &file_registry_proto_msgTypes[7]
+	mi := &file_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +906,7 @@ func (x *Unregistered) String() string {
 func (*Unregistered) ProtoMessage() {}
 
 func (x *Unregistered) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[7]
+	mi := &file_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +919,7 @@ func (x *Unregistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unregistered.ProtoReflect.Descriptor instead.
 func (*Unregistered) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{7}
+	return file_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Unregistered) GetName() string {
@@ -778,7 +955,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_registry_proto_msgTypes[8]
+	mi := &file_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +967,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[8]
+	mi := &file_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +980,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{8}
+	return file_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Joined) GetEntry() *Member {
@@ -832,7 +1009,7 @@ type Left struct {
 
 func (x *Left) Reset() {
 	*x = Left{}
-	mi := &file_registry_proto_msgTypes[9]
+	mi := &file_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +1021,7 @@ func (x *Left) String() string {
 func (*Left) ProtoMessage() {}
 
 func (x *Left) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[9]
+	mi := &file_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +1034,7 @@ func (x *Left) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Left.ProtoReflect.Descriptor instead.
 func (*Left) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{9}
+	return file_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Left) GetGroup() string {
@@ -903,7 +1080,7 @@ type Write struct {
 
 func (x *Write) Reset() {
 	*x = Write{}
-	mi := &file_registry_proto_msgTypes[10]
+	mi := &file_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1092,7 @@ func (x *Write) String() string {
 func (*Write) ProtoMessage() {}
 
 func (x *Write) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[10]
+	mi := &file_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1105,7 @@ func (x *Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Write.ProtoReflect.Descriptor instead.
 func (*Write) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{10}
+	return file_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Write) GetVersion() uint32 {
@@ -1064,7 +1241,7 @@ type Unregister struct {
 
 func (x *Unregister) Reset() {
 	*x = Unregister{}
-	mi := &file_registry_proto_msgTypes[11]
+	mi := &file_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1253,7 @@ func (x *Unregister) String() string {
 func (*Unregister) ProtoMessage() {}
 
 func (x *Unregister) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[11]
+	mi := &file_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1266,7 @@ func (x *Unregister) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unregister.ProtoReflect.Descriptor instead.
 func (*Unregister) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{11}
+	return file_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Unregister) GetName() string {
@@ -1119,7 +1296,7 @@ type UpdateIf struct {
 
 func (x *UpdateIf) Reset() {
 	*x = UpdateIf{}
-	mi := &file_registry_proto_msgTypes[12]
+	mi := &file_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1308,7 @@ func (x *UpdateIf) String() string {
 func (*UpdateIf) ProtoMessage() {}
 
 func (x *UpdateIf) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[12]
+	mi := &file_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1321,7 @@ func (x *UpdateIf) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIf.ProtoReflect.Descriptor instead.
 func (*UpdateIf) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{12}
+	return file_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateIf) GetName() string {
@@ -1181,7 +1358,7 @@ type UpdateMemberIf struct {
 
 func (x *UpdateMemberIf) Reset() {
 	*x = UpdateMemberIf{}
-	mi := &file_registry_proto_msgTypes[13]
+	mi := &file_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1370,7 @@ func (x *UpdateMemberIf) String() string {
 func (*UpdateMemberIf) ProtoMessage() {}
 
 func (x *UpdateMemberIf) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[13]
+	mi := &file_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1383,7 @@ func (x *UpdateMemberIf) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberIf.ProtoReflect.Descriptor instead.
 func (*UpdateMemberIf) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{13}
+	return file_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateMemberIf) GetGroup() string {
@@ -1255,7 +1432,7 @@ type WriteResult struct {
 
 func (x *WriteResult) Reset() {
 	*x = WriteResult{}
-	mi := &file_registry_proto_msgTypes[14]
+	mi := &file_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1444,7 @@ func (x *WriteResult) String() string {
 func (*WriteResult) ProtoMessage() {}
 
 func (x *WriteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[14]
+	mi := &file_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1457,7 @@ func (x *WriteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
 func (*WriteResult) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{14}
+	return file_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WriteResult) GetCode() WriteResult_Code {
@@ -1329,7 +1506,7 @@ var File_registry_proto protoreflect.FileDescriptor
 
 const file_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x0eregistry.proto\x12\x11arbor.registry.v1\x1a\x19google/protobuf/any.proto\"\xe8\x03\n" +
+	"\x0eregistry.proto\x12\x11arbor.registry.v1\x1a\x19google/protobuf/any.proto\"\xa0\x04\n" +
 	"\fScopeMessage\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x14\n" +
 	"\x05scope\x18\x02 \x01(\tR\x05scope\x12\x12\n" +
@@ -1344,8 +1521,19 @@ const file_registry_proto_rawDesc = "" +
 	"registered\x12E\n" +
 	"\funregistered\x18\r \x01(\v2\x1f.arbor.registry.v1.UnregisteredH\x00R\funregistered\x123\n" +
 	"\x06joined\x18\x0e \x01(\v2\x19.arbor.registry.v1.JoinedH\x00R\x06joined\x12-\n" +
-	"\x04left\x18\x0f \x01(\v2\x17.arbor.registry.v1.LeftH\x00R\x04leftB\x06\n" +
-	"\x04body\"2\n" +
+	"\x04left\x18\x0f \x01(\v2\x17.arbor.registry.v1.LeftH\x00R\x04left\x126\n" +
+	"\achanges\x18\x10 \x01(\v2\x1a.arbor.registry.v1.ChangesH\x00R\achangesB\x06\n" +
+	"\x04body\">\n" +
+	"\aChanges\x123\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.arbor.registry.v1.ChangeR\achanges\"\xfe\x01\n" +
+	"\x06Change\x12?\n" +
+	"\n" +
+	"registered\x18\x01 \x01(\v2\x1d.arbor.registry.v1.RegisteredH\x00R\n" +
+	"registered\x12E\n" +
+	"\funregistered\x18\x02 \x01(\v2\x1f.arbor.registry.v1.UnregisteredH\x00R\funregistered\x123\n" +
+	"\x06joined\x18\x03 \x01(\v2\x19.arbor.registry.v1.JoinedH\x00R\x06joined\x12-\n" +
+	"\x04left\x18\x04 \x01(\v2\x17.arbor.registry.v1.LeftH\x00R\x04leftB\b\n" +
+	"\x06change\"2\n" +
 	"\bDiscover\x12\x10\n" +
 	"\x03ask\x18\x01 \x01(\x04R\x03ask\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\bR\x05start\"\x82\x01\n" +
@@ -1447,59 +1635,67 @@ func file_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_registry_proto_goTypes = []any{
 	(Reason_Kind)(0),       // 0: arbor.registry.v1.Reason.Kind
 	(WriteResult_Code)(0),  // 1: arbor.registry.v1.WriteResult.Code
 	(*ScopeMessage)(nil),   // 2: arbor.registry.v1.ScopeMessage
-	(*Discover)(nil),       // 3: arbor.registry.v1.Discover
-	(*Snapshot)(nil),       // 4: arbor.registry.v1.Snapshot
-	(*Name)(nil),           // 5: arbor.registry.v1.Name
-	(*Member)(nil),         // 6: arbor.registry.v1.Member
-	(*Reason)(nil),         // 7: arbor.registry.v1.Reason
-	(*Registered)(nil),     // 8: arbor.registry.v1.Registered
-	(*Unregistered)(nil),   // 9: arbor.registry.v1.Unregistered
-	(*Joined)(nil),         // 10: arbor.registry.v1.Joined
-	(*Left)(nil),           // 11: arbor.registry.v1.Left
-	(*Write)(nil),          // 12: arbor.registry.v1.Write
-	(*Unregister)(nil),     // 13: arbor.registry.v1.Unregister
-	(*UpdateIf)(nil),       // 14: arbor.registry.v1.UpdateIf
-	(*UpdateMemberIf)(nil), // 15: arbor.registry.v1.UpdateMemberIf
-	(*WriteResult)(nil),    // 16: arbor.registry.v1.WriteResult
-	(*anypb.Any)(nil),      // 17: google.protobuf.Any
+	(*Changes)(nil),        // 3: arbor.registry.v1.Changes
+	(*Change)(nil),         // 4: arbor.registry.v1.Change
+	(*Discover)(nil),       // 5: arbor.registry.v1.Discover
+	(*Snapshot)(nil),       // 6: arbor.registry.v1.Snapshot
+	(*Name)(nil),           // 7: arbor.registry.v1.Name
+	(*Member)(nil),         // 8: arbor.registry.v1.Member
+	(*Reason)(nil),         // 9: arbor.registry.v1.Reason
+	(*Registered)(nil),     // 10: arbor.registry.v1.Registered
+	(*Unregistered)(nil),   // 11: arbor.registry.v1.Unregistered
+	(*Joined)(nil),         // 12: arbor.registry.v1.Joined
+	(*Left)(nil),           // 13: arbor.registry.v1.Left
+	(*Write)(nil),          // 14: arbor.registry.v1.Write
+	(*Unregister)(nil),     // 15: arbor.registry.v1.Unregister
+	(*UpdateIf)(nil),       // 16: arbor.registry.v1.UpdateIf
+	(*UpdateMemberIf)(nil), // 17: arbor.registry.v1.UpdateMemberIf
+	(*WriteResult)(nil),    // 18: arbor.registry.v1.WriteResult
+	(*anypb.Any)(nil),      // 19: google.protobuf.Any
 }
 var file_registry_proto_depIdxs = []int32{
-	3,  // 0: arbor.registry.v1.ScopeMessage.discover:type_name -> arbor.registry.v1.Discover
-	4,  // 1: arbor.registry.v1.ScopeMessage.snapshot:type_name -> arbor.registry.v1.Snapshot
-	8,  // 2: arbor.registry.v1.ScopeMessage.registered:type_name -> arbor.registry.v1.Registered
-	9,  // 3: arbor.registry.v1.ScopeMessage.unregistered:type_name -> arbor.registry.v1.Unregistered
-	10, // 4: arbor.registry.v1.ScopeMessage.joined:type_name -> arbor.registry.v1.Joined
-	11, // 5: arbor.registry.v1.ScopeMessage.left:type_name -> arbor.registry.v1.Left
-	5,  // 6: arbor.registry.v1.Snapshot.names:type_name -> arbor.registry.v1.Name
-	6,  // 7: arbor.registry.v1.Snapshot.members:type_name -> arbor.registry.v1.Member
-	17, // 8: arbor.registry.v1.Name.meta:type_name -> google.protobuf.Any
-	17, // 9: arbor.registry.v1.Member.meta:type_name -> google.protobuf.Any
-	0,  // 10: arbor.registry.v1.Reason.kind:type_name -> arbor.registry.v1.Reason.Kind
-	5,  // 11: arbor.registry.v1.Registered.entry:type_name -> arbor.registry.v1.Name
-	7,  // 12: arbor.registry.v1.Registered.reason:type_name -> arbor.registry.v1.Reason
-	7,  // 13: arbor.registry.v1.Unregistered.reason:type_name -> arbor.registry.v1.Reason
-	6,  // 14: arbor.registry.v1.Joined.entry:type_name -> arbor.registry.v1.Member
-	7,  // 15: arbor.registry.v1.Joined.reason:type_name -> arbor.registry.v1.Reason
-	7,  // 16: arbor.registry.v1.Left.reason:type_name -> arbor.registry.v1.Reason
-	5,  // 17: arbor.registry.v1.Write.register:type_name -> arbor.registry.v1.Name
-	13, // 18: arbor.registry.v1.Write.unregister:type_name -> arbor.registry.v1.Unregister
-	6,  // 19: arbor.registry.v1.Write.join:type_name -> arbor.registry.v1.Member
-	13, // 20: arbor.registry.v1.Write.leave:type_name -> arbor.registry.v1.Unregister
-	14, // 21: arbor.registry.v1.Write.update:type_name -> arbor.registry.v1.UpdateIf
-	15, // 22: arbor.registry.v1.Write.update_member:type_name -> arbor.registry.v1.UpdateMemberIf
-	17, // 23: arbor.registry.v1.UpdateIf.meta:type_name -> google.protobuf.Any
-	17, // 24: arbor.registry.v1.UpdateMemberIf.meta:type_name -> google.protobuf.Any
-	1,  // 25: arbor.registry.v1.WriteResult.code:type_name -> arbor.registry.v1.WriteResult.Code
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	5,  // 0: arbor.registry.v1.ScopeMessage.discover:type_name -> arbor.registry.v1.Discover
+	6,  // 1: arbor.registry.v1.ScopeMessage.snapshot:type_name -> arbor.registry.v1.Snapshot
+	10, // 2: arbor.registry.v1.ScopeMessage.registered:type_name -> arbor.registry.v1.Registered
+	11, // 3: arbor.registry.v1.ScopeMessage.unregistered:type_name -> arbor.registry.v1.Unregistered
+	12, // 4: arbor.registry.v1.ScopeMessage.joined:type_name -> arbor.registry.v1.Joined
+	13, // 5: arbor.registry.v1.ScopeMessage.left:type_name -> arbor.registry.v1.Left
+	3,  // 6: arbor.registry.v1.ScopeMessage.changes:type_name -> arbor.registry.v1.Changes
+	4,  // 7: arbor.registry.v1.Changes.changes:type_name -> arbor.registry.v1.Change
+	10, // 8: arbor.registry.v1.Change.registered:type_name -> arbor.registry.v1.Registered
+	11, // 9: arbor.registry.v1.Change.unregistered:type_name -> arbor.registry.v1.Unregistered
+	12, // 10: arbor.registry.v1.Change.joined:type_name -> arbor.registry.v1.Joined
+	13, // 11: arbor.registry.v1.Change.left:type_name -> arbor.registry.v1.Left
+	7,  // 12: arbor.registry.v1.Snapshot.names:type_name -> arbor.registry.v1.Name
+	8,  // 13: arbor.registry.v1.Snapshot.members:type_name -> arbor.registry.v1.Member
+	19, // 14: arbor.registry.v1.Name.meta:type_name -> google.protobuf.Any
+	19, // 15: arbor.registry.v1.Member.meta:type_name -> google.protobuf.Any
+	0,  // 16: arbor.registry.v1.Reason.kind:type_name -> arbor.registry.v1.Reason.Kind
+	7,  // 17: arbor.registry.v1.Registered.entry:type_name -> arbor.registry.v1.Name
+	9,  // 18: arbor.registry.v1.Registered.reason:type_name -> arbor.registry.v1.Reason
+	9,  // 19: arbor.registry.v1.Unregistered.reason:type_name -> arbor.registry.v1.Reason
+	8,  // 20: arbor.registry.v1.Joined.entry:type_name -> arbor.registry.v1.Member
+	9,  // 21: arbor.registry.v1.Joined.reason:type_name -> arbor.registry.v1.Reason
+	9,  // 22: arbor.registry.v1.Left.reason:type_name -> arbor.registry.v1.Reason
+	7,  // 23: arbor.registry.v1.Write.register:type_name -> arbor.registry.v1.Name
+	15, // 24: arbor.registry.v1.Write.unregister:type_name -> arbor.registry.v1.Unregister
+	8,  // 25: arbor.registry.v1.Write.join:type_name -> arbor.registry.v1.Member
+	15, // 26: arbor.registry.v1.Write.leave:type_name -> arbor.registry.v1.Unregister
+	16, // 27: arbor.registry.v1.Write.update:type_name -> arbor.registry.v1.UpdateIf
+	17, // 28: arbor.registry.v1.Write.update_member:type_name -> arbor.registry.v1.UpdateMemberIf
+	19, // 29: arbor.registry.v1.UpdateIf.meta:type_name -> google.protobuf.Any
+	19, // 30: arbor.registry.v1.UpdateMemberIf.meta:type_name -> google.protobuf.Any
+	1,  // 31: arbor.registry.v1.WriteResult.code:type_name -> arbor.registry.v1.WriteResult.Code
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_registry_proto_init() }
@@ -1514,8 +1710,15 @@ func file_registry_proto_init() {
 		(*ScopeMessage_Unregistered)(nil),
 		(*ScopeMessage_Joined)(nil),
 		(*ScopeMessage_Left)(nil),
+		(*ScopeMessage_Changes)(nil),
 	}
-	file_registry_proto_msgTypes[10].OneofWrappers = []any{
+	file_registry_proto_msgTypes[2].OneofWrappers = []any{
+		(*Change_Registered)(nil),
+		(*Change_Unregistered)(nil),
+		(*Change_Joined)(nil),
+		(*Change_Left)(nil),
+	}
+	file_registry_proto_msgTypes[12].OneofWrappers = []any{
 		(*Write_Register)(nil),
 		(*Write_Unregister)(nil),
 		(*Write_Join)(nil),
@@ -1529,7 +1732,7 @@ func file_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_registry_proto_rawDesc), len(file_registry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
