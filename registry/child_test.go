@@ -306,6 +306,28 @@ func (ch *childCmds) run(args []string) (string, error) {
 			return "", err
 		}
 		return "", ch.reg.Leave(ctx, ch.scope, arg(1), pid)
+	case "wire": // wire W: the worker's PID in wire form
+		pid, ok := ch.pids[arg(1)]
+		if !ok {
+			return "", errors.New("unknown worker")
+		}
+		return base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)), nil
+	case "update": // update NAME META
+		_, meta, err := ch.reg.Update(ctx, ch.scope, arg(1), func(actor.PID, any) any { return wrapperspb.String(arg(2)) })
+		if err != nil {
+			return "", err
+		}
+		return metaText(meta), nil
+	case "updatemember": // updatemember GROUP W|PID META
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		meta, err := ch.reg.UpdateMember(ctx, ch.scope, arg(1), pid, func(any) any { return wrapperspb.String(arg(3)) })
+		if err != nil {
+			return "", err
+		}
+		return metaText(meta), nil
 	case "exit": // exit W REASON: ends the worker and waits
 		pid, err := ch.pid(arg(1))
 		if err != nil {

@@ -114,6 +114,20 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 	}
 	eventually(t, a, w1+" m2", "lookup n2")
 	eventually(t, b, w1+" m2", "lookup n2")
+	if r := c.ok("update n2 m2b"); r != "m2b" {
+		t.Errorf("c: update of a's n2: %s", r)
+	}
+	if r := c.ok("lookup n2"); r != w1+" m2b" {
+		t.Errorf("c: lookup n2 right after update: %s", r)
+	}
+	eventually(t, a, w1+" m2b", "lookup n2")
+	eventuallyEvent(t, b, "updated n2 "+w1+" m2b normal")
+	c.ok("register n7 %s m7", w1wire)
+	c.ok("unregister n7 %s", w1wire)
+	if r := c.ok("lookup n7"); r != "none" {
+		t.Errorf("c: lookup n7 right after unregister: %s", r)
+	}
+	eventually(t, a, "none", "lookup n7")
 
 	// Groups.
 	w2, _ := spawnOn(t, b, "w2")
@@ -129,8 +143,15 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 	if r := c.ok("publish g"); r != "2" {
 		t.Errorf("c: publish g reached %s members, want 2", r)
 	}
-	a.ok("leave g wa")
-	eventually(t, c, w2+":mg", "members g")
+	if r := c.ok("updatemember g %s ma2", wireOf(t, a, "wa")); r != "ma2" {
+		t.Errorf("c: update of a's membership: %s", r)
+	}
+	eventually(t, a, strings.Join(sortedPair(w2+":mg", wa+":ma2"), ","), "members g")
+	c.ok("leave g %s", wireOf(t, a, "wa"))
+	if r := c.ok("members g"); r != w2+":mg" {
+		t.Errorf("c: members g right after leave: %s", r)
+	}
+	eventually(t, a, w2+":mg", "members g")
 
 	// The process's death removes its names everywhere, with its reason.
 	a.ok("exit w1 boom")
@@ -274,4 +295,10 @@ func sortedPair(a, b string) []string {
 		return []string{b, a}
 	}
 	return []string{a, b}
+}
+
+// wireOf returns the wire form of worker w of n.
+func wireOf(t *testing.T, n *node, w string) string {
+	t.Helper()
+	return n.ok("wire %s", w)
 }
