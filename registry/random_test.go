@@ -197,9 +197,10 @@ func replayEvents(events []string) (string, []string) {
 
 // TestRandomizedCluster runs seeded rounds of random writes on three node
 // processes at once (so that names race between nodes), each round with
-// one fault: none, a real cut of one node (its proxy refuses every
-// connection) during the writes, or kill -9 of a node and its restart on
-// the same address. After each round, once the nodes have converged: every
+// one fault: none, a real cut of one node during the writes (its proxy
+// refuses and resets every connection, or silently holds the bytes and
+// delivers them once both sides have declared each other down), or kill
+// -9 of a node and its restart on the same address. After each round, once the nodes have converged: every
 // node shows the same names (PID and metadata) and members, no local
 // holder or member is dead, counts agree, and each node's callbacks replay
 // to exactly its view. ARBOR_REGISTRY_SEED and ARBOR_REGISTRY_CYCLES
@@ -229,10 +230,16 @@ func TestRandomizedCluster(t *testing.T) {
 	var conv []time.Duration
 	totalOps := 0
 	for cycle := range cycles {
-		fault := rng.IntN(3)
+		// 0: none; 1: a loud cut (connections refused and reset); 2: kill -9
+		// and restart; 3: a silent cut (bytes held, then delivered late,
+		// after both sides declared each other down).
+		fault := rng.IntN(4)
 		victim := rc.labels[rng.IntN(len(rc.labels))]
-		if fault == 1 {
+		switch fault {
+		case 1:
 			rc.proxies[victim].Cut(testkit.Reset)
+		case 3:
+			rc.proxies[victim].Cut(testkit.Blackhole)
 		}
 		others := map[string][]string{} // before the writers start: they change the pools
 		for _, l := range rc.labels {
@@ -263,6 +270,9 @@ func TestRandomizedCluster(t *testing.T) {
 		switch fault {
 		case 1:
 			rc.proxies[victim].Heal()
+		case 3:
+			rc.awaitSplit(victim)
+			rc.proxies[victim].Heal()
 		case 2:
 			rc.nodes[victim].kill9()
 			rc.start(victim)
@@ -274,6 +284,23 @@ func TestRandomizedCluster(t *testing.T) {
 	slices.Sort(conv)
 	t.Logf("random: cycles %d, ops %d, conflicts resolved %d, mismatches 0, convergence p50 %v max %v",
 		cycles, totalOps, rc.conflicts(), conv[len(conv)/2], conv[len(conv)-1])
+}
+
+// awaitSplit waits until the other nodes no longer count victim among the
+// scope's nodes: the silent cut was noticed.
+func (rc *randCluster) awaitSplit(victim string) {
+	for _, l := range rc.labels {
+		if l == victim {
+			continue
+		}
+		n := rc.nodes[l]
+		testkit.Eventually(rc.t, converge, func() error {
+			if strings.Contains(n.ok("nodes"), rc.names[victim]) {
+				return fmt.Errorf("node %s still synced with %s", l, victim)
+			}
+			return nil
+		})
+	}
 }
 
 // converged waits until every node holds the same view with no problem,
