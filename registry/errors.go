@@ -49,6 +49,9 @@ var (
 	// Registry made with NewCluster) whose metadata is neither a
 	// proto.Message nor nil: it could not cross the wire.
 	ErrMetaNotProto = errors.New("registry: metadata of a replicated scope must be a proto.Message or nil")
+	// ErrUpdateContended is returned by Update and UpdateMember of an entry
+	// of another node that changed every time they tried.
+	ErrUpdateContended = errors.New("registry: remote entry kept changing during update")
 	// ErrUpdatePanicked is returned by Update and UpdateMember when the
 	// update function panicked; the entry is left unchanged.
 	ErrUpdatePanicked = errors.New("registry: update function panicked")

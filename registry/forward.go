@@ -14,9 +14,6 @@ import (
 // remote entry that keeps changing under it.
 const maxUpdateRetries = 8
 
-// ErrUpdateContended is returned by Update and UpdateMember of an entry of
-// another node that changed every time they tried.
-var ErrUpdateContended = errors.New("registry: remote entry kept changing during update")
 
 // forward sends a write about a process of node owner to its scope
 // process and waits until this node has applied the owner's announcement

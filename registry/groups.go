@@ -121,9 +121,10 @@ func (s *Scope) GroupCount() int { return int(s.groupCount.Load()) }
 // Join adds pid to group with metadata meta; if pid is a member already,
 // its metadata is replaced (OnGroupProcessUpdated fires). A process may be
 // in any number of groups and leaves them all when it exits. Join returns
-// when the membership is visible to readers on this node. Errors:
-// ErrBadName, ErrNotLocal, ErrNotAlive, ErrScopeStopped, or the call's
-// error if ctx ends first.
+// when the membership is visible to readers on this node; in a replicated
+// scope a PID of another node joins through its node, as Register.
+// Errors: ErrBadName, ErrNotLocal, ErrMetaNotProto, ErrNotAlive,
+// ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any) error {
 	err := s.checkWriteMeta(group, pid, meta)
 	switch {
@@ -151,9 +152,11 @@ func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 }
 
 // UpdateMember replaces pid's metadata in group with fn(old metadata) and
-// returns the new metadata. fn runs inside the scope process. Errors:
-// ErrBadName, ErrNotLocal, ErrNotInGroup, ErrUpdatePanicked,
-// ErrScopeStopped, or the call's error if ctx ends first.
+// returns the new metadata. fn runs inside the scope process (on this
+// node for a member of another node, as Update). Errors: ErrBadName,
+// ErrNotLocal, ErrNotInGroup, ErrUpdatePanicked, ErrMetaNotProto,
+// ErrUpdateContended, ErrScopeStopped, or the call's error if ctx ends
+// first.
 func (s *Scope) UpdateMember(ctx context.Context, group string, pid actor.PID, fn func(meta any) any) (any, error) {
 	if err := s.checkWrite(group, pid); err != nil {
 		return nil, s.groupErr("update member", group, pid, err)

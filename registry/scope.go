@@ -195,10 +195,13 @@ func (s *Scope) checkWriteMeta(key string, pid actor.PID, meta any) error {
 // holds the name already, its metadata is replaced (OnRegistryProcessUpdated
 // fires). A process may hold several names. The name is released when pid
 // exits. Register returns when the registration is visible to Lookup on
-// this node. Errors: ErrBadName, ErrNotLocal for a PID of another node,
-// ErrNotAlive if pid is not alive, a *NameError wrapping ErrTaken (with the
-// holder) if another live process holds the name, ErrScopeStopped, or the
-// call's error if ctx ends first.
+// this node. In a replicated scope (NewCluster) a PID of another node is
+// registered by that node's scope process (the call is forwarded) and meta
+// must be a proto.Message or nil. Errors: ErrBadName, ErrNotLocal for a
+// PID of another node in a scope that is not replicated, ErrMetaNotProto,
+// ErrNotAlive if pid is not alive, a *NameError wrapping ErrTaken (with
+// the holder) if another live process holds the name, ErrScopeStopped, the
+// forwarding call's error, or the call's error if ctx ends first.
 func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta any) error {
 	err := s.checkWriteMeta(name, pid, meta)
 	switch {
@@ -211,7 +214,8 @@ func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta a
 	return s.nameErr("register", name, pid, err)
 }
 
-// Unregister removes name if pid holds it. Errors: ErrBadName, ErrNotLocal,
+// Unregister removes name if pid holds it (forwarded to pid's node, as
+// Register). Errors: ErrBadName, ErrNotLocal,
 // ErrNotRegistered if no live process holds the name, a *NameError wrapping
 // ErrNotOwner (with the holder) if another process holds it,
 // ErrScopeStopped, or the call's error if ctx ends first.
@@ -229,10 +233,15 @@ func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) erro
 
 // Update replaces the metadata of name with fn(pid, old metadata) and
 // returns the holder and the new metadata. fn runs inside the scope
-// process, so it must be quick and must not call the registry. Errors:
-// ErrBadName, ErrNotRegistered, ErrUpdatePanicked if fn panicked (the entry
-// is unchanged), ErrNotLocal if the holder is on another node,
-// ErrScopeStopped, or the call's error if ctx ends first.
+// process, so it must be quick and must not call the registry. When the
+// holder is on another node (a replicated scope), fn runs on this node on
+// the metadata it shows and the holder's node stores the result only if
+// the registration has not changed meanwhile; otherwise fn runs again, up
+// to 8 times. Errors: ErrBadName, ErrNotRegistered, ErrUpdatePanicked if
+// fn panicked (the entry is unchanged), ErrNotLocal if the holder is on
+// another node of a scope that is not replicated, ErrMetaNotProto,
+// ErrUpdateContended, ErrScopeStopped, or the call's error if ctx ends
+// first.
 func (s *Scope) Update(ctx context.Context, name string, fn func(pid actor.PID, meta any) any) (actor.PID, any, error) {
 	if name == "" {
 		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, ErrBadName)
