@@ -14,7 +14,6 @@ import (
 // remote entry that keeps changing under it.
 const maxUpdateRetries = 8
 
-
 // forward sends a write about a process of node owner to its scope
 // process and waits until this node has applied the owner's announcement
 // of it (docs/registry.md, "Forwarded writes").
