@@ -28,6 +28,31 @@ type memberView struct {
 	slots []atomic.Pointer[memberEntry]
 	n     int
 	local int // members on this node
+	// all is the view as a []Member, built by the first reader that needs
+	// it and shared by every later one. A view whose slot is replaced in
+	// place is republished (replaced), so all never goes stale.
+	all atomic.Pointer[[]Member]
+}
+
+// list returns the members of v, building the shared list once.
+func (v *memberView) list() []Member {
+	if p := v.all.Load(); p != nil {
+		return *p
+	}
+	out := make([]Member, v.n)
+	for i := 0; i < v.n; i++ {
+		m := v.slots[i].Load()
+		out[i] = Member{PID: m.key.pid, Meta: m.val.meta}
+	}
+	v.all.CompareAndSwap(nil, &out)
+	return *v.all.Load()
+}
+
+// republish publishes a copy of the group's view after a slot was replaced
+// in place, so that its member list is built again.
+func (g *groupRead) republish() {
+	v := g.view.Load()
+	g.view.Store(&memberView{slots: v.slots, n: v.n, local: v.local})
 }
 
 func (s *Scope) view(group string) *memberView {
@@ -40,8 +65,22 @@ func (s *Scope) view(group string) *memberView {
 
 // Members returns the live members of group (nil for an unknown or empty
 // group), in no particular order. Local members that have exited are left
-// out even before the scope process has handled their exit.
-func (s *Scope) Members(group string) []Member { return s.members0(group, false) }
+// out even before the scope process has handled their exit. The slice is
+// shared with other callers until the group changes: do not modify it
+// (slices.Clone it first).
+func (s *Scope) Members(group string) []Member {
+	v := s.view(group)
+	if v == nil || v.n == 0 {
+		return nil
+	}
+	all := v.list()
+	for i := range all {
+		if !s.live(all[i].PID) {
+			return s.members0(group, false) // a copy without the dead
+		}
+	}
+	return all
+}
 
 // LocalMembers returns the live members of group that run on this node.
 func (s *Scope) LocalMembers(group string) []Member { return s.members0(group, true) }

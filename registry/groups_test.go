@@ -266,3 +266,42 @@ func TestMultiCall(t *testing.T) {
 		t.Fatal("multicall to unknown group")
 	}
 }
+
+// Members shares one list per group version: an update of a member's
+// metadata, in place in the group, still shows in the next Members.
+func TestMembersListFollowsUpdates(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	p, q := spawn(t, n), spawn(t, n)
+	for _, pid := range []actor.PID{p, q} {
+		if err := s.Join(ctx, "g", pid, "m1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meta := func() map[actor.PID]any {
+		out := map[actor.PID]any{}
+		for _, m := range s.Members("g") {
+			out[m.PID] = m.Meta
+		}
+		return out
+	}
+	if got := meta(); got[p] != "m1" || got[q] != "m1" {
+		t.Fatalf("members %v", got)
+	}
+	if _, err := s.UpdateMember(ctx, "g", p, func(any) any { return "m2" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := meta(); got[p] != "m2" {
+		t.Fatalf("after UpdateMember: %v", got)
+	}
+	if err := s.Join(ctx, "g", q, "m3"); err != nil {
+		t.Fatal(err)
+	}
+	if got := meta(); got[q] != "m3" || got[p] != "m2" {
+		t.Fatalf("after a second Join: %v", got)
+	}
+	kill(t, n, q, errors.New("gone"))
+	if got := meta(); len(got) != 1 || got[p] != "m2" {
+		t.Fatalf("after q exited: %v", got)
+	}
+}

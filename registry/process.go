@@ -364,6 +364,7 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 		if prev := s.members.load(m.key); prev != nil {
 			m.val.slot = prev.val.slot
 			gs.read.view.Load().slots[m.val.slot].Store(m)
+			gs.read.republish()
 			s.members.put(m)
 			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: r.meta, reason: Normal{}})
 			p.announceJoined(ctx, r.group, r.pid, r.meta, m.val.time, Normal{})
@@ -484,6 +485,7 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 	m := newMember(r.group, r.pid, meta, p.now())
 	m.val.slot = prev.val.slot
 	gs.read.view.Load().slots[m.val.slot].Store(m)
+	gs.read.republish()
 	p.s.members.put(m)
 	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: meta, reason: Normal{}})
 	p.announceJoined(ctx, r.group, r.pid, meta, m.val.time, Normal{})

@@ -550,6 +550,7 @@ func (p *scopeProc) remoteSetMember(ctx *actor.Context, l *peerLink, m wireMembe
 	if prev != nil {
 		e.val.slot = prev.val.slot
 		gs.read.view.Load().slots[e.val.slot].Store(e)
+		gs.read.republish()
 		s.members.put(e)
 		if !metaEqual(prev.val.meta, m.meta) {
 			p.emit(ctx, event{kind: evGroupUpdated, key: m.group, pid: m.pid, prev: prev.val.meta, meta: m.meta, reason: reason})
