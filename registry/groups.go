@@ -19,14 +19,17 @@ type groupRead struct {
 	view atomic.Pointer[memberView]
 }
 
-// memberView is a published list of members: readers use slots[:n]. The
-// scope process appends by storing slots[n] and publishing a new view with
-// n+1 (no reader of an older view looks at that slot), replaces a member's
-// entry in place with an atomic store, and removes a member by publishing
-// a copy. So a join costs O(1) amortised and a leave O(group size).
+// memberView is a published list of members: readers use slots[:n],
+// skipping the nil holes. The scope process appends by storing slots[n]
+// and publishing a new view with n+1 (no reader of an older view looks at
+// that slot), replaces a member's entry in place with an atomic store, and
+// removes a member by storing a hole and publishing a new view; when holes
+// are more than half the slots, or the array is full, the members move to
+// a new array. So a join and a leave cost O(1) amortised.
 type memberView struct {
 	slots []atomic.Pointer[memberEntry]
-	n     int
+	n     int // slots in use, holes included
+	count int // members
 	local int // members on this node
 	// all is the view as a []Member, built by the first reader that needs
 	// it and shared by every later one. A view whose slot is replaced in
@@ -39,10 +42,11 @@ func (v *memberView) list() []Member {
 	if p := v.all.Load(); p != nil {
 		return *p
 	}
-	out := make([]Member, v.n)
+	out := make([]Member, 0, v.count)
 	for i := 0; i < v.n; i++ {
-		m := v.slots[i].Load()
-		out[i] = Member{PID: m.key.pid, Meta: m.val.meta}
+		if m := v.slots[i].Load(); m != nil {
+			out = append(out, Member{PID: m.key.pid, Meta: m.val.meta})
+		}
 	}
 	v.all.CompareAndSwap(nil, &out)
 	return *v.all.Load()
@@ -52,7 +56,7 @@ func (v *memberView) list() []Member {
 // in place, so that its member list is built again.
 func (g *groupRead) republish() {
 	v := g.view.Load()
-	g.view.Store(&memberView{slots: v.slots, n: v.n, local: v.local})
+	g.view.Store(&memberView{slots: v.slots, n: v.n, count: v.count, local: v.local})
 }
 
 func (s *Scope) view(group string) *memberView {
@@ -70,7 +74,7 @@ func (s *Scope) view(group string) *memberView {
 // (slices.Clone it first).
 func (s *Scope) Members(group string) []Member {
 	v := s.view(group)
-	if v == nil || v.n == 0 {
+	if v == nil || v.count == 0 {
 		return nil
 	}
 	all := v.list()
@@ -87,12 +91,15 @@ func (s *Scope) LocalMembers(group string) []Member { return s.members0(group, t
 
 func (s *Scope) members0(group string, localOnly bool) []Member {
 	v := s.view(group)
-	if v == nil || v.n == 0 {
+	if v == nil || v.count == 0 {
 		return nil
 	}
-	out := make([]Member, 0, v.n)
+	out := make([]Member, 0, v.count)
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
+		if m == nil {
+			continue
+		}
 		if localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
@@ -120,7 +127,7 @@ func (s *Scope) IsLocalMember(group string, pid actor.PID) bool {
 // handled its exit.
 func (s *Scope) MemberCount(group string) int {
 	if v := s.view(group); v != nil {
-		return v.n
+		return v.count
 	}
 	return 0
 }
@@ -145,7 +152,7 @@ func (s *Scope) groupNames(localOnly bool) []string {
 	var out []string
 	s.groups.Range(func(k, v any) bool {
 		view := v.(*groupRead).view.Load()
-		if view.n > 0 && (!localOnly || view.local > 0) {
+		if view.count > 0 && (!localOnly || view.local > 0) {
 			out = append(out, k.(string))
 		}
 		return true
@@ -237,7 +244,7 @@ func (s *Scope) publish(ctx context.Context, group string, msg any, localOnly bo
 	sent := 0
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
-		if localOnly && !s.node.IsLocal(m.key.pid) {
+		if m == nil || localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
 		if send(m.key.pid, msg) == nil {

@@ -395,57 +395,67 @@ func (p *scopeProc) newGroup(group string) *groupState {
 	return gs
 }
 
-// appendMember publishes a view with m added.
+// appendMember publishes a view with m added. When the slot array is
+// full, the members move to a new one without the holes leaves left.
 func (p *scopeProc) appendMember(gs *groupState, m *memberEntry) {
 	v := gs.read.view.Load()
-	slots := v.slots
-	if v.n == len(slots) {
-		slots = make([]atomic.Pointer[memberEntry], max(4, 2*v.n))
-		for i := 0; i < v.n; i++ {
-			slots[i].Store(v.slots[i].Load())
-		}
+	slots, n := v.slots, v.n
+	if n == len(slots) {
+		slots, n = compact(v, max(4, 2*v.count+1))
 	}
-	slots[v.n].Store(m)
+	slots[n].Store(m)
 	local := v.local
 	if p.s.node.IsLocal(m.key.pid) {
 		local++
 	}
-	m.val.slot = v.n
-	gs.read.view.Store(&memberView{slots: slots, n: v.n + 1, local: local})
+	m.val.slot = n
+	gs.read.view.Store(&memberView{slots: slots, n: n + 1, count: v.count + 1, local: local})
 }
 
-// removeMember publishes a copy of the view without pid, and reports the
-// removed entry.
+// compact copies the members of v into a new slot array of size, in
+// order, and records their new slots.
+func compact(v *memberView, size int) ([]atomic.Pointer[memberEntry], int) {
+	slots := make([]atomic.Pointer[memberEntry], size)
+	j := 0
+	for i := 0; i < v.n; i++ {
+		if m := v.slots[i].Load(); m != nil {
+			m.val.slot = j
+			slots[j].Store(m)
+			j++
+		}
+	}
+	return slots, j
+}
+
+// removeMember removes pid from the group's view and reports the removed
+// entry. Its slot becomes a hole (readers skip holes), so a leave is O(1);
+// when holes make up more than half of the slots, the members move to a
+// new array.
 func (p *scopeProc) removeMember(group string, gs *groupState, pid actor.PID) *memberEntry {
 	old := p.s.members.load(memberKey{group, pid})
 	if old == nil {
 		return nil
 	}
-	i := old.val.slot
 	v := gs.read.view.Load()
-	n := v.n - 1
-	slots := make([]atomic.Pointer[memberEntry], max(4, n+n/2))
-	for j := 0; j < n; j++ {
-		src := j
-		if j == i {
-			src = n // the last member takes the freed slot
-		}
-		slots[j].Store(v.slots[src].Load())
-	}
-	if i != n {
-		v.slots[n].Load().val.slot = i
-	}
+	v.slots[old.val.slot].Store(nil)
 	local := v.local
 	if p.s.node.IsLocal(pid) {
 		local--
 	}
 	p.s.members.remove(memberKey{group, pid})
-	if n == 0 {
+	count := v.count - 1
+	if count == 0 {
 		delete(p.groups, group)
 		p.s.groups.Delete(group)
 		p.s.groupCount.Add(-1)
+		gs.read.view.Store(&memberView{})
+		return old
 	}
-	gs.read.view.Store(&memberView{slots: slots, n: n, local: local})
+	slots, n := v.slots, v.n
+	if n > 8 && 2*count < n {
+		slots, n = compact(v, max(4, count+count/2))
+	}
+	gs.read.view.Store(&memberView{slots: slots, n: n, count: count, local: local})
 	return old
 }
 

@@ -40,7 +40,7 @@ func (p *scopeProc) reload(ctx *actor.Context) {
 		v := gs.read.view.Load()
 		var local []*memberEntry
 		for i := 0; i < v.n; i++ {
-			if m := v.slots[i].Load(); s.node.IsLocal(m.key.pid) {
+			if m := v.slots[i].Load(); m != nil && s.node.IsLocal(m.key.pid) {
 				local = append(local, m)
 			}
 		}
