@@ -147,6 +147,9 @@ func metaText(m any) string {
 	if s, ok := m.(*wrapperspb.StringValue); ok {
 		return s.Value
 	}
+	if b, ok := m.(*wrapperspb.BytesValue); ok {
+		return fmt.Sprintf("bytes:%d", len(b.GetValue())) // keeps event lines short
+	}
 	return fmt.Sprint(m)
 }
 
@@ -473,6 +476,26 @@ func (ch *childCmds) run(args []string) (string, error) {
 	case "publish": // publish GROUP: how many members it reached
 		k, err := ch.reg.Publish(ctx, ch.scope, arg(1), wrapperspb.String("news"))
 		return strconv.Itoa(k), err
+	case "registerbig": // registerbig NAME W BYTES: metadata of BYTES bytes
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		size, err := strconv.Atoi(arg(3))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.reg.Register(ctx, ch.scope, arg(1), pid, wrapperspb.Bytes(make([]byte, size)))
+	case "lookupsize": // lookupsize NAME: "pid bytes" of a registerbig name, or "none"
+		pid, meta, err := ch.reg.Lookup(ch.scope, arg(1))
+		if errors.Is(err, registry.ErrNotRegistered) {
+			return "none", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		b, _ := meta.(*wrapperspb.BytesValue)
+		return fmt.Sprintf("%s %d", pidText(pid), len(b.GetValue())), nil
 	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
 		pid, _ := n.Spawn(childWorker{})
 		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,

@@ -49,6 +49,10 @@ var (
 	// Registry made with NewCluster) whose metadata is neither a
 	// proto.Message nor nil: it could not cross the wire.
 	ErrMetaNotProto = errors.New("registry: metadata of a replicated scope must be a proto.Message or nil")
+	// ErrMetaTooLarge is returned by writes to a replicated scope whose
+	// metadata encodes to more than MaxMetaBytes: it could not cross the
+	// wire.
+	ErrMetaTooLarge = errors.New("registry: metadata of a replicated scope too large")
 	// ErrUpdateContended is returned by Update and UpdateMember of an entry
 	// of another node that changed every time they tried.
 	ErrUpdateContended = errors.New("registry: remote entry kept changing during update")

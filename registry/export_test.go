@@ -14,3 +14,6 @@ func Sync(ctx context.Context, s *Scope) error { return s.sync(ctx) }
 func RegisterRequest(name string, pid actor.PID, meta any, done func(any, error)) *actor.Request {
 	return actor.NewRequest(actor.PID{}, registerReq{name: name, pid: pid, meta: meta}, done)
 }
+
+// CheckMeta exposes checkMeta to the tests.
+func CheckMeta(meta any) error { return checkMeta(meta) }

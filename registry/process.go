@@ -148,6 +148,10 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 		}
 	case *registrypb.ScopeMessage:
 		p.wire(ctx, m)
+	case rediscoverMsg:
+		if p.repl != nil {
+			p.onRediscover(ctx, m)
+		}
 	case flushChanges:
 		if p.repl != nil {
 			p.flush(ctx)
@@ -241,6 +245,11 @@ func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
 }
 
 func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
+	if p.repl != nil {
+		if err := checkMeta(r.meta); err != nil { // a forwarded write's too
+			return err
+		}
+	}
 	s := p.s
 	var prev *nameEntry
 	if it := s.names.load(r.name); it != nil {
@@ -351,6 +360,11 @@ func safeUpdate(fn func() any) (meta any, err error) {
 }
 
 func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
+	if p.repl != nil {
+		if err := checkMeta(r.meta); err != nil { // a forwarded write's too
+			return err
+		}
+	}
 	if !p.alive(ctx, r.pid) {
 		return ErrNotAlive
 	}

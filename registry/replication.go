@@ -3,6 +3,7 @@ package registry
 import (
 	"slices"
 	"sort"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -54,6 +55,10 @@ type peerLink struct {
 	outAsk uint64
 	outSeq uint64
 	buf    []*registrypb.Change // changes not sent yet (announce)
+
+	// re-asks after gaps (rediscover)
+	gapBackoff time.Duration
+	gapTimer   *actor.Timer
 }
 
 // claim is a registration of a remote node as this node knows it. A claim
@@ -119,6 +124,47 @@ func (p *scopeProc) discover(ctx *actor.Context, node string, to actor.PID, star
 	}
 }
 
+// Back-off of the re-asks after gaps in one session.
+const (
+	minGapBackoff = 50 * time.Millisecond
+	maxGapBackoff = 5 * time.Second
+)
+
+// rediscoverMsg makes the scope process ask node again after a gap, if
+// its ask is still ask.
+type rediscoverMsg struct {
+	node string
+	ask  uint64
+}
+
+// rediscover asks l's node again after a gap in its stream: now if no
+// gap was seen in this session yet, else after the back-off, which
+// doubles with each gap.
+func (p *scopeProc) rediscover(ctx *actor.Context, l *peerLink) {
+	if l.gapTimer != nil {
+		return // a re-ask is on its way
+	}
+	if l.gapBackoff == 0 {
+		l.gapBackoff = minGapBackoff
+		p.discover(ctx, l.node, l.in, false)
+		return
+	}
+	l.gapTimer = ctx.SendAfter(ctx.Self(), rediscoverMsg{node: l.node, ask: l.ask}, l.gapBackoff)
+	l.gapBackoff = min(2*l.gapBackoff, maxGapBackoff)
+}
+
+// onRediscover handles a rediscoverMsg.
+func (p *scopeProc) onRediscover(ctx *actor.Context, m rediscoverMsg) {
+	l := p.repl.peers[m.node]
+	if l == nil || l.gapTimer == nil {
+		return
+	}
+	l.gapTimer = nil
+	if l.ask == m.ask && l.ask != 0 {
+		p.discover(ctx, l.node, l.in, false)
+	}
+}
+
 // nodeEvent handles the cluster's NodeUp and NodeDown.
 func (p *scopeProc) nodeEvent(ctx *actor.Context, msg any) {
 	switch e := msg.(type) {
@@ -166,6 +212,10 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 		ctx.Demonitor(l.mon)
 	}
 	l.in, l.mon, l.synced = actor.PID{}, actor.Ref{}, false
+	if l.gapTimer != nil {
+		l.gapTimer.Cancel()
+	}
+	l.gapTimer, l.gapBackoff = nil, 0
 	if dead.IsZero() || l.askTo == dead || l.askTo.IsZero() && l.seq > 0 {
 		l.ask, l.askTo, l.seq = 0, actor.PID{}, 0
 	}
@@ -204,8 +254,11 @@ func (p *scopeProc) wire(ctx *actor.Context, m *registrypb.ScopeMessage) {
 		return
 	case d.seq != l.seq+1:
 		// A gap in the current session: what follows cannot be applied.
+		// Ask again, at once the first time, then with a growing back-off
+		// so that a send that keeps failing on the peer cannot make the
+		// two scope processes loop at full speed.
 		p.drop(ctx, "out of sequence", nil)
-		p.discover(ctx, d.node, l.in, false)
+		p.rediscover(ctx, l)
 		return
 	case d.kind == msgSnapshot && l.seq == 0:
 		if l.in != d.from {
@@ -287,10 +340,12 @@ func (p *scopeProc) sendSnapshot(ctx *actor.Context, l *peerLink) {
 			if err != nil {
 				continue
 			}
-			snap.Names = append(snap.Names, n)
-			if size += proto.Size(n); size >= maxChunkBytes {
-				flush(false)
+			sz := proto.Size(n)
+			if size > 0 && size+sz > maxChunkBytes {
+				flush(false) // before an entry that would overflow the chunk
 			}
+			snap.Names = append(snap.Names, n)
+			size += sz
 		}
 		for _, group := range ps.groups {
 			it := p.s.members.load(memberKey{group, ps.pid})
@@ -301,10 +356,12 @@ func (p *scopeProc) sendSnapshot(ctx *actor.Context, l *peerLink) {
 			if err != nil {
 				continue
 			}
-			snap.Members = append(snap.Members, m)
-			if size += proto.Size(m); size >= maxChunkBytes {
-				flush(false)
+			sz := proto.Size(m)
+			if size > 0 && size+sz > maxChunkBytes {
+				flush(false) // before an entry that would overflow the chunk
 			}
+			snap.Members = append(snap.Members, m)
+			size += sz
 		}
 	})
 	flush(true)
@@ -338,6 +395,8 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 		m.Body = b
 	}
 	if err := ctx.Send(l.out, m); err != nil {
+		// The seq stays counted: the peer sees the gap at the next
+		// message and asks again, after its back-off (wire).
 		ctx.Logger().Warn().Str("scope", p.s.name).Str("node", l.node).Err(err).Msg("registry replication message not sent")
 	}
 }
@@ -661,6 +720,8 @@ func (p *scopeProc) restartRepl(ctx *actor.Context) {
 	}
 	for node, l := range p.repl.peers {
 		l.ask, l.askTo, l.in, l.mon, l.seq, l.synced, l.waiters = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false, nil
+		l.gapTimer.Cancel() // its message would go to the dead process
+		l.gapTimer, l.gapBackoff = nil, 0
 		l.out, l.outAsk, l.outSeq, l.buf = actor.PID{}, 0, 0, nil
 		if !up[node] {
 			p.purgeNode(ctx, l, actor.PID{})

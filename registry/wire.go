@@ -20,15 +20,26 @@ const protocolVersion uint32 = 1
 // cluster's MaxMessageBytes.
 const maxChunkBytes = 256 << 10
 
-// checkMeta returns ErrMetaNotProto unless meta can cross the wire.
+// MaxMetaBytes bounds the encoded size of one entry's metadata in a
+// replicated scope: a write whose metadata is larger fails with
+// ErrMetaTooLarge. It is far below cluster.MaxMessageBytes, so that any
+// entry fits in a replication message with room for its name and PID.
+const MaxMetaBytes = 1 << 20
+
+// checkMeta returns ErrMetaNotProto unless meta can cross the wire, and
+// ErrMetaTooLarge if its encoding is over MaxMetaBytes.
 func checkMeta(meta any) error {
 	if meta == nil {
 		return nil
 	}
-	if _, ok := meta.(proto.Message); ok {
-		return nil
+	m, ok := meta.(proto.Message)
+	if !ok {
+		return fmt.Errorf("%w: got %T", ErrMetaNotProto, meta)
 	}
-	return fmt.Errorf("%w: got %T", ErrMetaNotProto, meta)
+	if n := proto.Size(m); n > MaxMetaBytes {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrMetaTooLarge, n, MaxMetaBytes)
+	}
+	return nil
 }
 
 // encodeMeta packs metadata for the wire: nil stays nil.
