@@ -496,6 +496,75 @@ func (ch *childCmds) run(args []string) (string, error) {
 		}
 		b, _ := meta.(*wrapperspb.BytesValue)
 		return fmt.Sprintf("%s %d", pidText(pid), len(b.GetValue())), nil
+	case "scopepid": // the scope process's PID in wire form
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		return base64.StdEncoding.EncodeToString(cluster.MarshalPID(s.PID())), nil
+	case "forged":
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatUint(s.Forged(), 10), nil
+	case "forgewrite": // forgewrite NODE SCOPE REQUESTER PID NAME: a Write naming another requester
+		req, err := ch.pid(arg(3))
+		if err != nil {
+			return "", err
+		}
+		pid, err := ch.pid(arg(4))
+		if err != nil {
+			return "", err
+		}
+		w := &registrypb.Write{Version: 1, Scope: arg(2), Requester: cluster.MarshalPID(req),
+			Op: &registrypb.Write_Register{Register: &registrypb.Name{Name: arg(5), Pid: cluster.MarshalPID(pid)}}}
+		v, err := ch.c.CallNamed(ctx, arg(1), registry.ScopeProcessName(arg(2)), w)
+		if err != nil {
+			return "", err
+		}
+		return v.(*registrypb.WriteResult).GetCode().String(), nil
+	case "forgesync": // forgesync NODE SCOPE: ask NODE's scope like a scope process, then answer its ask (guessing)
+		inbox, err := n.NewInbox()
+		if err != nil {
+			return "", err
+		}
+		defer inbox.Close()
+		from := cluster.MarshalPID(inbox.PID())
+		disc := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: from,
+			Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
+		if err := ch.c.SendNamed(arg(1), registry.ScopeProcessName(arg(2)), disc); err != nil {
+			return "", err
+		}
+		// A call behind the Discover: its reply comes after anything the
+		// scope process sent in answer to it.
+		_, _ = ch.c.CallNamed(ctx, arg(1), registry.ScopeProcessName(arg(2)), &registrypb.Write{})
+		leaked := 0
+		for {
+			rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			v, err := inbox.Receive(rctx)
+			rcancel()
+			if err != nil {
+				break
+			}
+			if m, ok := v.(*registrypb.ScopeMessage); ok {
+				sn := m.GetSnapshot()
+				leaked += len(sn.GetNames()) + len(sn.GetMembers())
+			}
+		}
+		// The scope process asked this node too (to a name it does not
+		// have): guess its ask.
+		for i := uint64(1); i <= 8; i++ {
+			for _, guess := range []uint64{i, i << 32} {
+				inject := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: from, Session: guess, Seq: 1,
+					Body: &registrypb.ScopeMessage_Snapshot{Snapshot: &registrypb.Snapshot{Last: true,
+						Names: []*registrypb.Name{{Name: "injected", Pid: from, Time: 1}}}}}
+				if err := ch.c.SendNamed(arg(1), registry.ScopeProcessName(arg(2)), inject); err != nil {
+					return "", err
+				}
+			}
+		}
+		return fmt.Sprintf("leaked %d", leaked), nil
 	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
 		pid, _ := n.Spawn(childWorker{})
 		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,

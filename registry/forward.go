@@ -19,6 +19,9 @@ const maxUpdateRetries = 8
 // of it (docs/registry.md, "Forwarded writes").
 func (s *Scope) forward(ctx context.Context, owner string, w *registrypb.Write) (*registrypb.WriteResult, error) {
 	w.Version, w.Scope, w.Requester = protocolVersion, s.name, cluster.MarshalPID(s.PID())
+	if asks := s.asks.Load(); asks != nil {
+		w.Session = (*asks)[owner]
+	}
 	v, err := s.cl.CallNamed(ctx, owner, ScopeProcessName(s.name), w)
 	if err != nil {
 		return nil, fmt.Errorf("forward to node %s: %w", owner, err)
@@ -176,9 +179,14 @@ func (p *scopeProc) forwarded(ctx *actor.Context, w *registrypb.Write) *registry
 	if err != nil {
 		return bad(err)
 	}
+	// The requester is only what the call claims: it must be the scope
+	// process whose Discover opened the out stream, and carry that
+	// Discover's ask, which only it and this process know.
 	l := p.repl.peers[req.NodeName()]
-	if l == nil || (l.out != req && l.in != req) {
-		p.drop(ctx, "forwarded write from a node not of the scope", nil)
+	if l == nil || l.out != req || l.outAsk == 0 || w.GetSession() != l.outAsk {
+		p.s.forged.Add(1)
+		p.drop(ctx, "forwarded write not from a scope process of the scope", nil)
+		ctx.Logger().Warn().Str("scope", p.s.name).Str("requester", req.String()).Msg("registry forwarded write refused: not from a peer of the scope")
 		return &registrypb.WriteResult{Code: registrypb.WriteResult_NOT_MEMBER}
 	}
 	self := p.repl.self

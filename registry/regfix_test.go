@@ -3,11 +3,13 @@ package registry_test
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
 )
 
@@ -50,5 +52,55 @@ func TestCheckMetaSize(t *testing.T) {
 	}
 	if err := registry.CheckMeta(nil); err != nil {
 		t.Errorf("nil meta: %v", err)
+	}
+}
+
+// A node that did not add the scope neither receives its entries nor
+// injects any: its Discover is answered to the scope's name on its node,
+// which it does not have; it cannot answer the scope's ask, a secret sent
+// only to that name; and a forwarded write naming another node's scope
+// process as its requester is refused and counted (before: the snapshot
+// went to the forger's inbox, a guessed ask let it inject a name, and a
+// forged requester passed the membership check).
+func TestReplicatedNonMemberCannotReadOrInject(t *testing.T) {
+	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
+	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+	x := startNode(t, "x", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name+","+b.name)
+	eventually(t, a, b.name, "nodes")
+	eventually(t, b, a.name, "nodes")
+	spawnOn(t, a, "w")
+	a.ok("register secret w m")
+	before, _ := strconv.Atoi(a.ok("dropped"))
+	if r := x.ok("forgesync %s s", a.name); r != "leaked 0" {
+		t.Errorf("x: forgesync: %s, want leaked 0", r)
+	}
+	testkit.Eventually(t, converge, func() error {
+		if got, _ := strconv.Atoi(a.ok("dropped")); got < before+16 {
+			return fmt.Errorf("a dropped %d, was %d: want the 16 guesses dropped", got, before)
+		}
+		return nil
+	})
+	if r := a.ok("lookup injected"); r != "none" {
+		t.Errorf("a: a non-member injected a name: lookup injected is %s", r)
+	}
+	if r := a.ok("nodes"); r != b.name {
+		t.Errorf("a: synced nodes %q, want only %q", r, b.name)
+	}
+	// A write that claims to come from b's scope process.
+	_, w2 := spawnOn(t, a, "w2")
+	if r := x.ok("forgewrite %s s %s %s forgedname", a.name, b.ok("scopepid"), w2); r != "NOT_MEMBER" {
+		t.Errorf("x: forged write: %s, want NOT_MEMBER", r)
+	}
+	if r := a.ok("lookup forgedname"); r != "none" {
+		t.Errorf("a: a forged write registered: lookup forgedname is %s", r)
+	}
+	if r := a.ok("forged"); r != "1" {
+		t.Errorf("a: forged %s, want 1", r)
+	}
+	// b's own forwarded writes still pass.
+	p3, w3 := spawnOn(t, a, "w3")
+	b.ok("register fwd %s m3", w3)
+	if r := b.ok("lookup fwd"); r != p3+" m3" {
+		t.Errorf("b: lookup fwd after a forwarded register: %s", r)
 	}
 }

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"slices"
 	"sort"
 	"time"
@@ -104,22 +106,41 @@ func (p *scopeProc) initRepl(ctx *actor.Context) error {
 	return nil
 }
 
+// newAsk makes the ask numbered n: n in the high 32 bits, so asks grow,
+// and 32 random bits below, so that a node that never received the ask
+// (it does not run the scope: the Discover went to a name it does not
+// have) cannot answer it or write in its name.
+func newAsk(n uint64) uint64 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return n<<32 | uint64(binary.LittleEndian.Uint32(b[:]))
+}
+
+// publishAsks publishes the current ask of every peer, which forwarded
+// writes carry to prove they come from this scope process.
+func (p *scopeProc) publishAsks() {
+	asks := make(map[string]uint64, len(p.repl.peers))
+	for n, l := range p.repl.peers {
+		if l.ask != 0 {
+			asks[n] = l.ask
+		}
+	}
+	p.s.asks.Store(&asks)
+}
+
 // discover sends a fresh ask to node: to its scope process to if known,
 // else to the scope's name there.
 func (p *scopeProc) discover(ctx *actor.Context, node string, to actor.PID, start bool) {
 	l := p.link(node)
 	p.repl.nextAsk++
-	l.ask, l.askTo, l.seq, l.synced = p.repl.nextAsk, to, 0, false
+	l.ask, l.askTo, l.seq, l.synced = newAsk(p.repl.nextAsk), to, 0, false
 	p.releaseWaiters(l)
+	p.publishAsks()
 	msg := &registrypb.ScopeMessage{Version: protocolVersion, Scope: p.s.name, From: p.repl.selfPID,
 		Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: l.ask, Start: start}}}
-	var err error
-	if to.IsZero() {
-		err = p.repl.cl.SendNamed(node, ScopeProcessName(p.s.name), msg)
-	} else {
-		err = ctx.Send(to, msg)
-	}
-	if err != nil {
+	// Always to the scope's name: a node without the scope has no such
+	// process, so the ask (a secret, newAsk) reaches only a scope process.
+	if err := p.repl.cl.SendNamed(node, ScopeProcessName(p.s.name), msg); err != nil {
 		ctx.Logger().Debug().Str("scope", p.s.name).Str("node", node).Err(err).Msg("registry discover not sent")
 	}
 }
@@ -224,6 +245,7 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	}
 	p.releaseWaiters(l)
 	p.publishNodes()
+	p.publishAsks()
 }
 
 // drop counts and logs a message refused by the protocol.
@@ -394,7 +416,10 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	case *registrypb.ScopeMessage_Changes:
 		m.Body = b
 	}
-	if err := ctx.Send(l.out, m); err != nil {
+	// To the scope's name on the peer, not to the PID its Discover named:
+	// that PID is only what the message claims, and a node without the
+	// scope receives nothing.
+	if err := p.repl.cl.SendNamed(l.node, ScopeProcessName(p.s.name), m); err != nil {
 		// The seq stays counted: the peer sees the gap at the next
 		// message and asks again, after its back-off (wire).
 		ctx.Logger().Warn().Str("scope", p.s.name).Str("node", l.node).Err(err).Msg("registry replication message not sent")
@@ -728,4 +753,5 @@ func (p *scopeProc) restartRepl(ctx *actor.Context) {
 		}
 	}
 	p.publishNodes()
+	p.publishAsks()
 }

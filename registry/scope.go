@@ -30,8 +30,10 @@ type Scope struct {
 	groups     sync.Map // string -> *groupRead
 	groupCount atomic.Int64
 	members    *memberTable
-	nodes      atomic.Pointer[[]string] // peers synced with, sorted
-	dropped    atomic.Uint64            // replication messages refused
+	nodes      atomic.Pointer[[]string]          // peers synced with, sorted
+	asks       atomic.Pointer[map[string]uint64] // the scope process's current ask of each peer
+	dropped    atomic.Uint64                     // replication messages refused
+	forged     atomic.Uint64                     // forwarded writes refused as not from a peer
 }
 
 func newScope(n *actor.Node, cl *cluster.Cluster, name string) *Scope {
@@ -54,6 +56,12 @@ func (s *Scope) Nodes() []string {
 // processes of another node than the sender's, or forwarded writes from
 // a node that is not of the scope.
 func (s *Scope) Dropped() uint64 { return s.dropped.Load() }
+
+// Forged returns how many forwarded writes the scope process has refused
+// because they did not come from the scope process of a peer of the
+// scope (a node that did not add the scope, or a forged requester); they
+// are counted in Dropped too, and logged.
+func (s *Scope) Forged() uint64 { return s.forged.Load() }
 
 // nameEntry is a registration, held immutable in a names item.
 type nameEntry struct {

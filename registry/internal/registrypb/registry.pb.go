@@ -1065,6 +1065,10 @@ type Write struct {
 	Version   uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	Scope     string                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
 	Requester []byte                 `protobuf:"bytes,3,opt,name=requester,proto3" json:"requester,omitempty"` // the calling node's scope process
+	// session is the calling scope process's current ask of the owner
+	// (Discover.ask): a secret of the two scope processes, which proves that
+	// the call comes from the requester.
+	Session uint64 `protobuf:"varint,4,opt,name=session,proto3" json:"session,omitempty"`
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Write_Register
@@ -1127,6 +1131,13 @@ func (x *Write) GetRequester() []byte {
 		return x.Requester
 	}
 	return nil
+}
+
+func (x *Write) GetSession() uint64 {
+	if x != nil {
+		return x.Session
+	}
+	return 0
 }
 
 func (x *Write) GetOp() isWrite_Op {
@@ -1575,11 +1586,12 @@ const file_registry_proto_rawDesc = "" +
 	"\x04Left\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\fR\x03pid\x121\n" +
-	"\x06reason\x18\x03 \x01(\v2\x19.arbor.registry.v1.ReasonR\x06reason\"\xbc\x03\n" +
+	"\x06reason\x18\x03 \x01(\v2\x19.arbor.registry.v1.ReasonR\x06reason\"\xd6\x03\n" +
 	"\x05Write\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x14\n" +
 	"\x05scope\x18\x02 \x01(\tR\x05scope\x12\x1c\n" +
-	"\trequester\x18\x03 \x01(\fR\trequester\x125\n" +
+	"\trequester\x18\x03 \x01(\fR\trequester\x12\x18\n" +
+	"\asession\x18\x04 \x01(\x04R\asession\x125\n" +
 	"\bregister\x18\n" +
 	" \x01(\v2\x17.arbor.registry.v1.NameH\x00R\bregister\x12?\n" +
 	"\n" +
