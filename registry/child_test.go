@@ -196,6 +196,7 @@ func (neitherResolver) ResolveRegistryConflict(string, string, registry.Registra
 
 // childCmds runs the parent's commands; pids names the child's workers.
 type childCmds struct {
+	reask func() (string, error) // the rest of reaskbegin
 	c     *cluster.Cluster
 	reg   *registry.Registry
 	scope string
@@ -496,6 +497,43 @@ func (ch *childCmds) run(args []string) (string, error) {
 		}
 		b, _ := meta.(*wrapperspb.BytesValue)
 		return fmt.Sprintf("%s %d", pidText(pid), len(b.GetValue())), nil
+	case "reaskbegin": // reaskbegin LOCALNAME NODE NAME W: block the scope process, queue a re-ask of NODE, forward Register NAME W
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		pid, err := ch.pid(arg(4))
+		if err != nil {
+			return "", err
+		}
+		started, gate := make(chan struct{}), make(chan struct{})
+		go func() {
+			_, _, _ = s.Update(context.Background(), arg(1), func(_ actor.PID, meta any) any {
+				close(started)
+				<-gate
+				return meta
+			})
+		}()
+		<-started
+		if err := registry.Reask(n, s, arg(2)); err != nil {
+			return "", err
+		}
+		res := make(chan error, 1)
+		go func() { res <- s.Register(context.Background(), arg(3), pid, wrapperspb.String("m")) }()
+		ch.reask = func() (string, error) {
+			close(gate)
+			if err := <-res; err != nil {
+				return "", err
+			}
+			p, _, err := s.Lookup(arg(3)) // at once: the write returned
+			if err != nil {
+				return "", err
+			}
+			return pidText(p), nil
+		}
+		return "", nil
+	case "reaskend": // reaskend: unblock, wait for the Register, look the name up at once
+		return ch.reask()
 	case "scopepid": // the scope process's PID in wire form
 		s, err := ch.reg.Scope(ch.scope)
 		if err != nil {

@@ -53,6 +53,11 @@ var (
 	// metadata encodes to more than MaxMetaBytes: it could not cross the
 	// wire.
 	ErrMetaTooLarge = errors.New("registry: metadata of a replicated scope too large")
+	// ErrSessionEnded is returned by a write forwarded to another node when
+	// this node lost its session with that node before it saw the write
+	// applied: the owner made the write, and this node sees it once the two
+	// sync again.
+	ErrSessionEnded = errors.New("registry: session with the owner node ended before this node saw the write")
 	// ErrUpdateContended is returned by Update and UpdateMember of an entry
 	// of another node that changed every time they tried.
 	ErrUpdateContended = errors.New("registry: remote entry kept changing during update")

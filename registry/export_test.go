@@ -17,3 +17,6 @@ func RegisterRequest(name string, pid actor.PID, meta any, done func(any, error)
 
 // CheckMeta exposes checkMeta to the tests.
 func CheckMeta(meta any) error { return checkMeta(meta) }
+
+// Reask makes s's scope process ask node again, as after a gap.
+func Reask(n *actor.Node, s *Scope, node string) error { return n.Send(s.PID(), reaskMsg{node}) }

@@ -30,9 +30,13 @@ func (s *Scope) forward(ctx context.Context, owner string, w *registrypb.Write) 
 	if !ok {
 		return nil, fmt.Errorf("forward to node %s: reply %T", owner, v)
 	}
-	if res.GetSession() != 0 {
-		if _, err := s.call(ctx, awaitReq{node: owner, session: res.GetSession(), seq: res.GetSeq()}); err != nil {
+	if res.GetCode() == registrypb.WriteResult_OK || res.GetSession() != 0 {
+		v, err := s.call(ctx, awaitReq{node: owner, session: res.GetSession(), seq: res.GetSeq()})
+		if err != nil {
 			return nil, err
+		}
+		if err, ok := v.(error); ok && err != nil {
+			return nil, fmt.Errorf("forward to node %s: %w", owner, err)
 		}
 	}
 	return res, nil
@@ -288,10 +292,34 @@ func (p *scopeProc) await(m *actor.Request, r awaitReq) {
 		return
 	}
 	l := p.repl.peers[r.node]
-	if l == nil || r.session != l.ask || r.seq <= l.seq {
-		m.Reply(nil)
+	if l == nil {
+		m.Reply(ErrSessionEnded)
 		return
 	}
 	r.req = m
+	if done, err := r.settled(l); done {
+		m.Reply(err)
+		return
+	}
 	l.waiters = append(l.waiters, r)
+}
+
+// settled reports whether the wait r on l is over, and with which error:
+// nil once this node applied the announcement r names, or a snapshot of
+// the owner taken after it; ErrSessionEnded once l's node is purged (the
+// write was made there, but this node will see it only with its next
+// sync).
+func (r awaitReq) settled(l *peerLink) (bool, error) {
+	switch {
+	case l.ask == 0:
+		return true, ErrSessionEnded
+	case r.session == l.ask:
+		return r.seq <= l.seq, nil
+	default:
+		// The owner stamped an older ask (or none): it applied the write
+		// before it got the Discover of l.ask, which travels the same
+		// ordered way as the write, so the snapshot answering l.ask has
+		// the write.
+		return l.synced, nil
+	}
 }

@@ -152,6 +152,12 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 		if p.repl != nil {
 			p.onRediscover(ctx, m)
 		}
+	case reaskMsg:
+		if p.repl != nil {
+			if l := p.repl.peers[m.node]; l != nil && l.ask != 0 {
+				p.discover(ctx, m.node, l.in, false)
+			}
+		}
 	case flushChanges:
 		if p.repl != nil {
 			p.flush(ctx)

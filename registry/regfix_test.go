@@ -104,3 +104,25 @@ func TestReplicatedNonMemberCannotReadOrInject(t *testing.T) {
 		t.Errorf("b: lookup fwd after a forwarded register: %s", r)
 	}
 }
+
+// A forwarded write whose announcement the owner stamped with an older
+// ask of the calling node (the caller asked again meanwhile, as after a
+// gap) returns only once the calling node applied the snapshot of its
+// new ask, which has the write (before: it returned at once, and a read
+// on the calling node missed the write).
+func TestForwardedWriteVisibleAfterReask(t *testing.T) {
+	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
+	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+	eventually(t, a, b.name, "nodes")
+	eventually(t, b, a.name, "nodes")
+	spawnOn(t, b, "lb")
+	b.ok("register local lb m")
+	pw, w := spawnOn(t, a, "w")
+	// b's scope process is blocked with a re-ask of a queued; the write
+	// goes to a with b's old ask.
+	b.ok("reaskbegin local %s fwd %s", a.name, w)
+	eventually(t, a, pw+" m", "lookup fwd")
+	if r := b.ok("reaskend"); r != pw {
+		t.Errorf("b: lookup fwd right after the forwarded register returned: %q, want %s", r, pw)
+	}
+}

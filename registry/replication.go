@@ -174,6 +174,9 @@ func (p *scopeProc) rediscover(ctx *actor.Context, l *peerLink) {
 	l.gapBackoff = min(2*l.gapBackoff, maxGapBackoff)
 }
 
+// reaskMsg makes the scope process ask node again at once (tests).
+type reaskMsg struct{ node string }
+
 // onRediscover handles a rediscoverMsg.
 func (p *scopeProc) onRediscover(ctx *actor.Context, m rediscoverMsg) {
 	l := p.repl.peers[m.node]
@@ -718,13 +721,12 @@ func (p *scopeProc) publishNodes() {
 	p.s.nodes.Store(&nodes)
 }
 
-// releaseWaiters answers the waits on l that its state satisfies: the
-// message was applied, or its session is no longer the current one.
+// releaseWaiters answers the waits on l that are settled (awaitReq.settled).
 func (p *scopeProc) releaseWaiters(l *peerLink) {
 	n := 0
 	for _, w := range l.waiters {
-		if w.session != l.ask || w.seq <= l.seq {
-			w.req.Reply(nil)
+		if done, err := w.settled(l); done {
+			w.req.Reply(err)
 			continue
 		}
 		l.waiters[n] = w
@@ -744,6 +746,9 @@ func (p *scopeProc) restartRepl(ctx *actor.Context) {
 		up[n] = true
 	}
 	for node, l := range p.repl.peers {
+		for _, w := range l.waiters {
+			w.req.Reply(ErrSessionEnded) // their callers called the dead process
+		}
 		l.ask, l.askTo, l.in, l.mon, l.seq, l.synced, l.waiters = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false, nil
 		l.gapTimer.Cancel() // its message would go to the dead process
 		l.gapTimer, l.gapBackoff = nil, 0
