@@ -534,6 +534,43 @@ func (ch *childCmds) run(args []string) (string, error) {
 		return "", nil
 	case "reaskend": // reaskend: unblock, wait for the Register, look the name up at once
 		return ch.reask()
+	case "exitrace": // exitrace W REASON NAME: W dies while a write about it is queued in the blocked scope process
+		pid, err := ch.pid(arg(1))
+		if err != nil {
+			return "", err
+		}
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		started, gate := make(chan struct{}), make(chan struct{})
+		upd := make(chan error, 1)
+		go func() {
+			_, _, err := s.Update(ctx, arg(3), func(_ actor.PID, meta any) any {
+				close(started)
+				<-gate
+				return meta
+			})
+			upd <- err
+		}()
+		<-started
+		res := make(chan error, 1)
+		req := registry.RegisterRequest("exitrace-extra", pid, nil, func(v any, err error) {
+			if e, ok := v.(error); ok && err == nil {
+				err = e
+			}
+			res <- err
+		})
+		if err := n.Post(s.PID(), req); err != nil {
+			return "", err
+		}
+		if err := n.Exit(pid, errors.New(arg(2))); err != nil {
+			return "", err
+		}
+		v, _ := ch.exits.Load(arg(1))
+		<-v.(<-chan error) // dead now; its Down is queued behind the request
+		close(gate)
+		return fmt.Sprint(<-upd, " / ", <-res), nil
 	case "scopepid": // the scope process's PID in wire form
 		s, err := ch.reg.Scope(ch.scope)
 		if err != nil {

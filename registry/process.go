@@ -198,9 +198,13 @@ func (p *scopeProc) now() int64 { return p.cfg.now().UnixNano() }
 
 // emit hands an event to the event process if the handler wants it.
 func (p *scopeProc) emit(ctx *actor.Context, ev event) {
-	if p.mask[ev.kind] {
-		_ = ctx.Send(p.events, ev)
+	if !p.mask[ev.kind] {
+		return
 	}
+	if r, ok := ev.reason.(ProcessExit); ok && r.Err == errExitUnknown && (ev.kind == evUnregistered || ev.kind == evLeft) {
+		ev.awaitExit = true // an early removal: the reason comes with the Down, or the owner's Exited
+	}
+	_ = ctx.Send(p.events, ev)
 }
 
 // alive checks pid and, if it is a local process that is dead but still on
@@ -534,6 +538,7 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 		if !p.events.IsZero() {
 			_ = ctx.Send(p.events, exitReason{pid: d.PID, reason: reason})
 		}
+		p.announceExited(ctx, d.PID, reason) // the peers' removals wait for it
 		return
 	}
 	evs := p.purge(d.PID, ps, nil)

@@ -126,3 +126,31 @@ func TestForwardedWriteVisibleAfterReask(t *testing.T) {
 		t.Errorf("b: lookup fwd right after the forwarded register returned: %q, want %s", r, pw)
 	}
 }
+
+// A process that its scope process finds dead before its Down (a write
+// about it was queued first) is removed on every node with its real exit
+// reason: the peers' callbacks wait for the owner's Exited (before, they
+// fired with "exited (reason not yet known)").
+func TestReplicatedEarlyRemovalExitReason(t *testing.T) {
+	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
+	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+	eventually(t, a, b.name, "nodes")
+	eventually(t, b, a.name, "nodes")
+	w, _ := spawnOn(t, a, "w")
+	a.ok("register n1 w m1")
+	a.ok("join g1 w gm")
+	spawnOn(t, a, "u")
+	a.ok("register nu u mu")
+	eventually(t, b, w+" m1", "lookup n1")
+	eventually(t, b, w+":gm", "members g1")
+	a.ok("exitrace w boom nu")
+	for _, n := range []*node{a, b} {
+		eventuallyEvent(t, n, "unregistered n1 "+w+" m1 exit: boom")
+		eventuallyEvent(t, n, "left g1 "+w+" gm exit: boom")
+	}
+	for _, e := range b.eventLog() {
+		if strings.Contains(e, "not yet known") {
+			t.Errorf("b: %q", e)
+		}
+	}
+}

@@ -58,6 +58,10 @@ type peerLink struct {
 	outSeq uint64
 	buf    []*registrypb.Change // changes not sent yet (announce)
 
+	// processes of the node whose removals wait for their exit reason
+	// (Exited); on a purge they get the placeholder
+	exitsDue map[actor.PID]struct{}
+
 	// re-asks after gaps (rediscover)
 	gapBackoff time.Duration
 	gapTimer   *actor.Timer
@@ -86,7 +90,7 @@ type awaitReq struct {
 func (p *scopeProc) link(node string) *peerLink {
 	l := p.repl.peers[node]
 	if l == nil {
-		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}}
+		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{}}
 		p.repl.peers[node] = l
 	}
 	return l
@@ -232,6 +236,9 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 		p.reshow(ctx, name, reason)
 	}
 	p.dropMembers(ctx, l, func(uint64) bool { return true }, reason)
+	for pid := range l.exitsDue { // the Exited will not come: release their callbacks
+		p.remoteExited(ctx, l, pid, ProcessExit{Err: errExitUnknown})
+	}
 	if !l.mon.IsZero() {
 		ctx.Demonitor(l.mon)
 	}
@@ -322,6 +329,11 @@ func (p *scopeProc) wire(ctx *actor.Context, m *registrypb.ScopeMessage) {
 				p.remoteSetMember(ctx, l, c.member, decodeReason(c.reason))
 			case chLeft:
 				p.remoteDelMember(ctx, l, memberKey{c.key, c.pid}, decodeReason(c.reason))
+			case chExited:
+				p.remoteExited(ctx, l, c.pid, decodeReason(c.reason))
+			}
+			if c.reason.GetExitFollows() && (c.kind == chUnregistered || c.kind == chLeft) {
+				l.exitsDue[c.pid] = struct{}{}
 			}
 		}
 	}
@@ -502,6 +514,16 @@ func (p *scopeProc) announceLeft(ctx *actor.Context, group string, pid actor.PID
 		Group: group, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
 }
 
+// announceExited gives the peers the exit reason of a process whose
+// removals were announced before its Down (alive).
+func (p *scopeProc) announceExited(ctx *actor.Context, pid actor.PID, reason Reason) {
+	if !p.replicated() {
+		return
+	}
+	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Exited{Exited: &registrypb.Exited{
+		Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
+}
+
 // announceEvents announces the removals in evs (from purge) with reason.
 func (p *scopeProc) announceEvents(ctx *actor.Context, evs []event, reason Reason) {
 	if !p.replicated() {
@@ -514,6 +536,15 @@ func (p *scopeProc) announceEvents(ctx *actor.Context, evs []event, reason Reaso
 		case evLeft:
 			p.announceLeft(ctx, ev.key, ev.pid, reason)
 		}
+	}
+}
+
+// remoteExited hands the exit reason of a process of l's node to the
+// event process, where the callbacks of its early removals wait for it.
+func (p *scopeProc) remoteExited(ctx *actor.Context, l *peerLink, pid actor.PID, reason Reason) {
+	delete(l.exitsDue, pid)
+	if !p.events.IsZero() {
+		_ = ctx.Send(p.events, exitReason{pid: pid, reason: reason})
 	}
 }
 

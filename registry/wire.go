@@ -92,7 +92,7 @@ func encodeReason(r Reason) *registrypb.Reason {
 		if r.Err != nil {
 			text = r.Err.Error()
 		}
-		return &registrypb.Reason{Kind: registrypb.Reason_PROCESS_EXIT, Exit: text}
+		return &registrypb.Reason{Kind: registrypb.Reason_PROCESS_EXIT, Exit: text, ExitFollows: r.Err == errExitUnknown}
 	case ConflictResolution:
 		return &registrypb.Reason{Kind: registrypb.Reason_CONFLICT_RESOLUTION}
 	case Undefined:
@@ -121,6 +121,9 @@ func init() {
 func decodeReason(r *registrypb.Reason) Reason {
 	switch r.GetKind() {
 	case registrypb.Reason_PROCESS_EXIT:
+		if r.GetExitFollows() {
+			return ProcessExit{Err: errExitUnknown} // the event waits for Exited
+		}
 		if err, ok := knownExits[r.GetExit()]; ok {
 			return ProcessExit{Err: err}
 		}
@@ -232,6 +235,7 @@ const (
 	chUnregistered
 	chJoined
 	chLeft
+	chExited
 )
 
 // decodeChange decodes one change of node's entries.
@@ -251,6 +255,9 @@ func decodeChange(c *registrypb.Change, node string) (change, error) {
 	case *registrypb.Change_Left:
 		ch.kind, ch.key, ch.reason = chLeft, b.Left.GetGroup(), b.Left.GetReason()
 		ch.pid, err = decodePID(b.Left.GetPid(), node)
+	case *registrypb.Change_Exited:
+		ch.kind, ch.reason = chExited, b.Exited.GetReason()
+		ch.pid, err = decodePID(b.Exited.GetPid(), node)
 	default:
 		return ch, fmt.Errorf("%w: empty change", errBadMessage)
 	}

@@ -79,7 +79,7 @@ func (x Reason_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Reason_Kind.Descriptor instead.
 func (Reason_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{7, 0}
+	return file_registry_proto_rawDescGZIP(), []int{8, 0}
 }
 
 type WriteResult_Code int32
@@ -146,7 +146,7 @@ func (x WriteResult_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WriteResult_Code.Descriptor instead.
 func (WriteResult_Code) EnumDescriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{16, 0}
+	return file_registry_proto_rawDescGZIP(), []int{17, 0}
 }
 
 // ScopeMessage is everything one scope process sends another.
@@ -411,6 +411,7 @@ type Change struct {
 	//	*Change_Unregistered
 	//	*Change_Joined
 	//	*Change_Left
+	//	*Change_Exited
 	Change        isChange_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -489,6 +490,15 @@ func (x *Change) GetLeft() *Left {
 	return nil
 }
 
+func (x *Change) GetExited() *Exited {
+	if x != nil {
+		if x, ok := x.Change.(*Change_Exited); ok {
+			return x.Exited
+		}
+	}
+	return nil
+}
+
 type isChange_Change interface {
 	isChange_Change()
 }
@@ -509,6 +519,10 @@ type Change_Left struct {
 	Left *Left `protobuf:"bytes,4,opt,name=left,proto3,oneof"`
 }
 
+type Change_Exited struct {
+	Exited *Exited `protobuf:"bytes,5,opt,name=exited,proto3,oneof"`
+}
+
 func (*Change_Registered) isChange_Change() {}
 
 func (*Change_Unregistered) isChange_Change() {}
@@ -516,6 +530,63 @@ func (*Change_Unregistered) isChange_Change() {}
 func (*Change_Joined) isChange_Change() {}
 
 func (*Change_Left) isChange_Change() {}
+
+func (*Change_Exited) isChange_Change() {}
+
+// Exited gives the exit reason of one of the sender's processes whose
+// removals it announced earlier with exit_follows (it found the process
+// dead before its exit reason reached it).
+type Exited struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           []byte                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Reason        *Reason                `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Exited) Reset() {
+	*x = Exited{}
+	mi := &file_registry_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Exited) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Exited) ProtoMessage() {}
+
+func (x *Exited) ProtoReflect() protoreflect.Message {
+	mi := &file_registry_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Exited.ProtoReflect.Descriptor instead.
+func (*Exited) Descriptor() ([]byte, []int) {
+	return file_registry_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Exited) GetPid() []byte {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
+func (x *Exited) GetReason() *Reason {
+	if x != nil {
+		return x.Reason
+	}
+	return nil
+}
 
 // Discover asks the receiver for its own entries: a Snapshot, then every
 // change, all stamped with ask.
@@ -531,7 +602,7 @@ type Discover struct {
 
 func (x *Discover) Reset() {
 	*x = Discover{}
-	mi := &file_registry_proto_msgTypes[3]
+	mi := &file_registry_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +614,7 @@ func (x *Discover) String() string {
 func (*Discover) ProtoMessage() {}
 
 func (x *Discover) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[3]
+	mi := &file_registry_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +627,7 @@ func (x *Discover) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discover.ProtoReflect.Descriptor instead.
 func (*Discover) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{3}
+	return file_registry_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Discover) GetAsk() uint64 {
@@ -587,7 +658,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_registry_proto_msgTypes[4]
+	mi := &file_registry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +670,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[4]
+	mi := &file_registry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +683,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{4}
+	return file_registry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Snapshot) GetNames() []*Name {
@@ -649,7 +720,7 @@ type Name struct {
 
 func (x *Name) Reset() {
 	*x = Name{}
-	mi := &file_registry_proto_msgTypes[5]
+	mi := &file_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +732,7 @@ func (x *Name) String() string {
 func (*Name) ProtoMessage() {}
 
 func (x *Name) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[5]
+	mi := &file_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +745,7 @@ func (x *Name) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Name.ProtoReflect.Descriptor instead.
 func (*Name) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{5}
+	return file_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Name) GetName() string {
@@ -718,7 +789,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_registry_proto_msgTypes[6]
+	mi := &file_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +801,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[6]
+	mi := &file_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +814,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{6}
+	return file_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Member) GetGroup() string {
@@ -776,16 +847,19 @@ func (x *Member) GetTime() int64 {
 
 // Reason is a callback reason on the wire.
 type Reason struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          Reason_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=arbor.registry.v1.Reason_Kind" json:"kind,omitempty"`
-	Exit          string                 `protobuf:"bytes,2,opt,name=exit,proto3" json:"exit,omitempty"` // the exit reason's text, for PROCESS_EXIT
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  Reason_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=arbor.registry.v1.Reason_Kind" json:"kind,omitempty"`
+	Exit  string                 `protobuf:"bytes,2,opt,name=exit,proto3" json:"exit,omitempty"` // the exit reason's text, for PROCESS_EXIT
+	// exit_follows marks a PROCESS_EXIT whose reason is not known yet: an
+	// Exited change about the process follows on the same stream.
+	ExitFollows   bool `protobuf:"varint,3,opt,name=exit_follows,json=exitFollows,proto3" json:"exit_follows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_registry_proto_msgTypes[7]
+	mi := &file_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +871,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[7]
+	mi := &file_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +884,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{7}
+	return file_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reason) GetKind() Reason_Kind {
@@ -827,6 +901,13 @@ func (x *Reason) GetExit() string {
 	return ""
 }
 
+func (x *Reason) GetExitFollows() bool {
+	if x != nil {
+		return x.ExitFollows
+	}
+	return false
+}
+
 // Registered announces a new registration of one of the sender's
 // processes or new metadata for it.
 type Registered struct {
@@ -839,7 +920,7 @@ type Registered struct {
 
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_registry_proto_msgTypes[8]
+	mi := &file_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +932,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[8]
+	mi := &file_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +945,7 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{8}
+	return file_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Registered) GetEntry() *Name {
@@ -894,7 +975,7 @@ type Unregistered struct {
 
 func (x *Unregistered) Reset() {
 	*x = Unregistered{}
-	mi := &file_registry_proto_msgTypes[9]
+	mi := &file_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -906,7 +987,7 @@ func (x *Unregistered) String() string {
 func (*Unregistered) ProtoMessage() {}
 
 func (x *Unregistered) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[9]
+	mi := &file_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -919,7 +1000,7 @@ func (x *Unregistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unregistered.ProtoReflect.Descriptor instead.
 func (*Unregistered) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{9}
+	return file_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Unregistered) GetName() string {
@@ -955,7 +1036,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_registry_proto_msgTypes[10]
+	mi := &file_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1048,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[10]
+	mi := &file_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1061,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{10}
+	return file_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Joined) GetEntry() *Member {
@@ -1009,7 +1090,7 @@ type Left struct {
 
 func (x *Left) Reset() {
 	*x = Left{}
-	mi := &file_registry_proto_msgTypes[11]
+	mi := &file_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1102,7 @@ func (x *Left) String() string {
 func (*Left) ProtoMessage() {}
 
 func (x *Left) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[11]
+	mi := &file_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1115,7 @@ func (x *Left) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Left.ProtoReflect.Descriptor instead.
 func (*Left) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{11}
+	return file_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Left) GetGroup() string {
@@ -1084,7 +1165,7 @@ type Write struct {
 
 func (x *Write) Reset() {
 	*x = Write{}
-	mi := &file_registry_proto_msgTypes[12]
+	mi := &file_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1177,7 @@ func (x *Write) String() string {
 func (*Write) ProtoMessage() {}
 
 func (x *Write) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[12]
+	mi := &file_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1190,7 @@ func (x *Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Write.ProtoReflect.Descriptor instead.
 func (*Write) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{12}
+	return file_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Write) GetVersion() uint32 {
@@ -1252,7 +1333,7 @@ type Unregister struct {
 
 func (x *Unregister) Reset() {
 	*x = Unregister{}
-	mi := &file_registry_proto_msgTypes[13]
+	mi := &file_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1345,7 @@ func (x *Unregister) String() string {
 func (*Unregister) ProtoMessage() {}
 
 func (x *Unregister) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[13]
+	mi := &file_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1358,7 @@ func (x *Unregister) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unregister.ProtoReflect.Descriptor instead.
 func (*Unregister) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{13}
+	return file_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Unregister) GetName() string {
@@ -1307,7 +1388,7 @@ type UpdateIf struct {
 
 func (x *UpdateIf) Reset() {
 	*x = UpdateIf{}
-	mi := &file_registry_proto_msgTypes[14]
+	mi := &file_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1400,7 @@ func (x *UpdateIf) String() string {
 func (*UpdateIf) ProtoMessage() {}
 
 func (x *UpdateIf) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[14]
+	mi := &file_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1413,7 @@ func (x *UpdateIf) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateIf.ProtoReflect.Descriptor instead.
 func (*UpdateIf) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{14}
+	return file_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateIf) GetName() string {
@@ -1369,7 +1450,7 @@ type UpdateMemberIf struct {
 
 func (x *UpdateMemberIf) Reset() {
 	*x = UpdateMemberIf{}
-	mi := &file_registry_proto_msgTypes[15]
+	mi := &file_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1462,7 @@ func (x *UpdateMemberIf) String() string {
 func (*UpdateMemberIf) ProtoMessage() {}
 
 func (x *UpdateMemberIf) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[15]
+	mi := &file_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1475,7 @@ func (x *UpdateMemberIf) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMemberIf.ProtoReflect.Descriptor instead.
 func (*UpdateMemberIf) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{15}
+	return file_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateMemberIf) GetGroup() string {
@@ -1443,7 +1524,7 @@ type WriteResult struct {
 
 func (x *WriteResult) Reset() {
 	*x = WriteResult{}
-	mi := &file_registry_proto_msgTypes[16]
+	mi := &file_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1536,7 @@ func (x *WriteResult) String() string {
 func (*WriteResult) ProtoMessage() {}
 
 func (x *WriteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[16]
+	mi := &file_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1549,7 @@ func (x *WriteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteResult.ProtoReflect.Descriptor instead.
 func (*WriteResult) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{16}
+	return file_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WriteResult) GetCode() WriteResult_Code {
@@ -1536,15 +1617,19 @@ const file_registry_proto_rawDesc = "" +
 	"\achanges\x18\x10 \x01(\v2\x1a.arbor.registry.v1.ChangesH\x00R\achangesB\x06\n" +
 	"\x04body\">\n" +
 	"\aChanges\x123\n" +
-	"\achanges\x18\x01 \x03(\v2\x19.arbor.registry.v1.ChangeR\achanges\"\xfe\x01\n" +
+	"\achanges\x18\x01 \x03(\v2\x19.arbor.registry.v1.ChangeR\achanges\"\xb3\x02\n" +
 	"\x06Change\x12?\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x1d.arbor.registry.v1.RegisteredH\x00R\n" +
 	"registered\x12E\n" +
 	"\funregistered\x18\x02 \x01(\v2\x1f.arbor.registry.v1.UnregisteredH\x00R\funregistered\x123\n" +
 	"\x06joined\x18\x03 \x01(\v2\x19.arbor.registry.v1.JoinedH\x00R\x06joined\x12-\n" +
-	"\x04left\x18\x04 \x01(\v2\x17.arbor.registry.v1.LeftH\x00R\x04leftB\b\n" +
-	"\x06change\"2\n" +
+	"\x04left\x18\x04 \x01(\v2\x17.arbor.registry.v1.LeftH\x00R\x04left\x123\n" +
+	"\x06exited\x18\x05 \x01(\v2\x19.arbor.registry.v1.ExitedH\x00R\x06exitedB\b\n" +
+	"\x06change\"M\n" +
+	"\x06Exited\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\fR\x03pid\x121\n" +
+	"\x06reason\x18\x02 \x01(\v2\x19.arbor.registry.v1.ReasonR\x06reason\"2\n" +
 	"\bDiscover\x12\x10\n" +
 	"\x03ask\x18\x01 \x01(\x04R\x03ask\x12\x14\n" +
 	"\x05start\x18\x02 \x01(\bR\x05start\"\x82\x01\n" +
@@ -1561,10 +1646,11 @@ const file_registry_proto_rawDesc = "" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\fR\x03pid\x12(\n" +
 	"\x04meta\x18\x03 \x01(\v2\x14.google.protobuf.AnyR\x04meta\x12\x12\n" +
-	"\x04time\x18\x04 \x01(\x03R\x04time\"\xb4\x01\n" +
+	"\x04time\x18\x04 \x01(\x03R\x04time\"\xd7\x01\n" +
 	"\x06Reason\x122\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1e.arbor.registry.v1.Reason.KindR\x04kind\x12\x12\n" +
-	"\x04exit\x18\x02 \x01(\tR\x04exit\"b\n" +
+	"\x04exit\x18\x02 \x01(\tR\x04exit\x12!\n" +
+	"\fexit_follows\x18\x03 \x01(\bR\vexitFollows\"b\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -1647,67 +1733,70 @@ func file_registry_proto_rawDescGZIP() []byte {
 }
 
 var file_registry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_registry_proto_goTypes = []any{
 	(Reason_Kind)(0),       // 0: arbor.registry.v1.Reason.Kind
 	(WriteResult_Code)(0),  // 1: arbor.registry.v1.WriteResult.Code
 	(*ScopeMessage)(nil),   // 2: arbor.registry.v1.ScopeMessage
 	(*Changes)(nil),        // 3: arbor.registry.v1.Changes
 	(*Change)(nil),         // 4: arbor.registry.v1.Change
-	(*Discover)(nil),       // 5: arbor.registry.v1.Discover
-	(*Snapshot)(nil),       // 6: arbor.registry.v1.Snapshot
-	(*Name)(nil),           // 7: arbor.registry.v1.Name
-	(*Member)(nil),         // 8: arbor.registry.v1.Member
-	(*Reason)(nil),         // 9: arbor.registry.v1.Reason
-	(*Registered)(nil),     // 10: arbor.registry.v1.Registered
-	(*Unregistered)(nil),   // 11: arbor.registry.v1.Unregistered
-	(*Joined)(nil),         // 12: arbor.registry.v1.Joined
-	(*Left)(nil),           // 13: arbor.registry.v1.Left
-	(*Write)(nil),          // 14: arbor.registry.v1.Write
-	(*Unregister)(nil),     // 15: arbor.registry.v1.Unregister
-	(*UpdateIf)(nil),       // 16: arbor.registry.v1.UpdateIf
-	(*UpdateMemberIf)(nil), // 17: arbor.registry.v1.UpdateMemberIf
-	(*WriteResult)(nil),    // 18: arbor.registry.v1.WriteResult
-	(*anypb.Any)(nil),      // 19: google.protobuf.Any
+	(*Exited)(nil),         // 5: arbor.registry.v1.Exited
+	(*Discover)(nil),       // 6: arbor.registry.v1.Discover
+	(*Snapshot)(nil),       // 7: arbor.registry.v1.Snapshot
+	(*Name)(nil),           // 8: arbor.registry.v1.Name
+	(*Member)(nil),         // 9: arbor.registry.v1.Member
+	(*Reason)(nil),         // 10: arbor.registry.v1.Reason
+	(*Registered)(nil),     // 11: arbor.registry.v1.Registered
+	(*Unregistered)(nil),   // 12: arbor.registry.v1.Unregistered
+	(*Joined)(nil),         // 13: arbor.registry.v1.Joined
+	(*Left)(nil),           // 14: arbor.registry.v1.Left
+	(*Write)(nil),          // 15: arbor.registry.v1.Write
+	(*Unregister)(nil),     // 16: arbor.registry.v1.Unregister
+	(*UpdateIf)(nil),       // 17: arbor.registry.v1.UpdateIf
+	(*UpdateMemberIf)(nil), // 18: arbor.registry.v1.UpdateMemberIf
+	(*WriteResult)(nil),    // 19: arbor.registry.v1.WriteResult
+	(*anypb.Any)(nil),      // 20: google.protobuf.Any
 }
 var file_registry_proto_depIdxs = []int32{
-	5,  // 0: arbor.registry.v1.ScopeMessage.discover:type_name -> arbor.registry.v1.Discover
-	6,  // 1: arbor.registry.v1.ScopeMessage.snapshot:type_name -> arbor.registry.v1.Snapshot
-	10, // 2: arbor.registry.v1.ScopeMessage.registered:type_name -> arbor.registry.v1.Registered
-	11, // 3: arbor.registry.v1.ScopeMessage.unregistered:type_name -> arbor.registry.v1.Unregistered
-	12, // 4: arbor.registry.v1.ScopeMessage.joined:type_name -> arbor.registry.v1.Joined
-	13, // 5: arbor.registry.v1.ScopeMessage.left:type_name -> arbor.registry.v1.Left
+	6,  // 0: arbor.registry.v1.ScopeMessage.discover:type_name -> arbor.registry.v1.Discover
+	7,  // 1: arbor.registry.v1.ScopeMessage.snapshot:type_name -> arbor.registry.v1.Snapshot
+	11, // 2: arbor.registry.v1.ScopeMessage.registered:type_name -> arbor.registry.v1.Registered
+	12, // 3: arbor.registry.v1.ScopeMessage.unregistered:type_name -> arbor.registry.v1.Unregistered
+	13, // 4: arbor.registry.v1.ScopeMessage.joined:type_name -> arbor.registry.v1.Joined
+	14, // 5: arbor.registry.v1.ScopeMessage.left:type_name -> arbor.registry.v1.Left
 	3,  // 6: arbor.registry.v1.ScopeMessage.changes:type_name -> arbor.registry.v1.Changes
 	4,  // 7: arbor.registry.v1.Changes.changes:type_name -> arbor.registry.v1.Change
-	10, // 8: arbor.registry.v1.Change.registered:type_name -> arbor.registry.v1.Registered
-	11, // 9: arbor.registry.v1.Change.unregistered:type_name -> arbor.registry.v1.Unregistered
-	12, // 10: arbor.registry.v1.Change.joined:type_name -> arbor.registry.v1.Joined
-	13, // 11: arbor.registry.v1.Change.left:type_name -> arbor.registry.v1.Left
-	7,  // 12: arbor.registry.v1.Snapshot.names:type_name -> arbor.registry.v1.Name
-	8,  // 13: arbor.registry.v1.Snapshot.members:type_name -> arbor.registry.v1.Member
-	19, // 14: arbor.registry.v1.Name.meta:type_name -> google.protobuf.Any
-	19, // 15: arbor.registry.v1.Member.meta:type_name -> google.protobuf.Any
-	0,  // 16: arbor.registry.v1.Reason.kind:type_name -> arbor.registry.v1.Reason.Kind
-	7,  // 17: arbor.registry.v1.Registered.entry:type_name -> arbor.registry.v1.Name
-	9,  // 18: arbor.registry.v1.Registered.reason:type_name -> arbor.registry.v1.Reason
-	9,  // 19: arbor.registry.v1.Unregistered.reason:type_name -> arbor.registry.v1.Reason
-	8,  // 20: arbor.registry.v1.Joined.entry:type_name -> arbor.registry.v1.Member
-	9,  // 21: arbor.registry.v1.Joined.reason:type_name -> arbor.registry.v1.Reason
-	9,  // 22: arbor.registry.v1.Left.reason:type_name -> arbor.registry.v1.Reason
-	7,  // 23: arbor.registry.v1.Write.register:type_name -> arbor.registry.v1.Name
-	15, // 24: arbor.registry.v1.Write.unregister:type_name -> arbor.registry.v1.Unregister
-	8,  // 25: arbor.registry.v1.Write.join:type_name -> arbor.registry.v1.Member
-	15, // 26: arbor.registry.v1.Write.leave:type_name -> arbor.registry.v1.Unregister
-	16, // 27: arbor.registry.v1.Write.update:type_name -> arbor.registry.v1.UpdateIf
-	17, // 28: arbor.registry.v1.Write.update_member:type_name -> arbor.registry.v1.UpdateMemberIf
-	19, // 29: arbor.registry.v1.UpdateIf.meta:type_name -> google.protobuf.Any
-	19, // 30: arbor.registry.v1.UpdateMemberIf.meta:type_name -> google.protobuf.Any
-	1,  // 31: arbor.registry.v1.WriteResult.code:type_name -> arbor.registry.v1.WriteResult.Code
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	11, // 8: arbor.registry.v1.Change.registered:type_name -> arbor.registry.v1.Registered
+	12, // 9: arbor.registry.v1.Change.unregistered:type_name -> arbor.registry.v1.Unregistered
+	13, // 10: arbor.registry.v1.Change.joined:type_name -> arbor.registry.v1.Joined
+	14, // 11: arbor.registry.v1.Change.left:type_name -> arbor.registry.v1.Left
+	5,  // 12: arbor.registry.v1.Change.exited:type_name -> arbor.registry.v1.Exited
+	10, // 13: arbor.registry.v1.Exited.reason:type_name -> arbor.registry.v1.Reason
+	8,  // 14: arbor.registry.v1.Snapshot.names:type_name -> arbor.registry.v1.Name
+	9,  // 15: arbor.registry.v1.Snapshot.members:type_name -> arbor.registry.v1.Member
+	20, // 16: arbor.registry.v1.Name.meta:type_name -> google.protobuf.Any
+	20, // 17: arbor.registry.v1.Member.meta:type_name -> google.protobuf.Any
+	0,  // 18: arbor.registry.v1.Reason.kind:type_name -> arbor.registry.v1.Reason.Kind
+	8,  // 19: arbor.registry.v1.Registered.entry:type_name -> arbor.registry.v1.Name
+	10, // 20: arbor.registry.v1.Registered.reason:type_name -> arbor.registry.v1.Reason
+	10, // 21: arbor.registry.v1.Unregistered.reason:type_name -> arbor.registry.v1.Reason
+	9,  // 22: arbor.registry.v1.Joined.entry:type_name -> arbor.registry.v1.Member
+	10, // 23: arbor.registry.v1.Joined.reason:type_name -> arbor.registry.v1.Reason
+	10, // 24: arbor.registry.v1.Left.reason:type_name -> arbor.registry.v1.Reason
+	8,  // 25: arbor.registry.v1.Write.register:type_name -> arbor.registry.v1.Name
+	16, // 26: arbor.registry.v1.Write.unregister:type_name -> arbor.registry.v1.Unregister
+	9,  // 27: arbor.registry.v1.Write.join:type_name -> arbor.registry.v1.Member
+	16, // 28: arbor.registry.v1.Write.leave:type_name -> arbor.registry.v1.Unregister
+	17, // 29: arbor.registry.v1.Write.update:type_name -> arbor.registry.v1.UpdateIf
+	18, // 30: arbor.registry.v1.Write.update_member:type_name -> arbor.registry.v1.UpdateMemberIf
+	20, // 31: arbor.registry.v1.UpdateIf.meta:type_name -> google.protobuf.Any
+	20, // 32: arbor.registry.v1.UpdateMemberIf.meta:type_name -> google.protobuf.Any
+	1,  // 33: arbor.registry.v1.WriteResult.code:type_name -> arbor.registry.v1.WriteResult.Code
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_registry_proto_init() }
@@ -1729,8 +1818,9 @@ func file_registry_proto_init() {
 		(*Change_Unregistered)(nil),
 		(*Change_Joined)(nil),
 		(*Change_Left)(nil),
+		(*Change_Exited)(nil),
 	}
-	file_registry_proto_msgTypes[12].OneofWrappers = []any{
+	file_registry_proto_msgTypes[13].OneofWrappers = []any{
 		(*Write_Register)(nil),
 		(*Write_Unregister)(nil),
 		(*Write_Join)(nil),
@@ -1744,7 +1834,7 @@ func file_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_registry_proto_rawDesc), len(file_registry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
