@@ -66,8 +66,8 @@
 //
 // Metadata is an any. On a single node any value is accepted and stored
 // as is (treat it as immutable once registered: readers share it). A scope
-// that is replicated across nodes will need metadata that can cross the wire:
-// a proto.Message, or nil. The registry is not generic over the metadata
+// that is replicated across nodes needs metadata that can cross the wire:
+// a proto.Message of at most MaxMetaBytes encoded, or nil. The registry is not generic over the metadata
 // type because one scope is shared by independent parts of an application
 // and by nodes that decode metadata from the wire; a type parameter would
 // force one Go type on all of them and would not survive decoding anyway.
@@ -87,8 +87,12 @@
 // changes a conflict makes). A node that did not add the scope sees none
 // of it and cannot write into it. The scope process of a process's node
 // makes every write about it: a write about a process of another node is
-// forwarded there, and returns once this node shows it. Metadata must be
-// a proto.Message or nil (ErrMetaNotProto). When the same name ends up
+// forwarded there, and returns once this node shows it (or fails with
+// ErrSessionEnded if this node loses the owner's node first). Metadata
+// must be a proto.Message or nil (ErrMetaNotProto) whose encoding is at
+// most MaxMetaBytes (ErrMetaTooLarge). A forwarded write that does not
+// come from a scope process of the scope is refused and counted
+// (Scope.Forged). When the same name ends up
 // registered on two nodes (a race, or a netsplit that heals), the two
 // owners resolve it: by default the later registration stays and the
 // other process is killed with a *ConflictError; a ConflictResolver
