@@ -778,7 +778,9 @@ func (p *scopeProc) restartRepl(ctx *actor.Context) {
 	}
 	for node, l := range p.repl.peers {
 		for _, w := range l.waiters {
-			w.req.Reply(ErrSessionEnded) // their callers called the dead process
+			// The dead process failed these requests with its exit
+			// reason when it exited; this only makes sure.
+			w.req.Reply(ErrSessionEnded)
 		}
 		l.ask, l.askTo, l.in, l.mon, l.seq, l.synced, l.waiters = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false, nil
 		l.gapTimer.Cancel() // its message would go to the dead process
