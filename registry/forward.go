@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
@@ -184,10 +185,11 @@ func (p *scopeProc) forwarded(ctx *actor.Context, w *registrypb.Write) *registry
 		return bad(err)
 	}
 	// The requester is only what the call claims: it must be the scope
-	// process whose Discover opened the out stream, and carry that
-	// Discover's ask, which only it and this process know.
+	// process whose Discover opened the out stream, and carry the ask of
+	// that Discover (or of one of its last few), which only it and this
+	// process know.
 	l := p.repl.peers[req.NodeName()]
-	if l == nil || l.out != req || l.outAsk == 0 || w.GetSession() != l.outAsk {
+	if l == nil || l.out != req || l.outAsk == 0 || !slices.Contains(l.outAsks, w.GetSession()) {
 		p.s.forged.Add(1)
 		p.drop(ctx, "forwarded write not from a scope process of the scope", nil)
 		ctx.Logger().Warn().Str("scope", p.s.name).Str("requester", req.String()).Msg("registry forwarded write refused: not from a peer of the scope")

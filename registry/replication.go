@@ -57,6 +57,9 @@ type peerLink struct {
 	outAsk uint64
 	outSeq uint64
 	buf    []*registrypb.Change // changes not sent yet (announce)
+	// outAsks are the latest asks of out (at most 4, oldest first), which
+	// its forwarded writes may carry
+	outAsks []uint64
 
 	// processes of the node whose removals wait for their exit reason
 	// (Exited); on a purge they get the placeholder
@@ -90,7 +93,8 @@ type awaitReq struct {
 func (p *scopeProc) link(node string) *peerLink {
 	l := p.repl.peers[node]
 	if l == nil {
-		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{}}
+		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{},
+			outAsks: make([]uint64, 0, 4)}
 		p.repl.peers[node] = l
 	}
 	return l
@@ -348,6 +352,15 @@ func (p *scopeProc) onDiscover(ctx *actor.Context, d decodedMessage) {
 		return
 	}
 	// Changes queued for the old stream are in the snapshot.
+	if l.out != d.from {
+		l.outAsks = l.outAsks[:0]
+	}
+	// The last few asks of the same process stay valid for its forwarded
+	// writes: one sent just before a re-ask arrives after it.
+	if len(l.outAsks) == cap(l.outAsks) && len(l.outAsks) > 0 {
+		l.outAsks = append(l.outAsks[:0], l.outAsks[1:]...)
+	}
+	l.outAsks = append(l.outAsks, d.ask)
 	l.out, l.outAsk, l.outSeq, l.buf = d.from, d.ask, 0, nil
 	p.sendSnapshot(ctx, l)
 	if l.in != d.from && l.askTo != d.from && (d.start || l.ask == 0) {
