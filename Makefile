@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench bench-go bench-side bench-quick lint consul chromium proto fuzz
+.PHONY: help run test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -72,3 +72,10 @@ FUZZTIME ?= 20s
 
 fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
 	go test -run '^$$' -fuzz FuzzDecodePacket -fuzztime $(FUZZTIME) ./cluster
+	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
+
+CYCLES ?= 100
+SEED ?=
+
+netsplit: ## randomized writes on three node processes with cuts and kill -9 of replicated scopes (CYCLES=N SEED=S)
+	bash -o pipefail -c "ARBOR_REGISTRY_CYCLES=$(CYCLES) ARBOR_REGISTRY_SEED=$(SEED) go test -race -count=1 -timeout 0 -v -run '^TestRandomizedCluster$$' ./registry | grep -E '^(--- |ok|FAIL|PASS)|random:|seed '"

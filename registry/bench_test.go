@@ -212,3 +212,61 @@ func BenchmarkPublish1k(b *testing.B) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkMembers1k lists the members of a group of 1k local processes.
+func BenchmarkMembers1k(b *testing.B) {
+	const members = 1_000
+	n, r := benchNode(b)
+	if err := r.AddScope("s"); err != nil {
+		b.Fatal(err)
+	}
+	s, _ := r.Scope("s")
+	for range members {
+		pid, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Join(context.Background(), "g", pid, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if got := len(s.Members("g")); got != members {
+			b.Fatalf("%d members", got)
+		}
+	}
+}
+
+// BenchmarkLeave1k makes a process leave and join again a group of 1k
+// members (one leave and one join per op).
+func BenchmarkLeave1k(b *testing.B) {
+	const members = 1_000
+	n, r := benchNode(b)
+	if err := r.AddScope("s"); err != nil {
+		b.Fatal(err)
+	}
+	s, _ := r.Scope("s")
+	ctx := context.Background()
+	var last actor.PID
+	for range members {
+		pid, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Join(ctx, "g", pid, nil); err != nil {
+			b.Fatal(err)
+		}
+		last = pid
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Leave(ctx, "g", last); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Join(ctx, "g", last, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,11 +2,9 @@
 // Erlang's Syn: a process registry and process groups, partitioned into
 // scopes, with event callbacks.
 //
-// A scope serves the node that added it. Replication of a scope across
-// the nodes of a cluster is not built yet (docs/registry.md): nothing,
-// in this package or in cluster, switches it on, so a scope holds only
-// this node's processes and a write about a process of another node
-// fails with ErrNotLocal.
+// A Registry made with New serves its node alone. One made with
+// NewCluster replicates each scope it adds among the nodes of the cluster
+// that add the same scope (see "Across nodes" below).
 //
 // # Scopes
 //
@@ -68,11 +66,38 @@
 //
 // Metadata is an any. On a single node any value is accepted and stored
 // as is (treat it as immutable once registered: readers share it). A scope
-// that is replicated across nodes will need metadata that can cross the wire:
-// a proto.Message, or nil. The registry is not generic over the metadata
+// that is replicated across nodes needs metadata that can cross the wire:
+// a proto.Message of at most MaxMetaBytes encoded, or nil. The registry is not generic over the metadata
 // type because one scope is shared by independent parts of an application
 // and by nodes that decode metadata from the wire; a type parameter would
 // force one Go type on all of them and would not survive decoding anyway.
+//
+// # Across nodes
+//
+// On a cluster, create the registry with NewCluster:
+//
+//	c, err := cluster.Start(ctx, "api", ...)
+//	reg := registry.NewCluster(c)
+//	err = reg.AddScope("users", registry.WithEventHandler(myHandler))
+//
+// Every node of the cluster that adds "users" holds the names and groups
+// of the processes of all of them, and runs the callbacks of every change
+// (reasons RemoteScopeNodeUp when a node's entries arrive in a sync,
+// RemoteScopeNodeDown when its node is lost, ConflictResolution for the
+// changes a conflict makes). A node that did not add the scope sees none
+// of it and cannot write into it. The scope process of a process's node
+// makes every write about it: a write about a process of another node is
+// forwarded there, and returns once this node shows it (or fails with
+// ErrSessionEnded if this node loses the owner's node first). Metadata
+// must be a proto.Message or nil (ErrMetaNotProto) whose encoding is at
+// most MaxMetaBytes (ErrMetaTooLarge). A forwarded write that does not
+// come from a scope process of the scope is refused and counted
+// (Scope.Forged). When the same name ends up
+// registered on two nodes (a race, or a netsplit that heals), the two
+// owners resolve it: by default the later registration stays and the
+// other process is killed with a *ConflictError; a ConflictResolver
+// chooses instead, and its loser is not killed. docs/registry.md has the
+// user's guide to a cluster and the protocol.
 //
 // # Via naming
 //
@@ -97,9 +122,11 @@
 // UnregisteredHandler, RegistryUpdatedHandler, JoinedHandler, LeftHandler
 // and GroupUpdatedHandler (and ConflictResolver, for replicated scopes).
 // Each callback gets a Reason: Normal for an API call, ProcessExit with the
-// exit reason when the process died; RemoteScopeNodeUp/Down,
-// ConflictResolution and Undefined are the reasons of replicated scopes,
-// which a single node never produces. Callbacks run on a separate
+// exit reason when the process died, Undefined for processes that died
+// while the scope process was down (below); RemoteScopeNodeUp/Down and
+// ConflictResolution are the reasons of replicated scopes, which a single
+// node never produces.
+// Callbacks run on a separate
 // process per scope, one at a time, in the order of the changes; a panic in
 // one is logged and the registry carries on.
 //
@@ -138,6 +165,21 @@
 // produces OnProcessUnregistered and OnProcessLeft for each of its names
 // and groups with reason ProcessExit{Err: its exit reason}.
 //
-// If a scope process is killed, the scope's writes fail with
+// A scope process that dies is restarted by a keeper process of its own
+// (up to five times in five seconds): the new one keeps the entries of the
+// local processes still alive and monitors them again, removes those of
+// processes that died meanwhile with reason Undefined, and in a replicated
+// scope syncs again with its peers. Callbacks not yet run when it died are
+// lost. Past the restart limit the scope's writes fail with
 // ErrScopeStopped; reads keep serving the last published state.
+//
+// In a replicated scope, the above holds on each node for what it shows.
+// Entries of other nodes may be stale by the time a change takes to cross
+// the network, and, when a node is lost, until the cluster declares it
+// down (about 1 s for a broken connection; heartbeat timeout plus
+// interval, 3.5 s by default, for a silent one). Each node applies one
+// owner's changes in the owner's order, so callbacks stay in order per
+// name and per group on every node; a change that is already known fires
+// nothing. A remote entry is returned by reads until its owner withdraws
+// it or its node is lost: reads check liveness only for local processes.
 package registry

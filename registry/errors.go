@@ -19,7 +19,8 @@ var (
 	// scope.
 	ErrScopeExists = errors.New("registry: scope already added")
 	// ErrScopeStopped is returned by writes when the scope process is no
-	// longer running (the node is stopping, or the process was killed).
+	// longer running (the node is stopping, or it died more often than its
+	// keeper restarts it).
 	ErrScopeStopped = errors.New("registry: scope process stopped")
 	// ErrBadName is returned for an empty scope, name or group.
 	ErrBadName = errors.New("registry: empty scope, name or group")
@@ -44,6 +45,22 @@ var (
 	// belongs to no node: it is neither a process's *actor.Context (or
 	// derived from one) nor marked with actor.WithNode.
 	ErrNoNode = errors.New("registry: context names no node")
+	// ErrMetaNotProto is returned by writes to a replicated scope (a
+	// Registry made with NewCluster) whose metadata is neither a
+	// proto.Message nor nil: it could not cross the wire.
+	ErrMetaNotProto = errors.New("registry: metadata of a replicated scope must be a proto.Message or nil")
+	// ErrMetaTooLarge is returned by writes to a replicated scope whose
+	// metadata encodes to more than MaxMetaBytes: it could not cross the
+	// wire.
+	ErrMetaTooLarge = errors.New("registry: metadata of a replicated scope too large")
+	// ErrSessionEnded is returned by a write forwarded to another node when
+	// this node lost its session with that node before it saw the write
+	// applied: the owner made the write, and this node sees it once the two
+	// sync again.
+	ErrSessionEnded = errors.New("registry: session with the owner node ended before this node saw the write")
+	// ErrUpdateContended is returned by Update and UpdateMember of an entry
+	// of another node that changed every time they tried.
+	ErrUpdateContended = errors.New("registry: remote entry kept changing during update")
 	// ErrUpdatePanicked is returned by Update and UpdateMember when the
 	// update function panicked; the entry is left unchanged.
 	ErrUpdatePanicked = errors.New("registry: update function panicked")

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/registry"
-	"github.com/rs/zerolog"
 )
 
 func exampleNode() *actor.Node {
@@ -155,4 +158,49 @@ func ExampleWithEventHandler() {
 	// Output:
 	// registered jobs/job-1 meta=1 (normal)
 	// unregistered jobs/job-1 (exit: disk full)
+}
+
+// firstComeFirstServed is an event handler for a replicated scope: it
+// keeps the older of two registrations of one name (Syn's default keeps
+// the newer) and logs the registrations that conflicts remove.
+type firstComeFirstServed struct{}
+
+// ResolveRegistryConflict runs on the two nodes that own a and b, which
+// pass them in the same order: the answer is the same on both.
+func (firstComeFirstServed) ResolveRegistryConflict(_, _ string, a, b registry.Registration) actor.PID {
+	if a.Time <= b.Time {
+		return a.PID
+	}
+	return b.PID
+}
+
+func (firstComeFirstServed) OnProcessUnregistered(scope, name string, pid actor.PID, _ any, reason registry.Reason) {
+	if _, ok := reason.(registry.ConflictResolution); ok {
+		fmt.Printf("%s/%s: %v lost a conflict and keeps running\n", scope, name, pid)
+	}
+}
+
+// A scope replicated across the nodes of a cluster, with a handler that
+// sees conflicts: the same name registered on two nodes during a netsplit
+// is resolved when it heals. (No output is checked: a cluster needs one
+// node per OS process; the registry package's tests run such clusters.)
+func ExampleNewCluster() {
+	ctx := context.Background()
+	c, err := cluster.Start(ctx, "api",
+		cluster.WithListenAddr("127.0.0.1:7400"),
+		cluster.WithProvider(cluster.Static("api@127.0.0.1:7401")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Stop(ctx)
+	reg := registry.NewCluster(c)
+	if err := reg.AddScope("jobs", registry.WithEventHandler(firstComeFirstServed{})); err != nil {
+		fmt.Println(err)
+		return
+	}
+	worker, _ := c.Node().Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	// Metadata crosses the wire: a proto.Message or nil.
+	err = reg.Register(ctx, "jobs", "nightly-report", worker, wrapperspb.String("v2"))
+	fmt.Println(err)
 }

@@ -24,3 +24,13 @@ var rt = seam.Installed[*actor.Node, actor.PID, actor.Ref, *actor.Request]()
 func RemotePID(node string, creation, index, serial uint32) actor.PID {
 	return rt.NewPID(node, creation, index, serial)
 }
+
+// CheckMeta exposes checkMeta to the tests.
+func CheckMeta(meta any) error { return checkMeta(meta) }
+
+// Reask makes s's scope process ask node again, as after a gap.
+func Reask(n *actor.Node, s *Scope, node string) error { return n.Send(s.PID(), reaskMsg{node}) }
+
+// PostRequest delivers a request built with RegisterRequest to the scope
+// process, as Scope.Register's call does.
+func PostRequest(n *actor.Node, s *Scope, r *actor.Request) error { return rt.Post(n, s.PID(), r) }

@@ -19,15 +19,44 @@ type groupRead struct {
 	view atomic.Pointer[memberView]
 }
 
-// memberView is a published list of members: readers use slots[:n]. The
-// scope process appends by storing slots[n] and publishing a new view with
-// n+1 (no reader of an older view looks at that slot), replaces a member's
-// entry in place with an atomic store, and removes a member by publishing
-// a copy. So a join costs O(1) amortised and a leave O(group size).
+// memberView is a published list of members: readers use slots[:n],
+// skipping the nil holes. The scope process appends by storing slots[n]
+// and publishing a new view with n+1 (no reader of an older view looks at
+// that slot), replaces a member's entry in place with an atomic store, and
+// removes a member by storing a hole and publishing a new view; when holes
+// are more than half the slots, or the array is full, the members move to
+// a new array. So a join and a leave cost O(1) amortised.
 type memberView struct {
 	slots []atomic.Pointer[memberEntry]
-	n     int
+	n     int // slots in use, holes included
+	count int // members
 	local int // members on this node
+	// all is the view as a []Member, built by the first reader that needs
+	// it and shared by every later one. A view whose slot is replaced in
+	// place is republished (replaced), so all never goes stale.
+	all atomic.Pointer[[]Member]
+}
+
+// list returns the members of v, building the shared list once.
+func (v *memberView) list() []Member {
+	if p := v.all.Load(); p != nil {
+		return *p
+	}
+	out := make([]Member, 0, v.count)
+	for i := 0; i < v.n; i++ {
+		if m := v.slots[i].Load(); m != nil {
+			out = append(out, Member{PID: m.key.pid, Meta: m.val.meta})
+		}
+	}
+	v.all.CompareAndSwap(nil, &out)
+	return *v.all.Load()
+}
+
+// republish publishes a copy of the group's view after a slot was replaced
+// in place, so that its member list is built again.
+func (g *groupRead) republish() {
+	v := g.view.Load()
+	g.view.Store(&memberView{slots: v.slots, n: v.n, count: v.count, local: v.local})
 }
 
 func (s *Scope) view(group string) *memberView {
@@ -40,20 +69,37 @@ func (s *Scope) view(group string) *memberView {
 
 // Members returns the live members of group (nil for an unknown or empty
 // group), in no particular order. Local members that have exited are left
-// out even before the scope process has handled their exit.
-func (s *Scope) Members(group string) []Member { return s.members0(group, false) }
+// out even before the scope process has handled their exit. The slice is
+// shared with other callers until the group changes: do not modify it
+// (slices.Clone it first).
+func (s *Scope) Members(group string) []Member {
+	v := s.view(group)
+	if v == nil || v.count == 0 {
+		return nil
+	}
+	all := v.list()
+	for i := range all {
+		if !s.live(all[i].PID) {
+			return s.members0(group, false) // a copy without the dead
+		}
+	}
+	return all
+}
 
 // LocalMembers returns the live members of group that run on this node.
 func (s *Scope) LocalMembers(group string) []Member { return s.members0(group, true) }
 
 func (s *Scope) members0(group string, localOnly bool) []Member {
 	v := s.view(group)
-	if v == nil || v.n == 0 {
+	if v == nil || v.count == 0 {
 		return nil
 	}
-	out := make([]Member, 0, v.n)
+	out := make([]Member, 0, v.count)
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
+		if m == nil {
+			continue
+		}
 		if localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
@@ -81,7 +127,7 @@ func (s *Scope) IsLocalMember(group string, pid actor.PID) bool {
 // handled its exit.
 func (s *Scope) MemberCount(group string) int {
 	if v := s.view(group); v != nil {
-		return v.n
+		return v.count
 	}
 	return 0
 }
@@ -106,7 +152,7 @@ func (s *Scope) groupNames(localOnly bool) []string {
 	var out []string
 	s.groups.Range(func(k, v any) bool {
 		view := v.(*groupRead).view.Load()
-		if view.n > 0 && (!localOnly || view.local > 0) {
+		if view.count > 0 && (!localOnly || view.local > 0) {
 			out = append(out, k.(string))
 		}
 		return true
@@ -121,12 +167,17 @@ func (s *Scope) GroupCount() int { return int(s.groupCount.Load()) }
 // Join adds pid to group with metadata meta; if pid is a member already,
 // its metadata is replaced (OnGroupProcessUpdated fires). A process may be
 // in any number of groups and leaves them all when it exits. Join returns
-// when the membership is visible to readers on this node. Errors:
-// ErrBadName, ErrNotLocal, ErrNotAlive, ErrScopeStopped, or the call's
-// error if ctx ends first.
+// when the membership is visible to readers on this node; in a replicated
+// scope a PID of another node joins through its node, as Register.
+// Errors: ErrBadName, ErrNotLocal, ErrMetaNotProto, ErrNotAlive,
+// ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any) error {
-	err := s.checkWrite(group, pid)
-	if err == nil {
+	err := s.checkWriteMeta(group, pid, meta)
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardJoin(ctx, group, pid, meta)
+	default:
 		err = s.writeErr(ctx, joinReq{group: group, pid: pid, meta: meta})
 	}
 	return s.groupErr("join", group, pid, err)
@@ -136,19 +187,29 @@ func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any)
 // ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 	err := s.checkWrite(group, pid)
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardLeave(ctx, group, pid)
+	default:
 		err = s.writeErr(ctx, leaveReq{group: group, pid: pid})
 	}
 	return s.groupErr("leave", group, pid, err)
 }
 
 // UpdateMember replaces pid's metadata in group with fn(old metadata) and
-// returns the new metadata. fn runs inside the scope process. Errors:
-// ErrBadName, ErrNotLocal, ErrNotInGroup, ErrUpdatePanicked,
-// ErrScopeStopped, or the call's error if ctx ends first.
+// returns the new metadata. fn runs inside the scope process (on this
+// node for a member of another node, as Update). Errors: ErrBadName,
+// ErrNotLocal, ErrNotInGroup, ErrUpdatePanicked, ErrMetaNotProto,
+// ErrUpdateContended, ErrScopeStopped, or the call's error if ctx ends
+// first.
 func (s *Scope) UpdateMember(ctx context.Context, group string, pid actor.PID, fn func(meta any) any) (any, error) {
 	if err := s.checkWrite(group, pid); err != nil {
 		return nil, s.groupErr("update member", group, pid, err)
+	}
+	if s.remote(pid) {
+		meta, err := s.forwardUpdateMember(ctx, group, pid, fn)
+		return meta, s.groupErr("update member", group, pid, err)
 	}
 	v, err := s.call(ctx, updateMemberReq{group: group, pid: pid, fn: fn})
 	if err != nil {
@@ -183,7 +244,7 @@ func (s *Scope) publish(ctx context.Context, group string, msg any, localOnly bo
 	sent := 0
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
-		if localOnly && !s.node.IsLocal(m.key.pid) {
+		if m == nil || localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
 		if send(m.key.pid, msg) == nil {
@@ -219,7 +280,7 @@ func (s *Scope) MultiCall(ctx context.Context, group string, req any) (replies [
 	results := make(chan result, len(members))
 	for i, m := range members {
 		go func() {
-			v, err := actor.Call(ctx, m.PID, req)
+			v, err := s.node.Call(ctx, m.PID, req) // this node's transport reaches remote members
 			results <- result{i, v, err}
 		}()
 	}

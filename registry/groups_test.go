@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"testing"
@@ -264,5 +265,125 @@ func TestMultiCall(t *testing.T) {
 	}
 	if rs, bs := s.MultiCall(ctx, "nogroup", 1); rs != nil || bs != nil {
 		t.Fatal("multicall to unknown group")
+	}
+}
+
+// Members shares one list per group version: an update of a member's
+// metadata, in place in the group, still shows in the next Members.
+func TestMembersListFollowsUpdates(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	p, q := spawn(t, n), spawn(t, n)
+	for _, pid := range []actor.PID{p, q} {
+		if err := s.Join(ctx, "g", pid, "m1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meta := func() map[actor.PID]any {
+		out := map[actor.PID]any{}
+		for _, m := range s.Members("g") {
+			out[m.PID] = m.Meta
+		}
+		return out
+	}
+	if got := meta(); got[p] != "m1" || got[q] != "m1" {
+		t.Fatalf("members %v", got)
+	}
+	if _, err := s.UpdateMember(ctx, "g", p, func(any) any { return "m2" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := meta(); got[p] != "m2" {
+		t.Fatalf("after UpdateMember: %v", got)
+	}
+	if err := s.Join(ctx, "g", q, "m3"); err != nil {
+		t.Fatal(err)
+	}
+	if got := meta(); got[q] != "m3" || got[p] != "m2" {
+		t.Fatalf("after a second Join: %v", got)
+	}
+	kill(t, n, q, errors.New("gone"))
+	if got := meta(); len(got) != 1 || got[p] != "m2" {
+		t.Fatalf("after q exited: %v", got)
+	}
+}
+
+// Leaves leave holes in a group's slots and a compaction removes them:
+// through many joins and leaves, with readers running, Members holds each
+// member exactly once and the counts follow.
+func TestGroupHolesAndCompaction(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	pids := make([]actor.PID, 200)
+	for i := range pids {
+		pids[i] = spawn(t, n)
+	}
+	stop := make(chan struct{})
+	readerErr := make(chan error, 1)
+	go func() {
+		defer close(readerErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			seen := map[actor.PID]bool{}
+			for _, m := range s.Members("g") {
+				if seen[m.PID] {
+					readerErr <- fmt.Errorf("%v listed twice", m.PID)
+					return
+				}
+				seen[m.PID] = true
+			}
+		}
+	}()
+	want := map[actor.PID]bool{}
+	check := func(step string) {
+		t.Helper()
+		ms := s.Members("g")
+		got := map[actor.PID]bool{}
+		for _, m := range ms {
+			got[m.PID] = true
+		}
+		if len(ms) != len(want) || len(got) != len(want) || s.MemberCount("g") != len(want) || s.LocalMemberCount("g") != len(want) {
+			t.Fatalf("%s: %d members (%d distinct), count %d local %d, want %d", step, len(ms), len(got), s.MemberCount("g"), s.LocalMemberCount("g"), len(want))
+		}
+		for pid := range want {
+			if !got[pid] || !s.IsMember("g", pid) {
+				t.Fatalf("%s: %v missing", step, pid)
+			}
+		}
+	}
+	for round := range 3 {
+		for _, pid := range pids {
+			if !want[pid] {
+				if err := s.Join(ctx, "g", pid, round); err != nil {
+					t.Fatal(err)
+				}
+				want[pid] = true
+			}
+		}
+		check(fmt.Sprintf("round %d joined", round))
+		for i, pid := range pids {
+			if i%10 != round { // leave nine in ten
+				if err := s.Leave(ctx, "g", pid); err != nil {
+					t.Fatal(err)
+				}
+				delete(want, pid)
+			}
+		}
+		check(fmt.Sprintf("round %d left", round))
+	}
+	for pid := range want {
+		if err := s.Leave(ctx, "g", pid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-readerErr; err != nil {
+		t.Fatal(err)
+	}
+	if s.Members("g") != nil || s.GroupCount() != 0 || len(s.GroupNames()) != 0 {
+		t.Fatalf("empty group still listed: %v %d %v", s.Members("g"), s.GroupCount(), s.GroupNames())
 	}
 }

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 
@@ -12,7 +13,13 @@ import (
 	"github.com/arbor-otp/arbor/registry"
 )
 
-func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild()
+		os.Exit(0)
+	}
+	testkit.VerifyTestMain(m)
+}
 
 func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 

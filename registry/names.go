@@ -32,15 +32,3 @@ func (r *Registry) Names(scope string) ([]string, error) {
 	}
 	return s.Names(), nil
 }
-
-// each calls fn for every live item of the current slot array. Any
-// goroutine may call it; items stored after it has passed their slot are
-// missed, as a rebuild published meanwhile is.
-func (t *table[K, V]) each(fn func(K, V)) {
-	d := t.cur.Load()
-	for i := range d.s {
-		if it := d.s[i].Load(); it != nil && !it.dead {
-			fn(it.key, it.val)
-		}
-	}
-}

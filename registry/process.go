@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
 )
 
 // Requests from the API to the scope process. Each is an actor.Call; the
@@ -79,41 +81,91 @@ type scopeProc struct {
 
 	procs  procIndex
 	groups map[string]*groupState
+	repl   *repl // nil for a scope that is not replicated
+	// restarted is set on a scope process that replaces one that died:
+	// it rebuilds its state from the scope's tables.
+	restarted bool
 }
 
 func newScopeProc(s *Scope, cfg scopeConfig) *scopeProc {
-	return &scopeProc{
+	p := &scopeProc{
 		s:      s,
 		cfg:    cfg,
 		mask:   maskOf(cfg.handler),
 		groups: make(map[string]*groupState),
 	}
+	if s.cl != nil {
+		if s.repl == nil {
+			s.repl = &repl{cl: s.cl, peers: make(map[string]*peerLink)}
+		}
+		p.repl = s.repl
+	}
+	return p
 }
 
-// Init starts the event process, linked, if the handler has callbacks.
+// Init starts the event process, linked, if the handler has callbacks,
+// and, for a replicated scope, asks the nodes already up for their
+// entries.
 func (p *scopeProc) Init(ctx *actor.Context) error {
 	wanted := false
 	for _, b := range p.mask {
 		wanted = wanted || b
 	}
-	if !wanted {
-		return nil
+	if wanted {
+		pid, err := ctx.SpawnLink(&eventProc{scope: p.s.name, handler: p.cfg.handler})
+		if err != nil {
+			return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
+		}
+		p.events = pid
 	}
-	pid, err := ctx.SpawnLink(&eventProc{scope: p.s.name, handler: p.cfg.handler})
-	if err != nil {
-		return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
+	if p.restarted {
+		p.reload(ctx)
 	}
-	p.events = pid
+	if p.repl != nil {
+		if err := p.initRepl(ctx); err != nil {
+			return fmt.Errorf("start replication of scope %s: %w", p.s.name, err)
+		}
+	}
 	return nil
 }
 
-// Receive handles writes and the Down of monitored processes.
+// Receive handles writes, the Down of monitored processes and, for a
+// replicated scope, node events and the other nodes' messages.
 func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case *actor.Request:
-		m.Reply(p.handle(ctx, m.Message()))
+		switch r := m.Message().(type) {
+		case awaitReq:
+			p.await(m, r)
+		case *registrypb.Write:
+			m.Reply(p.forwarded(ctx, r))
+		default:
+			m.Reply(p.handle(ctx, r))
+		}
 	case actor.Down:
-		p.down(ctx, m)
+		if !p.remoteDown(ctx, m) {
+			p.down(ctx, m)
+		}
+	case *registrypb.ScopeMessage:
+		p.wire(ctx, m)
+	case rediscoverMsg:
+		if p.repl != nil {
+			p.onRediscover(ctx, m)
+		}
+	case reaskMsg:
+		if p.repl != nil {
+			if l := p.repl.peers[m.node]; l != nil && l.ask != 0 {
+				p.discover(ctx, m.node, l.in, false)
+			}
+		}
+	case flushChanges:
+		if p.repl != nil {
+			p.flush(ctx)
+		}
+	case cluster.NodeUp, cluster.NodeDown:
+		if p.repl != nil {
+			p.nodeEvent(ctx, m)
+		}
 	}
 	return nil
 }
@@ -146,9 +198,13 @@ func (p *scopeProc) now() int64 { return p.cfg.now().UnixNano() }
 
 // emit hands an event to the event process if the handler wants it.
 func (p *scopeProc) emit(ctx *actor.Context, ev event) {
-	if p.mask[ev.kind] {
-		_ = ctx.Send(p.events, ev)
+	if !p.mask[ev.kind] {
+		return
 	}
+	if r, ok := ev.reason.(ProcessExit); ok && r.Err == errExitUnknown && (ev.kind == evUnregistered || ev.kind == evLeft) {
+		ev.awaitExit = true // an early removal: the reason comes with the Down, or the owner's Exited
+	}
+	_ = ctx.Send(p.events, ev)
 }
 
 // alive checks pid and, if it is a local process that is dead but still on
@@ -161,10 +217,14 @@ func (p *scopeProc) alive(ctx *actor.Context, pid actor.PID) bool {
 	}
 	if ps := p.procs.get(pid); ps != nil && !ps.dead {
 		ps.dead = true
-		for _, ev := range p.purge(pid, ps, nil) {
+		evs := p.purge(pid, ps, nil)
+		for _, ev := range evs {
 			ev.awaitExit = true
 			p.emit(ctx, ev)
 		}
+		// Peers learn of the removal now, to keep the order per name;
+		// the exit reason is not known yet.
+		p.announceEvents(ctx, evs, ProcessExit{Err: errExitUnknown})
 	}
 	return false
 }
@@ -195,6 +255,11 @@ func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
 }
 
 func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
+	if p.repl != nil {
+		if err := checkMeta(r.meta); err != nil { // a forwarded write's too
+			return err
+		}
+	}
 	s := p.s
 	var prev *nameEntry
 	if it := s.names.load(r.name); it != nil {
@@ -209,9 +274,11 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 	if !p.alive(ctx, r.pid) {
 		return ErrNotAlive
 	}
-	s.names.store(r.name, nameEntry{pid: r.pid, meta: r.meta, time: p.now()})
+	e := nameEntry{pid: r.pid, meta: r.meta, time: p.now()}
+	s.names.store(r.name, e)
 	if prev != nil {
 		p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
+		p.announceName(ctx, r.name, e, Normal{})
 		return nil
 	}
 	ps := p.track(ctx, r.pid)
@@ -219,6 +286,7 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 	s.nameCount.Add(1)
 	s.localNames.Add(1)
 	p.emit(ctx, event{kind: evRegistered, key: r.name, pid: r.pid, meta: r.meta, reason: Normal{}})
+	p.announceName(ctx, r.name, e, Normal{})
 	return nil
 }
 
@@ -240,6 +308,7 @@ func (p *scopeProc) unregister(ctx *actor.Context, r unregisterReq) error {
 	ps.names = without(ps.names, r.name)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evUnregistered, key: r.name, pid: r.pid, meta: e.meta, reason: Normal{}})
+	p.announceUnregistered(ctx, r.name, r.pid, Normal{})
 	return nil
 }
 
@@ -276,11 +345,16 @@ func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {
 		return updateResult{err: ErrNotRegistered}
 	}
 	meta, err := safeUpdate(func() any { return r.fn(e.pid, e.meta) })
+	if err == nil && p.repl != nil {
+		err = checkMeta(meta)
+	}
 	if err != nil {
 		return updateResult{err: err}
 	}
-	s.names.store(r.name, nameEntry{pid: e.pid, meta: meta, time: p.now()})
+	ne := nameEntry{pid: e.pid, meta: meta, time: p.now()}
+	s.names.store(r.name, ne)
 	p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: e.pid, prev: e.meta, meta: meta, reason: Normal{}})
+	p.announceName(ctx, r.name, ne, Normal{})
 	return updateResult{pid: e.pid, meta: meta}
 }
 
@@ -296,6 +370,11 @@ func safeUpdate(fn func() any) (meta any, err error) {
 }
 
 func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
+	if p.repl != nil {
+		if err := checkMeta(r.meta); err != nil { // a forwarded write's too
+			return err
+		}
+	}
 	if !p.alive(ctx, r.pid) {
 		return ErrNotAlive
 	}
@@ -309,17 +388,15 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 		if prev := s.members.load(m.key); prev != nil {
 			m.val.slot = prev.val.slot
 			gs.read.view.Load().slots[m.val.slot].Store(m)
+			gs.read.republish()
 			s.members.put(m)
 			p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: r.meta, reason: Normal{}})
+			p.announceJoined(ctx, r.group, r.pid, r.meta, m.val.time, Normal{})
 			return nil
 		}
 	}
 	if gs == nil {
-		gs = &groupState{read: &groupRead{}}
-		gs.read.view.Store(&memberView{})
-		p.groups[r.group] = gs
-		s.groups.Store(r.group, gs.read)
-		s.groupCount.Add(1)
+		gs = p.newGroup(r.group)
 	}
 	p.appendMember(gs, m)
 	s.members.put(m)
@@ -328,60 +405,81 @@ func (p *scopeProc) join(ctx *actor.Context, r joinReq) error {
 	}
 	ps.groups = append(ps.groups, r.group)
 	p.emit(ctx, event{kind: evJoined, key: r.group, pid: r.pid, meta: r.meta, reason: Normal{}})
+	p.announceJoined(ctx, r.group, r.pid, r.meta, m.val.time, Normal{})
 	return nil
 }
 
-// appendMember publishes a view with m added.
+// newGroup creates the state of a group that has no member yet.
+func (p *scopeProc) newGroup(group string) *groupState {
+	gs := &groupState{read: &groupRead{}}
+	gs.read.view.Store(&memberView{})
+	p.groups[group] = gs
+	p.s.groups.Store(group, gs.read)
+	p.s.groupCount.Add(1)
+	return gs
+}
+
+// appendMember publishes a view with m added. When the slot array is
+// full, the members move to a new one without the holes leaves left.
 func (p *scopeProc) appendMember(gs *groupState, m *memberEntry) {
 	v := gs.read.view.Load()
-	slots := v.slots
-	if v.n == len(slots) {
-		slots = make([]atomic.Pointer[memberEntry], max(4, 2*v.n))
-		for i := 0; i < v.n; i++ {
-			slots[i].Store(v.slots[i].Load())
-		}
+	slots, n := v.slots, v.n
+	if n == len(slots) {
+		slots, n = compact(v, max(4, 2*v.count+1))
 	}
-	slots[v.n].Store(m)
+	slots[n].Store(m)
 	local := v.local
 	if p.s.node.IsLocal(m.key.pid) {
 		local++
 	}
-	m.val.slot = v.n
-	gs.read.view.Store(&memberView{slots: slots, n: v.n + 1, local: local})
+	m.val.slot = n
+	gs.read.view.Store(&memberView{slots: slots, n: n + 1, count: v.count + 1, local: local})
 }
 
-// removeMember publishes a copy of the view without pid, and reports the
-// removed entry.
+// compact copies the members of v into a new slot array of size, in
+// order, and records their new slots.
+func compact(v *memberView, size int) ([]atomic.Pointer[memberEntry], int) {
+	slots := make([]atomic.Pointer[memberEntry], size)
+	j := 0
+	for i := 0; i < v.n; i++ {
+		if m := v.slots[i].Load(); m != nil {
+			m.val.slot = j
+			slots[j].Store(m)
+			j++
+		}
+	}
+	return slots, j
+}
+
+// removeMember removes pid from the group's view and reports the removed
+// entry. Its slot becomes a hole (readers skip holes), so a leave is O(1);
+// when holes make up more than half of the slots, the members move to a
+// new array.
 func (p *scopeProc) removeMember(group string, gs *groupState, pid actor.PID) *memberEntry {
 	old := p.s.members.load(memberKey{group, pid})
 	if old == nil {
 		return nil
 	}
-	i := old.val.slot
 	v := gs.read.view.Load()
-	n := v.n - 1
-	slots := make([]atomic.Pointer[memberEntry], max(4, n+n/2))
-	for j := 0; j < n; j++ {
-		src := j
-		if j == i {
-			src = n // the last member takes the freed slot
-		}
-		slots[j].Store(v.slots[src].Load())
-	}
-	if i != n {
-		v.slots[n].Load().val.slot = i
-	}
+	v.slots[old.val.slot].Store(nil)
 	local := v.local
 	if p.s.node.IsLocal(pid) {
 		local--
 	}
 	p.s.members.remove(memberKey{group, pid})
-	if n == 0 {
+	count := v.count - 1
+	if count == 0 {
 		delete(p.groups, group)
 		p.s.groups.Delete(group)
 		p.s.groupCount.Add(-1)
+		gs.read.view.Store(&memberView{})
+		return old
 	}
-	gs.read.view.Store(&memberView{slots: slots, n: n, local: local})
+	slots, n := v.slots, v.n
+	if n > 8 && 2*count < n {
+		slots, n = compact(v, max(4, count+count/2))
+	}
+	gs.read.view.Store(&memberView{slots: slots, n: n, count: count, local: local})
 	return old
 }
 
@@ -398,6 +496,7 @@ func (p *scopeProc) leave(ctx *actor.Context, r leaveReq) error {
 	ps.groups = without(ps.groups, r.group)
 	p.untrack(ctx, r.pid, ps)
 	p.emit(ctx, event{kind: evLeft, key: r.group, pid: r.pid, meta: old.val.meta, reason: Normal{}})
+	p.announceLeft(ctx, r.group, r.pid, Normal{})
 	return nil
 }
 
@@ -411,14 +510,19 @@ func (p *scopeProc) updateMember(ctx *actor.Context, r updateMemberReq) updateRe
 		return updateResult{err: ErrNotInGroup}
 	}
 	meta, err := safeUpdate(func() any { return r.fn(prev.val.meta) })
+	if err == nil && p.repl != nil {
+		err = checkMeta(meta)
+	}
 	if err != nil {
 		return updateResult{err: err}
 	}
 	m := newMember(r.group, r.pid, meta, p.now())
 	m.val.slot = prev.val.slot
 	gs.read.view.Load().slots[m.val.slot].Store(m)
+	gs.read.republish()
 	p.s.members.put(m)
 	p.emit(ctx, event{kind: evGroupUpdated, key: r.group, pid: r.pid, prev: prev.val.meta, meta: meta, reason: Normal{}})
+	p.announceJoined(ctx, r.group, r.pid, meta, m.val.time, Normal{})
 	return updateResult{pid: r.pid, meta: meta}
 }
 
@@ -434,12 +538,15 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 		if !p.events.IsZero() {
 			_ = ctx.Send(p.events, exitReason{pid: d.PID, reason: reason})
 		}
+		p.announceExited(ctx, d.PID, reason) // the peers' removals wait for it
 		return
 	}
-	for _, ev := range p.purge(d.PID, ps, nil) {
+	evs := p.purge(d.PID, ps, nil)
+	for _, ev := range evs {
 		ev.reason = reason
 		p.emit(ctx, ev)
 	}
+	p.announceEvents(ctx, evs, reason)
 }
 
 // purge removes every entry of pid from the read side and returns the

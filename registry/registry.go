@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
 )
 
 // Registry is a node's view of its scopes. Create one per node with New and
@@ -15,6 +16,7 @@ import (
 // called from any goroutine.
 type Registry struct {
 	node *actor.Node
+	cl   *cluster.Cluster // set by NewCluster
 
 	mu     sync.Mutex // serialises AddScope
 	scopes atomic.Pointer[map[string]*Scope]
@@ -82,16 +84,13 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 	if _, ok := old[scope]; ok {
 		return &OpError{Op: "add", Scope: scope, Err: ErrScopeExists}
 	}
-	s := newScope(r.node, scope)
-	proc := newScopeProc(s, cfg)
-	pid, err := r.node.Spawn(proc, actor.WithName(ScopeProcessName(scope)))
-	if err != nil {
+	s := newScope(r.node, r.cl, scope)
+	if _, err := r.node.Spawn(&scopeKeeper{s: s, cfg: cfg}); err != nil {
 		if errors.Is(err, actor.ErrNameTaken) {
 			err = ErrScopeExists
 		}
 		return &OpError{Op: "add", Scope: scope, Err: err}
 	}
-	s.pid = pid
 	index(s)
 	m := make(map[string]*Scope, len(old)+1)
 	for k, v := range old {

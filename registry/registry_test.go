@@ -2,9 +2,13 @@ package registry_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
 )
 
@@ -233,15 +237,95 @@ func TestExitReleasesNames(t *testing.T) {
 	}
 }
 
-func TestScopeStopped(t *testing.T) {
-	n, _, s := newScope(t)
+// A killed scope process is restarted: it keeps the entries of live
+// processes and monitors them again, and reports Undefined for those that
+// died while it was down.
+func TestScopeRestarted(t *testing.T) {
+	rec := &recorder{}
+	n, _, s := newScope(t, registry.WithEventHandler(rec))
 	ctx := ctxT(t)
-	exited := n.WatchExit(s.PID())
-	if err := n.Exit(s.PID(), actor.Kill); err != nil {
+	a, b, c := spawn(t, n), spawn(t, n), spawn(t, n)
+	for _, err := range []error{s.Register(ctx, "x", a, nil), s.Join(ctx, "g", b, nil), s.Register(ctx, "y", c, nil)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncScope(t, s)
+	rec.take()
+
+	// Hold the scope process in an update while c dies (its Down queues
+	// behind the update) and the scope process is killed (a signal, handled
+	// right after the update): the Down is never handled.
+	old := s.PID()
+	entered, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_, _, _ = s.Update(ctx, "x", func(_ actor.PID, m any) any { close(entered); <-release; return m })
+	}()
+	<-entered
+	kill(t, n, c, errors.New("gone"))
+	exited := n.WatchExit(old)
+	if err := n.Exit(old, actor.Kill); err != nil {
 		t.Fatal(err)
 	}
+	close(release)
 	<-exited
-	if err := s.Register(ctx, "x", spawn(t, n), nil); !errors.Is(err, registry.ErrScopeStopped) {
-		t.Fatalf("register on stopped scope: %v, want ErrScopeStopped", err)
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		if pid := s.PID(); pid == old || !n.IsAlive(pid) {
+			return fmt.Errorf("scope process %v not restarted", pid)
+		}
+		return nil
+	})
+	syncScope(t, s)
+	if pid, _, err := s.Lookup("x"); err != nil || pid != a {
+		t.Errorf("lookup x after restart: %v %v, want %v", pid, err, a)
 	}
+	if _, _, err := s.Lookup("y"); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("lookup y of a process that died meanwhile: %v", err)
+	}
+	if !s.IsMember("g", b) || s.Count() != 1 {
+		t.Errorf("after restart: member %v, count %d", s.IsMember("g", b), s.Count())
+	}
+	want := fmt.Sprintf("unregistered s y %v <nil> undefined", c)
+	if evs := rec.take(); !slices.Contains(evs, want) {
+		t.Errorf("events after restart: %q, want %q", evs, want)
+	}
+	// The restarted scope process monitors a again.
+	kill(t, n, a, errors.New("crash"))
+	syncScope(t, s)
+	if _, _, err := s.Lookup("x"); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("x after its holder exited: %v", err)
+	}
+	if evs := rec.take(); !slices.Contains(evs, fmt.Sprintf("unregistered s x %v <nil> exit: crash", a)) {
+		t.Errorf("events after a exited: %q", evs)
+	}
+}
+
+// A scope process killed more than five times in five seconds is not
+// restarted again: writes fail with ErrScopeStopped.
+func TestScopeRestartsGiveUp(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	for i := range 6 {
+		old := s.PID()
+		exited := n.WatchExit(old)
+		if err := n.Exit(old, actor.Kill); err != nil {
+			t.Fatal(err)
+		}
+		<-exited
+		if i == 5 {
+			break
+		}
+		testkit.Eventually(t, actortest.Timeout, func() error {
+			if s.PID() == old {
+				return fmt.Errorf("kill %d: not restarted", i+1)
+			}
+			return nil
+		})
+	}
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		if err := s.Register(ctx, "x", spawn(t, n), nil); !errors.Is(err, registry.ErrScopeStopped) {
+			return fmt.Errorf("register on a scope that gave up: %v, want ErrScopeStopped", err)
+		}
+		return nil
+	})
 }

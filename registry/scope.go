@@ -2,10 +2,12 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
 )
 
 // Scope is one scope as this node sees it. Reads (Lookup, Members, counts)
@@ -15,7 +17,11 @@ import (
 type Scope struct {
 	name string
 	node *actor.Node
-	pid  actor.PID // the scope process
+	pid  atomic.Pointer[actor.PID] // the scope process, replaced when it restarts
+	cl   *cluster.Cluster          // nil: the scope serves this node only
+	// repl is the replication state; only the current scope process
+	// touches it, and it outlives a restart of the process.
+	repl *repl
 
 	// Read side, written only by the scope process.
 	names      *nameTable
@@ -24,12 +30,38 @@ type Scope struct {
 	groups     sync.Map // string -> *groupRead
 	groupCount atomic.Int64
 	members    *memberTable
+	nodes      atomic.Pointer[[]string]          // peers synced with, sorted
+	asks       atomic.Pointer[map[string]uint64] // the scope process's current ask of each peer
+	dropped    atomic.Uint64                     // replication messages refused
+	forged     atomic.Uint64                     // forwarded writes refused as not from a peer
 }
 
-func newScope(n *actor.Node, name string) *Scope {
-	return &Scope{name: name, node: n, names: newTable[string, nameEntry](hashString),
+func newScope(n *actor.Node, cl *cluster.Cluster, name string) *Scope {
+	return &Scope{name: name, node: n, cl: cl, names: newTable[string, nameEntry](hashString),
 		members: newTable[memberKey, memberMeta](hashMember)}
 }
+
+// Nodes returns the other nodes of the scope whose entries this node
+// holds (it has applied their snapshot and the session is open), sorted.
+// It is empty for a scope that is not replicated.
+func (s *Scope) Nodes() []string {
+	if p := s.nodes.Load(); p != nil {
+		return slices.Clone(*p)
+	}
+	return nil
+}
+
+// Dropped returns how many replication messages the scope process has
+// refused: malformed, of another version, of an ended session, about
+// processes of another node than the sender's, or forwarded writes from
+// a node that is not of the scope.
+func (s *Scope) Dropped() uint64 { return s.dropped.Load() }
+
+// Forged returns how many forwarded writes the scope process has refused
+// because they did not come from the scope process of a peer of the
+// scope (a node that did not add the scope, or a forged requester); they
+// are counted in Dropped too, and logged.
+func (s *Scope) Forged() uint64 { return s.forged.Load() }
 
 // nameEntry is a registration, held immutable in a names item.
 type nameEntry struct {
@@ -63,8 +95,13 @@ type memberKey struct {
 // Name returns the scope's name.
 func (s *Scope) Name() string { return s.name }
 
-// PID returns the scope process.
-func (s *Scope) PID() actor.PID { return s.pid }
+// PID returns the scope process (a new one after it restarted).
+func (s *Scope) PID() actor.PID {
+	if p := s.pid.Load(); p != nil {
+		return *p
+	}
+	return actor.PID{}
+}
 
 // live reports whether a registry entry for pid may be returned: remote
 // PIDs are trusted to the replication protocol, local ones must be alive.
@@ -93,7 +130,7 @@ func (s *Scope) LocalCount() int { return int(s.localNames.Load()) }
 
 // call sends a write to the scope process.
 func (s *Scope) call(ctx context.Context, req any) (any, error) {
-	v, err := s.node.Call(ctx, s.pid, req)
+	v, err := s.node.Call(ctx, s.PID(), req)
 	if err != nil {
 		if ce, ok := err.(*actor.CallError); ok && ce.Reason == actor.NoProc {
 			return nil, ErrScopeStopped
@@ -138,8 +175,26 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 	if key == "" {
 		return ErrBadName
 	}
-	if !s.node.IsLocal(pid) {
+	if !s.node.IsLocal(pid) && !s.remote(pid) {
 		return ErrNotLocal
+	}
+	return nil
+}
+
+// remote reports whether pid is a process of another node whose writes
+// are forwarded to it: in a replicated scope only.
+func (s *Scope) remote(pid actor.PID) bool {
+	return s.cl != nil && !pid.IsZero() && !s.node.IsLocal(pid)
+}
+
+// checkWriteMeta is checkWrite for a write that carries metadata, which a
+// replicated scope must be able to send.
+func (s *Scope) checkWriteMeta(key string, pid actor.PID, meta any) error {
+	if err := s.checkWrite(key, pid); err != nil {
+		return err
+	}
+	if s.cl != nil {
+		return checkMeta(meta)
 	}
 	return nil
 }
@@ -148,25 +203,37 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 // holds the name already, its metadata is replaced (OnRegistryProcessUpdated
 // fires). A process may hold several names. The name is released when pid
 // exits. Register returns when the registration is visible to Lookup on
-// this node. Errors: ErrBadName, ErrNotLocal for a PID of another node,
-// ErrNotAlive if pid is not alive, a *NameError wrapping ErrTaken (with the
-// holder) if another live process holds the name, ErrScopeStopped, or the
-// call's error if ctx ends first.
+// this node. In a replicated scope (NewCluster) a PID of another node is
+// registered by that node's scope process (the call is forwarded) and meta
+// must be a proto.Message or nil. Errors: ErrBadName, ErrNotLocal for a
+// PID of another node in a scope that is not replicated, ErrMetaNotProto,
+// ErrNotAlive if pid is not alive, a *NameError wrapping ErrTaken (with
+// the holder) if another live process holds the name, ErrScopeStopped, the
+// forwarding call's error, or the call's error if ctx ends first.
 func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta any) error {
-	err := s.checkWrite(name, pid)
-	if err == nil {
+	err := s.checkWriteMeta(name, pid, meta)
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardRegister(ctx, name, pid, meta)
+	default:
 		err = s.writeErr(ctx, registerReq{name: name, pid: pid, meta: meta})
 	}
 	return s.nameErr("register", name, pid, err)
 }
 
-// Unregister removes name if pid holds it. Errors: ErrBadName, ErrNotLocal,
+// Unregister removes name if pid holds it (forwarded to pid's node, as
+// Register). Errors: ErrBadName, ErrNotLocal,
 // ErrNotRegistered if no live process holds the name, a *NameError wrapping
 // ErrNotOwner (with the holder) if another process holds it,
 // ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) error {
 	err := s.checkWrite(name, pid)
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.remote(pid):
+		err = s.forwardUnregister(ctx, name, pid)
+	default:
 		err = s.writeErr(ctx, unregisterReq{name: name, pid: pid})
 	}
 	return s.nameErr("unregister", name, pid, err)
@@ -174,20 +241,34 @@ func (s *Scope) Unregister(ctx context.Context, name string, pid actor.PID) erro
 
 // Update replaces the metadata of name with fn(pid, old metadata) and
 // returns the holder and the new metadata. fn runs inside the scope
-// process, so it must be quick and must not call the registry. Errors:
-// ErrBadName, ErrNotRegistered, ErrUpdatePanicked if fn panicked (the entry
-// is unchanged), ErrNotLocal if the holder is on another node,
-// ErrScopeStopped, or the call's error if ctx ends first.
+// process, so it must be quick and must not call the registry. When the
+// holder is on another node (a replicated scope), fn runs on this node on
+// the metadata it shows and the holder's node stores the result only if
+// the registration has not changed meanwhile; otherwise fn runs again, up
+// to 8 times. Errors: ErrBadName, ErrNotRegistered, ErrUpdatePanicked if
+// fn panicked (the entry is unchanged), ErrNotLocal if the holder is on
+// another node of a scope that is not replicated, ErrMetaNotProto,
+// ErrUpdateContended, ErrScopeStopped, or the call's error if ctx ends
+// first.
 func (s *Scope) Update(ctx context.Context, name string, fn func(pid actor.PID, meta any) any) (actor.PID, any, error) {
 	if name == "" {
 		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, ErrBadName)
 	}
-	v, err := s.call(ctx, updateReq{name: name, fn: fn})
-	if err != nil {
-		return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, err)
+	for range maxUpdateRetries {
+		v, err := s.call(ctx, updateReq{name: name, fn: fn})
+		if err != nil {
+			return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, err)
+		}
+		res := v.(updateResult)
+		if res.err != ErrNotLocal || s.cl == nil {
+			return res.pid, res.meta, s.nameErr("update", name, res.pid, res.err)
+		}
+		pid, meta, err := s.forwardUpdate(ctx, name, fn)
+		if err != errRetryLocal {
+			return pid, meta, s.nameErr("update", name, pid, err)
+		}
 	}
-	res := v.(updateResult)
-	return res.pid, res.meta, s.nameErr("update", name, res.pid, res.err)
+	return actor.PID{}, nil, s.nameErr("update", name, actor.PID{}, ErrUpdateContended)
 }
 
 // sync returns once the scope process has handled every message queued

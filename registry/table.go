@@ -105,6 +105,19 @@ func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
 	return nil
 }
 
+// each calls fn for every live item of the current slot array; fn must not
+// change the table. Any goroutine may call it (it only loads atomically);
+// items stored after it has passed their slot are missed, as a rebuild
+// published meanwhile is.
+func (t *table[K, V]) each(fn func(K, V)) {
+	d := t.cur.Load()
+	for i := range d.s {
+		if it := d.s[i].Load(); it != nil && !it.dead {
+			fn(it.key, it.val)
+		}
+	}
+}
+
 // remove drops k's item and returns it (nil if none). Only the writer
 // calls it.
 func (t *table[K, V]) remove(k K) *item[K, V] {
@@ -219,6 +232,20 @@ func (x *procIndex) set(ps *procState) {
 		return
 	}
 	*slot = ps
+}
+
+// each calls fn for every record, in no particular order.
+func (x *procIndex) each(fn func(*procState)) {
+	for _, pg := range x.pages {
+		for _, ps := range pg {
+			if ps != nil {
+				fn(ps)
+			}
+		}
+	}
+	for _, ps := range x.overflow {
+		fn(ps)
+	}
 }
 
 func (x *procIndex) remove(pid actor.PID) {

@@ -1,0 +1,114 @@
+package registry_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/internal/testkit"
+)
+
+// parseDur reads a duration a child replied with.
+func parseDur(b *testing.B, s string) time.Duration {
+	b.Helper()
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		b.Fatalf("duration %q: %v", s, err)
+	}
+	return d
+}
+
+// BenchmarkReplicatedRegister registers b.N names on one of three nodes
+// (8 goroutines, each name held by a new process) and counts until every
+// node shows them all: names per second visible cluster-wide.
+func BenchmarkReplicatedRegister(b *testing.B) {
+	aAddr, bAddr, cAddr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
+		fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b))
+	names := []string{"a@" + aAddr, "b@" + bAddr, "c@" + cAddr}
+	peers := func(i int) string {
+		var p []string
+		for j, n := range names {
+			if j != i {
+				p = append(p, n)
+			}
+		}
+		return "CHILD_PEERS=" + strings.Join(p, ",")
+	}
+	na := startNode(b, "a", "CHILD_LISTEN="+aAddr, peers(0), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+	nb := startNode(b, "b", "CHILD_LISTEN="+bAddr, peers(1), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+	nc := startNode(b, "c", "CHILD_LISTEN="+cAddr, peers(2), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+	for _, n := range []*node{na, nb, nc} {
+		testkit.Eventually(b, converge, func() error {
+			if got := n.ok("nodes"); strings.Count(got, ",") != 1 {
+				return fmt.Errorf("node %s synced with %q", n.label, got)
+			}
+			return nil
+		})
+	}
+	b.ResetTimer()
+	start := time.Now()
+	done := make(chan string, 2)
+	go func() { done <- nb.ok("waitcount %d", b.N) }()
+	go func() { done <- nc.ok("waitcount %d", b.N) }()
+	wrote := na.ok("bulk %d n", b.N)
+	w1, w2 := <-done, <-done
+	elapsed := time.Since(start)
+	b.Logf("%d names: written on a in %s, visible on the others after %s and %s", b.N, wrote, w1, w2)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "names/s")
+}
+
+// BenchmarkHealConvergence10k: two nodes apart (a's only way in refuses
+// connections) each register 10k names; the cut heals; the time until
+// both show all 20k names.
+func BenchmarkHealConvergence10k(b *testing.B) {
+	for range b.N {
+		aAddr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b))
+		proxy := testkit.NewProxy(b, aAddr)
+		proxy.Cut(testkit.Reset)
+		na := startNode(b, "a", "CHILD_LISTEN="+aAddr, "CHILD_ADVERTISE="+proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+		nb := startNode(b, "b", "CHILD_LISTEN="+fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
+			"CHILD_PEERS=a@"+proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+		na.ok("bulk 10000 a")
+		nb.ok("bulk 10000 b")
+		done := make(chan string, 2)
+		start := time.Now()
+		go func() { done <- na.ok("waitcount 20000") }()
+		go func() { done <- nb.ok("waitcount 20000") }()
+		proxy.Heal()
+		<-done
+		<-done
+		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-to-converge")
+		na.stop()
+		nb.stop()
+	}
+}
+
+// BenchmarkPurge100k: b holds a's 100k names; a is killed (kill -9); the
+// time until b shows none, failure detection (a broken stream) included.
+func BenchmarkPurge100k(b *testing.B) {
+	for range b.N {
+		na := startNode(b, "a", "CHILD_LISTEN="+fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+		na.ok("bulk 100000 n")
+		nb := startNode(b, "b", "CHILD_LISTEN="+fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
+			"CHILD_PEERS="+na.name, "CHILD_SCOPE=s", "CHILD_QUIET=1")
+		nb.ok("waitcount 100000")
+		done := make(chan string, 1)
+		go func() { done <- nb.ok("waitcount 0") }()
+		na.kill9()
+		b.ReportMetric(float64(parseDur(b, <-done).Milliseconds()), "ms-to-purge")
+		nb.stop()
+	}
+}
+
+// BenchmarkClusteredRegisterAlone is BenchmarkReplicatedRegister's
+// writer on a node of a replicated scope with no peer: the cost before
+// any replication.
+func BenchmarkClusteredRegisterAlone(b *testing.B) {
+	na := startNode(b, "a", "CHILD_LISTEN="+fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+	b.ResetTimer()
+	start := time.Now()
+	na.ok("bulk %d n", b.N)
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "names/s")
+}

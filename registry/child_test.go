@@ -1,0 +1,846 @@
+package registry_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
+)
+
+// Tests of replicated scopes run every node in a child process (the test
+// binary run again with childEnv set): one cluster node per OS process,
+// real sockets, and kill -9 works. The parent drives a child through
+// numbered commands on its stdin ("7 register n1 w1 m1") and reads
+// "R 7 OK ..." / "R 7 ERR ..." replies and "EV ..." callback lines on its
+// stdout.
+const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
+
+// runChild is the main of a child node: CHILD_LISTEN, CHILD_ADVERTISE,
+// CHILD_PEERS (comma-separated node names), CHILD_SCOPE (the scope to add,
+// none if empty) and CHILD_RESOLVER ("", "lower" keeps the lower PID,
+// "neither" keeps none).
+func runChild() {
+	opts := []cluster.Option{
+		cluster.WithLogger(zerolog.New(os.Stderr).Level(childLogLevel()).With().Timestamp().Logger()),
+		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
+		cluster.WithReconnectInterval(100 * time.Millisecond),
+		cluster.WithConnectTimeout(time.Second),
+	}
+	if addr := os.Getenv("CHILD_LISTEN"); addr != "" {
+		opts = append(opts, cluster.WithListenAddr(addr))
+	}
+	if addr := os.Getenv("CHILD_ADVERTISE"); addr != "" {
+		opts = append(opts, cluster.WithAdvertiseAddr(addr))
+	}
+	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
+		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
+	}
+	if path := os.Getenv("CHILD_BLOCKPROFILE"); path != "" {
+		runtime.SetBlockProfileRate(10000)
+		defer func() {
+			if f, err := os.Create(path + "." + os.Getenv(childEnv)); err == nil {
+				_ = pprof.Lookup("block").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
+	}
+	if path := os.Getenv("CHILD_CPUPROFILE"); path != "" {
+		f, err := os.Create(path + "." + os.Getenv(childEnv))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	ctx := context.Background()
+	c, err := cluster.Start(ctx, os.Getenv(childEnv), opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start:", err)
+		os.Exit(2)
+	}
+	out := &lineWriter{w: os.Stdout}
+	reg := registry.NewCluster(c)
+	scope := os.Getenv("CHILD_SCOPE")
+	if scope != "" {
+		var h any = &printer{out: out}
+		if os.Getenv("CHILD_QUIET") != "" {
+			h = nil // benchmarks: no callbacks to print
+		}
+		switch os.Getenv("CHILD_RESOLVER") {
+		case "lower":
+			h = &lowerResolver{printer{out: out}}
+		case "neither":
+			h = &neitherResolver{printer{out: out}}
+		}
+		if err := reg.AddScope(scope, registry.WithEventHandler(h)); err != nil {
+			fmt.Fprintln(os.Stderr, "add scope:", err)
+			os.Exit(2)
+		}
+	}
+	out.printf("READY %s", c.Name())
+	ch := &childCmds{c: c, reg: reg, scope: scope, out: out, pids: map[string]actor.PID{}}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		id, cmd, _ := strings.Cut(sc.Text(), " ")
+		res, err := ch.run(strings.Fields(cmd))
+		if err != nil {
+			out.printf("R %s ERR %v", id, err)
+		} else {
+			out.printf("R %s OK %s", id, res)
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := c.Stop(sctx); err != nil {
+		fmt.Fprintln(os.Stderr, "stop:", err)
+		os.Exit(1)
+	}
+}
+
+// childLogLevel is debug, or warn for benchmarks.
+func childLogLevel() zerolog.Level {
+	if os.Getenv("CHILD_QUIET") != "" {
+		return zerolog.WarnLevel
+	}
+	return zerolog.DebugLevel
+}
+
+// lineWriter prints whole lines from any goroutine.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format+"\n", args...)
+}
+
+// pidText is a PID as the children print it: with its node's creation,
+// so that processes of two boots of a node differ.
+func pidText(pid actor.PID) string { return fmt.Sprintf("%v/%d", pid, pid.Creation()) }
+
+// printer prints every callback as "EV kind name pid meta reason".
+type printer struct{ out *lineWriter }
+
+func metaText(m any) string {
+	if s, ok := m.(*wrapperspb.StringValue); ok {
+		return s.Value
+	}
+	if b, ok := m.(*wrapperspb.BytesValue); ok {
+		return fmt.Sprintf("bytes:%d", len(b.GetValue())) // keeps event lines short
+	}
+	return fmt.Sprint(m)
+}
+
+func (p *printer) OnProcessRegistered(_, name string, pid actor.PID, meta any, r registry.Reason) {
+	p.out.printf("EV registered %s %s %s %s", name, pidText(pid), metaText(meta), r)
+}
+
+func (p *printer) OnProcessUnregistered(_, name string, pid actor.PID, meta any, r registry.Reason) {
+	p.out.printf("EV unregistered %s %s %s %s", name, pidText(pid), metaText(meta), r)
+}
+
+func (p *printer) OnRegistryProcessUpdated(_, name string, pid actor.PID, _, meta any, r registry.Reason) {
+	p.out.printf("EV updated %s %s %s %s", name, pidText(pid), metaText(meta), r)
+}
+
+func (p *printer) OnProcessJoined(_, group string, pid actor.PID, meta any, r registry.Reason) {
+	p.out.printf("EV joined %s %s %s %s", group, pidText(pid), metaText(meta), r)
+}
+
+func (p *printer) OnProcessLeft(_, group string, pid actor.PID, meta any, r registry.Reason) {
+	p.out.printf("EV left %s %s %s %s", group, pidText(pid), metaText(meta), r)
+}
+
+func (p *printer) OnGroupProcessUpdated(_, group string, pid actor.PID, _, meta any, r registry.Reason) {
+	p.out.printf("EV gupdated %s %s %s %s", group, pidText(pid), metaText(meta), r)
+}
+
+// lowerResolver keeps the registration whose metadata sorts first.
+type lowerResolver struct{ printer }
+
+func (lowerResolver) ResolveRegistryConflict(_, _ string, a, b registry.Registration) actor.PID {
+	if metaText(a.Meta) < metaText(b.Meta) {
+		return a.PID
+	}
+	return b.PID
+}
+
+// neitherResolver keeps neither.
+type neitherResolver struct{ printer }
+
+func (neitherResolver) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
+	return actor.PID{}
+}
+
+// childCmds runs the parent's commands; pids names the child's workers.
+type childCmds struct {
+	reask func() (string, error) // the rest of reaskbegin
+	c     *cluster.Cluster
+	reg   *registry.Registry
+	scope string
+	out   *lineWriter
+	pids  map[string]actor.PID
+	exits sync.Map // worker name -> <-chan error
+
+	names, groups int // how many n<i> and g<i> dump lists
+}
+
+// dumpScope lists the names n0.. and groups g0.. of s as
+// "n3=<pid>:meta,...;g1=<pid>:meta,...;problems": a problem is a local
+// holder or member that is not alive, or counts that disagree.
+func dumpScope(n *actor.Node, s *registry.Scope, names, groups int) string {
+	var ns, gs, bad []string
+	count := 0
+	for i := range names {
+		name := fmt.Sprint("n", i)
+		pid, meta, err := s.Lookup(name)
+		if err != nil {
+			continue
+		}
+		count++
+		ns = append(ns, name+"="+pidText(pid)+":"+metaText(meta))
+		if n.IsLocal(pid) && !n.IsAlive(pid) {
+			bad = append(bad, "dead holder "+name)
+		}
+	}
+	if s.Count() != count {
+		bad = append(bad, fmt.Sprintf("count %d, %d names", s.Count(), count))
+	}
+	for i := range groups {
+		group := fmt.Sprint("g", i)
+		var ms []string
+		for _, m := range s.Members(group) {
+			ms = append(ms, group+"="+pidText(m.PID)+":"+metaText(m.Meta))
+			if n.IsLocal(m.PID) && !n.IsAlive(m.PID) {
+				bad = append(bad, "dead member "+group)
+			}
+		}
+		if s.MemberCount(group) != len(ms) {
+			bad = append(bad, fmt.Sprintf("%s: member count %d, %d members", group, s.MemberCount(group), len(ms)))
+		}
+		sort.Strings(ms)
+		gs = append(gs, ms...)
+	}
+	return strings.Join(ns, ",") + ";" + strings.Join(gs, ",") + ";" + strings.Join(bad, ",")
+}
+
+// childWorker is a process that does nothing until it is told to exit.
+type childWorker struct{}
+
+func (childWorker) Receive(_ *actor.Context, msg any) error {
+	if r, ok := msg.(*actor.Request); ok {
+		r.Reply(r.Message()) // an echo, for MultiCall
+	}
+	return nil
+}
+
+func (ch *childCmds) pid(arg string) (actor.PID, error) {
+	if pid, ok := ch.pids[arg]; ok {
+		return pid, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(arg)
+	if err != nil {
+		return actor.PID{}, fmt.Errorf("unknown worker %q", arg)
+	}
+	return cluster.UnmarshalPID(b)
+}
+
+func (ch *childCmds) run(args []string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	n := ch.c.Node()
+	switch arg(0) {
+	case "spawn": // spawn W: reply "pid base64"
+		pid, err := n.Spawn(childWorker{})
+		if err != nil {
+			return "", err
+		}
+		ch.pids[arg(1)] = pid
+		ch.exits.Store(arg(1), n.WatchExit(pid))
+		return pidText(pid) + " " + base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)), nil
+	case "register": // register NAME W|PID META
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.reg.Register(ctx, ch.scope, arg(1), pid, wrapperspb.String(arg(3)))
+	case "unregister": // unregister NAME W|PID
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.reg.Unregister(ctx, ch.scope, arg(1), pid)
+	case "join": // join GROUP W|PID META
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.reg.Join(ctx, ch.scope, arg(1), pid, wrapperspb.String(arg(3)))
+	case "leave":
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.reg.Leave(ctx, ch.scope, arg(1), pid)
+	case "wire": // wire W: the worker's PID in wire form
+		pid, ok := ch.pids[arg(1)]
+		if !ok {
+			return "", errors.New("unknown worker")
+		}
+		return base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)), nil
+	case "update": // update NAME META
+		_, meta, err := ch.reg.Update(ctx, ch.scope, arg(1), func(actor.PID, any) any { return wrapperspb.String(arg(2)) })
+		if err != nil {
+			return "", err
+		}
+		return metaText(meta), nil
+	case "updatemember": // updatemember GROUP W|PID META
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		meta, err := ch.reg.UpdateMember(ctx, ch.scope, arg(1), pid, func(any) any { return wrapperspb.String(arg(3)) })
+		if err != nil {
+			return "", err
+		}
+		return metaText(meta), nil
+	case "exit": // exit W REASON: ends the worker and waits
+		pid, err := ch.pid(arg(1))
+		if err != nil {
+			return "", err
+		}
+		if err := n.Exit(pid, errors.New(arg(2))); err != nil {
+			return "", err
+		}
+		v, _ := ch.exits.Load(arg(1))
+		return fmt.Sprint(<-v.(<-chan error)), nil
+	case "exitreason": // exitreason W: the worker's exit reason, or "alive"
+		v, ok := ch.exits.Load(arg(1))
+		if !ok {
+			return "", errors.New("unknown worker")
+		}
+		select {
+		case err := <-v.(<-chan error):
+			var ce *registry.ConflictError
+			if errors.As(err, &ce) {
+				return "conflict " + ce.Scope + " " + ce.Name, nil
+			}
+			return err.Error(), nil
+		default:
+			return "alive", nil
+		}
+	case "lookup": // lookup NAME: "pid meta" or "none"
+		pid, meta, err := ch.reg.Lookup(ch.scope, arg(1))
+		if errors.Is(err, registry.ErrNotRegistered) {
+			return "none", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return pidText(pid) + " " + metaText(meta), nil
+	case "count":
+		c, err := ch.reg.Count(ch.scope)
+		return strconv.Itoa(c), err
+	case "members": // members GROUP: sorted "pid:meta" list
+		ms, err := ch.reg.Members(ch.scope, arg(1))
+		var out []string
+		for _, m := range ms {
+			out = append(out, pidText(m.PID)+":"+metaText(m.Meta))
+		}
+		sort.Strings(out)
+		return strings.Join(out, ","), err
+	case "nodes": // the scope's synced nodes
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		return strings.Join(s.Nodes(), ","), nil
+	case "dropped":
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatUint(s.Dropped(), 10), nil
+	case "dump": // the scope's view, once its callbacks ran: names;groups;problems
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		if err := registry.Sync(ctx, s); err != nil {
+			return "", err
+		}
+		return dumpScope(n, s, ch.names, ch.groups), nil
+	case "keys": // keys NAMES GROUPS: the names and groups dump lists
+		ch.names, _ = strconv.Atoi(arg(1))
+		ch.groups, _ = strconv.Atoi(arg(2))
+		return "", nil
+	case "bulk": // bulk N PREFIX: N names PREFIX<i>, each held by its own new worker, with metadata
+		count, _ := strconv.Atoi(arg(1))
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := g; i < count; i += 8 {
+					pid, err := n.Spawn(childWorker{})
+					if err == nil {
+						err = s.Register(ctx, fmt.Sprint(arg(2), i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)))
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			return "", err
+		}
+		return time.Since(start).String(), nil
+	case "waitcount": // waitcount N: how long until the scope counts N names
+		want, _ := strconv.Atoi(arg(1))
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		start := time.Now()
+		tick := time.NewTicker(200 * time.Microsecond) // polls a read to measure a latency
+		defer tick.Stop()
+		for s.Count() != want {
+			select {
+			case <-ctx.Done():
+				return "", fmt.Errorf("count %d, want %d: %w", s.Count(), want, ctx.Err())
+			case <-tick.C:
+			}
+		}
+		return time.Since(start).String(), nil
+	case "killscope": // kill the scope process and wait until it is back
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		old := s.PID()
+		exited := n.WatchExit(old)
+		if err := n.Exit(old, actor.Kill); err != nil {
+			return "", err
+		}
+		<-exited
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for s.PID() == old {
+			select {
+			case <-ctx.Done():
+				return "", errors.New("scope process not restarted")
+			case <-tick.C:
+			}
+		}
+		return "", nil
+	case "multicall": // multicall GROUP: "replies bad"
+		replies, bad, err := ch.reg.MultiCall(ctx, ch.scope, arg(1), wrapperspb.String("ping"))
+		return fmt.Sprintf("%d %d", len(replies), len(bad)), err
+	case "publish": // publish GROUP: how many members it reached
+		k, err := ch.reg.Publish(ctx, ch.scope, arg(1), wrapperspb.String("news"))
+		return strconv.Itoa(k), err
+	case "registerbig": // registerbig NAME W BYTES: metadata of BYTES bytes
+		pid, err := ch.pid(arg(2))
+		if err != nil {
+			return "", err
+		}
+		size, err := strconv.Atoi(arg(3))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.reg.Register(ctx, ch.scope, arg(1), pid, wrapperspb.Bytes(make([]byte, size)))
+	case "lookupsize": // lookupsize NAME: "pid bytes" of a registerbig name, or "none"
+		pid, meta, err := ch.reg.Lookup(ch.scope, arg(1))
+		if errors.Is(err, registry.ErrNotRegistered) {
+			return "none", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		b, _ := meta.(*wrapperspb.BytesValue)
+		return fmt.Sprintf("%s %d", pidText(pid), len(b.GetValue())), nil
+	case "reaskbegin": // reaskbegin LOCALNAME NODE NAME W: block the scope process, queue a re-ask of NODE, forward Register NAME W
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		pid, err := ch.pid(arg(4))
+		if err != nil {
+			return "", err
+		}
+		started, gate := make(chan struct{}), make(chan struct{})
+		go func() {
+			_, _, _ = s.Update(context.Background(), arg(1), func(_ actor.PID, meta any) any {
+				close(started)
+				<-gate
+				return meta
+			})
+		}()
+		<-started
+		if err := registry.Reask(n, s, arg(2)); err != nil {
+			return "", err
+		}
+		res := make(chan error, 1)
+		go func() { res <- s.Register(context.Background(), arg(3), pid, wrapperspb.String("m")) }()
+		ch.reask = func() (string, error) {
+			close(gate)
+			if err := <-res; err != nil {
+				return "", err
+			}
+			p, _, err := s.Lookup(arg(3)) // at once: the write returned
+			if err != nil {
+				return "", err
+			}
+			return pidText(p), nil
+		}
+		return "", nil
+	case "reaskend": // reaskend: unblock, wait for the Register, look the name up at once
+		return ch.reask()
+	case "exitrace": // exitrace W REASON NAME: W dies while a write about it is queued in the blocked scope process
+		pid, err := ch.pid(arg(1))
+		if err != nil {
+			return "", err
+		}
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		started, gate := make(chan struct{}), make(chan struct{})
+		upd := make(chan error, 1)
+		go func() {
+			_, _, err := s.Update(ctx, arg(3), func(_ actor.PID, meta any) any {
+				close(started)
+				<-gate
+				return meta
+			})
+			upd <- err
+		}()
+		<-started
+		res := make(chan error, 1)
+		req := registry.RegisterRequest("exitrace-extra", pid, nil, func(v any, err error) {
+			if e, ok := v.(error); ok && err == nil {
+				err = e
+			}
+			res <- err
+		})
+		if err := registry.PostRequest(n, s, req); err != nil {
+			return "", err
+		}
+		if err := n.Exit(pid, errors.New(arg(2))); err != nil {
+			return "", err
+		}
+		v, _ := ch.exits.Load(arg(1))
+		<-v.(<-chan error) // dead now; its Down is queued behind the request
+		close(gate)
+		return fmt.Sprint(<-upd, " / ", <-res), nil
+	case "scopepid": // the scope process's PID in wire form
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		return base64.StdEncoding.EncodeToString(cluster.MarshalPID(s.PID())), nil
+	case "forged":
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		return strconv.FormatUint(s.Forged(), 10), nil
+	case "forgewrite": // forgewrite NODE SCOPE REQUESTER PID NAME: a Write naming another requester
+		req, err := ch.pid(arg(3))
+		if err != nil {
+			return "", err
+		}
+		pid, err := ch.pid(arg(4))
+		if err != nil {
+			return "", err
+		}
+		w := &registrypb.Write{Version: 1, Scope: arg(2), Requester: cluster.MarshalPID(req),
+			Op: &registrypb.Write_Register{Register: &registrypb.Name{Name: arg(5), Pid: cluster.MarshalPID(pid)}}}
+		v, err := ch.c.CallNamed(ctx, arg(1), registry.ScopeProcessName(arg(2)), w)
+		if err != nil {
+			return "", err
+		}
+		return v.(*registrypb.WriteResult).GetCode().String(), nil
+	case "forgesync": // forgesync NODE SCOPE: ask NODE's scope like a scope process, then answer its ask (guessing)
+		inbox, err := n.NewInbox()
+		if err != nil {
+			return "", err
+		}
+		defer inbox.Close()
+		from := cluster.MarshalPID(inbox.PID())
+		disc := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: from,
+			Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
+		if err := ch.c.SendNamed(arg(1), registry.ScopeProcessName(arg(2)), disc); err != nil {
+			return "", err
+		}
+		// A call behind the Discover: its reply comes after anything the
+		// scope process sent in answer to it.
+		_, _ = ch.c.CallNamed(ctx, arg(1), registry.ScopeProcessName(arg(2)), &registrypb.Write{})
+		leaked := 0
+		for {
+			rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			v, err := inbox.Receive(rctx)
+			rcancel()
+			if err != nil {
+				break
+			}
+			if m, ok := v.(*registrypb.ScopeMessage); ok {
+				sn := m.GetSnapshot()
+				leaked += len(sn.GetNames()) + len(sn.GetMembers())
+			}
+		}
+		// The scope process asked this node too (to a name it does not
+		// have): guess its ask.
+		for i := uint64(1); i <= 8; i++ {
+			for _, guess := range []uint64{i, i << 32} {
+				inject := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: from, Session: guess, Seq: 1,
+					Body: &registrypb.ScopeMessage_Snapshot{Snapshot: &registrypb.Snapshot{Last: true,
+						Names: []*registrypb.Name{{Name: "injected", Pid: from, Time: 1}}}}}
+				if err := ch.c.SendNamed(arg(1), registry.ScopeProcessName(arg(2)), inject); err != nil {
+					return "", err
+				}
+			}
+		}
+		return fmt.Sprintf("leaked %d", leaked), nil
+	case "forge": // forge NODE SCOPE: a write into NODE's scope from this node
+		pid, _ := n.Spawn(childWorker{})
+		msg := &registrypb.ScopeMessage{Version: 1, Scope: arg(2), From: cluster.MarshalPID(pid), Session: 1, Seq: 1,
+			Body: &registrypb.ScopeMessage_Registered{Registered: &registrypb.Registered{
+				Entry: &registrypb.Name{Name: "forged", Pid: cluster.MarshalPID(pid)}}}}
+		if err := ch.c.SendNamed(arg(1), registry.ScopeProcessName(arg(2)), msg); err != nil {
+			return "", err
+		}
+		w := &registrypb.Write{Version: 1, Scope: arg(2), Requester: cluster.MarshalPID(pid),
+			Op: &registrypb.Write_Register{Register: &registrypb.Name{Name: "forged", Pid: cluster.MarshalPID(pid)}}}
+		v, err := ch.c.CallNamed(ctx, arg(1), registry.ScopeProcessName(arg(2)), w)
+		if err != nil {
+			return "", err
+		}
+		return v.(*registrypb.WriteResult).GetCode().String(), nil
+	}
+	return "", fmt.Errorf("unknown command %q", args)
+}
+
+// node is a child node seen from the parent.
+type node struct {
+	t      testing.TB
+	label  string
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	done   chan struct{}
+	killed bool
+	logs   *logBuffer
+
+	mu      sync.Mutex
+	nextID  int
+	replies map[string]chan string
+	events  []string
+}
+
+// startNode runs a child node labelled label ("a") with env settings.
+func startNode(t testing.TB, label string, env ...string) *node {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+label, "GORACE=atexit_sleep_ms=0"), env...)
+	n := &node{t: t, label: label, cmd: cmd, done: make(chan struct{}), logs: &logBuffer{}, replies: map[string]chan string{}}
+	cmd.Stderr = n.logs
+	var err error
+	if n.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node %s: %v", label, err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "READY "):
+				ready <- strings.TrimPrefix(line, "READY ")
+			case strings.HasPrefix(line, "EV "):
+				n.mu.Lock()
+				n.events = append(n.events, strings.TrimPrefix(line, "EV "))
+				n.mu.Unlock()
+			case strings.HasPrefix(line, "R "):
+				id, rest, _ := strings.Cut(strings.TrimPrefix(line, "R "), " ")
+				n.mu.Lock()
+				ch := n.replies[id]
+				delete(n.replies, id)
+				n.mu.Unlock()
+				if ch != nil {
+					ch <- rest
+				}
+			}
+		}
+		_ = cmd.Wait()
+		close(n.done)
+	}()
+	t.Cleanup(func() {
+		n.stop()
+		if t.Failed() {
+			n.mu.Lock()
+			t.Logf("events of node %s:\n%s", n.label, strings.Join(n.events, "\n"))
+			n.mu.Unlock()
+			t.Logf("log of node %s (%s):\n%s", n.label, n.name, n.logs.String())
+		}
+	})
+	select {
+	case n.name = <-ready:
+	case <-n.done:
+		t.Fatalf("node %s exited before it was ready:\n%s", label, n.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("node %s not ready in 60s", label)
+	}
+	return n
+}
+
+// do runs a command on the node and returns its reply ("OK ..." or
+// "ERR ..."), failing the test if none comes.
+func (n *node) do(format string, args ...any) string {
+	n.t.Helper()
+	n.mu.Lock()
+	n.nextID++
+	id := strconv.Itoa(n.nextID)
+	ch := make(chan string, 1)
+	n.replies[id] = ch
+	n.mu.Unlock()
+	if _, err := fmt.Fprintf(n.stdin, "%s %s\n", id, fmt.Sprintf(format, args...)); err != nil {
+		n.t.Fatalf("node %s: send command: %v", n.label, err)
+	}
+	select {
+	case r := <-ch:
+		return r
+	case <-n.done:
+		n.t.Fatalf("node %s exited during %q", n.label, fmt.Sprintf(format, args...))
+	case <-time.After(60 * time.Second):
+		n.t.Fatalf("node %s: no reply to %q", n.label, fmt.Sprintf(format, args...))
+	}
+	return ""
+}
+
+// ok is do that fails the test unless the reply is OK; it returns the
+// rest of the reply.
+func (n *node) ok(format string, args ...any) string {
+	n.t.Helper()
+	r := n.do(format, args...)
+	rest, found := strings.CutPrefix(r, "OK")
+	if !found {
+		n.t.Fatalf("node %s: %q: %s", n.label, fmt.Sprintf(format, args...), r)
+	}
+	return strings.TrimSpace(rest)
+}
+
+// hasEvent reports whether the node printed an event line containing
+// every one of parts.
+func (n *node) hasEvent(parts ...string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, e := range n.events {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(e, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *node) eventLog() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.events...)
+}
+
+// stop ends the node cleanly (closing its stdin) unless it was killed.
+func (n *node) stop() {
+	_ = n.stdin.Close()
+	select {
+	case <-n.done:
+	case <-time.After(30 * time.Second):
+		_ = n.cmd.Process.Kill()
+		<-n.done
+		n.t.Errorf("node %s did not stop within 30 s and was killed", n.label)
+		return
+	}
+	if !n.killed {
+		if code := n.cmd.ProcessState.ExitCode(); code != 0 {
+			n.t.Errorf("node %s stopped with exit code %d", n.label, code)
+		}
+	}
+}
+
+// kill9 ends the node with SIGKILL and waits for it.
+func (n *node) kill9() {
+	n.killed = true
+	_ = n.cmd.Process.Signal(syscall.SIGKILL)
+	<-n.done
+}
+
+// logBuffer keeps what a child writes on stderr.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.buf) < 16<<20 {
+		b.buf = append(b.buf, p...)
+	}
+	return len(p), nil
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

@@ -1,0 +1,79 @@
+package registry
+
+import (
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// conflict resolves a remote claim c on name against the live local
+// registration local, on this node, which owns one of the two processes
+// (the other owner does the same on its side; both reach the same result
+// because the rule is deterministic and sees the same two registrations,
+// in the same order). If the local process loses, it is removed here and
+// the removal announced to every peer (and, by the default rule, it is
+// killed); if the remote one loses, its claim is hidden until its owner
+// withdraws it.
+func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c *claim) {
+	mine := Registration{PID: local.pid, Meta: local.meta, Time: local.time}
+	theirs := Registration{PID: c.pid, Meta: c.meta, Time: c.time}
+	keep, kill := p.resolve(name, mine, theirs)
+	ctx.Logger().Info().Str("scope", p.s.name).Str("name", name).
+		Stringer("local", local.pid).Stringer("remote", c.pid).Stringer("keep", keep).
+		Msg("registry conflict resolved")
+	if keep == local.pid {
+		c.hidden = true
+		return
+	}
+	p.dropLocalName(ctx, name, local)
+	if keep == c.pid {
+		p.reshow(ctx, name, ConflictResolution{})
+	} else {
+		c.hidden = true
+	}
+	if kill {
+		ctx.Exit(local.pid, &ConflictError{Scope: p.s.name, Name: name, Meta: local.meta})
+	}
+}
+
+// resolve picks the registration that keeps name: the handler's
+// ConflictResolver if it has one (its loser is not killed; a panic or a
+// PID that is neither means neither), else the default rule (the later
+// time, then the greater PID; the loser is killed). The resolver sees the
+// two in PID order, so that both owners ask it the same question.
+func (p *scopeProc) resolve(name string, x, y Registration) (keep actor.PID, kill bool) {
+	if pidLess(y.PID, x.PID) {
+		x, y = y, x
+	}
+	if r, ok := p.cfg.handler.(ConflictResolver); ok {
+		keep = safeResolve(r, p.s.name, name, x, y)
+		if keep != x.PID && keep != y.PID {
+			return actor.PID{}, false
+		}
+		return keep, false
+	}
+	if newer(x.Time, x.PID, y.Time, y.PID) {
+		return x.PID, true
+	}
+	return y.PID, true
+}
+
+// safeResolve runs a user's resolver; a panic keeps neither.
+func safeResolve(r ConflictResolver, scope, name string, a, b Registration) (keep actor.PID) {
+	defer func() {
+		if recover() != nil {
+			keep = actor.PID{}
+		}
+	}()
+	return r.ResolveRegistryConflict(scope, name, a, b)
+}
+
+// dropLocalName removes a local registration that lost a conflict, with
+// its callback and its announcement.
+func (p *scopeProc) dropLocalName(ctx *actor.Context, name string, e nameEntry) {
+	p.removeName(name)
+	if ps := p.procs.get(e.pid); ps != nil {
+		ps.names = without(ps.names, name)
+		p.untrack(ctx, e.pid, ps)
+	}
+	p.emit(ctx, event{kind: evUnregistered, key: name, pid: e.pid, meta: e.meta, reason: ConflictResolution{}})
+	p.announceUnregistered(ctx, name, e.pid, ConflictResolution{})
+}
