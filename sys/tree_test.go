@@ -1,12 +1,9 @@
 package sys_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +11,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
 	"github.com/arbor-otp/arbor/sys"
 )
@@ -203,39 +201,10 @@ func TestProcesses(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the process goroutines that trace.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) events(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("trace line %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 func TestTrace(t *testing.T) {
 	n, ctx := newNode(t), ctxT(t)
 	pid := startCounter(t, n)
-	var buf syncBuffer
+	var buf testkit.LogBuffer
 	l := zerolog.New(&buf)
 	if err := sys.Trace(ctx, n, pid, true, sys.TraceTo(l)); err != nil {
 		t.Fatal(err)
@@ -259,7 +228,7 @@ func TestTrace(t *testing.T) {
 	if _, err := behaviour.Call(ctx, pid, "get"); err != nil {
 		t.Fatal(err)
 	}
-	ev := buf.events(t)
+	ev := buf.Events(t)
 	if len(ev) != 3 {
 		t.Fatalf("%d trace events, want 3: %v", len(ev), ev)
 	}
@@ -283,7 +252,7 @@ func TestTrace(t *testing.T) {
 func TestTraceLimit(t *testing.T) {
 	n, ctx := newNode(t), ctxT(t)
 	pid := startCounter(t, n)
-	var buf syncBuffer
+	var buf testkit.LogBuffer
 	if err := sys.Trace(ctx, n, pid, true, sys.TraceTo(zerolog.New(&buf)), sys.TraceLimit(3), sys.TracePerSecond(1000)); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +262,7 @@ func TestTraceLimit(t *testing.T) {
 	if v, _ := behaviour.CallAs[int](ctx, pid, "get"); v != 20 {
 		t.Fatalf("state %d", v)
 	}
-	ev := buf.events(t)
+	ev := buf.Events(t)
 	if len(ev) != 4 || ev[3]["event"] != "limit" {
 		t.Fatalf("want 3 events and the limit: %v", ev)
 	}

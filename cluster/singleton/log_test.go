@@ -1,13 +1,10 @@
 package singleton_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,35 +15,6 @@ import (
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// records returns the JSON log records written so far.
-func (s *syncBuffer) records(t *testing.T) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range bytes.Split(bytes.TrimSpace(s.b.Bytes()), []byte("\n")) {
-		if len(l) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(l, &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // TestDecisionsAreStructuredLogEvents checks that takeover and release
 // are logged with fields, naming the key and the node.
@@ -60,7 +28,7 @@ func TestDecisionsAreStructuredLogEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf syncBuffer
+	var buf testkit.LogBuffer
 	log := zerolog.New(&buf).Level(zerolog.DebugLevel)
 	sup, err := supervision.Start(node, []supervision.ChildSpec{
 		singleton.Spec(workerSpec("logged", "n1", func(entry) {}), singleton.WithLock(locks.holder("n1")), singleton.WithLogger(log)),
@@ -73,7 +41,7 @@ func TestDecisionsAreStructuredLogEvents(t *testing.T) {
 	}
 	events := func() []string {
 		var ev []string
-		for _, r := range buf.records(t) {
+		for _, r := range buf.Events(t) {
 			if r["key"] != "logged" || r["node"] != "n1" || r["component"] != "singleton" {
 				t.Fatalf("log record without key, node or component: %v", r)
 			}
@@ -95,7 +63,7 @@ func TestDecisionsAreStructuredLogEvents(t *testing.T) {
 	if ev := events(); !slices.Equal(ev, []string{"waiting", "takeover", "released"}) {
 		t.Fatalf("events %v, want waiting, takeover, released", ev)
 	}
-	for _, r := range buf.records(t) {
+	for _, r := range buf.Events(t) {
 		if r["event"] == "takeover" && (r["previous"] != "n0" || r["token"] == nil) {
 			t.Fatalf("takeover record %v lacks previous or token", r)
 		}
