@@ -57,9 +57,10 @@ func WithLockAddress(addr string) LockOption { return func(c *lockConfig) { c.ad
 func WithLockTTL(d time.Duration) LockOption { return func(c *lockConfig) { c.ttl = d } }
 
 // WithLockDelay sets the session's lock-delay (default 1 s): after the
-// session is invalidated (expired, destroyed, its node failed), Consul
-// refuses the key to everyone for this long. An explicit Release
-// applies no delay. Zero turns it off.
+// session is invalidated (expired or destroyed), Consul refuses the key to
+// everyone for this long. An explicit Release applies no delay. Zero
+// turns it off (Consul's smallest delay, 1 ms, is sent). The session has
+// no node checks: only its TTL expires it, never a failed agent.
 func WithLockDelay(d time.Duration) LockOption { return func(c *lockConfig) { c.delay = d } }
 
 // WithLockPrefix sets the KV prefix under which lock keys live (default
@@ -232,8 +233,19 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 func (l *Locker) try(ctx context.Context, kvKey, key string) (*lease, error) {
 	sent := time.Now()
 	wo := (&api.WriteOptions{}).WithContext(ctx)
-	sid, _, err := l.client.Session().Create(&api.SessionEntry{
-		Name: l.cfg.holder, TTL: l.cfg.ttl.String(), LockDelay: l.cfg.delay,
+	// No node checks: with Consul's default serfHealth check, a holder
+	// whose local agent is marked failed loses the session at once, before
+	// its renew deadline has told it, and another node could take the key
+	// while this one still runs its child. Only the TTL expires it.
+	//
+	// consul/api leaves out a zero lock-delay, which the servers read as
+	// their 15 s default: 1 ns goes out as Consul's smallest, 1 ms.
+	delay := l.cfg.delay
+	if delay == 0 {
+		delay = time.Nanosecond
+	}
+	sid, _, err := l.client.Session().CreateNoChecks(&api.SessionEntry{
+		Name: l.cfg.holder, TTL: l.cfg.ttl.String(), LockDelay: delay,
 		Behavior: api.SessionBehaviorRelease,
 	}, wo)
 	if err != nil {

@@ -3,6 +3,7 @@ package consul_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -251,4 +252,45 @@ func TestLockLostWhenConsulStops(t *testing.T) {
 	// A -dev agent starts its Raft indexes again: tokens are only as
 	// durable as Consul's state (see TestLockTokenSurvivesConsulRestart).
 	t.Logf("token before the outage %d, after the -dev restart %d", first.Token(), second.lease.Token())
+}
+
+// The lock's session has no node checks (only its TTL expires it, never a
+// failed agent) and the lock-delay asked for, zero included: consul/api
+// leaves a zero delay out, which Consul reads as its 15 s default.
+func TestLockSessionHasNoChecksAndItsDelay(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	client, err := api.NewClient(&api.Config{Address: a.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		delay time.Duration
+		max   time.Duration
+	}{{0, time.Millisecond}, {500 * time.Millisecond, 500 * time.Millisecond}} {
+		holder := fmt.Sprintf("delay-%v", tc.delay)
+		le := acquire(t, newLocker(t, a.Addr(), holder, consul.WithLockDelay(tc.delay)), holder)
+		sessions, _, err := client.Session().List(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, s := range sessions {
+			if s.Name != holder {
+				continue
+			}
+			found = true
+			if s.LockDelay > tc.max {
+				t.Errorf("WithLockDelay(%v): the session's lock-delay is %v", tc.delay, s.LockDelay)
+			}
+			if len(s.NodeChecks) != 0 || len(s.Checks) != 0 {
+				t.Errorf("WithLockDelay(%v): the session has checks %v %v; a failed agent would free the key", tc.delay, s.NodeChecks, s.Checks)
+			}
+		}
+		if !found {
+			t.Fatalf("no session named %q among %d", holder, len(sessions))
+		}
+		if err := le.Release(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
