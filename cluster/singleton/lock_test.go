@@ -226,3 +226,27 @@ func TestLockModeConsulDown(t *testing.T) {
 	}
 	t.Logf("after consul came back: %s runs with token %d (was %d)", running(es)[0], es[len(es)-1].token, acq.Token)
 }
+
+type panickyLocker struct{}
+
+func (panickyLocker) Acquire(context.Context, string) (cluster.Lease, error) { panic("locker broke") }
+
+// A Locker that panics (a user's, or a nil *consul.Locker) stops the
+// singleton with a *actor.PanicError; the program goes on.
+func TestPanickingLockerStopsTheSingleton(t *testing.T) {
+	node := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+	defer func() { _ = node.Stop(context.Background()) }()
+	sup, err := supervision.Start(node, []supervision.ChildSpec{singleton.Spec(workerSpec("p", "n", func(entry) {}),
+		singleton.WithLock(panickyLocker{}))}, supervision.WithIntensity(0, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case reason := <-node.WatchExit(sup):
+		if !errors.Is(reason, actor.Shutdown) {
+			t.Logf("supervisor exited with %v", reason)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the supervisor of a singleton whose Locker panics did not give up")
+	}
+}

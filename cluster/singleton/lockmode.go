@@ -306,7 +306,7 @@ func (k *keeper) run(n *actor.Node, self actor.PID, locker cluster.Locker, key s
 		}
 	}()
 	for {
-		lease, err := locker.Acquire(ctx, key)
+		lease, err := acquireSafely(ctx, locker, key)
 		if err != nil {
 			if ctx.Err() == nil {
 				_ = n.Send(self, acquireFailedMsg{err: err})
@@ -333,6 +333,18 @@ func (k *keeper) run(n *actor.Node, self actor.PID, locker cluster.Locker, key s
 			return
 		}
 	}
+}
+
+// acquireSafely calls locker.Acquire and turns a panic in it (a user's
+// Locker, or a nil one) into a *actor.PanicError: the keeper's goroutine
+// must never take the program down.
+func acquireSafely(ctx context.Context, locker cluster.Locker, key string) (lease cluster.Lease, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			lease, err = nil, &actor.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return locker.Acquire(ctx, key)
 }
 
 // finish releases lease once the child is gone: after a clean stop it is
