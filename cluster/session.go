@@ -115,8 +115,12 @@ type (
 	// evEnd: the session (or the attempt) ends for reason: its stream
 	// broke, a dial failed, the peer left, this node stops.
 	evEnd struct{ reason error }
-	// evStreamLost: the session's stream ended with an error.
-	evStreamLost struct{}
+	// evStreamLost: a stream ended with an error. session is this node's
+	// id of the session whose packets a stream from the peer carried
+	// last: the loss ends only that session, if it is still the open one.
+	// 0 is the peer's own stream to the peer, which belongs to whatever
+	// session (or attempt) holds it.
+	evStreamLost struct{ session uint64 }
 	// evMember: the provider does (or no longer does) list the peer.
 	evMember struct{ member bool }
 )
@@ -273,6 +277,9 @@ func step(s session, ev any, now time.Time, tm timing) (session, []action) {
 		return s, acts
 
 	case evStreamLost:
+		if e.session != 0 && (s.state != peerUp || s.in != e.session) {
+			return s, nil // an earlier session's stream: the open one is not its
+		}
 		reason := ErrConnectionLost
 		if s.state == peerConnecting {
 			reason = ErrConnectFailed
