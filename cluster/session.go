@@ -23,12 +23,16 @@ import (
 // loop and the senders all hand their events to stepLocked). The locks
 // are taken in this order, never the other way:
 //
+//  0. peer.deliverMu (a signal from the peer is delivered, and a lost
+//     session's watchers told, under it: the one is never told after
+//     the other it should precede);
 //  1. peer.mu (one peer at a time: no code holds two peers' locks);
 //  2. transport.mu (publish, peerFor and trackN take it under peer.mu);
 //  3. peerConn.sendMu (taken by the writer without peer.mu, by finish).
 //
 // A node's processes are told of a lost session (lost.deliver) only once
-// peer.mu is released. peer.lastSeen and peer.open are atomics written
+// peer.mu is released. What a stream reader got past the lock-free
+// session check acts only if its session is still open under peer.mu. peer.lastSeen and peer.open are atomics written
 // under mu and read without it by the stream readers.
 
 // session is the state step decides on: where the session stands, its
