@@ -44,6 +44,10 @@ type peer struct {
 	open atomic.Uint64
 
 	mu sync.Mutex
+	// deliverMu orders the delivery of a signal from the peer (onSignal)
+	// with the delivery of what its session's end leaves (lost.deliver).
+	// It is taken before mu, never under it.
+	deliverMu sync.Mutex
 	session
 	conn      *peerConn // the stream to the peer, nil until dialed
 	dialing   bool      // a dial for connGen is under way
@@ -59,6 +63,10 @@ type peer struct {
 	calls     map[uint64]chan callResult
 	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
 }
+
+// isOpen reports whether session is the id of the open session; a caller
+// holding mu knows it stays open until mu is released.
+func (p *peer) isOpen(session uint64) bool { return session != 0 && p.open.Load() == session }
 
 func (p *peer) touch() { p.lastSeen.Store(time.Now().UnixNano()) }
 
@@ -317,6 +325,15 @@ func (p *peer) lostConn(c *peerConn, err error) {
 	l.deliver(p.t.node)
 }
 
+// streamLost ends the session this node gave the id session, if it is
+// still open, because a stream from the peer that carried it broke.
+func (p *peer) streamLost(session uint64) {
+	p.mu.Lock()
+	l := p.stepLocked(evStreamLost{session: session})
+	p.mu.Unlock()
+	l.deliver(p.t.node)
+}
+
 // stepLocked steps the session with event ev and carries out the actions
 // step decides, in order. It returns what an ended session leaves behind,
 // for the caller to deliver once mu is released.
@@ -390,8 +407,9 @@ type lost struct {
 	monitors map[actor.Ref]remoteMonitor
 	calls    map[uint64]chan callResult
 	dropped  int
-	conn     *peerConn // the session's stream, closed by deliver
-	callErr  error     // what pending calls fail with
+	conn     *peerConn   // the session's stream, closed by deliver
+	order    *sync.Mutex // the peer's deliverMu, held while delivering
+	callErr  error       // what pending calls fail with
 }
 
 // downLocked ends the session (or the attempt to open one) and returns what
@@ -402,7 +420,7 @@ func (p *peer) downLocked(reason error) lost { return p.stepLocked(evEnd{reason:
 // endLocked carries out actEnd: it empties the queues, lets the stream go
 // and returns what the session's watchers must be told.
 func (p *peer) endLocked(a actEnd) lost {
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, callErr: actor.NoConnection}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, callErr: actor.NoConnection, order: &p.deliverMu}
 	if errors.Is(a.reason, ErrNameMismatch) {
 		l.callErr = fmt.Errorf("%w: %w", actor.NoConnection, a.reason)
 	}
@@ -436,6 +454,10 @@ func (p *peer) endLocked(a actEnd) lost {
 // NoConnection; calls fail with NoConnection (joined with
 // the NameMismatchError when that ended the attempt).
 func (l lost) deliver(n *actor.Node) {
+	if l.order != nil {
+		l.order.Lock()
+		defer l.order.Unlock()
+	}
 	if l.conn != nil {
 		l.conn.close()
 	}

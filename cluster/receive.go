@@ -19,19 +19,34 @@ import (
 // handleUserBatch delivers the user messages of a batch from a peer with
 // an open session, in order; it drops (and counts) them otherwise. A
 // message that does not parse ends the batch: what follows it cannot be
-// found. It returns the peer of the batch's session, nil if there is none.
-func (t *transport) handleUserBatch(b *clusterpb.UserBatch) *peer {
+// found. It returns the peer of the batch's session and the session's id,
+// nil and 0 if there is none.
+//
+// The batch is delivered under the peer's mu, checked once more against
+// the open session: a session that ended meanwhile (its NodeDown is
+// published under mu) gets nothing delivered after it. Delivery only
+// enqueues, and one lock is taken per batch, not per message.
+func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 	data := b.GetMessages()
+	session := b.GetSession()
 	var (
 		reason error
 		p      *peer
 	)
 	if b.GetVersion() != protocolVersion {
 		reason = fmt.Errorf("%w: %d", ErrVersion, b.GetVersion())
-	} else if p = t.sessionPeer(b.GetSession()); p == nil {
+	} else if p = t.sessionPeer(session); p == nil {
 		reason = errors.New("not from an open session")
 	} else {
 		p.touch()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !p.isOpen(session) {
+			reason, p = errors.New("from a session that ended"), nil
+		}
+	}
+	if p == nil {
+		session = 0
 	}
 	for len(data) > 0 {
 		t.received.Add(1)
@@ -39,7 +54,7 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) *peer {
 		if n < 0 {
 			t.dropped.Add(1)
 			t.log.Debug().Uint64("session", b.GetSession()).Err(ErrMalformed).Msg("dropped the rest of a batch from peer")
-			return p
+			return p, session
 		}
 		data = data[n:]
 		if reason != nil {
@@ -50,14 +65,14 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) *peer {
 		if err != nil {
 			t.dropped.Add(1)
 			t.log.Debug().Uint64("session", b.GetSession()).Err(err).Msg("dropped the rest of a batch from peer")
-			return p
+			return p, session
 		}
 		t.deliverFields(f)
 	}
 	if reason != nil {
 		t.log.Debug().Uint64("session", b.GetSession()).Err(reason).Msg("dropped a batch from peer")
 	}
-	return p
+	return p, session
 }
 
 // deliverFields delivers a user message of an open session to its local
@@ -125,60 +140,62 @@ func (t *transport) drop(env *clusterpb.Envelope, reason error) {
 }
 
 // handle acts on one envelope from a peer and returns the peer whose
-// session it belongs to (nil if none). Nothing in it may block: it runs on
+// open session it was stamped with and that session's id, which it
+// checked (nil and 0 if none; a Hello, HelloRefused or SessionClosed
+// carries no session of this node's, so its session is 0). Nothing in it may block: it runs on
 // the reader of the peer's stream.
-func (t *transport) handle(env *clusterpb.Envelope) *peer {
+func (t *transport) handle(env *clusterpb.Envelope) (*peer, uint64) {
 	t.received.Add(1)
 	if err := checkEnvelope(env); err != nil {
 		t.drop(env, err)
-		return nil
+		return nil, 0
 	}
 	from := env.GetFrom()
 	if from.GetName() == t.selfName {
 		t.drop(env, errors.New("envelope from this node's own name"))
-		return nil
+		return nil, 0
 	}
 	if h, ok := env.GetBody().(*clusterpb.Envelope_Hello); ok {
 		p, err := t.peerFor(from.GetName())
 		if err != nil {
 			t.drop(env, err)
-			return nil
+			return nil, 0
 		}
 		if h.Hello.GetTo() != t.selfName {
 			t.refuseHello(p, h.Hello) // misnamed.go
-			return nil
+			return nil, 0
 		}
 		t.onHello(p, from.GetCreation(), h.Hello)
-		return p
+		return p, 0
 	}
 	if r, ok := env.GetBody().(*clusterpb.Envelope_HelloRefused); ok {
 		t.onHelloRefused(from.GetName(), r.HelloRefused) // misnamed.go
-		return nil
+		return nil, 0
 	}
 	if sc, ok := env.GetBody().(*clusterpb.Envelope_SessionClosed); ok {
 		p := t.lookupPeer(from.GetName())
 		if p == nil {
 			t.drop(env, errors.New("session closed by an unknown node"))
-			return nil
+			return nil, 0
 		}
 		t.onSessionClosed(p, sc.SessionClosed)
-		return p
+		return p, 0
 	}
 	p := t.sessionPeer(env.GetSession())
 	if p == nil {
 		t.drop(env, errors.New("not from an open session"))
 		t.tellClosed(from.GetName(), env.GetSession())
-		return nil
+		return nil, 0
 	}
 	if p.name != from.GetName() {
 		t.drop(env, errors.New("stamped with the session of another node"))
-		return nil
+		return nil, 0
 	}
 	p.touch()
 	switch b := env.GetBody().(type) {
 	case *clusterpb.Envelope_Heartbeat:
 	case *clusterpb.Envelope_Message:
-		t.onMessage(env, b.Message)
+		t.onMessage(p, env, b.Message)
 	case *clusterpb.Envelope_Signal:
 		t.onSignal(p, env, b.Signal)
 	case *clusterpb.Envelope_CallRequest:
@@ -186,11 +203,11 @@ func (t *transport) handle(env *clusterpb.Envelope) *peer {
 	case *clusterpb.Envelope_CallReply:
 		t.onCallReply(p, b.CallReply)
 	case *clusterpb.Envelope_Goodbye:
-		t.onGoodbye(p, b.Goodbye)
+		t.onGoodbye(p, env, b.Goodbye)
 	default:
 		t.drop(env, errors.New("unknown body"))
 	}
-	return p
+	return p, env.GetSession()
 }
 
 // onHello opens a session, or reopens it when the peer restarted or
@@ -237,7 +254,10 @@ func (t *transport) localTarget(pid *clusterpb.PID, name string) (actor.PID, boo
 	return to, t.node.IsLocal(to)
 }
 
-func (t *transport) onMessage(env *clusterpb.Envelope, m *clusterpb.Message) {
+// onMessage delivers a message of the open session env was stamped with,
+// under p.mu and only if that session is still open: nothing of a session
+// is delivered after its NodeDown (published under mu).
+func (t *transport) onMessage(p *peer, env *clusterpb.Envelope, m *clusterpb.Message) {
 	to, ok := t.localTarget(m.GetTo(), m.GetToName())
 	if !ok {
 		return // a message to a dead process is dropped, as in Erlang
@@ -247,7 +267,13 @@ func (t *transport) onMessage(env *clusterpb.Envelope, m *clusterpb.Message) {
 		t.drop(env, err)
 		return
 	}
-	_ = rt.DeliverLocal(t.node, to, msg, m.GetCast())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.isOpen(env.GetSession()) {
+		t.drop(env, errors.New("from a session that ended"))
+		return
+	}
+	_ = rt.DeliverLocal(t.node, to, msg, m.GetCast()) // only enqueues
 }
 
 func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Signal) {
@@ -264,7 +290,20 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 		t.refuse(to, sig)
 		return
 	}
+	// The signal is recorded and delivered only while its session is
+	// open, and before what the session's end tells the watchers: a Link
+	// recorded after the end would never get its NoConnection, and one
+	// delivered after the NoConnection would stay. It cannot be delivered
+	// under mu (a dead target answers through Signal, which takes mu):
+	// deliverMu orders it with lost.deliver instead.
+	p.deliverMu.Lock()
+	defer p.deliverMu.Unlock()
 	p.mu.Lock()
+	if !p.isOpen(env.GetSession()) {
+		p.mu.Unlock()
+		t.drop(env, errors.New("from a session that ended"))
+		return
+	}
 	p.recordSignalLocked(false, to, from, sig)
 	p.mu.Unlock()
 	rt.DeliverSignal(t.node, to, sig)
@@ -345,8 +384,15 @@ func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {
 // onGoodbye ends the session with a peer that leaves the cluster, after
 // acknowledging its Goodbye; or, for an acknowledgement, tells leave that
 // the peer has everything this node sent.
-func (t *transport) onGoodbye(p *peer, g *clusterpb.Goodbye) {
+func (t *transport) onGoodbye(p *peer, env *clusterpb.Envelope, g *clusterpb.Goodbye) {
 	p.mu.Lock()
+	if !p.isOpen(env.GetSession()) {
+		// A Goodbye of a session that ended meanwhile: it must not end
+		// (or acknowledge) a newer one.
+		p.mu.Unlock()
+		t.drop(env, errors.New("from a session that ended"))
+		return
+	}
 	if g.GetAck() {
 		if p.goodbye != nil {
 			close(p.goodbye)

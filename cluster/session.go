@@ -23,12 +23,16 @@ import (
 // loop and the senders all hand their events to stepLocked). The locks
 // are taken in this order, never the other way:
 //
+//  0. peer.deliverMu (a signal from the peer is delivered, and a lost
+//     session's watchers told, under it: the one is never told after
+//     the other it should precede);
 //  1. peer.mu (one peer at a time: no code holds two peers' locks);
 //  2. transport.mu (publish, peerFor and trackN take it under peer.mu);
 //  3. peerConn.sendMu (taken by the writer without peer.mu, by finish).
 //
 // A node's processes are told of a lost session (lost.deliver) only once
-// peer.mu is released. peer.lastSeen and peer.open are atomics written
+// peer.mu is released. What a stream reader got past the lock-free
+// session check acts only if its session is still open under peer.mu. peer.lastSeen and peer.open are atomics written
 // under mu and read without it by the stream readers.
 
 // session is the state step decides on: where the session stands, its
@@ -115,8 +119,12 @@ type (
 	// evEnd: the session (or the attempt) ends for reason: its stream
 	// broke, a dial failed, the peer left, this node stops.
 	evEnd struct{ reason error }
-	// evStreamLost: the session's stream ended with an error.
-	evStreamLost struct{}
+	// evStreamLost: a stream ended with an error. session is this node's
+	// id of the session whose packets a stream from the peer carried
+	// last: the loss ends only that session, if it is still the open one.
+	// 0 is the peer's own stream to the peer, which belongs to whatever
+	// session (or attempt) holds it.
+	evStreamLost struct{ session uint64 }
 	// evMember: the provider does (or no longer does) list the peer.
 	evMember struct{ member bool }
 )
@@ -273,6 +281,9 @@ func step(s session, ev any, now time.Time, tm timing) (session, []action) {
 		return s, acts
 
 	case evStreamLost:
+		if e.session != 0 && (s.state != peerUp || s.in != e.session) {
+			return s, nil // an earlier session's stream: the open one is not its
+		}
 		reason := ErrConnectionLost
 		if s.state == peerConnecting {
 			reason = ErrConnectFailed

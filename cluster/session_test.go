@@ -128,6 +128,12 @@ func TestStep(t *testing.T) {
 		{"stream lost while up", up, evStreamLost{}, at(time.Second),
 			session{state: peerDown, epoch: 2, since: t0, member: true, nextProbe: at(1200 * time.Millisecond)},
 			[]action{actEnd{reason: ErrConnectionLost, wasUp: true, in: 10}}},
+		{"stream of the open session lost", up, evStreamLost{session: 10}, at(time.Second),
+			session{state: peerDown, epoch: 2, since: t0, member: true, nextProbe: at(1200 * time.Millisecond)},
+			[]action{actEnd{reason: ErrConnectionLost, wasUp: true, in: 10}}},
+		{"stream of an earlier session lost", up, evStreamLost{session: 9}, at(time.Second), up, nil},
+		{"stream of a session lost while connecting", connecting, evStreamLost{session: 10}, at(time.Second), connecting, nil},
+		{"stream of a session lost while down", down, evStreamLost{session: 10}, at(time.Second), down, nil},
 
 		// A frozen self: the silence this node slept through is its own.
 		{"away: the peer is given the time back", up, evTick{lastSeen: at(time.Second), away: 5 * time.Second}, at(6100 * time.Millisecond),

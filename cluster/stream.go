@@ -87,13 +87,16 @@ func decodePacket(b []byte) (*clusterpb.Packet, error) {
 	return pkt, nil
 }
 
-// handlePacket acts on one packet from a peer.
-func (t *transport) handlePacket(b []byte) *peer {
+// handlePacket acts on one packet from a peer. It returns the peer and
+// this node's id of the open session the packet was stamped with, which
+// it checked; session is 0 for a packet that carries no session of this
+// node's (a Hello, HelloRefused or SessionClosed) or that was dropped.
+func (t *transport) handlePacket(b []byte) (p *peer, session uint64) {
 	pkt, err := decodePacket(b)
 	if err != nil {
 		t.received.Add(1)
 		t.drop(nil, err)
-		return nil
+		return nil, 0
 	}
 	switch x := pkt.GetBody().(type) {
 	case *clusterpb.Packet_Envelope:
@@ -101,7 +104,7 @@ func (t *transport) handlePacket(b []byte) *peer {
 	case *clusterpb.Packet_Users:
 		return t.handleUserBatch(x.Users)
 	}
-	return nil
+	return nil, 0
 }
 
 // envelopePacket encodes an envelope as a packet.
@@ -142,8 +145,10 @@ func (t *transport) serve(_ any, ss grpc.ServerStream) error {
 
 // receive reads the packets of one stream from a peer until it ends. A
 // stream that breaks, rather than ending cleanly, ends the session whose
-// packets it carried last, if that session is still open: the peer died
-// or the connection was cut.
+// stamped packets it carried last, if that session is still open: the
+// peer died or the connection was cut. A packet that carries no session
+// of this node's (a late Hello on an old stream) does not make the stream
+// the open session's.
 func (t *transport) receive(ss packetReader) error {
 	var (
 		last    *peer
@@ -157,12 +162,12 @@ func (t *transport) receive(ss packetReader) error {
 				return nil
 			}
 			if last != nil && last.open.Load() == session {
-				last.down(ErrConnectionLost, peerUp)
+				last.streamLost(session)
 			}
 			return err
 		}
-		if p := t.handlePacket(b); p != nil {
-			last, session = p, p.open.Load()
+		if p, s := t.handlePacket(b); s != 0 {
+			last, session = p, s
 		}
 	}
 }
