@@ -347,40 +347,25 @@ func acquireSafely(ctx context.Context, locker cluster.Locker, key string) (leas
 	return locker.Acquire(ctx, key)
 }
 
-// finish releases lease once the child is gone, never before: after a
-// clean stop it is already; after a Kill of the singleton's process the
-// child (told through the link) has its shutdown limit, is then killed,
-// and the lock is released only when it has exited.
+// finish releases lease once the child is gone: after a clean stop it is
+// already; after a Kill of the process, the link takes the child down (or
+// tells it, if it traps exits), and the child has its shutdown limit.
 func (k *keeper) finish(n *actor.Node, self actor.PID, lease cluster.Lease) {
 	defer holdings.CompareAndDelete(self, lease)
 	k.mu.Lock()
 	child := k.child
 	k.mu.Unlock()
 	if !child.IsZero() {
-		exited := n.WatchExit(child)
-		switch {
-		case k.limit == supervision.Infinity:
-			<-exited
-		case k.limit > 0:
-			t := time.NewTimer(time.Duration(k.limit))
-			select {
-			case <-exited:
-			case <-t.C:
-			}
-			t.Stop()
+		wait := supervision.KillWait
+		if k.limit > 0 {
+			wait += time.Duration(k.limit)
 		}
-		// Past its limit (or at once for BrutalKill) the child is killed:
-		// a child that traps exits would otherwise outlive the lock.
-		_ = n.Exit(child, actor.Kill)
-		t := time.NewTimer(supervision.KillWait)
+		t := time.NewTimer(wait)
 		select {
-		case <-exited:
-			t.Stop()
+		case <-n.WatchExit(child):
 		case <-t.C:
-			// Still running (a handler that has not returned, so the kill
-			// has not taken effect): keep the lock until the child is gone.
-			<-exited
 		}
+		t.Stop()
 	}
 	k.release(lease)
 }
