@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // protoWait bounds a wait for a protoactor answer in these tests: generous,
@@ -46,25 +47,6 @@ func echoActor(got chan<- string) *pa.Props {
 			}
 		}
 	})
-}
-
-// watch spawns a protoactor actor that watches target and reports its
-// Terminated on the channel returned, once the Watch has been sent.
-func watch(t testing.TB, n *actor.Node, target *pa.PID) <-chan *pa.Terminated {
-	t.Helper()
-	ch := make(chan *pa.Terminated, 1)
-	ready := make(chan struct{})
-	n.ActorSystem().Root.Spawn(pa.PropsFromFunc(func(c pa.Context) {
-		switch m := c.Message().(type) {
-		case *pa.Started:
-			c.Watch(target)
-			close(ready)
-		case *pa.Terminated:
-			ch <- m
-		}
-	}))
-	recvChan(t, ready)
-	return ch
 }
 
 func TestProtoActorSendsToProcess(t *testing.T) {
@@ -230,7 +212,7 @@ func TestLinkedCrashStopsProtoActor(t *testing.T) {
 	n := newNode(t)
 	target := n.ActorSystem().Root.Spawn(echoActor(nil))
 	proxy, _ := n.Proxy(target)
-	terms := watch(t, n, target)
+	terms := testkit.ProtoWatch(t, n.ActorSystem(), target)
 	ib := newInbox(t, n)
 	errCrash := errors.New("crash")
 	_ = ib.Do(ctxT(t), func(c *actor.Context) error {
@@ -249,7 +231,7 @@ func TestProtoActorWatchesProcess(t *testing.T) {
 	n := newNode(t)
 	ib := newInbox(t, n)
 	who := n.ProtoPID(ib.PID())
-	terms := watch(t, n, who)
+	terms := testkit.ProtoWatch(t, n.ActorSystem(), who)
 	ib.Close()
 	term := recvChan(t, terms)
 	if !term.Who.Equal(who) || term.Why != pa.TerminatedReason_Stopped {
@@ -257,7 +239,7 @@ func TestProtoActorWatchesProcess(t *testing.T) {
 	}
 
 	// Watching a process that is gone gives NotFound.
-	if term := recvChan(t, watch(t, n, who)); term.Why != pa.TerminatedReason_NotFound {
+	if term := recvChan(t, testkit.ProtoWatch(t, n.ActorSystem(), who)); term.Why != pa.TerminatedReason_NotFound {
 		t.Fatalf("Terminated of a dead process = %v, want NotFound", term)
 	}
 }
@@ -283,7 +265,7 @@ func TestSpawnProtoPanicIsExitReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	target, _ := n.ProxyTarget(pid)
-	terms := watch(t, n, target)
+	terms := testkit.ProtoWatch(t, n.ActorSystem(), target)
 	ib := newInbox(t, n)
 	if _, err := ib.Monitor(ctxT(t), pid); err != nil {
 		t.Fatal(err)
@@ -325,7 +307,7 @@ func TestKillingOwnerStopsProtoActor(t *testing.T) {
 		t.Fatal(err)
 	}
 	target, _ := n.ProxyTarget(pid)
-	terms := watch(t, n, target)
+	terms := testkit.ProtoWatch(t, n.ActorSystem(), target)
 	if err := n.Kill(pid); err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +405,7 @@ func TestNodeStopStopsOwnedProtoActors(t *testing.T) {
 		t.Fatal(err)
 	}
 	target, _ := n.ProxyTarget(pid)
-	terms := watch(t, n, target)
+	terms := testkit.ProtoWatch(t, n.ActorSystem(), target)
 	if err := n.Stop(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}

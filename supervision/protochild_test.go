@@ -65,24 +65,6 @@ func protoWorkerProps(got chan<- string, gate <-chan struct{}) *pa.Props {
 	})
 }
 
-// protoWatch reports the Terminated of target, once the Watch is sent.
-func protoWatch(t testing.TB, n *actor.Node, target *pa.PID) <-chan *pa.Terminated {
-	t.Helper()
-	ch := make(chan *pa.Terminated, 1)
-	ready := make(chan struct{})
-	n.ActorSystem().Root.Spawn(pa.PropsFromFunc(func(c pa.Context) {
-		switch m := c.Message().(type) {
-		case *pa.Started:
-			c.Watch(target)
-			close(ready)
-		case *pa.Terminated:
-			ch <- m
-		}
-	}))
-	recvOne(t, ready)
-	return ch
-}
-
 func TestProtoChildRestartedAsNewActor(t *testing.T) {
 	n := newNode(t)
 	got := make(chan string, 16)
@@ -181,7 +163,7 @@ func TestProtoChildShutdown(t *testing.T) {
 			}
 			pid := pids(t, sup)["proto"]
 			target, _ := n.ProxyTarget(pid)
-			terms := protoWatch(t, n, target)
+			terms := testkit.ProtoWatch(t, n.ActorSystem(), target)
 			if tc.block {
 				_ = n.Send(pid, "block")
 				if m := recvOne(t, got); m != "1:block" {
