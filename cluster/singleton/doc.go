@@ -20,11 +20,11 @@
 // lock on the key from a cluster.Locker: cluster/consul's Locker, on a
 // Consul session. It prefers "at most one" to availability: during a
 // netsplit, or while Consul is unreachable, no instance may run at all, but
-// two never do. The registry mode (Highlander, over the replicated
-// registry: one instance per connected cluster, the duplicate shut down
-// after a netsplit heals) will be the default when no mode is given; until
-// then a Spec without WithLock fails to start with ErrNoMode. See
-// docs/singletons.md for when to pick which.
+// two never do. The registry mode (WithRegistry, Highlander) claims the key
+// in a replicated registry scope added with AddScope: one instance per
+// connected part of the cluster, the younger one shut down after a netsplit
+// heals. A Spec with neither fails to start with ErrNoMode. See "The
+// registry mode" below and docs/singletons.md for when to pick which.
 //
 // # The lock mode step by step
 //
