@@ -1,6 +1,10 @@
 package singleton_test
 
 import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -166,4 +170,46 @@ func TestRegistryModeStartedAloneJoins(t *testing.T) {
 	if got := hc.awaitOne(30*time.Second, b, c, d); got != holder {
 		t.Errorf("instance on %s after d joined, want the long-running one on %s", got, holder)
 	}
+}
+
+// hlFailoverRunsEnv asks TestRegistryModeFailoverTimes for that many kills.
+const hlFailoverRunsEnv = "ARBOR_SINGLETON_HL_FAILOVER_RUNS"
+
+// TestRegistryModeFailoverTimes measures the time from kill -9 of the
+// instance's node to the start of the next instance, over three nodes (a
+// fresh node replaces each killed one), ARBOR_SINGLETON_HL_FAILOVER_RUNS
+// times, with the cluster's default failure detection, and prints p50 and
+// p99. A measurement, run only when asked (make failover):
+//
+//	ARBOR_SINGLETON_HL_FAILOVER_RUNS=50 go test -run RegistryModeFailoverTimes -v ./cluster/singleton
+func TestRegistryModeFailoverTimes(t *testing.T) {
+	runs, _ := strconv.Atoi(os.Getenv(hlFailoverRunsEnv))
+	if runs <= 0 {
+		t.Skipf("a measurement: set %s=50 to run it", hlFailoverRunsEnv)
+	}
+	hc, ns := startThree(t)
+	alive := ns
+	holder := hc.awaitOne(30*time.Second, alive...)
+	var took []time.Duration
+	for i := range runs {
+		from := len(hc.snapshot())
+		killed := time.Now()
+		_ = hc.nodes[holder].cmd.Process.Signal(syscall.SIGKILL)
+		alive = others(alive, holder)
+		next, _ := hc.awaitLine(30*time.Second, from, "start", shorts(alive)...)
+		took = append(took, next.at.Sub(killed))
+		var peers []string
+		for _, n := range alive {
+			peers = append(peers, n.name)
+		}
+		alive = append(alive, hc.start(fmt.Sprintf("n%d", i), addrOf(t), "", peers...))
+		holder = hc.awaitOne(30*time.Second, alive...)
+		if holder != next.node {
+			t.Fatalf("run %d: instance started on %s, then runs on %s", i, next.node, holder)
+		}
+	}
+	slices.Sort(took)
+	pct := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))] }
+	t.Logf("registry-mode failover after kill -9 over %d runs (default heartbeat): p50 %v, p99 %v, max %v",
+		runs, pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
 }
