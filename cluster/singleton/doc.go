@@ -55,30 +55,31 @@
 //
 // Add the scope on every node, then wrap the child:
 //
-//		reg := registry.NewCluster(c)
-//		if err := singleton.AddScope(reg, "singletons"); err != nil { ... }
-//		children := []supervision.ChildSpec{
-//			singleton.Spec(reportSpec, singleton.WithRegistry(reg, "singletons")),
-//		}
-//		...
-//		reply, err := singleton.Call(ctx, reg, "singletons", "report", req) // any node
+//	reg := registry.NewCluster(c)
+//	if err := singleton.AddScope(reg, "singletons"); err != nil { ... }
+//	children := []supervision.ChildSpec{
+//		singleton.Spec(reportSpec, singleton.WithRegistry(reg, "singletons")),
+//	}
+//	reply, err := singleton.Call(ctx, reg, "singletons", "report", req) // any node
 //
-//	  - The singleton's process registers itself under the key. If the
-//	    key is free it waits 100 ms (so that claims made at the same
-//	    moment are resolved first), checks the claim is still its own,
-//	    starts the child, publishes the child's PID for Whereis and sends
-//	    Acquired (Takeover if it had seen another holder).
-//	  - If another holds the key it sends Waiting and watches: when the
-//	    name is freed on its node (the holder exited, or its node was
-//	    declared down), it claims again.
-//	  - When the key is held twice (a netsplit healed), the scope's
-//	    resolver keeps the instance that has served longest; the other is
-//	    stopped with actor.Shutdown within its shutdown limit, Conflict
-//	    and Waiting are sent, and its singleton watches again. A node that
-//	    starts alone and joins later so stops its own instance, never the
-//	    long-running one.
-//	  - The child's own exit and the supervisor's stop are handled as in
-//	    the lock mode, the key taking the lock's place.
+// On each node, then:
+//
+//   - The singleton's process registers itself under the key. If the
+//     key is free it waits 100 ms (so that claims made at the same
+//     moment are resolved first), checks the claim is still its own,
+//     starts the child, publishes the child's PID for Whereis and sends
+//     Acquired (Takeover if it had seen another holder).
+//   - If another holds the key it sends Waiting and watches: when the
+//     name is freed on its node (the holder exited, or its node was
+//     declared down), it claims again.
+//   - When the key is held twice (a netsplit healed), the scope's
+//     resolver keeps the instance that has served longest; the other is
+//     stopped with actor.Shutdown within its shutdown limit, Conflict
+//     and Waiting are sent, and its singleton watches again. A node that
+//     starts alone and joins later so stops its own instance, never the
+//     long-running one.
+//   - The child's own exit and the supervisor's stop are handled as in
+//     the lock mode, the key taking the lock's place.
 //
 // Whereis, Call and Cast find the instance from any node of the scope.
 //
