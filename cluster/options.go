@@ -36,7 +36,7 @@ type config struct {
 	reconnectInterval time.Duration
 	maxPending        int
 	peerAddrs         map[string]string // node name -> address to dial it at (WithPeerAddr)
-	memory            *memnet.Network // the memory network, nil for the real one (network.go)
+	memory            *memnet.Network   // the memory network, nil for the real one (network.go)
 }
 
 func defaultConfig() config {
