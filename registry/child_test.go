@@ -37,7 +37,8 @@ import (
 const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
 
 // runChild is the main of a child node: CHILD_LISTEN, CHILD_ADVERTISE,
-// CHILD_PEERS (comma-separated node names), CHILD_SCOPE (the scope to add,
+// CHILD_PEERS (comma-separated node names), CHILD_PEERADDRS
+// (name=addr,...: the routes of a testkit.Mesh), CHILD_SCOPE (the scope to add,
 // none if empty) and CHILD_RESOLVER ("", "lower" keeps the lower PID,
 // "neither" keeps none).
 func runChild() {
@@ -55,6 +56,12 @@ func runChild() {
 	}
 	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
 		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
+	}
+	if routes := os.Getenv("CHILD_PEERADDRS"); routes != "" { // name=addr,...: dial each peer through its route
+		for _, r := range strings.Split(routes, ",") {
+			peer, addr, _ := strings.Cut(r, "=")
+			opts = append(opts, cluster.WithPeerAddr(peer, addr))
+		}
 	}
 	if path := os.Getenv("CHILD_BLOCKPROFILE"); path != "" {
 		runtime.SetBlockProfileRate(10000)
