@@ -91,7 +91,7 @@ func TestConflictAfterPartialNetsplit(t *testing.T) {
 			wy, _ := spawnOn(t, b, "wy")
 			a.ok("register x wa ma")
 			eventually(t, c, wa+" ma", "lookup x") // c learns a's claim first
-			b.ok("register x wb mb")                // later: the default keeps it
+			b.ok("register x wb mb")               // later: the default keeps it
 			b.ok("register y wy my")
 			eventually(t, c, wy+" my", "lookup y")
 			eventually(t, a, "none", "lookup y") // not through c: only owners replicate
