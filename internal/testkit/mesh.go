@@ -128,3 +128,11 @@ func (m *Mesh) Faulty() []string {
 	slices.Sort(out)
 	return out
 }
+
+// Close closes every proxy of the mesh and waits for their goroutines
+// (NewMesh also does so when the test ends).
+func (m *Mesh) Close() {
+	for _, p := range m.proxies {
+		p.Close()
+	}
+}
