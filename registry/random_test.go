@@ -85,6 +85,7 @@ type randCluster struct {
 	status0 map[string]string // each worker's state then, by PID
 
 	duplicates, lost, zombies, mismatches, conflicts int
+	checked                                          int // entries the model expected to survive a cycle
 	extra                                            map[string]int
 	conv                                             []time.Duration
 }
@@ -737,6 +738,7 @@ func (rc *randCluster) checkModel(cycle, recStart int) {
 		if !want || resolvedAway[k] || rc.status0[pid] != "alive" {
 			continue
 		}
+		rc.checked++
 		if !held[k] {
 			rc.lost++
 			t.Errorf("cycle %d: lost %s: its process is alive and nothing removed it", cycle, k)
@@ -797,7 +799,8 @@ func (rc *randCluster) summary() {
 		}
 		return conv[min(len(conv)-1, len(conv)*p/100)].Milliseconds()
 	}
-	rc.t.Logf("random: conflicts resolved %d, writes with an unknown outcome %d", rc.conflicts, rc.unknown)
+	rc.t.Logf("random: conflicts resolved %d, entries the model expected to survive %d, writes with an unknown outcome %d",
+		rc.conflicts, rc.checked, rc.unknown)
 	if len(randExtras) > 0 {
 		var ks []string
 		for k, v := range rc.extra {
