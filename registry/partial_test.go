@@ -17,13 +17,33 @@ type meshNet struct {
 	mesh   *testkit.Mesh
 }
 
+// newMeshNet picks a distinct free address for each label and starts the
+// mesh. A free port is only free a moment: two picks, or a pick and a
+// proxy, may get the same one, and then it picks again.
 func newMeshNet(t *testing.T, labels ...string) *meshNet {
-	mn := &meshNet{labels: labels, listen: map[string]string{}}
-	for _, l := range labels {
-		mn.listen[l] = addr(t)
+	for attempt := 0; ; attempt++ {
+		mn := &meshNet{labels: labels, listen: map[string]string{}}
+		used := map[string]bool{}
+		for _, l := range labels {
+			a := addr(t)
+			for used[a] {
+				a = addr(t)
+			}
+			used[a] = true
+			mn.listen[l] = a
+		}
+		mn.mesh = testkit.NewMesh(t, mn.listen)
+		clash := false
+		for _, l := range labels {
+			for _, r := range mn.mesh.Routes(l) {
+				clash = clash || used[r]
+			}
+		}
+		if !clash || attempt == 10 {
+			return mn
+		}
+		mn.mesh.Close()
 	}
-	mn.mesh = testkit.NewMesh(t, mn.listen)
-	return mn
 }
 
 // name is the node name of label l.
