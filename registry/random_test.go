@@ -441,7 +441,7 @@ func (rc *randCluster) cycle(cycle int, rng, opsRng *rand.Rand, opsPerNode int) 
 				continue
 			}
 			for _, w := range rc.workers[o] {
-				others[l] = append(others[l], remote{pid: w.pid, wire: w.wire})
+				others[l] = append(others[l], remote(w))
 			}
 		}
 		slices.SortFunc(others[l], func(a, b remote) int { return strings.Compare(a.wire, b.wire) })
