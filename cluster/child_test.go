@@ -53,6 +53,12 @@ func runChild() {
 	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
 		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
 	}
+	if routes := os.Getenv("CHILD_PEERADDRS"); routes != "" { // name=addr,...
+		for _, r := range strings.Split(routes, ",") {
+			peer, addr, _ := strings.Cut(r, "=")
+			opts = append(opts, cluster.WithPeerAddr(peer, addr))
+		}
+	}
 	ctx := context.Background()
 	c, err := cluster.Start(ctx, os.Getenv(childEnv), opts...)
 	if err != nil {
@@ -251,7 +257,8 @@ type child struct {
 }
 
 // startChild runs a child node. env holds extra KEY=VALUE settings
-// (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS, CHILD_EVENTS=1 to report
+// (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS, CHILD_PEERADDRS (name=addr,...
+// for WithPeerAddr), CHILD_EVENTS=1 to report
 // the child's node events on c.events, CHILD_DEFAULTS=1 for the default
 // failure detector instead of the fast one tests use).
 func startChild(t testing.TB, name string, env ...string) *child {

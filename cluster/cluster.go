@@ -137,6 +137,14 @@ func join(ctx context.Context, c *Cluster, advertise string) (*Cluster, error) {
 }
 
 func validateProvider(cfg config, full string) error {
+	for peer, addr := range cfg.peerAddrs {
+		if _, _, err := splitNodeName(peer); err != nil {
+			return fmt.Errorf("peer address: %w", err)
+		}
+		if _, _, err := splitNodeName("peer@" + addr); err != nil {
+			return fmt.Errorf("%w: peer address of %s: %q is not host:port", ErrBadNodeName, peer, addr)
+		}
+	}
 	if v, ok := cfg.provider.(interface{ validate(self string) error }); ok {
 		if err := v.validate(full); err != nil {
 			return fmt.Errorf("start membership provider: %w", err)

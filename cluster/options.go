@@ -35,7 +35,8 @@ type config struct {
 	connectTimeout    time.Duration
 	reconnectInterval time.Duration
 	maxPending        int
-	memory            *memnet.Network // the memory network, nil for the real one (network.go)
+	peerAddrs         map[string]string // node name -> address to dial it at (WithPeerAddr)
+	memory            *memnet.Network   // the memory network, nil for the real one (network.go)
 }
 
 func defaultConfig() config {
@@ -112,5 +113,20 @@ func WithMaxPending(n int) Option {
 		if n > 0 {
 			c.maxPending = n
 		}
+	}
+}
+
+// WithPeerAddr makes the node dial the node named peer (name@host:port) at
+// addr instead of the host:port of its name: through a proxy, a tunnel or
+// a port forward that only this node uses. peer keeps its name; only where
+// this node's connections to it go changes. Later calls for the same peer
+// replace earlier ones. Start fails with ErrBadNodeName when peer is not
+// name@host:port or addr is not host:port.
+func WithPeerAddr(peer, addr string) Option {
+	return func(c *config) {
+		if c.peerAddrs == nil {
+			c.peerAddrs = map[string]string{}
+		}
+		c.peerAddrs[peer] = addr
 	}
 }

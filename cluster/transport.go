@@ -120,6 +120,9 @@ func (t *transport) peerFor(name string) (*peer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := t.cfg.peerAddrs[name]; ok {
+		addr = a // WithPeerAddr
+	}
 	p := &peer{t: t, name: name, addr: addr}
 	t.peers[name] = p
 	return p, nil

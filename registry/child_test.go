@@ -37,7 +37,8 @@ import (
 const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
 
 // runChild is the main of a child node: CHILD_LISTEN, CHILD_ADVERTISE,
-// CHILD_PEERS (comma-separated node names), CHILD_SCOPE (the scope to add,
+// CHILD_PEERS (comma-separated node names), CHILD_PEERADDRS
+// (name=addr,...: the routes of a testkit.Mesh), CHILD_SCOPE (the scope to add,
 // none if empty) and CHILD_RESOLVER ("", "lower" keeps the lower PID,
 // "neither" keeps none).
 func runChild() {
@@ -55,6 +56,12 @@ func runChild() {
 	}
 	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
 		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
+	}
+	if routes := os.Getenv("CHILD_PEERADDRS"); routes != "" { // name=addr,...: dial each peer through its route
+		for _, r := range strings.Split(routes, ",") {
+			peer, addr, _ := strings.Cut(r, "=")
+			opts = append(opts, cluster.WithPeerAddr(peer, addr))
+		}
 	}
 	if path := os.Getenv("CHILD_BLOCKPROFILE"); path != "" {
 		runtime.SetBlockProfileRate(10000)
@@ -204,6 +211,9 @@ type childCmds struct {
 	pids  map[string]actor.PID
 	exits sync.Map // worker name -> <-chan error
 
+	rmu     sync.Mutex
+	reasons map[string]error // worker name -> exit reason, once read from exits
+
 	names, groups int // how many n<i> and g<i> dump lists
 }
 
@@ -256,6 +266,44 @@ func (childWorker) Receive(_ *actor.Context, msg any) error {
 	return nil
 }
 
+// reason returns worker w's exit reason and true once it exited (waiting
+// for it if wait), or false while it lives.
+func (ch *childCmds) reason(w string, wait bool) (error, bool) {
+	ch.rmu.Lock()
+	defer ch.rmu.Unlock()
+	if err, ok := ch.reasons[w]; ok {
+		return err, true
+	}
+	v, ok := ch.exits.Load(w)
+	if !ok {
+		return errors.New("unknown worker"), true
+	}
+	var err error
+	if wait {
+		err = <-v.(<-chan error)
+	} else {
+		select {
+		case err = <-v.(<-chan error):
+		default:
+			return nil, false
+		}
+	}
+	if ch.reasons == nil {
+		ch.reasons = map[string]error{}
+	}
+	ch.reasons[w] = err
+	return err, true
+}
+
+// reasonText is an exit reason as exitreason prints it.
+func reasonText(err error) string {
+	var ce *registry.ConflictError
+	if errors.As(err, &ce) {
+		return "conflict " + ce.Scope + " " + ce.Name
+	}
+	return err.Error()
+}
+
 func (ch *childCmds) pid(arg string) (actor.PID, error) {
 	if pid, ok := ch.pids[arg]; ok {
 		return pid, nil
@@ -283,8 +331,11 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		ch.rmu.Lock()
 		ch.pids[arg(1)] = pid
 		ch.exits.Store(arg(1), n.WatchExit(pid))
+		delete(ch.reasons, arg(1))
+		ch.rmu.Unlock()
 		return pidText(pid) + " " + base64.StdEncoding.EncodeToString(cluster.MarshalPID(pid)), nil
 	case "register": // register NAME W|PID META
 		pid, err := ch.pid(arg(2))
@@ -340,23 +391,41 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err := n.Exit(pid, errors.New(arg(2))); err != nil {
 			return "", err
 		}
-		v, _ := ch.exits.Load(arg(1))
-		return fmt.Sprint(<-v.(<-chan error)), nil
+		err, _ = ch.reason(arg(1), true)
+		return fmt.Sprint(err), nil
 	case "exitreason": // exitreason W: the worker's exit reason, or "alive"
-		v, ok := ch.exits.Load(arg(1))
-		if !ok {
+		if _, ok := ch.exits.Load(arg(1)); !ok {
 			return "", errors.New("unknown worker")
 		}
-		select {
-		case err := <-v.(<-chan error):
-			var ce *registry.ConflictError
-			if errors.As(err, &ce) {
-				return "conflict " + ce.Scope + " " + ce.Name, nil
-			}
-			return err.Error(), nil
-		default:
-			return "alive", nil
+		if err, dead := ch.reason(arg(1), false); dead {
+			return reasonText(err), nil
 		}
+		return "alive", nil
+	case "workers": // each worker as "W=pid=alive" or "W=pid=reason", by name
+		var out []string
+		ch.rmu.Lock()
+		ws := make([]string, 0, len(ch.pids))
+		for w := range ch.pids {
+			ws = append(ws, w)
+		}
+		ch.rmu.Unlock()
+		sort.Strings(ws)
+		for _, w := range ws {
+			status := "alive"
+			if err, dead := ch.reason(w, false); dead {
+				status = reasonText(err)
+			}
+			ch.rmu.Lock()
+			out = append(out, w+"="+pidText(ch.pids[w])+"="+status)
+			ch.rmu.Unlock()
+		}
+		return strings.Join(out, ","), nil
+	case "res": // "goroutines fds" of this process
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d %d", runtime.NumGoroutine(), len(fds)), nil
 	case "lookup": // lookup NAME: "pid meta" or "none"
 		pid, meta, err := ch.reg.Lookup(ch.scope, arg(1))
 		if errors.Is(err, registry.ErrNotRegistered) {
@@ -567,8 +636,7 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err := n.Exit(pid, errors.New(arg(2))); err != nil {
 			return "", err
 		}
-		v, _ := ch.exits.Load(arg(1))
-		<-v.(<-chan error) // dead now; its Down is queued behind the request
+		_, _ = ch.reason(arg(1), true) // dead now; its Down is queued behind the request
 		close(gate)
 		return fmt.Sprint(<-upd, " / ", <-res), nil
 	case "scopepid": // the scope process's PID in wire form
@@ -670,10 +738,12 @@ type node struct {
 	killed bool
 	logs   *logBuffer
 
-	mu      sync.Mutex
-	nextID  int
-	replies map[string]chan string
-	events  []string
+	mu         sync.Mutex
+	nextID     int
+	replies    map[string]chan string
+	events     []string
+	seenEvents int // events newEvents returned (random_test.go)
+	seenLogs   int // log bytes newConflicts read
 }
 
 // startNode runs a child node labelled label ("a") with env settings.

@@ -17,7 +17,8 @@ func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c
 	theirs := Registration{PID: c.pid, Meta: c.meta, Time: c.time}
 	keep, kill := p.resolve(name, mine, theirs)
 	ctx.Logger().Info().Str("scope", p.s.name).Str("name", name).
-		Stringer("local", local.pid).Stringer("remote", c.pid).Stringer("keep", keep).
+		Stringer("local", local.pid).Int64("local_time", local.time).
+		Stringer("remote", c.pid).Int64("remote_time", c.time).Stringer("keep", keep).
 		Msg("registry conflict resolved")
 	if keep == local.pid {
 		c.hidden = true

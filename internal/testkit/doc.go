@@ -22,7 +22,11 @@
 //
 // Give a test server an ephemeral loopback port with FreePort. Put a
 // network that can fail between two nodes with NewProxy: Cut(Blackhole)
-// silences it, Cut(Reset) closes its connections, Heal restores it.
+// silences it, Cut(Reset) closes its connections, Heal restores it. For
+// more than two nodes, NewMesh puts a proxy on each ordered pair (each node
+// dials its peers through its own routes, cluster.WithPeerAddr), so that a
+// cut can be one-way (a to b only) or partial (a and b apart while c
+// reaches both).
 //
 // # Guarantees
 //

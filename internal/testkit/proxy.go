@@ -138,6 +138,13 @@ func (p *Proxy) Cut(f Fault) {
 	}
 }
 
+// Fault returns the fault in force (Pass when none).
+func (p *Proxy) Fault() Fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fault
+}
+
 // Heal ends the fault: bytes held by a Blackhole cross, and new
 // connections are forwarded again.
 func (p *Proxy) Heal() {
