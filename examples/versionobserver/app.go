@@ -29,6 +29,10 @@ type App struct {
 	// Settle, Retry and CallTimeout set the monitor's delays; zero takes
 	// DefaultSettle, DefaultRetry and DefaultCallTimeout.
 	Settle, Retry, CallTimeout time.Duration
+	// Expect is the number of nodes of the whole cluster: the monitor
+	// takes fewer nodes agreeing for a node missing, not for the cluster
+	// agreeing. Zero or one: any number of nodes.
+	Expect int
 }
 
 // Spec returns the application's spec, running version vsn.
@@ -58,7 +62,7 @@ func (a App) Start(ctx *actor.Context, _ application.StartType, _ any) (actor.PI
 	}
 	version, _ := vsn.(string)
 	b := newBroadcaster()
-	m := monitor{cluster: a.Cluster, reg: a.Registry, settle: a.Settle, retry: a.Retry, timeout: a.CallTimeout}
+	m := monitor{cluster: a.Cluster, reg: a.Registry, settle: a.Settle, retry: a.Retry, timeout: a.CallTimeout, expect: a.Expect}
 	if m.settle <= 0 {
 		m.settle = DefaultSettle
 	}

@@ -25,6 +25,7 @@ func main() {
 // options are the command line's.
 type options struct {
 	name, listen, peers, consul, service, http, vsn string
+	expect                                          int
 	verbose                                         bool
 }
 
@@ -39,8 +40,20 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.service, "service", "arbor-versionobserver", "Consul service name shared by the cluster's nodes")
 	fs.StringVar(&o.http, "http", "127.0.0.1:4001", "host:port of the page")
 	fs.StringVar(&o.vsn, "vsn", DefaultVsn, "application version this node runs, major.minor.patch")
+	fs.IntVar(&o.expect, "expect", -1, "nodes in the whole cluster; the monitor waits for that many to agree (default: 1 + the number of -peers, or 1 with -consul)")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.expect == -1 {
+		o.expect = 1
+		if o.consul == "" && o.peers != "" {
+			o.expect += len(strings.Split(o.peers, ","))
+		}
+	}
+	if o.expect < 1 {
+		err := fmt.Errorf("%w: -expect %d: want at least 1", ErrBadFlag, o.expect)
+		fmt.Fprintln(stderr, err)
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -109,7 +122,7 @@ func run(ctx context.Context, c *cluster.Cluster, o options, stdout io.Writer) i
 		log.Error().Err(err).Msg("versionobserver: add the singleton scope")
 		return 1
 	}
-	app := App{Cluster: c, Registry: reg, HTTPAddr: o.http}
+	app := App{Cluster: c, Registry: reg, HTTPAddr: o.http, Expect: o.expect}
 	return application.Run(ctx, c.Node(), []application.Spec{Spec(o.vsn, app)},
 		application.WithOnStarted(func(context.Context, application.Controller, []string) {
 			fmt.Fprintf(stdout, "node %s runs %s %s: http://%s/\n", c.Name(), Name, o.vsn, o.http)

@@ -36,6 +36,9 @@ type monitor struct {
 	settle  time.Duration
 	retry   time.Duration
 	timeout time.Duration
+	// expect is the number of nodes the cluster holds when no node is
+	// missing: fewer agreeing nodes are not the cluster agreeing.
+	expect int
 }
 
 type monitorState struct {
@@ -112,7 +115,7 @@ func (m monitor) check(ctx *actor.Context, s *monitorState) {
 	cctx, cancel := context.WithTimeout(ctx, m.timeout)
 	replies, bad := m.cluster.MultiCall(cctx, nodes, RepoName, &versionpb.GetVersion{})
 	cancel()
-	j := judge(replies, bad)
+	j := judge(replies, bad, m.expect)
 	s.verdict = j.verdict
 	log := ctx.Logger().With().Str("verdict", j.verdict).Strs("versions", j.versions).Strs("bad", bad).Logger()
 	if !s.known && j.record != nil {
@@ -130,11 +133,30 @@ func (m monitor) check(ctx *actor.Context, s *monitorState) {
 	case VerdictOutOfSync:
 		log.Info().Msg("version monitor: deployment under way, waiting for the next topology change")
 		return
+	case VerdictIncomplete:
+		log.Info().Int("expect", m.expect).Msg("version monitor: nodes missing, waiting for the next topology change")
+		return
 	}
 	if !s.known {
+		if len(replies) < 2 {
+			// Alone, and no record: this node may not have met the
+			// others yet, so what it runs says nothing of the cluster.
+			log.Debug().Msg("version monitor: alone and no recorded cluster version; waiting for peers")
+			return
+		}
 		// A new cluster: what it runs is its current version, not news.
 		s.current, s.known = j.version, true
+		log.Info().Str("version", j.version.String()).Msg("version monitor: a new cluster; its version is the current one")
 	} else if s.current.Incompatible(j.version) {
+		if missing := m.hubsMissing(replies); len(missing) > 0 {
+			// A node that has just come up answers before its hub's
+			// membership has reached this node: wait for it, or its
+			// browsers would never hear of the new version.
+			s.verdict = VerdictPending
+			log.Debug().Strs("missing", missing).Msg("version monitor: waiting for the hubs of every node")
+			m.schedule(ctx, s, m.retry)
+			return
+		}
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		n, err := m.reg.Publish(pctx, Scope, BrowsersGroup, &versionpb.NewVersion{Version: j.version.String()})
 		cancel()
@@ -150,6 +172,26 @@ func (m monitor) check(ctx *actor.Context, s *monitorState) {
 		s.epoch++
 	}
 	m.record(ctx, nodes, &versionpb.Agreed{Version: s.current.String(), Epoch: s.epoch})
+}
+
+// hubsMissing lists the nodes among replies that have no hub on
+// BrowsersGroup yet, as this node sees the group.
+func (m monitor) hubsMissing(replies map[string]any) []string {
+	members, err := m.reg.Members(Scope, BrowsersGroup)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	has := map[string]bool{}
+	for _, mb := range members {
+		has[mb.PID.NodeName()] = true
+	}
+	var missing []string
+	for n := range replies {
+		if !has[n] {
+			missing = append(missing, n)
+		}
+	}
+	return missing
 }
 
 // record casts the agreed version to every node's repo.

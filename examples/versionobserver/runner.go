@@ -15,6 +15,10 @@ const (
 	// VerdictOutOfSync: the nodes run different versions, a deployment is
 	// under way; the monitor waits for the next topology change.
 	VerdictOutOfSync = "out_of_sync"
+	// VerdictIncomplete: the nodes agree, but fewer answered than the
+	// cluster is expected to hold (a node is down, or being replaced);
+	// the monitor waits for the next topology change.
+	VerdictIncomplete = "incomplete"
 	// VerdictAgreed: every node runs the same version.
 	VerdictAgreed = "agreed"
 )
@@ -33,9 +37,10 @@ type judgement struct {
 
 // judge is the runner (the seed's Runner.run after its multi-call): from
 // the repos' replies, keyed by node, and the nodes that did not answer,
-// it tells whether the cluster agrees on a version. A reply that is not a
+// it tells whether the cluster agrees on a version: all nodes that
+// answered, and at least expect of them. A reply that is not a
 // VersionInfo, or holds a malformed version, counts as no answer.
-func judge(replies map[string]any, bad []string) judgement {
+func judge(replies map[string]any, bad []string, expect int) judgement {
 	var j judgement
 	distinct := map[Version]bool{}
 	pending := len(bad) > 0
@@ -62,6 +67,8 @@ func judge(replies map[string]any, bad []string) judgement {
 		j.verdict = VerdictPending
 	case len(distinct) > 1:
 		j.verdict = VerdictOutOfSync
+	case len(replies) < expect:
+		j.verdict = VerdictIncomplete
 	default:
 		j.verdict = VerdictAgreed
 		for v := range distinct {

@@ -43,19 +43,21 @@ func TestJudge(t *testing.T) {
 		name    string
 		replies map[string]any
 		bad     []string
+		expect  int
 		verdict string
 		version string
 		record  string
 	}{
-		{"none", nil, nil, VerdictPending, "", ""},
-		{"one bad", map[string]any{"a": info("a", "0.1.0", "", 0)}, []string{"b"}, VerdictPending, "", ""},
-		{"not a reply", map[string]any{"a": info("a", "0.1.0", "", 0), "b": errors.New("x")}, nil, VerdictPending, "", ""},
-		{"bad version", map[string]any{"a": info("a", "0.1.0", "", 0), "b": info("b", "1.x", "", 0)}, nil, VerdictPending, "", ""},
-		{"mixed", map[string]any{"a": info("a", "0.1.0", "0.1.0", 3), "b": info("b", "1.0.0", "", 0)}, nil, VerdictOutOfSync, "", "0.1.0"},
-		{"agreed", map[string]any{"a": info("a", "1.0.0", "0.1.0", 3), "b": info("b", "1.0.0", "1.0.0", 4)}, nil, VerdictAgreed, "1.0.0", "1.0.0"},
+		{"none", nil, nil, 0, VerdictPending, "", ""},
+		{"one bad", map[string]any{"a": info("a", "0.1.0", "", 0)}, []string{"b"}, 0, VerdictPending, "", ""},
+		{"not a reply", map[string]any{"a": info("a", "0.1.0", "", 0), "b": errors.New("x")}, nil, 0, VerdictPending, "", ""},
+		{"bad version", map[string]any{"a": info("a", "0.1.0", "", 0), "b": info("b", "1.x", "", 0)}, nil, 0, VerdictPending, "", ""},
+		{"mixed", map[string]any{"a": info("a", "0.1.0", "0.1.0", 3), "b": info("b", "1.0.0", "", 0)}, nil, 3, VerdictOutOfSync, "", "0.1.0"},
+		{"agreed", map[string]any{"a": info("a", "1.0.0", "0.1.0", 3), "b": info("b", "1.0.0", "1.0.0", 4)}, nil, 2, VerdictAgreed, "1.0.0", "1.0.0"},
+		{"too few", map[string]any{"a": info("a", "1.0.0", "0.1.0", 3), "b": info("b", "1.0.0", "1.0.0", 4)}, nil, 3, VerdictIncomplete, "", "1.0.0"},
 	}
 	for _, c := range cases {
-		j := judge(c.replies, c.bad)
+		j := judge(c.replies, c.bad, c.expect)
 		if j.verdict != c.verdict {
 			t.Errorf("%s: verdict %q, want %q", c.name, j.verdict, c.verdict)
 		}
