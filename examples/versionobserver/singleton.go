@@ -49,9 +49,20 @@ func monitorSpec(m monitor, _ *registry.Registry) supervision.ChildSpec {
 //
 // INTERIM: the local monitor.
 func monitorStatus(ctx context.Context, reg *registry.Registry) (*versionpb.MonitorStatus, error) {
-	pid, ok := reg.Node().WhereIs(monitorLocalName)
-	if !ok {
-		return nil, fmt.Errorf("version monitor: %w", actor.ErrUnknownName)
+	pid, err := monitorPID(reg)
+	if err != nil {
+		return nil, err
 	}
 	return behaviour.CallAs[*versionpb.MonitorStatus](ctx, pid, &versionpb.GetStatus{})
+}
+
+// monitorPID returns the monitor's PID, wherever it runs.
+//
+// INTERIM: the local monitor.
+func monitorPID(reg *registry.Registry) (actor.PID, error) {
+	pid, ok := reg.Node().WhereIs(monitorLocalName)
+	if !ok {
+		return actor.PID{}, fmt.Errorf("version monitor: %w", actor.ErrUnknownName)
+	}
+	return pid, nil
 }

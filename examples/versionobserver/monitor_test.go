@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/application"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/cluster/clustertest"
+	"github.com/arbor-otp/arbor/examples/versionobserver/internal/versionpb"
+	"github.com/arbor-otp/arbor/internal/testkit"
+	"github.com/arbor-otp/arbor/registry"
+)
+
+// memNode is one in-memory node running the application.
+type memNode struct {
+	c   *cluster.Cluster
+	reg *registry.Registry
+	ctl application.Controller
+}
+
+// startApp starts the application at vsn on each node of an in-memory
+// cluster (package clustertest: all nodes in this process), its page on a
+// free port, and stops the applications at cleanup, before the nodes.
+func startApp(t *testing.T, app App, vsns ...string) []memNode {
+	t.Helper()
+	cl := clustertest.Start(t, len(vsns))
+	out := make([]memNode, len(vsns))
+	for i, v := range vsns {
+		c := cl.Node(i)
+		reg := registry.NewCluster(c)
+		if err := reg.AddScope(Scope); err != nil {
+			t.Fatal(err)
+		}
+		if err := addSingletonScope(reg); err != nil {
+			t.Fatal(err)
+		}
+		ctl, err := application.NewController(c.Node())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if _, err := ctl.Shutdown(ctx); err != nil {
+				t.Errorf("shut %s down: %v", c.Name(), err)
+			}
+		})
+		a := app
+		a.Cluster, a.Registry, a.HTTPAddr = c, reg, "127.0.0.1:0"
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := ctl.Load(ctx, Spec(v, a)); err != nil {
+			t.Fatal(err)
+		}
+		if err := ctl.Start(ctx, Name, application.Permanent); err != nil {
+			t.Fatalf("start on %s at %s: %v", c.Name(), v, err)
+		}
+		out[i] = memNode{c: c, reg: reg, ctl: ctl}
+	}
+	return out
+}
+
+func status(t *testing.T, n memNode) (*versionpb.MonitorStatus, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(actor.WithNode(context.Background(), n.c.Node()), 5*time.Second)
+	defer cancel()
+	return monitorStatus(ctx, n.reg)
+}
+
+// waitAgreed waits until the monitor n reaches has agreed on v.
+func waitAgreed(t *testing.T, n memNode, v string) *versionpb.MonitorStatus {
+	t.Helper()
+	var st *versionpb.MonitorStatus
+	testkit.Eventually(t, 20*time.Second, func() error {
+		var err error
+		if st, err = status(t, n); err != nil {
+			return err
+		}
+		if st.Verdict != VerdictAgreed || st.ClusterVersion != v {
+			return fmt.Errorf("monitor: %v", st)
+		}
+		return nil
+	})
+	return st
+}
+
+// A malformed vsn fails the application's start with ErrBadVersion: the
+// repo refuses it.
+func TestMalformedVersionFailsStart(t *testing.T) {
+	cl := clustertest.Start(t, 1)
+	c := cl.Node(0)
+	reg := registry.NewCluster(c)
+	if err := reg.AddScope(Scope); err != nil {
+		t.Fatal(err)
+	}
+	if err := addSingletonScope(reg); err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := application.NewController(c.Node())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = ctl.Shutdown(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := ctl.Load(ctx, Spec("1.x.0", App{Cluster: c, Registry: reg, HTTPAddr: "127.0.0.1:0"})); err != nil {
+		t.Fatal(err)
+	}
+	err = ctl.Start(ctx, Name, application.Permanent)
+	if !errors.Is(err, ErrBadVersion) {
+		t.Fatalf("start at 1.x.0: %v, want ErrBadVersion", err)
+	}
+	t.Logf("start at 1.x.0: %v", err)
+}
+
+// A burst of topology messages is checked once: twenty messages within
+// the settle delay make one multi-call.
+func TestBurstCheckedOnce(t *testing.T) {
+	const burst = 20
+	nodes := startApp(t, App{Settle: time.Second, Expect: 2}, "0.1.0", "0.1.0")
+	before := waitAgreed(t, nodes[0], "0.1.0")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range burst {
+		if _, err := nodes[1].reg.Publish(ctx, Scope, TopologyGroup, &versionpb.Topology{Kind: versionpb.Topology_NODE_UP, Node: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.Eventually(t, 20*time.Second, func() error {
+		st, err := status(t, nodes[0])
+		if err != nil {
+			return err
+		}
+		if st.Topology < before.Topology+burst || st.Checks == before.Checks {
+			return fmt.Errorf("monitor %v, before the burst %v", st, before)
+		}
+		if st.Checks != before.Checks+1 {
+			t.Fatalf("a burst of %d made %d checks, want 1 (monitor %v, before %v)", burst, st.Checks-before.Checks, st, before)
+		}
+		return nil
+	})
+}
+
+// A monitor that starts again (here: killed, restarted by its supervisor)
+// starts from the cluster version recorded on the repos and announces
+// nothing, whatever the node it starts on.
+func TestRestartedMonitorStartsFromRecord(t *testing.T) {
+	nodes := startApp(t, App{Expect: 2}, "1.0.0", "1.0.0")
+	st := waitAgreed(t, nodes[0], "1.0.0")
+	pid, err := monitorPID(nodes[0].reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.c.Name() == pid.NodeName() {
+			if err := n.c.Node().Kill(pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	testkit.Eventually(t, 20*time.Second, func() error {
+		if now, err := monitorPID(nodes[0].reg); err != nil || now == pid {
+			return fmt.Errorf("monitor %v (%v), killed %v", now, err, pid)
+		}
+		now, err := status(t, nodes[0])
+		if err != nil {
+			return err
+		}
+		if now.Checks == 0 || now.Verdict != VerdictAgreed || now.ClusterVersion != "1.0.0" {
+			return fmt.Errorf("monitor %v (before the kill %v)", now, st)
+		}
+		if now.Announced != 0 {
+			t.Fatalf("restarted monitor announced %d times", now.Announced)
+		}
+		return nil
+	})
+}
