@@ -51,6 +51,7 @@ type testNode struct {
 	http       string // page address, host:port
 	peers      string
 	consul     string
+	size       int // nodes in the whole cluster
 	version    string
 	cmd        *exec.Cmd
 	exited     chan error
@@ -74,7 +75,7 @@ func testCluster(t *testing.T, n int, consulAddr string) []*testNode {
 	nodes := make([]*testNode, n)
 	for i := range nodes {
 		nodes[i] = &testNode{
-			t: t, name: fmt.Sprintf("n%d", i+1), consul: consulAddr,
+			t: t, name: fmt.Sprintf("n%d", i+1), consul: consulAddr, size: n,
 			listen: fmt.Sprintf("127.0.0.1:%d", port()),
 			http:   fmt.Sprintf("127.0.0.1:%d", port()),
 		}
@@ -111,7 +112,7 @@ func (nd *testNode) start(v string) {
 	nd.keepLog()
 	nd.version = v
 	nd.generation++
-	args := fmt.Sprintf("-name %s -listen %s -http %s -vsn %s", nd.name, nd.listen, nd.http, v)
+	args := fmt.Sprintf("-name %s -listen %s -http %s -vsn %s -expect %d", nd.name, nd.listen, nd.http, v, nd.size)
 	if nd.consul != "" {
 		args += " -consul " + nd.consul + " -service vo-test"
 	} else {
