@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit
+.PHONY: help run demo test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit failover
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -86,3 +86,8 @@ SEED ?=
 
 netsplit: ## randomized writes on three node processes with cuts and kill -9 of replicated scopes (CYCLES=N SEED=S)
 	bash -o pipefail -c "ARBOR_REGISTRY_CYCLES=$(CYCLES) ARBOR_REGISTRY_SEED=$(SEED) go test -race -count=1 -timeout 0 -v -run '^TestRandomizedCluster$$' ./registry | grep -E '^(--- |ok|FAIL|PASS)|random:|seed '"
+
+RUNS ?= 50
+
+failover: ## registry-mode singleton failover p50/p99 over RUNS kill -9 of the instance's node (RUNS=50)
+	bash -o pipefail -c "ARBOR_SINGLETON_HL_FAILOVER_RUNS=$(RUNS) go test -count=1 -timeout 0 -v -run '^TestRegistryModeFailoverTimes$$' ./cluster/singleton | grep -E '^(--- |ok|FAIL|PASS)|failover after'"

@@ -51,6 +51,20 @@ func defaultScopeConfig() scopeConfig {
 // Only the callbacks it implements are produced. Default: none.
 func WithEventHandler(h any) ScopeOption { return func(c *scopeConfig) { c.handler = h } }
 
+// EventHandlerOf returns the event handler that opts set (the last
+// WithEventHandler among them), or nil. A package that adds a scope for
+// its own use (cluster/singleton's AddScope) uses it to refuse a handler
+// it would otherwise replace.
+func EventHandlerOf(opts ...ScopeOption) any {
+	cfg := defaultScopeConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	return cfg.handler
+}
+
 // WithClock sets the clock that timestamps registrations and memberships
 // (used by conflict resolution). Default: time.Now.
 func WithClock(now func() time.Time) ScopeOption {

@@ -20,11 +20,11 @@
 // lock on the key from a cluster.Locker: cluster/consul's Locker, on a
 // Consul session. It prefers "at most one" to availability: during a
 // netsplit, or while Consul is unreachable, no instance may run at all, but
-// two never do. The registry mode (Highlander, over the replicated
-// registry: one instance per connected cluster, the duplicate shut down
-// after a netsplit heals) will be the default when no mode is given; until
-// then a Spec without WithLock fails to start with ErrNoMode. See
-// docs/singletons.md for when to pick which.
+// two never do. The registry mode (WithRegistry, Highlander) claims the key
+// in a replicated registry scope added with AddScope: one instance per
+// connected part of the cluster, the younger one shut down after a netsplit
+// heals. A Spec with neither fails to start with ErrNoMode. See "The
+// registry mode" below and docs/singletons.md for when to pick which.
 //
 // # The lock mode step by step
 //
@@ -51,6 +51,38 @@
 //     its limit and releases the lock, so another node takes over at once
 //     (no lock-delay).
 //
+// # The registry mode step by step
+//
+// Add the scope on every node, then wrap the child:
+//
+//	reg := registry.NewCluster(c)
+//	if err := singleton.AddScope(reg, "singletons"); err != nil { ... }
+//	children := []supervision.ChildSpec{
+//		singleton.Spec(reportSpec, singleton.WithRegistry(reg, "singletons")),
+//	}
+//	reply, err := singleton.Call(ctx, reg, "singletons", "report", req) // any node
+//
+// On each node, then:
+//
+//   - The singleton's process registers itself under the key. If the
+//     key is free it waits 100 ms (so that claims made at the same
+//     moment are resolved first), checks the claim is still its own,
+//     starts the child, publishes the child's PID for Whereis and sends
+//     Acquired (Takeover if it had seen another holder).
+//   - If another holds the key it sends Waiting and watches: when the
+//     name is freed on its node (the holder exited, or its node was
+//     declared down), it claims again.
+//   - When the key is held twice (a netsplit healed), the scope's
+//     resolver keeps the instance that has served longest; the other is
+//     stopped with actor.Shutdown within its shutdown limit, Conflict
+//     and Waiting are sent, and its singleton watches again. A node that
+//     starts alone and joins later so stops its own instance, never the
+//     long-running one.
+//   - The child's own exit and the supervisor's stop are handled as in
+//     the lock mode, the key taking the lock's place.
+//
+// Whereis, Call and Cast find the instance from any node of the scope.
+//
 // # Fencing
 //
 // A child reads the token of the lock it runs under with FencingToken, in
@@ -72,10 +104,12 @@
 // # Events
 //
 // Each transition is logged as a structured zerolog event (component
-// "singleton", mode "lock", and the fields event, key, node, token,
-// previous, child, error or reason) and sent as an Event to the processes
-// that subscribed, with WithSubscriber or Subscribe: Waiting, Acquired,
-// Takeover, Lost, Released.
+// "singleton", mode "lock" or "registry", and the fields event, key,
+// node, token, previous, child, why, error or reason; the registry
+// mode's claims and watching are at debug level) and sent as an Event to
+// the processes that subscribed, with WithSubscriber or Subscribe:
+// Waiting, Acquired, Takeover, Lost, Released, and Conflict in the
+// registry mode.
 //
 // # Guarantees
 //
@@ -96,6 +130,15 @@
 //     stops its own within the renew deadline plus its shutdown limit.
 //   - Tokens live in Consul's Raft state: they keep increasing across
 //     restarts of a Consul cluster that keeps its data, not of a -dev agent.
+//   - In the registry mode, one instance runs per connected part of the
+//     cluster: during a netsplit each side runs one; after the heal the
+//     younger is stopped within about 0.4 s plus its shutdown limit. A
+//     new instance starts about 0.1 s after a holder's node is killed
+//     (its stream breaks) and 3.6 s after it freezes (the default
+//     heartbeat timeout plus interval), plus the 100 ms settle time.
+//     Claims racing for longer than the settle time (a message delayed
+//     that long) can start two children for as long as the race lasts;
+//     the younger is then stopped.
 //   - Events reach local subscribers only, in order; a subscriber that
 //     exits is dropped.
 package singleton

@@ -6,8 +6,9 @@ import "fmt"
 type EventKind uint8
 
 const (
-	// Waiting: the node is trying to take the lock (at start, and after
-	// a loss).
+	// Waiting: the node is trying to take the lock or the key (at
+	// start, and after a loss); in the registry mode, it watches the
+	// holder.
 	Waiting EventKind = iota
 	// Acquired: the node took a free lock and started the child.
 	Acquired
@@ -20,6 +21,11 @@ const (
 	// Released: the singleton stopped (its supervisor stopped it, or the
 	// child exited) and gave the lock up.
 	Released
+	// Conflict (registry mode): the key was held on two nodes (after a
+	// netsplit healed, or a race) and the other node's instance, which
+	// has served longer, was kept; this node's child was stopped with
+	// actor.Shutdown before this event was sent, and Waiting follows.
+	Conflict
 )
 
 func (k EventKind) String() string {
@@ -34,6 +40,8 @@ func (k EventKind) String() string {
 		return "lost"
 	case Released:
 		return "released"
+	case Conflict:
+		return "conflict"
 	}
 	return fmt.Sprintf("EventKind(%d)", uint8(k))
 }
@@ -45,11 +53,14 @@ type Event struct {
 	Node string // this node's name
 	Kind EventKind
 	// Token is the fencing token of the holding the event is about (zero
-	// for Waiting).
+	// for Waiting, and in the registry mode).
 	Token uint64
-	// Previous is the holder a Takeover took the lock from.
+	// Previous is the holder a Takeover took the lock (or key) from; for
+	// Conflict and Lost in the registry mode, the node that holds the key
+	// now, if this node knows it.
 	Previous string
-	// Err is why the lock was lost (Lost), or the child's exit reason
+	// Err is why the lock or key was lost (Lost, Conflict: wrapping
+	// cluster.ErrLeaseLost or ErrKeyLost), or the child's exit reason
 	// (Released after the child exited).
 	Err error
 }

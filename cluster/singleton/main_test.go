@@ -8,6 +8,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(hlChildEnv) != "" {
+		os.Exit(runHLChild())
+	}
 	if os.Getenv(childEnv) != "" {
 		os.Exit(runChild())
 	}

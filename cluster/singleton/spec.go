@@ -26,8 +26,9 @@ const releaseTimeout = 5 * time.Second
 // plus 5 s to release the lock (Infinity if child's is); it exits only
 // after the lock is released, or the release has failed.
 //
-// The mode is chosen by the options: WithLock for the lock mode. A Spec
-// without a mode fails to start with ErrNoMode. A child spec without an
+// The mode is chosen by the options: WithLock for the lock mode,
+// WithRegistry for the registry (Highlander) mode. A Spec without a mode
+// fails to start with ErrNoMode, one with both with ErrTwoModes. A child spec without an
 // ID or a Start function fails to start with an error wrapping
 // supervision.ErrInvalidSpec.
 func Spec(child supervision.ChildSpec, opts ...Option) supervision.ChildSpec {
@@ -55,6 +56,10 @@ func Spec(child supervision.ChildSpec, opts ...Option) supervision.ChildSpec {
 				return actor.PID{}, fmt.Errorf("%w: singleton child has no ID", supervision.ErrInvalidSpec)
 			case child.Start == nil:
 				return actor.PID{}, fmt.Errorf("%w: singleton child %q has no Start function", supervision.ErrInvalidSpec, child.ID)
+			case cfg.locker != nil && cfg.hlMode:
+				return actor.PID{}, ErrTwoModes
+			case cfg.hlMode:
+				return ctx.SpawnLink(newRegistrySingleton(child, limit, cfg), actor.WithTrapExit())
 			case cfg.locker == nil:
 				return actor.PID{}, ErrNoMode
 			}
