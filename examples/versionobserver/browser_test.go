@@ -123,7 +123,8 @@ func (b *browser) screenshot(name string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	// Quality 100 makes a PNG; below, a JPEG.
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	b.check("take a screenshot", err)
 	p := filepath.Join(b.t.TempDir(), name)
 	if err := os.WriteFile(p, png, 0o644); err != nil {

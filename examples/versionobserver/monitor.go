@@ -125,6 +125,12 @@ func (m monitor) check(ctx *actor.Context, s *monitorState) {
 			log.Info().Str("from", v.String()).Msg("version monitor: starts from the recorded cluster version")
 		}
 	}
+	if s.known && j.verdict != VerdictAgreed {
+		// Keep the record on every node that answered, those that joined
+		// since the last agreement among them: once the old nodes of a
+		// deploy are gone, the new ones must still know where it began.
+		m.record(ctx, answered(replies), &versionpb.Agreed{Version: s.current.String(), Epoch: s.epoch})
+	}
 	switch j.verdict {
 	case VerdictPending:
 		log.Debug().Dur("retry", m.retry).Msg("version monitor: not every node answered")
@@ -192,6 +198,15 @@ func (m monitor) hubsMissing(replies map[string]any) []string {
 		}
 	}
 	return missing
+}
+
+// answered lists the nodes of replies.
+func answered(replies map[string]any) []string {
+	out := make([]string, 0, len(replies))
+	for n := range replies {
+		out = append(out, n)
+	}
+	return out
 }
 
 // record casts the agreed version to every node's repo.
