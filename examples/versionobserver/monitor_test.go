@@ -180,3 +180,71 @@ func TestRestartedMonitorStartsFromRecord(t *testing.T) {
 		return nil
 	})
 }
+
+// redeploy stops the application on n and starts it again at vsn, as a
+// node replaced by a new build would (the node itself stays).
+func redeploy(t *testing.T, n memNode, app App, vsn string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := n.ctl.Stop(ctx, Name); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.ctl.Unload(ctx, Name); err != nil {
+		t.Fatal(err)
+	}
+	app.Cluster, app.Registry, app.HTTPAddr = n.c, n.reg, "127.0.0.1:0"
+	if err := n.ctl.Load(ctx, Spec(vsn, app)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.ctl.Start(ctx, Name, application.Permanent); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// repoInfo calls n's version repo.
+func repoInfo(t *testing.T, n memNode) *versionpb.VersionInfo {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(actor.WithNode(context.Background(), n.c.Node()), 5*time.Second)
+	defer cancel()
+	v, err := n.c.CallNamed(ctx, n.c.Name(), RepoName, &versionpb.GetVersion{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(*versionpb.VersionInfo)
+}
+
+// A node redeployed during a deploy gets the cluster version it started
+// from recorded on its repo at the next check, before any agreement: once
+// every node that held the record is replaced, a monitor that takes over
+// still starts from it. (The record was written only on agreement: it
+// vanished with the last old node, and a takeover then took the new major
+// for a new cluster's version and announced nothing.)
+func TestRecordReachesRedeployedNodes(t *testing.T) {
+	app := App{Expect: 3}
+	nodes := startApp(t, app, "0.1.0", "0.1.0", "0.1.0")
+	waitAgreed(t, nodes[0], "0.1.0")
+	redeploy(t, nodes[2], app, "1.0.0")
+	if got := repoInfo(t, nodes[2]).GetClusterVersion(); got != "" {
+		t.Fatalf("a fresh repo holds record %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	testkit.Eventually(t, 20*time.Second, func() error {
+		// The node observers see no node event here: tell the monitor.
+		if _, err := nodes[0].reg.Publish(ctx, Scope, TopologyGroup, &versionpb.Topology{Kind: versionpb.Topology_NODE_UP, Node: nodes[2].c.Name()}); err != nil {
+			return err
+		}
+		if got := repoInfo(t, nodes[2]).GetClusterVersion(); got != "0.1.0" {
+			return fmt.Errorf("redeployed repo holds record %q, want 0.1.0", got)
+		}
+		return nil
+	})
+	st, err := status(t, nodes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Verdict != VerdictOutOfSync {
+		t.Errorf("monitor %v, want out_of_sync", st)
+	}
+}
