@@ -174,14 +174,6 @@ func (nd *testNode) grep(words ...string) string {
 	return strings.Join(out[max(0, len(out)-20):], "\n")
 }
 
-// logFile writes the process's log into the test's temp directory and
-// returns the file's path.
-func (nd *testNode) logFile() string {
-	p := filepath.Join(nd.t.TempDir(), fmt.Sprintf("%s.%d.log", nd.name, nd.generation))
-	_ = os.WriteFile(p, []byte(nd.log.String()), 0o644)
-	return p
-}
-
 // saveLog writes the process's log into the test's temp directory and
 // returns its tail.
 func (nd *testNode) saveLog() string {
