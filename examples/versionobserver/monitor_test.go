@@ -248,3 +248,21 @@ func TestRecordReachesRedeployedNodes(t *testing.T) {
 		t.Errorf("monitor %v, want out_of_sync", st)
 	}
 }
+
+// The monitor waits for the hub of every node that answered: a node
+// whose hub is not (yet) on BrowsersGroup, as this node sees it, is
+// missing; nodes whose hubs are there are not.
+func TestHubsMissing(t *testing.T) {
+	nodes := startApp(t, App{Expect: 2}, "0.1.0", "0.1.0")
+	m := monitor{cluster: nodes[0].c, reg: nodes[0].reg}
+	a, b := nodes[0].c.Name(), nodes[1].c.Name()
+	testkit.Eventually(t, 20*time.Second, func() error {
+		if missing := m.hubsMissing(map[string]any{a: nil, b: nil}); len(missing) > 0 {
+			return fmt.Errorf("hubs missing on %v", missing)
+		}
+		return nil
+	})
+	if missing := m.hubsMissing(map[string]any{a: nil, "n9@mem:9": nil}); len(missing) != 1 || missing[0] != "n9@mem:9" {
+		t.Errorf("hubs missing %v, want [n9@mem:9]", missing)
+	}
+}
