@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit failover
+.PHONY: help run demo test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit failover
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -17,6 +17,13 @@ KVSERVER_BIN ?= bin/kvserver
 run: ## serve the kv example on 127.0.0.1:4040 and its observer page on 127.0.0.1:4041 (Ctrl-C stops it; flags in ARGS="-port 5050")
 	go build -o $(KVSERVER_BIN) ./examples/kvserver
 	$(KVSERVER_BIN) $(ARGS)
+
+# Where `make demo` builds the version observer.
+VERSIONOBSERVER_BIN ?= bin/versionobserver
+
+demo: ## start three version observer nodes on loopback (pages on 127.0.0.1:4001-4003; VSN=1.0.0 for another version; Ctrl-C stops them)
+	go build -o $(VERSIONOBSERVER_BIN) ./examples/versionobserver
+	examples/versionobserver/demo.sh $(VERSIONOBSERVER_BIN)
 
 test: consul chromium ## run every test with the race detector, against a real Consul agent, then fuzz briefly
 	PATH="$(CURDIR)/bin:$$PATH" ARBOR_CHROMIUM="$(CHROMIUM)" go test -race -count=1 -shuffle=on ./...
