@@ -33,6 +33,10 @@ var (
 	ErrNilProps = errors.New("actor: nil protoactor Props")
 	// ErrNilProtoPID is returned by Proxy for a nil protoactor PID.
 	ErrNilProtoPID = errors.New("actor: nil protoactor PID")
+	// ErrRemoteProtoPID is returned by Proxy for a protoactor actor of
+	// another node: package cluster's Proxy makes its proxy on its own
+	// node, so that nothing travels on protoactor remote's endpoints.
+	ErrRemoteProtoPID = errors.New("actor: protoactor PID of another node")
 )
 
 type zeroPIDError struct{}

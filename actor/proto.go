@@ -31,6 +31,7 @@ type protoBridge struct {
 	mu      sync.Mutex
 	stopped bool
 	watches map[protoWatch]chan struct{} // protoactor watchers of processes
+	remote  map[protoWatch]PID           // watch processes of remote processes (proto_remote.go)
 	wg      sync.WaitGroup               // watch and owner goroutines
 
 	proxyMu sync.Mutex
@@ -53,6 +54,7 @@ func newProtoBridge(n *Node) *protoBridge {
 		node:    n,
 		addr:    "arbor:" + n.ident.name,
 		watches: make(map[protoWatch]chan struct{}),
+		remote:  make(map[protoWatch]PID),
 		proxies: make(map[protoKey]PID),
 	}
 	b.strategy = &protoStrategy{b: b}
@@ -60,58 +62,94 @@ func newProtoBridge(n *Node) *protoBridge {
 	return b
 }
 
-// ProtoPID returns the protoactor address of the process pid of this node,
-// for protoactor code: Send and Request to it reach the process (a request
+// ProtoPID returns the protoactor address of the process pid, for
+// protoactor code: Send and Request to it reach the process (a request
 // arrives as a *Request, so a GenServer answers RequestFuture in
 // HandleCall), Watch gives *pa.Terminated when it exits (Why NotFound if it
-// was not alive), Stop and Poison send it the Shutdown exit signal. It
-// returns nil for a PID of another node or the zero PID (across-node
-// interop is not supported yet).
+// was not alive, AddressTerminated if its node was lost), Stop and Poison
+// send it the Shutdown exit signal. pid may be a process of another node
+// of the cluster: what protoactor code sends to it then crosses nodes on
+// Arbor's transport, so a message must be a proto.Message (one that is not
+// goes to dead letters, and a request gets a *CallError wrapping the
+// transport's error). It returns nil for the zero PID.
 func (n *Node) ProtoPID(pid PID) *pa.PID {
-	if pid.node != n.ident {
+	if pid.node == nil {
 		return nil
 	}
 	return n.proto.protoPID(pid)
 }
 
+// protoAddrPrefix starts the protoactor Address of every Arbor process.
+const protoAddrPrefix = "arbor:"
+
 func (b *protoBridge) protoPID(pid PID) *pa.PID {
-	id := make([]byte, 0, 21)
+	addr := b.addr
+	if pid.node != b.node.ident {
+		addr = protoAddrPrefix + pid.node.name
+	}
+	id := make([]byte, 0, 32)
 	id = strconv.AppendUint(id, uint64(pid.index), 10)
 	id = append(id, '.')
 	id = strconv.AppendUint(id, uint64(pid.serial), 10)
-	return &pa.PID{Address: b.addr, Id: string(id)}
+	id = append(id, '.')
+	id = strconv.AppendUint(id, uint64(pid.node.creation), 10)
+	return &pa.PID{Address: addr, Id: string(id)}
 }
 
-// arborPID maps a protoactor PID of this node's processes back to its PID.
+// arborPID maps the protoactor address of a process of any node back to
+// its PID; it reports false for another address or a malformed Id.
 func (b *protoBridge) arborPID(p *pa.PID) (PID, bool) {
-	if p == nil || p.Address != b.addr {
+	if p == nil {
 		return PID{}, false
 	}
-	is, ss, ok := strings.Cut(p.Id, ".")
+	name, ok := strings.CutPrefix(p.Address, protoAddrPrefix)
+	if !ok || name == "" {
+		return PID{}, false
+	}
+	return parseProtoID(name, p.Id)
+}
+
+// parseProtoID parses the Id "index.serial.creation" of a ProtoPID of the
+// node name.
+func parseProtoID(name, id string) (PID, bool) {
+	is, rest, ok := strings.Cut(id, ".")
+	if !ok {
+		return PID{}, false
+	}
+	ss, cs, ok := strings.Cut(rest, ".")
 	if !ok {
 		return PID{}, false
 	}
 	index, err1 := strconv.ParseUint(is, 10, 32)
 	serial, err2 := strconv.ParseUint(ss, 10, 32)
-	if err1 != nil || err2 != nil {
+	creation, err3 := strconv.ParseUint(cs, 10, 32)
+	if err1 != nil || err2 != nil || err3 != nil || creation == 0 {
 		return PID{}, false
 	}
-	return PID{node: b.node.ident, index: uint32(index), serial: uint32(serial)}, true
+	return newRemotePID(name, uint32(creation), uint32(index), uint32(serial)), true
 }
 
 // resolve is the ActorSystem's address resolver for ProtoPIDs. It claims
-// every PID with this node's Arbor address, so none reaches another
-// resolver; a process that is not alive (or a malformed Id) resolves to
-// the dead-letter process, which answers a request with
-// DeadLetterResponse and a Watch with Terminated (Why NotFound), as for a
-// stopped actor.
+// every PID with an Arbor address, so none reaches another resolver
+// (protoactor remote's in particular): one of this node's processes
+// resolves to the process, one of another node to a process that sends
+// on Arbor's transport (proto_remote.go). A process that is not alive, a
+// PID of an earlier boot of this node, or a malformed Id resolves to the
+// dead-letter process, which answers a request with DeadLetterResponse
+// and a Watch with Terminated (Why NotFound), as for a stopped actor.
 func (b *protoBridge) resolve(p *pa.PID) (pa.Process, bool) {
-	if p.Address != b.addr {
+	if !strings.HasPrefix(p.Address, protoAddrPrefix) {
 		return nil, false
 	}
 	pid, ok := b.arborPID(p)
 	if !ok {
 		return b.node.system.DeadLetter, true
+	}
+	if pid.node != b.node.ident {
+		if p.Address == b.addr { // an earlier boot of this node
+			return b.node.system.DeadLetter, true
+		}
+		return &protoProcess{b: b, pid: pid}, true
 	}
 	c := b.node.lookup(pid)
 	if c == nil {
@@ -146,6 +184,10 @@ func (p *protoProcess) SendUserMessage(to *pa.PID, message any) {
 		return
 	}
 	n := p.b.node
+	if p.pid.node != n.ident {
+		p.b.sendRemote(to, p.pid, message, msg, sender)
+		return
+	}
 	switch msg.(type) {
 	case *pa.PoisonPill:
 		if n.Exit(p.pid, Shutdown) != nil {
@@ -172,6 +214,10 @@ func (p *protoProcess) SendUserMessage(to *pa.PID, message any) {
 // replying.
 func (b *protoBridge) respond(sender *pa.PID, target PID, v any, err error) {
 	if err != nil {
+		var ce *CallError
+		if errors.As(err, &ce) {
+			err = ce.Reason // a remote call's error names the process already
+		}
 		if errors.Is(err, NoProc) {
 			v = &pa.DeadLetterResponse{Target: b.protoPID(target)}
 		} else {
@@ -187,8 +233,16 @@ func (b *protoBridge) respond(sender *pa.PID, target PID, v any, err error) {
 func (p *protoProcess) SendSystemMessage(to *pa.PID, message any) {
 	switch m := message.(type) {
 	case *pa.Watch:
+		if p.pid.node != p.b.node.ident {
+			p.b.watchRemote(p.pid, to, m.Watcher)
+			return
+		}
 		p.b.watch(p.pid, to, m.Watcher)
 	case *pa.Unwatch:
+		if p.pid.node != p.b.node.ident {
+			p.b.unwatchRemote(p.pid, m.Watcher)
+			return
+		}
 		p.b.unwatch(p.pid, m.Watcher)
 	case *pa.Stop:
 		p.Stop(to)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -86,8 +87,10 @@ func (c *Context) SpawnProtoLink(props *pa.Props, opts ...SpawnOption) (PID, err
 // the actor did not exist, NoConnection if its address terminated. An exit
 // signal that ends the process (a linked process's crash) Stops the actor;
 // Kill ends the process only. Proxy returns the same live process for the
-// same actor, the process itself for the ProtoPID of a process of this
-// node, ErrNilProtoPID for nil, and Spawn's errors.
+// same actor, and the process itself for the ProtoPID of an Arbor process
+// (of any node). It returns ErrNilProtoPID for nil, ErrRemoteProtoPID for
+// an actor of another node (package cluster's Proxy makes its proxy on
+// that node), and Spawn's errors.
 func (n *Node) Proxy(target *pa.PID) (PID, error) {
 	if target == nil {
 		return PID{}, ErrNilProtoPID
@@ -95,6 +98,9 @@ func (n *Node) Proxy(target *pa.PID) (PID, error) {
 	b := n.proto
 	if pid, ok := b.arborPID(target); ok {
 		return pid, nil
+	}
+	if !strings.HasPrefix(target.Address, protoAddrPrefix) && target.Address != "nonhost" && target.Address != n.system.Address() {
+		return PID{}, fmt.Errorf("%w: %s/%s", ErrRemoteProtoPID, target.Address, target.Id)
 	}
 	key := protoKey{target.Address, target.Id}
 	b.proxyMu.Lock()
