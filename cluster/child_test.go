@@ -125,6 +125,7 @@ var childCluster *cluster.Cluster
 //   - "recorder "+base64(pid): start a recorder GenServer (cast_test.go)
 //     registered as "recorder" that reports to pid, and reply with its
 //     PID;
+//   - "proto "+...: protoactor actors (protoCtl in protoactor_test.go);
 //   - BytesValue(pid): send "hi" to pid, reply "sent";
 //   - anything else: reply with the request.
 //
@@ -152,6 +153,9 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 			case "huge":
 				m.Reply(wrapperspb.String(strings.Repeat("x", cluster.MaxMessageBytes+1)))
 				return nil
+			}
+			if arg, ok := strings.CutPrefix(r.Value, "proto "); ok {
+				return protoCtl(ctx, m, arg) // protoactor_test.go
 			}
 			if arg, ok := strings.CutPrefix(r.Value, "relay "); ok {
 				to, err := decodePIDArg(arg)

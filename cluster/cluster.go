@@ -126,6 +126,10 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 // join starts the node's session loop and its provider.
 func join(ctx context.Context, c *Cluster, advertise string) (*Cluster, error) {
 	rt.SetTransport(c.node, c.t)
+	if err := startProtoService(c.node); err != nil {
+		_ = c.shutdown(ctx)
+		return nil, err
+	}
 	c.t.wg.Add(1)
 	go c.t.loop()
 	if err := c.provider.Start(ctx, c.node.Name(), c.t.setMembers); err != nil {

@@ -34,6 +34,9 @@ var (
 	// MaxMessageBytes. A reply that is too large fails the call with a
 	// *RemoteError carrying this error's text.
 	ErrTooLarge = errors.New("cluster: message too large to cross nodes")
+	// ErrUnknownProtoAddress is returned by Proxy for a protoactor PID
+	// whose address is no node's with an open session.
+	ErrUnknownProtoAddress = errors.New("cluster: no node at the protoactor address")
 )
 
 // Reasons carried by NodeDown.

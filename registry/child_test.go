@@ -426,6 +426,8 @@ func (ch *childCmds) run(args []string) (string, error) {
 			return "", err
 		}
 		return fmt.Sprintf("%d %d", runtime.NumGoroutine(), len(fds)), nil
+	case "proto": // proto ...: protoactor actors (protoactor_test.go)
+		return ch.proto(ctx, args[1:])
 	case "lookup": // lookup NAME: "pid meta" or "none"
 		pid, meta, err := ch.reg.Lookup(ch.scope, arg(1))
 		if errors.Is(err, registry.ErrNotRegistered) {

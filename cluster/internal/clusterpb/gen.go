@@ -3,3 +3,4 @@
 package clusterpb
 
 //go:generate protoc --go_out=. --go_opt=paths=source_relative arbor.proto
+//go:generate protoc --go_out=. --go_opt=paths=source_relative protoactor.proto
