@@ -28,6 +28,12 @@
 // ErrTooLarge. Pass a PID inside your own messages as bytes with
 // MarshalPID and UnmarshalPID.
 //
+// protoactor-go actors take part across nodes (docs/protoactor.md): a
+// node's ProtoPID of a process of another node reaches it on Arbor's
+// transport, and Proxy makes the proxy of an actor of another node on
+// that node, so Arbor code calls, links and monitors it; nothing of it
+// travels on protoactor remote's endpoints.
+//
 // A Locker hands out cluster-wide locks with fencing tokens
 // (cluster/consul's NewLocker, on Consul sessions); cluster/singleton runs
 // a child only while its node holds one.

@@ -33,6 +33,11 @@
 // A taken name fails with a *NameError wrapping ErrTaken that names the
 // holder. When the process exits, all its names go.
 //
+// A protoactor-go actor is registered (RegisterProto) or joined
+// (JoinProto) through its proxy, the process that stands for it on its
+// own node: the entry names the proxy, calls and messages to it reach the
+// actor, and the entry goes when the actor stops (docs/protoactor.md).
+//
 // # Errors
 //
 // Every error names what it is about. A refusal because of a name's
