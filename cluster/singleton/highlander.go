@@ -455,12 +455,27 @@ func (s *hlSingleton) previousIf(k EventKind) string {
 // claim was dropped (a conflict lost, most often), or the holder's.
 func (s *hlSingleton) freed(ctx *actor.Context, m freedMsg) {
 	if m.pid != ctx.Self() {
-		if s.state == watching {
-			s.log.Debug().Str("event", "freed").Str("holder_node", m.pid.NodeName()).Stringer("why", m.reason).
-				Msg("singleton key freed; claiming")
-			s.holder = actor.PID{}
-			s.claim(ctx)
+		if s.state != watching {
+			return
 		}
+		s.holder = actor.PID{}
+		if _, conflict := m.reason.(registry.ConflictResolution); conflict {
+			// Another node's claim won: the loser's owner removed its
+			// claim and told every peer, but the winner's claim comes
+			// from the winner's node, over another session, and may
+			// reach this node later (right after a heal, it waits for
+			// that session). Claiming in that gap would start a third
+			// instance once the claim settled. The winner holds the key;
+			// look again at the next recheck.
+			s.gen++
+			s.log.Debug().Str("event", "freed").Str("holder_node", m.pid.NodeName()).Stringer("why", m.reason).
+				Dur("recheck", recheckEvery).Msg("singleton key freed by a conflict; the winner holds it, checking again later")
+			ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen}, recheckEvery)
+			return
+		}
+		s.log.Debug().Str("event", "freed").Str("holder_node", m.pid.NodeName()).Stringer("why", m.reason).
+			Msg("singleton key freed; claiming")
+		s.claim(ctx)
 		return
 	}
 	if s.state == watching {

@@ -1,6 +1,7 @@
 package singleton_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -110,5 +111,74 @@ func TestRegistryModeNetsplit(t *testing.T) {
 	}
 	if got := hc.awaitOne(30*time.Second, a, b); got != "a" {
 		t.Errorf("instance on %s after the heal, want a", got)
+	}
+}
+
+// TestRegistryModeNetsplitTen splits ten nodes 4/6 with real cuts (a
+// mesh of proxies that reset every connection across the split): during
+// the split each side runs exactly one instance, named by Whereis on each
+// of its nodes; once healed, within healBound, exactly one runs
+// cluster-wide: the older (the 4 side's, which held it before the
+// split); the 6 side's Terminate ran with a Shutdown-class reason,
+// nothing else stopped or started, and Whereis names the survivor on all
+// ten nodes.
+func TestRegistryModeNetsplitTen(t *testing.T) {
+	hc := newHLCluster(t)
+	var labels []string
+	for i := range 10 {
+		labels = append(labels, fmt.Sprintf("n%d", i))
+	}
+	m := newHLMesh(t, labels...)
+	ns := m.startAll(hc)
+	holder := hc.awaitOne(60*time.Second, ns...)
+
+	// The holder's side has 4 nodes, the other 6.
+	small := []string{holder}
+	for _, l := range labels {
+		if l != holder && len(small) < 4 {
+			small = append(small, l)
+		}
+	}
+	var smallN, largeN []*hlNode
+	for _, n := range ns {
+		if slices.Contains(small, n.short) {
+			smallN = append(smallN, n)
+		} else {
+			largeN = append(largeN, n)
+		}
+	}
+	from := len(hc.snapshot())
+	m.mesh.Split(testkit.Reset, small...)
+	next, _ := hc.awaitLine(30*time.Second, from, "start", shorts(largeN)...)
+	t.Logf("split %v | %v: new instance on %s", small, shorts(largeN), next.node)
+	if got := hc.awaitOne(30*time.Second, smallN...); got != holder {
+		t.Fatalf("instance on %s on the 4 side, want %s", got, holder)
+	}
+	if got := hc.awaitOne(30*time.Second, largeN...); got != next.node {
+		t.Fatalf("instance on %s on the 6 side, started on %s", got, next.node)
+	}
+	if r := hc.running(); !slices.Equal(r, sortStrings([]string{holder, next.node})) {
+		t.Fatalf("running on %v during the split, want %s and %s", r, holder, next.node)
+	}
+
+	from = len(hc.snapshot())
+	healed := time.Now()
+	m.mesh.HealAll()
+	stop, _ := hc.awaitLine(30*time.Second, from, "stop")
+	took := stop.at.Sub(healed)
+	t.Logf("heal: %s stopped its instance (%s) after %v", stop.node, stop.arg, took)
+	if stop.node != next.node || stop.arg != "shutdown" {
+		t.Errorf("stopped %s with %s, want %s with shutdown", stop.node, stop.arg, next.node)
+	}
+	if took > healBound {
+		t.Errorf("one instance %v after the heal, bound %v", took, healBound)
+	}
+	if got := hc.awaitOne(30*time.Second, ns...); got != holder {
+		t.Errorf("instance on %s after the heal, want the older, %s", got, holder)
+	}
+	for _, l := range hc.snapshot()[from:] {
+		if (l.kind == "start" || l.kind == "stop") && l != stop {
+			t.Errorf("after the heal: %s %s %s, only %s's stop expected", l.kind, l.node, l.arg, stop.node)
+		}
 	}
 }
