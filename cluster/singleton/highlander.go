@@ -59,10 +59,6 @@ func instanceMeta(child actor.PID) []byte {
 	return []byte{0}
 }
 
-// scopes maps the *registry.Scope of each scope added with AddScope to its
-// handler.
-var scopes sync.Map // *registry.Scope -> *scopeHandler
-
 // AddScope adds scope to reg (registry.Registry.AddScope, with opts) for
 // singletons in the registry mode (WithRegistry). The scope's conflict
 // resolver keeps the instance that has served longest: a claim whose
@@ -89,11 +85,6 @@ func AddScope(reg *registry.Registry, scope string, opts ...registry.ScopeOption
 	if err := reg.AddScope(scope, all...); err != nil {
 		return err
 	}
-	s, err := reg.Scope(scope)
-	if err != nil {
-		return err
-	}
-	scopes.Store(s, h)
 	return nil
 }
 
@@ -185,11 +176,11 @@ func handlerOf(reg *registry.Registry, scope string) (*registry.Scope, *scopeHan
 	if err != nil {
 		return nil, nil, err
 	}
-	h, ok := scopes.Load(s)
+	h, ok := s.EventHandler().(*scopeHandler)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: %q", ErrNotSingletonScope, scope)
 	}
-	return s, h.(*scopeHandler), nil
+	return s, h, nil
 }
 
 // Whereis returns the running instance (the child's process) of the
@@ -309,7 +300,17 @@ func (s *hlSingleton) Init(ctx *actor.Context) error {
 	for _, pid := range s.cfg.subscribers {
 		s.subscribe(ctx, pid)
 	}
-	h.watch(s.cfg.key, ctx.Self())
+	self, key := ctx.Self(), s.cfg.key
+	h.watch(key, self)
+	// A Kill ends this process without running any of its code: its
+	// entries in instances and in the handler's watchers go when it
+	// exits, however it exits.
+	exited := ctx.Node().WatchExit(self)
+	go func() {
+		<-exited
+		instances.Delete(self)
+		h.unwatch(key, self)
+	}()
 	s.emit(ctx, Event{Kind: Waiting})
 	s.claim(ctx)
 	return nil
@@ -479,6 +480,14 @@ func (s *hlSingleton) freed(ctx *actor.Context, m freedMsg) {
 		return
 	}
 	if s.state == watching {
+		return
+	}
+	if pid, _, err := s.scope.Lookup(s.cfg.key); err == nil && pid == ctx.Self() {
+		// The table changes before the handler hears of it: this is the
+		// late notice of an earlier claim's freeing, seen gone by
+		// settled and claimed again since; the key is this process's.
+		s.log.Debug().Str("event", "freed").Stringer("why", m.reason).
+			Msg("singleton ignored the late freeing of an earlier claim; the key is held")
 		return
 	}
 	_, conflict := m.reason.(registry.ConflictResolution)

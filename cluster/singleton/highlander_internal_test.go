@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/rs/zerolog"
 
@@ -161,6 +163,104 @@ func TestConflictFreeingWaitsForTheWinner(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, func() error {
 		if _, err := Whereis(f.reg, "s", "x"); err != nil {
 			return fmt.Errorf("whereis: %w", err)
+		}
+		return nil
+	})
+}
+
+// TestKilledSingletonLeavesNoEntries: a singleton process killed with
+// actor.Kill (its supervisor's brutal kill, or a kill at its shutdown
+// limit) runs none of its own code, yet neither the instance it ran nor
+// its watch of the key stays behind in the package's maps (they leaked
+// one entry per kill, and the scope's handler kept telling a dead
+// process of every freeing).
+func TestKilledSingletonLeavesNoEntries(t *testing.T) {
+	f := newHLFixture(t)
+	sp := f.start(t)
+	select {
+	case <-f.starts:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no instance")
+	}
+	syncWith(t, sp) // the instance is published once the start's message is handled
+	if _, ok := instances.Load(sp); !ok {
+		t.Fatal("the running instance is not in instances")
+	}
+	exited := f.node.WatchExit(sp)
+	if err := f.node.Exit(sp, actor.Kill); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if _, ok := instances.Load(sp); ok {
+			return fmt.Errorf("instances still maps the killed singleton %v", sp)
+		}
+		f.h.mu.Lock()
+		_, watching := f.h.watchers["x"][sp]
+		f.h.mu.Unlock()
+		if watching {
+			return fmt.Errorf("the killed singleton %v still watches x", sp)
+		}
+		return nil
+	})
+}
+
+// TestStaleFreeingOfOwnClaimIgnored: the scope's table changes before its
+// handler hears of it, so a singleton that saw its claim gone (its claim
+// settling found the key free or another's) and claimed again can get the
+// notice of the earlier claim's freeing after the new claim holds. That
+// notice must not stop the instance the new claim runs.
+func TestStaleFreeingOfOwnClaimIgnored(t *testing.T) {
+	f := newHLFixture(t)
+	sp := f.start(t)
+	var child actor.PID
+	select {
+	case child = <-f.starts:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no instance")
+	}
+	if ev := syncWith(t, sp); ev.Kind != Acquired {
+		t.Fatalf("singleton %v, want Acquired", ev)
+	}
+	// A late notice of an earlier claim of sp's: the key is sp's now.
+	_ = f.node.Send(sp, freedMsg{pid: sp, reason: registry.Undefined{}})
+	if ev := syncWith(t, sp); ev.Kind != Acquired {
+		t.Fatalf("after a stale freeing of its own claim: %v, want still Acquired", ev)
+	}
+	if !f.node.IsAlive(child) {
+		t.Fatal("the instance was stopped by a stale freeing")
+	}
+	if pid, _, err := f.scope.Lookup("x"); err != nil || pid != sp {
+		t.Fatalf("x held by %v (%v), want %v", pid, err, sp)
+	}
+}
+
+// TestSingletonScopeCollected: a singleton scope is collected once its
+// node has stopped and its registry is dropped, as any scope is (the
+// package kept every scope added with AddScope in a map, and with it the
+// scope's node, forever).
+func TestSingletonScopeCollected(t *testing.T) {
+	w := func() weak.Pointer[registry.Scope] {
+		node := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+		reg := registry.New(node)
+		if err := AddScope(reg, "s"); err != nil {
+			t.Fatal(err)
+		}
+		s, err := reg.Scope("s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := node.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(s)
+	}()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		runtime.GC()
+		if w.Value() != nil {
+			return errors.New("the singleton scope of a stopped node is still reachable")
 		}
 		return nil
 	})
