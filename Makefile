@@ -89,7 +89,7 @@ SEED ?=
 netsplit: ## the randomized netsplit/heal test: 3-5 node processes, random writes under full, partial and one-way cuts, stalls and kill -9 (CYCLES=N SEED=S); its summary is the last line
 	@out=$$(mktemp /tmp/netsplit.XXXXXX); \
 	ARBOR_REGISTRY_CYCLES=$(CYCLES) ARBOR_REGISTRY_SEED=$(SEED) go test -race -count=1 -timeout 0 -v -run '^TestRandomizedCluster$$' ./registry >$$out 2>&1; rc=$$?; \
-	grep -E '^(--- |ok|FAIL)|seed [0-9]+, |random: |FAILED with|cycle [0-9]+: (lost|conflict on|not converged|node)' $$out; \
+	grep -E '^(--- |ok|FAIL)|seed [0-9]+, |random: |netsplit extras: |FAILED with|cycle [0-9]+: (lost|conflict on|not converged|node|singleton)' $$out; \
 	if [ $$rc -ne 0 ]; then echo "netsplit failed; the whole output is in $$out"; fi; \
 	line=$$(grep -o 'netsplit: cycles.*' $$out | tail -1); \
 	if [ $$rc -eq 0 ]; then rm -f $$out; fi; \

@@ -117,6 +117,9 @@ func runChild() {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	for _, f := range ch.atStop {
+		f(sctx)
+	}
 	if err := c.Stop(sctx); err != nil {
 		fmt.Fprintln(os.Stderr, "stop:", err)
 		os.Exit(1)
@@ -215,6 +218,9 @@ type childCmds struct {
 	reasons map[string]error // worker name -> exit reason, once read from exits
 
 	names, groups int // how many n<i> and g<i> dump lists
+
+	extra  any                         // the state of childExtraCmds
+	atStop []func(ctx context.Context) // run before the node stops
 }
 
 // dumpScope lists the names n0.. and groups g0.. of s as
@@ -726,8 +732,15 @@ func (ch *childCmds) run(args []string) (string, error) {
 		}
 		return v.(*registrypb.WriteResult).GetCode().String(), nil
 	}
+	if f, ok := childExtraCmds[arg(0)]; ok {
+		return f(ch, args)
+	}
 	return "", fmt.Errorf("unknown command %q", args)
 }
+
+// childExtraCmds are commands of a child node added by other test files
+// (the extras of the randomized test), by name.
+var childExtraCmds = map[string]func(ch *childCmds, args []string) (string, error){}
 
 // node is a child node seen from the parent.
 type node struct {

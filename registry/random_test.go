@@ -318,8 +318,10 @@ func parseView(dump string) (held map[string]bool, holders map[string]string) {
 // as the resolver says (the default kills the loser with the conflict
 // reason; a custom one kills nobody; one that keeps neither frees the
 // name), alike on both owners; each node's callbacks replay to exactly its
-// view. At the end the nodes' goroutines and open files are back near
-// their first count, and the test process's back to its baseline.
+// view; and the extras' checks (randExtras: a cluster singleton runs on
+// every node, exactly one instance after each heal). At the end the
+// nodes' goroutines and open files are back near their first count, and
+// the test process's back to its baseline.
 //
 // ARBOR_REGISTRY_SEED, ARBOR_REGISTRY_CYCLES, ARBOR_REGISTRY_OPS (per node
 // and cycle), ARBOR_REGISTRY_NODES and ARBOR_REGISTRY_RESOLVER ("default",
@@ -671,6 +673,7 @@ func (rc *randCluster) resources() {
 
 // conflictLog is one "registry conflict resolved" line of a node's log.
 type conflictLog struct {
+	Scope      string `json:"scope"`
 	Name       string `json:"name"`
 	Local      string `json:"local"`
 	LocalTime  int64  `json:"local_time"`
@@ -835,7 +838,7 @@ func (n *node) newConflicts() []conflictLog {
 			continue
 		}
 		var c conflictLog
-		if json.Unmarshal([]byte(line), &c) == nil {
+		if json.Unmarshal([]byte(line), &c) == nil && c.Scope == "s" { // other scopes are the extras'
 			out = append(out, c)
 		}
 	}

@@ -99,6 +99,7 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 		return &OpError{Op: "add", Scope: scope, Err: ErrScopeExists}
 	}
 	s := newScope(r.node, r.cl, scope)
+	s.handler = cfg.handler
 	if _, err := r.node.Spawn(&scopeKeeper{s: s, cfg: cfg}); err != nil {
 		if errors.Is(err, actor.ErrNameTaken) {
 			err = ErrScopeExists

@@ -15,10 +15,11 @@ import (
 // trip; writes are calls to the scope process. Get one with
 // Registry.Scope; its methods may be called from any goroutine.
 type Scope struct {
-	name string
-	node *actor.Node
-	pid  atomic.Pointer[actor.PID] // the scope process, replaced when it restarts
-	cl   *cluster.Cluster          // nil: the scope serves this node only
+	name    string
+	node    *actor.Node
+	handler any                       // WithEventHandler's, or nil
+	pid     atomic.Pointer[actor.PID] // the scope process, replaced when it restarts
+	cl      *cluster.Cluster          // nil: the scope serves this node only
 	// repl is the replication state; only the current scope process
 	// touches it, and it outlives a restart of the process.
 	repl *repl
@@ -91,6 +92,12 @@ type memberKey struct {
 	group string
 	pid   actor.PID
 }
+
+// EventHandler returns the handler the scope was added with
+// (WithEventHandler), or nil. A package that adds a scope for its own use
+// with a handler of its own (cluster/singleton's AddScope) finds it
+// again from the scope.
+func (s *Scope) EventHandler() any { return s.handler }
 
 // Name returns the scope's name.
 func (s *Scope) Name() string { return s.name }

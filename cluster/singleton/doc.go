@@ -71,7 +71,9 @@
 //     Acquired (Takeover if it had seen another holder).
 //   - If another holds the key it sends Waiting and watches: when the
 //     name is freed on its node (the holder exited, or its node was
-//     declared down), it claims again.
+//     declared down), it claims again; when it was freed by a conflict
+//     resolved elsewhere, the winner holds the key (its claim may reach
+//     this node a moment later), so it only looks again a second later.
 //   - When the key is held twice (a netsplit healed), the scope's
 //     resolver keeps the instance that has served longest; the other is
 //     stopped with actor.Shutdown within its shutdown limit, Conflict

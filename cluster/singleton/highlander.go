@@ -59,10 +59,6 @@ func instanceMeta(child actor.PID) []byte {
 	return []byte{0}
 }
 
-// scopes maps the *registry.Scope of each scope added with AddScope to its
-// handler.
-var scopes sync.Map // *registry.Scope -> *scopeHandler
-
 // AddScope adds scope to reg (registry.Registry.AddScope, with opts) for
 // singletons in the registry mode (WithRegistry). The scope's conflict
 // resolver keeps the instance that has served longest: a claim whose
@@ -89,11 +85,6 @@ func AddScope(reg *registry.Registry, scope string, opts ...registry.ScopeOption
 	if err := reg.AddScope(scope, all...); err != nil {
 		return err
 	}
-	s, err := reg.Scope(scope)
-	if err != nil {
-		return err
-	}
-	scopes.Store(s, h)
 	return nil
 }
 
@@ -185,11 +176,11 @@ func handlerOf(reg *registry.Registry, scope string) (*registry.Scope, *scopeHan
 	if err != nil {
 		return nil, nil, err
 	}
-	h, ok := scopes.Load(s)
+	h, ok := s.EventHandler().(*scopeHandler)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: %q", ErrNotSingletonScope, scope)
 	}
-	return s, h.(*scopeHandler), nil
+	return s, h, nil
 }
 
 // Whereis returns the running instance (the child's process) of the
@@ -309,7 +300,17 @@ func (s *hlSingleton) Init(ctx *actor.Context) error {
 	for _, pid := range s.cfg.subscribers {
 		s.subscribe(ctx, pid)
 	}
-	h.watch(s.cfg.key, ctx.Self())
+	self, key := ctx.Self(), s.cfg.key
+	h.watch(key, self)
+	// A Kill ends this process without running any of its code: its
+	// entries in instances and in the handler's watchers go when it
+	// exits, however it exits.
+	exited := ctx.Node().WatchExit(self)
+	go func() {
+		<-exited
+		instances.Delete(self)
+		h.unwatch(key, self)
+	}()
 	s.emit(ctx, Event{Kind: Waiting})
 	s.claim(ctx)
 	return nil
@@ -455,15 +456,38 @@ func (s *hlSingleton) previousIf(k EventKind) string {
 // claim was dropped (a conflict lost, most often), or the holder's.
 func (s *hlSingleton) freed(ctx *actor.Context, m freedMsg) {
 	if m.pid != ctx.Self() {
-		if s.state == watching {
-			s.log.Debug().Str("event", "freed").Str("holder_node", m.pid.NodeName()).Stringer("why", m.reason).
-				Msg("singleton key freed; claiming")
-			s.holder = actor.PID{}
-			s.claim(ctx)
+		if s.state != watching {
+			return
 		}
+		s.holder = actor.PID{}
+		if _, conflict := m.reason.(registry.ConflictResolution); conflict {
+			// Another node's claim won: the loser's owner removed its
+			// claim and told every peer, but the winner's claim comes
+			// from the winner's node, over another session, and may
+			// reach this node later (right after a heal, it waits for
+			// that session). Claiming in that gap would start a third
+			// instance once the claim settled. The winner holds the key;
+			// look again at the next recheck.
+			s.gen++
+			s.log.Debug().Str("event", "freed").Str("holder_node", m.pid.NodeName()).Stringer("why", m.reason).
+				Dur("recheck", recheckEvery).Msg("singleton key freed by a conflict; the winner holds it, checking again later")
+			ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen}, recheckEvery)
+			return
+		}
+		s.log.Debug().Str("event", "freed").Str("holder_node", m.pid.NodeName()).Stringer("why", m.reason).
+			Msg("singleton key freed; claiming")
+		s.claim(ctx)
 		return
 	}
 	if s.state == watching {
+		return
+	}
+	if pid, _, err := s.scope.Lookup(s.cfg.key); err == nil && pid == ctx.Self() {
+		// The table changes before the handler hears of it: this is the
+		// late notice of an earlier claim's freeing, seen gone by
+		// settled and claimed again since; the key is this process's.
+		s.log.Debug().Str("event", "freed").Stringer("why", m.reason).
+			Msg("singleton ignored the late freeing of an earlier claim; the key is held")
 		return
 	}
 	_, conflict := m.reason.(registry.ConflictResolution)

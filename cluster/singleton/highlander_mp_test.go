@@ -107,43 +107,6 @@ func TestRegistryModeFrozenNode(t *testing.T) {
 	}
 }
 
-// TestRegistryModeNetsplit cuts two nodes apart (a's only way in is a
-// proxy, which resets every connection): each side runs an instance; once
-// healed, within healBound, exactly one runs: the older (a's), b's
-// stopped with a Shutdown-class reason.
-func TestRegistryModeNetsplit(t *testing.T) {
-	hc := newHLCluster(t)
-	aAddr := addrOf(t)
-	proxy := testkit.NewProxy(t, aAddr)
-	a := hc.start("a", aAddr, proxy.Addr())
-	if got := hc.awaitOne(30*time.Second, a); got != "a" {
-		t.Fatalf("instance on %s", got)
-	}
-	b := hc.start("b", addrOf(t), "", a.name)
-	hc.awaitOne(30*time.Second, a, b)
-	from := len(hc.snapshot())
-	proxy.Cut(testkit.Reset)
-	hc.awaitLine(30*time.Second, from, "start", "b")
-	if r := hc.running(); len(r) != 2 {
-		t.Fatalf("running on %v during the split, want both", r)
-	}
-	from = len(hc.snapshot())
-	healed := time.Now()
-	proxy.Heal()
-	stop, _ := hc.awaitLine(30*time.Second, from, "stop")
-	took := stop.at.Sub(healed)
-	t.Logf("heal: %s stopped its instance (%s) after %v", stop.node, stop.arg, took)
-	if stop.node != "b" || stop.arg != "shutdown" {
-		t.Errorf("stopped %s with %s, want b with shutdown", stop.node, stop.arg)
-	}
-	if took > healBound {
-		t.Errorf("one instance %v after the heal, bound %v", took, healBound)
-	}
-	if got := hc.awaitOne(30*time.Second, a, b); got != "a" {
-		t.Errorf("instance on %s after the heal, want a", got)
-	}
-}
-
 // TestRegistryModeStartedAloneJoins: a node that starts before it can
 // reach the cluster runs its own instance; when it joins, its instance is
 // stopped (Shutdown) and the cluster's long-running one stays.

@@ -33,7 +33,8 @@ import (
 // "start NODE UNIXNANO" and "stop NODE shutdown|other UNIXNANO"; the
 // singleton's events are printed "ev NODE KIND". A line "where" on stdin
 // is answered "where NODE" (the node Whereis names, or "none"); the child
-// stops when stdin closes.
+// stops when stdin closes. HL_DUMP=DIR makes the test write each child's
+// whole log to DIR/NODE.log.
 const hlChildEnv = "ARBOR_SINGLETON_HL_CHILD"
 
 const hlKey = "hl"
@@ -48,6 +49,12 @@ func runHLChild() int {
 	}
 	if p := os.Getenv("HL_PEERS"); p != "" {
 		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(p, ",")...)))
+	}
+	if routes := os.Getenv("HL_PEERADDRS"); routes != "" { // name=addr,...: a testkit.Mesh's routes
+		for _, r := range strings.Split(routes, ",") {
+			peer, addr, _ := strings.Cut(r, "=")
+			opts = append(opts, cluster.WithPeerAddr(peer, addr))
+		}
 	}
 	ctx := context.Background()
 	c, err := cluster.Start(ctx, name, opts...)
@@ -152,6 +159,7 @@ type hlNode struct {
 	stdin  io.WriteCloser
 	stderr bytes.Buffer
 	where  chan string
+	ready  chan struct{}
 	done   chan struct{}
 }
 
@@ -166,17 +174,32 @@ type hlCluster struct {
 func newHLCluster(t *testing.T) *hlCluster { return &hlCluster{t: t, nodes: map[string]*hlNode{}} }
 
 // start starts node short listening on listen, advertising advertise
-// (listen if empty), with peers (node names).
+// (listen if empty), with peers (node names), and waits until it is ready.
 func (hc *hlCluster) start(short, listen, advertise string, peers ...string) *hlNode {
+	hc.t.Helper()
+	n := hc.launch(short, listen, advertise, nil, peers...)
+	hc.awaitReady(n)
+	return n
+}
+
+// launch starts node short as start does, dialing each peer named in
+// routes at its address there (a testkit.Mesh's routes), without waiting
+// for it to be ready (awaitReady does).
+func (hc *hlCluster) launch(short, listen, advertise string, routes map[string]string, peers ...string) *hlNode {
 	t := hc.t
 	t.Helper()
 	if advertise == "" {
 		advertise = listen
 	}
-	n := &hlNode{short: short, name: short + "@" + advertise, where: make(chan string, 16), done: make(chan struct{})}
+	var rs []string
+	for peer, a := range routes {
+		rs = append(rs, peer+"="+a)
+	}
+	n := &hlNode{short: short, name: short + "@" + advertise, where: make(chan string, 16),
+		ready: make(chan struct{}), done: make(chan struct{})}
 	n.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	n.cmd.Env = append(os.Environ(), hlChildEnv+"="+short, "HL_LISTEN="+listen, "HL_ADVERTISE="+advertise,
-		"HL_PEERS="+strings.Join(peers, ","))
+		"HL_PEERS="+strings.Join(peers, ","), "HL_PEERADDRS="+strings.Join(rs, ","))
 	n.cmd.Stderr = &n.stderr
 	stdout, err := n.cmd.StdoutPipe()
 	if err != nil {
@@ -188,7 +211,6 @@ func (hc *hlCluster) start(short, listen, advertise string, peers ...string) *hl
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
 	go func() {
 		defer close(n.done)
 		sc := bufio.NewScanner(stdout)
@@ -196,7 +218,7 @@ func (hc *hlCluster) start(short, listen, advertise string, peers ...string) *hl
 			f := strings.Fields(sc.Text())
 			switch {
 			case len(f) == 2 && f[0] == "ready":
-				close(ready)
+				close(n.ready)
 			case len(f) == 2 && f[0] == "where":
 				n.where <- f[1]
 			case len(f) >= 3:
@@ -220,21 +242,29 @@ func (hc *hlCluster) start(short, listen, advertise string, peers ...string) *hl
 			_ = n.cmd.Process.Kill()
 			<-n.done
 		}
+		if d := os.Getenv("HL_DUMP"); d != "" {
+			_ = os.WriteFile(d+"/"+short+".log", n.stderr.Bytes(), 0o644)
+		}
 		if t.Failed() {
 			t.Logf("stderr of %s:\n%s", short, lastLines(n.stderr.String(), 60))
 		}
 	})
-	select {
-	case <-ready:
-	case <-n.done:
-		t.Fatalf("%s exited at start: %s", short, n.stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s not ready within 30 s", short)
-	}
 	hc.mu.Lock()
 	hc.nodes[short] = n
 	hc.mu.Unlock()
 	return n
+}
+
+// awaitReady waits until n, launched, says it is ready.
+func (hc *hlCluster) awaitReady(n *hlNode) {
+	hc.t.Helper()
+	select {
+	case <-n.ready:
+	case <-n.done:
+		hc.t.Fatalf("%s exited at start: %s", n.short, n.stderr.String())
+	case <-time.After(30 * time.Second):
+		hc.t.Fatalf("%s not ready within 30 s", n.short)
+	}
 }
 
 func lastLines(s string, n int) string {
