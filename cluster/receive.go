@@ -345,6 +345,7 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		}
 		reply(v, err)
 	})
+	rt.SetRequestTrace(t.node, req, c.GetTraceParent(), c.GetTraceState())
 	if ms := c.GetTimeoutMs(); ms > 0 {
 		// Once the caller gave up, a late answer is dropped.
 		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
