@@ -53,6 +53,7 @@ func runChild() {
 	if peers := os.Getenv("CHILD_PEERS"); peers != "" {
 		opts = append(opts, cluster.WithProvider(cluster.Static(strings.Split(peers, ",")...)))
 	}
+	opts = append(opts, traceChildOptions()...) // telemetry_test.go
 	ctx := context.Background()
 	c, err := cluster.Start(ctx, os.Getenv(childEnv), opts...)
 	if err != nil {
@@ -62,6 +63,10 @@ func runChild() {
 	childCluster = c
 	if _, err := c.Node().Spawn(ctl{}, actor.WithName("ctl")); err != nil {
 		fmt.Fprintln(os.Stderr, "spawn ctl:", err)
+		os.Exit(2)
+	}
+	if err := startHop(c); err != nil {
+		fmt.Fprintln(os.Stderr, "spawn hop:", err)
 		os.Exit(2)
 	}
 	if os.Getenv("CHILD_EVENTS") != "" {
