@@ -73,6 +73,7 @@ FUZZTIME ?= 20s
 fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
 	go test -run '^$$' -fuzz FuzzDecodePacket -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
+	go test -run '^$$' -fuzz FuzzDecodeSysMessage -fuzztime $(FUZZTIME) ./sys
 
 CYCLES ?= 100
 SEED ?=

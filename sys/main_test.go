@@ -2,6 +2,7 @@ package sys_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -11,7 +12,13 @@ import (
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild() // remote_test.go
+		os.Exit(0)
+	}
+	testkit.VerifyTestMain(m)
+}
 
 func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 
