@@ -60,6 +60,7 @@ func TestTelemetryTraceLinksLocalCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	handled(t, n, a, b, c)
 	spans := rec.Ended()
 	if len(spans) != 6 {
 		t.Fatalf("%d spans, want 6 (3 calls, 3 handlers)", len(spans))
@@ -122,6 +123,7 @@ func TestTelemetrySendSpansOnlyWithinTrace(t *testing.T) {
 	}
 	recv(t, sink)
 	recv(t, sink)
+	handled(t, n, fwd)
 	names := map[string]int{}
 	var tid trace.TraceID
 	for _, s := range rec.Ended() {
@@ -180,6 +182,18 @@ func TestTelemetryMetrics(t *testing.T) {
 	for _, name := range []string{"arbor.mailbox.length", "arbor.mailbox.max_length"} {
 		if _, ok := got[name].(metricdata.Gauge[int64]); !ok {
 			t.Fatalf("no %s: %v", name, got)
+		}
+	}
+}
+
+// handled returns once each process has finished the message it was
+// handling (its handler span has then ended): a process_info request runs
+// between two messages.
+func handled(t *testing.T, n *actor.Node, pids ...actor.PID) {
+	t.Helper()
+	for _, p := range pids {
+		if _, err := n.ProcessInfo(ctxT(t), p); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
