@@ -2,9 +2,12 @@ package sys_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
@@ -17,7 +20,15 @@ func TestMain(m *testing.M) {
 		runChild() // remote_test.go
 		os.Exit(0)
 	}
-	testkit.VerifyTestMain(m)
+	code := m.Run()
+	stopClusterNode() // remote_test.go
+	if code == 0 {
+		if err := goleak.Find(testkit.GoleakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }

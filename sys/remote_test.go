@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,39 @@ func (protoCounter) HandleCast(_ *actor.Context, msg any, s *wrapperspb.Int64Val
 		s = wrapperspb.Int64(s.GetValue() + d.GetValue())
 	}
 	return behaviour.NoReply(s)
+}
+
+// The test process's cluster node, started once: protoactor's remote
+// writes gRPC's process-wide logger whenever a node starts, which races
+// with the gRPC goroutines of a node started before it.
+var (
+	clusterOnce   sync.Once
+	sharedCluster *cluster.Cluster
+	clusterErr    error
+)
+
+// clusterNode returns the test process's cluster node, serving remote sys.
+func clusterNode(t *testing.T) *cluster.Cluster {
+	t.Helper()
+	clusterOnce.Do(func() {
+		sharedCluster, clusterErr = cluster.Start(context.Background(), "sysparent", cluster.WithLogger(zerolog.New(io.Discard)))
+		if clusterErr == nil {
+			clusterErr = sys.Serve(sharedCluster)
+		}
+	})
+	if clusterErr != nil {
+		t.Fatal(clusterErr)
+	}
+	return sharedCluster
+}
+
+func stopClusterNode() {
+	if sharedCluster == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_ = sharedCluster.Stop(ctx)
 }
 
 type child struct {
@@ -155,15 +189,7 @@ func startChild(t *testing.T, name string, env ...string) *child {
 // over the cluster.
 func TestRemoteSys(t *testing.T) {
 	ctx := ctxT(t)
-	local, err := cluster.Start(ctx, "sysparent", cluster.WithLogger(zerolog.New(io.Discard)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = local.Stop(sctx)
-	})
+	local := clusterNode(t)
 	b := startChild(t, "sysb")
 	pid, opaque := b.pids["counter"], b.pids["opaque"]
 	if pid.IsZero() || opaque.IsZero() {
@@ -171,11 +197,8 @@ func TestRemoteSys(t *testing.T) {
 	}
 	n := local.Node()
 
-	if _, err := sys.GetStatus(ctx, n, pid); !errors.Is(err, sys.ErrNotLocal) {
-		t.Fatalf("GetStatus before Serve: %v, want ErrNotLocal", err)
-	}
-	if err := sys.Serve(local); err != nil {
-		t.Fatal(err)
+	if _, err := sys.GetStatus(ctx, newNode(t), pid); !errors.Is(err, sys.ErrNotLocal) {
+		t.Fatalf("GetStatus from a node that does not serve: %v, want ErrNotLocal", err)
 	}
 	if err := sys.Serve(local); err == nil {
 		t.Fatal("a second Serve succeeded")
