@@ -319,14 +319,9 @@ func TestRemoteSys(t *testing.T) {
 		}
 	})
 	t.Run("NoProc", func(t *testing.T) {
-		// From a process: an exit signal sent with Node.Exit, from no
-		// process, does not reach a process of another node.
-		ib, err := n.NewInbox()
-		if err != nil {
+		if err := n.Kill(opaque); err != nil {
 			t.Fatal(err)
 		}
-		defer ib.Close()
-		_ = ib.Do(ctx, func(c *actor.Context) error { c.Exit(opaque, actor.Kill); return nil })
 		testkitEventually(t, func() error {
 			_, err := sys.GetStatus(ctx, n, opaque)
 			if !errors.Is(err, actor.NoProc) {
