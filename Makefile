@@ -82,6 +82,7 @@ fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
 	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
 	go test -run '^$$' -fuzz FuzzProtoProxyRequest -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzParseProtoID -fuzztime $(FUZZTIME) ./actor
+	go test -run '^$$' -fuzz FuzzDecodeSysMessage -fuzztime $(FUZZTIME) ./sys
 
 CYCLES ?= 100
 SEED ?=

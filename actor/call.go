@@ -21,6 +21,9 @@ type Request struct {
 	ch   chan callResult
 	fn   func(value any, err error) // set instead of ch for a remote caller
 	done atomic.Bool
+	// The caller's span, when the call is traced (telemetry.go); nil on a
+	// node without telemetry.
+	trace *reqTrace
 }
 
 type callResult struct {
@@ -123,6 +126,11 @@ func Send(ctx context.Context, pid PID, msg any) error {
 	if n == nil {
 		return remoteOrZero(pid)
 	}
+	if n.tel != nil {
+		if span := n.tel.send(ctx, pid, false); span != nil {
+			defer span.End()
+		}
+	}
 	return n.send(from, pid, msg)
 }
 
@@ -181,6 +189,15 @@ func WithNode(ctx context.Context, n *Node) context.Context {
 }
 
 func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
+	if n.tel != nil {
+		return n.tel.call(ctx, n, from, to, msg)
+	}
+	return n.callTraced(ctx, from, to, msg, nil)
+}
+
+// callTraced is call; tr, when set, is the caller's span the request
+// carries to its handler.
+func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqTrace) (any, error) {
 	if to.node != n.ident {
 		if to.node == nil {
 			return nil, &CallError{Reason: ErrZeroPID}
@@ -195,7 +212,7 @@ func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
 	w := waiters.Get().(*waiter)
-	req := &Request{msg: msg, from: from, ch: w.ch}
+	req := &Request{msg: msg, from: from, ch: w.ch, trace: tr}
 	if !c.post(req) {
 		waiters.Put(w)
 		return nil, &CallError{PID: to, Reason: NoProc}

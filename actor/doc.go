@@ -85,6 +85,23 @@
 // state. Package sys is the API built on them. With nothing of it on, the
 // message path pays one nil pointer test.
 //
+// # OpenTelemetry
+//
+// WithTracerProvider, WithMeterProvider and WithTelemetry (the global
+// providers) turn on OpenTelemetry for a node. A Call is then an
+// "arbor.call" client span, and its handling an "arbor.handle" server
+// span below it, on this node or another (the W3C trace context crosses
+// nodes with the call), so a call from A to B to C is one trace; while a
+// traced request is handled, the *Context carries the handler's span
+// (trace.SpanFromContext(ctx)), so calls made from the handler are its
+// children. A send or cast made within a recorded span is an "arbor.send"
+// or "arbor.cast" producer span; one made outside any trace makes none.
+// The node records arbor.process.messages, arbor.call.duration (by
+// outcome), arbor.mailbox.length, arbor.mailbox.max_length and
+// arbor.processes; packages cluster and supervision add theirs
+// (docs/observability.md). A node without these options has no telemetry
+// at all: its call, cast and spawn paths pay one nil check (ADR 0010).
+//
 // # Guarantees
 //
 //   - Messages from one sender to one process are received in send order.

@@ -13,6 +13,8 @@ import (
 	"github.com/arbor-otp/arbor/internal/seam"
 	pa "github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Node is one Arbor runtime: a protoactor ActorSystem plus the processes,
@@ -37,6 +39,10 @@ type Node struct {
 	proto  *protoBridge // protoactor interop (proto.go)
 
 	noCrashReports bool // WithCrashReports(false)
+
+	// OpenTelemetry (telemetry.go): nil unless an option turned it on, set
+	// once by NewNode, so every hook is one nil check.
+	tel *telemetry
 }
 
 // NodeOption configures a Node.
@@ -48,6 +54,10 @@ type nodeConfig struct {
 	creation uint32
 
 	noCrashReports bool
+
+	telemetry bool
+	tp        trace.TracerProvider
+	mp        metric.MeterProvider
 }
 
 // WithNodeName sets the node's name (default "nonode@nohost", as in Erlang).
@@ -87,6 +97,9 @@ func NewNode(opts ...NodeOption) *Node {
 		disp:  newDispatcher(),
 
 		noCrashReports: cfg.noCrashReports,
+	}
+	if cfg.telemetry {
+		n.tel = newTelemetry(n, cfg.tp, cfg.mp)
 	}
 	n.ident.local.Store(n)
 	// protoactor's info messages ("actor system started", endpoints
@@ -141,6 +154,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	}
 	if !n.stopped.CompareAndSwap(false, true) {
 		return nil
+	}
+	if n.tel != nil {
+		n.tel.stop()
 	}
 	n.proto.stop()
 	n.disp.stop()

@@ -121,10 +121,17 @@ func (c *Context) Done() <-chan struct{} { return nil }
 // Err returns nil.
 func (c *Context) Err() error { return nil }
 
-// Value returns the process for Arbor's own key and nil otherwise.
+// Value returns the process for Arbor's own key. On a node with telemetry,
+// while a traced request is handled, it also returns what the handler's
+// span context holds (so trace.SpanFromContext(ctx) is the handler's span,
+// and a Call made with ctx is its child); read it on the process goroutine.
+// Any other key gives nil.
 func (c *Context) Value(key any) any {
 	if _, ok := key.(processKey); ok {
 		return c
+	}
+	if c.node.tel != nil {
+		return c.traceValue(key)
 	}
 	return nil
 }
@@ -365,6 +372,15 @@ func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 				c.current = nil
 			}
 		}
+		if t := c.node.tel; t != nil {
+			// Counted once a batch: messages handled, the one that ended
+			// the batch included.
+			handled := i
+			if reason != nil {
+				handled++
+			}
+			t.received.Add(context.Background(), int64(handled))
+		}
 	}()
 	for i = range msgs {
 		if reason = c.invoke(msgs[i]); reason != nil {
@@ -409,7 +425,11 @@ func (c *Context) invokeMsg(e envelope) (reason error) {
 		delete(c.monitors, msg.Ref.id)
 	case *Request:
 		c.current = msg
-		reason = c.recv.Receive(c, m)
+		if msg.trace != nil && c.node.tel != nil {
+			reason = c.node.tel.handle(c, msg)
+		} else {
+			reason = c.recv.Receive(c, m)
+		}
 		c.current = nil
 		if !msg.Done() && reason == nil {
 			c.deferRequest(msg)

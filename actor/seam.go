@@ -26,5 +26,8 @@ func init() {
 		CancelRequest: (*Request).cancel,
 		Post:          (*Node).post,
 		KillAll:       func(ctx context.Context, n *Node) error { return n.killAll(ctx) },
+
+		TraceParent:     traceParent,
+		SetRequestTrace: setRequestTrace,
 	})
 }

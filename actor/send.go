@@ -11,7 +11,14 @@ import "context"
 func (n *Node) Send(pid PID, msg any) error { return n.send(PID{}, pid, msg) }
 
 // Send delivers msg to pid from this process; see Node.Send.
-func (c *Context) Send(pid PID, msg any) error { return c.node.send(c.self, pid, msg) }
+func (c *Context) Send(pid PID, msg any) error {
+	if c.node.tel != nil {
+		if span := c.node.tel.send(c, pid, false); span != nil {
+			defer span.End()
+		}
+	}
+	return c.node.send(c.self, pid, msg)
+}
 
 func (n *Node) send(from, to PID, msg any) error { return n.sendEnv(from, to, envelope{msg: msg}) }
 
@@ -42,6 +49,11 @@ func Cast(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
 		return remoteOrZero(pid)
+	}
+	if n.tel != nil {
+		if span := n.tel.send(ctx, pid, true); span != nil {
+			defer span.End()
+		}
 	}
 	return n.sendEnv(from, pid, envelope{msg: msg, cast: true})
 }

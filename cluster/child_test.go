@@ -59,6 +59,7 @@ func runChild() {
 			opts = append(opts, cluster.WithPeerAddr(peer, addr))
 		}
 	}
+	opts = append(opts, traceChildOptions()...) // telemetry_test.go
 	ctx := context.Background()
 	c, err := cluster.Start(ctx, os.Getenv(childEnv), opts...)
 	if err != nil {
@@ -68,6 +69,10 @@ func runChild() {
 	childCluster = c
 	if _, err := c.Node().Spawn(ctl{}, actor.WithName("ctl")); err != nil {
 		fmt.Fprintln(os.Stderr, "spawn ctl:", err)
+		os.Exit(2)
+	}
+	if err := startHop(c); err != nil {
+		fmt.Fprintln(os.Stderr, "spawn hop:", err)
 		os.Exit(2)
 	}
 	if os.Getenv("CHILD_EVENTS") != "" {

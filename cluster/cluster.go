@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -41,6 +42,7 @@ type Cluster struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	metrics  metric.Registration // telemetry.go; nil without a meter provider
 }
 
 // Start starts a node named name@host:port, where host:port is the
@@ -130,6 +132,7 @@ func join(ctx context.Context, c *Cluster, advertise string) (*Cluster, error) {
 		_ = c.shutdown(ctx)
 		return nil, err
 	}
+	c.metrics = registerMetrics(c)
 	c.t.wg.Add(1)
 	go c.t.loop()
 	if err := c.provider.Start(ctx, c.node.Name(), c.t.setMembers); err != nil {
@@ -390,6 +393,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 }
 
 func (c *Cluster) shutdown(ctx context.Context) error {
+	unregisterMetrics(c.metrics)
 	c.t.stop()
 	rt.SetTransport(c.node, nil)
 	if c.remote != nil {

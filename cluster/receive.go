@@ -279,7 +279,9 @@ func (t *transport) onMessage(p *peer, env *clusterpb.Envelope, m *clusterpb.Mes
 func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Signal) {
 	kind, ok := decodeSignalKind(s.GetKind())
 	from := decodePID(s.GetFrom())
-	if !ok || (from.IsZero() && kind != seam.SignalExit) || from.NodeName() != p.name {
+	// Only an exit signal may come from no process (Node.Exit): the zero
+	// PID names no node. Any other sender must be of the sending node.
+	if !ok || (from.IsZero() && kind != seam.SignalExit) || (!from.IsZero() && from.NodeName() != p.name) {
 		t.drop(env, errors.New("bad signal"))
 		return
 	}
@@ -345,6 +347,7 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		}
 		reply(v, err)
 	})
+	rt.SetRequestTrace(t.node, req, c.GetTraceParent(), c.GetTraceState())
 	if ms := c.GetTimeoutMs(); ms > 0 {
 		// Once the caller gave up, a late answer is dropped.
 		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })

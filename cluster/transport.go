@@ -249,9 +249,10 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	}
 	id := t.callSeq.Add(1)
 	ch := make(chan callResult, 1)
+	traceParent, traceState := rt.TraceParent(t.node, ctx)
 	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
 		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
-		TimeoutMs: max(timeout.Milliseconds(), 1),
+		TimeoutMs: max(timeout.Milliseconds(), 1), TraceParent: traceParent, TraceState: traceState,
 	}}})
 	p.mu.Lock()
 	if p.calls == nil {

@@ -27,6 +27,7 @@ func New(n *actor.Node) *Registry {
 	r := &Registry{node: n}
 	m := map[string]*Scope{}
 	r.scopes.Store(&m)
+	registerMetrics(r) // telemetry.go
 	return r
 }
 

@@ -15,6 +15,7 @@ import (
 // plan_length, exits (under the current plan), restart_count,
 // terminate_timeout, type, append, modules.
 func (d *director[A]) report(kind ReportKind, c *dchild[A], pid actor.PID, reason error) {
+	d.rep.met.record(kind, reason)
 	e := d.rep.log.WithLevel(kind.level())
 	if e == nil {
 		return

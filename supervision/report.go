@@ -83,6 +83,7 @@ func (k ReportKind) level() zerolog.Level {
 // supervisor field.
 type reporter struct {
 	log zerolog.Logger
+	met *metrics // nil without a meter provider (telemetry.go)
 }
 
 func newReporter(n *actor.Node, self actor.PID, name string) reporter {
@@ -90,12 +91,13 @@ func newReporter(n *actor.Node, self actor.PID, name string) reporter {
 	if sup == "" {
 		sup = self.String()
 	}
-	return reporter{log: n.Logger().With().Str("supervisor", sup).Logger()}
+	return reporter{log: n.Logger().With().Str("supervisor", sup).Logger(), met: newMetrics(n, sup)}
 }
 
 // child writes a report about one child. id is empty for DynamicSupervisor
 // children; pid may be zero (a child that failed to start).
 func (r reporter) child(kind ReportKind, id string, pid actor.PID, reason error) {
+	r.met.record(kind, reason)
 	e := r.log.WithLevel(kind.level())
 	if e == nil {
 		return
@@ -115,6 +117,7 @@ func (r reporter) child(kind ReportKind, id string, pid actor.PID, reason error)
 
 // supervisor writes a report about the supervisor itself.
 func (r reporter) supervisor(kind ReportKind, reason error) {
+	r.met.record(kind, reason)
 	e := r.log.WithLevel(kind.level())
 	if e == nil {
 		return

@@ -57,6 +57,28 @@
 // Tree walks a supervision tree through WhichChildren; ApplicationTrees
 // does so for every running application of the node.
 //
+// # Other nodes
+//
+// Every function works on a process of another node of the cluster too,
+// once Serve ran on both nodes: Serve starts the node's sys server
+// (ServerName), and a request about a remote PID travels to that node's
+// server as a protobuf message in a cluster call, and its answer back.
+//
+//	if err := sys.Serve(c); err != nil { ... } // on every node
+//	st, err := sys.GetStatus(ctx, c.Node(), remotePID)
+//
+// What crosses and what does not: a state crosses when it is a protobuf
+// message; for another state Status.State is nil and GetState returns
+// ErrNotEncodable. ReplaceState's fn runs on the calling node, between a
+// read of the state and a replace that takes place only if the state did
+// not change meanwhile (three tries, then ErrStateChanged). A remote
+// trace is logged by the process's own node (TraceTo cannot cross); its
+// bounds cross. Errors of the remote node come back as *RemoteError
+// values that match the sentinels (actor.NoProc, ErrUnsupported,
+// ErrStateType, ErrStatisticsOff); a node without a sys server gives
+// ErrNotServed; a node that did not call Serve itself gives ErrNotLocal
+// for a remote PID.
+//
 // # Guarantees
 //
 //   - Every answer is a snapshot taken on the process's goroutine between
@@ -70,6 +92,8 @@
 //     messages sent first, make a call to the process first.
 //   - A function that returns ctx's error did not act on the process (a
 //     Suspend that timed out did not suspend it).
-//   - sys reaches the processes of the node it is given; a PID of another
-//     node gives ErrNotLocal.
+//   - sys reaches the processes of the node it is given, and those of the
+//     other nodes that serve remote sys once the node called Serve; a PID
+//     of another node gives ErrNotLocal before that. A remote answer is
+//     as stale as a local one, plus the network's delay.
 package sys

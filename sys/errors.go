@@ -26,3 +26,19 @@ var (
 	// actor.ErrSysStateType.
 	ErrStateType = actor.ErrSysStateType
 )
+
+var (
+	// ErrNotEncodable is returned when what a remote sys operation must
+	// send is not a protobuf message: a ReplaceState whose new state is
+	// not one, a Trace with TraceTo (a logger cannot cross nodes), or the
+	// state of a remote process whose state is not one (GetState).
+	ErrNotEncodable = errors.New("sys: cannot cross nodes: not a protobuf message")
+	// ErrStateChanged is returned by ReplaceState of a remote process whose
+	// state kept changing between reading it and replacing it.
+	ErrStateChanged = errors.New("sys: remote state changed during replace")
+	// ErrNotServed is returned for a remote process whose node does not
+	// serve remote sys (Serve was not called there).
+	ErrNotServed = errors.New("sys: node does not serve remote sys")
+
+	errBadRequest = errors.New("sys: malformed remote request")
+)

@@ -2,8 +2,12 @@ package sys_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
@@ -11,7 +15,21 @@ import (
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild() // remote_test.go
+		os.Exit(0)
+	}
+	code := m.Run()
+	stopClusterNode() // remote_test.go
+	if code == 0 {
+		if err := goleak.Find(testkit.GoleakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func newNode(t testing.TB) *actor.Node { return actortest.NewNode(t) }
 

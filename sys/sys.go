@@ -3,6 +3,7 @@ package sys
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"runtime/debug"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/sys/internal/syspb"
 )
 
 // DefaultTimeout bounds an operation whose context has no deadline, as
@@ -84,6 +86,9 @@ func run(ctx context.Context, n *actor.Node, pid actor.PID, what string, fn func
 // zero PID, or ctx's error (context.DeadlineExceeded for a process busy
 // in a handler past the deadline).
 func GetStatus(ctx context.Context, n *actor.Node, pid actor.PID) (Status, error) {
+	if isRemote(n, pid) {
+		return remoteStatus(ctx, n, pid)
+	}
 	var st Status
 	err := run(ctx, n, pid, "get status", func(p *actor.SysProcess) {
 		in := p.Info()
@@ -129,6 +134,9 @@ func behaviourOf(r actor.Receiver) string {
 // ErrUnsupported for a process that does not show its state, and
 // GetStatus's errors.
 func GetState(ctx context.Context, n *actor.Node, pid actor.PID) (any, error) {
+	if isRemote(n, pid) {
+		return remoteState(ctx, n, pid)
+	}
 	var (
 		state any
 		err   error
@@ -171,6 +179,9 @@ func GetStateAs[S any](ctx context.Context, n *actor.Node, pid actor.PID) (S, er
 // server's state is not an S, ErrUnsupported for a process whose state
 // cannot be replaced, and GetStatus's errors.
 func ReplaceState[S any](ctx context.Context, n *actor.Node, pid actor.PID, fn func(S) S) (S, error) {
+	if isRemote(n, pid) {
+		return remoteReplace(ctx, n, pid, fn)
+	}
 	var (
 		zero, next S
 		err        error
@@ -213,6 +224,9 @@ func ReplaceState[S any](ctx context.Context, n *actor.Node, pid actor.PID, fn f
 // message for after Resume). Suspending a suspended process does nothing.
 // Errors are GetStatus's.
 func Suspend(ctx context.Context, n *actor.Node, pid actor.PID) error {
+	if isRemote(n, pid) {
+		return remoteDo(ctx, n, pid, "suspend", &syspb.Request{Op: &syspb.Request_Suspend{Suspend: &syspb.Suspend{}}})
+	}
 	return run(ctx, n, pid, "suspend", func(p *actor.SysProcess) { p.Suspend() })
 }
 
@@ -220,6 +234,9 @@ func Suspend(ctx context.Context, n *actor.Node, pid actor.PID) error {
 // messages again, in order. Resuming a running process does nothing.
 // Errors are GetStatus's.
 func Resume(ctx context.Context, n *actor.Node, pid actor.PID) error {
+	if isRemote(n, pid) {
+		return remoteDo(ctx, n, pid, "resume", &syspb.Request{Op: &syspb.Request_Resume{Resume: &syspb.Resume{}}})
+	}
 	return run(ctx, n, pid, "resume", func(p *actor.SysProcess) { p.Resume() })
 }
 
@@ -251,12 +268,25 @@ func Trace(ctx context.Context, n *actor.Node, pid actor.PID, on bool, opts ...T
 			o(cfg)
 		}
 	}
+	if isRemote(n, pid) {
+		t := &syspb.Trace{On: on}
+		if cfg != nil {
+			if cfg.Logger != nil {
+				return fmt.Errorf("sys: trace of %v: TraceTo's logger: %w", pid, ErrNotEncodable)
+			}
+			t.PerSecond, t.Limit = int32(min(cfg.PerSecond, math.MaxInt32)), int32(min(cfg.Limit, math.MaxInt32))
+		}
+		return remoteDo(ctx, n, pid, "trace", &syspb.Request{Op: &syspb.Request_Trace{Trace: t}})
+	}
 	return run(ctx, n, pid, "trace", func(p *actor.SysProcess) { p.SetTrace(cfg) })
 }
 
 // SetStatistics turns the statistics of the local process pid on (from
 // zero) or off (sys:statistics). Errors are GetStatus's.
 func SetStatistics(ctx context.Context, n *actor.Node, pid actor.PID, on bool) error {
+	if isRemote(n, pid) {
+		return remoteDo(ctx, n, pid, "set statistics", &syspb.Request{Op: &syspb.Request_SetStatistics{SetStatistics: &syspb.SetStatistics{On: on}}})
+	}
 	return run(ctx, n, pid, "set statistics", func(p *actor.SysProcess) { p.SetStatistics(on) })
 }
 
@@ -264,6 +294,9 @@ func SetStatistics(ctx context.Context, n *actor.Node, pid actor.PID, on bool) e
 // were turned on. It returns an error wrapping ErrStatisticsOff if they are
 // off, and GetStatus's errors.
 func Statistics(ctx context.Context, n *actor.Node, pid actor.PID) (actor.SysStats, error) {
+	if isRemote(n, pid) {
+		return remoteStatistics(ctx, n, pid)
+	}
 	var (
 		st actor.SysStats
 		on bool

@@ -114,6 +114,13 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// running, so a transport can still carry their exit signals before
 	// it closes.
 	KillAll func(ctx context.Context, n Node) error
+
+	// TraceParent returns the W3C traceparent and tracestate of ctx's
+	// span, for a call to carry to another node; empty when n has no
+	// telemetry or ctx no span. SetRequestTrace gives a request built
+	// with NewRequest the span its remote caller sent.
+	TraceParent     func(n Node, ctx context.Context) (parent, state string)
+	SetRequestTrace func(n Node, r Request, parent, state string)
 }
 
 var installed any

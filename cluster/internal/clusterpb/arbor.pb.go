@@ -1046,13 +1046,18 @@ func (x *Signal) GetReason() *Reason {
 
 // CallRequest asks the target for a reply carrying the same call_id.
 type CallRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallId        uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
-	From          *PID                   `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
-	To            *PID                   `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
-	ToName        string                 `protobuf:"bytes,4,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
-	Payload       *anypb.Any             `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
-	TimeoutMs     int64                  `protobuf:"varint,6,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"` // the caller's remaining time, 0 for none
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	CallId    uint64                 `protobuf:"varint,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	From      *PID                   `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To        *PID                   `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	ToName    string                 `protobuf:"bytes,4,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
+	Payload   *anypb.Any             `protobuf:"bytes,5,opt,name=payload,proto3" json:"payload,omitempty"`
+	TimeoutMs int64                  `protobuf:"varint,6,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"` // the caller's remaining time, 0 for none
+	// The caller's span in W3C trace context form (traceparent and
+	// tracestate headers), when the calling node has telemetry and the call
+	// is traced; empty otherwise. A node that predates them skips them.
+	TraceParent   string `protobuf:"bytes,7,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
+	TraceState    string `protobuf:"bytes,8,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1127,6 +1132,20 @@ func (x *CallRequest) GetTimeoutMs() int64 {
 		return x.TimeoutMs
 	}
 	return 0
+}
+
+func (x *CallRequest) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
+}
+
+func (x *CallRequest) GetTraceState() string {
+	if x != nil {
+		return x.TraceState
+	}
+	return ""
 }
 
 // CallReply answers a CallRequest: a payload, or the reason there is none.
@@ -1572,7 +1591,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
 	"\x02to\x18\x03 \x01(\v2\x15.arbor.cluster.v1.PIDR\x02to\x12'\n" +
 	"\x03ref\x18\x04 \x01(\v2\x15.arbor.cluster.v1.RefR\x03ref\x120\n" +
-	"\x06reason\x18\x05 \x01(\v2\x18.arbor.cluster.v1.ReasonR\x06reason\"\xe0\x01\n" +
+	"\x06reason\x18\x05 \x01(\v2\x18.arbor.cluster.v1.ReasonR\x06reason\"\xa4\x02\n" +
 	"\vCallRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12)\n" +
 	"\x04from\x18\x02 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
@@ -1580,7 +1599,10 @@ const file_arbor_proto_rawDesc = "" +
 	"\ato_name\x18\x04 \x01(\tR\x06toName\x12.\n" +
 	"\apayload\x18\x05 \x01(\v2\x14.google.protobuf.AnyR\apayload\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\x06 \x01(\x03R\ttimeoutMs\"\x92\x01\n" +
+	"timeout_ms\x18\x06 \x01(\x03R\ttimeoutMs\x12!\n" +
+	"\ftrace_parent\x18\a \x01(\tR\vtraceParent\x12\x1f\n" +
+	"\vtrace_state\x18\b \x01(\tR\n" +
+	"traceState\"\x92\x01\n" +
 	"\tCallReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x120\n" +
 	"\apayload\x18\x02 \x01(\v2\x14.google.protobuf.AnyH\x00R\apayload\x120\n" +

@@ -1,0 +1,52 @@
+package cluster
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/arbor-otp/arbor/actor"
+)
+
+// registerMetrics records the cluster's metrics with the node's meter
+// provider (actor.WithMeterProvider, passed with WithNodeOptions), when it
+// has one. They are observed at collection time from counters the
+// transport keeps anyway, so the message path pays nothing for them:
+//
+//	arbor.cluster.sessions            nodes this node has a session with (gauge)
+//	arbor.cluster.envelopes.received  envelopes received from peers (counter)
+//	arbor.cluster.envelopes.dropped   envelopes dropped: bad, stale or undeliverable (counter)
+//
+// It returns the registration to unregister at shutdown, or nil.
+func registerMetrics(c *Cluster) metric.Registration {
+	mp := c.node.MeterProvider()
+	if mp == nil {
+		return nil
+	}
+	m := mp.Meter(actor.InstrumentationName)
+	sessions, _ := m.Int64ObservableGauge("arbor.cluster.sessions",
+		metric.WithDescription("Nodes this node has an open session with."),
+		metric.WithUnit("{node}"))
+	received, _ := m.Int64ObservableCounter("arbor.cluster.envelopes.received",
+		metric.WithDescription("Envelopes received from other nodes."),
+		metric.WithUnit("{envelope}"))
+	dropped, _ := m.Int64ObservableCounter("arbor.cluster.envelopes.dropped",
+		metric.WithDescription("Envelopes dropped: malformed, of an ended session, or for a process that is gone."),
+		metric.WithUnit("{envelope}"))
+	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(sessions, int64(len(c.t.nodes())))
+		o.ObserveInt64(received, int64(c.t.received.Load()))
+		o.ObserveInt64(dropped, int64(c.t.dropped.Load()))
+		return nil
+	}, sessions, received, dropped)
+	if err != nil {
+		return nil
+	}
+	return reg
+}
+
+func unregisterMetrics(reg metric.Registration) {
+	if reg != nil {
+		_ = reg.Unregister()
+	}
+}
