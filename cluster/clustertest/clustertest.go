@@ -191,13 +191,6 @@ func (c *Cluster) Nodes() []*cluster.Cluster {
 	return slices.Clone(c.nodes)
 }
 
-// index returns the index of node n, or -1.
-func (c *Cluster) index(n *cluster.Cluster) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Index(c.nodes, n)
-}
-
 // Crash ends node n as a process killed with kill -9 ends: its
 // connections reset at once (its peers see its session lost and NodeDown
 // without waiting for a heartbeat timeout), and nothing it would say on
