@@ -4,7 +4,7 @@
 STATICCHECK_VERSION := v0.8.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit failover
+.PHONY: help run demo test bench bench-go bench-side bench-quick lint consul chromium proto fuzz netsplit netsplit-mem failover
 
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## /{ printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -92,6 +92,17 @@ netsplit: ## the randomized netsplit/heal test: 3-5 node processes, random write
 	ARBOR_REGISTRY_CYCLES=$(CYCLES) ARBOR_REGISTRY_SEED=$(SEED) go test -race -count=1 -timeout 0 -v -run '^TestRandomizedCluster$$' ./registry >$$out 2>&1; rc=$$?; \
 	grep -E '^(--- |ok|FAIL)|seed [0-9]+, |random: |netsplit extras: |FAILED with|cycle [0-9]+: (lost|conflict on|not converged|node|singleton)' $$out; \
 	if [ $$rc -ne 0 ]; then echo "netsplit failed; the whole output is in $$out"; fi; \
+	line=$$(grep -o 'netsplit: cycles.*' $$out | tail -1); \
+	if [ $$rc -eq 0 ]; then rm -f $$out; fi; \
+	echo "$${line:-netsplit: no summary: the test did not run}"; exit $$rc
+
+MEMCYCLES ?= 2000
+
+netsplit-mem: ## the randomized netsplit/heal test on the in-memory network, in a synctest bubble: same checks, crash for kill -9, freeze for SIGSTOP (MEMCYCLES=N SEED=S); its summary is the last line
+	@out=$$(mktemp /tmp/netsplit-mem.XXXXXX); \
+	ARBOR_REGISTRY_CYCLES=$(MEMCYCLES) ARBOR_REGISTRY_SEED=$(SEED) go test -race -count=1 -timeout 0 -v -run '^TestRandomizedClusterMem$$' ./registry >$$out 2>&1; rc=$$?; \
+	grep -E '^(--- |ok|FAIL)|seed [0-9]+, |random: |FAILED with|cycle [0-9]+: (lost|conflict on|not converged|node)|a minute' $$out; \
+	if [ $$rc -ne 0 ]; then echo "netsplit-mem failed; the whole output is in $$out"; fi; \
 	line=$$(grep -o 'netsplit: cycles.*' $$out | tail -1); \
 	if [ $$rc -eq 0 ]; then rm -f $$out; fi; \
 	echo "$${line:-netsplit: no summary: the test did not run}"; exit $$rc

@@ -2,7 +2,6 @@ package actor
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -88,13 +87,16 @@ func (n *Node) post(to PID, r *Request) error {
 
 // waiter is the reusable part of a call: the reply channel and the default
 // deadline timer. A waiter goes back to the pool only when no late write to
-// its channel is possible.
+// its channel is possible. The pool is the node's own (Node.waiters), not
+// the process's: a channel or timer made inside a testing/synctest bubble
+// may only be used in it (anything else is a fatal error of the runtime),
+// and a node's calls run where the node runs.
 type waiter struct {
 	ch chan callResult
 	t  *time.Timer
 }
 
-var waiters = sync.Pool{New: func() any { return &waiter{ch: make(chan callResult, 1)} }}
+func newWaiter() any { return &waiter{ch: make(chan callResult, 1)} }
 
 // Call sends msg to pid as a *Request and waits for the reply. The caller is
 // the process ctx was derived from, if any (so a call to self fails at once
@@ -211,10 +213,10 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqTra
 	if c == nil {
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
-	w := waiters.Get().(*waiter)
+	w := n.waiters.Get().(*waiter)
 	req := &Request{msg: msg, from: from, ch: w.ch, trace: tr}
 	if !c.post(req) {
-		waiters.Put(w)
+		n.waiters.Put(w)
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
 	var expired <-chan time.Time
@@ -237,7 +239,7 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqTra
 	if w.t != nil {
 		w.t.Stop()
 	}
-	waiters.Put(w)
+	n.waiters.Put(w)
 	if res.err != nil {
 		return nil, &CallError{PID: to, Reason: res.err}
 	}

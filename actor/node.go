@@ -34,9 +34,10 @@ type Node struct {
 	namesMu sync.RWMutex
 	names   map[string]*Context
 
-	remote atomic.Pointer[seam.Transport[PID, Ref]] // set by package cluster
-	disp   *dispatcher
-	proto  *protoBridge // protoactor interop (proto.go)
+	remote  atomic.Pointer[seam.Transport[PID, Ref]] // set by package cluster
+	disp    *dispatcher
+	waiters sync.Pool    // of *waiter, for calls (call.go)
+	proto   *protoBridge // protoactor interop (proto.go)
 
 	noCrashReports bool // WithCrashReports(false)
 
@@ -101,6 +102,7 @@ func NewNode(opts ...NodeOption) *Node {
 	if cfg.telemetry {
 		n.tel = newTelemetry(n, cfg.tp, cfg.mp)
 	}
+	n.waiters.New = newWaiter
 	n.ident.local.Store(n)
 	// protoactor's info messages ("actor system started", endpoints
 	// connected) say nothing to Arbor's user: they go out at debug level.

@@ -103,8 +103,14 @@ func runChild() {
 			os.Exit(2)
 		}
 	}
-	out.printf("READY %s", c.Name())
 	ch := &childCmds{c: c, reg: reg, scope: scope, out: out, pids: map[string]actor.PID{}}
+	for _, setup := range nodeSetups {
+		if err := setup(ch); err != nil {
+			fmt.Fprintln(os.Stderr, "set up:", err)
+			os.Exit(2)
+		}
+	}
+	out.printf("READY %s", c.Name())
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		id, cmd, _ := strings.Cut(sc.Text(), " ")
@@ -203,6 +209,13 @@ type neitherResolver struct{ printer }
 func (neitherResolver) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
 	return actor.PID{}
 }
+
+// nodeSetups run on every node once its scope is added, before it takes
+// commands: in a child (runChild) and on a node of the in-memory mode
+// (random_net_test.go's memNet) alike, so that what an extra of the
+// randomized test needs on each node (say a singleton's scope) is there in
+// both modes.
+var nodeSetups []func(ch *childCmds) error
 
 // childCmds runs the parent's commands; pids names the child's workers.
 type childCmds struct {
@@ -759,6 +772,10 @@ type node struct {
 	events     []string
 	seenEvents int // events newEvents returned (random_test.go)
 	seenLogs   int // log bytes newConflicts read
+
+	// local runs the commands of a node of this process (random_net_test.go's
+	// memory mode) instead of a child's: no cmd, stdin or reader then.
+	local func(args []string) (string, error)
 }
 
 // startNode runs a child node labelled label ("a") with env settings.
@@ -829,6 +846,13 @@ func startNode(t testing.TB, label string, env ...string) *node {
 // "ERR ..."), failing the test if none comes.
 func (n *node) do(format string, args ...any) string {
 	n.t.Helper()
+	if n.local != nil {
+		res, err := n.local(strings.Fields(fmt.Sprintf(format, args...)))
+		if err != nil {
+			return "ERR " + err.Error()
+		}
+		return "OK " + res
+	}
 	n.mu.Lock()
 	n.nextID++
 	id := strconv.Itoa(n.nextID)
@@ -886,6 +910,9 @@ func (n *node) eventLog() []string {
 
 // stop ends the node cleanly (closing its stdin) unless it was killed.
 func (n *node) stop() {
+	if n.local != nil {
+		return // its cluster stops it
+	}
 	_ = n.stdin.Close()
 	select {
 	case <-n.done:

@@ -29,8 +29,10 @@ const (
 type Option func(*config)
 
 type config struct {
-	names []string
-	opts  []cluster.Option
+	names   []string
+	opts    []cluster.Option
+	perNode func(name string) []cluster.Option
+	setup   []func(*cluster.Cluster) error
 }
 
 // WithNames names the nodes (their short names; the default is n1, n2,
@@ -49,15 +51,37 @@ func WithClusterOptions(opts ...cluster.Option) Option {
 	return func(c *config) { c.opts = append(c.opts, opts...) }
 }
 
+// WithNodeOptions passes options to one node's cluster.Start: f is called
+// with each node's short name ("n1") when it starts or restarts, and what
+// it returns comes after WithClusterOptions' (a logger of the node's own,
+// say). WithListenAddr and WithProvider do not apply.
+func WithNodeOptions(f func(name string) []cluster.Option) Option {
+	return func(c *config) { c.perNode = f }
+}
+
+// WithSetup runs setup on every node once it started, and again on each
+// node Restart starts, before the nodes are waited for: the place to add
+// a node's registry scopes, spawn its singletons or start its
+// applications, so that a restarted node comes back with them. An error
+// fails New (and Start) or Restart. Several WithSetup run in order.
+func WithSetup(setup func(node *cluster.Cluster) error) Option {
+	return func(c *config) { c.setup = append(c.setup, setup) }
+}
+
 // Cluster is N cluster nodes on one in-memory network.
 type Cluster struct {
 	net   *memnet.Network
-	nodes []*cluster.Cluster
+	cfg   config
+	names []string // full node names, by index
+	addrs []string
 
-	mu     sync.Mutex
-	broken map[[2]string]bool // pairs with a cut or a stall, either way
-	stop   sync.Once
-	err    error
+	mu      sync.Mutex
+	nodes   []*cluster.Cluster
+	broken  map[[2]string]bool // pairs with a cut or a stall, either way
+	crashed map[string]bool    // nodes crashed and not restarted, by name
+	stopped bool
+	stop    sync.Once
+	err     error
 }
 
 // Start starts n nodes as New does, failing t if they cannot start or
@@ -108,23 +132,16 @@ func New(ctx context.Context, n int, opts ...Option) (*Cluster, error) {
 		addrs[i] = "mem:" + strconv.Itoa(i+1)
 		names[i] = short + "@" + addrs[i]
 	}
-	c := &Cluster{net: memnet.New(), broken: make(map[[2]string]bool)}
-	onNet := memnet.Option(c.net).(cluster.Option)
+	c := &Cluster{net: memnet.New(), cfg: cfg, names: names, addrs: addrs,
+		broken: make(map[[2]string]bool), crashed: make(map[string]bool)}
 	for i := range names {
-		peers := slices.Concat(names[:i], names[i+1:])
-		short := names[i][:len(names[i])-len(addrs[i])-1]
-		o := []cluster.Option{
-			cluster.WithLogger(zerolog.New(io.Discard)),
-			cluster.WithHeartbeat(DefaultHeartbeatInterval, DefaultHeartbeatTimeout),
-			cluster.WithReconnectInterval(DefaultReconnectInterval),
-		}
-		o = append(o, cfg.opts...)
-		o = append(o, onNet, cluster.WithListenAddr(addrs[i]), cluster.WithProvider(cluster.Static(peers...)))
-		node, err := cluster.Start(ctx, short, o...)
+		node, err := c.startNode(ctx, i)
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("start node %s: %w", names[i], err), c.Stop(context.WithoutCancel(ctx)))
+			return nil, errors.Join(err, c.Stop(context.WithoutCancel(ctx)))
 		}
+		c.mu.Lock()
 		c.nodes = append(c.nodes, node)
+		c.mu.Unlock()
 	}
 	if err := c.WaitConnected(ctx); err != nil {
 		return nil, errors.Join(err, c.Stop(context.WithoutCancel(ctx)))
@@ -132,11 +149,124 @@ func New(ctx context.Context, n int, opts ...Option) (*Cluster, error) {
 	return c, nil
 }
 
-// Node returns the i-th node, from 0.
-func (c *Cluster) Node(i int) *cluster.Cluster { return c.nodes[i] }
+// startNode starts node i and runs the setups on it.
+func (c *Cluster) startNode(ctx context.Context, i int) (*cluster.Cluster, error) {
+	peers := slices.Concat(c.names[:i], c.names[i+1:])
+	short := c.names[i][:len(c.names[i])-len(c.addrs[i])-1]
+	o := []cluster.Option{
+		cluster.WithLogger(zerolog.New(io.Discard)),
+		cluster.WithHeartbeat(DefaultHeartbeatInterval, DefaultHeartbeatTimeout),
+		cluster.WithReconnectInterval(DefaultReconnectInterval),
+	}
+	o = append(o, c.cfg.opts...)
+	if c.cfg.perNode != nil {
+		o = append(o, c.cfg.perNode(short)...)
+	}
+	onNet := memnet.Option(c.net).(cluster.Option)
+	o = append(o, onNet, cluster.WithListenAddr(c.addrs[i]), cluster.WithProvider(cluster.Static(peers...)))
+	node, err := cluster.Start(ctx, short, o...)
+	if err != nil {
+		return nil, fmt.Errorf("start node %s: %w", c.names[i], err)
+	}
+	for _, setup := range c.cfg.setup {
+		if err := setup(node); err != nil {
+			return nil, errors.Join(fmt.Errorf("set node %s up: %w", c.names[i], err), node.Stop(context.WithoutCancel(ctx)))
+		}
+	}
+	return node, nil
+}
 
-// Nodes returns every node, in the order they started.
-func (c *Cluster) Nodes() []*cluster.Cluster { return slices.Clone(c.nodes) }
+// Node returns the i-th node, from 0: after Restart, the new one.
+func (c *Cluster) Node(i int) *cluster.Cluster {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// Nodes returns every node, in the order they started (a restarted node
+// in its place).
+func (c *Cluster) Nodes() []*cluster.Cluster {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.nodes)
+}
+
+// Crash ends node n as a process killed with kill -9 ends: its
+// connections reset at once (its peers see its session lost and NodeDown
+// without waiting for a heartbeat timeout), and nothing it would say on
+// the way out (its processes' exit signals, its Goodbye) reaches anyone;
+// links and monitors across fire with actor.NoConnection. Its address
+// refuses connections until Restart, and the faults between it and the
+// other nodes are lifted (what stands between the others stays). It
+// returns n's Stop error, or an
+// error if n is not a running node of c.
+func (c *Cluster) Crash(ctx context.Context, n *cluster.Cluster) error {
+	c.mu.Lock()
+	i := slices.Index(c.nodes, n)
+	if i < 0 || c.crashed[n.Name()] || c.stopped {
+		c.mu.Unlock()
+		return fmt.Errorf("crash %s: not a running node of this cluster", n.Name())
+	}
+	c.crashed[n.Name()] = true
+	for k := range c.broken {
+		if k[0] == n.Name() || k[1] == n.Name() {
+			delete(c.broken, k)
+		}
+	}
+	others := slices.Clone(c.addrs)
+	c.mu.Unlock()
+	a := c.addrs[i]
+	for _, o := range others {
+		if o != a {
+			c.net.Cut(a, o)
+			c.net.Reset(a, o)
+		}
+	}
+	err := n.Stop(ctx)
+	for _, o := range others {
+		if o != a {
+			c.net.Reset(a, o) // what it dialed while stopping
+			c.net.Heal(a, o)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("crash %s: %w", n.Name(), err)
+	}
+	return nil
+}
+
+// Restart starts node i again, on its name and address, with the same
+// options and setups (a new boot: a new creation, so that its old PIDs
+// are not taken for new ones), after crashing it if it still runs. It
+// returns the new node, which Node(i) returns from then on. Its peers
+// reconnect within a reconnect interval unless a fault stands between
+// them.
+func (c *Cluster) Restart(ctx context.Context, i int) (*cluster.Cluster, error) {
+	if i < 0 || i >= len(c.names) {
+		return nil, fmt.Errorf("restart node %d: %d nodes", i, len(c.names))
+	}
+	old := c.Node(i)
+	c.mu.Lock()
+	crashed := c.crashed[old.Name()]
+	c.mu.Unlock()
+	if !crashed {
+		if err := c.Crash(ctx, old); err != nil {
+			return nil, fmt.Errorf("restart %s: %w", c.names[i], err)
+		}
+	}
+	node, err := c.startNode(ctx, i)
+	if err != nil {
+		return nil, fmt.Errorf("restart: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return nil, errors.Join(fmt.Errorf("restart %s: the cluster stopped", c.names[i]), node.Stop(ctx))
+	}
+	c.nodes[i] = node
+	delete(c.crashed, node.Name())
+	return node, nil
+}
 
 func addr(n *cluster.Cluster) string {
 	a, _ := cluster.NodeAddr(n.Name())
@@ -159,6 +289,15 @@ func (c *Cluster) mark(a, b *cluster.Cluster, broken bool) {
 	} else {
 		delete(c.broken, key(a, b))
 	}
+}
+
+// Reset resets the connections open between a and b: each sees them
+// fail at once, and what they held is lost. Called after Cut, it makes
+// the cut loud (both sides see their session end at once, as when a
+// firewall answers with resets) rather than silent (a blackhole, seen at
+// the heartbeat timeout). Without a cut, the nodes reconnect at once.
+func (c *Cluster) Reset(a, b *cluster.Cluster) {
+	c.net.Reset(addr(a), addr(b))
 }
 
 // Cut cuts the network between a and b: nothing moves between them, both
@@ -228,8 +367,9 @@ func (c *Cluster) HealAll() {
 	c.net.HealAll()
 }
 
-// WaitConnected waits until every two nodes with no cut or stall between
-// them have a session, and every two with one have none. It returns an
+// WaitConnected waits until every two running nodes with no cut or stall
+// between them have a session, and every two with one, or with a crashed
+// node, have none. It returns an
 // error naming a pair still wrong when ctx ends.
 func (c *Cluster) WaitConnected(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -251,12 +391,15 @@ func (c *Cluster) converged() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, a := range c.nodes {
+		if c.crashed[a.Name()] {
+			continue
+		}
 		have := a.Nodes()
 		for _, b := range c.nodes {
 			if a == b {
 				continue
 			}
-			want := !c.broken[key(a, b)]
+			want := !c.broken[key(a, b)] && !c.crashed[b.Name()]
 			if slices.Contains(have, b.Name()) != want {
 				if want {
 					return fmt.Errorf("%s has no session with %s", a.Name(), b.Name())
@@ -274,9 +417,13 @@ func (c *Cluster) converged() error {
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.stop.Do(func() {
 		c.HealAll() // so that each node's Goodbye reaches its peers
+		c.mu.Lock()
+		c.stopped = true
+		nodes := slices.DeleteFunc(slices.Clone(c.nodes), func(n *cluster.Cluster) bool { return c.crashed[n.Name()] })
+		c.mu.Unlock()
 		var wg sync.WaitGroup
-		errs := make([]error, len(c.nodes))
-		for i, n := range c.nodes {
+		errs := make([]error, len(nodes))
+		for i, n := range nodes {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

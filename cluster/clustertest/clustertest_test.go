@@ -409,3 +409,104 @@ func TestOldSessionNotDelivered(t *testing.T) {
 		}
 	})
 }
+
+// TestCrashAndRestart: a crashed node's peers see it down at once (its
+// connections reset, not a heartbeat timeout), a monitor of its process
+// fires with NoConnection (its exit signal never left), and the setup runs
+// again on the node Restart starts, which the others reconnect to.
+func TestCrashAndRestart(t *testing.T) {
+	var setups []string
+	c := clustertest.Start(t, 3, clustertest.WithClusterOptions(cluster.WithHeartbeat(100*time.Millisecond, time.Hour)),
+		clustertest.WithSetup(func(n *cluster.Cluster) error {
+			setups = append(setups, n.Name())
+			_, err := n.Node().Spawn(echo, actor.WithName("echo"))
+			return err
+		}))
+	n1, n2 := c.Node(0), c.Node(1)
+	events := newInbox(t, n1)
+	if err := n1.MonitorNodes(events.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := n2.Node().Spawn(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher := newInbox(t, n1)
+	ref, err := watcher.Monitor(ctxT(t), pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Node().Call(ctxT(t), pid, wrapperspb.String("sync")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Crash(ctxT(t), n2); err != nil {
+		t.Fatal(err)
+	}
+	if d := recv[cluster.NodeDown](t, events); d.Node != n2.Name() || errors.Is(d.Reason, cluster.ErrHeartbeatTimeout) || errors.Is(d.Reason, cluster.ErrNodeLeft) {
+		t.Fatalf("NodeDown %+v, want n2 by a lost connection (the heartbeat timeout is an hour)", d)
+	}
+	if d := recv[actor.Down](t, watcher); d.Ref != ref || !errors.Is(d.Reason, actor.NoConnection) {
+		t.Fatalf("down %+v, want NoConnection", d)
+	}
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Crash(ctxT(t), n2); err == nil {
+		t.Fatal("crashed a crashed node")
+	}
+	n2b, err := c.Restart(ctxT(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node(1) != n2b || n2b.Name() != n2.Name() {
+		t.Fatalf("Node(1) after the restart: %v", c.Node(1).Name())
+	}
+	if up := recv[cluster.NodeUp](t, events); up.Node != n2.Name() {
+		t.Fatalf("NodeUp %+v", up)
+	}
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"n1@mem:1", "n2@mem:2", "n3@mem:3", "n2@mem:2"}; !slices.Equal(setups, want) {
+		t.Fatalf("setups %v, want %v", setups, want)
+	}
+	v, err := n1.CallNamed(ctxT(t), n2.Name(), "echo", wrapperspb.String("back"))
+	if err != nil || v.(*wrapperspb.StringValue).GetValue() != "back" {
+		t.Fatalf("call to the restarted node's setup process: %v %v", v, err)
+	}
+}
+
+// TestLoudCut: a cut followed by Reset is seen at once, not at the
+// heartbeat timeout.
+func TestLoudCut(t *testing.T) {
+	c := clustertest.Start(t, 2, clustertest.WithClusterOptions(cluster.WithHeartbeat(100*time.Millisecond, time.Hour)))
+	n1, n2 := c.Node(0), c.Node(1)
+	events := newInbox(t, n1)
+	if err := n1.MonitorNodes(events.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	c.Cut(n1, n2)
+	c.Reset(n1, n2)
+	if d := recv[cluster.NodeDown](t, events); d.Node != n2.Name() || errors.Is(d.Reason, cluster.ErrHeartbeatTimeout) {
+		t.Fatalf("NodeDown %+v, want n2 by a lost connection", d)
+	}
+	c.Heal(n1, n2)
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSetupError: a setup's error fails New, and every node started is
+// stopped (goleak checks it at the end).
+func TestSetupError(t *testing.T) {
+	boom := errors.New("boom")
+	_, err := clustertest.New(ctxT(t), 2, clustertest.WithSetup(func(n *cluster.Cluster) error {
+		if n.Name() == "n2@mem:2" {
+			return boom
+		}
+		return nil
+	}))
+	if !errors.Is(err, boom) {
+		t.Fatalf("New: %v, want the setup's error", err)
+	}
+}

@@ -38,10 +38,27 @@
 // connections, while the old ones hold what the old session sent, to
 // deliver it late when healed.
 //
+// Reset, after Cut, makes the cut loud: the connections reset and both
+// sides see the session end at once. Crash ends a node as kill -9 does
+// (connections reset, nothing it would say on the way out leaves) and
+// Restart boots it again on its name and address.
+//
+// # Each node's setup
+//
+// WithSetup runs a function on every node as it starts, and on a node
+// Restart starts again: add its registry scopes there
+// (registry.NewCluster, AddScope), its singletons' scope
+// (singleton.AddScope) and the supervisors that run them, its
+// applications. docs/testing.md shows a registry handler and a singleton
+// tested through a netsplit; Example_registry and Example_singleton run
+// them.
+//
 // Time is the time package's. Run a test inside testing/synctest's
 // bubble and the heartbeats, timeouts and delays follow its fake clock:
 // a heartbeat timeout then passes in no time, and the same schedule
-// gives the same timings on every run.
+// gives the same timings on every run (the order in which goroutines run
+// at one fake instant is still the runtime's; docs/testing.md says what a
+// seed reruns).
 //
 // # Guarantees
 //

@@ -15,7 +15,10 @@
 //     while those opened later work (a connection frozen in a proxy);
 //   - Delay delivers each packet of one direction d after it was sent;
 //   - Heal lifts every fault between two addresses: what was held moves
-//     on, in order, on the streams still open.
+//     on, in order, on the streams still open;
+//   - Reset closes the streams open between two addresses at both ends at
+//     once, losing what they hold (a connection reset: a loud cut when
+//     combined with Cut, or the sockets of a process killed with kill -9).
 //
 // A stream closed by one end while its direction towards the other is
 // held is seen closed by the other end only once the fault is healed, as
@@ -184,6 +187,21 @@ func (n *Network) StallStreams(a, b string) {
 		s.frozen = true
 		s.notifyLocked()
 		s.mu.Unlock()
+	}
+}
+
+// Reset closes every stream open between a and b, either way, at both
+// ends at once: their reads and writes fail with ErrClosed, and what they
+// held or queued is lost, as on a connection reset. Streams opened later
+// are not affected; combine it with Cut for a loud cut.
+func (n *Network) Reset(a, b string) {
+	for _, s := range n.between(a, b) {
+		s.mu.Lock()
+		s.aborted, s.finished, s.frozen = true, true, false
+		s.queue = nil
+		s.notifyLocked()
+		s.mu.Unlock()
+		n.forget(s)
 	}
 }
 

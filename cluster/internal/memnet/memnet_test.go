@@ -196,3 +196,35 @@ func TestStopEndsReads(t *testing.T) {
 		t.Fatalf("read after stop: %v, want ErrClosed", err)
 	}
 }
+
+// TestResetClosesBothEnds: a reset fails the reads and writes of both ends
+// of the streams between two addresses at once, even with what they held
+// under a cut, and leaves other pairs' streams and later streams alone.
+func TestResetClosesBothEnds(t *testing.T) {
+	n := New()
+	s, srv := pipe(t, n, "a:1", "b:1")
+	other, otherSrv := pipe(t, n, "c:1", "b:2")
+	n.Cut("a:1", "b:1")
+	send(t, s, "held")
+	n.Reset("a:1", "b:1")
+	var b []byte
+	if err := srv.RecvMsg(&b); !errors.Is(err, ErrClosed) {
+		t.Fatalf("listener's read after a reset: %q %v, want ErrClosed", b, err)
+	}
+	if err := s.RecvMsg(nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("dialer's read after a reset: %v, want ErrClosed", err)
+	}
+	if err := s.SendMsg(&b); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after a reset: %v, want ErrClosed", err)
+	}
+	send(t, other, "still")
+	if got := recv(t, otherSrv); got != "still" {
+		t.Fatalf("other pair got %q", got)
+	}
+	n.Heal("a:1", "b:1")
+	s2, srv2 := pipe(t, n, "a:1", "b:3")
+	send(t, s2, "new")
+	if got := recv(t, srv2); got != "new" {
+		t.Fatalf("new stream got %q", got)
+	}
+}

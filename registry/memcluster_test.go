@@ -1,0 +1,160 @@
+package registry_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"testing/synctest"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/cluster/clustertest"
+	"github.com/arbor-otp/arbor/internal/testkit"
+	"github.com/arbor-otp/arbor/registry"
+)
+
+// memScopes starts n clustered nodes in this process (clustertest's
+// in-memory network), each with a replicated registry scope "s" whose
+// callbacks a recorder of its own records, and returns the cluster, the
+// registries and the recorders, by node. opts are the scope's options
+// beside the recorder.
+func memScopes(t *testing.T, n int, opts ...registry.ScopeOption) (*clustertest.Cluster, []*registry.Registry, []*recorder) {
+	t.Helper()
+	regs := map[string]*registry.Registry{}
+	recs := map[string]*recorder{}
+	c := clustertest.Start(t, n, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		reg, rec := registry.NewCluster(node), &recorder{}
+		regs[node.Name()], recs[node.Name()] = reg, rec
+		return reg.AddScope("s", append([]registry.ScopeOption{registry.WithEventHandler(rec)}, opts...)...)
+	}))
+	var rs []*registry.Registry
+	var hs []*recorder
+	for _, node := range c.Nodes() {
+		rs, hs = append(rs, regs[node.Name()]), append(hs, recs[node.Name()])
+	}
+	// The scopes know each other once each lists every other node.
+	for i, r := range rs {
+		waitScopeNodes(t, r, c, i)
+	}
+	return c, rs, hs
+}
+
+// waitScopeNodes waits until node i's scope s is synced with exactly the
+// nodes want (every other node of c when want is nil).
+func waitScopeNodes(t *testing.T, r *registry.Registry, c *clustertest.Cluster, i int, want ...string) {
+	t.Helper()
+	if want == nil {
+		for j, n := range c.Nodes() {
+			if j != i {
+				want = append(want, n.Name())
+			}
+		}
+	}
+	slices.Sort(want)
+	s, err := r.Scope("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, converge, func() error {
+		got := s.Nodes()
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("%s: scope synced with %v, want %v", c.Node(i).Name(), got, want)
+		}
+		return nil
+	})
+}
+
+// waitHolder waits until name has holder want (none for the zero PID) on
+// every registry of rs.
+func waitHolder(t *testing.T, rs []*registry.Registry, name string, want actor.PID) {
+	t.Helper()
+	testkit.Eventually(t, converge, func() error {
+		for i, r := range rs {
+			pid, _, err := r.Lookup("s", name)
+			if want.IsZero() && !errors.Is(err, registry.ErrNotRegistered) {
+				return fmt.Errorf("node %d: %s held by %v (%v), want none", i, name, pid, err)
+			}
+			if !want.IsZero() && pid != want {
+				return fmt.Errorf("node %d: %s held by %v (%v), want %v", i, name, pid, err, want)
+			}
+		}
+		return nil
+	})
+}
+
+// TestMemNetsplitConflict: three clustered nodes in one test process. A
+// netsplit puts n1 apart from n2 and n3; each side registers name x for a
+// process of its own; once healed the conflict is resolved alike on every
+// node: the later registration (n2's) keeps x, n1's process is killed
+// with a ConflictError, its owner's callbacks say conflict resolution,
+// and what each side registered alone is learnt by the other. It is the
+// in-memory counterpart of TestConflictAfterNetsplit, quick enough to
+// run 50 times in a row under -race (-count=50). TestMemNetsplitConflict
+// runs it in real time, TestMemNetsplitConflictSynctest inside a
+// testing/synctest bubble, where the heartbeat timeouts pass in fake time.
+func TestMemNetsplitConflict(t *testing.T) { memNetsplitConflict(t) }
+
+func TestMemNetsplitConflictSynctest(t *testing.T) { synctest.Test(t, memNetsplitConflict) }
+
+func memNetsplitConflict(t *testing.T) {
+	c, rs, recs := memScopes(t, 3)
+	n1, n2, n3 := c.Node(0), c.Node(1), c.Node(2)
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2, n3})
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitScopeNodes(t, rs[0], c, 0, []string{}...)
+	waitScopeNodes(t, rs[1], c, 1, n3.Name())
+	waitScopeNodes(t, rs[2], c, 2, n2.Name())
+
+	wa, wb := spawn(t, n1.Node()), spawn(t, n2.Node())
+	aExit := n1.Node().WatchExit(wa)
+	if err := rs[0].Register(ctxT(t), "s", "x", wa, wrapperspb.String("ma")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs[1].Register(ctxT(t), "s", "x", wb, wrapperspb.String("mb")); err != nil { // later: the default keeps it
+		t.Fatal(err)
+	}
+	wy := spawn(t, n3.Node())
+	if err := rs[2].Register(ctxT(t), "s", "y", wy, wrapperspb.String("my")); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, rs[:1], "x", wa)
+	waitHolder(t, rs[1:], "x", wb)
+	waitHolder(t, rs[:1], "y", actor.PID{})
+	recs[0].take()
+
+	c.HealAll()
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, rs, "x", wb)
+	waitHolder(t, rs, "y", wy)
+	select {
+	case err := <-aExit:
+		var ce *registry.ConflictError
+		if !errors.As(err, &ce) || ce.Scope != "s" || ce.Name != "x" {
+			t.Fatalf("n1's loser exited with %v, want a ConflictError on s/x", err)
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("n1's loser was not killed")
+	}
+	if !n2.Node().IsAlive(wb) {
+		t.Fatal("the winner is dead")
+	}
+	s1, _ := rs[0].Scope("s")
+	syncScope(t, s1)
+	evs := recs[0].take()
+	for _, want := range []string{
+		fmt.Sprintf("unregistered s x %v value:\"ma\" conflict resolution", wa),
+		fmt.Sprintf("registered s x %v value:\"mb\" conflict resolution", wb),
+	} {
+		if !slices.Contains(evs, want) {
+			t.Errorf("n1's callbacks %q lack %q", evs, want)
+		}
+	}
+}
