@@ -347,27 +347,50 @@ func acquireSafely(ctx context.Context, locker cluster.Locker, key string) (leas
 	return locker.Acquire(ctx, key)
 }
 
-// finish releases lease once the child is gone: after a clean stop it is
-// already; after a Kill of the process, the link takes the child down (or
-// tells it, if it traps exits), and the child has its shutdown limit.
+// finish releases lease once the child is gone, never before: after a
+// clean stop it is already; after a Kill of the singleton's process the
+// child (told through the link, so a child that traps exits gets an
+// actor.Exit) has its shutdown limit, is killed past it, and the lock is
+// released only once it has exited, however long its last handler takes.
 func (k *keeper) finish(n *actor.Node, self actor.PID, lease cluster.Lease) {
 	defer holdings.CompareAndDelete(self, lease)
 	k.mu.Lock()
 	child := k.child
 	k.mu.Unlock()
 	if !child.IsZero() {
-		wait := supervision.KillWait
-		if k.limit > 0 {
-			wait += time.Duration(k.limit)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-n.WatchExit(child):
-		case <-t.C:
-		}
-		t.Stop()
+		k.awaitChild(n, child, lease)
 	}
 	k.release(lease)
+}
+
+// awaitChild returns once child has exited. It gives the child its
+// shutdown limit (none for BrutalKill), cut short when the lease is lost,
+// then kills it and waits for the kill to take effect.
+//
+// WatchExit's channel receives one value: it is read in one place only.
+func (k *keeper) awaitChild(n *actor.Node, child actor.PID, lease cluster.Lease) {
+	exited := n.WatchExit(child)
+	var limit <-chan time.Time
+	switch {
+	case k.limit == supervision.Infinity:
+		// No timer: only the lease's loss cuts the wait short.
+	case k.limit > 0:
+		t := time.NewTimer(time.Duration(k.limit))
+		defer t.Stop()
+		limit = t.C
+	default: // BrutalKill
+		c := make(chan time.Time)
+		close(c)
+		limit = c
+	}
+	select {
+	case <-exited:
+		return
+	case <-limit:
+	case <-lease.Lost():
+	}
+	_ = n.Exit(child, actor.Kill)
+	<-exited
 }
 
 func (k *keeper) release(lease cluster.Lease) {
