@@ -40,8 +40,13 @@ type lockSingleton struct {
 	keeper   *keeper
 	lease    cluster.Lease // the holding the child runs under, if any
 	childPID actor.PID
-	last     Event
-	subs     map[actor.PID]actor.Ref
+	// abandoned is a child of a lost lease still alive after its kill
+	// (its handler has not returned): the lock is not tried again until
+	// its Down, on abandonedRef.
+	abandoned    actor.PID
+	abandonedRef actor.Ref
+	last         Event
+	subs         map[actor.PID]actor.Ref
 }
 
 func newLockSingleton(child supervision.ChildSpec, limit supervision.Shutdown, cfg config) *lockSingleton {
@@ -87,7 +92,9 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 	case actor.Exit:
 		switch {
 		case !s.childPID.IsZero() && m.From == s.childPID:
+			holdings.Delete(s.childPID)
 			s.childPID = actor.PID{}
+			s.keeper.setChild(actor.PID{})
 			s.drop(ctx)
 			s.keeper.shutdown()
 			s.log.Info().Str("event", "released").AnErr("reason", m.Reason).Msg("singleton child exited; lock given up")
@@ -102,6 +109,10 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 			return m.Reason
 		}
 	case actor.Down:
+		if !s.abandoned.IsZero() && m.Ref == s.abandonedRef {
+			s.abandonedGone(ctx)
+			return nil
+		}
 		if ref, ok := s.subs[m.PID]; ok && ref == m.Ref {
 			delete(s.subs, m.PID)
 		}
@@ -155,6 +166,11 @@ func (s *lockSingleton) acquired(ctx *actor.Context, lease cluster.Lease) error 
 	ctx.Link(pid)
 	s.childPID = pid
 	s.keeper.setChild(pid)
+	// From now on the child (and the processes it starts) find the lease
+	// under the child's pid: it keeps its own lease's token, or an error
+	// once that is lost, whatever lease this process holds later.
+	holdings.Store(pid, lease)
+	holdings.CompareAndDelete(ctx.Self(), lease)
 	ev := s.log.Info().Str("event", kind.String()).Uint64("token", lease.Token()).Stringer("child", pid)
 	if kind == Takeover {
 		ev = ev.Str("previous", lease.Previous())
@@ -171,12 +187,30 @@ func (s *lockSingleton) lose(ctx *actor.Context, lease cluster.Lease) {
 	if err == nil {
 		err = fmt.Errorf("%w: renew deadline passed", cluster.ErrLeaseLost)
 	}
-	s.stopChild(ctx)
+	gone := s.stopChild(ctx)
 	s.drop(ctx)
 	s.log.Warn().Str("event", "lost").Uint64("token", lease.Token()).Err(err).Msg("singleton lock lost; child stopped")
 	s.emit(ctx, Event{Kind: Lost, Token: lease.Token(), Err: err})
+	if gone {
+		s.retry(ctx)
+	}
+}
+
+// retry lets the keeper release the lost lease and try again.
+func (s *lockSingleton) retry(ctx *actor.Context) {
 	s.keeper.tryAgain()
 	s.emit(ctx, Event{Kind: Waiting})
+}
+
+// abandonedGone is the Down of a child that outlived its kill: now that
+// it is gone, the lock may be tried again.
+func (s *lockSingleton) abandonedGone(ctx *actor.Context) {
+	pid := s.abandoned
+	s.abandoned, s.abandonedRef = actor.PID{}, actor.Ref{}
+	holdings.Delete(pid)
+	s.keeper.setChild(actor.PID{})
+	s.log.Info().Stringer("child", pid).Msg("abandoned singleton child exited; trying for the lock again")
+	s.retry(ctx)
 }
 
 // drop forgets the current lease (the keeper releases it).
@@ -188,11 +222,21 @@ func (s *lockSingleton) drop(ctx *actor.Context) {
 // stopChild stops the child, if it runs, within its shutdown limit: the
 // actor.Shutdown exit signal (Kill at once for BrutalKill), then Kill at
 // the limit, then up to supervision.KillWait for the kill to take effect.
-func (s *lockSingleton) stopChild(ctx *actor.Context) {
+// It reports whether the child is gone; one still alive is monitored as
+// abandoned, and the keeper keeps its lease (unreleased) until its Down.
+func (s *lockSingleton) stopChild(ctx *actor.Context) (gone bool) {
 	pid := s.childPID
 	if pid.IsZero() {
-		return
+		return true
 	}
+	defer func() {
+		if gone {
+			holdings.Delete(pid)
+			s.keeper.setChild(actor.PID{})
+			return
+		}
+		s.abandoned, s.abandonedRef = pid, ctx.Monitor(pid)
+	}()
 	s.childPID = actor.PID{}
 	exited := ctx.Node().WatchExit(pid)
 	ctx.Unlink(pid)
@@ -206,7 +250,7 @@ func (s *lockSingleton) stopChild(ctx *actor.Context) {
 		select {
 		case <-exited:
 			t.Stop()
-			return
+			return true
 		case <-t.C:
 		}
 		s.log.Warn().Stringer("child", pid).Stringer("shutdown", s.limit).Msg("singleton child did not stop within its shutdown limit; killed")
@@ -214,14 +258,16 @@ func (s *lockSingleton) stopChild(ctx *actor.Context) {
 	}
 	if s.limit == supervision.Infinity {
 		<-exited
-		return
+		return true
 	}
 	t := time.NewTimer(supervision.KillWait)
 	defer t.Stop()
 	select {
 	case <-exited:
+		return true
 	case <-t.C:
-		s.log.Error().Stringer("child", pid).Msg("singleton child still alive after kill; abandoned")
+		s.log.Error().Stringer("child", pid).Msg("singleton child still alive after kill; lock not tried again until it exits")
+		return false
 	}
 }
 
@@ -359,6 +405,7 @@ func (k *keeper) finish(n *actor.Node, self actor.PID, lease cluster.Lease) {
 	k.mu.Unlock()
 	if !child.IsZero() {
 		k.awaitChild(n, child, lease)
+		holdings.Delete(child)
 	}
 	k.release(lease)
 }
