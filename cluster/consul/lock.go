@@ -19,10 +19,12 @@ import (
 
 // Lock defaults, chosen for a fast takeover. Consul's servers refuse a
 // session TTL under their session_ttl_min (10 s unless configured), so 10 s
-// is the shortest TTL a stock cluster accepts.
+// is the shortest TTL a stock cluster accepts. The lock-delay of 2 s gives
+// a StopBudget of 7 s: a worker's default shutdown limit (5 s) fits, with
+// 2 s for its kill to take effect.
 const (
 	DefaultLockTTL      = 10 * time.Second
-	DefaultLockDelay    = time.Second
+	DefaultLockDelay    = 2 * time.Second
 	DefaultLockPrefix   = "arbor/lock/"
 	DefaultLockWaitTime = 5 * time.Second
 	// lockRetry is the pause before another try at a key that looked free
@@ -56,7 +58,7 @@ func WithLockAddress(addr string) LockOption { return func(c *lockConfig) { c.ad
 // below its servers' session_ttl_min (10 s by default).
 func WithLockTTL(d time.Duration) LockOption { return func(c *lockConfig) { c.ttl = d } }
 
-// WithLockDelay sets the session's lock-delay (default 1 s): after the
+// WithLockDelay sets the session's lock-delay (default 2 s): after the
 // session is invalidated (expired or destroyed), Consul refuses the key to
 // everyone for this long. An explicit Release applies no delay. Zero
 // turns it off (Consul's smallest delay, 1 ms, is sent). The session has
@@ -136,6 +138,16 @@ func NewLocker(opts ...LockOption) (*Locker, error) {
 // renewInterval and renewDeadline derive from the TTL.
 func (l *Locker) renewInterval() time.Duration { return l.cfg.ttl / 5 }
 func (l *Locker) renewDeadline() time.Duration { return l.cfg.ttl / 2 }
+
+// StopBudget is the time a holder has, from the moment one of its leases
+// is lost at its renew deadline, before another holder can take the key:
+// Consul expires the session no earlier than TTL after its last renewal
+// (the deadline is TTL/2 after it), then refuses the key to everyone for
+// the lock-delay. TTL/2 + lock-delay: 7 s with the defaults. A lease lost
+// because its session was destroyed (by an operator) has only the
+// lock-delay. cluster/singleton refuses to start a child whose shutdown
+// limit is not under it.
+func (l *Locker) StopBudget() time.Duration { return l.cfg.ttl - l.renewDeadline() + l.cfg.delay }
 
 // Acquire blocks until this Locker holds key, or ctx ends (it returns
 // ctx's error). It waits on a blocking query while another session holds

@@ -294,3 +294,25 @@ func TestLockSessionHasNoChecksAndItsDelay(t *testing.T) {
 		}
 	}
 }
+
+// The default Locker's stop budget (TTL/2 + lock-delay) holds a worker's
+// default shutdown limit, with room for its kill.
+func TestLockStopBudget(t *testing.T) {
+	l, err := consul.NewLocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.StopBudget(), consul.DefaultLockTTL/2+consul.DefaultLockDelay; got != want || got != 7*time.Second {
+		t.Fatalf("StopBudget %v, want %v (7s)", got, want)
+	}
+	if d := 5 * time.Second; l.StopBudget()-d < time.Second { // supervision.DefaultWorkerShutdown
+		t.Fatalf("StopBudget %v leaves under 1 s past a worker's default shutdown %v", l.StopBudget(), d)
+	}
+	l, err = consul.NewLocker(consul.WithLockTTL(4*time.Second), consul.WithLockDelay(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.StopBudget(); got != 2*time.Second {
+		t.Fatalf("StopBudget with TTL 4s and no lock-delay %v, want 2s", got)
+	}
+}

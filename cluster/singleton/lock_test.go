@@ -250,3 +250,54 @@ func TestPanickingLockerStopsTheSingleton(t *testing.T) {
 		t.Fatal("the supervisor of a singleton whose Locker panics did not give up")
 	}
 }
+
+// A lock-mode Spec whose child's shutdown limit is not under the
+// Locker's stop budget (TTL/2 + lock-delay) fails to start with
+// ErrShutdownTooLong: Infinity (a supervisor's default) included. The
+// defaults fit: a worker's 5 s under the default Locker's 7 s.
+func TestLockModeRefusesAShutdownOverTheStopBudget(t *testing.T) {
+	node := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+	defer func() { _ = node.Stop(context.Background()) }()
+	short := newTestLocker(t, "127.0.0.1:1", "n") // budget 1.5 s
+	if b := short.StopBudget(); b != testTTL/2+testDelay {
+		t.Fatalf("StopBudget %v, want %v", b, testTTL/2+testDelay)
+	}
+	for _, c := range []struct {
+		name  string
+		child supervision.ChildSpec
+	}{
+		{"at the budget", supervision.ChildSpec{Shutdown: supervision.Timeout(testTTL/2 + testDelay)}},
+		{"a worker's default", supervision.ChildSpec{}},
+		{"infinity", supervision.ChildSpec{Shutdown: supervision.Infinity}},
+		{"a supervisor's default", supervision.ChildSpec{Type: supervision.Supervisor}},
+	} {
+		c.child.ID = "budget"
+		c.child.Start = workerSpec("budget", "n", func(entry) {}).Start
+		_, err := supervision.Start(node, []supervision.ChildSpec{singleton.Spec(c.child, singleton.WithLock(short))})
+		if !errors.Is(err, singleton.ErrShutdownTooLong) {
+			t.Errorf("%s: start %v, want ErrShutdownTooLong", c.name, err)
+		} else {
+			t.Logf("%s: %v", c.name, err)
+		}
+	}
+
+	def, err := consul.NewLocker(consul.WithLockAddress("127.0.0.1:1"), consul.WithLockLogger(zerolog.New(io.Discard)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, child := range []supervision.ChildSpec{
+		{ID: "default"},
+		{ID: "brutal", Shutdown: supervision.BrutalKill},
+	} {
+		child.Start = workerSpec(child.ID, "n", func(entry) {}).Start
+		sup, err := supervision.Start(node, []supervision.ChildSpec{singleton.Spec(child, singleton.WithLock(def))})
+		if err != nil {
+			t.Fatalf("%s under the default Locker (budget %v): %v", child.ID, def.StopBudget(), err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := supervision.Stop(ctx, node, sup); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	}
+}

@@ -53,8 +53,42 @@ func newLockSingleton(child supervision.ChildSpec, limit supervision.Shutdown, c
 	return &lockSingleton{child: child, limit: limit, cfg: cfg, subs: make(map[actor.PID]actor.Ref)}
 }
 
-// Init subscribes the WithSubscriber processes and starts the keeper.
+// StopBudgeter is a cluster.Locker that says how long a holder has, from
+// the moment a lease is lost, before another holder may take the key
+// (*consul.Locker: TTL/2 + lock-delay). A lock-mode Spec whose child's
+// shutdown limit is not under it fails to start with ErrShutdownTooLong;
+// for a Locker without StopBudget nothing is checked.
+type StopBudgeter interface {
+	StopBudget() time.Duration
+}
+
+// checkBudget refuses a child's shutdown limit that the locker's stop
+// budget cannot hold: the child is told to stop when the lease is lost,
+// and must be gone (its limit, then its kill) before another node may
+// take the key.
+func checkBudget(child string, limit supervision.Shutdown, locker cluster.Locker) error {
+	b, ok := locker.(StopBudgeter)
+	if !ok {
+		return nil
+	}
+	budget := b.StopBudget()
+	switch {
+	case limit == supervision.Infinity:
+		return fmt.Errorf("%w: child %q has shutdown infinity (a supervisor's default); give it a Timeout under %v, the lock's stop budget",
+			ErrShutdownTooLong, child, budget)
+	case limit > 0 && time.Duration(limit) >= budget:
+		return fmt.Errorf("%w: child %q has shutdown %v, not under %v, the lock's stop budget (TTL/2 + lock-delay): shorten it or raise the TTL or lock-delay",
+			ErrShutdownTooLong, child, time.Duration(limit), budget)
+	}
+	return nil
+}
+
+// Init checks the child's shutdown limit against the lock, subscribes the
+// WithSubscriber processes and starts the keeper.
 func (s *lockSingleton) Init(ctx *actor.Context) error {
+	if err := checkBudget(s.child.ID, s.limit, s.cfg.locker); err != nil {
+		return err
+	}
 	s.node = ctx.Node().Name()
 	log := ctx.Logger()
 	if s.cfg.logger != nil {
