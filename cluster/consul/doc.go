@@ -45,6 +45,13 @@
 // (a renewal answered "not found"), or by the pair passing to another
 // session (a consistent blocking query on it).
 //
+// Every request to Consul has its own timeout, so a hung agent (a frozen
+// process, a path gone silent with its connections open) fails requests
+// rather than holding them: a renewal is bounded by the renew interval,
+// a session create or the acquiring transaction by the renew deadline, a
+// blocking query by its wait time plus 1/16 plus the renew deadline.
+// Acquire then reports Consul unreachable and keeps trying.
+//
 // Acquire waits on a blocking query while the key is held, tries when it
 // is free (a transaction that reads the pair, locks it and reads it
 // again), and retries every 200 ms while a lock-delay refuses it. The

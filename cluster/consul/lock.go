@@ -139,6 +139,19 @@ func NewLocker(opts ...LockOption) (*Locker, error) {
 func (l *Locker) renewInterval() time.Duration { return l.cfg.ttl / 5 }
 func (l *Locker) renewDeadline() time.Duration { return l.cfg.ttl / 2 }
 
+// requestTimeout bounds each Consul request that does not block on an
+// index (session create, the acquiring transaction): an answer later than
+// the renew deadline would give a lease already lost. A hung agent (a
+// frozen process, a path that went silent) fails the request instead of
+// holding its caller.
+func (l *Locker) requestTimeout() time.Duration { return l.renewDeadline() }
+
+// queryTimeout bounds a blocking query: its wait time, the up to 1/16
+// more that Consul adds to spread the answers, and a request's time.
+func (l *Locker) queryTimeout() time.Duration {
+	return l.cfg.waitTime + l.cfg.waitTime/16 + l.requestTimeout()
+}
+
 // StopBudget is the time a holder has, from the moment one of its leases
 // is lost at its renew deadline, before another holder can take the key:
 // Consul expires the session no earlier than TTL after its last renewal
@@ -188,8 +201,10 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: l.cfg.waitTime}).WithContext(ctx)
+		qctx, cancel := context.WithTimeout(ctx, l.queryTimeout())
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: l.cfg.waitTime}).WithContext(qctx)
 		pair, meta, err := l.client.KV().Get(kvKey, q)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -244,6 +259,10 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 // when Consul refused the lock, and the lease when it holds it.
 func (l *Locker) try(ctx context.Context, kvKey, key string) (*lease, error) {
 	sent := time.Now()
+	// One bound for both requests: past it, the lease would be lost at
+	// once (its renew deadline counts from sent).
+	ctx, cancel := context.WithTimeout(ctx, l.requestTimeout())
+	defer cancel()
 	wo := (&api.WriteOptions{}).WithContext(ctx)
 	// No node checks: with Consul's default serfHealth check, a holder
 	// whose local agent is marked failed loses the session at once, before
@@ -482,8 +501,10 @@ func (le *lease) monitor(ctx context.Context, out chan<- error) {
 		backoff time.Duration
 	)
 	for ctx.Err() == nil {
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: le.l.cfg.waitTime, RequireConsistent: true}).WithContext(ctx)
+		qctx, cancel := context.WithTimeout(ctx, le.l.queryTimeout())
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: le.l.cfg.waitTime, RequireConsistent: true}).WithContext(qctx)
 		pair, meta, err := le.l.client.KV().Get(le.kvKey, q)
+		cancel()
 		if err != nil {
 			backoff = min(max(2*backoff, 100*time.Millisecond), maxBackoff)
 			t := time.NewTimer(backoff)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -300,4 +301,65 @@ func TestLockModeRefusesAShutdownOverTheStopBudget(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// TestLockModeFrozenConsul freezes the Consul agent (SIGSTOP: requests
+// hang, nothing is refused) under two holders: the holder stops its
+// child within the renew deadline, nobody starts one while the agent is
+// frozen, a holder's supervisor stops in bounded time, and once the agent
+// goes on exactly one child runs, with a larger token.
+func TestLockModeFrozenConsul(t *testing.T) {
+	agent := testkit.StartConsulAgent(t)
+	led := &ledger{}
+	a := startHolder(t, agent.Addr(), "a", "frozen-consul", led)
+	a.next(t, 10*time.Second, singleton.Waiting)
+	acq := a.next(t, 60*time.Second, singleton.Acquired)
+	b := startHolder(t, agent.Addr(), "b", "frozen-consul", led)
+	b.next(t, 10*time.Second, singleton.Waiting)
+	c := startHolder(t, agent.Addr(), "c", "frozen-consul", led)
+	c.next(t, 10*time.Second, singleton.Waiting)
+
+	pid := agent.PID()
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	frozen := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	a.next(t, 30*time.Second, singleton.Lost)
+	a.next(t, 10*time.Second, singleton.Waiting)
+	es := led.snapshot()
+	if len(es) != 2 || es[1].kind != "stop" || !isShutdown(es[1].reason) {
+		t.Fatalf("ledger %+v, want a start and a Shutdown stop", es)
+	}
+	if d := es[1].at.Sub(frozen); d >= testTTL { // as in TestLockModeConsulDown
+		t.Errorf("child stopped %v after the freeze; the session may expire %v after its last renewal", d, testTTL)
+	} else {
+		t.Logf("child stopped %v after the agent froze", d)
+	}
+	// A singleton waiting on a frozen agent stops in bounded time.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stopping := time.Now()
+	if err := supervision.Stop(ctx, c.node, c.sup); err != nil {
+		t.Fatalf("stop c with the agent frozen: %v", err)
+	}
+	t.Logf("c's supervisor stopped %v after it was asked, the agent frozen", time.Since(stopping))
+	if r := running(led.snapshot()); len(r) != 0 {
+		t.Fatalf("running %v with the agent frozen", r)
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 60*time.Second, func() error {
+		if r := running(led.snapshot()); len(r) != 1 {
+			return fmt.Errorf("running %v, want one", r)
+		}
+		return nil
+	})
+	es = led.snapshot()
+	if err := checkLedger(es); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after the agent went on: %s runs with token %d (was %d), %v after the freeze began",
+		running(es)[0], es[len(es)-1].token, acq.Token, es[len(es)-1].at.Sub(frozen))
 }
