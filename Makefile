@@ -74,6 +74,14 @@ fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
 	go test -run '^$$' -fuzz FuzzDecodePacket -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
 
+.PHONY: failover
+RUNS ?= 50
+TTL ?=
+DELAY ?=
+
+failover: consul ## lock-mode singleton failover after kill -9 of the holder's process, RUNS=50 times, three holder processes and a real Consul: prints p50/p99 (about 5 s a kill; TTL=10s DELAY=2s for the defaults, about 22 s)
+	bash -o pipefail -c "PATH=\"$(CURDIR)/bin:$$PATH\" ARBOR_SINGLETON_FAILOVER_RUNS=$(RUNS) ARBOR_SINGLETON_LOCK_TTL=$(TTL) ARBOR_SINGLETON_LOCK_DELAY=$(DELAY) go test -count=1 -timeout 0 -v -run '^TestLockModeFailoverTimes$$' ./cluster/singleton | grep -E '^(--- |ok|FAIL|PASS)|failover'"
+
 CYCLES ?= 100
 SEED ?=
 
