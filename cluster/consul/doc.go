@@ -65,8 +65,8 @@
 // over at once; one that dies is taken over when Consul expires its
 // session, between T and 2T after its last renewal (Consul's servers wait
 // 2T), plus D and a retry: 2T + D + 0.2 s, 22.2 s with the defaults
-// (measured over 50 kills on a loaded machine: p50 22.0 s, p99 23.7 s;
-// Consul's own timers run late under load). consul/api's Lock defaults (a 15 s TTL, 15 s lock-delay and a
+// (measured over 50 kills on a loaded machine: p50 22.0 s, p99 23.7 s).
+// consul/api's Lock defaults (a 15 s TTL, 15 s lock-delay and a
 // 5 s retry) give about 50 s. The holder gives its lease up T/2 after the
 // last renewal it could send, before Consul may expire the session (T at
 // the earliest). Its child then has the StopBudget, T/2 + D (7 s with the
