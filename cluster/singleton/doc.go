@@ -54,7 +54,9 @@
 // # Fencing
 //
 // A child reads the token of the lock it runs under with FencingToken, in
-// its Start function or in its own process:
+// its Start function, in its own process or in a process it started. It
+// only ever reads the token of the lease it was started under (ErrNotHeld
+// once that is lost), never a later one:
 //
 //	func (w *biller) Init(ctx *actor.Context) error {
 //		tok, err := singleton.FencingToken(ctx)
