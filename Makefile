@@ -84,6 +84,16 @@ fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
 	go test -run '^$$' -fuzz FuzzParseProtoID -fuzztime $(FUZZTIME) ./actor
 	go test -run '^$$' -fuzz FuzzDecodeSysMessage -fuzztime $(FUZZTIME) ./sys
 
+.PHONY: failover failover-lock failover-registry
+RUNS ?= 50
+TTL ?=
+DELAY ?=
+
+failover: failover-registry failover-lock ## singleton failover p50/p99 in both modes (RUNS=50 kills each)
+
+failover-lock: consul ## lock-mode singleton failover after kill -9 of the holder's process, RUNS=50 times, three holder processes and a real Consul: prints p50/p99 (about 5 s a kill; TTL=10s DELAY=2s for the defaults, about 22 s)
+	bash -o pipefail -c "PATH=\"$(CURDIR)/bin:$$PATH\" ARBOR_SINGLETON_FAILOVER_RUNS=$(RUNS) ARBOR_SINGLETON_LOCK_TTL=$(TTL) ARBOR_SINGLETON_LOCK_DELAY=$(DELAY) go test -count=1 -timeout 0 -v -run '^TestLockModeFailoverTimes$$' ./cluster/singleton | grep -E '^(--- |ok|FAIL|PASS)|failover'"
+
 CYCLES ?= 100
 SEED ?=
 
@@ -107,7 +117,5 @@ netsplit-mem: ## the randomized netsplit/heal test on the in-memory network, in 
 	if [ $$rc -eq 0 ]; then rm -f $$out; fi; \
 	echo "$${line:-netsplit: no summary: the test did not run}"; exit $$rc
 
-RUNS ?= 50
-
-failover: ## registry-mode singleton failover p50/p99 over RUNS kill -9 of the instance's node (RUNS=50)
+failover-registry: ## registry-mode singleton failover p50/p99 over RUNS kill -9 of the instance's node (RUNS=50)
 	bash -o pipefail -c "ARBOR_SINGLETON_HL_FAILOVER_RUNS=$(RUNS) go test -count=1 -timeout 0 -v -run '^TestRegistryModeFailoverTimes$$' ./cluster/singleton | grep -E '^(--- |ok|FAIL|PASS)|failover after'"

@@ -19,10 +19,12 @@ import (
 
 // Lock defaults, chosen for a fast takeover. Consul's servers refuse a
 // session TTL under their session_ttl_min (10 s unless configured), so 10 s
-// is the shortest TTL a stock cluster accepts.
+// is the shortest TTL a stock cluster accepts. The lock-delay of 2 s gives
+// a StopBudget of 7 s: a worker's default shutdown limit (5 s) fits, with
+// 2 s for its kill to take effect.
 const (
 	DefaultLockTTL      = 10 * time.Second
-	DefaultLockDelay    = time.Second
+	DefaultLockDelay    = 2 * time.Second
 	DefaultLockPrefix   = "arbor/lock/"
 	DefaultLockWaitTime = 5 * time.Second
 	// lockRetry is the pause before another try at a key that looked free
@@ -56,7 +58,7 @@ func WithLockAddress(addr string) LockOption { return func(c *lockConfig) { c.ad
 // below its servers' session_ttl_min (10 s by default).
 func WithLockTTL(d time.Duration) LockOption { return func(c *lockConfig) { c.ttl = d } }
 
-// WithLockDelay sets the session's lock-delay (default 1 s): after the
+// WithLockDelay sets the session's lock-delay (default 2 s): after the
 // session is invalidated (expired or destroyed), Consul refuses the key to
 // everyone for this long. An explicit Release applies no delay. Zero
 // turns it off (Consul's smallest delay, 1 ms, is sent). The session has
@@ -137,6 +139,29 @@ func NewLocker(opts ...LockOption) (*Locker, error) {
 func (l *Locker) renewInterval() time.Duration { return l.cfg.ttl / 5 }
 func (l *Locker) renewDeadline() time.Duration { return l.cfg.ttl / 2 }
 
+// requestTimeout bounds each Consul request that does not block on an
+// index (session create, the acquiring transaction): an answer later than
+// the renew deadline would give a lease already lost. A hung agent (a
+// frozen process, a path that went silent) fails the request instead of
+// holding its caller.
+func (l *Locker) requestTimeout() time.Duration { return l.renewDeadline() }
+
+// queryTimeout bounds a blocking query: its wait time, the up to 1/16
+// more that Consul adds to spread the answers, and a request's time.
+func (l *Locker) queryTimeout() time.Duration {
+	return l.cfg.waitTime + l.cfg.waitTime/16 + l.requestTimeout()
+}
+
+// StopBudget is the time a holder has, from the moment one of its leases
+// is lost at its renew deadline, before another holder can take the key:
+// Consul expires the session no earlier than TTL after its last renewal
+// (the deadline is TTL/2 after it), then refuses the key to everyone for
+// the lock-delay. TTL/2 + lock-delay: 7 s with the defaults. A lease lost
+// because its session was destroyed (by an operator) has only the
+// lock-delay. cluster/singleton refuses to start a child whose shutdown
+// limit is not under it.
+func (l *Locker) StopBudget() time.Duration { return l.cfg.ttl - l.renewDeadline() + l.cfg.delay }
+
 // Acquire blocks until this Locker holds key, or ctx ends (it returns
 // ctx's error). It waits on a blocking query while another session holds
 // the key, and keeps trying (logging once) while Consul is unreachable. It
@@ -176,8 +201,10 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: l.cfg.waitTime}).WithContext(ctx)
+		qctx, cancel := context.WithTimeout(ctx, l.queryTimeout())
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: l.cfg.waitTime}).WithContext(qctx)
 		pair, meta, err := l.client.KV().Get(kvKey, q)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -232,6 +259,10 @@ func (l *Locker) Acquire(ctx context.Context, key string) (cluster.Lease, error)
 // when Consul refused the lock, and the lease when it holds it.
 func (l *Locker) try(ctx context.Context, kvKey, key string) (*lease, error) {
 	sent := time.Now()
+	// One bound for both requests: past it, the lease would be lost at
+	// once (its renew deadline counts from sent).
+	ctx, cancel := context.WithTimeout(ctx, l.requestTimeout())
+	defer cancel()
 	wo := (&api.WriteOptions{}).WithContext(ctx)
 	// No node checks: with Consul's default serfHealth check, a holder
 	// whose local agent is marked failed loses the session at once, before
@@ -470,8 +501,10 @@ func (le *lease) monitor(ctx context.Context, out chan<- error) {
 		backoff time.Duration
 	)
 	for ctx.Err() == nil {
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: le.l.cfg.waitTime, RequireConsistent: true}).WithContext(ctx)
+		qctx, cancel := context.WithTimeout(ctx, le.l.queryTimeout())
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: le.l.cfg.waitTime, RequireConsistent: true}).WithContext(qctx)
 		pair, meta, err := le.l.client.KV().Get(le.kvKey, q)
+		cancel()
 		if err != nil {
 			backoff = min(max(2*backoff, 100*time.Millisecond), maxBackoff)
 			t := time.NewTimer(backoff)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,4 +295,89 @@ func TestLockSessionHasNoChecksAndItsDelay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The default Locker's stop budget (TTL/2 + lock-delay) holds a worker's
+// default shutdown limit, with room for its kill.
+func TestLockStopBudget(t *testing.T) {
+	l, err := consul.NewLocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.StopBudget(), consul.DefaultLockTTL/2+consul.DefaultLockDelay; got != want || got != 7*time.Second {
+		t.Fatalf("StopBudget %v, want %v (7s)", got, want)
+	}
+	if d := 5 * time.Second; l.StopBudget()-d < time.Second { // supervision.DefaultWorkerShutdown
+		t.Fatalf("StopBudget %v leaves under 1 s past a worker's default shutdown %v", l.StopBudget(), d)
+	}
+	l, err = consul.NewLocker(consul.WithLockTTL(4*time.Second), consul.WithLockDelay(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.StopBudget(); got != 2*time.Second {
+		t.Fatalf("StopBudget with TTL 4s and no lock-delay %v, want 2s", got)
+	}
+}
+
+// TestLockFrozenAgent freezes the Consul agent (SIGSTOP: its connections
+// stay open and nothing answers) under a holder and a waiter. The
+// holder's lease is lost within its renew deadline; the waiter's blocking
+// query times out, so it reports Consul unreachable and keeps trying
+// instead of hanging on it (it hung until the agent went on); Release
+// returns within its context. Once the agent goes on (SIGCONT), the
+// waiter takes the key with a larger token.
+func TestLockFrozenAgent(t *testing.T) {
+	a := testkit.StartConsulAgent(t)
+	var logs testkit.LogBuffer
+	la := newLocker(t, a.Addr(), "a")
+	lb := newLocker(t, a.Addr(), "b", consul.WithLockLogger(zerolog.New(&logs).Level(zerolog.WarnLevel)))
+	first := acquire(t, la, "frozen")
+	waiting, _ := acquireAsync(t, lb, "frozen")
+	pid := a.PID()
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	frozen := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first.Lost():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the holder kept its lease with the agent frozen")
+	}
+	if lostAfter := time.Since(frozen); lostAfter >= testTTL {
+		t.Errorf("lease given up %v after the freeze; the session may expire %v after its last renewal", lostAfter, testTTL)
+	} else {
+		t.Logf("lease given up %v after the freeze (deadline %v)", lostAfter, testTTL/2)
+	}
+	// The waiter's query (wait time 1 s) is cut at its timeout.
+	testkit.Eventually(t, 20*time.Second, func() error {
+		if !strings.Contains(logs.String(), "consul unreachable: cannot acquire the lock") {
+			return fmt.Errorf("the waiter has not reported consul unreachable; log: %q", logs.String())
+		}
+		return nil
+	})
+	t.Logf("waiter reported consul unreachable %v after the freeze", time.Since(frozen))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	released := time.Now()
+	err := first.Release(ctx)
+	cancel()
+	if took := time.Since(released); took > 10*time.Second {
+		t.Errorf("Release with the agent frozen took %v (context of 1 s)", took)
+	}
+	if err == nil {
+		t.Error("Release with the agent frozen returned no error")
+	}
+	select {
+	case r := <-waiting:
+		t.Fatalf("acquired with the agent frozen: %+v", r)
+	default:
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	second := wait(t, waiting, 60*time.Second)
+	if second.lease.Token() <= first.Token() {
+		t.Fatalf("token went from %d to %d", first.Token(), second.lease.Token())
+	}
+	t.Logf("taken over %v after the freeze began (token %d -> %d)", second.at.Sub(frozen), first.Token(), second.lease.Token())
 }

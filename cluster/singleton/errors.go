@@ -32,4 +32,9 @@ var (
 	// the singleton is lost or its renew deadline has passed: the child is
 	// being stopped and must not write outside.
 	ErrNotHeld = errors.New("singleton: lock not held")
+	// ErrShutdownTooLong is wrapped by the start error of a lock-mode
+	// Spec whose child's shutdown limit is not under its Locker's
+	// StopBudget (Infinity never is): the child could still run when
+	// another node takes the lock.
+	ErrShutdownTooLong = errors.New("singleton: child's shutdown limit too long for the lock")
 )

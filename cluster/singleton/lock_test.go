@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,4 +250,116 @@ func TestPanickingLockerStopsTheSingleton(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the supervisor of a singleton whose Locker panics did not give up")
 	}
+}
+
+// A lock-mode Spec whose child's shutdown limit is not under the
+// Locker's stop budget (TTL/2 + lock-delay) fails to start with
+// ErrShutdownTooLong: Infinity (a supervisor's default) included. The
+// defaults fit: a worker's 5 s under the default Locker's 7 s.
+func TestLockModeRefusesAShutdownOverTheStopBudget(t *testing.T) {
+	node := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+	defer func() { _ = node.Stop(context.Background()) }()
+	short := newTestLocker(t, "127.0.0.1:1", "n") // budget 1.5 s
+	if b := short.StopBudget(); b != testTTL/2+testDelay {
+		t.Fatalf("StopBudget %v, want %v", b, testTTL/2+testDelay)
+	}
+	for _, c := range []struct {
+		name  string
+		child supervision.ChildSpec
+	}{
+		{"at the budget", supervision.ChildSpec{Shutdown: supervision.Timeout(testTTL/2 + testDelay)}},
+		{"a worker's default", supervision.ChildSpec{}},
+		{"infinity", supervision.ChildSpec{Shutdown: supervision.Infinity}},
+		{"a supervisor's default", supervision.ChildSpec{Type: supervision.Supervisor}},
+	} {
+		c.child.ID = "budget"
+		c.child.Start = workerSpec("budget", "n", func(entry) {}).Start
+		_, err := supervision.Start(node, []supervision.ChildSpec{singleton.Spec(c.child, singleton.WithLock(short))})
+		if !errors.Is(err, singleton.ErrShutdownTooLong) {
+			t.Errorf("%s: start %v, want ErrShutdownTooLong", c.name, err)
+		} else {
+			t.Logf("%s: %v", c.name, err)
+		}
+	}
+
+	def, err := consul.NewLocker(consul.WithLockAddress("127.0.0.1:1"), consul.WithLockLogger(zerolog.New(io.Discard)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, child := range []supervision.ChildSpec{
+		{ID: "default"},
+		{ID: "brutal", Shutdown: supervision.BrutalKill},
+	} {
+		child.Start = workerSpec(child.ID, "n", func(entry) {}).Start
+		sup, err := supervision.Start(node, []supervision.ChildSpec{singleton.Spec(child, singleton.WithLock(def))})
+		if err != nil {
+			t.Fatalf("%s under the default Locker (budget %v): %v", child.ID, def.StopBudget(), err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := supervision.Stop(ctx, node, sup); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	}
+}
+
+// TestLockModeFrozenConsul freezes the Consul agent (SIGSTOP: requests
+// hang, nothing is refused) under two holders: the holder stops its
+// child within the renew deadline, nobody starts one while the agent is
+// frozen, a holder's supervisor stops in bounded time, and once the agent
+// goes on exactly one child runs, with a larger token.
+func TestLockModeFrozenConsul(t *testing.T) {
+	agent := testkit.StartConsulAgent(t)
+	led := &ledger{}
+	a := startHolder(t, agent.Addr(), "a", "frozen-consul", led)
+	a.next(t, 10*time.Second, singleton.Waiting)
+	acq := a.next(t, 60*time.Second, singleton.Acquired)
+	b := startHolder(t, agent.Addr(), "b", "frozen-consul", led)
+	b.next(t, 10*time.Second, singleton.Waiting)
+	c := startHolder(t, agent.Addr(), "c", "frozen-consul", led)
+	c.next(t, 10*time.Second, singleton.Waiting)
+
+	pid := agent.PID()
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	frozen := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	a.next(t, 30*time.Second, singleton.Lost)
+	a.next(t, 10*time.Second, singleton.Waiting)
+	es := led.snapshot()
+	if len(es) != 2 || es[1].kind != "stop" || !isShutdown(es[1].reason) {
+		t.Fatalf("ledger %+v, want a start and a Shutdown stop", es)
+	}
+	if d := es[1].at.Sub(frozen); d >= testTTL { // as in TestLockModeConsulDown
+		t.Errorf("child stopped %v after the freeze; the session may expire %v after its last renewal", d, testTTL)
+	} else {
+		t.Logf("child stopped %v after the agent froze", d)
+	}
+	// A singleton waiting on a frozen agent stops in bounded time.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stopping := time.Now()
+	if err := supervision.Stop(ctx, c.node, c.sup); err != nil {
+		t.Fatalf("stop c with the agent frozen: %v", err)
+	}
+	t.Logf("c's supervisor stopped %v after it was asked, the agent frozen", time.Since(stopping))
+	if r := running(led.snapshot()); len(r) != 0 {
+		t.Fatalf("running %v with the agent frozen", r)
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 60*time.Second, func() error {
+		if r := running(led.snapshot()); len(r) != 1 {
+			return fmt.Errorf("running %v, want one", r)
+		}
+		return nil
+	})
+	es = led.snapshot()
+	if err := checkLedger(es); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after the agent went on: %s runs with token %d (was %d), %v after the freeze began",
+		running(es)[0], es[len(es)-1].token, acq.Token, es[len(es)-1].at.Sub(frozen))
 }

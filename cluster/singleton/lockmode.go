@@ -40,16 +40,55 @@ type lockSingleton struct {
 	keeper   *keeper
 	lease    cluster.Lease // the holding the child runs under, if any
 	childPID actor.PID
-	last     Event
-	subs     map[actor.PID]actor.Ref
+	// abandoned is a child of a lost lease still alive after its kill
+	// (its handler has not returned): the lock is not tried again until
+	// its Down, on abandonedRef.
+	abandoned    actor.PID
+	abandonedRef actor.Ref
+	last         Event
+	subs         map[actor.PID]actor.Ref
 }
 
 func newLockSingleton(child supervision.ChildSpec, limit supervision.Shutdown, cfg config) *lockSingleton {
 	return &lockSingleton{child: child, limit: limit, cfg: cfg, subs: make(map[actor.PID]actor.Ref)}
 }
 
-// Init subscribes the WithSubscriber processes and starts the keeper.
+// StopBudgeter is a cluster.Locker that says how long a holder has, from
+// the moment a lease is lost, before another holder may take the key
+// (*consul.Locker: TTL/2 + lock-delay). A lock-mode Spec whose child's
+// shutdown limit is not under it fails to start with ErrShutdownTooLong;
+// for a Locker without StopBudget nothing is checked.
+type StopBudgeter interface {
+	StopBudget() time.Duration
+}
+
+// checkBudget refuses a child's shutdown limit that the locker's stop
+// budget cannot hold: the child is told to stop when the lease is lost,
+// and must be gone (its limit, then its kill) before another node may
+// take the key.
+func checkBudget(child string, limit supervision.Shutdown, locker cluster.Locker) error {
+	b, ok := locker.(StopBudgeter)
+	if !ok {
+		return nil
+	}
+	budget := b.StopBudget()
+	switch {
+	case limit == supervision.Infinity:
+		return fmt.Errorf("%w: child %q has shutdown infinity (a supervisor's default); give it a Timeout under %v, the lock's stop budget",
+			ErrShutdownTooLong, child, budget)
+	case limit > 0 && time.Duration(limit) >= budget:
+		return fmt.Errorf("%w: child %q has shutdown %v, not under %v, the lock's stop budget (TTL/2 + lock-delay): shorten it or raise the TTL or lock-delay",
+			ErrShutdownTooLong, child, time.Duration(limit), budget)
+	}
+	return nil
+}
+
+// Init checks the child's shutdown limit against the lock, subscribes the
+// WithSubscriber processes and starts the keeper.
 func (s *lockSingleton) Init(ctx *actor.Context) error {
+	if err := checkBudget(s.child.ID, s.limit, s.cfg.locker); err != nil {
+		return err
+	}
 	s.node = ctx.Node().Name()
 	log := ctx.Logger()
 	if s.cfg.logger != nil {
@@ -87,7 +126,9 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 	case actor.Exit:
 		switch {
 		case !s.childPID.IsZero() && m.From == s.childPID:
+			holdings.Delete(s.childPID)
 			s.childPID = actor.PID{}
+			s.keeper.setChild(actor.PID{})
 			s.drop(ctx)
 			s.keeper.shutdown()
 			s.log.Info().Str("event", "released").AnErr("reason", m.Reason).Msg("singleton child exited; lock given up")
@@ -102,6 +143,10 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 			return m.Reason
 		}
 	case actor.Down:
+		if !s.abandoned.IsZero() && m.Ref == s.abandonedRef {
+			s.abandonedGone(ctx)
+			return nil
+		}
 		if ref, ok := s.subs[m.PID]; ok && ref == m.Ref {
 			delete(s.subs, m.PID)
 		}
@@ -155,6 +200,11 @@ func (s *lockSingleton) acquired(ctx *actor.Context, lease cluster.Lease) error 
 	ctx.Link(pid)
 	s.childPID = pid
 	s.keeper.setChild(pid)
+	// From now on the child (and the processes it starts) find the lease
+	// under the child's pid: it keeps its own lease's token, or an error
+	// once that is lost, whatever lease this process holds later.
+	holdings.Store(pid, lease)
+	holdings.CompareAndDelete(ctx.Self(), lease)
 	ev := s.log.Info().Str("event", kind.String()).Uint64("token", lease.Token()).Stringer("child", pid)
 	if kind == Takeover {
 		ev = ev.Str("previous", lease.Previous())
@@ -171,12 +221,30 @@ func (s *lockSingleton) lose(ctx *actor.Context, lease cluster.Lease) {
 	if err == nil {
 		err = fmt.Errorf("%w: renew deadline passed", cluster.ErrLeaseLost)
 	}
-	s.stopChild(ctx)
+	gone := s.stopChild(ctx)
 	s.drop(ctx)
 	s.log.Warn().Str("event", "lost").Uint64("token", lease.Token()).Err(err).Msg("singleton lock lost; child stopped")
 	s.emit(ctx, Event{Kind: Lost, Token: lease.Token(), Err: err})
+	if gone {
+		s.retry(ctx)
+	}
+}
+
+// retry lets the keeper release the lost lease and try again.
+func (s *lockSingleton) retry(ctx *actor.Context) {
 	s.keeper.tryAgain()
 	s.emit(ctx, Event{Kind: Waiting})
+}
+
+// abandonedGone is the Down of a child that outlived its kill: now that
+// it is gone, the lock may be tried again.
+func (s *lockSingleton) abandonedGone(ctx *actor.Context) {
+	pid := s.abandoned
+	s.abandoned, s.abandonedRef = actor.PID{}, actor.Ref{}
+	holdings.Delete(pid)
+	s.keeper.setChild(actor.PID{})
+	s.log.Info().Stringer("child", pid).Msg("abandoned singleton child exited; trying for the lock again")
+	s.retry(ctx)
 }
 
 // drop forgets the current lease (the keeper releases it).
@@ -188,11 +256,21 @@ func (s *lockSingleton) drop(ctx *actor.Context) {
 // stopChild stops the child, if it runs, within its shutdown limit: the
 // actor.Shutdown exit signal (Kill at once for BrutalKill), then Kill at
 // the limit, then up to supervision.KillWait for the kill to take effect.
-func (s *lockSingleton) stopChild(ctx *actor.Context) {
+// It reports whether the child is gone; one still alive is monitored as
+// abandoned, and the keeper keeps its lease (unreleased) until its Down.
+func (s *lockSingleton) stopChild(ctx *actor.Context) (gone bool) {
 	pid := s.childPID
 	if pid.IsZero() {
-		return
+		return true
 	}
+	defer func() {
+		if gone {
+			holdings.Delete(pid)
+			s.keeper.setChild(actor.PID{})
+			return
+		}
+		s.abandoned, s.abandonedRef = pid, ctx.Monitor(pid)
+	}()
 	s.childPID = actor.PID{}
 	exited := ctx.Node().WatchExit(pid)
 	ctx.Unlink(pid)
@@ -206,7 +284,7 @@ func (s *lockSingleton) stopChild(ctx *actor.Context) {
 		select {
 		case <-exited:
 			t.Stop()
-			return
+			return true
 		case <-t.C:
 		}
 		s.log.Warn().Stringer("child", pid).Stringer("shutdown", s.limit).Msg("singleton child did not stop within its shutdown limit; killed")
@@ -214,14 +292,16 @@ func (s *lockSingleton) stopChild(ctx *actor.Context) {
 	}
 	if s.limit == supervision.Infinity {
 		<-exited
-		return
+		return true
 	}
 	t := time.NewTimer(supervision.KillWait)
 	defer t.Stop()
 	select {
 	case <-exited:
+		return true
 	case <-t.C:
-		s.log.Error().Stringer("child", pid).Msg("singleton child still alive after kill; abandoned")
+		s.log.Error().Stringer("child", pid).Msg("singleton child still alive after kill; lock not tried again until it exits")
+		return false
 	}
 }
 
@@ -347,27 +427,51 @@ func acquireSafely(ctx context.Context, locker cluster.Locker, key string) (leas
 	return locker.Acquire(ctx, key)
 }
 
-// finish releases lease once the child is gone: after a clean stop it is
-// already; after a Kill of the process, the link takes the child down (or
-// tells it, if it traps exits), and the child has its shutdown limit.
+// finish releases lease once the child is gone, never before: after a
+// clean stop it is already; after a Kill of the singleton's process the
+// child (told through the link, so a child that traps exits gets an
+// actor.Exit) has its shutdown limit, is killed past it, and the lock is
+// released only once it has exited, however long its last handler takes.
 func (k *keeper) finish(n *actor.Node, self actor.PID, lease cluster.Lease) {
 	defer holdings.CompareAndDelete(self, lease)
 	k.mu.Lock()
 	child := k.child
 	k.mu.Unlock()
 	if !child.IsZero() {
-		wait := supervision.KillWait
-		if k.limit > 0 {
-			wait += time.Duration(k.limit)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-n.WatchExit(child):
-		case <-t.C:
-		}
-		t.Stop()
+		k.awaitChild(n, child, lease)
+		holdings.Delete(child)
 	}
 	k.release(lease)
+}
+
+// awaitChild returns once child has exited. It gives the child its
+// shutdown limit (none for BrutalKill), cut short when the lease is lost,
+// then kills it and waits for the kill to take effect.
+//
+// WatchExit's channel receives one value: it is read in one place only.
+func (k *keeper) awaitChild(n *actor.Node, child actor.PID, lease cluster.Lease) {
+	exited := n.WatchExit(child)
+	var limit <-chan time.Time
+	switch {
+	case k.limit == supervision.Infinity:
+		// No timer: only the lease's loss cuts the wait short.
+	case k.limit > 0:
+		t := time.NewTimer(time.Duration(k.limit))
+		defer t.Stop()
+		limit = t.C
+	default: // BrutalKill
+		c := make(chan time.Time)
+		close(c)
+		limit = c
+	}
+	select {
+	case <-exited:
+		return
+	case <-limit:
+	case <-lease.Lost():
+	}
+	_ = n.Exit(child, actor.Kill)
+	<-exited
 }
 
 func (k *keeper) release(lease cluster.Lease) {

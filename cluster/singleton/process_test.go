@@ -40,7 +40,8 @@ func runChild() int {
 	log := zerolog.New(os.Stderr).With().Timestamp().Logger()
 	node := actor.NewNode(actor.WithNodeName(name), actor.WithLogger(log))
 	locker, err := consul.NewLocker(consul.WithLockAddress(os.Getenv("CONSUL_ADDR")), consul.WithLockHolder(name),
-		consul.WithLockTTL(testTTL), consul.WithLockDelay(testDelay), consul.WithLockWaitTime(time.Second),
+		consul.WithLockTTL(envDuration(lockTTLEnv, testTTL)), consul.WithLockDelay(envDuration(lockDelayEnv, testDelay)),
+		consul.WithLockWaitTime(time.Second),
 		consul.WithLockLogger(log))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -70,6 +71,21 @@ func runChild() int {
 	_ = supervision.Stop(ctx, node, sup)
 	_ = node.Stop(ctx)
 	return 0
+}
+
+// lockTTLEnv and lockDelayEnv override the holder processes' TTL and
+// lock-delay (for make failover TTL=10s DELAY=2s, the defaults).
+const (
+	lockTTLEnv   = "ARBOR_SINGLETON_LOCK_TTL"
+	lockDelayEnv = "ARBOR_SINGLETON_LOCK_DELAY"
+)
+
+// envDuration reads a duration from the environment, def if unset or bad.
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
 }
 
 type tick struct{}

@@ -9,16 +9,21 @@ import (
 	"github.com/arbor-otp/arbor/cluster"
 )
 
-// holdings maps a singleton's process to the lease its child runs under,
-// for FencingToken.
+// holdings maps, for FencingToken, a singleton's child to the lease it
+// was started under, from its start until it has exited, and a
+// singleton's process to its lease while the child's start function runs.
 var holdings sync.Map // actor.PID -> cluster.Lease
 
 // FencingToken returns the fencing token of the lock the calling singleton
 // child runs under. ctx is the child's start function's context (the
-// singleton's process) or the child's own process context (whose parent
-// is the singleton's process), or a context.Context derived from either.
-// A process further down a tree the child starts should get the token
-// from the child.
+// singleton's process), the child's own process context (whose parent
+// is the singleton's process) or that of a process the child started,
+// or a context.Context derived from one of them. A process further down
+// a tree the child starts should get the token from the child.
+//
+// A child only ever sees the token of the lease it was started under:
+// one that outlives that lease (it did not stop in time) gets ErrNotHeld,
+// even once its singleton holds a newer lease for a new child.
 //
 // FencingToken checks the lock by the clock on each call: it returns an
 // error wrapping ErrNotHeld as soon as the lock is lost or its renew
@@ -31,6 +36,8 @@ func FencingToken(ctx context.Context) (uint64, error) {
 	if !ok {
 		return 0, ErrNoLease
 	}
+	// The caller's own entry first: a child that outlived its lease finds
+	// that lease (and ErrNotHeld), never its singleton's next one.
 	v, ok := holdings.Load(c.Self())
 	if !ok {
 		v, ok = holdings.Load(c.Parent())

@@ -124,7 +124,7 @@ func (w *worker) Receive(ctx *actor.Context, msg any) error {
 func workerSpec(id, holder string, record func(entry)) supervision.ChildSpec {
 	return supervision.ChildSpec{
 		ID:       id,
-		Shutdown: supervision.Timeout(2 * time.Second),
+		Shutdown: supervision.Timeout(time.Second),
 		Start: func(ctx *actor.Context) (actor.PID, error) {
 			if _, err := singleton.FencingToken(ctx); err != nil {
 				return actor.PID{}, fmt.Errorf("fencing token in Start: %w", err)
