@@ -21,8 +21,8 @@ const failoverRunsEnv = "ARBOR_SINGLETON_FAILOVER_RUNS"
 // p50 and p99. It is a measurement, not a check of behaviour
 // (TestLockModeKilledHolder is that), so it runs only when asked:
 //
-//	make failover   # ARBOR_SINGLETON_FAILOVER_RUNS=50 go test -run FailoverTimes -v ./cluster/singleton
-//	make failover TTL=10s DELAY=2s   # the Locker's defaults (about 22 s a kill)
+//	make failover-lock   # ARBOR_SINGLETON_FAILOVER_RUNS=50 go test -run FailoverTimes -v ./cluster/singleton
+//	make failover-lock TTL=10s DELAY=2s   # the Locker's defaults (about 22 s a kill)
 func TestLockModeFailoverTimes(t *testing.T) {
 	runs, _ := strconv.Atoi(os.Getenv(failoverRunsEnv))
 	if runs <= 0 {

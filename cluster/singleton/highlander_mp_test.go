@@ -142,7 +142,7 @@ const hlFailoverRunsEnv = "ARBOR_SINGLETON_HL_FAILOVER_RUNS"
 // instance's node to the start of the next instance, over three nodes (a
 // fresh node replaces each killed one), ARBOR_SINGLETON_HL_FAILOVER_RUNS
 // times, with the cluster's default failure detection, and prints p50 and
-// p99. A measurement, run only when asked (make failover):
+// p99. A measurement, run only when asked (make failover-registry):
 //
 //	ARBOR_SINGLETON_HL_FAILOVER_RUNS=50 go test -run RegistryModeFailoverTimes -v ./cluster/singleton
 func TestRegistryModeFailoverTimes(t *testing.T) {
