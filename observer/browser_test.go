@@ -16,6 +16,7 @@ import (
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/examples/kv"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/observer"
 	"github.com/arbor-otp/arbor/registry"
 	"github.com/arbor-otp/arbor/sys"
@@ -102,8 +103,7 @@ func TestBrowser(t *testing.T) {
 	// predicate in the page.
 	poll := func(what, expr string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Poll[string](expr,
-			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(wait)))
+		v, err := testkit.PollJS(ctx, expr, 20*time.Millisecond, wait)
 		if err != nil {
 			t.Fatalf("%s: %v\nchromium said:\n%s", what, err, tail(chromeOut.String()))
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // bannerBound is how long after the last node of a major deploy has
@@ -112,8 +114,7 @@ func (b *browser) poll(what, expr string, d time.Duration) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, d+5*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Poll[string](expr,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(d)))
+	s, err := testkit.PollJS(ctx, expr, 20*time.Millisecond, d)
 	b.check(what, err)
 	return s
 }

@@ -1,0 +1,34 @@
+package testkit
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// staleContext is what Chromium answers when an evaluation is sent to the
+// JavaScript context of a document it has just replaced (a navigation, a
+// reload): chromedp then retries on the new document's context.
+const staleContext = "Cannot find context with specified id"
+
+// PollJS evaluates expr in the page of ctx (a chromedp context) every
+// interval until it yields a non-empty string (or true), within timeout,
+// and returns that value. An evaluation that reaches a document Chromium
+// has just replaced is tried again on the new one rather than failing
+// the test.
+func PollJS(ctx context.Context, expr string, interval, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			left = time.Millisecond
+		}
+		v, err := chromedp.Run(ctx, chromedp.Poll[string](expr,
+			chromedp.WithPollingInterval(interval), chromedp.WithPollingTimeout(left)))
+		if err == nil || !strings.Contains(err.Error(), staleContext) || time.Now().After(deadline) {
+			return v, err
+		}
+	}
+}
