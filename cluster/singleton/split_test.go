@@ -154,11 +154,17 @@ func TestRegistryModeNetsplitTen(t *testing.T) {
 	if got := hc.awaitOne(30*time.Second, smallN...); got != holder {
 		t.Fatalf("instance on %s on the 4 side, want %s", got, holder)
 	}
-	if got := hc.awaitOne(30*time.Second, largeN...); got != next.node {
-		t.Fatalf("instance on %s on the 6 side, started on %s", got, next.node)
+	// Claims the 6 side's nodes make at the same moment are resolved
+	// among them; on a loaded machine one may take longer than the settle
+	// time to arrive, so a second child can start there and be stopped by
+	// that conflict (docs/singletons.md, the registry mode). What must
+	// hold is one instance per side once settled.
+	large := hc.awaitOne(30*time.Second, largeN...)
+	if large != next.node {
+		t.Logf("the 6 side's claims raced past the settle time: %s started first, %s kept", next.node, large)
 	}
-	if r := hc.running(); !slices.Equal(r, sortStrings([]string{holder, next.node})) {
-		t.Fatalf("running on %v during the split, want %s and %s", r, holder, next.node)
+	if r := hc.running(); !slices.Equal(r, sortStrings([]string{holder, large})) {
+		t.Fatalf("running on %v during the split, want %s and %s", r, holder, large)
 	}
 
 	from = len(hc.snapshot())
@@ -167,8 +173,8 @@ func TestRegistryModeNetsplitTen(t *testing.T) {
 	stop, _ := hc.awaitLine(30*time.Second, from, "stop")
 	took := stop.at.Sub(healed)
 	t.Logf("heal: %s stopped its instance (%s) after %v", stop.node, stop.arg, took)
-	if stop.node != next.node || stop.arg != "shutdown" {
-		t.Errorf("stopped %s with %s, want %s with shutdown", stop.node, stop.arg, next.node)
+	if stop.node != large || stop.arg != "shutdown" {
+		t.Errorf("stopped %s with %s, want %s with shutdown", stop.node, stop.arg, large)
 	}
 	if took > healBound {
 		t.Errorf("one instance %v after the heal, bound %v", took, healBound)
