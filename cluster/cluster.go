@@ -105,6 +105,8 @@ func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 		remote.WithServerOptions(
 			// Arbor's streams (ADR 0003), served beside protoactor's.
 			grpc.UnknownServiceHandler(t.serve),
+			// Arbor's TCP streams (ADR 0008), on the same port.
+			grpc.Creds(newSniffCreds(t)),
 			// Close a connection whose peer no longer answers pings
 			// (cut off or frozen), so that its goroutines end.
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: cfg.heartbeatTimeout, Timeout: cfg.heartbeatTimeout}),

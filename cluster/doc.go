@@ -1,8 +1,9 @@
 // Package cluster makes Arbor nodes into a cluster: nodes find each other
 // through a membership Provider (the embedded Static list, or Consul with
-// package cluster/consul), talk over gRPC (one stream of Arbor's own per
-// peer, served by protoactor-go remote's server on the node's address; see
-// docs/adr/0003), and notice each other's death.
+// package cluster/consul), talk over one framed TCP stream of Arbor's own
+// per peer (opened to the node's address, where protoactor-go remote's
+// gRPC server hands it to Arbor; see docs/adr/0003 and 0008), and notice
+// each other's death.
 //
 // Start a node and spawn processes on it as on any actor.Node; their PIDs
 // work from every node of the cluster:
@@ -97,9 +98,11 @@
 //     at debug level and counted in Stats; it never crashes the node, and
 //     the packets after it on the same stream are still read.
 //   - Sends never block on the network: each peer's stream has a writer
-//     goroutine of its own, a send to an unreachable node returns at once,
-//     and a Call waits at most until its context's deadline
-//     (actor.DefaultCallTimeout without one).
+//     goroutine of its own (a call or reply that finds the stream idle is
+//     written by its sender, but only as far as the socket takes it at
+//     once; the writer writes the rest), a send to an unreachable node
+//     returns at once, and a Call waits at most until its context's
+//     deadline (actor.DefaultCallTimeout without one).
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //

@@ -145,6 +145,32 @@ func (p *peer) kickLocked() {
 	}
 }
 
+// writeNowLocked queues an envelope as writeLocked does, but when the
+// stream is idle (no writer at work, nothing queued) it claims the
+// writing instead of waking the writer: it returns the stream, which the
+// caller drains inline (p.drain(c, true)) once it released mu. It
+// returns nil when the envelope is left to the writer.
+func (p *peer) writeNowLocked(env *clusterpb.Envelope) *peerConn {
+	c := p.conn
+	if c == nil || p.writing || !c.canInline() {
+		p.writeLocked(env)
+		return nil
+	}
+	p.queue = append(p.queue, queued{at: len(p.users), env: env})
+	p.writing = true
+	return c
+}
+
+// sendNowLocked hands an envelope to the session as sendLocked does, and
+// claims the writing as writeNowLocked does when the session is open and
+// its stream idle.
+func (p *peer) sendNowLocked(env *clusterpb.Envelope) (*peerConn, error) {
+	if p.state == peerUp && len(p.pending) == 0 {
+		return p.writeNowLocked(env), nil
+	}
+	return nil, p.sendLocked(env)
+}
+
 // writeLoop is the writer of stream c: woken by kickLocked, it drains the
 // queues onto the stream until it finds them empty, and ends with the
 // stream. (One goroutine for the stream's life rather than one per burst:
@@ -157,15 +183,26 @@ func (p *peer) writeLoop(c *peerConn) {
 		case <-c.done:
 			return
 		}
-		p.drain(c)
+		p.drain(c, false)
 	}
 }
 
-// drain writes what the queues hold onto c until they are empty.
-// Everything queued belongs to the open session (ending a session empties
-// the queues), so the session id read with them is theirs. A stream that
-// fails ends the session.
-func (p *peer) drain(c *peerConn) {
+// drain writes what the queues hold onto c until they are empty; it is
+// run by whoever holds the writing (p.writing): the writer, or inline by
+// a sender that claimed an idle stream (writeNowLocked). Everything
+// queued belongs to the open session (ending a session empties the
+// queues), so the session id read with them is theirs. A stream that
+// fails ends the session. An inline drain never blocks: what the socket
+// does not take at once it leaves to the writer, which it wakes, handing
+// it the writing.
+func (p *peer) drain(c *peerConn, inline bool) {
+	if !inline {
+		// What an inline drain left.
+		if _, err := c.flush(false); err != nil {
+			p.lostConn(c, err)
+			return
+		}
+	}
 	var queue []queued
 	for {
 		p.mu.Lock()
@@ -186,8 +223,12 @@ func (p *peer) drain(c *peerConn) {
 		queue, p.queue = p.queue, queue[:0]
 		session := p.out
 		p.mu.Unlock()
-		err := p.flush(c, session, users, queue)
+		err := p.flush(c, session, users, queue, inline)
 		clear(queue)
+		all := true
+		if err == nil {
+			all, err = c.flush(inline)
+		}
 		if err != nil {
 			p.lostConn(c, err)
 			return
@@ -199,15 +240,22 @@ func (p *peer) drain(c *peerConn) {
 			}
 			p.mu.Unlock()
 		}
+		if !all {
+			select {
+			case c.kick <- struct{}{}:
+			default:
+			}
+			return
+		}
 	}
 }
 
 // flush writes the user messages and envelopes drained from the queues, in
 // the order they were queued.
-func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued) error {
+func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued, inline bool) error {
 	prev := 0
 	for _, q := range queue {
-		if err := p.sendUsers(c, users[prev:q.at], session); err != nil {
+		if err := p.sendUsers(c, users[prev:q.at], session, inline); err != nil {
 			return err
 		}
 		prev = q.at
@@ -217,16 +265,16 @@ func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued) 
 			p.t.drop(q.env, err)
 			continue
 		}
-		if err := c.send(pkt); err != nil {
+		if err := c.send(pkt, inline); err != nil {
 			return err
 		}
 	}
-	return p.sendUsers(c, users[prev:], session)
+	return p.sendUsers(c, users[prev:], session, inline)
 }
 
 // sendUsers sends length-prefixed user messages as UserBatches of at most
 // maxBatchBytes (or one message, if it is larger).
-func (p *peer) sendUsers(c *peerConn, b []byte, session uint64) error {
+func (p *peer) sendUsers(c *peerConn, b []byte, session uint64, inline bool) error {
 	for len(b) > 0 {
 		cut := len(b)
 		if cut > maxBatchBytes {
@@ -246,7 +294,7 @@ func (p *peer) sendUsers(c *peerConn, b []byte, session uint64) error {
 		if err != nil {
 			return err
 		}
-		if err := c.send(pkt); err != nil {
+		if err := c.send(pkt, inline); err != nil {
 			return err
 		}
 		b = b[cut:]

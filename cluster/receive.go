@@ -323,11 +323,15 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 			r.Result = &clusterpb.CallReply_Payload{Payload: a}
 		}
 		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
+		var c *peerConn
 		p.mu.Lock()
 		if p.open.Load() == session { // only into the session the call came in
-			p.writeLocked(out)
+			c = p.writeNowLocked(out)
 		}
 		p.mu.Unlock()
+		if c != nil {
+			p.drain(c, true) // the stream was idle: no writer to wake
+		}
 	}
 	to, ok := t.localTarget(c.GetTo(), c.GetToName())
 	if !ok {

@@ -28,7 +28,8 @@ import (
 //     the other it should precede);
 //  1. peer.mu (one peer at a time: no code holds two peers' locks);
 //  2. transport.mu (publish, peerFor and trackN take it under peer.mu);
-//  3. peerConn.sendMu (taken by the writer without peer.mu, by finish).
+//  3. peerConn.sendMu (taken without peer.mu: by the writer, by a sender
+//     draining an idle stream inline, by finish).
 //
 // A node's processes are told of a lost session (lost.deliver) only once
 // peer.mu is released. What a stream reader got past the lock-free

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -149,7 +150,11 @@ func (t *transport) serve(_ any, ss grpc.ServerStream) error {
 // peer died or the connection was cut. A packet that carries no session
 // of this node's (a late Hello on an old stream) does not make the stream
 // the open session's.
-func (t *transport) receive(ss packetReader) error {
+func (t *transport) receive(ss packetReader) error { return t.receiveTracking(ss, nil) }
+
+// receiveTracking is receive, storing in current (unless nil) the id of
+// the session the stream carried last.
+func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) error {
 	var (
 		last    *peer
 		session uint64
@@ -166,8 +171,11 @@ func (t *transport) receive(ss packetReader) error {
 			}
 			return err
 		}
-		if p, s := t.handlePacket(b); s != 0 {
+		if p, s := t.handlePacket(b); s != 0 && s != session {
 			last, session = p, s
+			if current != nil {
+				current.Store(s)
+			}
 		}
 	}
 }
@@ -196,9 +204,11 @@ type clientStream interface {
 
 // peerConn is a node's stream to one peer, with the peer's writer
 // goroutine, which lives as long as the stream. Only one goroutine sends
-// on it at a time (sendMu).
+// on it at a time (sendMu): the writer, a sender draining the queues
+// inline (peer.drain), or finish.
 type peerConn struct {
 	stream clientStream
+	tcp    *tcpStream    // stream, when it is an Arbor TCP stream (tcp.go); nil otherwise
 	end    func()        // cancels the stream and closes its connection
 	ended  chan struct{} // closed when the stream's reader sees it end
 	kick   chan struct{} // wakes the writer
@@ -209,15 +219,46 @@ type peerConn struct {
 }
 
 func newPeerConn(stream clientStream, end func()) *peerConn {
-	return &peerConn{stream: stream, end: end, ended: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &peerConn{stream: stream, end: end, ended: make(chan struct{}), kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c.tcp, _ = stream.(*tcpStream)
+	return c
 }
 
-// send writes one packet. It blocks only while gRPC's flow control holds
-// it back, until the stream ends.
-func (c *peerConn) send(pkt []byte) error {
+// canInline reports whether senders may write on the stream themselves:
+// only a TCP stream can be written without blocking.
+func (c *peerConn) canInline() bool { return c.tcp != nil }
+
+// send writes one packet. On a gRPC stream it blocks only while gRPC's
+// flow control holds it back, until the stream ends. On a TCP stream it
+// gathers the packet's frame for flush, writing what was gathered first
+// once that is tcpFlushBytes (unless inline: an inline send never
+// blocks).
+func (c *peerConn) send(pkt []byte, inline bool) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
+	if c.tcp != nil {
+		c.tcp.appendFrame(pkt)
+		if !inline && len(c.tcp.out) >= tcpFlushBytes {
+			return c.tcp.flush()
+		}
+		return nil
+	}
 	return c.stream.SendMsg(&pkt)
+}
+
+// flush writes what send gathered on a TCP stream (nothing is gathered on
+// others). The writer blocks until it is written; an inline flush writes
+// what the socket takes at once, and reports whether all of it went.
+func (c *peerConn) flush(inline bool) (bool, error) {
+	if c.tcp == nil {
+		return true, nil
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if inline {
+		return c.tcp.tryFlush()
+	}
+	return true, c.tcp.flush()
 }
 
 // close ends the stream at once, and its writer.
@@ -230,7 +271,11 @@ func (c *peerConn) close() {
 
 // finish sends a last packet, half-closes the stream so that the peer
 // reads everything sent on it, and closes the connection once the peer
-// ended the stream, or after the heartbeat timeout.
+// ended the stream, after the heartbeat timeout, or when the transport
+// stops. The stream is closed at that deadline even while finish, or the
+// writer, is still blocked writing to it (a peer that stopped reading
+// holds them in flow control): that unblocks them, so that stopping the
+// node never waits for the peer.
 func (c *peerConn) finish(t *transport, last []byte) {
 	if !t.track() {
 		c.close()
@@ -238,6 +283,10 @@ func (c *peerConn) finish(t *transport, last []byte) {
 	}
 	go func() {
 		defer t.conns.Done()
+		ctx, cancel := context.WithTimeout(t.life, t.cfg.heartbeatTimeout)
+		defer cancel()
+		stop := context.AfterFunc(ctx, c.close)
+		defer stop()
 		c.sendMu.Lock()
 		err := c.stream.SendMsg(&last)
 		if err == nil {
@@ -245,13 +294,10 @@ func (c *peerConn) finish(t *transport, last []byte) {
 		}
 		c.sendMu.Unlock()
 		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), t.cfg.heartbeatTimeout)
 			select {
 			case <-c.ended:
 			case <-ctx.Done():
-			case <-t.life.Done():
 			}
-			cancel()
 		}
 		c.close()
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,9 @@ type transport struct {
 	endLife  context.CancelFunc
 	dialer   func(addr string) (*peerConn, error)
 	stopNet  func() // stops the memory network's listener; nil on the real network
+
+	tcpMu    sync.Mutex
+	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
 
 	callSeq    atomic.Uint64
 	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
@@ -64,7 +68,7 @@ func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 		subs:     make(map[actor.PID]struct{}),
 	}
 	t.life, t.endLife = context.WithCancel(context.Background())
-	t.dialer = t.dial
+	t.dialer = t.dialTCP
 	// Session ids start at random, so that ids of this boot are unlikely
 	// to match those of an earlier one.
 	t.sessionSeq.Store(rand.Uint64() >> 1)
@@ -259,12 +263,16 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		p.calls = make(map[uint64]chan callResult)
 	}
 	p.calls[id] = ch
-	if err := p.sendLocked(env); err != nil {
+	c, err := p.sendNowLocked(env)
+	if err != nil {
 		delete(p.calls, id)
 		p.mu.Unlock()
 		return nil, err
 	}
 	p.mu.Unlock()
+	if c != nil {
+		p.drain(c, true) // the stream was idle: no writer to wake
+	}
 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -446,6 +454,7 @@ func (t *transport) stop() {
 		p.down(ErrStopped)
 		p.closeConn()
 	}
+	t.closeTCP()
 	if t.stopNet != nil {
 		// Ends the readers of the streams it accepted, once no session
 		// is open: they end none.
