@@ -324,8 +324,12 @@ func (s *hlSingleton) Receive(ctx *actor.Context, msg any) error {
 			s.claim(ctx)
 		}
 	case recheckMsg:
-		if s.state == watching && m.gen == s.gen {
+		switch {
+		case m.gen != s.gen:
+		case s.state == watching:
 			s.claim(ctx)
+		case s.state == running:
+			s.recheckHeld(ctx)
 		}
 	case settledMsg:
 		if s.state == claiming && m.gen == s.gen {
@@ -442,7 +446,22 @@ func (s *hlSingleton) settled(ctx *actor.Context) error {
 	}
 	ev.Msg("singleton key held; child started")
 	s.emit(ctx, Event{Kind: kind, Previous: s.previousIf(kind)})
+	ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen}, recheckEvery)
 	return nil
+}
+
+// recheckHeld looks the key up while the child runs, in case the
+// freeing of this process's claim was missed (the scope's event process
+// restarted): a holder that missed it would run its child beside the
+// new holder's for good. A key still its own is checked again later.
+func (s *hlSingleton) recheckHeld(ctx *actor.Context) {
+	if pid, _, err := s.scope.Lookup(s.cfg.key); err != nil || pid != ctx.Self() {
+		s.log.Debug().Str("event", "freed").Str("why", "claim gone at the recheck").
+			Msg("singleton found its claim gone without a notice")
+		s.freed(ctx, freedMsg{pid: ctx.Self(), reason: registry.Undefined{}})
+		return
+	}
+	ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen}, recheckEvery)
 }
 
 func (s *hlSingleton) previousIf(k EventKind) string {

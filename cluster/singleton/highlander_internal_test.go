@@ -265,3 +265,47 @@ func TestSingletonScopeCollected(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRunningHolderNoticesLostClaim: a holder whose running child relies
+// on the scope's handler to hear that its claim was dropped keeps that
+// child forever when the notice is lost (the scope's event process
+// restarted, say), while another process holds the key: two instances
+// for good. The holder looks its claim up at each recheck, as a watcher
+// does, and stops its child once the key is not its own.
+func TestRunningHolderNoticesLostClaim(t *testing.T) {
+	f := newHLFixture(t)
+	sp := f.start(t)
+	var child actor.PID
+	select {
+	case child = <-f.starts:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no instance")
+	}
+	if ev := syncWith(t, sp); ev.Kind != Acquired {
+		t.Fatalf("singleton %v, want Acquired", ev)
+	}
+	exited := f.node.WatchExit(child)
+	// The claim goes without the holder hearing of it, and another
+	// process takes the key.
+	f.unseen(t, sp, sp)
+	other, _ := f.node.Spawn(actor.ReceiverFunc(idle))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.scope.Register(ctx, "x", other, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the holder still runs its child while another process holds the key")
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if ev := syncWith(t, sp); ev.Kind != Waiting {
+			return fmt.Errorf("singleton %v, want Waiting", ev)
+		}
+		return nil
+	})
+	if pid, _, err := f.scope.Lookup("x"); err != nil || pid != other {
+		t.Fatalf("x held by %v (%v), want %v", pid, err, other)
+	}
+}
