@@ -217,12 +217,15 @@ func Whereis(reg *registry.Registry, scope, key string) (actor.PID, error) {
 }
 
 // Call calls the instance of key in scope (found with Whereis) with req,
-// as actor.Call: a GenServer answers from HandleCall. It returns
-// Whereis's errors or actor.Call's.
+// as actor.Call: a GenServer answers from HandleCall. Outside a process
+// it calls from reg's node. It returns Whereis's errors or actor.Call's.
 func Call(ctx context.Context, reg *registry.Registry, scope, key string, req any) (any, error) {
 	pid, err := Whereis(reg, scope, key)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := actor.FromContext(ctx); !ok {
+		ctx = actor.WithNode(ctx, reg.Node())
 	}
 	return actor.Call(ctx, pid, req)
 }
