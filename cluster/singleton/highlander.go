@@ -257,7 +257,10 @@ const (
 type (
 	claimMsg   struct{}             // try to register the key
 	settledMsg struct{ gen uint64 } // the claim of generation gen has settled
-	recheckMsg struct{ gen uint64 }
+	recheckMsg struct {
+		gen   uint64
+		again bool // a running holder's second look at a claim found gone
+	}
 )
 
 type hlSingleton struct {
@@ -332,7 +335,7 @@ func (s *hlSingleton) Receive(ctx *actor.Context, msg any) error {
 		case s.state == watching:
 			s.claim(ctx)
 		case s.state == running:
-			s.recheckHeld(ctx)
+			s.recheckHeld(ctx, m.again)
 		}
 	case settledMsg:
 		if s.state == claiming && m.gen == s.gen {
@@ -456,9 +459,16 @@ func (s *hlSingleton) settled(ctx *actor.Context) error {
 // recheckHeld looks the key up while the child runs, in case the
 // freeing of this process's claim was missed (the scope's event process
 // restarted): a holder that missed it would run its child beside the
-// new holder's for good. A key still its own is checked again later.
-func (s *hlSingleton) recheckHeld(ctx *actor.Context) {
+// new holder's for good. A claim found gone is looked at again after
+// retryEvery, so that a notice on its way (which says why: a conflict,
+// most often) is handled first; gone still, the child is stopped. A key
+// still its own is checked again later.
+func (s *hlSingleton) recheckHeld(ctx *actor.Context, again bool) {
 	if pid, _, err := s.scope.Lookup(s.cfg.key); err != nil || pid != ctx.Self() {
+		if !again {
+			ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen, again: true}, retryEvery)
+			return
+		}
 		s.log.Debug().Str("event", "freed").Str("why", "claim gone at the recheck").
 			Msg("singleton found its claim gone without a notice")
 		s.freed(ctx, freedMsg{pid: ctx.Self(), reason: registry.Undefined{}})
