@@ -142,7 +142,7 @@
 //     restarts of a Consul cluster that keeps its data, not of a -dev agent.
 //   - In the registry mode, one instance runs per connected part of the
 //     cluster: during a netsplit each side runs one; after the heal the
-//     younger is stopped within about 0.4 s plus its shutdown limit. A
+//     younger is stopped within about 0.6 s plus its shutdown limit. A
 //     new instance starts about 0.1 s after a holder's node is killed
 //     (its stream breaks) and 3.6 s after it freezes (the default
 //     heartbeat timeout plus interval), plus the 100 ms settle time.

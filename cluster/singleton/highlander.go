@@ -217,12 +217,15 @@ func Whereis(reg *registry.Registry, scope, key string) (actor.PID, error) {
 }
 
 // Call calls the instance of key in scope (found with Whereis) with req,
-// as actor.Call: a GenServer answers from HandleCall. It returns
-// Whereis's errors or actor.Call's.
+// as actor.Call: a GenServer answers from HandleCall. Outside a process
+// it calls from reg's node. It returns Whereis's errors or actor.Call's.
 func Call(ctx context.Context, reg *registry.Registry, scope, key string, req any) (any, error) {
 	pid, err := Whereis(reg, scope, key)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := actor.FromContext(ctx); !ok {
+		ctx = actor.WithNode(ctx, reg.Node())
 	}
 	return actor.Call(ctx, pid, req)
 }
@@ -254,7 +257,10 @@ const (
 type (
 	claimMsg   struct{}             // try to register the key
 	settledMsg struct{ gen uint64 } // the claim of generation gen has settled
-	recheckMsg struct{ gen uint64 }
+	recheckMsg struct {
+		gen   uint64
+		again bool // a running holder's second look at a claim found gone
+	}
 )
 
 type hlSingleton struct {
@@ -324,8 +330,12 @@ func (s *hlSingleton) Receive(ctx *actor.Context, msg any) error {
 			s.claim(ctx)
 		}
 	case recheckMsg:
-		if s.state == watching && m.gen == s.gen {
+		switch {
+		case m.gen != s.gen:
+		case s.state == watching:
 			s.claim(ctx)
+		case s.state == running:
+			s.recheckHeld(ctx, m.again)
 		}
 	case settledMsg:
 		if s.state == claiming && m.gen == s.gen {
@@ -442,7 +452,29 @@ func (s *hlSingleton) settled(ctx *actor.Context) error {
 	}
 	ev.Msg("singleton key held; child started")
 	s.emit(ctx, Event{Kind: kind, Previous: s.previousIf(kind)})
+	ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen}, recheckEvery)
 	return nil
+}
+
+// recheckHeld looks the key up while the child runs, in case the
+// freeing of this process's claim was missed (the scope's event process
+// restarted): a holder that missed it would run its child beside the
+// new holder's for good. A claim found gone is looked at again after
+// retryEvery, so that a notice on its way (which says why: a conflict,
+// most often) is handled first; gone still, the child is stopped. A key
+// still its own is checked again later.
+func (s *hlSingleton) recheckHeld(ctx *actor.Context, again bool) {
+	if pid, _, err := s.scope.Lookup(s.cfg.key); err != nil || pid != ctx.Self() {
+		if !again {
+			ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen, again: true}, retryEvery)
+			return
+		}
+		s.log.Debug().Str("event", "freed").Str("why", "claim gone at the recheck").
+			Msg("singleton found its claim gone without a notice")
+		s.freed(ctx, freedMsg{pid: ctx.Self(), reason: registry.Undefined{}})
+		return
+	}
+	ctx.SendAfter(ctx.Self(), recheckMsg{gen: s.gen}, recheckEvery)
 }
 
 func (s *hlSingleton) previousIf(k EventKind) string {

@@ -11,6 +11,7 @@ import (
 	"weak"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/internal/testkit"
@@ -264,4 +265,89 @@ func TestSingletonScopeCollected(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRunningHolderNoticesLostClaim: a holder whose running child relies
+// on the scope's handler to hear that its claim was dropped keeps that
+// child forever when the notice is lost (the scope's event process
+// restarted, say), while another process holds the key: two instances
+// for good. The holder looks its claim up at each recheck, as a watcher
+// does, and stops its child once the key is not its own.
+func TestRunningHolderNoticesLostClaim(t *testing.T) {
+	f := newHLFixture(t)
+	sp := f.start(t)
+	var child actor.PID
+	select {
+	case child = <-f.starts:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no instance")
+	}
+	if ev := syncWith(t, sp); ev.Kind != Acquired {
+		t.Fatalf("singleton %v, want Acquired", ev)
+	}
+	exited := f.node.WatchExit(child)
+	// The claim goes without the holder hearing of it, and another
+	// process takes the key.
+	f.unseen(t, sp, sp)
+	other, _ := f.node.Spawn(actor.ReceiverFunc(idle))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.scope.Register(ctx, "x", other, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the holder still runs its child while another process holds the key")
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if ev := syncWith(t, sp); ev.Kind != Waiting {
+			return fmt.Errorf("singleton %v, want Waiting", ev)
+		}
+		return nil
+	})
+	if pid, _, err := f.scope.Lookup("x"); err != nil || pid != other {
+		t.Fatalf("x held by %v (%v), want %v", pid, err, other)
+	}
+}
+
+// TestResolverPublishNeverWeakens: the two owners of a conflict resolve
+// it from the versions of the two claims they have at the time, and the
+// registry resolves again on each owner when the other's claim changes,
+// but not when its own does. Publishing the child re-registers the claim
+// with a later time; the owners agree on every outcome only because that
+// change never turns a winning claim into a losing one: a claim that beat
+// another while claiming still beats it once serving, and a serving claim
+// is never re-registered. This checks that rule on every pair.
+func TestResolverPublishNeverWeakens(t *testing.T) {
+	f := newHLFixture(t)
+	mk := func(pid actor.PID, serving bool, at int64) registry.Registration {
+		r := registry.Registration{PID: pid, Time: at}
+		if serving {
+			r.Meta = wrapperspb.Bytes([]byte{0})
+		}
+		return r
+	}
+	x, _ := f.node.Spawn(actor.ReceiverFunc(idle))
+	y, _ := f.node.Spawn(actor.ReceiverFunc(idle))
+	times := []int64{100, 200, 300}
+	for _, tx := range times {
+		for _, ty := range times {
+			for _, ys := range []bool{false, true} {
+				other := mk(y, ys, ty)
+				claiming := mk(x, false, tx)
+				if f.h.ResolveRegistryConflict("s", "x", claiming, other) != x {
+					continue
+				}
+				for _, later := range []int64{tx + 1, tx + 1000} {
+					if got := f.h.ResolveRegistryConflict("s", "x", mk(x, true, later), other); got != x {
+						t.Errorf("claiming at %d beat %+v, serving since %d loses to it", tx, other, later)
+					}
+					if got := f.h.ResolveRegistryConflict("s", "x", other, mk(x, true, later)); got != x {
+						t.Errorf("order: claiming at %d beat %+v, serving since %d loses to it", tx, other, later)
+					}
+				}
+			}
+		}
+	}
 }

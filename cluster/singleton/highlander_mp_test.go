@@ -74,6 +74,24 @@ func TestRegistryModeKilledNode(t *testing.T) {
 	}
 }
 
+// TestRegistryModeCallFromAnyNode: singleton.Call from a plain context
+// (no process, no node in it) reaches the instance from every node, the
+// holder's and the others (it failed on the others with actor.ErrRemote:
+// a PID of another node gives Call no node to call from).
+func TestRegistryModeCallFromAnyNode(t *testing.T) {
+	hc, ns := startThree(t)
+	holder := hc.awaitOne(30*time.Second, ns...)
+	for _, n := range ns {
+		got, err := n.callKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != holder {
+			t.Errorf("Call from %s answered by %q, want %s", n.short, got, holder)
+		}
+	}
+}
+
 // TestRegistryModeFrozenNode: SIGSTOP of the instance's node starts one on
 // another node within frozenFailoverBound; after SIGCONT the two meet,
 // and exactly one stays: the one that has served longer (the resumed

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
@@ -92,6 +93,18 @@ func runHLChild() int {
 	out.printf("ready %s", c.Name())
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		if sc.Text() == "call" { // the caller is no process: a plain context
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			r, err := singleton.Call(cctx, reg, "s", hlKey, wrapperspb.String("who"))
+			cancel()
+			who := "error"
+			if w, ok := r.(*wrapperspb.StringValue); ok {
+				who = w.GetValue()
+			} else {
+				fmt.Fprintf(os.Stderr, "call: %T %v\n", r, err)
+			}
+			out.printf("call %s", who)
+		}
 		if sc.Text() == "where" {
 			pid, err := singleton.Whereis(reg, "s", hlKey)
 			if err != nil {
@@ -142,6 +155,9 @@ func (p *hlPrinter) Receive(ctx *actor.Context, msg any) error {
 		p.out.printf("stop %s %s %d", p.name, class, time.Now().UnixNano())
 		return m.Reason
 	}
+	if r, ok := msg.(*actor.Request); ok {
+		r.Reply(wrapperspb.String(p.name))
+	}
 	return nil
 }
 
@@ -159,6 +175,7 @@ type hlNode struct {
 	stdin  io.WriteCloser
 	stderr bytes.Buffer
 	where  chan string
+	call   chan string
 	ready  chan struct{}
 	done   chan struct{}
 }
@@ -196,6 +213,7 @@ func (hc *hlCluster) launch(short, listen, advertise string, routes map[string]s
 		rs = append(rs, peer+"="+a)
 	}
 	n := &hlNode{short: short, name: short + "@" + advertise, where: make(chan string, 16),
+		call:  make(chan string, 16),
 		ready: make(chan struct{}), done: make(chan struct{})}
 	n.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	n.cmd.Env = append(os.Environ(), hlChildEnv+"="+short, "HL_LISTEN="+listen, "HL_ADVERTISE="+advertise,
@@ -221,6 +239,8 @@ func (hc *hlCluster) launch(short, listen, advertise string, routes map[string]s
 				close(n.ready)
 			case len(f) == 2 && f[0] == "where":
 				n.where <- f[1]
+			case len(f) == 2 && f[0] == "call":
+				n.call <- f[1]
 			case len(f) >= 3:
 				l := hlLine{node: f[1], kind: f[0], arg: f[2], at: time.Now()}
 				if ns, err := strconv.ParseInt(f[len(f)-1], 10, 64); err == nil && (f[0] == "start" || f[0] == "stop") {
@@ -329,6 +349,20 @@ func (n *hlNode) whereis() (string, error) {
 		return w, nil
 	case <-time.After(10 * time.Second):
 		return "", errors.New("no answer to where")
+	}
+}
+
+// callKey has n call the instance with singleton.Call from a plain
+// context and returns the node that answered, or "error".
+func (n *hlNode) callKey() (string, error) {
+	if _, err := io.WriteString(n.stdin, "call\n"); err != nil {
+		return "", err
+	}
+	select {
+	case w := <-n.call:
+		return w, nil
+	case <-time.After(20 * time.Second):
+		return "", errors.New("no answer to call")
 	}
 }
 
