@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,24 +21,6 @@ import (
 	"github.com/arbor-otp/arbor/sys"
 )
 
-// chromium returns the browser the test drives: $ARBOR_CHROMIUM, or
-// Debian's /usr/bin/chromium (`make chromium` installs it). Under CI=true a
-// missing browser fails the test; elsewhere it skips it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("ARBOR_CHROMIUM")
-	if p == "" {
-		p = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s (%v): CI must run `make chromium` first", p, err)
-		}
-		t.Skipf("chromium not found at %s (%v): `make chromium` installs it", p, err)
-	}
-	return p
-}
-
 // tail is the end of chromium's output, which is mostly noise about D-Bus.
 func tail(s string) string {
 	const max = 4 << 10
@@ -53,7 +34,7 @@ func tail(s string) string {
 // kv tree, a restart of a killed child without a reload, a registry name
 // registered meanwhile, and a process's detail.
 func TestBrowser(t *testing.T) {
-	path := chromium(t)
+	path := testkit.Chromium(t)
 	n := startKV(t)
 	reg := registry.New(n)
 	if err := reg.AddScope("web"); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -22,24 +21,6 @@ import (
 // room for a loaded machine running the race detector.
 const bannerBound = 15 * time.Second
 
-// chromium returns the browser to drive: $ARBOR_CHROMIUM, or Debian's
-// /usr/bin/chromium (`make chromium` installs it). Under CI=true a missing
-// browser fails the test; elsewhere it skips it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("ARBOR_CHROMIUM")
-	if p == "" {
-		p = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s (%v): CI must run `make chromium` first", p, err)
-		}
-		t.Skipf("chromium not found at %s (%v): `make chromium` installs it", p, err)
-	}
-	return p
-}
-
 // browser is a headless Chromium with one tab.
 type browser struct {
 	t   *testing.T
@@ -49,7 +30,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	path := chromium(t)
+	path := testkit.Chromium(t)
 	out := &lockedBuffer{}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),

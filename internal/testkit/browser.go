@@ -2,7 +2,10 @@ package testkit
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -31,4 +34,22 @@ func PollJS(ctx context.Context, expr string, interval, timeout time.Duration) (
 			return v, err
 		}
 	}
+}
+
+// Chromium returns the browser a test drives: $ARBOR_CHROMIUM, or
+// Debian's /usr/bin/chromium (`make chromium` installs it). Under CI=true
+// a missing browser fails the test; elsewhere it skips it.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("ARBOR_CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium not found at %s (%v): CI must run `make chromium` first", p, err)
+		}
+		t.Skipf("chromium not found at %s (%v): `make chromium` installs it", p, err)
+	}
+	return p
 }
