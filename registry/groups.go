@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"iter"
 	"sort"
 	"sync/atomic"
 
@@ -71,7 +72,8 @@ func (s *Scope) view(group string) *memberView {
 // group), in no particular order. Local members that have exited are left
 // out even before the scope process has handled their exit. The slice is
 // shared with other callers until the group changes: do not modify it
-// (slices.Clone it first).
+// (slices.Clone it first), or range over MembersSeq, which hands out no
+// slice.
 func (s *Scope) Members(group string) []Member {
 	v := s.view(group)
 	if v == nil || v.count == 0 {
@@ -84,6 +86,31 @@ func (s *Scope) Members(group string) []Member {
 		}
 	}
 	return all
+}
+
+// MembersSeq yields the live members of group, the ones Members returns,
+// without handing out a slice: a loop over it allocates nothing and cannot
+// modify what other readers share. The members are the group's when the
+// loop starts; a local member that has exited by the time the loop
+// reaches it is skipped.
+//
+//	for m := range s.MembersSeq("room/7") { ... }
+func (s *Scope) MembersSeq(group string) iter.Seq[Member] {
+	return func(yield func(Member) bool) { s.eachMember(group, yield) }
+}
+
+// eachMember is MembersSeq's loop (kept out of it so that MembersSeq
+// inlines and its closure stays on the caller's stack).
+func (s *Scope) eachMember(group string, yield func(Member) bool) {
+	v := s.view(group)
+	if v == nil || v.count == 0 {
+		return
+	}
+	for _, m := range v.list() {
+		if s.live(m.PID) && !yield(m) {
+			return
+		}
+	}
 }
 
 // LocalMembers returns the live members of group that run on this node.
