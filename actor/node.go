@@ -37,6 +37,9 @@ type Node struct {
 	proto  *protoBridge // protoactor interop (proto.go)
 
 	noCrashReports bool // WithCrashReports(false)
+
+	_     [64]byte      // exits, written by every exit, on a line of its own
+	exits atomic.Uint64 // processes exited (Exits)
 }
 
 // NodeOption configures a Node.

@@ -36,6 +36,32 @@ type memberView struct {
 	// it and shared by every later one. A view whose slot is replaced in
 	// place is republished (replaced), so all never goes stale.
 	all atomic.Pointer[[]Member]
+	// alive is 1 + the node's Exits count read before a reader found
+	// every local member of all alive; 0: not found yet. While Exits
+	// still returns alive-1, no member has exited since (Node.Exits), and
+	// readers skip the checks.
+	alive atomic.Uint64
+}
+
+// liveList returns v's member list, and whether every local member in it
+// was alive when the node's Exits count was exits; it checks each member
+// only if a process of the node may have exited since the last check.
+func (v *memberView) liveList(s *Scope) (all []Member, exits uint64, alive bool) {
+	all = v.list()
+	if v.local == 0 {
+		return all, 0, true
+	}
+	exits = s.node.Exits()
+	if v.alive.Load() == exits+1 {
+		return all, exits, true
+	}
+	for i := range all {
+		if !s.live(all[i].PID) {
+			return all, exits, false
+		}
+	}
+	v.alive.Store(exits + 1)
+	return all, exits, true
 }
 
 // list returns the members of v, building the shared list once.
@@ -79,11 +105,9 @@ func (s *Scope) Members(group string) []Member {
 	if v == nil || v.count == 0 {
 		return nil
 	}
-	all := v.list()
-	for i := range all {
-		if !s.live(all[i].PID) {
-			return s.members0(group, false) // a copy without the dead
-		}
+	all, _, alive := v.liveList(s)
+	if !alive {
+		return s.members0(group, false) // a copy without the dead
 	}
 	return all
 }
@@ -106,8 +130,12 @@ func (s *Scope) eachMember(group string, yield func(Member) bool) {
 	if v == nil || v.count == 0 {
 		return
 	}
-	for _, m := range v.list() {
-		if s.live(m.PID) && !yield(m) {
+	all, exits, alive := v.liveList(s)
+	for _, m := range all {
+		// Still no exit on the node since the members were seen alive:
+		// m is alive; else it is checked.
+		ok := alive && (v.local == 0 || s.node.Exits() == exits)
+		if (ok || s.live(m.PID)) && !yield(m) {
 			return
 		}
 	}

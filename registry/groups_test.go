@@ -456,3 +456,39 @@ func TestGroupHolesAndCompaction(t *testing.T) {
 		t.Fatalf("empty group still listed: %v %d %v", s.Members("g"), s.GroupCount(), s.GroupNames())
 	}
 }
+
+// Members skips the liveness checks while no process of the node has
+// exited since it last found every member alive: an exit of a member
+// after a cached list still removes it, and an exit of another process
+// keeps every member.
+func TestMembersCacheFollowsExits(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	p, q, other := spawn(t, n), spawn(t, n), spawn(t, n)
+	for _, pid := range []actor.PID{p, q} {
+		if err := s.Join(ctx, "g", pid, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // the second read is the cached one
+		if got := pidsOf(s.Members("g")); !slices.Equal(got, sortedPIDs(p, q)) {
+			t.Fatalf("members %v", got)
+		}
+	}
+	kill(t, n, other, errors.New("not a member"))
+	if got := pidsOf(s.Members("g")); !slices.Equal(got, sortedPIDs(p, q)) {
+		t.Fatalf("after another process exited: %v", got)
+	}
+	_ = s.Members("g") // cached again
+	kill(t, n, q, errors.New("gone"))
+	if got := pidsOf(s.Members("g")); !slices.Equal(got, sortedPIDs(p)) {
+		t.Fatalf("after q exited: %v", got)
+	}
+	var seq []registry.Member
+	for m := range s.MembersSeq("g") {
+		seq = append(seq, m)
+	}
+	if got := pidsOf(seq); !slices.Equal(got, sortedPIDs(p)) {
+		t.Fatalf("MembersSeq after q exited: %v", got)
+	}
+}
