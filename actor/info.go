@@ -94,6 +94,14 @@ func (c *Context) info() Info {
 	return in
 }
 
+// Exits returns how many processes of n have exited so far. An exit is
+// counted after IsAlive turns false for the process and before anything
+// can learn of it (WatchExit, monitors, links, replies failed with its
+// reason). So a reader that reads Exits, then finds every process of a
+// set alive, may trust that set while Exits still returns what it read:
+// a cache of liveness checks (the registry's group lists) costs one load.
+func (n *Node) Exits() uint64 { return n.exits.Load() }
+
 // IsAlive reports whether pid is a live local process.
 func (n *Node) IsAlive(pid PID) bool {
 	c := n.lookup(pid)

@@ -44,6 +44,9 @@ type Node struct {
 	// OpenTelemetry (telemetry.go): nil unless an option turned it on, set
 	// once by NewNode, so every hook is one nil check.
 	tel *telemetry
+
+	_     [64]byte      // exits, written by every exit, on a line of its own
+	exits atomic.Uint64 // processes exited (Exits)
 }
 
 // NodeOption configures a Node.

@@ -464,6 +464,7 @@ func (c *Context) terminate(reason error, rest batch) {
 	c.mu.Lock()
 	c.state = stDead
 	c.dead.Store(true)
+	c.node.exits.Add(1)                     // after dead, before anyone hears of the exit (Node.Exits)
 	sigs, inbox := c.sys, c.inbox.take(nil) // empty for good
 	c.sys = nil
 	watchers := c.watchers

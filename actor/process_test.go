@@ -217,3 +217,31 @@ func settle() (int, uint64) {
 	runtime.ReadMemStats(&ms)
 	return g, ms.HeapAlloc
 }
+
+// Exits counts every exit, and an exit is counted by the time anyone
+// hears of it (here: WatchExit), after IsAlive turned false.
+func TestExitsCountsEveryExit(t *testing.T) {
+	n := newNode(t)
+	before := n.Exits()
+	var pids []actor.PID
+	for range 5 {
+		pid, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	if got := n.Exits(); got != before {
+		t.Fatalf("spawns counted as exits: %d → %d", before, got)
+	}
+	for i, pid := range pids {
+		exited := n.WatchExit(pid)
+		if err := n.Exit(pid, actor.Kill); err != nil {
+			t.Fatal(err)
+		}
+		<-exited
+		if got := n.Exits(); got < before+uint64(i)+1 || n.IsAlive(pid) {
+			t.Fatalf("after exit %d: Exits %d (from %d), alive %v", i+1, got, before, n.IsAlive(pid))
+		}
+	}
+}

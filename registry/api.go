@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"iter"
 
 	"github.com/arbor-otp/arbor/actor"
 )
@@ -99,6 +100,15 @@ func (r *Registry) Members(scope, group string) ([]Member, error) {
 		return nil, err
 	}
 	return s.Members(group), nil
+}
+
+// MembersSeq is Scope.MembersSeq in scope.
+func (r *Registry) MembersSeq(scope, group string) (iter.Seq[Member], error) {
+	s, err := r.scopeFor("list members of", scope, "", group, actor.PID{})
+	if err != nil {
+		return nil, err
+	}
+	return s.MembersSeq(group), nil
 }
 
 // LocalMembers is Scope.LocalMembers in scope.

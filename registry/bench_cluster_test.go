@@ -61,15 +61,20 @@ func BenchmarkReplicatedRegister(b *testing.B) {
 
 // BenchmarkHealConvergence10k: two nodes apart (a's only way in refuses
 // connections) each register 10k names; the cut heals; the time until
-// both show all 20k names.
-func BenchmarkHealConvergence10k(b *testing.B) {
+// both show all 20k names. The nodes redial every 100 ms; the Defaults
+// variant with the cluster's default reconnect interval.
+func BenchmarkHealConvergence10k(b *testing.B) { benchHeal(b) }
+
+func BenchmarkHealConvergence10kDefaults(b *testing.B) { benchHeal(b, "CHILD_DEFAULT_RECONNECT=1") }
+
+func benchHeal(b *testing.B, env ...string) {
 	for range b.N {
 		aAddr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b))
 		proxy := testkit.NewProxy(b, aAddr)
 		proxy.Cut(testkit.Reset)
-		na := startNode(b, "a", "CHILD_LISTEN="+aAddr, "CHILD_ADVERTISE="+proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1")
-		nb := startNode(b, "b", "CHILD_LISTEN="+fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
-			"CHILD_PEERS=a@"+proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1")
+		na := startNode(b, "a", append([]string{"CHILD_LISTEN=" + aAddr, "CHILD_ADVERTISE=" + proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1"}, env...)...)
+		nb := startNode(b, "b", append([]string{"CHILD_LISTEN=" + fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
+			"CHILD_PEERS=a@" + proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1"}, env...)...)
 		na.ok("bulk 10000 a")
 		nb.ok("bulk 10000 b")
 		done := make(chan string, 2)

@@ -239,6 +239,37 @@ func BenchmarkMembers1k(b *testing.B) {
 	}
 }
 
+// BenchmarkMembersSeq1k ranges over the members of a group of 1k local
+// processes with MembersSeq.
+func BenchmarkMembersSeq1k(b *testing.B) {
+	const members = 1_000
+	n, r := benchNode(b)
+	if err := r.AddScope("s"); err != nil {
+		b.Fatal(err)
+	}
+	s, _ := r.Scope("s")
+	for range members {
+		pid, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Join(context.Background(), "g", pid, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		got := 0
+		for range s.MembersSeq("g") {
+			got++
+		}
+		if got != members {
+			b.Fatalf("%d members", got)
+		}
+	}
+}
+
 // BenchmarkLeave1k makes a process leave and join again a group of 1k
 // members (one leave and one join per op).
 func BenchmarkLeave1k(b *testing.B) {

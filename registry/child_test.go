@@ -45,8 +45,10 @@ func runChild() {
 	opts := []cluster.Option{
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(childLogLevel()).With().Timestamp().Logger()),
 		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
-		cluster.WithReconnectInterval(100 * time.Millisecond),
 		cluster.WithConnectTimeout(time.Second),
+	}
+	if os.Getenv("CHILD_DEFAULT_RECONNECT") == "" { // benchmarks: the cluster's default
+		opts = append(opts, cluster.WithReconnectInterval(100*time.Millisecond))
 	}
 	if addr := os.Getenv("CHILD_LISTEN"); addr != "" {
 		opts = append(opts, cluster.WithListenAddr(addr))

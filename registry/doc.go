@@ -56,7 +56,8 @@
 // A process joins any number of groups, each with its own metadata:
 //
 //	err := reg.Join(ctx, "users", "room/7", pid, meta)
-//	members, err := reg.Members("users", "room/7")
+//	members, err := reg.Members("users", "room/7") // shared: do not modify
+//	seq, err := reg.MembersSeq("users", "room/7")  // for m := range seq { ... }
 //	n, err := reg.Publish(ctx, "users", "room/7", msg)
 //	replies, bad, err := reg.MultiCall(ctx, "users", "room/7", req)
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -59,6 +60,29 @@ func Example() {
 }
 
 // Gather processes in a group and publish to them.
+// MembersSeq ranges over a group's members without a slice to share.
+func ExampleScope_MembersSeq() {
+	ctx := context.Background()
+	node := exampleNode()
+	defer node.Stop(ctx)
+
+	reg := registry.New(node)
+	_ = reg.AddScope("chat")
+	room, _ := reg.Scope("chat")
+	for _, nick := range []string{"ann", "bo", "cy"} {
+		pid, _ := node.Spawn(idle{})
+		_ = room.Join(ctx, "room/7", pid, nick)
+	}
+	var nicks []string
+	for m := range room.MembersSeq("room/7") {
+		nicks = append(nicks, m.Meta.(string))
+	}
+	slices.Sort(nicks)
+	fmt.Println(nicks)
+	// Output:
+	// [ann bo cy]
+}
+
 func ExampleScope_Publish() {
 	ctx := context.Background()
 	node := exampleNode()

@@ -280,7 +280,7 @@ func (p *scopeProc) forwarded(ctx *actor.Context, w *registrypb.Write) *registry
 func (p *scopeProc) result(l *peerLink, res *registrypb.WriteResult) *registrypb.WriteResult {
 	if !l.out.IsZero() {
 		res.Session, res.Seq = l.outAsk, l.outSeq
-		if len(l.buf) > 0 {
+		if l.queued {
 			res.Seq++ // the queued changes go out as the next message
 		}
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"iter"
 	"sort"
 	"sync/atomic"
 
@@ -35,6 +36,32 @@ type memberView struct {
 	// it and shared by every later one. A view whose slot is replaced in
 	// place is republished (replaced), so all never goes stale.
 	all atomic.Pointer[[]Member]
+	// alive is 1 + the node's Exits count read before a reader found
+	// every local member of all alive; 0: not found yet. While Exits
+	// still returns alive-1, no member has exited since (Node.Exits), and
+	// readers skip the checks.
+	alive atomic.Uint64
+}
+
+// liveList returns v's member list, and whether every local member in it
+// was alive when the node's Exits count was exits; it checks each member
+// only if a process of the node may have exited since the last check.
+func (v *memberView) liveList(s *Scope) (all []Member, exits uint64, alive bool) {
+	all = v.list()
+	if v.local == 0 {
+		return all, 0, true
+	}
+	exits = s.node.Exits()
+	if v.alive.Load() == exits+1 {
+		return all, exits, true
+	}
+	for i := range all {
+		if !s.live(all[i].PID) {
+			return all, exits, false
+		}
+	}
+	v.alive.Store(exits + 1)
+	return all, exits, true
 }
 
 // list returns the members of v, building the shared list once.
@@ -71,19 +98,47 @@ func (s *Scope) view(group string) *memberView {
 // group), in no particular order. Local members that have exited are left
 // out even before the scope process has handled their exit. The slice is
 // shared with other callers until the group changes: do not modify it
-// (slices.Clone it first).
+// (slices.Clone it first), or range over MembersSeq, which hands out no
+// slice.
 func (s *Scope) Members(group string) []Member {
 	v := s.view(group)
 	if v == nil || v.count == 0 {
 		return nil
 	}
-	all := v.list()
-	for i := range all {
-		if !s.live(all[i].PID) {
-			return s.members0(group, false) // a copy without the dead
-		}
+	all, _, alive := v.liveList(s)
+	if !alive {
+		return s.members0(group, false) // a copy without the dead
 	}
 	return all
+}
+
+// MembersSeq yields the live members of group, the ones Members returns,
+// without handing out a slice: a loop over it allocates nothing and cannot
+// modify what other readers share. The members are the group's when the
+// loop starts; a local member that has exited by the time the loop
+// reaches it is skipped.
+//
+//	for m := range s.MembersSeq("room/7") { ... }
+func (s *Scope) MembersSeq(group string) iter.Seq[Member] {
+	return func(yield func(Member) bool) { s.eachMember(group, yield) }
+}
+
+// eachMember is MembersSeq's loop (kept out of it so that MembersSeq
+// inlines and its closure stays on the caller's stack).
+func (s *Scope) eachMember(group string, yield func(Member) bool) {
+	v := s.view(group)
+	if v == nil || v.count == 0 {
+		return
+	}
+	all, exits, alive := v.liveList(s)
+	for _, m := range all {
+		// Still no exit on the node since the members were seen alive:
+		// m is alive; else it is checked.
+		ok := alive && (v.local == 0 || s.node.Exits() == exits)
+		if (ok || s.live(m.PID)) && !yield(m) {
+			return
+		}
+	}
 }
 
 // LocalMembers returns the live members of group that run on this node.

@@ -307,6 +307,75 @@ func TestMembersListFollowsUpdates(t *testing.T) {
 	}
 }
 
+// MembersSeq yields what Members returns, skips a local member that
+// exited after the loop started, stops when the loop breaks, and yields
+// nothing for an unknown or empty group.
+func TestMembersSeq(t *testing.T) {
+	n, r, s := newScope(t)
+	ctx := ctxT(t)
+	p, q, u := spawn(t, n), spawn(t, n), spawn(t, n)
+	for _, pid := range []actor.PID{p, q, u} {
+		if err := s.Join(ctx, "g", pid, "m-"+pid.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []registry.Member
+	for m := range s.MembersSeq("g") {
+		got = append(got, m)
+	}
+	if !slices.Equal(pidsOf(got), pidsOf(s.Members("g"))) || len(got) != 3 {
+		t.Fatalf("MembersSeq %v, Members %v", got, s.Members("g"))
+	}
+	for _, m := range got {
+		if m.Meta != "m-"+m.PID.String() {
+			t.Fatalf("member %v with meta %v", m.PID, m.Meta)
+		}
+	}
+	// The members come in the order they joined: p, q, u.
+	var after []actor.PID
+	for m := range s.MembersSeq("g") {
+		if m.PID == p {
+			kill(t, n, q, errors.New("gone")) // in the loop, before it reaches q
+		}
+		after = append(after, m.PID)
+	}
+	if !slices.Equal(after, []actor.PID{p, u}) {
+		t.Fatalf("after q exited: %v", after)
+	}
+	count := 0
+	for range s.MembersSeq("g") {
+		count++
+		break
+	}
+	if count != 1 {
+		t.Fatalf("the loop broke after %d members", count)
+	}
+	for m := range s.MembersSeq("none") {
+		t.Fatalf("unknown group yields %v", m)
+	}
+	seqR, err := r.MembersSeq("s", "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viaReg []registry.Member
+	for m := range seqR {
+		viaReg = append(viaReg, m)
+	}
+	if !slices.Equal(pidsOf(viaReg), sortedPIDs(p, u)) {
+		t.Fatalf("Registry.MembersSeq: %v", viaReg)
+	}
+	if _, err := r.MembersSeq("nope", "g"); !errors.Is(err, registry.ErrUnknownScope) {
+		t.Fatalf("unknown scope: %v", err)
+	}
+	if allocs := testing.AllocsPerRun(100, func() {
+		for m := range s.MembersSeq("g") {
+			_ = m
+		}
+	}); allocs != 0 {
+		t.Errorf("a loop over MembersSeq allocates %.0f times", allocs)
+	}
+}
+
 // Leaves leave holes in a group's slots and a compaction removes them:
 // through many joins and leaves, with readers running, Members holds each
 // member exactly once and the counts follow.
@@ -385,5 +454,41 @@ func TestGroupHolesAndCompaction(t *testing.T) {
 	}
 	if s.Members("g") != nil || s.GroupCount() != 0 || len(s.GroupNames()) != 0 {
 		t.Fatalf("empty group still listed: %v %d %v", s.Members("g"), s.GroupCount(), s.GroupNames())
+	}
+}
+
+// Members skips the liveness checks while no process of the node has
+// exited since it last found every member alive: an exit of a member
+// after a cached list still removes it, and an exit of another process
+// keeps every member.
+func TestMembersCacheFollowsExits(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := ctxT(t)
+	p, q, other := spawn(t, n), spawn(t, n), spawn(t, n)
+	for _, pid := range []actor.PID{p, q} {
+		if err := s.Join(ctx, "g", pid, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // the second read is the cached one
+		if got := pidsOf(s.Members("g")); !slices.Equal(got, sortedPIDs(p, q)) {
+			t.Fatalf("members %v", got)
+		}
+	}
+	kill(t, n, other, errors.New("not a member"))
+	if got := pidsOf(s.Members("g")); !slices.Equal(got, sortedPIDs(p, q)) {
+		t.Fatalf("after another process exited: %v", got)
+	}
+	_ = s.Members("g") // cached again
+	kill(t, n, q, errors.New("gone"))
+	if got := pidsOf(s.Members("g")); !slices.Equal(got, sortedPIDs(p)) {
+		t.Fatalf("after q exited: %v", got)
+	}
+	var seq []registry.Member
+	for m := range s.MembersSeq("g") {
+		seq = append(seq, m)
+	}
+	if got := pidsOf(seq); !slices.Equal(got, sortedPIDs(p)) {
+		t.Fatalf("MembersSeq after q exited: %v", got)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"sort"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
@@ -33,6 +35,11 @@ type repl struct {
 	nextAsk  uint64
 	peers    map[string]*peerLink
 	flushing bool // a flushChanges is on its way
+	// pending holds the changes announced since the last flush, encoded
+	// as the entries of a Changes message (wirechange.go); each out
+	// stream sends what follows its from
+	pending []byte
+	enc     changeEncoder
 }
 
 // peerLink is what a scope process keeps about the scope on one other
@@ -56,7 +63,10 @@ type peerLink struct {
 	out    actor.PID
 	outAsk uint64
 	outSeq uint64
-	buf    []*registrypb.Change // changes not sent yet (announce)
+	// queued: changes for out are in repl.pending, from offset from on
+	// (announce; the earlier ones are in out's snapshot)
+	queued bool
+	from   int
 	// outAsks are the latest asks of out (at most 4, oldest first), which
 	// its forwarded writes may carry
 	outAsks []uint64
@@ -234,7 +244,7 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	for name := range l.names {
 		names = append(names, name)
 	}
-	sort.Strings(names)
+	p.sortForCallbacks(names)
 	for _, name := range names {
 		delete(l.names, name)
 		p.reshow(ctx, name, reason)
@@ -255,7 +265,7 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 		l.ask, l.askTo, l.seq = 0, actor.PID{}, 0
 	}
 	if dead.IsZero() || l.out == dead {
-		l.out, l.outAsk, l.outSeq, l.buf = actor.PID{}, 0, 0, nil
+		l.out, l.outAsk, l.outSeq, l.queued = actor.PID{}, 0, 0, false
 	}
 	p.releaseWaiters(l)
 	p.publishNodes()
@@ -361,7 +371,7 @@ func (p *scopeProc) onDiscover(ctx *actor.Context, d decodedMessage) {
 		l.outAsks = append(l.outAsks[:0], l.outAsks[1:]...)
 	}
 	l.outAsks = append(l.outAsks, d.ask)
-	l.out, l.outAsk, l.outSeq, l.buf = d.from, d.ask, 0, nil
+	l.out, l.outAsk, l.outSeq, l.queued = d.from, d.ask, 0, false
 	p.sendSnapshot(ctx, l)
 	if l.in != d.from && l.askTo != d.from && (d.start || l.ask == 0) {
 		p.discover(ctx, d.node, d.from, false)
@@ -433,7 +443,11 @@ func (p *scopeProc) wireMember(group string, pid actor.PID, meta any, time int64
 	return &registrypb.Member{Group: group, Pid: cluster.MarshalPID(pid), Meta: m, Time: time}, nil
 }
 
-// sendOut sends body on l's out stream with its next seq.
+// sendOut sends body on l's out stream with its next seq: a
+// *registrypb.ScopeMessage_Snapshot, or the Changes body already encoded
+// (the bytes of a ScopeMessage holding only that body), which goes out
+// as the message's unknown fields, that is verbatim: on the wire it is
+// the message's changes field, as if it were set.
 func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	l.outSeq++
 	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: p.s.name, From: p.repl.selfPID,
@@ -441,8 +455,8 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	switch b := body.(type) {
 	case *registrypb.ScopeMessage_Snapshot:
 		m.Body = b
-	case *registrypb.ScopeMessage_Changes:
-		m.Body = b
+	case []byte:
+		m.ProtoReflect().SetUnknown(protoreflect.RawFields(b))
 	}
 	// To the scope's name on the peer, not to the PID its Discover named:
 	// that PID is only what the message claims, and a node without the
@@ -454,19 +468,26 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	}
 }
 
-// announce queues a change of this node's entries for every out stream.
+// announce queues the change just appended to repl.pending from offset
+// start (or drops it, when no out stream is open) for every out stream.
 // The queues go out as one Changes message per stream when the scope
 // process handles the flushChanges it sends itself with the first change:
 // after the writes already in its mailbox.
-func (p *scopeProc) announce(ctx *actor.Context, c *registrypb.Change) {
+func (p *scopeProc) announce(ctx *actor.Context, start int) {
 	queued := false
 	for _, l := range p.repl.peers {
 		if !l.out.IsZero() {
-			l.buf = append(l.buf, c)
+			if !l.queued {
+				l.queued, l.from = true, start
+			}
 			queued = true
 		}
 	}
-	if queued && !p.repl.flushing {
+	if !queued {
+		p.repl.pending = p.repl.pending[:start]
+		return
+	}
+	if !p.repl.flushing {
 		p.repl.flushing = true
 		_ = ctx.Send(ctx.Self(), flushChanges{})
 	}
@@ -475,14 +496,37 @@ func (p *scopeProc) announce(ctx *actor.Context, c *registrypb.Change) {
 // flushChanges makes the scope process send the changes it queued.
 type flushChanges struct{}
 
-// flush sends every out stream its queued changes.
+// flush sends every out stream its queued changes, encoded once for all
+// the streams that queued the same ones (normally every stream: one
+// opened since the last flush queued fewer).
 func (p *scopeProc) flush(ctx *actor.Context) {
-	p.repl.flushing = false
-	for _, l := range p.repl.peers {
-		if len(l.buf) > 0 && !l.out.IsZero() {
-			p.sendOut(ctx, l, &registrypb.ScopeMessage_Changes{Changes: &registrypb.Changes{Changes: l.buf}})
+	r := p.repl
+	r.flushing = false
+	type encoded struct {
+		from int
+		body []byte
+	}
+	var done []encoded
+	for _, l := range r.peers {
+		if l.queued && !l.out.IsZero() {
+			var body []byte
+			for _, e := range done {
+				if e.from == l.from {
+					body = e.body
+				}
+			}
+			if body == nil {
+				body = changesBody(r.pending[l.from:])
+				done = append(done, encoded{l.from, body})
+			}
+			p.sendOut(ctx, l, body)
 		}
-		l.buf = nil
+		l.queued = false
+	}
+	if cap(r.pending) > 1<<20 {
+		r.pending = nil // do not keep a burst's buffer for ever
+	} else {
+		r.pending = r.pending[:0]
 	}
 }
 
@@ -490,41 +534,43 @@ func (p *scopeProc) flush(ctx *actor.Context) {
 func (p *scopeProc) replicated() bool { return p.repl != nil && len(p.repl.peers) > 0 }
 
 func (p *scopeProc) announceName(ctx *actor.Context, name string, e nameEntry, reason Reason) {
+	p.announceEntry(ctx, fChangeRegistered, name, e.pid, e.meta, e.time, reason)
+}
+
+func (p *scopeProc) announceJoined(ctx *actor.Context, group string, pid actor.PID, meta any, time int64, reason Reason) {
+	p.announceEntry(ctx, fChangeJoined, group, pid, meta, time, reason)
+}
+
+func (p *scopeProc) announceEntry(ctx *actor.Context, kind protowire.Number, key string, pid actor.PID, meta any, time int64, reason Reason) {
 	if !p.replicated() {
 		return
 	}
-	n, err := p.wireName(name, e)
+	r := p.repl
+	start := len(r.pending)
+	b, err := r.enc.appendEntryChange(r.pending, kind, key, pid, meta, time, reason)
 	if err != nil {
-		return
+		return // checked by the write already (checkMeta)
 	}
-	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Registered{Registered: &registrypb.Registered{Entry: n, Reason: encodeReason(reason)}}})
+	r.pending = b
+	p.announce(ctx, start)
 }
 
 func (p *scopeProc) announceUnregistered(ctx *actor.Context, name string, pid actor.PID, reason Reason) {
 	if !p.replicated() {
 		return
 	}
-	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{
-		Name: name, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
-}
-
-func (p *scopeProc) announceJoined(ctx *actor.Context, group string, pid actor.PID, meta any, time int64, reason Reason) {
-	if !p.replicated() {
-		return
-	}
-	m, err := p.wireMember(group, pid, meta, time)
-	if err != nil {
-		return
-	}
-	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{Entry: m, Reason: encodeReason(reason)}}})
+	start := len(p.repl.pending)
+	p.repl.pending = p.repl.enc.appendKeyChange(p.repl.pending, fChangeUnregistered, name, pid, reason)
+	p.announce(ctx, start)
 }
 
 func (p *scopeProc) announceLeft(ctx *actor.Context, group string, pid actor.PID, reason Reason) {
 	if !p.replicated() {
 		return
 	}
-	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Left{Left: &registrypb.Left{
-		Group: group, Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
+	start := len(p.repl.pending)
+	p.repl.pending = p.repl.enc.appendKeyChange(p.repl.pending, fChangeLeft, group, pid, reason)
+	p.announce(ctx, start)
 }
 
 // announceExited gives the peers the exit reason of a process whose
@@ -533,8 +579,9 @@ func (p *scopeProc) announceExited(ctx *actor.Context, pid actor.PID, reason Rea
 	if !p.replicated() {
 		return
 	}
-	p.announce(ctx, &registrypb.Change{Change: &registrypb.Change_Exited{Exited: &registrypb.Exited{
-		Pid: cluster.MarshalPID(pid), Reason: encodeReason(reason)}}})
+	start := len(p.repl.pending)
+	p.repl.pending = p.repl.enc.appendExited(p.repl.pending, pid, reason)
+	p.announce(ctx, start)
 }
 
 // announceEvents announces the removals in evs (from purge) with reason.
@@ -711,6 +758,16 @@ func (p *scopeProc) remoteDelMember(ctx *actor.Context, l *peerLink, k memberKey
 	}
 }
 
+// sortForCallbacks sorts the names a purge or a sweep removes, so that
+// their callbacks come in an order that does not depend on a map's; with
+// no callbacks to run the order is not seen, and 100k names took a third
+// of a purge's time to sort.
+func (p *scopeProc) sortForCallbacks(names []string) {
+	if !p.events.IsZero() {
+		sort.Strings(names)
+	}
+}
+
 // dropMembers removes l's node's memberships whose generation drop
 // selects.
 func (p *scopeProc) dropMembers(ctx *actor.Context, l *peerLink, drop func(gen uint64) bool, reason Reason) {
@@ -720,6 +777,16 @@ func (p *scopeProc) dropMembers(ctx *actor.Context, l *peerLink, drop func(gen u
 			keys = append(keys, k)
 		}
 	}
+	if !p.events.IsZero() { // else the order is not seen (sortForCallbacks)
+		p.sortMembers(keys)
+	}
+	for _, k := range keys {
+		p.remoteDelMember(ctx, l, k, reason)
+	}
+}
+
+// sortMembers sorts keys by group, then PID.
+func (p *scopeProc) sortMembers(keys []memberKey) {
 	slices.SortFunc(keys, func(a, b memberKey) int {
 		if a.group != b.group {
 			if a.group < b.group {
@@ -732,9 +799,6 @@ func (p *scopeProc) dropMembers(ctx *actor.Context, l *peerLink, drop func(gen u
 		}
 		return 1
 	})
-	for _, k := range keys {
-		p.remoteDelMember(ctx, l, k, reason)
-	}
 }
 
 // sweep ends a snapshot: the entries of l's node it did not list go.
@@ -745,7 +809,7 @@ func (p *scopeProc) sweep(ctx *actor.Context, l *peerLink, reason Reason) {
 			stale = append(stale, name)
 		}
 	}
-	sort.Strings(stale)
+	p.sortForCallbacks(stale)
 	for _, name := range stale {
 		delete(l.names, name)
 		p.reshow(ctx, name, reason)
@@ -798,7 +862,7 @@ func (p *scopeProc) restartRepl(ctx *actor.Context) {
 		l.ask, l.askTo, l.in, l.mon, l.seq, l.synced, l.waiters = 0, actor.PID{}, actor.PID{}, actor.Ref{}, 0, false, nil
 		l.gapTimer.Cancel() // its message would go to the dead process
 		l.gapTimer, l.gapBackoff = nil, 0
-		l.out, l.outAsk, l.outSeq, l.buf = actor.PID{}, 0, 0, nil
+		l.out, l.outAsk, l.outSeq, l.queued = actor.PID{}, 0, 0, false
 		if !up[node] {
 			p.purgeNode(ctx, l, actor.PID{})
 		}
