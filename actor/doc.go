@@ -43,7 +43,13 @@
 // *Context (it is a context.Context) to Call from inside a handler; a call
 // to self then fails with ErrCallSelf instead of waiting out its deadline.
 // Contexts without a deadline get DefaultCallTimeout. A reply that comes
-// after the caller gave up is dropped. A call (or a send) to the zero PID
+// after the caller gave up is dropped. The caller's deadline reaches the
+// callee, on this node or another: while the process handles the request,
+// its *Context reports that deadline as Deadline (Done closes and Err is
+// context.DeadlineExceeded when it passes), Request.Deadline returns it
+// for a reply given later, and a Call made with the handler's ctx passes
+// it on. A caller whose ctx has no deadline leaves the handler without
+// one. A call (or a send) to the zero PID
 // fails at once with ErrZeroPID, which also matches NoProc. A failed call
 // is a *CallError naming its target: the PID, or the name and node of a
 // call by name.

@@ -29,5 +29,7 @@ func init() {
 
 		TraceParent:     traceParent,
 		SetRequestTrace: setRequestTrace,
+
+		SetRequestDeadline: setRequestDeadline,
 	})
 }

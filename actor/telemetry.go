@@ -130,14 +130,6 @@ func (t *telemetry) stop() {
 	}
 }
 
-// reqTrace is the trace a Request carries from its caller: the caller's
-// span, and while the request is handled, the context of the handler's
-// span (so a Call made from the handler is its child).
-type reqTrace struct {
-	parent trace.SpanContext
-	ctx    context.Context
-}
-
 // call is Node.call with a client span and the call's duration.
 func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (any, error) {
 	// The clock is read only for a histogram that records (a no-op
@@ -148,9 +140,9 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 		start = time.Now()
 	}
 	ctx, span := t.tracer.Start(ctx, "arbor.call", t.clientSpan...)
-	var tr *reqTrace
+	var tr *reqExt
 	if sc := span.SpanContext(); sc.IsValid() {
-		tr = &reqTrace{parent: sc}
+		tr = &reqExt{parent: sc}
 		if span.IsRecording() {
 			span.SetAttributes(attribute.String("arbor.to", to.String()),
 				attribute.String("arbor.message.type", fmt.Sprintf("%T", msg)))
@@ -175,15 +167,18 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 // handle runs the Receiver on a traced request, inside a server span that
 // is the child of the caller's.
 func (t *telemetry) handle(c *Context, req *Request) error {
-	parent := trace.ContextWithRemoteSpanContext(context.Background(), req.trace.parent)
+	if !req.ext.parent.IsValid() {
+		return c.recv.Receive(c, req)
+	}
+	parent := trace.ContextWithRemoteSpanContext(context.Background(), req.ext.parent)
 	ctx, span := t.tracer.Start(parent, "arbor.handle", t.serverSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("arbor.pid", c.self.String()),
 			attribute.String("arbor.message.type", fmt.Sprintf("%T", req.msg)))
 	}
-	req.trace.ctx = ctx
+	req.ext.ctx = ctx
 	reason := c.recv.Receive(c, req)
-	req.trace.ctx = nil
+	req.ext.ctx = nil
 	if reason != nil {
 		span.SetStatus(codes.Error, reason.Error())
 	}
@@ -214,8 +209,8 @@ func (t *telemetry) send(ctx context.Context, to PID, cast bool) trace.Span {
 // traceValue is Context.Value for keys other than Arbor's own: the context
 // of the span of the request being handled, if it is traced.
 func (c *Context) traceValue(key any) any {
-	if r := c.current; r != nil && r.trace != nil && r.trace.ctx != nil {
-		return r.trace.ctx.Value(key)
+	if r := c.current; r != nil && r.ext != nil && r.ext.ctx != nil {
+		return r.ext.ctx.Value(key)
 	}
 	return nil
 }
@@ -242,7 +237,7 @@ func setRequestTrace(n *Node, r *Request, parent, state string) {
 	h := headers{parent: parent, state: state}
 	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), &h))
 	if sc.IsValid() {
-		r.trace = &reqTrace{parent: sc}
+		r.ext = &reqExt{parent: sc}
 	}
 }
 

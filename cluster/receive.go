@@ -353,6 +353,9 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 	})
 	rt.SetRequestTrace(t.node, req, c.GetTraceParent(), c.GetTraceState())
 	if ms := c.GetTimeoutMs(); ms > 0 {
+		if !c.GetDefaultTimeout() {
+			rt.SetRequestDeadline(req, time.Now().Add(time.Duration(ms)*time.Millisecond))
+		}
 		// Once the caller gave up, a late answer is dropped.
 		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
 	}

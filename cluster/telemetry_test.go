@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -54,6 +56,8 @@ func startHop(c *cluster.Cluster) error {
 //     "hop" and the rest, and replies with that answer;
 //   - "hop P...": calls the first PID with the rest; with none left it
 //     replies with the trace ID of its handler's span;
+//   - "deadline [P]": its handler's deadline (Unix nanoseconds or
+//     "none"), or what P says when called with "deadline" and its ctx;
 //   - "spans": one line "name trace span parent" per ended span;
 //   - "metrics": one line "name value" per metric (a sum's total, a
 //     histogram's count, a gauge's value).
@@ -94,6 +98,28 @@ func (hop) Receive(ctx *actor.Context, msg any) error {
 			return nil
 		}
 		req.Reply(v)
+	case "deadline":
+		// "deadline": the handler's deadline as Unix nanoseconds, or
+		// "none"; "deadline P": what P says when called with this ctx.
+		if len(f) > 1 {
+			next, err := decodePIDArg(f[1])
+			if err != nil {
+				return err
+			}
+			v, err := actor.Call(ctx, next, wrapperspb.String("deadline"))
+			if err != nil {
+				req.Reply(wrapperspb.String("error: " + err.Error()))
+				return nil
+			}
+			req.Reply(v)
+			return nil
+		}
+		d, ok := ctx.Deadline()
+		if !ok {
+			req.Reply(wrapperspb.String("none"))
+			return nil
+		}
+		req.Reply(wrapperspb.String(strconv.FormatInt(d.UnixNano(), 10)))
 	case "spans":
 		var b strings.Builder
 		for _, sp := range childSpans.Ended() {
@@ -233,5 +259,52 @@ func TestTelemetryThreeHopTrace(t *testing.T) {
 	}
 	if _, ok := got["arbor.cluster.envelopes.dropped"]; !ok {
 		t.Errorf("B has no arbor.cluster.envelopes.dropped (all: %v)", got)
+	}
+}
+
+// A caller's deadline reaches the handler on another node as
+// ctx.Deadline() (the wire carries the remaining time), and from there one
+// more node on: the test calls a child, whose handler calls a second child
+// with its ctx. A caller without a deadline leaves the handler without.
+func TestCallDeadlineAcrossNodes(t *testing.T) {
+	a := startChild(t, "dla", "CHILD_TRACE=1")
+	b := startChild(t, "dlb", "CHILD_TRACE=1")
+	v, err := shared.CallNamed(ctxT(t), b.name, "hop", wrapperspb.String("pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(context.Background(), want)
+	defer cancel()
+	for _, req := range []string{"deadline", "deadline " + pidArg(pb)} {
+		v, err := shared.CallNamed(ctx, a.name, "hop", wrapperspb.String(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := v.(*wrapperspb.StringValue).GetValue()
+		ns, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: the handler answered %q", req, s)
+		}
+		// The wire carries the remaining time in whole milliseconds,
+		// counted again from the request's arrival (one machine, one
+		// clock here): the handler's deadline is the caller's, less up to
+		// a millisecond per hop, plus the time in transit (generous
+		// bounds: a loaded machine).
+		got := time.Unix(0, ns)
+		if got.Before(want.Add(-time.Second)) || got.After(want.Add(time.Minute)) {
+			t.Fatalf("%s: the handler saw deadline %v, want about %v", req, got, want)
+		}
+	}
+	v, err = shared.CallNamed(context.Background(), a.name, "hop", wrapperspb.String("deadline "+pidArg(pb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := v.(*wrapperspb.StringValue).GetValue(); s != "none" {
+		t.Fatalf("a call without a deadline gave the handler %q", s)
 	}
 }

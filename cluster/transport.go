@@ -248,7 +248,8 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		return nil, err
 	}
 	timeout := actor.DefaultCallTimeout
-	if d, ok := ctx.Deadline(); ok {
+	d, hasDeadline := ctx.Deadline()
+	if hasDeadline {
 		timeout = time.Until(d)
 	}
 	id := t.callSeq.Add(1)
@@ -256,7 +257,8 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	traceParent, traceState := rt.TraceParent(t.node, ctx)
 	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
 		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
-		TimeoutMs: max(timeout.Milliseconds(), 1), TraceParent: traceParent, TraceState: traceState,
+		TimeoutMs: max(timeout.Milliseconds(), 1), DefaultTimeout: !hasDeadline,
+		TraceParent: traceParent, TraceState: traceState,
 	}}})
 	p.mu.Lock()
 	if p.calls == nil {

@@ -3,6 +3,7 @@ package seam
 import (
 	"context"
 	"strconv"
+	"time"
 )
 
 // SignalKind names a signal between processes.
@@ -121,6 +122,10 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// with NewRequest the span its remote caller sent.
 	TraceParent     func(n Node, ctx context.Context) (parent, state string)
 	SetRequestTrace func(n Node, r Request, parent, state string)
+	// SetRequestDeadline gives a request built with NewRequest its remote
+	// caller's deadline, before it is posted: the handler sees it as
+	// ctx.Deadline().
+	SetRequestDeadline func(r Request, deadline time.Time)
 }
 
 var installed any
