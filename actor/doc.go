@@ -94,10 +94,13 @@
 // # OpenTelemetry
 //
 // WithTracerProvider, WithMeterProvider and WithTelemetry (the global
-// providers) turn on OpenTelemetry for a node. A Call is then an
-// "arbor.call" client span, and its handling an "arbor.handle" server
-// span below it, on this node or another (the W3C trace context crosses
-// nodes with the call), so a call from A to B to C is one trace; while a
+// providers) turn on OpenTelemetry for a node. A Call made within a trace
+// (its ctx carries a span) is then an "arbor.call" client span, and its
+// handling an "arbor.handle" server span below it; a Call outside any
+// trace starts none unless the node has WithRootSpans (its duration is
+// recorded either way). Spans link up on this node or another (the W3C
+// trace context crosses nodes with the call), so a call from A to B to C
+// is one trace; while a
 // traced request is handled, the *Context carries the handler's span
 // (trace.SpanFromContext(ctx)), so calls made from the handler are its
 // children. A send or cast made within a recorded span is an "arbor.send"

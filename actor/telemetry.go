@@ -36,6 +36,15 @@ func WithMeterProvider(mp metric.MeterProvider) NodeOption {
 // set with WithTracerProvider or WithMeterProvider.
 func WithTelemetry() NodeOption { return func(c *nodeConfig) { c.telemetry = true } }
 
+// WithRootSpans makes a Call made outside any trace (its ctx carries no
+// valid span) start one: its arbor.call span is then a root span. Without
+// it such a call is not traced (its duration is still recorded), as a
+// send outside a trace is not: a trace per call a background loop makes
+// would flood a backend, and the call of a traced request, an HTTP
+// handler's with its span in ctx for one, is traced either way (ADR 0010,
+// 2026-12-01). It has effect only on a node with telemetry on.
+func WithRootSpans() NodeOption { return func(c *nodeConfig) { c.rootSpans = true } }
+
 // TracerProvider returns the node's tracer provider, or nil when the node
 // has no telemetry. Arbor's other packages (cluster, supervision,
 // registry) take their spans from it.
@@ -68,6 +77,9 @@ type telemetry struct {
 	callOK   []metric.RecordOption
 	callErr  []metric.RecordOption
 	reg      metric.Registration // the mailbox gauges' callback
+
+	// rootSpans: a call outside any trace starts one (WithRootSpans).
+	rootSpans bool
 
 	clientSpan, serverSpan, producerSpan []trace.SpanStartOption
 }
@@ -130,7 +142,8 @@ func (t *telemetry) stop() {
 	}
 }
 
-// call is Node.call with a client span and the call's duration.
+// call is Node.call with the call's duration and, within a trace (or for
+// every call with WithRootSpans), a client span.
 func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (any, error) {
 	// The clock is read only for a histogram that records (a no-op
 	// provider's does not): on some machines time.Now is the dearest part.
@@ -138,6 +151,15 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 	timed := t.callDur.Enabled(ctx)
 	if timed {
 		start = time.Now()
+	}
+	if !t.rootSpans && !trace.SpanContextFromContext(ctx).IsValid() {
+		// Outside any trace: no span (and none of the context otel's
+		// Start would allocate for a root span), the duration only.
+		v, err := n.callTraced(ctx, from, to, msg, nil)
+		if timed {
+			t.recordCall(ctx, start, err)
+		}
+		return v, err
 	}
 	ctx, span := t.tracer.Start(ctx, "arbor.call", t.clientSpan...)
 	var tr *reqExt
@@ -150,11 +172,7 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 	}
 	v, err := n.callTraced(ctx, from, to, msg, tr)
 	if timed {
-		opts := t.callOK
-		if err != nil {
-			opts = t.callErr
-		}
-		t.callDur.Record(ctx, time.Since(start).Seconds(), opts...)
+		t.recordCall(ctx, start, err)
 	}
 	if err != nil && span.IsRecording() {
 		span.RecordError(err)
@@ -162,6 +180,15 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 	}
 	span.End()
 	return v, err
+}
+
+// recordCall records a call's duration, by outcome.
+func (t *telemetry) recordCall(ctx context.Context, start time.Time, err error) {
+	opts := t.callOK
+	if err != nil {
+		opts = t.callErr
+	}
+	t.callDur.Record(ctx, time.Since(start).Seconds(), opts...)
 }
 
 // handle runs the Receiver on a traced request, inside a server span that
