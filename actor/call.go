@@ -131,10 +131,8 @@ func Send(ctx context.Context, pid PID, msg any) error {
 	if n == nil {
 		return remoteOrZero(pid)
 	}
-	if n.tel != nil {
-		if span := n.tel.send(ctx, pid, false); span != nil {
-			defer span.End()
-		}
+	if t := n.tel; t != nil {
+		return t.sendEnv(ctx, n, from, pid, envelope{msg: msg})
 	}
 	return n.send(from, pid, msg)
 }

@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // InstrumentationName names the tracer and meter Arbor's packages take from
@@ -81,7 +83,7 @@ type telemetry struct {
 	// rootSpans: a call outside any trace starts one (WithRootSpans).
 	rootSpans bool
 
-	clientSpan, serverSpan, producerSpan []trace.SpanStartOption
+	clientSpan, serverSpan, producerSpan, consumerSpan []trace.SpanStartOption
 }
 
 func newTelemetry(n *Node, tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {
@@ -98,6 +100,7 @@ func newTelemetry(n *Node, tp trace.TracerProvider, mp metric.MeterProvider) *te
 		clientSpan:   []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)},
 		serverSpan:   []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)},
 		producerSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)},
+		consumerSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)},
 		callOK:       []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "ok")))},
 		callErr:      []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "error")))},
 	}
@@ -231,6 +234,61 @@ func (t *telemetry) send(ctx context.Context, to PID, cast bool) trace.Span {
 		span.SetAttributes(attribute.String("arbor.to", to.String()))
 	}
 	return span
+}
+
+// sendEnv is Node.sendEnv within a producer span when ctx carries a
+// recorded span; the span crosses to another node with the message when
+// the transport carries it (seam.TracedSender), and the receiving node's
+// delivery is its child.
+func (t *telemetry) sendEnv(ctx context.Context, n *Node, from, to PID, e envelope) error {
+	span := t.send(ctx, to, e.cast)
+	if span == nil {
+		return n.sendEnv(from, to, e)
+	}
+	defer span.End()
+	if to.node != n.ident && to.node != nil {
+		if tr := n.remote.Load(); tr != nil {
+			if ts, ok := (*tr).(seam.TracedSender[PID]); ok {
+				parent, state := w3c(span.SpanContext())
+				return ts.SendTraced(from, to, e.msg, e.cast, parent, state)
+			}
+		}
+	}
+	return n.sendEnv(from, to, e)
+}
+
+// w3c returns the traceparent and tracestate headers of sc.
+func w3c(sc trace.SpanContext) (parent, state string) {
+	var h headers
+	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), &h)
+	return h.parent, h.state
+}
+
+// deliverTraced is deliverLocal for a message that came from another node
+// with its sender's span: on a node with telemetry the delivery is an
+// "arbor.receive" consumer span, the child of the sender's producer span.
+// A malformed traceparent is ignored (the message is delivered untraced).
+func deliverTraced(n *Node, to PID, msg any, cast bool, parent, state string) error {
+	t := n.tel
+	if t == nil {
+		return n.deliverLocal(to, msg, cast)
+	}
+	h := headers{parent: parent, state: state}
+	pctx := propagation.TraceContext{}.Extract(context.Background(), &h)
+	if !trace.SpanContextFromContext(pctx).IsValid() {
+		return n.deliverLocal(to, msg, cast)
+	}
+	_, span := t.tracer.Start(pctx, "arbor.receive", t.consumerSpan...)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("arbor.to", to.String()),
+			attribute.String("arbor.message.type", fmt.Sprintf("%T", msg)))
+	}
+	err := n.deliverLocal(to, msg, cast)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+	return err
 }
 
 // traceValue is Context.Value for keys other than Arbor's own: the context

@@ -96,6 +96,10 @@ func (t *transport) deliverFields(f userFields) {
 	if err == nil {
 		m := mt.New().Interface()
 		if err = proto.Unmarshal(f.payload, m); err == nil {
+			if len(f.traceParent) > 0 {
+				_ = rt.DeliverTraced(t.node, to, m, f.cast, string(f.traceParent), string(f.traceState))
+				return
+			}
 			_ = rt.DeliverLocal(t.node, to, m, f.cast)
 			return
 		}

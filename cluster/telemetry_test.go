@@ -18,6 +18,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // A child started with CHILD_TRACE=1 has telemetry: an SDK tracer
@@ -56,6 +57,8 @@ func startHop(c *cluster.Cluster) error {
 //     "hop" and the rest, and replies with that answer;
 //   - "hop P...": calls the first PID with the rest; with none left it
 //     replies with the trace ID of its handler's span;
+//   - "cast P", "send P": casts (sends) a StringValue to P within a span
+//     "test.root";
 //   - "deadline [P]": its handler's deadline (Unix nanoseconds or
 //     "none"), or what P says when called with "deadline" and its ctx;
 //   - "spans": one line "name trace span parent" per ended span;
@@ -98,6 +101,25 @@ func (hop) Receive(ctx *actor.Context, msg any) error {
 			return nil
 		}
 		req.Reply(v)
+	case "cast", "send":
+		// "cast P" / "send P": within a span "test.root", casts (or
+		// sends) a StringValue to P and replies "ok".
+		next, err := decodePIDArg(f[1])
+		if err != nil {
+			return err
+		}
+		sctx, span := ctx.Node().TracerProvider().Tracer("test").Start(ctx, "test.root")
+		if f[0] == "cast" {
+			err = actor.Cast(sctx, next, wrapperspb.String("noted"))
+		} else {
+			err = actor.Send(sctx, next, wrapperspb.String("noted"))
+		}
+		span.End()
+		if err != nil {
+			req.Reply(wrapperspb.String("error: " + err.Error()))
+			return nil
+		}
+		req.Reply(wrapperspb.String("ok"))
 	case "deadline":
 		// "deadline": the handler's deadline as Unix nanoseconds, or
 		// "none"; "deadline P": what P says when called with this ctx.
@@ -307,4 +329,68 @@ func TestCallDeadlineAcrossNodes(t *testing.T) {
 	if s := v.(*wrapperspb.StringValue).GetValue(); s != "none" {
 		t.Fatalf("a call without a deadline gave the handler %q", s)
 	}
+}
+
+// A cast and a send made within a trace carry the trace to the node of
+// their target: there the delivery is an arbor.receive span whose parent
+// is the sender's producer span (two OS processes).
+func TestTelemetrySendTraceAcrossNodes(t *testing.T) {
+	a := startChild(t, "tsa", "CHILD_TRACE=1")
+	b := startChild(t, "tsb", "CHILD_TRACE=1")
+	ask := func(c *child, req string) string {
+		t.Helper()
+		v, err := shared.CallNamed(ctxT(t), c.name, "hop", wrapperspb.String(req))
+		if err != nil {
+			t.Fatalf("%s on %s: %v", req, c.name, err)
+		}
+		return v.(*wrapperspb.StringValue).GetValue()
+	}
+	v, err := shared.CallNamed(ctxT(t), b.name, "hop", wrapperspb.String("pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := func(c *child) []spanLine {
+		var out []spanLine
+		for _, l := range strings.Split(strings.TrimSpace(ask(c, "spans")), "\n") {
+			if f := strings.Fields(l); len(f) == 4 {
+				out = append(out, spanLine{name: f[0], trace: f[1], span: f[2], parent: f[3]})
+			}
+		}
+		return out
+	}
+	for _, kind := range []string{"cast", "send"} {
+		if got := ask(a, kind+" "+pidArg(pb)); got != "ok" {
+			t.Fatalf("%s: %s", kind, got)
+		}
+	}
+	producers := map[string]spanLine{}
+	for _, s := range spans(a) {
+		if s.name == "arbor.cast" || s.name == "arbor.send" {
+			producers[s.span] = s
+		}
+	}
+	if len(producers) != 2 {
+		t.Fatalf("A's spans %v, want an arbor.cast and an arbor.send", spans(a))
+	}
+	testkit.Eventually(t, 30*time.Second, func() error {
+		var linked int
+		for _, s := range spans(b) {
+			if s.name != "arbor.receive" {
+				continue
+			}
+			p, ok := producers[s.parent]
+			if !ok || p.trace != s.trace {
+				return fmt.Errorf("B's arbor.receive %+v is not the child of a producer span of A (%v)", s, producers)
+			}
+			linked++
+		}
+		if linked != 2 {
+			return fmt.Errorf("B has %d arbor.receive spans, want 2", linked)
+		}
+		return nil
+	})
 }

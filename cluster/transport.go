@@ -159,6 +159,12 @@ func (t *transport) Cast(_, to actor.PID, msg any) error {
 // node, or to the name toName there, encoded once as a UserMessage that
 // goes into the peer's next UserBatch.
 func (t *transport) sendMessage(to actor.PID, toName, node string, msg any, cast bool) error {
+	return t.sendUser(to, toName, node, msg, cast, "", "")
+}
+
+// sendUser is sendMessage with the sender's span in W3C form (traceparent
+// and tracestate, SendTraced), carried in the UserMessage when set.
+func (t *transport) sendUser(to actor.PID, toName, node string, msg any, cast bool, traceParent, traceState string) error {
 	pm, ok := msg.(proto.Message)
 	if !ok || pm == nil {
 		return fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
@@ -173,6 +179,9 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any, cast
 	rec, err := appendUserMessage(nil, to, toName, pm, cast)
 	if err != nil {
 		return err
+	}
+	if traceParent != "" {
+		rec = appendUserTrace(rec, traceParent, traceState)
 	}
 	if len(rec) > MaxMessageBytes {
 		return fmt.Errorf("%w: %T is %d bytes with its address", ErrTooLarge, msg, len(rec))
