@@ -274,6 +274,8 @@ func TestTelemetryThreeHopTrace(t *testing.T) {
 		"arbor.processes":                  1,
 		"arbor.cluster.sessions":           1,
 		"arbor.cluster.envelopes.received": 1,
+		"arbor.cluster.bytes.sent":         1,
+		"arbor.cluster.bytes.received":     1,
 	} {
 		if got[name] < atLeast {
 			t.Errorf("B's %s = %v, want at least %v (all: %v)", name, got[name], atLeast, got)
