@@ -19,10 +19,13 @@ type Request struct {
 	from PID
 	ch   chan callResult
 	fn   func(value any, err error) // set instead of ch for a remote caller
-	done atomic.Bool
-	// The caller's span, when the call is traced (telemetry.go); nil on a
-	// node without telemetry.
-	trace *reqTrace
+	// What a few requests carry beside (deadline.go): the caller's span
+	// when the call is traced, the handler's context of the deadline when
+	// it asked for one; nil for most.
+	ext *reqExt
+	// The caller's deadline and whether the request was answered, in one
+	// word so that Request stays in the 64-byte size class (deadline.go).
+	state atomic.Uint64
 }
 
 type callResult struct {
@@ -40,7 +43,7 @@ func (r *Request) From() PID { return r.from }
 // Reply answers the request. Only the first answer counts; Reply reports
 // whether this one did (false if already answered or the caller gave up).
 func (r *Request) Reply(v any) bool {
-	if !r.done.CompareAndSwap(false, true) {
+	if !r.finish() {
 		return false
 	}
 	if r.fn != nil {
@@ -53,13 +56,13 @@ func (r *Request) Reply(v any) bool {
 
 // cancel abandons the request: later replies are dropped and its fn is not
 // called. It reports whether the request was still pending.
-func (r *Request) cancel() bool { return r.done.CompareAndSwap(false, true) }
+func (r *Request) cancel() bool { return r.finish() }
 
 // Done reports whether the request was answered (or abandoned).
-func (r *Request) Done() bool { return r.done.Load() }
+func (r *Request) Done() bool { return r.state.Load()&answered != 0 }
 
 func (r *Request) fail(reason error) {
-	if r.done.CompareAndSwap(false, true) {
+	if r.finish() {
 		if r.fn != nil {
 			r.fn(nil, reason)
 			return
@@ -128,10 +131,8 @@ func Send(ctx context.Context, pid PID, msg any) error {
 	if n == nil {
 		return remoteOrZero(pid)
 	}
-	if n.tel != nil {
-		if span := n.tel.send(ctx, pid, false); span != nil {
-			defer span.End()
-		}
+	if t := n.tel; t != nil {
+		return t.sendEnv(ctx, n, from, pid, envelope{msg: msg})
 	}
 	return n.send(from, pid, msg)
 }
@@ -199,7 +200,7 @@ func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
 
 // callTraced is call; tr, when set, is the caller's span the request
 // carries to its handler.
-func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqTrace) (any, error) {
+func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt) (any, error) {
 	if to.node != n.ident {
 		if to.node == nil {
 			return nil, &CallError{Reason: ErrZeroPID}
@@ -214,13 +215,17 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqTra
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
 	w := n.waiters.Get().(*waiter)
-	req := &Request{msg: msg, from: from, ch: w.ch, trace: tr}
+	req := &Request{msg: msg, from: from, ch: w.ch, ext: tr}
+	d, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		req.setDeadline(d)
+	}
 	if !c.post(req) {
 		n.waiters.Put(w)
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
 	var expired <-chan time.Time
-	if _, ok := ctx.Deadline(); !ok {
+	if !hasDeadline {
 		if w.t == nil {
 			w.t = time.NewTimer(DefaultCallTimeout)
 		} else {
@@ -249,7 +254,7 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqTra
 // abandon gives up on req unless its answer is already on the way, in which
 // case the answer wins.
 func abandon(req *Request, w *waiter, reason error) callResult {
-	if req.done.CompareAndSwap(false, true) {
+	if req.finish() {
 		return callResult{err: reason}
 	}
 	return <-w.ch

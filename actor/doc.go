@@ -43,7 +43,13 @@
 // *Context (it is a context.Context) to Call from inside a handler; a call
 // to self then fails with ErrCallSelf instead of waiting out its deadline.
 // Contexts without a deadline get DefaultCallTimeout. A reply that comes
-// after the caller gave up is dropped. A call (or a send) to the zero PID
+// after the caller gave up is dropped. The caller's deadline reaches the
+// callee, on this node or another: while the process handles the request,
+// its *Context reports that deadline as Deadline (Done closes and Err is
+// context.DeadlineExceeded when it passes), Request.Deadline returns it
+// for a reply given later, and a Call made with the handler's ctx passes
+// it on. A caller whose ctx has no deadline leaves the handler without
+// one. A call (or a send) to the zero PID
 // fails at once with ErrZeroPID, which also matches NoProc. A failed call
 // is a *CallError naming its target: the PID, or the name and node of a
 // call by name.
@@ -88,10 +94,13 @@
 // # OpenTelemetry
 //
 // WithTracerProvider, WithMeterProvider and WithTelemetry (the global
-// providers) turn on OpenTelemetry for a node. A Call is then an
-// "arbor.call" client span, and its handling an "arbor.handle" server
-// span below it, on this node or another (the W3C trace context crosses
-// nodes with the call), so a call from A to B to C is one trace; while a
+// providers) turn on OpenTelemetry for a node. A Call made within a trace
+// (its ctx carries a span) is then an "arbor.call" client span, and its
+// handling an "arbor.handle" server span below it; a Call outside any
+// trace starts none unless the node has WithRootSpans (its duration is
+// recorded either way). Spans link up on this node or another (the W3C
+// trace context crosses nodes with the call), so a call from A to B to C
+// is one trace; while a
 // traced request is handled, the *Context carries the handler's span
 // (trace.SpanFromContext(ctx)), so calls made from the handler are its
 // children. A send or cast made within a recorded span is an "arbor.send"

@@ -62,6 +62,7 @@ type nodeConfig struct {
 	telemetry bool
 	tp        trace.TracerProvider
 	mp        metric.MeterProvider
+	rootSpans bool
 }
 
 // WithNodeName sets the node's name (default "nonode@nohost", as in Erlang).
@@ -104,6 +105,7 @@ func NewNode(opts ...NodeOption) *Node {
 	}
 	if cfg.telemetry {
 		n.tel = newTelemetry(n, cfg.tp, cfg.mp)
+		n.tel.rootSpans = cfg.rootSpans
 	}
 	n.waiters.New = newWaiter
 	n.ident.local.Store(n)

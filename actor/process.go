@@ -112,14 +112,19 @@ func (c *Context) Logger() *zerolog.Logger {
 
 type processKey struct{}
 
-// Deadline reports no deadline.
-func (c *Context) Deadline() (time.Time, bool) { return time.Time{}, false }
+// Deadline reports the caller's deadline while the process handles a
+// *Request whose caller had one (on this node or another), and no
+// deadline otherwise.
+func (c *Context) Deadline() (time.Time, bool) { return c.requestDeadline() }
 
-// Done returns nil: a process context never expires.
-func (c *Context) Done() <-chan struct{} { return nil }
+// Done is closed when the deadline of the request being handled passes
+// (see Deadline); it is nil, never closed, when there is none: a process
+// itself never expires.
+func (c *Context) Done() <-chan struct{} { return c.requestDone() }
 
-// Err returns nil.
-func (c *Context) Err() error { return nil }
+// Err returns context.DeadlineExceeded once the deadline of the request
+// being handled has passed, and nil otherwise.
+func (c *Context) Err() error { return c.requestErr() }
 
 // Value returns the process for Arbor's own key. On a node with telemetry,
 // while a traced request is handled, it also returns what the handler's
@@ -368,6 +373,7 @@ func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 				}()
 			}
 			if c.current != nil {
+				c.current.endHandling()
 				c.current.fail(pe)
 				c.current = nil
 			}
@@ -425,12 +431,13 @@ func (c *Context) invokeMsg(e envelope) (reason error) {
 		delete(c.monitors, msg.Ref.id)
 	case *Request:
 		c.current = msg
-		if msg.trace != nil && c.node.tel != nil {
+		if msg.ext != nil && c.node.tel != nil {
 			reason = c.node.tel.handle(c, msg)
 		} else {
 			reason = c.recv.Receive(c, m)
 		}
 		c.current = nil
+		msg.endHandling()
 		if !msg.Done() && reason == nil {
 			c.deferRequest(msg)
 		} else if reason != nil {

@@ -21,6 +21,7 @@ func init() {
 			n.remote.Store(&t)
 		},
 		DeliverLocal:  (*Node).deliverLocal,
+		DeliverTraced: deliverTraced,
 		DeliverSignal: (*Node).deliverRemoteSignal,
 		NewRequest:    newRequest,
 		CancelRequest: (*Request).cancel,
@@ -29,5 +30,7 @@ func init() {
 
 		TraceParent:     traceParent,
 		SetRequestTrace: setRequestTrace,
+
+		SetRequestDeadline: setRequestDeadline,
 	})
 }

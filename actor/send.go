@@ -12,10 +12,8 @@ func (n *Node) Send(pid PID, msg any) error { return n.send(PID{}, pid, msg) }
 
 // Send delivers msg to pid from this process; see Node.Send.
 func (c *Context) Send(pid PID, msg any) error {
-	if c.node.tel != nil {
-		if span := c.node.tel.send(c, pid, false); span != nil {
-			defer span.End()
-		}
+	if t := c.node.tel; t != nil {
+		return t.sendEnv(c, c.node, c.self, pid, envelope{msg: msg})
 	}
 	return c.node.send(c.self, pid, msg)
 }
@@ -50,10 +48,8 @@ func Cast(ctx context.Context, pid PID, msg any) error {
 	if n == nil {
 		return remoteOrZero(pid)
 	}
-	if n.tel != nil {
-		if span := n.tel.send(ctx, pid, true); span != nil {
-			defer span.End()
-		}
+	if t := n.tel; t != nil {
+		return t.sendEnv(ctx, n, from, pid, envelope{msg: msg, cast: true})
 	}
 	return n.sendEnv(from, pid, envelope{msg: msg, cast: true})
 }

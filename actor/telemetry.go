@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/arbor-otp/arbor/internal/seam"
 )
 
 // InstrumentationName names the tracer and meter Arbor's packages take from
@@ -35,6 +37,15 @@ func WithMeterProvider(mp metric.MeterProvider) NodeOption {
 // providers (otel.GetTracerProvider, otel.GetMeterProvider) for those not
 // set with WithTracerProvider or WithMeterProvider.
 func WithTelemetry() NodeOption { return func(c *nodeConfig) { c.telemetry = true } }
+
+// WithRootSpans makes a Call made outside any trace (its ctx carries no
+// valid span) start one: its arbor.call span is then a root span. Without
+// it such a call is not traced (its duration is still recorded), as a
+// send outside a trace is not: a trace per call a background loop makes
+// would flood a backend, and the call of a traced request, an HTTP
+// handler's with its span in ctx for one, is traced either way (ADR 0010,
+// 2026-12-01). It has effect only on a node with telemetry on.
+func WithRootSpans() NodeOption { return func(c *nodeConfig) { c.rootSpans = true } }
 
 // TracerProvider returns the node's tracer provider, or nil when the node
 // has no telemetry. Arbor's other packages (cluster, supervision,
@@ -69,7 +80,10 @@ type telemetry struct {
 	callErr  []metric.RecordOption
 	reg      metric.Registration // the mailbox gauges' callback
 
-	clientSpan, serverSpan, producerSpan []trace.SpanStartOption
+	// rootSpans: a call outside any trace starts one (WithRootSpans).
+	rootSpans bool
+
+	clientSpan, serverSpan, producerSpan, consumerSpan []trace.SpanStartOption
 }
 
 func newTelemetry(n *Node, tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {
@@ -86,6 +100,7 @@ func newTelemetry(n *Node, tp trace.TracerProvider, mp metric.MeterProvider) *te
 		clientSpan:   []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)},
 		serverSpan:   []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)},
 		producerSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)},
+		consumerSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)},
 		callOK:       []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "ok")))},
 		callErr:      []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", "error")))},
 	}
@@ -130,15 +145,8 @@ func (t *telemetry) stop() {
 	}
 }
 
-// reqTrace is the trace a Request carries from its caller: the caller's
-// span, and while the request is handled, the context of the handler's
-// span (so a Call made from the handler is its child).
-type reqTrace struct {
-	parent trace.SpanContext
-	ctx    context.Context
-}
-
-// call is Node.call with a client span and the call's duration.
+// call is Node.call with the call's duration and, within a trace (or for
+// every call with WithRootSpans), a client span.
 func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (any, error) {
 	// The clock is read only for a histogram that records (a no-op
 	// provider's does not): on some machines time.Now is the dearest part.
@@ -147,10 +155,19 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 	if timed {
 		start = time.Now()
 	}
+	if !t.rootSpans && !trace.SpanContextFromContext(ctx).IsValid() {
+		// Outside any trace: no span (and none of the context otel's
+		// Start would allocate for a root span), the duration only.
+		v, err := n.callTraced(ctx, from, to, msg, nil)
+		if timed {
+			t.recordCall(ctx, start, err)
+		}
+		return v, err
+	}
 	ctx, span := t.tracer.Start(ctx, "arbor.call", t.clientSpan...)
-	var tr *reqTrace
+	var tr *reqExt
 	if sc := span.SpanContext(); sc.IsValid() {
-		tr = &reqTrace{parent: sc}
+		tr = &reqExt{parent: sc}
 		if span.IsRecording() {
 			span.SetAttributes(attribute.String("arbor.to", to.String()),
 				attribute.String("arbor.message.type", fmt.Sprintf("%T", msg)))
@@ -158,11 +175,7 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 	}
 	v, err := n.callTraced(ctx, from, to, msg, tr)
 	if timed {
-		opts := t.callOK
-		if err != nil {
-			opts = t.callErr
-		}
-		t.callDur.Record(ctx, time.Since(start).Seconds(), opts...)
+		t.recordCall(ctx, start, err)
 	}
 	if err != nil && span.IsRecording() {
 		span.RecordError(err)
@@ -172,18 +185,30 @@ func (t *telemetry) call(ctx context.Context, n *Node, from, to PID, msg any) (a
 	return v, err
 }
 
+// recordCall records a call's duration, by outcome.
+func (t *telemetry) recordCall(ctx context.Context, start time.Time, err error) {
+	opts := t.callOK
+	if err != nil {
+		opts = t.callErr
+	}
+	t.callDur.Record(ctx, time.Since(start).Seconds(), opts...)
+}
+
 // handle runs the Receiver on a traced request, inside a server span that
 // is the child of the caller's.
 func (t *telemetry) handle(c *Context, req *Request) error {
-	parent := trace.ContextWithRemoteSpanContext(context.Background(), req.trace.parent)
+	if !req.ext.parent.IsValid() {
+		return c.recv.Receive(c, req)
+	}
+	parent := trace.ContextWithRemoteSpanContext(context.Background(), req.ext.parent)
 	ctx, span := t.tracer.Start(parent, "arbor.handle", t.serverSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("arbor.pid", c.self.String()),
 			attribute.String("arbor.message.type", fmt.Sprintf("%T", req.msg)))
 	}
-	req.trace.ctx = ctx
+	req.ext.ctx = ctx
 	reason := c.recv.Receive(c, req)
-	req.trace.ctx = nil
+	req.ext.ctx = nil
 	if reason != nil {
 		span.SetStatus(codes.Error, reason.Error())
 	}
@@ -211,11 +236,66 @@ func (t *telemetry) send(ctx context.Context, to PID, cast bool) trace.Span {
 	return span
 }
 
+// sendEnv is Node.sendEnv within a producer span when ctx carries a
+// recorded span; the span crosses to another node with the message when
+// the transport carries it (seam.TracedSender), and the receiving node's
+// delivery is its child.
+func (t *telemetry) sendEnv(ctx context.Context, n *Node, from, to PID, e envelope) error {
+	span := t.send(ctx, to, e.cast)
+	if span == nil {
+		return n.sendEnv(from, to, e)
+	}
+	defer span.End()
+	if to.node != n.ident && to.node != nil {
+		if tr := n.remote.Load(); tr != nil {
+			if ts, ok := (*tr).(seam.TracedSender[PID]); ok {
+				parent, state := w3c(span.SpanContext())
+				return ts.SendTraced(from, to, e.msg, e.cast, parent, state)
+			}
+		}
+	}
+	return n.sendEnv(from, to, e)
+}
+
+// w3c returns the traceparent and tracestate headers of sc.
+func w3c(sc trace.SpanContext) (parent, state string) {
+	var h headers
+	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), &h)
+	return h.parent, h.state
+}
+
+// deliverTraced is deliverLocal for a message that came from another node
+// with its sender's span: on a node with telemetry the delivery is an
+// "arbor.receive" consumer span, the child of the sender's producer span.
+// A malformed traceparent is ignored (the message is delivered untraced).
+func deliverTraced(n *Node, to PID, msg any, cast bool, parent, state string) error {
+	t := n.tel
+	if t == nil {
+		return n.deliverLocal(to, msg, cast)
+	}
+	h := headers{parent: parent, state: state}
+	pctx := propagation.TraceContext{}.Extract(context.Background(), &h)
+	if !trace.SpanContextFromContext(pctx).IsValid() {
+		return n.deliverLocal(to, msg, cast)
+	}
+	_, span := t.tracer.Start(pctx, "arbor.receive", t.consumerSpan...)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("arbor.to", to.String()),
+			attribute.String("arbor.message.type", fmt.Sprintf("%T", msg)))
+	}
+	err := n.deliverLocal(to, msg, cast)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+	return err
+}
+
 // traceValue is Context.Value for keys other than Arbor's own: the context
 // of the span of the request being handled, if it is traced.
 func (c *Context) traceValue(key any) any {
-	if r := c.current; r != nil && r.trace != nil && r.trace.ctx != nil {
-		return r.trace.ctx.Value(key)
+	if r := c.current; r != nil && r.ext != nil && r.ext.ctx != nil {
+		return r.ext.ctx.Value(key)
 	}
 	return nil
 }
@@ -242,7 +322,7 @@ func setRequestTrace(n *Node, r *Request, parent, state string) {
 	h := headers{parent: parent, state: state}
 	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), &h))
 	if sc.IsValid() {
-		r.trace = &reqTrace{parent: sc}
+		r.ext = &reqExt{parent: sc}
 	}
 }
 

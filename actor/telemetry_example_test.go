@@ -46,8 +46,8 @@ func (e *lineSpans) take() []string {
 	return out
 }
 
-// A node with OpenTelemetry: a call is a client span, its handling a
-// server span below it, and the node's metrics are read from the meter
+// A node with OpenTelemetry: a call made within a span is a client span
+// below it, its handling a server span below that, and the node's metrics are read from the meter
 // provider's reader.
 func Example_telemetry() {
 	ctx := context.Background()
@@ -65,7 +65,11 @@ func Example_telemetry() {
 		}
 		return nil
 	}))
-	reply, err := n.Call(ctx, echo, "hello")
+	// A call within a span (an HTTP handler's, say) is traced; one
+	// outside any trace is not, unless the node has WithRootSpans.
+	tctx, request := tp.Tracer("example").Start(ctx, "request")
+	reply, err := n.Call(tctx, echo, "hello")
+	request.End()
 	fmt.Println(reply, err)
 	// The handler's span ends when the handler returns, which may be just
 	// after the caller got its reply: a process_info request runs once
@@ -84,7 +88,8 @@ func Example_telemetry() {
 	}
 	// Output:
 	// hello <nil>
-	// span arbor.call (root)
+	// span arbor.call (child)
 	// span arbor.handle (child)
+	// span request (root)
 	// arbor.call.duration count 1
 }

@@ -35,7 +35,7 @@ func (r relay) Receive(ctx *actor.Context, msg any) error {
 	return nil
 }
 
-func telemetryNode(t *testing.T) (*actor.Node, *tracetest.SpanRecorder, *sdkmetric.ManualReader) {
+func telemetryNode(t *testing.T, opts ...actor.NodeOption) (*actor.Node, *tracetest.SpanRecorder, *sdkmetric.ManualReader) {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -45,14 +45,14 @@ func telemetryNode(t *testing.T) (*actor.Node, *tracetest.SpanRecorder, *sdkmetr
 		_ = tp.Shutdown(context.Background())
 		_ = mp.Shutdown(context.Background())
 	})
-	return actortest.NewNode(t, actor.WithTracerProvider(tp), actor.WithMeterProvider(mp)), rec, reader
+	return actortest.NewNode(t, append([]actor.NodeOption{actor.WithTracerProvider(tp), actor.WithMeterProvider(mp)}, opts...)...), rec, reader
 }
 
 // A call through two relays on one node is one trace: each call's client
 // span is the child of the handler span it was made from, and each handler
 // span the child of the call that reached it.
 func TestTelemetryTraceLinksLocalCalls(t *testing.T) {
-	n, rec, _ := telemetryNode(t)
+	n, rec, _ := telemetryNode(t, actor.WithRootSpans())
 	c, _ := n.Spawn(relay{})
 	b, _ := n.Spawn(relay{next: c})
 	a, _ := n.Spawn(relay{next: b})
@@ -101,7 +101,7 @@ func TestTelemetryTraceLinksLocalCalls(t *testing.T) {
 // A send or cast made while a traced request is handled gets a producer
 // span in the same trace; one made outside any trace starts none.
 func TestTelemetrySendSpansOnlyWithinTrace(t *testing.T) {
-	n, rec, _ := telemetryNode(t)
+	n, rec, _ := telemetryNode(t, actor.WithRootSpans())
 	sink := newInbox(t, n)
 	if err := actor.Cast(context.Background(), sink.PID(), "untraced"); err != nil {
 		t.Fatal(err)
@@ -135,6 +135,58 @@ func TestTelemetrySendSpansOnlyWithinTrace(t *testing.T) {
 	}
 	if names["arbor.cast"] != 1 || names["arbor.send"] != 1 || names["arbor.call"] != 1 || names["arbor.handle"] != 1 {
 		t.Fatalf("spans %v, want one each of call, handle, cast, send", names)
+	}
+}
+
+// Without WithRootSpans a call made outside any trace starts no span (its
+// duration is still recorded), and one made within a span of the user's
+// is traced: its client span is that span's child.
+func TestTelemetryCallOutsideTraceHasNoSpan(t *testing.T) {
+	n, rec, reader := telemetryNode(t)
+	c, _ := n.Spawn(relay{})
+	b, _ := n.Spawn(relay{next: c})
+	if _, err := n.Call(ctxT(t), b, "bare"); err != nil {
+		t.Fatal(err)
+	}
+	handled(t, n, b, c)
+	if s := rec.Ended(); len(s) != 0 {
+		t.Fatalf("a call outside any trace made %d spans", len(s))
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var calls uint64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if h, ok := m.Data.(metricdata.Histogram[float64]); ok && m.Name == "arbor.call.duration" {
+				for _, dp := range h.DataPoints {
+					calls += dp.Count
+				}
+			}
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("%d call durations recorded, want 2", calls)
+	}
+	ctx, user := n.TracerProvider().Tracer("test").Start(ctxT(t), "user")
+	if _, err := n.Call(ctx, b, "traced"); err != nil {
+		t.Fatal(err)
+	}
+	user.End()
+	handled(t, n, b, c)
+	names := map[string]int{}
+	for _, s := range rec.Ended() {
+		names[s.Name()]++
+		if s.SpanContext().TraceID() != user.SpanContext().TraceID() {
+			t.Fatalf("span %s outside the user's trace", s.Name())
+		}
+		if s.Name() == "arbor.call" && s.Parent().SpanID() == user.SpanContext().SpanID() {
+			names["child of user"]++
+		}
+	}
+	if names["arbor.call"] != 2 || names["arbor.handle"] != 2 || names["child of user"] != 1 {
+		t.Fatalf("spans %v, want 2 calls (one the user's child) and 2 handlers", names)
 	}
 }
 

@@ -39,6 +39,9 @@ type peer struct {
 	addr string
 
 	lastSeen atomic.Int64 // unix nanos of the last envelope received
+	// Packet bytes written to the peer and read from it, for the
+	// arbor.cluster.bytes metrics (telemetry.go): counted per packet.
+	bytesOut, bytesIn atomic.Uint64
 	// open is the id this node gave the open session (in), or 0 when
 	// there is none: the stream readers check it without taking mu.
 	open atomic.Uint64
@@ -268,6 +271,7 @@ func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued, 
 		if err := c.send(pkt, inline); err != nil {
 			return err
 		}
+		p.bytesOut.Add(uint64(len(pkt)))
 	}
 	return p.sendUsers(c, users[prev:], session, inline)
 }
@@ -297,6 +301,7 @@ func (p *peer) sendUsers(c *peerConn, b []byte, session uint64, inline bool) err
 		if err := c.send(pkt, inline); err != nil {
 			return err
 		}
+		p.bytesOut.Add(uint64(len(pkt)))
 		b = b[cut:]
 	}
 	return nil

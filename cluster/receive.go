@@ -96,6 +96,10 @@ func (t *transport) deliverFields(f userFields) {
 	if err == nil {
 		m := mt.New().Interface()
 		if err = proto.Unmarshal(f.payload, m); err == nil {
+			if len(f.traceParent) > 0 {
+				_ = rt.DeliverTraced(t.node, to, m, f.cast, string(f.traceParent), string(f.traceState))
+				return
+			}
 			_ = rt.DeliverLocal(t.node, to, m, f.cast)
 			return
 		}
@@ -353,6 +357,9 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 	})
 	rt.SetRequestTrace(t.node, req, c.GetTraceParent(), c.GetTraceState())
 	if ms := c.GetTimeoutMs(); ms > 0 {
+		if !c.GetDefaultTimeout() {
+			rt.SetRequestDeadline(req, time.Now().Add(time.Duration(ms)*time.Millisecond))
+		}
 		// Once the caller gave up, a late answer is dropped.
 		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
 	}

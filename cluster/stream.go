@@ -171,7 +171,11 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 			}
 			return err
 		}
-		if p, s := t.handlePacket(b); s != 0 && s != session {
+		p, s := t.handlePacket(b)
+		if p != nil {
+			p.bytesIn.Add(uint64(len(b)))
+		}
+		if s != 0 && s != session {
 			last, session = p, s
 			if current != nil {
 				current.Store(s)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -16,6 +17,8 @@ import (
 //	arbor.cluster.sessions            nodes this node has a session with (gauge)
 //	arbor.cluster.envelopes.received  envelopes received from peers (counter)
 //	arbor.cluster.envelopes.dropped   envelopes dropped: bad, stale or undeliverable (counter)
+//	arbor.cluster.bytes.sent          packet bytes written to each peer (counter, arbor.peer)
+//	arbor.cluster.bytes.received      packet bytes read from each peer (counter, arbor.peer)
 //
 // It returns the registration to unregister at shutdown, or nil.
 func registerMetrics(c *Cluster) metric.Registration {
@@ -33,12 +36,23 @@ func registerMetrics(c *Cluster) metric.Registration {
 	dropped, _ := m.Int64ObservableCounter("arbor.cluster.envelopes.dropped",
 		metric.WithDescription("Envelopes dropped: malformed, of an ended session, or for a process that is gone."),
 		metric.WithUnit("{envelope}"))
+	sent, _ := m.Int64ObservableCounter("arbor.cluster.bytes.sent",
+		metric.WithDescription("Bytes of packets written to a peer (frames and gRPC overhead not included)."),
+		metric.WithUnit("By"))
+	read, _ := m.Int64ObservableCounter("arbor.cluster.bytes.received",
+		metric.WithDescription("Bytes of packets read from a peer (frames and gRPC overhead not included)."),
+		metric.WithUnit("By"))
 	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(sessions, int64(len(c.t.nodes())))
 		o.ObserveInt64(received, int64(c.t.received.Load()))
 		o.ObserveInt64(dropped, int64(c.t.dropped.Load()))
+		for _, p := range c.t.peerList() {
+			attrs := metric.WithAttributes(attribute.String("arbor.peer", p.name))
+			o.ObserveInt64(sent, int64(p.bytesOut.Load()), attrs)
+			o.ObserveInt64(read, int64(p.bytesIn.Load()), attrs)
+		}
 		return nil
-	}, sessions, received, dropped)
+	}, sessions, received, dropped, sent, read)
 	if err != nil {
 		return nil
 	}
@@ -49,4 +63,15 @@ func unregisterMetrics(reg metric.Registration) {
 	if reg != nil {
 		_ = reg.Unregister()
 	}
+}
+
+// peerList returns the peers the transport knows, for the metrics.
+func (t *transport) peerList() []*peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*peer, 0, len(t.peers))
+	for _, p := range t.peers {
+		out = append(out, p)
+	}
+	return out
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // A child started with CHILD_TRACE=1 has telemetry: an SDK tracer
@@ -54,6 +57,10 @@ func startHop(c *cluster.Cluster) error {
 //     "hop" and the rest, and replies with that answer;
 //   - "hop P...": calls the first PID with the rest; with none left it
 //     replies with the trace ID of its handler's span;
+//   - "cast P", "send P": casts (sends) a StringValue to P within a span
+//     "test.root";
+//   - "deadline [P]": its handler's deadline (Unix nanoseconds or
+//     "none"), or what P says when called with "deadline" and its ctx;
 //   - "spans": one line "name trace span parent" per ended span;
 //   - "metrics": one line "name value" per metric (a sum's total, a
 //     histogram's count, a gauge's value).
@@ -94,6 +101,47 @@ func (hop) Receive(ctx *actor.Context, msg any) error {
 			return nil
 		}
 		req.Reply(v)
+	case "cast", "send":
+		// "cast P" / "send P": within a span "test.root", casts (or
+		// sends) a StringValue to P and replies "ok".
+		next, err := decodePIDArg(f[1])
+		if err != nil {
+			return err
+		}
+		sctx, span := ctx.Node().TracerProvider().Tracer("test").Start(ctx, "test.root")
+		if f[0] == "cast" {
+			err = actor.Cast(sctx, next, wrapperspb.String("noted"))
+		} else {
+			err = actor.Send(sctx, next, wrapperspb.String("noted"))
+		}
+		span.End()
+		if err != nil {
+			req.Reply(wrapperspb.String("error: " + err.Error()))
+			return nil
+		}
+		req.Reply(wrapperspb.String("ok"))
+	case "deadline":
+		// "deadline": the handler's deadline as Unix nanoseconds, or
+		// "none"; "deadline P": what P says when called with this ctx.
+		if len(f) > 1 {
+			next, err := decodePIDArg(f[1])
+			if err != nil {
+				return err
+			}
+			v, err := actor.Call(ctx, next, wrapperspb.String("deadline"))
+			if err != nil {
+				req.Reply(wrapperspb.String("error: " + err.Error()))
+				return nil
+			}
+			req.Reply(v)
+			return nil
+		}
+		d, ok := ctx.Deadline()
+		if !ok {
+			req.Reply(wrapperspb.String("none"))
+			return nil
+		}
+		req.Reply(wrapperspb.String(strconv.FormatInt(d.UnixNano(), 10)))
 	case "spans":
 		var b strings.Builder
 		for _, sp := range childSpans.Ended() {
@@ -226,6 +274,8 @@ func TestTelemetryThreeHopTrace(t *testing.T) {
 		"arbor.processes":                  1,
 		"arbor.cluster.sessions":           1,
 		"arbor.cluster.envelopes.received": 1,
+		"arbor.cluster.bytes.sent":         1,
+		"arbor.cluster.bytes.received":     1,
 	} {
 		if got[name] < atLeast {
 			t.Errorf("B's %s = %v, want at least %v (all: %v)", name, got[name], atLeast, got)
@@ -234,4 +284,115 @@ func TestTelemetryThreeHopTrace(t *testing.T) {
 	if _, ok := got["arbor.cluster.envelopes.dropped"]; !ok {
 		t.Errorf("B has no arbor.cluster.envelopes.dropped (all: %v)", got)
 	}
+}
+
+// A caller's deadline reaches the handler on another node as
+// ctx.Deadline() (the wire carries the remaining time), and from there one
+// more node on: the test calls a child, whose handler calls a second child
+// with its ctx. A caller without a deadline leaves the handler without.
+func TestCallDeadlineAcrossNodes(t *testing.T) {
+	a := startChild(t, "dla", "CHILD_TRACE=1")
+	b := startChild(t, "dlb", "CHILD_TRACE=1")
+	v, err := shared.CallNamed(ctxT(t), b.name, "hop", wrapperspb.String("pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(context.Background(), want)
+	defer cancel()
+	for _, req := range []string{"deadline", "deadline " + pidArg(pb)} {
+		v, err := shared.CallNamed(ctx, a.name, "hop", wrapperspb.String(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := v.(*wrapperspb.StringValue).GetValue()
+		ns, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: the handler answered %q", req, s)
+		}
+		// The wire carries the remaining time in whole milliseconds,
+		// counted again from the request's arrival (one machine, one
+		// clock here): the handler's deadline is the caller's, less up to
+		// a millisecond per hop, plus the time in transit (generous
+		// bounds: a loaded machine).
+		got := time.Unix(0, ns)
+		if got.Before(want.Add(-time.Second)) || got.After(want.Add(time.Minute)) {
+			t.Fatalf("%s: the handler saw deadline %v, want about %v", req, got, want)
+		}
+	}
+	v, err = shared.CallNamed(context.Background(), a.name, "hop", wrapperspb.String("deadline "+pidArg(pb)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := v.(*wrapperspb.StringValue).GetValue(); s != "none" {
+		t.Fatalf("a call without a deadline gave the handler %q", s)
+	}
+}
+
+// A cast and a send made within a trace carry the trace to the node of
+// their target: there the delivery is an arbor.receive span whose parent
+// is the sender's producer span (two OS processes).
+func TestTelemetrySendTraceAcrossNodes(t *testing.T) {
+	a := startChild(t, "tsa", "CHILD_TRACE=1")
+	b := startChild(t, "tsb", "CHILD_TRACE=1")
+	ask := func(c *child, req string) string {
+		t.Helper()
+		v, err := shared.CallNamed(ctxT(t), c.name, "hop", wrapperspb.String(req))
+		if err != nil {
+			t.Fatalf("%s on %s: %v", req, c.name, err)
+		}
+		return v.(*wrapperspb.StringValue).GetValue()
+	}
+	v, err := shared.CallNamed(ctxT(t), b.name, "hop", wrapperspb.String("pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := func(c *child) []spanLine {
+		var out []spanLine
+		for _, l := range strings.Split(strings.TrimSpace(ask(c, "spans")), "\n") {
+			if f := strings.Fields(l); len(f) == 4 {
+				out = append(out, spanLine{name: f[0], trace: f[1], span: f[2], parent: f[3]})
+			}
+		}
+		return out
+	}
+	for _, kind := range []string{"cast", "send"} {
+		if got := ask(a, kind+" "+pidArg(pb)); got != "ok" {
+			t.Fatalf("%s: %s", kind, got)
+		}
+	}
+	producers := map[string]spanLine{}
+	for _, s := range spans(a) {
+		if s.name == "arbor.cast" || s.name == "arbor.send" {
+			producers[s.span] = s
+		}
+	}
+	if len(producers) != 2 {
+		t.Fatalf("A's spans %v, want an arbor.cast and an arbor.send", spans(a))
+	}
+	testkit.Eventually(t, 30*time.Second, func() error {
+		var linked int
+		for _, s := range spans(b) {
+			if s.name != "arbor.receive" {
+				continue
+			}
+			p, ok := producers[s.parent]
+			if !ok || p.trace != s.trace {
+				return fmt.Errorf("B's arbor.receive %+v is not the child of a producer span of A (%v)", s, producers)
+			}
+			linked++
+		}
+		if linked != 2 {
+			return fmt.Errorf("B has %d arbor.receive spans, want 2", linked)
+		}
+		return nil
+	})
 }

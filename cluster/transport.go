@@ -159,6 +159,12 @@ func (t *transport) Cast(_, to actor.PID, msg any) error {
 // node, or to the name toName there, encoded once as a UserMessage that
 // goes into the peer's next UserBatch.
 func (t *transport) sendMessage(to actor.PID, toName, node string, msg any, cast bool) error {
+	return t.sendUser(to, toName, node, msg, cast, "", "")
+}
+
+// sendUser is sendMessage with the sender's span in W3C form (traceparent
+// and tracestate, SendTraced), carried in the UserMessage when set.
+func (t *transport) sendUser(to actor.PID, toName, node string, msg any, cast bool, traceParent, traceState string) error {
 	pm, ok := msg.(proto.Message)
 	if !ok || pm == nil {
 		return fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
@@ -173,6 +179,9 @@ func (t *transport) sendMessage(to actor.PID, toName, node string, msg any, cast
 	rec, err := appendUserMessage(nil, to, toName, pm, cast)
 	if err != nil {
 		return err
+	}
+	if traceParent != "" {
+		rec = appendUserTrace(rec, traceParent, traceState)
 	}
 	if len(rec) > MaxMessageBytes {
 		return fmt.Errorf("%w: %T is %d bytes with its address", ErrTooLarge, msg, len(rec))
@@ -248,7 +257,8 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		return nil, err
 	}
 	timeout := actor.DefaultCallTimeout
-	if d, ok := ctx.Deadline(); ok {
+	d, hasDeadline := ctx.Deadline()
+	if hasDeadline {
 		timeout = time.Until(d)
 	}
 	id := t.callSeq.Add(1)
@@ -256,7 +266,8 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	traceParent, traceState := rt.TraceParent(t.node, ctx)
 	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
 		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
-		TimeoutMs: max(timeout.Milliseconds(), 1), TraceParent: traceParent, TraceState: traceState,
+		TimeoutMs: max(timeout.Milliseconds(), 1), DefaultTimeout: !hasDeadline,
+		TraceParent: traceParent, TraceState: traceState,
 	}}})
 	p.mu.Lock()
 	if p.calls == nil {

@@ -192,12 +192,25 @@ func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message,
 	return b, nil
 }
 
+// appendUserTrace appends the sender's span in W3C trace context form to
+// an encoded UserMessage (the fields may come in any order).
+func appendUserTrace(b []byte, parent, state string) []byte {
+	b = protowire.AppendTag(b, 11, protowire.BytesType)
+	b = protowire.AppendString(b, parent)
+	if state != "" {
+		b = protowire.AppendTag(b, 12, protowire.BytesType)
+		b = protowire.AppendString(b, state)
+	}
+	return b
+}
+
 // userFields is a UserMessage decoded from a UserBatch; its slices alias
 // the batch.
 type userFields struct {
 	toCreation, toIndex, toSerial uint32
 	toName, typ, payload          []byte
 	cast                          bool
+	traceParent, traceState       []byte // the sender's span, W3C form
 }
 
 // parseUserMessage decodes the fields of one encoded UserMessage without
@@ -227,7 +240,7 @@ func parseUserMessage(b []byte) (userFields, error) {
 			case 10:
 				f.cast = v != 0
 			}
-		case typ == protowire.BytesType && num >= 7 && num <= 9:
+		case typ == protowire.BytesType && (num >= 7 && num <= 9 || num == 11 || num == 12):
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
 				return f, fmt.Errorf("%w: user message: %v", ErrMalformed, protowire.ParseError(n))
@@ -240,6 +253,10 @@ func parseUserMessage(b []byte) (userFields, error) {
 				f.typ = v
 			case 9:
 				f.payload = v
+			case 11:
+				f.traceParent = v
+			case 12:
+				f.traceState = v
 			}
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)

@@ -3,6 +3,7 @@ package seam
 import (
 	"context"
 	"strconv"
+	"time"
 )
 
 // SignalKind names a signal between processes.
@@ -74,6 +75,14 @@ type Transport[PID, Ref any] interface {
 	Signal(to PID, s Signal[PID, Ref]) error
 }
 
+// TracedSender is implemented by a transport that carries the sender's
+// span with a message: actor uses it for a send or cast made within a
+// traced span, giving the producer span in W3C form (traceparent,
+// tracestate); the receiving node hands them to DeliverTraced.
+type TracedSender[PID any] interface {
+	SendTraced(from, to PID, msg any, cast bool, parent, state string) error
+}
+
 // Runtime is what package actor gives a transport: Node, PID, Ref and
 // Request are actor's *Node, PID, Ref and *Request.
 type Runtime[Node, PID, Ref, Request any] struct {
@@ -91,6 +100,10 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// else as a plain message. It returns actor.NoProc if the process is
 	// not alive.
 	DeliverLocal func(n Node, to PID, msg any, cast bool) error
+	// DeliverTraced is DeliverLocal for a message that came with its
+	// sender's span (W3C traceparent and tracestate): on a node with
+	// telemetry the delivery is a consumer span, the sender's child.
+	DeliverTraced func(n Node, to PID, msg any, cast bool, parent, state string) error
 	// DeliverSignal hands a signal that arrived from another node (or that
 	// the transport makes up, such as NoConnection for a lost node) to a
 	// local process; a dead target answers as a dead process does.
@@ -121,6 +134,10 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// with NewRequest the span its remote caller sent.
 	TraceParent     func(n Node, ctx context.Context) (parent, state string)
 	SetRequestTrace func(n Node, r Request, parent, state string)
+	// SetRequestDeadline gives a request built with NewRequest its remote
+	// caller's deadline, before it is posted: the handler sees it as
+	// ctx.Deadline().
+	SetRequestDeadline func(r Request, deadline time.Time)
 }
 
 var installed any

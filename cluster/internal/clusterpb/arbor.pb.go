@@ -1056,10 +1056,15 @@ type CallRequest struct {
 	// The caller's span in W3C trace context form (traceparent and
 	// tracestate headers), when the calling node has telemetry and the call
 	// is traced; empty otherwise. A node that predates them skips them.
-	TraceParent   string `protobuf:"bytes,7,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
-	TraceState    string `protobuf:"bytes,8,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TraceParent string `protobuf:"bytes,7,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
+	TraceState  string `protobuf:"bytes,8,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
+	// Set when the caller's ctx has no deadline: timeout_ms is then
+	// DefaultCallTimeout, and the handler sees no deadline (as for a local
+	// caller). A node that predates it skips it, and its handler sees the
+	// timeout as the deadline.
+	DefaultTimeout bool `protobuf:"varint,9,opt,name=default_timeout,json=defaultTimeout,proto3" json:"default_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CallRequest) Reset() {
@@ -1146,6 +1151,13 @@ func (x *CallRequest) GetTraceState() string {
 		return x.TraceState
 	}
 	return ""
+}
+
+func (x *CallRequest) GetDefaultTimeout() bool {
+	if x != nil {
+		return x.DefaultTimeout
+	}
+	return false
 }
 
 // CallReply answers a CallRequest: a payload, or the reason there is none.
@@ -1356,16 +1368,22 @@ func (x *SessionClosed) GetSession() uint64 {
 // message (HandleInfo), which is all it ever did; nothing else changes
 // between them.
 type UserMessage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
-	Session       uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
-	ToCreation    uint32                 `protobuf:"varint,4,opt,name=to_creation,json=toCreation,proto3" json:"to_creation,omitempty"`
-	ToIndex       uint32                 `protobuf:"varint,5,opt,name=to_index,json=toIndex,proto3" json:"to_index,omitempty"`
-	ToSerial      uint32                 `protobuf:"varint,6,opt,name=to_serial,json=toSerial,proto3" json:"to_serial,omitempty"`
-	ToName        string                 `protobuf:"bytes,7,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
-	Type          string                 `protobuf:"bytes,8,opt,name=type,proto3" json:"type,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,9,opt,name=payload,proto3" json:"payload,omitempty"`
-	Cast          bool                   `protobuf:"varint,10,opt,name=cast,proto3" json:"cast,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Version    uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Session    uint64                 `protobuf:"varint,2,opt,name=session,proto3" json:"session,omitempty"`
+	ToCreation uint32                 `protobuf:"varint,4,opt,name=to_creation,json=toCreation,proto3" json:"to_creation,omitempty"`
+	ToIndex    uint32                 `protobuf:"varint,5,opt,name=to_index,json=toIndex,proto3" json:"to_index,omitempty"`
+	ToSerial   uint32                 `protobuf:"varint,6,opt,name=to_serial,json=toSerial,proto3" json:"to_serial,omitempty"`
+	ToName     string                 `protobuf:"bytes,7,opt,name=to_name,json=toName,proto3" json:"to_name,omitempty"`
+	Type       string                 `protobuf:"bytes,8,opt,name=type,proto3" json:"type,omitempty"`
+	Payload    []byte                 `protobuf:"bytes,9,opt,name=payload,proto3" json:"payload,omitempty"`
+	Cast       bool                   `protobuf:"varint,10,opt,name=cast,proto3" json:"cast,omitempty"`
+	// The sender's producer span in W3C trace context form, as in
+	// CallRequest, for a message sent within a traced span by a node with
+	// telemetry; left out otherwise (no byte more). A node that predates
+	// them skips them.
+	TraceParent   string `protobuf:"bytes,11,opt,name=trace_parent,json=traceParent,proto3" json:"trace_parent,omitempty"`
+	TraceState    string `protobuf:"bytes,12,opt,name=trace_state,json=traceState,proto3" json:"trace_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1461,6 +1479,20 @@ func (x *UserMessage) GetCast() bool {
 		return x.Cast
 	}
 	return false
+}
+
+func (x *UserMessage) GetTraceParent() string {
+	if x != nil {
+		return x.TraceParent
+	}
+	return ""
+}
+
+func (x *UserMessage) GetTraceState() string {
+	if x != nil {
+		return x.TraceState
+	}
+	return ""
 }
 
 // UserBatch carries the user messages a node queued for one peer since its
@@ -1591,7 +1623,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\x04from\x18\x02 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
 	"\x02to\x18\x03 \x01(\v2\x15.arbor.cluster.v1.PIDR\x02to\x12'\n" +
 	"\x03ref\x18\x04 \x01(\v2\x15.arbor.cluster.v1.RefR\x03ref\x120\n" +
-	"\x06reason\x18\x05 \x01(\v2\x18.arbor.cluster.v1.ReasonR\x06reason\"\xa4\x02\n" +
+	"\x06reason\x18\x05 \x01(\v2\x18.arbor.cluster.v1.ReasonR\x06reason\"\xcd\x02\n" +
 	"\vCallRequest\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x12)\n" +
 	"\x04from\x18\x02 \x01(\v2\x15.arbor.cluster.v1.PIDR\x04from\x12%\n" +
@@ -1602,7 +1634,8 @@ const file_arbor_proto_rawDesc = "" +
 	"timeout_ms\x18\x06 \x01(\x03R\ttimeoutMs\x12!\n" +
 	"\ftrace_parent\x18\a \x01(\tR\vtraceParent\x12\x1f\n" +
 	"\vtrace_state\x18\b \x01(\tR\n" +
-	"traceState\"\x92\x01\n" +
+	"traceState\x12'\n" +
+	"\x0fdefault_timeout\x18\t \x01(\bR\x0edefaultTimeout\"\x92\x01\n" +
 	"\tCallReply\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\x04R\x06callId\x120\n" +
 	"\apayload\x18\x02 \x01(\v2\x14.google.protobuf.AnyH\x00R\apayload\x120\n" +
@@ -1611,7 +1644,7 @@ const file_arbor_proto_rawDesc = "" +
 	"\aGoodbye\x12\x10\n" +
 	"\x03ack\x18\x01 \x01(\bR\x03ack\")\n" +
 	"\rSessionClosed\x12\x18\n" +
-	"\asession\x18\x01 \x01(\x04R\asession\"\xf5\x01\n" +
+	"\asession\x18\x01 \x01(\x04R\asession\"\xb9\x02\n" +
 	"\vUserMessage\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
 	"\asession\x18\x02 \x01(\x04R\asession\x12\x1f\n" +
@@ -1623,7 +1656,10 @@ const file_arbor_proto_rawDesc = "" +
 	"\x04type\x18\b \x01(\tR\x04type\x12\x18\n" +
 	"\apayload\x18\t \x01(\fR\apayload\x12\x12\n" +
 	"\x04cast\x18\n" +
-	" \x01(\bR\x04cast\"[\n" +
+	" \x01(\bR\x04cast\x12!\n" +
+	"\ftrace_parent\x18\v \x01(\tR\vtraceParent\x12\x1f\n" +
+	"\vtrace_state\x18\f \x01(\tR\n" +
+	"traceState\"[\n" +
 	"\tUserBatch\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12\x18\n" +
 	"\asession\x18\x02 \x01(\x04R\asession\x12\x1a\n" +
