@@ -108,7 +108,10 @@ func Example_singleton() {
 	fmt.Println("split: two instances:", len(split), "n1's still runs:", len(split) > 0 && split[0] == "n1")
 	// n3 learns where n2's side started its instance once the claim's
 	// update has replicated to it.
-	sameOne := func() bool { w := who("n2"); return w == who("n3") && strings.HasPrefix(w, "billing on ") && w != "billing on n1" }
+	sameOne := func() bool {
+		w := who("n2")
+		return w == who("n3") && strings.HasPrefix(w, "billing on ") && w != "billing on n1"
+	}
 	until(ctx, sameOne)
 	fmt.Println("split: n2 and n3 reach the same one:", sameOne())
 
