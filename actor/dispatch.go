@@ -37,15 +37,6 @@ func (d *dispatcher) schedule(c *Context) {
 	}
 }
 
-// runHere runs c's loop on the calling goroutine, which holds c's run
-// token (postHere), as a worker of the dispatcher until the mailbox is
-// empty: stop waits for it as for any worker.
-func (d *dispatcher) runHere(c *Context) {
-	d.wg.Add(1)
-	defer d.wg.Done()
-	c.run()
-}
-
 func (d *dispatcher) work(c *Context) {
 	defer d.wg.Done()
 	for {

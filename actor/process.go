@@ -174,40 +174,6 @@ func (c *Context) postEnv(e envelope) bool {
 	return true
 }
 
-// postHere delivers a request built with newRequest to a local process, as
-// post does, except that when the process is idle and here returns true
-// the calling goroutine runs the process's activation itself (the
-// cluster's stream reader, which has handed its reading to another
-// goroutine), saving the wake of a worker. here is called with the run
-// token held and no lock; it must not block. It returns NoProc if the
-// process is not alive.
-func (n *Node) postHere(to PID, r *Request, here func() bool) error {
-	c := n.lookup(to)
-	if c == nil {
-		return NoProc
-	}
-	e := envelope{msg: r}
-	c.mu.Lock()
-	switch c.state {
-	case stDead:
-		c.mu.Unlock()
-		return NoProc
-	case stIdle:
-		c.inbox.push(e)
-		c.state = stRunning
-		c.mu.Unlock()
-		if here() {
-			n.disp.runHere(c)
-		} else {
-			n.disp.schedule(c)
-		}
-		return nil
-	}
-	c.inbox.push(e)
-	c.mu.Unlock()
-	return nil
-}
-
 // signal appends a signal to the system queue. It returns false if the
 // process is dead.
 func (c *Context) signal(s signal) bool {

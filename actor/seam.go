@@ -25,7 +25,6 @@ func init() {
 		NewRequest:    newRequest,
 		CancelRequest: (*Request).cancel,
 		Post:          (*Node).post,
-		PostHere:      (*Node).postHere,
 		KillAll:       func(ctx context.Context, n *Node) error { return n.killAll(ctx) },
 
 		TraceParent:     traceParent,

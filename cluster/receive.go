@@ -144,10 +144,7 @@ func (t *transport) drop(env *clusterpb.Envelope, reason error) {
 // checked (nil and 0 if none; a Hello, HelloRefused or SessionClosed
 // carries no session of this node's, so its session is 0). Nothing in it may block: it runs on
 // the reader of the peer's stream.
-func (t *transport) handle(env *clusterpb.Envelope) (*peer, uint64) { return t.handleOn(env, nil) }
-
-// handleOn is handle on a stream read by a relay (nil for none).
-func (t *transport) handleOn(env *clusterpb.Envelope, rl *relayTurn) (*peer, uint64) {
+func (t *transport) handle(env *clusterpb.Envelope) (*peer, uint64) {
 	t.received.Add(1)
 	if err := checkEnvelope(env); err != nil {
 		t.drop(env, err)
@@ -202,7 +199,7 @@ func (t *transport) handleOn(env *clusterpb.Envelope, rl *relayTurn) (*peer, uin
 	case *clusterpb.Envelope_Signal:
 		t.onSignal(p, env, b.Signal)
 	case *clusterpb.Envelope_CallRequest:
-		t.onCallRequest(p, env, b.CallRequest, rl)
+		t.onCallRequest(p, env, b.CallRequest)
 	case *clusterpb.Envelope_CallReply:
 		t.onCallReply(p, b.CallReply)
 	case *clusterpb.Envelope_Goodbye:
@@ -314,10 +311,7 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 	rt.DeliverSignal(t.node, to, sig)
 }
 
-// onCallRequest serves a call. On a stream read by a relay, the callee's
-// activation runs on the reading goroutine when the callee is idle and
-// the relay could hand the reading to its other goroutine (relay.pass).
-func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest, rl *relayTurn) {
+func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
 	id, session := c.GetCallId(), env.GetSession()
 	reply := func(v any, err error) {
 		r := &clusterpb.CallReply{CallId: id}
@@ -362,12 +356,7 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		// Once the caller gave up, a late answer is dropped.
 		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
 	}
-	if rl != nil {
-		err = rt.PostHere(t.node, to, req, func() bool { return rl.pass(p, session) })
-	} else {
-		err = rt.Post(t.node, to, req)
-	}
-	if err != nil {
+	if err := rt.Post(t.node, to, req); err != nil {
 		if timer != nil {
 			timer.Stop()
 		}

@@ -92,11 +92,7 @@ func decodePacket(b []byte) (*clusterpb.Packet, error) {
 // this node's id of the open session the packet was stamped with, which
 // it checked; session is 0 for a packet that carries no session of this
 // node's (a Hello, HelloRefused or SessionClosed) or that was dropped.
-func (t *transport) handlePacket(b []byte) (p *peer, session uint64) { return t.handlePacketOn(b, nil) }
-
-// handlePacketOn is handlePacket on a stream read by a relay (nil for
-// none), which may run the activation of an idle callee itself.
-func (t *transport) handlePacketOn(b []byte, rl *relayTurn) (p *peer, session uint64) {
+func (t *transport) handlePacket(b []byte) (p *peer, session uint64) {
 	pkt, err := decodePacket(b)
 	if err != nil {
 		t.received.Add(1)
@@ -105,7 +101,7 @@ func (t *transport) handlePacketOn(b []byte, rl *relayTurn) (p *peer, session ui
 	}
 	switch x := pkt.GetBody().(type) {
 	case *clusterpb.Packet_Envelope:
-		return t.handleOn(x.Envelope, rl)
+		return t.handle(x.Envelope)
 	case *clusterpb.Packet_Users:
 		return t.handleUserBatch(x.Users)
 	}

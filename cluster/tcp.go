@@ -154,114 +154,18 @@ func (t *transport) acceptTCP(conn net.Conn) {
 	}
 	t.tcpConns[conn] = struct{}{}
 	t.tcpMu.Unlock()
-	f := &frameReader{r: bufio.NewReaderSize(conn, tcpReadBuffer)}
-	r := &relay{t: t, f: f, turn: make(chan struct{}, 1), ended: make(chan struct{})}
-	stop := t.reapIdle(conn, f, &r.current)
-	r.end = func() {
+	go func() {
+		defer t.conns.Done()
+		f := &frameReader{r: bufio.NewReaderSize(conn, tcpReadBuffer)}
+		var current atomic.Uint64 // the session the stream carried last
+		stop := t.reapIdle(conn, f, &current)
+		_ = t.receiveTracking(f, &current)
 		stop()
 		t.tcpMu.Lock()
 		delete(t.tcpConns, conn)
 		t.tcpMu.Unlock()
 		_ = conn.Close()
-	}
-	if t.track() {
-		go func() {
-			defer t.conns.Done()
-			r.follow()
-		}()
-	}
-	go func() {
-		defer t.conns.Done()
-		if r.read() {
-			r.follow()
-		}
 	}()
-}
-
-// relay reads an accepted TCP stream on two goroutines that take turns:
-// one reads, the other waits. When the reader finds a call to an idle
-// process, it hands the reading to the waiting goroutine (pass) and runs
-// the callee's activation itself, then waits for its next turn: the
-// callee starts at once, without the wake of a worker, while the stream
-// is still read (heartbeats, and the replies to calls the callee makes).
-// When both are busy, a call is scheduled as any other post. The state of
-// the reading (last, session) belongs to the goroutine whose turn it is;
-// the hand-over through turn orders it.
-type relay struct {
-	t       *transport
-	f       *frameReader
-	current atomic.Uint64 // the session the stream carried last
-	last    *peer
-	session uint64
-	turn    chan struct{} // hands the reading to the waiting goroutine
-	parked  atomic.Bool   // a goroutine waits on turn
-	ended   chan struct{} // closed when the stream ended
-	end     func()        // run once the stream ended, by the goroutine that saw it
-}
-
-// relayTurn is one goroutine's hold on a relay's reading.
-type relayTurn struct {
-	r      *relay
-	passed bool // the reading was handed on during this turn
-}
-
-// read reads packets until the stream ends (false) or the reading was
-// handed on (true).
-func (r *relay) read() bool {
-	rt := &relayTurn{r: r}
-	for {
-		var b []byte
-		if err := r.f.RecvMsg(&b); err != nil {
-			if err != io.EOF && r.last != nil && r.last.open.Load() == r.session {
-				r.last.streamLost(r.session)
-			}
-			close(r.ended)
-			r.end()
-			return false
-		}
-		p, s := r.t.handlePacketOn(b, rt)
-		if rt.passed {
-			return true
-		}
-		r.track(p, s)
-	}
-}
-
-// track records the session a packet was stamped with, as receive does.
-func (r *relay) track(p *peer, s uint64) {
-	if s != 0 && s != r.session {
-		r.last, r.session = p, s
-		r.current.Store(s)
-	}
-}
-
-// follow waits for turns to read, until the stream ends.
-func (r *relay) follow() {
-	for {
-		r.parked.Store(true)
-		select {
-		case <-r.turn:
-		case <-r.ended:
-			return
-		}
-		if !r.read() {
-			return
-		}
-	}
-}
-
-// pass hands the reading to the waiting goroutine, if one waits, after
-// recording the session of the packet being handled (p's session s).
-// It reports whether it did; it never blocks.
-func (rt *relayTurn) pass(p *peer, s uint64) bool {
-	r := rt.r
-	if !r.parked.CompareAndSwap(true, false) {
-		return false
-	}
-	r.track(p, s)
-	rt.passed = true
-	r.turn <- struct{}{}
-	return true
 }
 
 // reapIdle closes an accepted stream that received nothing for twice the

@@ -108,13 +108,6 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// returns actor.NoProc (and answer is not called) if the process is
 	// not alive.
 	Post func(n Node, to PID, r Request) error
-	// PostHere is Post for a caller that may run the process itself: if
-	// the process is idle, it takes the process's run token and calls
-	// here; when here returns true, the process's activation (the batch
-	// of its mailbox, until it is empty) runs on the calling goroutine
-	// before PostHere returns, else it is scheduled as Post does. here
-	// must not block. A busy process gets the request queued, as Post.
-	PostHere func(n Node, to PID, r Request, here func() bool) error
 
 	// KillAll refuses new processes on the node, kills every live one and
 	// waits for them to exit (or for ctx to end), leaving the node
