@@ -106,7 +106,7 @@ type memNet struct {
 
 	mu      sync.Mutex
 	resolv  string
-	noScope map[string]bool // labels of nodes that run no scope
+	noScope map[string]bool       // labels of nodes that run no scope
 	logs    map[string]*logBuffer // label -> the log of its boot starting
 	ready   map[string]*node      // label -> its boot set up, not yet handed out
 	crashed map[string]bool
