@@ -53,30 +53,17 @@ func spawnOn(t *testing.T, n *node, w string) (pid, wire string) {
 // process's death removes its names everywhere with its exit reason;
 // kill -9 of b purges b's entries on a and c with RemoteScopeNodeDown;
 // b restarted on its address learns a's entries with RemoteScopeNodeUp and
-// its new entries reach the others.
-func TestReplicatedScopeThreeNodes(t *testing.T) {
-	addrs := map[string]string{"a": addr(t), "b": addr(t), "c": addr(t), "d": addr(t)}
+// its new entries reach the others. It runs on both networks (forNets),
+// kill -9 a crash in memory.
+func TestReplicatedScopeThreeNodes(t *testing.T) { forNets(t, replicatedScopeThreeNodes) }
+
+func replicatedScopeThreeNodes(t *testing.T, mode netMode) {
+	nn := startNet(t, mode, "", []string{"d"}, nil, "a", "b", "c", "d")
 	names := map[string]string{}
-	for l, a := range addrs {
-		names[l] = l + "@" + a
+	for l := range nn.nodes {
+		names[l] = nn.name(l)
 	}
-	env := func(l string, scope bool) []string {
-		var peers []string
-		for o := range addrs {
-			if o != l {
-				peers = append(peers, names[o])
-			}
-		}
-		e := []string{"CHILD_LISTEN=" + addrs[l], "CHILD_PEERS=" + strings.Join(peers, ",")}
-		if scope {
-			e = append(e, "CHILD_SCOPE=s")
-		}
-		return e
-	}
-	a := startNode(t, "a", env("a", true)...)
-	b := startNode(t, "b", env("b", true)...)
-	c := startNode(t, "c", env("c", true)...)
-	d := startNode(t, "d", env("d", false)...)
+	a, b, c, d := nn.nodes["a"], nn.nodes["b"], nn.nodes["c"], nn.nodes["d"]
 	eventually(t, a, names["b"]+","+names["c"], "nodes")
 	eventually(t, b, names["a"]+","+names["c"], "nodes")
 	eventually(t, c, names["a"]+","+names["b"], "nodes")
@@ -167,7 +154,7 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 	w3, _ := spawnOn(t, a, "w3")
 	a.ok("register n4 w3 m4")
 	eventually(t, c, w3+" m4", "lookup n4")
-	b.kill9()
+	nn.kill("b")
 	down := "remote scope node down: s on " + names["b"]
 	for _, n := range []*node{a, c} {
 		eventually(t, n, "none", "lookup n3")
@@ -177,7 +164,7 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 	}
 
 	// b restarted on its address syncs again.
-	b = startNode(t, "b", env("b", true)...)
+	b = nn.restart("b")
 	eventually(t, b, names["a"]+","+names["c"], "nodes")
 	eventually(t, b, w3+" m4", "lookup n4")
 	eventuallyEvent(t, b, "registered n4 "+w3+" m4 remote scope node up: s on "+names["a"])
@@ -208,7 +195,9 @@ func TestReplicatedScopeThreeNodes(t *testing.T) {
 // registration stays and the other process is killed with a conflict
 // reason; a resolver's loser stays alive and unregistered; a resolver
 // that keeps neither frees the name and kills nobody. The other entries
-// of each side are learnt with RemoteScopeNodeUp.
+// of each side are learnt with RemoteScopeNodeUp. It runs on both
+// networks (forNets): on the real one a and b never meet before the heal,
+// in memory they meet and are split loudly.
 func TestConflictAfterNetsplit(t *testing.T) {
 	for _, tc := range []struct {
 		resolver   string
@@ -222,49 +211,49 @@ func TestConflictAfterNetsplit(t *testing.T) {
 		{resolver: "neither", holder: "", aExit: "alive"},
 	} {
 		t.Run("resolver="+tc.resolver, func(t *testing.T) {
-			aAddr := addr(t)
-			proxy := testkit.NewProxy(t, aAddr)
-			proxy.Cut(testkit.Reset)
-			aName := "a@" + proxy.Addr()
-			a := startNode(t, "a", "CHILD_LISTEN="+aAddr, "CHILD_ADVERTISE="+proxy.Addr(), "CHILD_SCOPE=s", "CHILD_RESOLVER="+tc.resolver)
-			b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+aName, "CHILD_SCOPE=s", "CHILD_RESOLVER="+tc.resolver)
-			wa, _ := spawnOn(t, a, "wa")
-			wb, _ := spawnOn(t, b, "wb")
-			wy, _ := spawnOn(t, b, "wy")
-			a.ok("register x wa ma")
-			b.ok("register x wb mb") // later: the default keeps it
-			b.ok("register y wy my")
-			if a.ok("nodes") != "" || b.ok("nodes") != "" {
-				t.Fatal("a and b see each other through the cut")
-			}
+			forNets(t, func(t *testing.T, mode netMode) {
+				nn := startNet(t, mode, tc.resolver, nil, func(net randNet) { net.cutPair("a", "b", false) }, "a", "b")
+				a, b, aName := nn.nodes["a"], nn.nodes["b"], nn.name("a")
+				eventually(t, a, "", "nodes")
+				eventually(t, b, "", "nodes")
+				wa, _ := spawnOn(t, a, "wa")
+				wb, _ := spawnOn(t, b, "wb")
+				wy, _ := spawnOn(t, b, "wy")
+				a.ok("register x wa ma")
+				b.ok("register x wb mb") // later: the default keeps it
+				b.ok("register y wy my")
+				if a.ok("nodes") != "" || b.ok("nodes") != "" {
+					t.Fatal("a and b see each other through the cut")
+				}
 
-			proxy.Heal()
-			eventually(t, a, b.name, "nodes")
-			eventually(t, b, aName, "nodes")
-			want := "none"
-			switch tc.holder {
-			case "a":
-				want = wa + " ma"
-			case "b":
-				want = wb + " mb"
-			}
-			eventually(t, a, want, "lookup x")
-			eventually(t, b, want, "lookup x")
-			eventually(t, a, wy+" my", "lookup y")
-			eventuallyEvent(t, a, "registered y "+wy+" my remote scope node up: s on "+b.name)
-			eventually(t, a, tc.aExit, "exitreason wa")
-			eventually(t, b, "alive", "exitreason wb")
-			switch tc.holder {
-			case "b":
-				eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
-				eventuallyEvent(t, a, "registered x "+wb+" mb conflict resolution")
-			case "a":
-				eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
-				eventuallyEvent(t, b, "registered x "+wa+" ma conflict resolution")
-			default:
-				eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
-				eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
-			}
+				nn.rc.net.healAll()
+				eventually(t, a, b.name, "nodes")
+				eventually(t, b, aName, "nodes")
+				want := "none"
+				switch tc.holder {
+				case "a":
+					want = wa + " ma"
+				case "b":
+					want = wb + " mb"
+				}
+				eventually(t, a, want, "lookup x")
+				eventually(t, b, want, "lookup x")
+				eventually(t, a, wy+" my", "lookup y")
+				eventuallyEvent(t, a, "registered y "+wy+" my remote scope node up: s on "+b.name)
+				eventually(t, a, tc.aExit, "exitreason wa")
+				eventually(t, b, "alive", "exitreason wb")
+				switch tc.holder {
+				case "b":
+					eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
+					eventuallyEvent(t, a, "registered x "+wb+" mb conflict resolution")
+				case "a":
+					eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
+					eventuallyEvent(t, b, "registered x "+wa+" ma conflict resolution")
+				default:
+					eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
+					eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
+				}
+			})
 		})
 	}
 }

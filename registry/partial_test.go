@@ -81,6 +81,8 @@ func (mn *meshNet) env(l string) []string {
 // with the conflict reason, a custom resolver's loser alive and
 // unregistered. c, which held both claims during the split, ends with the
 // owners' result, and every node's callbacks replay to its final view.
+// It runs on both networks (forNets): on the real one a and b never meet
+// before the heal, in memory they meet and are split loudly.
 func TestConflictAfterPartialNetsplit(t *testing.T) {
 	for _, tc := range []struct {
 		resolver string
@@ -93,76 +95,74 @@ func TestConflictAfterPartialNetsplit(t *testing.T) {
 		{resolver: "neither", holder: "", aExit: "alive", bExit: "alive"},
 	} {
 		t.Run("resolver="+tc.resolver, func(t *testing.T) {
-			mn := newMeshNet(t, "a", "b", "c")
-			mn.mesh.CutPair("a", "b", testkit.Reset)
-			nodes := map[string]*node{}
-			for _, l := range mn.labels {
-				nodes[l] = startNode(t, l, append(mn.env(l), "CHILD_SCOPE=s", "CHILD_RESOLVER="+tc.resolver)...)
-			}
-			a, b, c := nodes["a"], nodes["b"], nodes["c"]
-			eventually(t, a, mn.name("c"), "nodes")
-			eventually(t, b, mn.name("c"), "nodes")
-			eventually(t, c, mn.name("a")+","+mn.name("b"), "nodes")
-			if a.ok("nodes") != mn.name("c") || b.ok("nodes") != mn.name("c") {
-				t.Fatal("a and b see each other through the cut")
-			}
-			wa, _ := spawnOn(t, a, "wa")
-			wb, _ := spawnOn(t, b, "wb")
-			wy, _ := spawnOn(t, b, "wy")
-			a.ok("register x wa ma")
-			eventually(t, c, wa+" ma", "lookup x") // c learns a's claim first
-			b.ok("register x wb mb")               // later: the default keeps it
-			b.ok("register y wy my")
-			eventually(t, c, wy+" my", "lookup y")
-			eventually(t, a, "none", "lookup y") // not through c: only owners replicate
-
-			mn.mesh.HealAll()
-			for _, l := range mn.labels {
-				eventually(t, nodes[l], strings.Join(mn.peers(l), ","), "nodes")
-			}
-			want := "none"
-			switch tc.holder {
-			case "a":
-				want = wa + " ma"
-			case "b":
-				want = wb + " mb"
-			}
-			for _, l := range mn.labels {
-				eventually(t, nodes[l], want, "lookup x")
-				eventually(t, nodes[l], wy+" my", "lookup y")
-			}
-			eventually(t, a, tc.aExit, "exitreason wa")
-			eventually(t, b, tc.bExit, "exitreason wb")
-			switch tc.holder {
-			case "b":
-				eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
-				eventuallyEvent(t, a, "registered x "+wb+" mb conflict resolution")
-			case "a":
-				eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
-				eventuallyEvent(t, b, "registered x "+wa+" ma conflict resolution")
-			default:
-				eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
-				eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
-			}
-			for _, l := range mn.labels {
-				n := nodes[l]
-				view := n.ok("lookup x") + "|" + n.ok("lookup y") + "|" + n.ok("count")
-				names := map[string]string{}
-				if want != "none" {
-					names["x"] = strings.Replace(want, " ", ":", 1)
+			forNets(t, func(t *testing.T, mode netMode) {
+				nn := startNet(t, mode, tc.resolver, nil, func(net randNet) { net.cutPair("a", "b", false) }, "a", "b", "c")
+				mn, nodes := nn.rc.mn, nn.nodes
+				a, b, c := nodes["a"], nodes["b"], nodes["c"]
+				eventually(t, a, mn.name("c"), "nodes")
+				eventually(t, b, mn.name("c"), "nodes")
+				eventually(t, c, mn.name("a")+","+mn.name("b"), "nodes")
+				if a.ok("nodes") != mn.name("c") || b.ok("nodes") != mn.name("c") {
+					t.Fatal("a and b see each other through the cut")
 				}
-				names["y"] = wy + ":my"
-				got := replayNames(t, n)
-				for k, v := range names {
-					if got[k] != v {
-						t.Errorf("node %s: callbacks replay x/y to %v, view %s", l, got, view)
-						break
+				wa, _ := spawnOn(t, a, "wa")
+				wb, _ := spawnOn(t, b, "wb")
+				wy, _ := spawnOn(t, b, "wy")
+				a.ok("register x wa ma")
+				eventually(t, c, wa+" ma", "lookup x") // c learns a's claim first
+				b.ok("register x wb mb")               // later: the default keeps it
+				b.ok("register y wy my")
+				eventually(t, c, wy+" my", "lookup y")
+				eventually(t, a, "none", "lookup y") // not through c: only owners replicate
+
+				nn.rc.net.healAll()
+				for _, l := range mn.labels {
+					eventually(t, nodes[l], strings.Join(mn.peers(l), ","), "nodes")
+				}
+				want := "none"
+				switch tc.holder {
+				case "a":
+					want = wa + " ma"
+				case "b":
+					want = wb + " mb"
+				}
+				for _, l := range mn.labels {
+					eventually(t, nodes[l], want, "lookup x")
+					eventually(t, nodes[l], wy+" my", "lookup y")
+				}
+				eventually(t, a, tc.aExit, "exitreason wa")
+				eventually(t, b, tc.bExit, "exitreason wb")
+				switch tc.holder {
+				case "b":
+					eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
+					eventuallyEvent(t, a, "registered x "+wb+" mb conflict resolution")
+				case "a":
+					eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
+					eventuallyEvent(t, b, "registered x "+wa+" ma conflict resolution")
+				default:
+					eventuallyEvent(t, a, "unregistered x "+wa+" ma conflict resolution")
+					eventuallyEvent(t, b, "unregistered x "+wb+" mb conflict resolution")
+				}
+				for _, l := range mn.labels {
+					n := nodes[l]
+					view := n.ok("lookup x") + "|" + n.ok("lookup y") + "|" + n.ok("count")
+					names := map[string]string{}
+					if want != "none" {
+						names["x"] = strings.Replace(want, " ", ":", 1)
+					}
+					names["y"] = wy + ":my"
+					got := replayNames(t, n)
+					for k, v := range names {
+						if got[k] != v {
+							t.Errorf("node %s: callbacks replay x/y to %v, view %s", l, got, view)
+							break
+						}
+					}
+					if len(got) != len(names) {
+						t.Errorf("node %s: callbacks replay to %v, view %s", l, got, view)
 					}
 				}
-				if len(got) != len(names) {
-					t.Errorf("node %s: callbacks replay to %v, view %s", l, got, view)
-				}
-			}
+			})
 		})
 	}
 }

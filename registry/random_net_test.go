@@ -58,7 +58,11 @@ func (*realNet) faultNames() []string { return faultNames }
 
 func (r *realNet) startNode(rc *randCluster, l string) *node {
 	r.rc = rc
-	return startNode(rc.t, l, append(r.mn.env(l), "CHILD_SCOPE=s", "CHILD_RESOLVER="+rc.resolver)...)
+	env := append(r.mn.env(l), "CHILD_RESOLVER="+rc.resolver)
+	if !rc.noScope[l] {
+		env = append(env, "CHILD_SCOPE=s")
+	}
+	return startNode(rc.t, l, env...)
 }
 
 func meshCut(silent bool) testkit.Fault {
@@ -102,6 +106,7 @@ type memNet struct {
 
 	mu      sync.Mutex
 	resolv  string
+	noScope map[string]bool       // labels of nodes that run no scope
 	logs    map[string]*logBuffer // label -> the log of its boot starting
 	ready   map[string]*node      // label -> its boot set up, not yet handed out
 	crashed map[string]bool
@@ -124,7 +129,7 @@ func (*memNet) faultNames() []string {
 // start starts the cluster, on the first startNode (the resolver is known
 // then).
 func (m *memNet) start(rc *randCluster) {
-	m.resolv = rc.resolver
+	m.resolv, m.noScope = rc.resolver, rc.noScope
 	var labels []string
 	labels = append(labels, rc.mn.labels...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -165,10 +170,13 @@ func (m *memNet) setup(c *cluster.Cluster) error {
 		h = &neitherResolver{printer{out: out}}
 	}
 	reg := registry.NewCluster(c)
-	if err := reg.AddScope("s", registry.WithEventHandler(h)); err != nil {
+	scope := "s"
+	if m.noScope[l] {
+		scope = ""
+	} else if err := reg.AddScope(scope, registry.WithEventHandler(h)); err != nil {
 		return err
 	}
-	ch := &childCmds{c: c, reg: reg, scope: "s", out: out, pids: map[string]actor.PID{}}
+	ch := &childCmds{c: c, reg: reg, scope: scope, out: out, pids: map[string]actor.PID{}}
 	for _, setup := range nodeSetups {
 		if err := setup(ch); err != nil {
 			return err

@@ -73,6 +73,7 @@ type randCluster struct {
 	net      randNet // the faults and the nodes: real processes and sockets, or in memory
 	clock    atomic.Int64
 	resolver string
+	noScope  map[string]bool // labels of nodes that run no scope (startNet's tests; none in the randomized one)
 	nodes    map[string]*node
 	workers  map[string]map[string]randWorker // label -> slot -> worker
 	all      []*node                          // every node started, for their logs

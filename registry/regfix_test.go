@@ -17,10 +17,13 @@ import (
 // (before, it was accepted, its announcement failed to send and the peer
 // never converged: the two scope processes looped Discover/Snapshot).
 // Metadata of MaxMetaBytes crosses, in changes and in a snapshot, and a
-// later ordinary write reaches the peer.
-func TestReplicatedMetaTooLarge(t *testing.T) {
-	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
-	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+// later ordinary write reaches the peer. On both networks (forNets).
+func TestReplicatedMetaTooLarge(t *testing.T) { forNets(t, replicatedMetaTooLarge) }
+
+func replicatedMetaTooLarge(t *testing.T, mode netMode) {
+	nn := startNet(t, mode, "", nil, nil, "a", "b", "c")
+	nn.kill("c") // to join later
+	a, b := nn.nodes["a"], nn.nodes["b"]
 	eventually(t, a, b.name, "nodes")
 	eventually(t, b, a.name, "nodes")
 	w1, _ := spawnOn(t, a, "w1")
@@ -34,7 +37,7 @@ func TestReplicatedMetaTooLarge(t *testing.T) {
 	eventually(t, b, w2+" m2", "lookup n2")
 	eventually(t, b, fmt.Sprintf("%s %d", w1, registry.MaxMetaBytes-8), "lookupsize edge1")
 	// A node that joins now gets them in its snapshot.
-	c := startNode(t, "c", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+	c := nn.restart("c")
 	eventually(t, c, fmt.Sprintf("%s %d", w2, registry.MaxMetaBytes-8), "lookupsize edge2")
 	eventually(t, c, w2+" m2", "lookup n2")
 	if n := strings.Count(a.logs.String(), "replication message not sent"); n != 0 {
@@ -63,9 +66,12 @@ func TestCheckMetaSize(t *testing.T) {
 // went to the forger's inbox, a guessed ask let it inject a name, and a
 // forged requester passed the membership check).
 func TestReplicatedNonMemberCannotReadOrInject(t *testing.T) {
-	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
-	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
-	x := startNode(t, "x", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name+","+b.name)
+	forNets(t, replicatedNonMemberCannotReadOrInject)
+}
+
+func replicatedNonMemberCannotReadOrInject(t *testing.T, mode netMode) {
+	nn := startNet(t, mode, "", []string{"x"}, nil, "a", "b", "x")
+	a, b, x := nn.nodes["a"], nn.nodes["b"], nn.nodes["x"]
 	eventually(t, a, b.name, "nodes")
 	eventually(t, b, a.name, "nodes")
 	spawnOn(t, a, "w")
@@ -110,9 +116,11 @@ func TestReplicatedNonMemberCannotReadOrInject(t *testing.T) {
 // gap) returns only once the calling node applied the snapshot of its
 // new ask, which has the write (before: it returned at once, and a read
 // on the calling node missed the write).
-func TestForwardedWriteVisibleAfterReask(t *testing.T) {
-	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
-	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+func TestForwardedWriteVisibleAfterReask(t *testing.T) { forNets(t, forwardedWriteVisibleAfterReask) }
+
+func forwardedWriteVisibleAfterReask(t *testing.T, mode netMode) {
+	nn := startNet(t, mode, "", nil, nil, "a", "b")
+	a, b := nn.nodes["a"], nn.nodes["b"]
 	eventually(t, a, b.name, "nodes")
 	eventually(t, b, a.name, "nodes")
 	spawnOn(t, b, "lb")
@@ -131,9 +139,11 @@ func TestForwardedWriteVisibleAfterReask(t *testing.T) {
 // about it was queued first) is removed on every node with its real exit
 // reason: the peers' callbacks wait for the owner's Exited (before, they
 // fired with "exited (reason not yet known)").
-func TestReplicatedEarlyRemovalExitReason(t *testing.T) {
-	a := startNode(t, "a", "CHILD_LISTEN="+addr(t), "CHILD_SCOPE=s")
-	b := startNode(t, "b", "CHILD_LISTEN="+addr(t), "CHILD_PEERS="+a.name, "CHILD_SCOPE=s")
+func TestReplicatedEarlyRemovalExitReason(t *testing.T) { forNets(t, replicatedEarlyRemovalExitReason) }
+
+func replicatedEarlyRemovalExitReason(t *testing.T, mode netMode) {
+	nn := startNet(t, mode, "", nil, nil, "a", "b")
+	a, b := nn.nodes["a"], nn.nodes["b"]
 	eventually(t, a, b.name, "nodes")
 	eventually(t, b, a.name, "nodes")
 	w, _ := spawnOn(t, a, "w")

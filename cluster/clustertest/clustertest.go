@@ -78,7 +78,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	nodes   []*cluster.Cluster
 	broken  map[[2]string]bool // pairs with a cut or a stall, either way
-	crashed map[string]bool    // nodes crashed and not restarted, by name
+	crashed map[string]bool    // nodes crashed or stopped (StopNode) and not restarted, by name
 	stopped bool
 	stop    sync.Once
 	err     error
@@ -235,12 +235,45 @@ func (c *Cluster) Crash(ctx context.Context, n *cluster.Cluster) error {
 	return nil
 }
 
+// StopNode stops node n cleanly, as a process that exits normally: its
+// processes are stopped and their exit signals sent, and its Goodbye
+// reaches its peers, which see NodeDown with cluster.ErrNodeLeft at once.
+// The faults between it and the other nodes are lifted first (what stands
+// between the others stays), so that the Goodbye can reach them. Restart
+// starts it again. It returns n's Stop error, or an error if n is not a
+// running node of c.
+func (c *Cluster) StopNode(ctx context.Context, n *cluster.Cluster) error {
+	c.mu.Lock()
+	i := slices.Index(c.nodes, n)
+	if i < 0 || c.crashed[n.Name()] || c.stopped {
+		c.mu.Unlock()
+		return fmt.Errorf("stop %s: not a running node of this cluster", n.Name())
+	}
+	c.crashed[n.Name()] = true
+	for k := range c.broken {
+		if k[0] == n.Name() || k[1] == n.Name() {
+			delete(c.broken, k)
+		}
+	}
+	c.mu.Unlock()
+	a := c.addrs[i]
+	for _, o := range c.addrs {
+		if o != a {
+			c.net.Heal(a, o)
+		}
+	}
+	if err := n.Stop(ctx); err != nil {
+		return fmt.Errorf("stop %s: %w", n.Name(), err)
+	}
+	return nil
+}
+
 // Restart starts node i again, on its name and address, with the same
 // options and setups (a new boot: a new creation, so that its old PIDs
-// are not taken for new ones), after crashing it if it still runs. It
-// returns the new node, which Node(i) returns from then on. Its peers
-// reconnect within a reconnect interval unless a fault stands between
-// them.
+// are not taken for new ones), after crashing it if it still runs (one
+// that Crash or StopNode ended just starts). It returns the new node,
+// which Node(i) returns from then on. Its peers reconnect within a
+// reconnect interval unless a fault stands between them.
 func (c *Cluster) Restart(ctx context.Context, i int) (*cluster.Cluster, error) {
 	if i < 0 || i >= len(c.names) {
 		return nil, fmt.Errorf("restart node %d: %d nodes", i, len(c.names))

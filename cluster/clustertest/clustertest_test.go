@@ -510,3 +510,57 @@ func TestSetupError(t *testing.T) {
 		t.Fatalf("New: %v, want the setup's error", err)
 	}
 }
+
+// TestStopNodeAndRestart: a node StopNode ends left cleanly (its peers
+// see ErrNodeLeft, a monitor of its process the process's exit reason), is no
+// longer waited for, cannot be stopped or crashed again, and Restart
+// starts it again.
+func TestStopNodeAndRestart(t *testing.T) {
+	c := clustertest.Start(t, 3)
+	n1, n2 := c.Node(0), c.Node(1)
+	events := newInbox(t, n1)
+	if err := n1.MonitorNodes(events.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := n2.Node().Spawn(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher := newInbox(t, n1)
+	ref, err := watcher.Monitor(ctxT(t), pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Node().Call(ctxT(t), pid, wrapperspb.String("sync")); err != nil {
+		t.Fatal(err)
+	}
+	c.Cut(n1, n2) // lifted by StopNode, so that the Goodbye gets through
+	if err := c.StopNode(ctxT(t), n2); err != nil {
+		t.Fatal(err)
+	}
+	if d := recv[cluster.NodeDown](t, events); d.Node != n2.Name() || !errors.Is(d.Reason, cluster.ErrNodeLeft) {
+		t.Fatalf("NodeDown %+v, want n2 with ErrNodeLeft", d)
+	}
+	if d := recv[actor.Down](t, watcher); d.Ref != ref || !errors.Is(d.Reason, actor.Killed) {
+		t.Fatalf("down %+v, want Killed (its node stopped it), not NoConnection", d)
+	}
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopNode(ctxT(t), n2); err == nil {
+		t.Fatal("stopped a stopped node")
+	}
+	if err := c.Crash(ctxT(t), n2); err == nil {
+		t.Fatal("crashed a stopped node")
+	}
+	n2b, err := c.Restart(ctxT(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up := recv[cluster.NodeUp](t, events); up.Node != n2b.Name() {
+		t.Fatalf("NodeUp %+v", up)
+	}
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -40,8 +40,9 @@
 //
 // Reset, after Cut, makes the cut loud: the connections reset and both
 // sides see the session end at once. Crash ends a node as kill -9 does
-// (connections reset, nothing it would say on the way out leaves) and
-// Restart boots it again on its name and address.
+// (connections reset, nothing it would say on the way out leaves),
+// StopNode as a clean exit does (its Goodbye arrives), and Restart boots
+// it again on its name and address.
 //
 // # Each node's setup
 //

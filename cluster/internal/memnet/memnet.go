@@ -4,10 +4,11 @@
 // Arbor's gRPC stream does (ADR 0006). The faults of a real network can be
 // injected per pair of addresses:
 //
-//   - Cut holds every packet between two addresses, both ways, and fails
-//     every dial between them (a silent blackhole: TCP would retransmit,
-//     so nothing held is lost while the stream lives);
-//   - CutOneWay holds the packets of one direction only (and fails dials
+//   - Cut holds every packet between two addresses, both ways, and holds
+//     every dial between them until it is healed or the dial's context
+//     ends (a silent blackhole: TCP would retransmit its SYN and its
+//     data, so nothing held is lost while the stream lives);
+//   - CutOneWay holds the packets of one direction only (and holds dials
 //     between the two, as a TCP handshake needs both directions);
 //   - Stall holds the packets both ways but lets dials through (a stuck
 //     proxy: new connections open, nothing moves on any);
@@ -51,7 +52,7 @@ var ErrClosed = errors.New("memnet: stream closed")
 var ErrRefused = errors.New("memnet: connection refused")
 
 // ErrCut is returned by Dial between two addresses the network is cut
-// between.
+// between, once the dial's context ended.
 var ErrCut = errors.New("memnet: network cut")
 
 // Network is one in-memory network. Its zero value is not usable: use New.
@@ -61,6 +62,7 @@ type Network struct {
 	faults    map[pair]fault
 	streams   map[*Stream]struct{}
 	nextPort  int
+	changed   chan struct{} // closed and replaced when a fault or a listener changes
 }
 
 // pair is one direction between two addresses.
@@ -84,6 +86,7 @@ func New() *Network {
 		faults:    make(map[pair]fault),
 		streams:   make(map[*Stream]struct{}),
 		nextPort:  1,
+		changed:   make(chan struct{}),
 	}
 }
 
@@ -126,6 +129,7 @@ func (n *Network) Listen(addr string, accept func(*Stream)) (bound string, stop 
 			if n.listeners[addr] == l {
 				delete(n.listeners, addr)
 			}
+			n.changedLocked()
 			n.mu.Unlock()
 			close(l.done)
 		})
@@ -134,21 +138,33 @@ func (n *Network) Listen(addr string, accept func(*Stream)) (bound string, stop 
 }
 
 // Dial opens a stream from the node at address from to the listener at
-// address to. It returns ErrRefused if nothing listens there, ErrCut if
-// the network is cut between the two, and ctx's error if it ended.
+// address to. It returns ErrRefused if nothing listens there and ctx's
+// error if it ended. Between two addresses the network is cut between it
+// waits, as a TCP dial into a blackhole does, until the cut is healed or
+// ctx ends (then it returns ErrCut with ctx's error).
 func (n *Network) Dial(ctx context.Context, from, to string) (*Stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	n.mu.Lock()
-	l, ok := n.listeners[to]
-	if !ok {
+	var l *listener
+	for {
+		var ok bool
+		if l, ok = n.listeners[to]; !ok {
+			n.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s", ErrRefused, to)
+		}
+		if !n.faults[pair{from, to}].cut && !n.faults[pair{to, from}].cut {
+			break
+		}
+		changed := n.changed
 		n.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", ErrRefused, to)
-	}
-	if n.faults[pair{from, to}].cut || n.faults[pair{to, from}].cut {
-		n.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s to %s", ErrCut, from, to)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s to %s: %w", ErrCut, from, to, ctx.Err())
+		case <-changed:
+		}
+		n.mu.Lock()
 	}
 	s := &Stream{net: n, from: from, to: to, wake: make(chan struct{}), served: l.done}
 	n.streams[s] = struct{}{}
@@ -239,6 +255,7 @@ func (n *Network) Heal(a, b string) {
 func (n *Network) HealAll() {
 	n.mu.Lock()
 	clear(n.faults)
+	n.changedLocked()
 	streams := n.streamsLocked()
 	n.mu.Unlock()
 	for _, s := range streams {
@@ -258,11 +275,18 @@ func (n *Network) set(p pair, f func(*fault)) {
 	} else {
 		n.faults[p] = v
 	}
+	n.changedLocked()
 	streams := n.streamsLocked()
 	n.mu.Unlock()
 	for _, s := range streams {
 		s.notify()
 	}
+}
+
+// changedLocked wakes the dials waiting for a fault to lift.
+func (n *Network) changedLocked() {
+	close(n.changed)
+	n.changed = make(chan struct{})
 }
 
 func (n *Network) streamsLocked() []*Stream {

@@ -73,8 +73,14 @@ func TestCutHoldsThenHeals(t *testing.T) {
 		n := New()
 		s, srv := pipe(t, n, "a:1", "b:1")
 		n.Cut("a:1", "b:1")
-		if _, err := n.Dial(context.Background(), "a:1", "b:1"); !errors.Is(err, ErrCut) {
-			t.Fatalf("dial across a cut: %v", err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, err := n.Dial(ctx, "a:1", "b:1"); !errors.Is(err, ErrCut) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("dial across a cut: %v, want ErrCut at its deadline", err)
+		}
+		if took := time.Since(start); took != time.Second {
+			t.Fatalf("dial across a cut failed after %v of fake time, want its whole timeout (a blackhole)", took)
 		}
 		got := make(chan string, 3)
 		go func() {
@@ -227,4 +233,43 @@ func TestResetClosesBothEnds(t *testing.T) {
 	if got := recv(t, srv2); got != "new" {
 		t.Fatalf("new stream got %q", got)
 	}
+}
+
+// TestDialWaitsForTheHeal: a dial into a cut waits, as a TCP dial into a
+// blackhole does, and connects once the cut heals within its timeout.
+func TestDialWaitsForTheHeal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := New()
+		var accepted []*Stream
+		_, stop, err := n.Listen("b:1", func(s *Stream) { accepted = append(accepted, s) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		n.Cut("a:1", "b:1")
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := n.Dial(ctx, "a:1", "b:1")
+			if err == nil {
+				s.Close()
+			}
+			done <- err
+		}()
+		time.Sleep(10 * time.Second) // fake time: the dial is still waiting
+		synctest.Wait()
+		select {
+		case err := <-done:
+			t.Fatalf("dial across a cut returned %v before the heal", err)
+		default:
+		}
+		n.Heal("a:1", "b:1")
+		if err := <-done; err != nil {
+			t.Fatalf("dial after the heal: %v", err)
+		}
+		if len(accepted) != 1 {
+			t.Fatalf("%d streams accepted, want 1", len(accepted))
+		}
+	})
 }
