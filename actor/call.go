@@ -216,7 +216,7 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt
 	}
 	w := n.waiters.Get().(*waiter)
 	req := &Request{msg: msg, from: from, ch: w.ch, ext: tr}
-	d, hasDeadline := ctx.Deadline()
+	d, hasDeadline := CallerDeadline(ctx)
 	if hasDeadline {
 		req.setDeadline(d)
 	}

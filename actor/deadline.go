@@ -11,13 +11,12 @@ import (
 // A caller's deadline reaches its callee: a Call made with a ctx that has a
 // deadline gives the request that deadline (a call from another node gives
 // it the caller's remaining time, as the wire carries it), and while the
-// process handles the request its *Context reports it as Deadline, Done
-// and Err. A Call made from the handler with that ctx passes the deadline
-// on, so it holds along a chain of calls.
+// process handles the request Context.CallDeadline reports it. A Call made
+// from the handler with the process as its ctx passes the deadline on, so
+// it holds along a chain of calls.
 //
 // The deadline costs a Request no allocation and no size class: it shares
-// one word with the answered flag (Request.state). Done makes a context
-// only when asked, and that context ends with the handling.
+// one word with the answered flag (Request.state).
 
 // answered is the bit of Request.state set once the request is answered
 // (or abandoned); the other bits are the deadline in Unix nanoseconds, 0
@@ -26,14 +25,10 @@ const answered = 1 << 63
 
 // reqExt is what a few requests carry beside the message: the caller's span
 // (and while the request is handled, the handler span's context, so a Call
-// made from the handler is its child), and the context Done made for the
-// request's deadline.
+// made from the handler is its child).
 type reqExt struct {
 	parent trace.SpanContext
 	ctx    context.Context
-
-	dl   context.Context // made by Context.Done for the deadline
-	stop context.CancelFunc
 }
 
 // finish marks the request answered; it reports whether it was not yet.
@@ -75,67 +70,42 @@ func (r *Request) Deadline() (deadline time.Time, ok bool) {
 	return time.Unix(0, int64(ns)), true
 }
 
-// endHandling releases the context Done made for the request, once the
-// process is done handling it.
-func (r *Request) endHandling() {
-	if x := r.ext; x != nil && x.stop != nil {
-		x.stop()
-		x.dl, x.stop = nil, nil
-	}
-}
-
-// requestDeadline is Context.Deadline: the deadline of the request being
-// handled.
-func (c *Context) requestDeadline() (time.Time, bool) {
-	if r := c.current; r != nil {
+// CallDeadline returns the deadline of the call the process is handling:
+// the caller's (on this node, the deadline of its ctx; from another node,
+// the request's arrival plus the caller's remaining time). ok is false
+// while no call is handled, or when the caller's ctx had none (the caller
+// then waits DefaultCallTimeout). It may be called from any goroutine.
+//
+// It is not the process's context.Context Deadline, which a process keeps
+// for its whole life; derive a context for the call's work with
+//
+//	if d, ok := ctx.CallDeadline(); ok {
+//		wctx, cancel := context.WithDeadline(ctx, d)
+//		defer cancel()
+//		...
+//	}
+func (c *Context) CallDeadline() (time.Time, bool) {
+	if r := c.current.Load(); r != nil {
 		return r.Deadline()
 	}
 	return time.Time{}, false
 }
 
-// deadlineContext returns a context that ends at the deadline of the
-// request being handled, made on first use; nil when there is none.
-func (c *Context) deadlineContext() context.Context {
-	r := c.current
-	if r == nil {
-		return nil
+// CallerDeadline is the deadline a Call made with ctx gives its callee:
+// ctx's own, or, when ctx is a process (or derives from one) and has none,
+// the deadline of the call that process is handling. So a deadline holds
+// along a chain of calls.
+func CallerDeadline(ctx context.Context) (time.Time, bool) {
+	if d, ok := ctx.Deadline(); ok {
+		return d, true
 	}
-	if r.ext != nil && r.ext.dl != nil {
-		return r.ext.dl
+	if c, ok := ctx.(*Context); ok {
+		return c.CallDeadline()
 	}
-	d, ok := r.Deadline()
-	if !ok {
-		return nil
+	if c, ok := FromContext(ctx); ok {
+		return c.CallDeadline()
 	}
-	if r.ext == nil {
-		r.ext = &reqExt{}
-	}
-	r.ext.dl, r.ext.stop = context.WithDeadline(context.Background(), d)
-	return r.ext.dl
-}
-
-// requestDone is Context.Done.
-func (c *Context) requestDone() <-chan struct{} {
-	if dl := c.deadlineContext(); dl != nil {
-		return dl.Done()
-	}
-	return nil
-}
-
-// requestErr is Context.Err: that of the context Done made, or without
-// one, whether the deadline has passed.
-func (c *Context) requestErr() error {
-	if r := c.current; r != nil && r.ext != nil && r.ext.dl != nil {
-		return r.ext.dl.Err()
-	}
-	d, ok := c.requestDeadline()
-	if !ok {
-		return nil
-	}
-	if !time.Now().Before(d) {
-		return context.DeadlineExceeded
-	}
-	return nil
+	return time.Time{}, false
 }
 
 // setRequestDeadline gives a request that came from another node its

@@ -2,7 +2,6 @@ package actor_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -32,12 +31,12 @@ func (d deadlineRelay) Receive(ctx *actor.Context, msg any) error {
 		req.Reply(v)
 		return nil
 	}
-	dl, ok := ctx.Deadline()
+	dl, ok := ctx.CallDeadline()
 	req.Reply(seen{dl, ok})
 	return nil
 }
 
-// A caller's deadline is the handler's ctx.Deadline(), also one call
+// A caller's deadline is the handler's ctx.CallDeadline(), also one call
 // further down a chain; a caller without one leaves the handler without.
 func TestCallDeadlineReachesHandler(t *testing.T) {
 	n := newNode(t)
@@ -64,30 +63,44 @@ func TestCallDeadlineReachesHandler(t *testing.T) {
 	}
 }
 
-// The handler's ctx ends at the caller's deadline: Done is closed and Err
-// is context.DeadlineExceeded, while a message handled later has neither.
-func TestCallDeadlineDoneInHandler(t *testing.T) {
+// The process's context.Context never expires, whatever the call being
+// handled: a context derived from it in a handler may ask its Done and Err
+// from another goroutine, after the handling, and must get the same
+// answers (before, Done followed the current request, and a derived
+// context's goroutine read it while the process handled the next call:
+// a data race). CallDeadline may be read from any goroutine.
+func TestHandlerContextStaysConstant(t *testing.T) {
 	n := newNode(t)
-	sink := newInbox(t, n)
 	p, _ := n.Spawn(actor.ReceiverFunc(func(ctx *actor.Context, msg any) error {
-		if _, ok := msg.(*actor.Request); ok {
-			<-ctx.Done()
-			return ctx.Send(sink.PID(), ctx.Err())
+		req, ok := msg.(*actor.Request)
+		if !ok {
+			return nil
 		}
-		return ctx.Send(sink.PID(), [2]any{ctx.Done(), ctx.Err()})
+		d, _ := ctx.CallDeadline()
+		wctx, cancel := context.WithTimeout(ctx, time.Hour)
+		go func() {
+			<-wctx.Done()
+			_, _ = ctx.CallDeadline()
+		}()
+		defer cancel()
+		_, has := ctx.Deadline()
+		req.Reply([3]any{d, has, ctx.Done() == nil && ctx.Err() == nil})
+		return nil
 	}))
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if _, err := n.Call(ctx, p, "wait"); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("call: %v, want the deadline", err)
-	}
-	if err, _ := recv(t, sink).(error); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("the handler's Err after Done is %v", err)
-	}
-	if err := n.Send(p, "after"); err != nil {
-		t.Fatal(err)
-	}
-	if got := recv(t, sink).([2]any); got[0] != (<-chan struct{})(nil) || got[1] != nil {
-		t.Fatalf("a plain message saw Done %v, Err %v", got[0], got[1])
+	for i := range 200 {
+		want := time.Now().Add(time.Duration(i+1) * time.Minute).Round(time.Millisecond)
+		cctx, cancel := context.WithDeadline(context.Background(), want)
+		v, err := n.Call(cctx, p, "work")
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := v.([3]any)
+		if d := got[0].(time.Time); !d.Equal(want) {
+			t.Fatalf("call %d: CallDeadline %v, want %v", i, d, want)
+		}
+		if got[1].(bool) || !got[2].(bool) {
+			t.Fatalf("call %d: the process's ctx has a deadline %v, or Done/Err set: %v", i, got[1], got[2])
+		}
 	}
 }

@@ -45,10 +45,10 @@
 // Contexts without a deadline get DefaultCallTimeout. A reply that comes
 // after the caller gave up is dropped. The caller's deadline reaches the
 // callee, on this node or another: while the process handles the request,
-// its *Context reports that deadline as Deadline (Done closes and Err is
-// context.DeadlineExceeded when it passes), Request.Deadline returns it
+// Context.CallDeadline reports that deadline, Request.Deadline returns it
 // for a reply given later, and a Call made with the handler's ctx passes
-// it on. A caller whose ctx has no deadline leaves the handler without
+// it on. The process's own context.Context never expires (its Deadline,
+// Done and Err are constant, as a context's must be). A caller whose ctx has no deadline leaves the handler without
 // one. A call (or a send) to the zero PID
 // fails at once with ErrZeroPID, which also matches NoProc. A failed call
 // is a *CallError naming its target: the PID, or the name and node of a

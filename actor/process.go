@@ -83,7 +83,7 @@ type Context struct {
 	links       map[PID]struct{}
 	monitors    map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
 	waiters     []chan error
-	current     *Request
+	current     atomic.Pointer[Request] // the request being handled: read by CallDeadline from any goroutine
 	deferred    map[*Request]struct{}
 	// sys's suspension, trace and statistics (sys.go); nil unless one is on,
 	// so the message path pays one nil check for all of them.
@@ -112,19 +112,18 @@ func (c *Context) Logger() *zerolog.Logger {
 
 type processKey struct{}
 
-// Deadline reports the caller's deadline while the process handles a
-// *Request whose caller had one (on this node or another), and no
-// deadline otherwise.
-func (c *Context) Deadline() (time.Time, bool) { return c.requestDeadline() }
+// Deadline reports no deadline: a process outlives the requests it
+// handles, and a context.Context must give the same answer every time
+// (a context derived from it may ask from another goroutine, at any
+// time). The deadline of the call being handled is CallDeadline; a Call
+// made with the process as its ctx passes that deadline on.
+func (c *Context) Deadline() (time.Time, bool) { return time.Time{}, false }
 
-// Done is closed when the deadline of the request being handled passes
-// (see Deadline); it is nil, never closed, when there is none: a process
-// itself never expires.
-func (c *Context) Done() <-chan struct{} { return c.requestDone() }
+// Done returns nil: a process context never expires.
+func (c *Context) Done() <-chan struct{} { return nil }
 
-// Err returns context.DeadlineExceeded once the deadline of the request
-// being handled has passed, and nil otherwise.
-func (c *Context) Err() error { return c.requestErr() }
+// Err returns nil.
+func (c *Context) Err() error { return nil }
 
 // Value returns the process for Arbor's own key. On a node with telemetry,
 // while a traced request is handled, it also returns what the handler's
@@ -372,10 +371,8 @@ func (c *Context) handleBatch(msgs []envelope) (i int, reason error) {
 					po.Panicked(c, pe)
 				}()
 			}
-			if c.current != nil {
-				c.current.endHandling()
-				c.current.fail(pe)
-				c.current = nil
+			if r := c.current.Swap(nil); r != nil {
+				r.fail(pe)
 			}
 		}
 		if t := c.node.tel; t != nil {
@@ -430,14 +427,13 @@ func (c *Context) invokeMsg(e envelope) (reason error) {
 		}
 		delete(c.monitors, msg.Ref.id)
 	case *Request:
-		c.current = msg
+		c.current.Store(msg)
 		if msg.ext != nil && c.node.tel != nil {
 			reason = c.node.tel.handle(c, msg)
 		} else {
 			reason = c.recv.Receive(c, m)
 		}
-		c.current = nil
-		msg.endHandling()
+		c.current.Store(nil)
 		if !msg.Done() && reason == nil {
 			c.deferRequest(msg)
 		} else if reason != nil {
@@ -487,9 +483,8 @@ func (c *Context) terminate(reason error, rest batch) {
 	}
 	rest.failAll(reason)
 	inbox.failAll(reason)
-	if c.current != nil {
-		c.current.fail(reason)
-		c.current = nil
+	if r := c.current.Swap(nil); r != nil {
+		r.fail(reason)
 	}
 	for r := range c.deferred {
 		r.fail(reason)

@@ -294,7 +294,7 @@ func deliverTraced(n *Node, to PID, msg any, cast bool, parent, state string) er
 // traceValue is Context.Value for keys other than Arbor's own: the context
 // of the span of the request being handled, if it is traced.
 func (c *Context) traceValue(key any) any {
-	if r := c.current; r != nil && r.ext != nil && r.ext.ctx != nil {
+	if r := c.current.Load(); r != nil && r.ext != nil && r.ext.ctx != nil {
 		return r.ext.ctx.Value(key)
 	}
 	return nil

@@ -136,7 +136,7 @@ func (hop) Receive(ctx *actor.Context, msg any) error {
 			req.Reply(v)
 			return nil
 		}
-		d, ok := ctx.Deadline()
+		d, ok := ctx.CallDeadline()
 		if !ok {
 			req.Reply(wrapperspb.String("none"))
 			return nil

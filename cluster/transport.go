@@ -257,7 +257,7 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		return nil, err
 	}
 	timeout := actor.DefaultCallTimeout
-	d, hasDeadline := ctx.Deadline()
+	d, hasDeadline := actor.CallerDeadline(ctx)
 	if hasDeadline {
 		timeout = time.Until(d)
 	}
