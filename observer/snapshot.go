@@ -111,7 +111,7 @@ func (t *tracker) observe(apps []App, raw []sys.AppTree, now time.Time) []Restar
 		t.walk(a.Name, a.Name, &a.Tree, apps[i].Tree, false, seen, now)
 	}
 	t.last = seen
-	return slices.Clone(t.log)
+	return append([]Restart{}, t.log...) // [] rather than null in JSON
 }
 
 // walk compares the subtree n (shown as out) at path with the previous
