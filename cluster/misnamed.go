@@ -19,6 +19,7 @@ import (
 // one. The first refusal of each wrong name is logged as a warning.
 func (t *transport) refuseHello(p *peer, h *clusterpb.Hello) {
 	t.dropped.Add(1)
+	p.dropped.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stepLocked(evMisnamedHello{to: h.GetTo(), session: h.GetSession(), leaving: t.leaving.Load()})

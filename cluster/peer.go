@@ -42,6 +42,9 @@ type peer struct {
 	// Packet bytes written to the peer and read from it, for the
 	// arbor.cluster.bytes metrics (telemetry.go): counted per packet.
 	bytesOut, bytesIn atomic.Uint64
+	// dropped counts the envelopes from or to the peer that were dropped
+	// (also counted in transport.dropped), for arbor.cluster.envelopes.dropped.
+	dropped atomic.Uint64
 	// open is the id this node gave the open session (in), or 0 when
 	// there is none: the stream readers check it without taking mu.
 	open atomic.Uint64
@@ -98,6 +101,7 @@ func (p *peer) sendLocked(m any) error {
 	}
 	if len(p.pending) >= p.t.cfg.maxPending {
 		p.t.dropped.Add(1)
+		p.dropped.Add(1)
 		return ErrQueueFull
 	}
 	p.pending = append(p.pending, m)
@@ -489,6 +493,7 @@ func (p *peer) endLocked(a actEnd) lost {
 		p.t.sessions.Delete(a.in)
 	}
 	p.t.dropped.Add(uint64(l.dropped))
+	p.dropped.Add(uint64(l.dropped))
 	if p.goodbye != nil {
 		close(p.goodbye)
 		p.goodbye = nil

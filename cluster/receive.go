@@ -32,7 +32,14 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 	var (
 		reason error
 		p      *peer
+		from   *peer // the peer of the session, open or not: drops are counted on it
 	)
+	drop := func() {
+		t.dropped.Add(1)
+		if from != nil {
+			from.dropped.Add(1)
+		}
+	}
 	if b.GetVersion() != protocolVersion {
 		reason = fmt.Errorf("%w: %d", ErrVersion, b.GetVersion())
 	} else if p = t.sessionPeer(session); p == nil {
@@ -41,6 +48,7 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 		p.touch()
 		p.mu.Lock()
 		defer p.mu.Unlock()
+		from = p
 		if !p.isOpen(session) {
 			reason, p = errors.New("from a session that ended"), nil
 		}
@@ -52,22 +60,24 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 		t.received.Add(1)
 		rec, n := protowire.ConsumeBytes(data)
 		if n < 0 {
-			t.dropped.Add(1)
+			drop()
 			t.log.Debug().Uint64("session", b.GetSession()).Err(ErrMalformed).Msg("dropped the rest of a batch from peer")
 			return p, session
 		}
 		data = data[n:]
 		if reason != nil {
-			t.dropped.Add(1)
+			drop()
 			continue
 		}
 		f, err := parseUserMessage(rec)
 		if err != nil {
-			t.dropped.Add(1)
+			drop()
 			t.log.Debug().Uint64("session", b.GetSession()).Err(err).Msg("dropped the rest of a batch from peer")
 			return p, session
 		}
-		t.deliverFields(f)
+		if !t.deliverFields(f) {
+			from.dropped.Add(1)
+		}
 	}
 	if reason != nil {
 		t.log.Debug().Uint64("session", b.GetSession()).Err(reason).Msg("dropped a batch from peer")
@@ -77,19 +87,20 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 
 // deliverFields delivers a user message of an open session to its local
 // target, as a cast if it was sent as one; a message to a dead process or
-// an unknown name is dropped, as in Erlang.
-func (t *transport) deliverFields(f userFields) {
+// an unknown name is dropped, as in Erlang. It returns false for a
+// message it dropped as malformed (counted in t.dropped).
+func (t *transport) deliverFields(f userFields) bool {
 	var to actor.PID
 	if len(f.toName) > 0 {
 		pid, ok := t.node.WhereIs(string(f.toName))
 		if !ok {
-			return
+			return true
 		}
 		to = pid
 	} else {
 		to = rt.NewPID(t.selfName, f.toCreation, f.toIndex, f.toSerial)
 		if !t.node.IsLocal(to) {
-			return // a message to a dead process is dropped, as in Erlang
+			return true // a message to a dead process is dropped, as in Erlang
 		}
 	}
 	mt, err := t.messageType(f.typ)
@@ -98,15 +109,16 @@ func (t *transport) deliverFields(f userFields) {
 		if err = proto.Unmarshal(f.payload, m); err == nil {
 			if len(f.traceParent) > 0 {
 				_ = rt.DeliverTraced(t.node, to, m, f.cast, string(f.traceParent), string(f.traceState))
-				return
+				return true
 			}
 			_ = rt.DeliverLocal(t.node, to, m, f.cast)
-			return
+			return true
 		}
 		err = fmt.Errorf("%w: payload %s: %v", ErrMalformed, f.typ, err)
 	}
 	t.dropped.Add(1)
 	t.log.Debug().Err(err).Msg("dropped message from peer")
+	return false
 }
 
 // messageType finds a message type by its full name, through a cache of
@@ -137,9 +149,15 @@ func (t *transport) messageType(name []byte) (protoreflect.MessageType, error) {
 	}
 }
 
-// drop counts and logs an envelope that cannot be handled.
+// drop counts and logs an envelope that cannot be handled, on the peer
+// it names as its sender too if that is a known peer.
 func (t *transport) drop(env *clusterpb.Envelope, reason error) {
 	t.dropped.Add(1)
+	if name := env.GetFrom().GetName(); name != "" && name != t.selfName {
+		if p := t.lookupPeer(name); p != nil {
+			p.dropped.Add(1)
+		}
+	}
 	t.log.Debug().Str("from", env.GetFrom().GetName()).Err(reason).Msg("dropped envelope from peer")
 }
 

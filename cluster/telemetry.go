@@ -17,6 +17,7 @@ import (
 //	arbor.cluster.sessions            nodes this node has a session with (gauge)
 //	arbor.cluster.envelopes.received  envelopes received from peers (counter)
 //	arbor.cluster.envelopes.dropped   envelopes dropped: bad, stale or undeliverable (counter)
+//	arbor.cluster.peer.envelopes.dropped  of them, those from or to each known peer (counter, arbor.peer)
 //	arbor.cluster.bytes.sent          packet bytes written to each peer (counter, arbor.peer)
 //	arbor.cluster.bytes.received      packet bytes read from each peer (counter, arbor.peer)
 //
@@ -36,6 +37,9 @@ func registerMetrics(c *Cluster) metric.Registration {
 	dropped, _ := m.Int64ObservableCounter("arbor.cluster.envelopes.dropped",
 		metric.WithDescription("Envelopes dropped: malformed, of an ended session, or for a process that is gone."),
 		metric.WithUnit("{envelope}"))
+	peerDropped, _ := m.Int64ObservableCounter("arbor.cluster.peer.envelopes.dropped",
+		metric.WithDescription("Envelopes from or to a peer that were dropped: malformed, of an ended session, for a process that is gone, or left queued when its session ended."),
+		metric.WithUnit("{envelope}"))
 	sent, _ := m.Int64ObservableCounter("arbor.cluster.bytes.sent",
 		metric.WithDescription("Bytes of packets written to a peer (frames and gRPC overhead not included)."),
 		metric.WithUnit("By"))
@@ -50,9 +54,10 @@ func registerMetrics(c *Cluster) metric.Registration {
 			attrs := metric.WithAttributes(attribute.String("arbor.peer", p.name))
 			o.ObserveInt64(sent, int64(p.bytesOut.Load()), attrs)
 			o.ObserveInt64(read, int64(p.bytesIn.Load()), attrs)
+			o.ObserveInt64(peerDropped, int64(p.dropped.Load()), attrs)
 		}
 		return nil
-	}, sessions, received, dropped, sent, read)
+	}, sessions, received, dropped, peerDropped, sent, read)
 	if err != nil {
 		return nil
 	}

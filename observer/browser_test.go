@@ -32,15 +32,20 @@ func tail(s string) string {
 
 // TestBrowser drives the page in headless Chromium: it shows the running
 // kv tree, a restart of a killed child without a reload, a registry name
-// registered meanwhile, and a process's detail.
+// registered meanwhile, and a process's detail; then it picks the other
+// node of the cluster, a child process, and shows one of its processes.
 func TestBrowser(t *testing.T) {
 	path := testkit.Chromium(t)
-	n := startKV(t)
+	c := clusterNode(t)
+	n := c.Node()
+	startKVOn(t, n)
 	reg := registry.New(n)
 	if err := reg.AddScope("web"); err != nil {
 		t.Fatal(err)
 	}
-	base := serve(t, observer.New(n, observer.WithRegistry(reg), observer.WithInterval(50*time.Millisecond)))
+	t.Cleanup(func() { stopScope(t, n, "web") })
+	p := startPeer(t, c)
+	base := serve(t, observer.New(n, observer.WithRegistry(reg), observer.WithCluster(c), observer.WithInterval(50*time.Millisecond)))
 
 	var chromeOut lockedWriter
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -167,17 +172,55 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("process table has %d rows, want the kv processes and the backlog", rows)
 	}
 
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	check("take a screenshot", err)
-	shot := filepath.Join(t.TempDir(), "observer.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
-	if dir := os.Getenv("ARBOR_SCREENSHOT_DIR"); dir != "" {
-		// Kept after the test, to look at.
-		if err := os.WriteFile(filepath.Join(dir, "observer.png"), png, 0o644); err != nil {
-			t.Errorf("keep the screenshot: %v", err)
+	screenshot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		check("take a screenshot", err)
+		shot := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(shot, png, 0o644); err != nil {
+			t.Fatal(err)
 		}
+		t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+		if dir := os.Getenv("ARBOR_SCREENSHOT_DIR"); dir != "" {
+			// Kept after the test, to look at.
+			if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+				t.Errorf("keep the screenshot: %v", err)
+			}
+		}
+	}
+	screenshot("observer.png")
+
+	// Pick the other node: the page shows its kv tree, read over the
+	// cluster, and the status of one of its processes.
+	pick := fmt.Sprintf(`#cluster tr.member[data-node=%q] button.pick`, p.name)
+	poll("click the peer's show button", fmt.Sprintf(`(e => e && !e.disabled ? (e.click(), "clicked") : "")(document.querySelector(%q))`, pick))
+	poll("show the peer", fmt.Sprintf(`document.body.dataset.node === %q ? "shown" : ""`, p.name))
+	peerReg := poll("show the peer's kv tree", fmt.Sprintf(`(e => e && e.dataset.pid.startsWith(%q) ? e.dataset.pid : "")(document.querySelector(%q))`, "<"+p.name+".", regItem))
+	if holder := poll("list the peer's name", attrOf(fmt.Sprintf(`#registry .scope[data-scope="web"] li.name[data-name=%q] button.pid`, peerName), "data-pid")); holder != peerReg {
+		t.Errorf("the peer's name %s shown held by %q, want %s", peerName, holder, peerReg)
+	}
+	poll("click the peer's registry pid", fmt.Sprintf(`(e => e ? (e.click(), "clicked") : "")(document.querySelector(%q))`, regItem+` > .line button.pid`))
+	if shown := poll("show the peer's process", attrOf(`#detail dl`, "data-pid")); shown != peerReg {
+		t.Errorf("detail panel of %q, want the peer's %s", shown, peerReg)
+	}
+	if detail := poll("read the peer's detail panel", textOf(`#detail`)); !strings.Contains(detail, kv.RegistryName) || !strings.Contains(detail, "another node") {
+		t.Errorf("detail panel %q, want the peer's kv.registry, its buttons off", detail)
+	}
+	screenshot("observer-peer.png")
+}
+
+// stopScope stops the process of the registry scope of n, so that a later
+// test can add it again.
+func stopScope(t *testing.T, n *actor.Node, scope string) {
+	pid, ok := n.WhereIs(registry.ScopeProcessName(scope))
+	if !ok {
+		return
+	}
+	exited := n.WatchExit(pid)
+	_ = n.Kill(pid)
+	select {
+	case <-exited:
+	case <-time.After(wait):
+		t.Errorf("scope %s did not stop", scope)
 	}
 }

@@ -49,10 +49,15 @@
 //
 // # Clusters
 //
-// The page shows one node. With WithCluster it lists this node and every
-// node it has a session with; WithPeerURL gives the address of each
-// peer's observer, and the page links to it (pick any node), or says that
-// none is known.
+// With WithCluster the page lists this node and every node it has a
+// session with, and shows any of them (pick any node): api/snapshot,
+// api/events and api/processes take node=<name>, and api/process a PID of
+// that node; the server reads that node over the cluster with sys's
+// listings (sys.Serve on both nodes, sys.ServeRegistry for its scopes),
+// polls it each interval and pushes it on the stream. Mutations act on
+// this node only. WithPeerURL gives the address of each peer's own
+// observer, and the page links to it. A node parameter that names no
+// member answers 404 (ErrUnknownNode).
 //
 // # Guarantees
 //

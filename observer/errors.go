@@ -13,6 +13,9 @@ var (
 	// process (kill, suspend, resume, trace) on a Handler made without
 	// WithMutations.
 	ErrMutationsOff = errors.New("observer: kill, suspend and trace are off (observer.WithMutations turns them on)")
+	// ErrUnknownNode is the error of a request whose node parameter
+	// names neither this node nor a node it has a session with.
+	ErrUnknownNode = errors.New("observer: no such node in the cluster")
 	// ErrBadQuery is the error of a request whose query is too long or
 	// holds a malformed parameter.
 	ErrBadQuery = errors.New("observer: bad query")

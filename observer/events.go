@@ -20,6 +20,11 @@ const keepAlive = 15 * time.Second
 // event at once, then one each interval in which it changed, until the
 // client goes away.
 func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
+	node, err := h.target(r)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
 	if h.streams.Add(1) > maxStreams {
 		h.streams.Add(-1)
 		w.Header().Set("Retry-After", "10")
@@ -44,7 +49,12 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	var last []byte
 	lastWrite := time.Now()
 	for {
-		b, err := json.Marshal(h.snapshot(ctx))
+		if node != "" {
+			if _, err := h.target(r); err != nil {
+				return // the node left: the page falls back to its own
+			}
+		}
+		b, err := json.Marshal(h.snapshot(ctx, node))
 		if ctx.Err() != nil {
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/sys"
 )
 
 //go:embed static
@@ -29,6 +30,9 @@ type Handler struct {
 	cfg    config
 	treeMu sync.Mutex // held while a snapshot reads and compares the trees
 	track  tracker
+	// tracks holds the tracker of each other node shown (under treeMu).
+	tracks map[string]*tracker
+	shown  shown // the PIDs shown of other nodes
 	// streams counts the open event streams (at most maxStreams).
 	streams atomic.Int32
 	assets  http.Handler
@@ -143,7 +147,12 @@ func (h *Handler) serveMutation(w http.ResponseWriter, r *http.Request, e endpoi
 const maxBody = 4 << 10
 
 func (h *Handler) serveSnapshot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.snapshot(r.Context()))
+	node, err := h.target(r)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.snapshot(r.Context(), node))
 }
 
 // maxLimit bounds the limit parameter of api/processes.
@@ -159,6 +168,11 @@ func (h *Handler) serveProcesses(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("%w: sort=%q: want queue, memory, name or pid", ErrBadQuery, key))
 		return
 	}
+	node, err := h.target(r)
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
 	limit := h.cfg.maxProcesses
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -168,7 +182,16 @@ func (h *Handler) serveProcesses(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	writeJSON(w, http.StatusOK, h.processes(r.Context(), key, limit))
+	if node == "" {
+		writeJSON(w, http.StatusOK, h.processes(r.Context(), key, limit))
+		return
+	}
+	pl, err := sys.ProcessesOn(r.Context(), h.node, node, orders[key], min(limit, sys.MaxListLimit))
+	if err != nil {
+		writeError(w, http.StatusBadGateway, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, processList(pl))
 }
 
 // errorBody is the JSON of every error answer.
@@ -196,7 +219,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, ErrBadPID), errors.Is(err, ErrBadQuery):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrNoProcess), errors.Is(err, actor.NoProc):
+	case errors.Is(err, ErrNoProcess), errors.Is(err, ErrUnknownNode), errors.Is(err, actor.NoProc):
 		return http.StatusNotFound
 	default:
 		return http.StatusInternalServerError

@@ -30,18 +30,39 @@ const wait = 30 * time.Second
 func startKV(t *testing.T) *actor.Node {
 	t.Helper()
 	n := actortest.NewNode(t, actor.WithNodeName("observer@test"))
+	startKVOn(t, n)
+	return n
+}
+
+// startKVOn starts an application controller on n and the kv application
+// under it; the test's cleanup stops both (n may outlive the test).
+func startKVOn(t *testing.T, n *actor.Node) {
+	t.Helper()
 	ctx := actortest.Context(t)
 	c, err := application.NewController(n)
 	if err != nil {
 		t.Fatalf("new controller: %v", err)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if _, err := c.Shutdown(ctx); err != nil {
+			t.Errorf("stop the applications: %v", err)
+		}
+		stopped := c.Terminated()
+		_ = n.Kill(c.PID())
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			t.Errorf("the application controller did not stop")
+		}
+	})
 	if err := c.Load(ctx, kv.Spec()); err != nil {
 		t.Fatalf("load kv: %v", err)
 	}
 	if _, err := c.EnsureAllStarted(ctx, kv.Name, application.Temporary); err != nil {
 		t.Fatalf("start kv: %v", err)
 	}
-	return n
 }
 
 // serve mounts h at /observer/ of a test server, closed when the test
@@ -439,6 +460,23 @@ func TestPages(t *testing.T) {
 		}
 		if code := do(t, http.MethodDelete, base+"api/snapshot", &e, nil); code != http.StatusMethodNotAllowed {
 			t.Errorf("DELETE api/snapshot: %d, want 405", code)
+		}
+	}
+}
+
+// TestSnapshotListsAreArrays: a snapshot with no restart seen yet sends
+// "restarts":[] rather than null (the page read its length and stopped
+// drawing the processes, registry and cluster until the first restart).
+func TestSnapshotListsAreArrays(t *testing.T) {
+	n := startKV(t)
+	base := serve(t, observer.New(n))
+	var raw map[string]json.RawMessage
+	if code := get(t, base+"api/snapshot", &raw); code != http.StatusOK {
+		t.Fatalf("GET api/snapshot: %d", code)
+	}
+	for _, k := range []string{"apps", "restarts"} {
+		if got := string(raw[k]); !strings.HasPrefix(got, "[") {
+			t.Errorf("snapshot's %s is %s, want an array", k, got)
 		}
 	}
 }

@@ -55,8 +55,10 @@ func parsePID(s string) (node string, index, serial uint32, err error) {
 	return node, uint32(idx), uint32(ser), nil
 }
 
-// resolve returns the live local process the pid parameter names.
-func (h *Handler) resolve(r *http.Request) (actor.PID, error) {
+// resolve returns the process the pid parameter names: a live process of
+// this node or, if remote, a process of another node of the cluster that
+// the page was shown (a mutation acts on this node's processes only).
+func (h *Handler) resolve(r *http.Request, remote bool) (actor.PID, error) {
 	s := r.URL.Query().Get("pid")
 	if s == "" && r.Method == http.MethodPost {
 		s = r.PostFormValue("pid")
@@ -66,7 +68,16 @@ func (h *Handler) resolve(r *http.Request) (actor.PID, error) {
 		return actor.PID{}, err
 	}
 	if node != "" && node != h.node.Name() {
-		return actor.PID{}, fmt.Errorf("%w: %s is a process of node %q; open that node's observer", ErrNoProcess, s, node)
+		if !remote {
+			return actor.PID{}, fmt.Errorf("%w: %s is a process of node %q; kill, suspend and trace act on this node's processes only", ErrNoProcess, s, node)
+		}
+		if _, err := h.member(node); err != nil {
+			return actor.PID{}, err
+		}
+		if pid, ok := h.shown.find(node, idx, ser); ok {
+			return pid, nil
+		}
+		return actor.PID{}, fmt.Errorf("%w: %s is not among the processes shown of node %q; pick that node first", ErrNoProcess, s, node)
 	}
 	for _, pid := range h.node.Processes() {
 		if i, sr := pid.ID(); i == idx && sr == ser {
@@ -108,7 +119,7 @@ func pids(ps []actor.PID) []string {
 }
 
 func (h *Handler) serveProcess(w http.ResponseWriter, r *http.Request) {
-	pid, err := h.resolve(r)
+	pid, err := h.resolve(r, true)
 	if err != nil {
 		writeError(w, statusOf(err), err)
 		return
@@ -145,7 +156,7 @@ type done struct {
 
 // mutate resolves the pid and runs do on it.
 func (h *Handler) mutate(w http.ResponseWriter, r *http.Request, did string, do func(ctx context.Context, pid actor.PID) error) {
-	pid, err := h.resolve(r)
+	pid, err := h.resolve(r, false)
 	if err != nil {
 		writeError(w, statusOf(err), err)
 		return

@@ -3,6 +3,8 @@ package observer
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -14,14 +16,20 @@ import (
 // Snapshot is what the page shows of a node, as GET api/snapshot and each
 // event of api/events send it (JSON).
 type Snapshot struct {
-	Node      string        `json:"node"`
-	Mutations bool          `json:"mutations"`
-	Apps      []App         `json:"apps"`
-	AppsError string        `json:"appsError,omitempty"`
-	Processes ProcessList   `json:"processes"`
-	Registry  *RegistryView `json:"registry,omitempty"`
-	Cluster   *ClusterView  `json:"cluster,omitempty"`
-	Restarts  []Restart     `json:"restarts"`
+	Node string `json:"node"` // the node shown
+	// Self is the node that serves the page; Remote is true when Node is
+	// another node of its cluster, read over the cluster.
+	Self           string        `json:"self"`
+	Remote         bool          `json:"remote,omitempty"`
+	Mutations      bool          `json:"mutations"`
+	Apps           []App         `json:"apps"`
+	AppsError      string        `json:"appsError,omitempty"`
+	Processes      ProcessList   `json:"processes"`
+	ProcessesError string        `json:"processesError,omitempty"`
+	Registry       *RegistryView `json:"registry,omitempty"`
+	RegistryError  string        `json:"registryError,omitempty"`
+	Cluster        *ClusterView  `json:"cluster,omitempty"` // always this node's view
+	Restarts       []Restart     `json:"restarts"`
 }
 
 // App is one running application and its supervision tree.
@@ -103,7 +111,7 @@ func (t *tracker) observe(apps []App, raw []sys.AppTree, now time.Time) []Restar
 		t.walk(a.Name, a.Name, &a.Tree, apps[i].Tree, false, seen, now)
 	}
 	t.last = seen
-	return slices.Clone(t.log)
+	return append([]Restart{}, t.log...) // [] rather than null in JSON
 }
 
 // walk compares the subtree n (shown as out) at path with the previous
@@ -140,16 +148,20 @@ func (t *tracker) walk(app, path string, n *sys.TreeNode, out *TreeNode, parentN
 // that cannot be walked shows its error.
 const snapshotTimeout = 2 * time.Second
 
-// snapshot builds the node's snapshot.
-func (h *Handler) snapshot(ctx context.Context) Snapshot {
+// snapshot builds the snapshot of node: this one for "", or another
+// node of the cluster (target).
+func (h *Handler) snapshot(ctx context.Context, node string) Snapshot {
 	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
 	defer cancel()
-	s := Snapshot{Node: h.node.Name(), Mutations: h.cfg.mutations, Apps: []App{}}
+	s := Snapshot{Node: node, Self: h.node.Name(), Remote: node != "", Mutations: h.cfg.mutations, Apps: []App{}}
+	if node == "" {
+		s.Node = h.node.Name()
+	}
 	// Trees are read and compared with the previous ones under one lock:
 	// two pages' snapshots interleaved could otherwise compare a newer
 	// tree with an older one and see a restart back to an old PID.
 	h.treeMu.Lock()
-	raw, err := sys.ApplicationTrees(ctx, h.node)
+	raw, err := sys.ApplicationTreesOn(ctx, h.node, node)
 	if err != nil {
 		s.AppsError = err.Error()
 	}
@@ -163,12 +175,59 @@ func (h *Handler) snapshot(ctx context.Context) Snapshot {
 		}
 		s.Apps = append(s.Apps, app)
 	}
-	s.Restarts = h.track.observe(s.Apps, raw, time.Now())
+	s.Restarts = h.trackerOf(node).observe(s.Apps, raw, time.Now())
 	h.treeMu.Unlock()
-	s.Processes = h.processes(ctx, "queue", h.cfg.maxProcesses)
-	s.Registry = h.registryView()
 	s.Cluster = h.clusterView()
+	if node == "" {
+		s.Processes = h.processes(ctx, "queue", h.cfg.maxProcesses)
+		s.Registry = h.registryView()
+		return s
+	}
+	pl, err := sys.ProcessesOn(ctx, h.node, node, sys.ByQueue, min(h.cfg.maxProcesses, sys.MaxListLimit))
+	if err != nil {
+		s.ProcessesError = err.Error()
+	}
+	s.Processes = processList(pl)
+	scopes, err := sys.ScopesOn(ctx, h.node, node, min(h.cfg.maxNames, sys.MaxListLimit))
+	switch {
+	case errors.Is(err, sys.ErrNoRegistry):
+		s.RegistryError = fmt.Sprintf("node %s serves no registry (sys.ServeRegistry)", node)
+	case err != nil:
+		s.RegistryError = err.Error()
+	default:
+		s.Registry = scopesView(scopes)
+	}
+	pids := map[pidKey]actor.PID{}
+	collect(pids, pl, raw, scopes)
+	h.shown.keep(node, pids)
 	return s
+}
+
+// trackerOf returns the restart tracker of node ("" for this one); it
+// forgets those of nodes that left. The caller holds treeMu.
+func (h *Handler) trackerOf(node string) *tracker {
+	if node == "" {
+		return &h.track
+	}
+	if h.tracks == nil {
+		h.tracks = map[string]*tracker{}
+	}
+	if c := h.cfg.cluster; c != nil {
+		live := c.Nodes()
+		isLive := func(n string) bool { return slices.Contains(live, n) }
+		for n := range h.tracks {
+			if !isLive(n) {
+				delete(h.tracks, n)
+			}
+		}
+		h.shown.prune(isLive)
+	}
+	t := h.tracks[node]
+	if t == nil {
+		t = &tracker{}
+		h.tracks[node] = t
+	}
+	return t
 }
 
 func treeOf(n *sys.TreeNode) TreeNode {
@@ -198,8 +257,15 @@ var sortKeys = map[string]func(a, b *sys.ProcessInfo) int{
 func (h *Handler) processes(ctx context.Context, key string, limit int) ProcessList {
 	all := sys.Processes(ctx, h.node)
 	slices.SortStableFunc(all, func(a, b sys.ProcessInfo) int { return sortKeys[key](&a, &b) })
-	out := ProcessList{Total: len(all), List: make([]Process, 0, min(len(all), limit))}
-	for _, p := range all[:min(len(all), limit)] {
+	return processList(sys.ProcessList{Total: len(all), List: all[:min(len(all), limit)]})
+}
+
+// orders maps the sort keys to sys's orders.
+var orders = map[string]sys.Order{"queue": sys.ByQueue, "memory": sys.ByMemory, "name": sys.ByName, "pid": sys.ByPID}
+
+func processList(pl sys.ProcessList) ProcessList {
+	out := ProcessList{Total: pl.Total, List: make([]Process, 0, len(pl.List))}
+	for _, p := range pl.List {
 		out.List = append(out.List, Process{
 			PID: p.PID.String(), Name: p.Name, Behaviour: p.Behaviour, Mode: p.Mode.String(),
 			Queue: p.QueueLen, Links: len(p.Links), Monitors: len(p.Monitors), Memory: p.Memory, Answered: p.Answered,

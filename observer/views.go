@@ -1,5 +1,7 @@
 package observer
 
+import "github.com/arbor-otp/arbor/sys"
+
 // RegistryView is the registry's scopes (WithRegistry).
 type RegistryView struct {
 	Scopes []ScopeView `json:"scopes"`
@@ -46,31 +48,21 @@ type MemberView struct {
 }
 
 func (h *Handler) registryView() *RegistryView {
-	r := h.cfg.registry
-	if r == nil {
+	if h.cfg.registry == nil {
 		return nil
 	}
+	return scopesView(sys.Scopes(h.cfg.registry, h.cfg.maxNames))
+}
+
+func scopesView(scopes []sys.ScopeInfo) *RegistryView {
 	v := &RegistryView{Scopes: []ScopeView{}}
-	limit := h.cfg.maxNames
-	for _, name := range r.Scopes() {
-		s, err := r.Scope(name)
-		if err != nil {
-			continue // removed meanwhile
+	for _, s := range scopes {
+		sv := ScopeView{Name: s.Name, NameCount: s.NameCount, GroupCount: s.GroupCount, Names: []NameView{}, Groups: []GroupView{}}
+		for _, n := range s.Names {
+			sv.Names = append(sv.Names, NameView{Name: n.Name, PID: n.PID.String()})
 		}
-		sv := ScopeView{Name: name, NameCount: s.Count(), GroupCount: s.GroupCount(), Names: []NameView{}, Groups: []GroupView{}}
-		names := s.Names()
-		for _, n := range names[:min(len(names), limit)] {
-			if pid, _, err := s.Lookup(n); err == nil {
-				sv.Names = append(sv.Names, NameView{Name: n, PID: pid.String()})
-			}
-		}
-		groups := s.GroupNames()
-		for _, g := range groups[:min(len(groups), limit)] {
-			gv := GroupView{Name: g, Members: []string{}}
-			members := s.Members(g)
-			for _, m := range members[:min(len(members), limit)] {
-				gv.Members = append(gv.Members, m.PID.String())
-			}
+		for _, g := range s.Groups {
+			gv := GroupView{Name: g.Name, Members: pids(g.Members)}
 			sv.Groups = append(sv.Groups, gv)
 		}
 		v.Scopes = append(v.Scopes, sv)

@@ -79,6 +79,11 @@
 // ErrNotServed; a node that did not call Serve itself gives ErrNotLocal
 // for a remote PID.
 //
+// A whole node is listed, this one or another that serves, with
+// ProcessesOn (in an Order, at most MaxListLimit), ApplicationTreesOn and,
+// for a node that serves with ServeRegistry, ScopesOn (else
+// ErrNoRegistry): observer's "pick any node".
+//
 // # Guarantees
 //
 //   - Every answer is a snapshot taken on the process's goroutine between

@@ -40,5 +40,12 @@ var (
 	// serve remote sys (Serve was not called there).
 	ErrNotServed = errors.New("sys: node does not serve remote sys")
 
+	// ErrNoRegistry is returned by ScopesOn for a node that serves no
+	// registry (Serve without ServeRegistry).
+	ErrNoRegistry = errors.New("sys: node serves no registry")
+	// ErrBadArgument is returned for an argument out of range: an
+	// unknown Order, a listing limit outside 1 to MaxListLimit.
+	ErrBadArgument = errors.New("sys: bad argument")
+
 	errBadRequest = errors.New("sys: malformed remote request")
 )

@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry"
 	"github.com/arbor-otp/arbor/sys/internal/syspb"
 )
 
@@ -17,7 +18,21 @@ import (
 const ServerName = "arbor.sys"
 
 // served maps a node to its cluster, for the nodes that called Serve.
-var served sync.Map // *actor.Node -> *cluster.Cluster
+var served sync.Map // *actor.Node -> *serving
+
+// serving is what a node serves: its cluster, and the registry whose
+// scopes it lists (ServeRegistry), if any.
+type serving struct {
+	c   *cluster.Cluster
+	reg *registry.Registry
+}
+
+// ServeOption configures Serve.
+type ServeOption func(*serving)
+
+// ServeRegistry lets other nodes list the scopes of r (ScopesOn); r must
+// be the registry of the served node.
+func ServeRegistry(r *registry.Registry) ServeOption { return func(s *serving) { s.reg = r } }
 
 // Serve opens the node of c to remote sys and lets it use sys on the
 // processes of other nodes: it starts the node's sys server, registered as
@@ -39,17 +54,28 @@ var served sync.Map // *actor.Node -> *cluster.Cluster
 // Any member of the cluster can then read and change the node's processes:
 // the cluster's members are trusted (docs/clustering.md). Serve returns an
 // error if the server cannot start (a second Serve finds the name taken).
-func Serve(c *cluster.Cluster) error {
+//
+// The node's listings are served too: its processes (ProcessesOn), its
+// application trees (ApplicationTreesOn) and, with ServeRegistry, its
+// registry's scopes (ScopesOn).
+func Serve(c *cluster.Cluster, opts ...ServeOption) error {
 	n := c.Node()
-	pid, err := n.Spawn(server{n: n}, actor.WithName(ServerName))
+	sv := &serving{c: c}
+	for _, o := range opts {
+		o(sv)
+	}
+	if sv.reg != nil && sv.reg.Node() != n {
+		return fmt.Errorf("sys: serve on %s: %w: the registry is of node %s", n.Name(), ErrBadArgument, sv.reg.Node().Name())
+	}
+	pid, err := n.Spawn(server{n: n, reg: sv.reg}, actor.WithName(ServerName))
 	if err != nil {
 		return fmt.Errorf("sys: serve on %s: %w", n.Name(), err)
 	}
-	served.Store(n, c)
+	served.Store(n, sv)
 	exited := n.WatchExit(pid)
 	go func() {
 		<-exited
-		served.CompareAndDelete(n, c)
+		served.CompareAndDelete(n, sv)
 	}()
 	return nil
 }
@@ -57,7 +83,10 @@ func Serve(c *cluster.Cluster) error {
 // server answers remote sys requests. Each runs on its own goroutine, so a
 // slow or suspended target holds up no other request; each is bounded by
 // DefaultTimeout.
-type server struct{ n *actor.Node }
+type server struct {
+	n   *actor.Node
+	reg *registry.Registry // ServeRegistry, or nil
+}
 
 func (s server) Receive(_ *actor.Context, msg any) error {
 	req, ok := msg.(*actor.Request)
@@ -75,6 +104,11 @@ func (s server) Receive(_ *actor.Context, msg any) error {
 
 // serve carries out one request.
 func (s server) serve(r *syspb.Request) *syspb.Reply {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
+	defer cancel()
+	if rep, ok := s.serveNode(ctx, r); ok {
+		return rep
+	}
 	pid, err := cluster.UnmarshalPID(r.GetPid())
 	if err != nil {
 		return encodeError(fmt.Errorf("%w: pid: %v", errBadRequest, err))
@@ -82,8 +116,6 @@ func (s server) serve(r *syspb.Request) *syspb.Reply {
 	if !s.n.IsLocal(pid) {
 		return encodeError(fmt.Errorf("sys: %v: %w", pid, actor.NoProc))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
-	defer cancel()
 	done := &syspb.Reply{Result: &syspb.Reply_Done{Done: &syspb.Done{}}}
 	switch op := r.GetOp().(type) {
 	case *syspb.Request_GetStatus:
@@ -165,7 +197,7 @@ func remote(ctx context.Context, n *actor.Node, pid actor.PID, what string, req 
 	if !ok {
 		return nil, fmt.Errorf("sys: %s of %v: %w", what, pid, ErrNotLocal)
 	}
-	c := v.(*cluster.Cluster)
+	c := v.(*serving).c
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)

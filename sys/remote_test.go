@@ -18,9 +18,12 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/application"
 	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/internal/testkit"
+	"github.com/arbor-otp/arbor/registry"
+	"github.com/arbor-otp/arbor/supervision"
 	"github.com/arbor-otp/arbor/sys"
 )
 
@@ -40,15 +43,17 @@ func runChild() {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		os.Exit(2)
 	}
+	reg := registry.New(c.Node())
 	if os.Getenv("CHILD_NO_SERVE") == "" {
-		if err := sys.Serve(c); err != nil {
+		if err := sys.Serve(c, sys.ServeRegistry(reg)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
 	}
 	pc, err1 := behaviour.Start[*wrapperspb.Int64Value](c.Node(), protoCounter{})
 	po, err2 := behaviour.Start[int](c.Node(), counter{})
-	if err := errors.Join(err1, err2); err != nil {
+	err3 := startChildListing(c.Node(), reg, pc)
+	if err := errors.Join(err1, err2, err3); err != nil {
 		fmt.Fprintln(os.Stderr, "start servers:", err)
 		os.Exit(2)
 	}
@@ -59,6 +64,32 @@ func runChild() {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	_ = c.Stop(ctx)
+}
+
+// startChildListing gives the child what the listings show: an
+// application "app" whose top supervisor runs a worker "w1", and a
+// registry scope "web" where pid is registered as "counter" and joins the
+// group "g".
+func startChildListing(n *actor.Node, reg *registry.Registry, pid actor.PID) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	ac, err := application.NewController(n)
+	if err != nil {
+		return err
+	}
+	if err := ac.Load(ctx, application.Spec{Name: "app", Module: application.StartFunc(
+		func(ctx *actor.Context, _ application.StartType, _ any) (actor.PID, error) {
+			return supervision.StartLink(ctx, []supervision.ChildSpec{counterSpec("w1")})
+		})}); err != nil {
+		return err
+	}
+	if err := ac.Start(ctx, "app", application.Temporary); err != nil {
+		return err
+	}
+	if err := reg.AddScope("web"); err != nil {
+		return err
+	}
+	return errors.Join(reg.Register(ctx, "web", "counter", pid, nil), reg.Join(ctx, "web", "g", pid, nil))
 }
 
 type protoCounter struct{}
@@ -340,4 +371,95 @@ func TestRemoteSys(t *testing.T) {
 			t.Fatalf("GetStatus on a node that does not serve: %v, want ErrNotServed", err)
 		}
 	})
+}
+
+// The listings of another node, a child OS process: its processes, its
+// application trees, its registry's scopes; and their errors.
+func TestRemoteListings(t *testing.T) {
+	ctx := ctxT(t)
+	local := clusterNode(t)
+	n := local.Node()
+	b := startChild(t, "sysl")
+	counterPID := b.pids["counter"]
+
+	if _, err := sys.ProcessesOn(ctx, newNode(t), b.name, sys.ByPID, 10); !errors.Is(err, sys.ErrNotLocal) {
+		t.Fatalf("ProcessesOn from a node that does not serve: %v, want ErrNotLocal", err)
+	}
+	for _, tt := range []struct {
+		by    sys.Order
+		limit int
+	}{{sys.ByPID, 0}, {sys.ByPID, sys.MaxListLimit + 1}, {sys.ByName + 1, 10}} {
+		if _, err := sys.ProcessesOn(ctx, n, b.name, tt.by, tt.limit); !errors.Is(err, sys.ErrBadArgument) {
+			t.Errorf("ProcessesOn by %d limit %d: %v, want ErrBadArgument", tt.by, tt.limit, err)
+		}
+	}
+
+	// A backlog on the counter puts it first by queue length.
+	if err := sys.Suspend(ctx, n, counterPID); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := actor.Cast(actor.WithNode(ctx, n), counterPID, wrapperspb.Int64(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkitEventually(t, func() error {
+		pl, err := sys.ProcessesOn(ctx, n, b.name, sys.ByQueue, 2)
+		if err != nil {
+			return err
+		}
+		if pl.Total < 4 || len(pl.List) != 2 {
+			return fmt.Errorf("listing of %d, %d listed; want at least 4, 2 listed", pl.Total, len(pl.List))
+		}
+		p := pl.List[0]
+		if p.PID != counterPID || p.QueueLen != 3 || p.Mode != sys.Suspended || p.Behaviour != "gen_server" || p.Name != "" && p.Name != "counter" || !p.Answered {
+			return fmt.Errorf("first by queue %+v, want the suspended counter with 3 queued", p)
+		}
+		return nil
+	})
+	if err := sys.Resume(ctx, n, counterPID); err != nil {
+		t.Fatal(err)
+	}
+	all, err := sys.ProcessesOn(ctx, n, b.name, sys.ByPID, sys.MaxListLimit)
+	if err != nil || len(all.List) != all.Total {
+		t.Fatalf("whole listing %d of %d: %v", len(all.List), all.Total, err)
+	}
+	local1, err := sys.ProcessesOn(ctx, n, "", sys.ByPID, sys.MaxListLimit)
+	if err != nil || local1.Total == 0 || !n.IsLocal(local1.List[0].PID) {
+		t.Fatalf("local listing %+v: %v", local1, err)
+	}
+
+	trees, err := sys.ApplicationTreesOn(ctx, n, b.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trees) != 1 || trees[0].Name != "app" || trees[0].Err != nil {
+		t.Fatalf("trees %+v, want app", trees)
+	}
+	top := trees[0].Tree
+	if top.Behaviour != "supervisor" || top.PID.NodeName() != b.name || len(top.Children) != 1 ||
+		top.Children[0].ID != "w1" || top.Children[0].Behaviour != "gen_server" || top.Children[0].State != supervision.Running {
+		t.Fatalf("tree of app %+v", top)
+	}
+	if _, err := sys.ApplicationTreesOn(ctx, n, n.Name()); !errors.Is(err, application.ErrNoController) {
+		t.Fatalf("local trees without a controller: %v, want ErrNoController", err)
+	}
+
+	scopes, err := sys.ScopesOn(ctx, n, b.name, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scopes) != 1 || scopes[0].Name != "web" || scopes[0].NameCount != 1 || len(scopes[0].Names) != 1 ||
+		scopes[0].Names[0] != (sys.NameInfo{Name: "counter", PID: counterPID}) ||
+		len(scopes[0].Groups) != 1 || scopes[0].Groups[0].Name != "g" || len(scopes[0].Groups[0].Members) != 1 || scopes[0].Groups[0].Members[0] != counterPID {
+		t.Fatalf("scopes %+v", scopes)
+	}
+	if _, err := sys.ScopesOn(ctx, n, "", 10); !errors.Is(err, sys.ErrNoRegistry) {
+		t.Fatalf("local scopes without a served registry: %v, want ErrNoRegistry", err)
+	}
+
+	c := startChild(t, "sysm", "CHILD_NO_SERVE=1")
+	if _, err := sys.ProcessesOn(ctx, n, c.name, sys.ByPID, 10); !errors.Is(err, sys.ErrNotServed) {
+		t.Fatalf("ProcessesOn a node that does not serve: %v, want ErrNotServed", err)
+	}
 }

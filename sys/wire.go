@@ -186,6 +186,8 @@ func encodeError(err error) *syspb.Reply {
 		kind = syspb.ErrorKind_ERROR_KIND_STATE_CHANGED
 	case errors.Is(err, errBadRequest):
 		kind = syspb.ErrorKind_ERROR_KIND_BAD_REQUEST
+	case errors.Is(err, ErrNoRegistry):
+		kind = syspb.ErrorKind_ERROR_KIND_NO_REGISTRY
 	}
 	return &syspb.Reply{Result: &syspb.Reply_Error{Error: &syspb.Error{Kind: kind, Text: err.Error()}}}
 }
@@ -209,6 +211,8 @@ func decodeError(e *syspb.Error) error {
 		base = ErrStateChanged
 	case syspb.ErrorKind_ERROR_KIND_BAD_REQUEST:
 		base = errBadRequest
+	case syspb.ErrorKind_ERROR_KIND_NO_REGISTRY:
+		base = ErrNoRegistry
 	default:
 		return &RemoteError{Text: e.GetText()}
 	}
@@ -218,7 +222,8 @@ func decodeError(e *syspb.Error) error {
 // RemoteError is an error a sys operation got from the node of the
 // process: Text is the remote error's text, and errors.Is matches the
 // sentinel it stands for (actor.NoProc, ErrUnsupported, ErrStateType,
-// ErrStatisticsOff, ErrNotEncodable, ErrStateChanged), if any.
+// ErrStatisticsOff, ErrNotEncodable, ErrStateChanged, ErrNoRegistry), if
+// any.
 type RemoteError struct {
 	Text string
 	err  error

@@ -23,8 +23,9 @@ func (fuzzServer) Init(*actor.Context) (*wrapperspb.Int64Value, error) {
 }
 
 // FuzzDecodeSysMessage feeds remote sys's decoders what may come from the
-// wire: as a Reply (what a caller decodes) and as a Request (what a node's
-// sys server carries out, against a live GenServer). Neither may panic or
+// wire: as a Reply (what a caller decodes: a status, a state, statistics,
+// a process listing, application trees, registry scopes) and as a Request
+// (what a node's sys server carries out, against a live GenServer). Neither may panic or
 // hang; a bad message is an error.
 func FuzzDecodeSysMessage(f *testing.F) {
 	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
@@ -41,6 +42,12 @@ func FuzzDecodeSysMessage(f *testing.F) {
 		&syspb.Reply{Result: &syspb.Reply_Status{Status: encodeStatus(Status{PID: pid, Links: []actor.PID{pid}, State: wrapperspb.Int64(1)})}},
 		&syspb.Reply{Result: &syspb.Reply_Error{Error: &syspb.Error{Kind: syspb.ErrorKind_ERROR_KIND_NOPROC, Text: "x"}}},
 		&syspb.Reply{Result: &syspb.Reply_Stats{Stats: &syspb.Stats{MessagesIn: 1}}},
+		&syspb.Request{Op: &syspb.Request_ListProcesses{ListProcesses: &syspb.ListProcesses{Order: syspb.Order_ORDER_QUEUE, Limit: 2}}},
+		&syspb.Request{Op: &syspb.Request_ApplicationTrees{ApplicationTrees: &syspb.ApplicationTrees{}}},
+		&syspb.Request{Op: &syspb.Request_ListScopes{ListScopes: &syspb.ListScopes{Limit: 1}}},
+		&syspb.Reply{Result: &syspb.Reply_Processes{Processes: encodeProcessList(ProcessList{Total: 1, List: []ProcessInfo{{PID: pid, Links: []actor.PID{pid}}}})}},
+		&syspb.Reply{Result: &syspb.Reply_Trees{Trees: encodeAppTrees([]AppTree{{Name: "a", Tree: TreeNode{PID: pid, Children: []TreeNode{{ID: "c", PID: pid}}}}})}},
+		&syspb.Reply{Result: &syspb.Reply_Scopes{Scopes: encodeScopes([]ScopeInfo{{Name: "s", Names: []NameInfo{{Name: "n", PID: pid}}, Groups: []GroupInfo{{Name: "g", Members: []actor.PID{pid}}}}})}},
 	}
 	for _, m := range seeds {
 		b, _ := proto.Marshal(m)
@@ -57,6 +64,15 @@ func FuzzDecodeSysMessage(f *testing.F) {
 			_ = decodeStats(rep.GetStats())
 			if e := rep.GetError(); e != nil {
 				_ = decodeError(e)
+			}
+			if pl := rep.GetProcesses(); pl != nil {
+				_, _ = decodeProcessList(pl)
+			}
+			if at := rep.GetTrees(); at != nil {
+				_, _ = decodeAppTrees(at)
+			}
+			if sl := rep.GetScopes(); sl != nil {
+				_, _ = decodeScopes(sl)
 			}
 		}
 		var req syspb.Request

@@ -3,7 +3,9 @@
 // the page with textContent, never as HTML.
 "use strict";
 
-const state = { snap: null, sort: { key: "queue", asc: false }, detailPID: null, restarts: {} };
+// node is the node shown: "" for the page's own, or another node of its
+// cluster, whose snapshots the server reads over the cluster.
+const state = { snap: null, sort: { key: "queue", asc: false }, detailPID: null, restarts: {}, node: "", es: null };
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -105,6 +107,9 @@ function renderProcesses(s) {
     el("td", { text: p.answered ? p.mode : p.mode + " (busy)" }), el("td", { class: "num queue", text: p.queue }),
     el("td", { class: "num", text: p.links }), el("td", { class: "num", text: p.monitors }),
     el("td", { class: "num", text: p.memory }))));
+  const perr = document.getElementById("proc-error");
+  perr.hidden = !s.processesError;
+  perr.textContent = s.processesError || "";
   const shown = s.processes.list.length, total = s.processes.total;
   document.getElementById("proc-count").textContent = shown < total ? `(${shown} of ${total}, longest queues)` : `(${total})`;
 }
@@ -112,6 +117,7 @@ function renderProcesses(s) {
 function renderRegistry(s) {
   const box = document.getElementById("registry");
   box.replaceChildren();
+  if (s.registryError) { box.append(el("p", { class: "error", text: s.registryError })); return; }
   if (!s.registry) { box.append(el("p", { class: "empty", text: "No registry given to the observer (observer.WithRegistry)." })); return; }
   if (!s.registry.scopes.length) box.append(el("p", { class: "empty", text: "No scope on this node." }));
   for (const sc of s.registry.scopes) {
@@ -142,9 +148,13 @@ function renderCluster(s) {
     if (m.self) link = el("span", { text: "this page" });
     else if (m.observer) link = el("a", { href: m.observer, text: "open its observer" });
     else link = el("span", { class: "note", text: "no observer known for this node" });
-    tbody.append(el("tr", { class: "member", "data-node": m.node }, el("td", { text: m.node }), el("td", { text: m.session }), el("td", {}, link)));
+    const here = m.node === s.node;
+    const pick = el("button", { class: "pick", type: "button", "data-node": m.node, text: here ? "shown" : "show", disabled: here,
+      title: m.self ? "this page's own node" : "read over the cluster (sys.Serve on both nodes)", onclick: () => pickNode(m.self ? "" : m.node) });
+    tbody.append(el("tr", { class: "member" + (here ? " shown" : ""), "data-node": m.node }, el("td", { text: m.node }), el("td", { text: m.session }),
+      el("td", {}, pick), el("td", {}, link)));
   }
-  box.append(el("table", {}, el("thead", {}, el("tr", {}, el("th", { text: "Node" }), el("th", { text: "Session" }), el("th", { text: "Observer" }))), tbody));
+  box.append(el("table", {}, el("thead", {}, el("tr", {}, el("th", { text: "Node" }), el("th", { text: "Session" }), el("th", { text: "Page" }), el("th", { text: "Observer" }))), tbody));
 }
 
 async function showDetail(pid) {
@@ -164,13 +174,15 @@ async function showDetail(pid) {
   row("Memory (estimate)", d.memory); row("Tracing", d.tracing);
   if (d.stats) row("Statistics", `${d.stats.MessagesIn} in, ${d.stats.RepliesOut} out`);
   const actions = el("div", { class: "actions" });
-  const on = state.snap && state.snap.mutations;
+  const remote = state.snap && state.snap.remote;
+  const on = state.snap && state.snap.mutations && !remote;
   const act = (label, path) => el("button", { type: "button", text: label, disabled: !on, title: on ? "" : "off: observer.WithMutations turns it on",
     onclick: () => mutate(path, d.pid) });
   actions.append(act("Kill", "api/kill"), act(d.mode === "suspended" ? "Resume" : "Suspend", d.mode === "suspended" ? "api/resume" : "api/suspend"),
     act(d.tracing ? "Trace off" : "Trace on", "api/trace?on=" + !d.tracing));
   box.replaceChildren(dl, actions, d.state ? el("pre", { class: "state", text: d.state }) : el("p", { class: "note", text: "This process does not show its state." }));
-  if (!on) box.append(el("p", { class: "note", text: "Read-only: the buttons above are off." }));
+  if (remote) box.append(el("p", { class: "note", text: "A process of another node: kill, suspend and trace act on this page's own node only." }));
+  else if (!on) box.append(el("p", { class: "note", text: "Read-only: the buttons above are off." }));
 }
 
 async function mutate(path, pid) {
@@ -183,17 +195,33 @@ async function mutate(path, pid) {
 
 function render(s) {
   state.snap = s;
-  document.getElementById("node").textContent = s.node;
+  document.getElementById("node").textContent = s.remote ? `${s.node} (read over the cluster from ${s.self})` : s.node;
+  document.body.dataset.node = s.node;
   renderMode(s); renderApps(s); renderRestarts(s); renderProcesses(s); renderRegistry(s); renderCluster(s);
   document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
 }
 
 function connect() {
   const live = document.getElementById("live");
-  const es = new EventSource("api/events");
+  const es = new EventSource("api/events" + (state.node ? "?node=" + encodeURIComponent(state.node) : ""));
+  state.es = es;
   es.addEventListener("open", () => { live.className = "live"; live.textContent = "live"; });
-  es.addEventListener("error", () => { live.className = "live off"; live.textContent = "reconnecting…"; });
-  es.addEventListener("snapshot", ev => render(JSON.parse(ev.data)));
+  es.addEventListener("error", () => {
+    live.className = "live off"; live.textContent = "reconnecting…";
+    // The server refuses the stream of a node that left: show our own.
+    if (es.readyState === EventSource.CLOSED && state.node && state.es === es) pickNode("");
+  });
+  es.addEventListener("snapshot", ev => { if (state.es === es) render(JSON.parse(ev.data)); });
+}
+
+// pickNode shows another node of the cluster ("" for the page's own).
+function pickNode(node) {
+  if (state.es) state.es.close();
+  state.node = node;
+  state.restarts = {};
+  state.detailPID = null;
+  document.getElementById("detail").replaceChildren(el("p", { class: "empty", text: "Pick a PID to see its status." }));
+  connect();
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -27,6 +27,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Order is the order of a process listing (sys.Order).
+type Order int32
+
+const (
+	Order_ORDER_PID    Order = 0
+	Order_ORDER_QUEUE  Order = 1 // longest queue first
+	Order_ORDER_MEMORY Order = 2 // largest first
+	Order_ORDER_NAME   Order = 3
+)
+
+// Enum value maps for Order.
+var (
+	Order_name = map[int32]string{
+		0: "ORDER_PID",
+		1: "ORDER_QUEUE",
+		2: "ORDER_MEMORY",
+		3: "ORDER_NAME",
+	}
+	Order_value = map[string]int32{
+		"ORDER_PID":    0,
+		"ORDER_QUEUE":  1,
+		"ORDER_MEMORY": 2,
+		"ORDER_NAME":   3,
+	}
+)
+
+func (x Order) Enum() *Order {
+	p := new(Order)
+	*p = x
+	return p
+}
+
+func (x Order) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Order) Descriptor() protoreflect.EnumDescriptor {
+	return file_sys_proto_enumTypes[0].Descriptor()
+}
+
+func (Order) Type() protoreflect.EnumType {
+	return &file_sys_proto_enumTypes[0]
+}
+
+func (x Order) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Order.Descriptor instead.
+func (Order) EnumDescriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{0}
+}
+
 type ErrorKind int32
 
 const (
@@ -39,6 +92,7 @@ const (
 	ErrorKind_ERROR_KIND_STATE_CHANGED  ErrorKind = 6
 	ErrorKind_ERROR_KIND_BAD_REQUEST    ErrorKind = 7
 	ErrorKind_ERROR_KIND_OTHER          ErrorKind = 8 // text holds the error
+	ErrorKind_ERROR_KIND_NO_REGISTRY    ErrorKind = 9
 )
 
 // Enum value maps for ErrorKind.
@@ -53,6 +107,7 @@ var (
 		6: "ERROR_KIND_STATE_CHANGED",
 		7: "ERROR_KIND_BAD_REQUEST",
 		8: "ERROR_KIND_OTHER",
+		9: "ERROR_KIND_NO_REGISTRY",
 	}
 	ErrorKind_value = map[string]int32{
 		"ERROR_KIND_UNSPECIFIED":    0,
@@ -64,6 +119,7 @@ var (
 		"ERROR_KIND_STATE_CHANGED":  6,
 		"ERROR_KIND_BAD_REQUEST":    7,
 		"ERROR_KIND_OTHER":          8,
+		"ERROR_KIND_NO_REGISTRY":    9,
 	}
 )
 
@@ -78,11 +134,11 @@ func (x ErrorKind) String() string {
 }
 
 func (ErrorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_sys_proto_enumTypes[0].Descriptor()
+	return file_sys_proto_enumTypes[1].Descriptor()
 }
 
 func (ErrorKind) Type() protoreflect.EnumType {
-	return &file_sys_proto_enumTypes[0]
+	return &file_sys_proto_enumTypes[1]
 }
 
 func (x ErrorKind) Number() protoreflect.EnumNumber {
@@ -91,11 +147,12 @@ func (x ErrorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErrorKind.Descriptor instead.
 func (ErrorKind) EnumDescriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{0}
+	return file_sys_proto_rawDescGZIP(), []int{1}
 }
 
 // Request asks for one sys operation on the process pid (cluster.MarshalPID
-// form) of the receiving node.
+// form) of the receiving node, or, for list_processes, application_trees
+// and list_scopes (pid absent), a listing of the receiving node.
 type Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Pid   []byte                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
@@ -109,6 +166,9 @@ type Request struct {
 	//	*Request_Trace
 	//	*Request_SetStatistics
 	//	*Request_Statistics
+	//	*Request_ListProcesses
+	//	*Request_ApplicationTrees
+	//	*Request_ListScopes
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -230,6 +290,33 @@ func (x *Request) GetStatistics() *Statistics {
 	return nil
 }
 
+func (x *Request) GetListProcesses() *ListProcesses {
+	if x != nil {
+		if x, ok := x.Op.(*Request_ListProcesses); ok {
+			return x.ListProcesses
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetApplicationTrees() *ApplicationTrees {
+	if x != nil {
+		if x, ok := x.Op.(*Request_ApplicationTrees); ok {
+			return x.ApplicationTrees
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetListScopes() *ListScopes {
+	if x != nil {
+		if x, ok := x.Op.(*Request_ListScopes); ok {
+			return x.ListScopes
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -266,6 +353,18 @@ type Request_Statistics struct {
 	Statistics *Statistics `protobuf:"bytes,9,opt,name=statistics,proto3,oneof"`
 }
 
+type Request_ListProcesses struct {
+	ListProcesses *ListProcesses `protobuf:"bytes,10,opt,name=list_processes,json=listProcesses,proto3,oneof"`
+}
+
+type Request_ApplicationTrees struct {
+	ApplicationTrees *ApplicationTrees `protobuf:"bytes,11,opt,name=application_trees,json=applicationTrees,proto3,oneof"`
+}
+
+type Request_ListScopes struct {
+	ListScopes *ListScopes `protobuf:"bytes,12,opt,name=list_scopes,json=listScopes,proto3,oneof"`
+}
+
 func (*Request_GetStatus) isRequest_Op() {}
 
 func (*Request_GetState) isRequest_Op() {}
@@ -282,6 +381,150 @@ func (*Request_SetStatistics) isRequest_Op() {}
 
 func (*Request_Statistics) isRequest_Op() {}
 
+func (*Request_ListProcesses) isRequest_Op() {}
+
+func (*Request_ApplicationTrees) isRequest_Op() {}
+
+func (*Request_ListScopes) isRequest_Op() {}
+
+// ListProcesses asks for the node's processes (sys.Processes) in order,
+// at most limit of them (1 to sys.MaxListLimit).
+type ListProcesses struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Order         Order                  `protobuf:"varint,1,opt,name=order,proto3,enum=arbor.sys.v1.Order" json:"order,omitempty"`
+	Limit         int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProcesses) Reset() {
+	*x = ListProcesses{}
+	mi := &file_sys_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProcesses) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProcesses) ProtoMessage() {}
+
+func (x *ListProcesses) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProcesses.ProtoReflect.Descriptor instead.
+func (*ListProcesses) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListProcesses) GetOrder() Order {
+	if x != nil {
+		return x.Order
+	}
+	return Order_ORDER_PID
+}
+
+func (x *ListProcesses) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ApplicationTrees asks for the supervision tree of every running
+// application of the node (sys.ApplicationTrees).
+type ApplicationTrees struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplicationTrees) Reset() {
+	*x = ApplicationTrees{}
+	mi := &file_sys_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplicationTrees) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplicationTrees) ProtoMessage() {}
+
+func (x *ApplicationTrees) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplicationTrees.ProtoReflect.Descriptor instead.
+func (*ApplicationTrees) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{2}
+}
+
+// ListScopes asks for the scopes of the registry the node serves
+// (sys.ServeRegistry), at most limit names and groups of each.
+type ListScopes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Limit         int32                  `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListScopes) Reset() {
+	*x = ListScopes{}
+	mi := &file_sys_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListScopes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListScopes) ProtoMessage() {}
+
+func (x *ListScopes) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListScopes.ProtoReflect.Descriptor instead.
+func (*ListScopes) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListScopes) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 type GetStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -290,7 +533,7 @@ type GetStatus struct {
 
 func (x *GetStatus) Reset() {
 	*x = GetStatus{}
-	mi := &file_sys_proto_msgTypes[1]
+	mi := &file_sys_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +545,7 @@ func (x *GetStatus) String() string {
 func (*GetStatus) ProtoMessage() {}
 
 func (x *GetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[1]
+	mi := &file_sys_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +558,7 @@ func (x *GetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatus.ProtoReflect.Descriptor instead.
 func (*GetStatus) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{1}
+	return file_sys_proto_rawDescGZIP(), []int{4}
 }
 
 type GetState struct {
@@ -326,7 +569,7 @@ type GetState struct {
 
 func (x *GetState) Reset() {
 	*x = GetState{}
-	mi := &file_sys_proto_msgTypes[2]
+	mi := &file_sys_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -338,7 +581,7 @@ func (x *GetState) String() string {
 func (*GetState) ProtoMessage() {}
 
 func (x *GetState) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[2]
+	mi := &file_sys_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -351,7 +594,7 @@ func (x *GetState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetState.ProtoReflect.Descriptor instead.
 func (*GetState) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{2}
+	return file_sys_proto_rawDescGZIP(), []int{5}
 }
 
 type Suspend struct {
@@ -362,7 +605,7 @@ type Suspend struct {
 
 func (x *Suspend) Reset() {
 	*x = Suspend{}
-	mi := &file_sys_proto_msgTypes[3]
+	mi := &file_sys_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +617,7 @@ func (x *Suspend) String() string {
 func (*Suspend) ProtoMessage() {}
 
 func (x *Suspend) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[3]
+	mi := &file_sys_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +630,7 @@ func (x *Suspend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suspend.ProtoReflect.Descriptor instead.
 func (*Suspend) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{3}
+	return file_sys_proto_rawDescGZIP(), []int{6}
 }
 
 type Resume struct {
@@ -398,7 +641,7 @@ type Resume struct {
 
 func (x *Resume) Reset() {
 	*x = Resume{}
-	mi := &file_sys_proto_msgTypes[4]
+	mi := &file_sys_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +653,7 @@ func (x *Resume) String() string {
 func (*Resume) ProtoMessage() {}
 
 func (x *Resume) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[4]
+	mi := &file_sys_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +666,7 @@ func (x *Resume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resume.ProtoReflect.Descriptor instead.
 func (*Resume) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{4}
+	return file_sys_proto_rawDescGZIP(), []int{7}
 }
 
 type Statistics struct {
@@ -434,7 +677,7 @@ type Statistics struct {
 
 func (x *Statistics) Reset() {
 	*x = Statistics{}
-	mi := &file_sys_proto_msgTypes[5]
+	mi := &file_sys_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +689,7 @@ func (x *Statistics) String() string {
 func (*Statistics) ProtoMessage() {}
 
 func (x *Statistics) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[5]
+	mi := &file_sys_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +702,7 @@ func (x *Statistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Statistics.ProtoReflect.Descriptor instead.
 func (*Statistics) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{5}
+	return file_sys_proto_rawDescGZIP(), []int{8}
 }
 
 // ReplaceState replaces the state with state if it still equals expect
@@ -475,7 +718,7 @@ type ReplaceState struct {
 
 func (x *ReplaceState) Reset() {
 	*x = ReplaceState{}
-	mi := &file_sys_proto_msgTypes[6]
+	mi := &file_sys_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +730,7 @@ func (x *ReplaceState) String() string {
 func (*ReplaceState) ProtoMessage() {}
 
 func (x *ReplaceState) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[6]
+	mi := &file_sys_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +743,7 @@ func (x *ReplaceState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplaceState.ProtoReflect.Descriptor instead.
 func (*ReplaceState) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{6}
+	return file_sys_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReplaceState) GetExpect() *anypb.Any {
@@ -530,7 +773,7 @@ type Trace struct {
 
 func (x *Trace) Reset() {
 	*x = Trace{}
-	mi := &file_sys_proto_msgTypes[7]
+	mi := &file_sys_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -542,7 +785,7 @@ func (x *Trace) String() string {
 func (*Trace) ProtoMessage() {}
 
 func (x *Trace) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[7]
+	mi := &file_sys_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -555,7 +798,7 @@ func (x *Trace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trace.ProtoReflect.Descriptor instead.
 func (*Trace) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{7}
+	return file_sys_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Trace) GetOn() bool {
@@ -588,7 +831,7 @@ type SetStatistics struct {
 
 func (x *SetStatistics) Reset() {
 	*x = SetStatistics{}
-	mi := &file_sys_proto_msgTypes[8]
+	mi := &file_sys_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +843,7 @@ func (x *SetStatistics) String() string {
 func (*SetStatistics) ProtoMessage() {}
 
 func (x *SetStatistics) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[8]
+	mi := &file_sys_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +856,7 @@ func (x *SetStatistics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStatistics.ProtoReflect.Descriptor instead.
 func (*SetStatistics) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{8}
+	return file_sys_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SetStatistics) GetOn() bool {
@@ -634,6 +877,9 @@ type Reply struct {
 	//	*Reply_State
 	//	*Reply_Stats
 	//	*Reply_Error
+	//	*Reply_Processes
+	//	*Reply_Trees
+	//	*Reply_Scopes
 	Result        isReply_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -641,7 +887,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_sys_proto_msgTypes[9]
+	mi := &file_sys_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +899,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[9]
+	mi := &file_sys_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +912,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{9}
+	return file_sys_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Reply) GetResult() isReply_Result {
@@ -721,6 +967,33 @@ func (x *Reply) GetError() *Error {
 	return nil
 }
 
+func (x *Reply) GetProcesses() *ProcessList {
+	if x != nil {
+		if x, ok := x.Result.(*Reply_Processes); ok {
+			return x.Processes
+		}
+	}
+	return nil
+}
+
+func (x *Reply) GetTrees() *AppTrees {
+	if x != nil {
+		if x, ok := x.Result.(*Reply_Trees); ok {
+			return x.Trees
+		}
+	}
+	return nil
+}
+
+func (x *Reply) GetScopes() *ScopeList {
+	if x != nil {
+		if x, ok := x.Result.(*Reply_Scopes); ok {
+			return x.Scopes
+		}
+	}
+	return nil
+}
+
 type isReply_Result interface {
 	isReply_Result()
 }
@@ -745,6 +1018,18 @@ type Reply_Error struct {
 	Error *Error `protobuf:"bytes,5,opt,name=error,proto3,oneof"`
 }
 
+type Reply_Processes struct {
+	Processes *ProcessList `protobuf:"bytes,6,opt,name=processes,proto3,oneof"`
+}
+
+type Reply_Trees struct {
+	Trees *AppTrees `protobuf:"bytes,7,opt,name=trees,proto3,oneof"`
+}
+
+type Reply_Scopes struct {
+	Scopes *ScopeList `protobuf:"bytes,8,opt,name=scopes,proto3,oneof"`
+}
+
 func (*Reply_Done) isReply_Result() {}
 
 func (*Reply_Status) isReply_Result() {}
@@ -755,6 +1040,12 @@ func (*Reply_Stats) isReply_Result() {}
 
 func (*Reply_Error) isReply_Result() {}
 
+func (*Reply_Processes) isReply_Result() {}
+
+func (*Reply_Trees) isReply_Result() {}
+
+func (*Reply_Scopes) isReply_Result() {}
+
 type Done struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -763,7 +1054,7 @@ type Done struct {
 
 func (x *Done) Reset() {
 	*x = Done{}
-	mi := &file_sys_proto_msgTypes[10]
+	mi := &file_sys_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +1066,7 @@ func (x *Done) String() string {
 func (*Done) ProtoMessage() {}
 
 func (x *Done) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[10]
+	mi := &file_sys_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +1079,7 @@ func (x *Done) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Done.ProtoReflect.Descriptor instead.
 func (*Done) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{10}
+	return file_sys_proto_rawDescGZIP(), []int{13}
 }
 
 // State is a process's state: value when it is a protobuf message,
@@ -803,7 +1094,7 @@ type State struct {
 
 func (x *State) Reset() {
 	*x = State{}
-	mi := &file_sys_proto_msgTypes[11]
+	mi := &file_sys_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +1106,7 @@ func (x *State) String() string {
 func (*State) ProtoMessage() {}
 
 func (x *State) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[11]
+	mi := &file_sys_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +1119,7 @@ func (x *State) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use State.ProtoReflect.Descriptor instead.
 func (*State) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{11}
+	return file_sys_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *State) GetValue() *anypb.Any {
@@ -855,7 +1146,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_sys_proto_msgTypes[12]
+	mi := &file_sys_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1158,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[12]
+	mi := &file_sys_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1171,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{12}
+	return file_sys_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Error) GetKind() ErrorKind {
@@ -922,7 +1213,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_sys_proto_msgTypes[13]
+	mi := &file_sys_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1225,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[13]
+	mi := &file_sys_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1238,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{13}
+	return file_sys_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Status) GetPid() []byte {
@@ -1074,7 +1365,7 @@ type Stats struct {
 
 func (x *Stats) Reset() {
 	*x = Stats{}
-	mi := &file_sys_proto_msgTypes[14]
+	mi := &file_sys_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1377,7 @@ func (x *Stats) String() string {
 func (*Stats) ProtoMessage() {}
 
 func (x *Stats) ProtoReflect() protoreflect.Message {
-	mi := &file_sys_proto_msgTypes[14]
+	mi := &file_sys_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1390,7 @@ func (x *Stats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Stats.ProtoReflect.Descriptor instead.
 func (*Stats) Descriptor() ([]byte, []int) {
-	return file_sys_proto_rawDescGZIP(), []int{14}
+	return file_sys_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Stats) GetSinceUnixNano() int64 {
@@ -1130,11 +1421,606 @@ func (x *Stats) GetHandlerNs() int64 {
 	return 0
 }
 
+// ProcessList is a process listing: total processes, the first of them in
+// the order asked for.
+type ProcessList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Total         int64                  `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
+	List          []*ProcessInfo         `protobuf:"bytes,2,rep,name=list,proto3" json:"list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProcessList) Reset() {
+	*x = ProcessList{}
+	mi := &file_sys_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProcessList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProcessList) ProtoMessage() {}
+
+func (x *ProcessList) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProcessList.ProtoReflect.Descriptor instead.
+func (*ProcessList) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ProcessList) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *ProcessList) GetList() []*ProcessInfo {
+	if x != nil {
+		return x.List
+	}
+	return nil
+}
+
+// ProcessInfo is sys.ProcessInfo in wire form.
+type ProcessInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           []byte                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Behaviour     string                 `protobuf:"bytes,3,opt,name=behaviour,proto3" json:"behaviour,omitempty"`
+	Suspended     bool                   `protobuf:"varint,4,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	QueueLen      int64                  `protobuf:"varint,5,opt,name=queue_len,json=queueLen,proto3" json:"queue_len,omitempty"`
+	Links         [][]byte               `protobuf:"bytes,6,rep,name=links,proto3" json:"links,omitempty"`
+	Monitors      [][]byte               `protobuf:"bytes,7,rep,name=monitors,proto3" json:"monitors,omitempty"`
+	MonitoredBy   [][]byte               `protobuf:"bytes,8,rep,name=monitored_by,json=monitoredBy,proto3" json:"monitored_by,omitempty"`
+	Memory        int64                  `protobuf:"varint,9,opt,name=memory,proto3" json:"memory,omitempty"`
+	Answered      bool                   `protobuf:"varint,10,opt,name=answered,proto3" json:"answered,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProcessInfo) Reset() {
+	*x = ProcessInfo{}
+	mi := &file_sys_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProcessInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProcessInfo) ProtoMessage() {}
+
+func (x *ProcessInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProcessInfo.ProtoReflect.Descriptor instead.
+func (*ProcessInfo) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ProcessInfo) GetPid() []byte {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
+func (x *ProcessInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ProcessInfo) GetBehaviour() string {
+	if x != nil {
+		return x.Behaviour
+	}
+	return ""
+}
+
+func (x *ProcessInfo) GetSuspended() bool {
+	if x != nil {
+		return x.Suspended
+	}
+	return false
+}
+
+func (x *ProcessInfo) GetQueueLen() int64 {
+	if x != nil {
+		return x.QueueLen
+	}
+	return 0
+}
+
+func (x *ProcessInfo) GetLinks() [][]byte {
+	if x != nil {
+		return x.Links
+	}
+	return nil
+}
+
+func (x *ProcessInfo) GetMonitors() [][]byte {
+	if x != nil {
+		return x.Monitors
+	}
+	return nil
+}
+
+func (x *ProcessInfo) GetMonitoredBy() [][]byte {
+	if x != nil {
+		return x.MonitoredBy
+	}
+	return nil
+}
+
+func (x *ProcessInfo) GetMemory() int64 {
+	if x != nil {
+		return x.Memory
+	}
+	return 0
+}
+
+func (x *ProcessInfo) GetAnswered() bool {
+	if x != nil {
+		return x.Answered
+	}
+	return false
+}
+
+type AppTrees struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Apps          []*AppTree             `protobuf:"bytes,1,rep,name=apps,proto3" json:"apps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppTrees) Reset() {
+	*x = AppTrees{}
+	mi := &file_sys_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppTrees) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppTrees) ProtoMessage() {}
+
+func (x *AppTrees) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppTrees.ProtoReflect.Descriptor instead.
+func (*AppTrees) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AppTrees) GetApps() []*AppTree {
+	if x != nil {
+		return x.Apps
+	}
+	return nil
+}
+
+// AppTree is sys.AppTree; error is the text of its Err.
+type AppTree struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Tree          *TreeNode              `protobuf:"bytes,2,opt,name=tree,proto3" json:"tree,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppTree) Reset() {
+	*x = AppTree{}
+	mi := &file_sys_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppTree) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppTree) ProtoMessage() {}
+
+func (x *AppTree) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppTree.ProtoReflect.Descriptor instead.
+func (*AppTree) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AppTree) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AppTree) GetTree() *TreeNode {
+	if x != nil {
+		return x.Tree
+	}
+	return nil
+}
+
+func (x *AppTree) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// TreeNode is sys.TreeNode; type and state are supervision.ChildType and
+// supervision.ChildState.
+type TreeNode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           []byte                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Behaviour     string                 `protobuf:"bytes,3,opt,name=behaviour,proto3" json:"behaviour,omitempty"`
+	Type          uint32                 `protobuf:"varint,4,opt,name=type,proto3" json:"type,omitempty"`
+	State         uint32                 `protobuf:"varint,5,opt,name=state,proto3" json:"state,omitempty"`
+	Children      []*TreeNode            `protobuf:"bytes,6,rep,name=children,proto3" json:"children,omitempty"`
+	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TreeNode) Reset() {
+	*x = TreeNode{}
+	mi := &file_sys_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TreeNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TreeNode) ProtoMessage() {}
+
+func (x *TreeNode) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TreeNode.ProtoReflect.Descriptor instead.
+func (*TreeNode) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TreeNode) GetPid() []byte {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
+func (x *TreeNode) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TreeNode) GetBehaviour() string {
+	if x != nil {
+		return x.Behaviour
+	}
+	return ""
+}
+
+func (x *TreeNode) GetType() uint32 {
+	if x != nil {
+		return x.Type
+	}
+	return 0
+}
+
+func (x *TreeNode) GetState() uint32 {
+	if x != nil {
+		return x.State
+	}
+	return 0
+}
+
+func (x *TreeNode) GetChildren() []*TreeNode {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+func (x *TreeNode) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type ScopeList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scopes        []*Scope               `protobuf:"bytes,1,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScopeList) Reset() {
+	*x = ScopeList{}
+	mi := &file_sys_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScopeList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScopeList) ProtoMessage() {}
+
+func (x *ScopeList) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScopeList.ProtoReflect.Descriptor instead.
+func (*ScopeList) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ScopeList) GetScopes() []*Scope {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+// Scope is sys.ScopeInfo.
+type Scope struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	NameCount     int64                  `protobuf:"varint,2,opt,name=name_count,json=nameCount,proto3" json:"name_count,omitempty"`
+	GroupCount    int64                  `protobuf:"varint,3,opt,name=group_count,json=groupCount,proto3" json:"group_count,omitempty"`
+	Names         []*Name                `protobuf:"bytes,4,rep,name=names,proto3" json:"names,omitempty"`
+	Groups        []*Group               `protobuf:"bytes,5,rep,name=groups,proto3" json:"groups,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scope) Reset() {
+	*x = Scope{}
+	mi := &file_sys_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scope) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scope) ProtoMessage() {}
+
+func (x *Scope) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scope.ProtoReflect.Descriptor instead.
+func (*Scope) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Scope) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Scope) GetNameCount() int64 {
+	if x != nil {
+		return x.NameCount
+	}
+	return 0
+}
+
+func (x *Scope) GetGroupCount() int64 {
+	if x != nil {
+		return x.GroupCount
+	}
+	return 0
+}
+
+func (x *Scope) GetNames() []*Name {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *Scope) GetGroups() []*Group {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+type Name struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Pid           []byte                 `protobuf:"bytes,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Name) Reset() {
+	*x = Name{}
+	mi := &file_sys_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Name) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Name) ProtoMessage() {}
+
+func (x *Name) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Name.ProtoReflect.Descriptor instead.
+func (*Name) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Name) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Name) GetPid() []byte {
+	if x != nil {
+		return x.Pid
+	}
+	return nil
+}
+
+type Group struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Members       [][]byte               `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Group) Reset() {
+	*x = Group{}
+	mi := &file_sys_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Group) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Group) ProtoMessage() {}
+
+func (x *Group) ProtoReflect() protoreflect.Message {
+	mi := &file_sys_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Group.ProtoReflect.Descriptor instead.
+func (*Group) Descriptor() ([]byte, []int) {
+	return file_sys_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Group) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Group) GetMembers() [][]byte {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
 var File_sys_proto protoreflect.FileDescriptor
 
 const file_sys_proto_rawDesc = "" +
 	"\n" +
-	"\tsys.proto\x12\farbor.sys.v1\x1a\x19google/protobuf/any.proto\"\xe7\x03\n" +
+	"\tsys.proto\x12\farbor.sys.v1\x1a\x19google/protobuf/any.proto\"\xb9\x05\n" +
 	"\aRequest\x12\x10\n" +
 	"\x03pid\x18\x01 \x01(\fR\x03pid\x128\n" +
 	"\n" +
@@ -1147,8 +2033,20 @@ const file_sys_proto_rawDesc = "" +
 	"\x0eset_statistics\x18\b \x01(\v2\x1b.arbor.sys.v1.SetStatisticsH\x00R\rsetStatistics\x12:\n" +
 	"\n" +
 	"statistics\x18\t \x01(\v2\x18.arbor.sys.v1.StatisticsH\x00R\n" +
-	"statisticsB\x04\n" +
-	"\x02op\"\v\n" +
+	"statistics\x12D\n" +
+	"\x0elist_processes\x18\n" +
+	" \x01(\v2\x1b.arbor.sys.v1.ListProcessesH\x00R\rlistProcesses\x12M\n" +
+	"\x11application_trees\x18\v \x01(\v2\x1e.arbor.sys.v1.ApplicationTreesH\x00R\x10applicationTrees\x12;\n" +
+	"\vlist_scopes\x18\f \x01(\v2\x18.arbor.sys.v1.ListScopesH\x00R\n" +
+	"listScopesB\x04\n" +
+	"\x02op\"P\n" +
+	"\rListProcesses\x12)\n" +
+	"\x05order\x18\x01 \x01(\x0e2\x13.arbor.sys.v1.OrderR\x05order\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x12\n" +
+	"\x10ApplicationTrees\"\"\n" +
+	"\n" +
+	"ListScopes\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"\v\n" +
 	"\tGetStatus\"\n" +
 	"\n" +
 	"\bGetState\"\t\n" +
@@ -1165,13 +2063,16 @@ const file_sys_proto_rawDesc = "" +
 	"per_second\x18\x02 \x01(\x05R\tperSecond\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\"\x1f\n" +
 	"\rSetStatistics\x12\x0e\n" +
-	"\x02on\x18\x01 \x01(\bR\x02on\"\xf2\x01\n" +
+	"\x02on\x18\x01 \x01(\bR\x02on\"\x90\x03\n" +
 	"\x05Reply\x12(\n" +
 	"\x04done\x18\x01 \x01(\v2\x12.arbor.sys.v1.DoneH\x00R\x04done\x12.\n" +
 	"\x06status\x18\x02 \x01(\v2\x14.arbor.sys.v1.StatusH\x00R\x06status\x12+\n" +
 	"\x05state\x18\x03 \x01(\v2\x13.arbor.sys.v1.StateH\x00R\x05state\x12+\n" +
 	"\x05stats\x18\x04 \x01(\v2\x13.arbor.sys.v1.StatsH\x00R\x05stats\x12+\n" +
-	"\x05error\x18\x05 \x01(\v2\x13.arbor.sys.v1.ErrorH\x00R\x05errorB\b\n" +
+	"\x05error\x18\x05 \x01(\v2\x13.arbor.sys.v1.ErrorH\x00R\x05error\x129\n" +
+	"\tprocesses\x18\x06 \x01(\v2\x19.arbor.sys.v1.ProcessListH\x00R\tprocesses\x12.\n" +
+	"\x05trees\x18\a \x01(\v2\x16.arbor.sys.v1.AppTreesH\x00R\x05trees\x121\n" +
+	"\x06scopes\x18\b \x01(\v2\x17.arbor.sys.v1.ScopeListH\x00R\x06scopesB\b\n" +
 	"\x06result\"\x06\n" +
 	"\x04Done\"Q\n" +
 	"\x05State\x12*\n" +
@@ -1205,7 +2106,58 @@ const file_sys_proto_rawDesc = "" +
 	"\vreplies_out\x18\x03 \x01(\x04R\n" +
 	"repliesOut\x12\x1d\n" +
 	"\n" +
-	"handler_ns\x18\x04 \x01(\x03R\thandlerNs*\x82\x02\n" +
+	"handler_ns\x18\x04 \x01(\x03R\thandlerNs\"R\n" +
+	"\vProcessList\x12\x14\n" +
+	"\x05total\x18\x01 \x01(\x03R\x05total\x12-\n" +
+	"\x04list\x18\x02 \x03(\v2\x19.arbor.sys.v1.ProcessInfoR\x04list\"\x95\x02\n" +
+	"\vProcessInfo\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\fR\x03pid\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\tbehaviour\x18\x03 \x01(\tR\tbehaviour\x12\x1c\n" +
+	"\tsuspended\x18\x04 \x01(\bR\tsuspended\x12\x1b\n" +
+	"\tqueue_len\x18\x05 \x01(\x03R\bqueueLen\x12\x14\n" +
+	"\x05links\x18\x06 \x03(\fR\x05links\x12\x1a\n" +
+	"\bmonitors\x18\a \x03(\fR\bmonitors\x12!\n" +
+	"\fmonitored_by\x18\b \x03(\fR\vmonitoredBy\x12\x16\n" +
+	"\x06memory\x18\t \x01(\x03R\x06memory\x12\x1a\n" +
+	"\banswered\x18\n" +
+	" \x01(\bR\banswered\"5\n" +
+	"\bAppTrees\x12)\n" +
+	"\x04apps\x18\x01 \x03(\v2\x15.arbor.sys.v1.AppTreeR\x04apps\"_\n" +
+	"\aAppTree\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
+	"\x04tree\x18\x02 \x01(\v2\x16.arbor.sys.v1.TreeNodeR\x04tree\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"\xbe\x01\n" +
+	"\bTreeNode\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\fR\x03pid\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1c\n" +
+	"\tbehaviour\x18\x03 \x01(\tR\tbehaviour\x12\x12\n" +
+	"\x04type\x18\x04 \x01(\rR\x04type\x12\x14\n" +
+	"\x05state\x18\x05 \x01(\rR\x05state\x122\n" +
+	"\bchildren\x18\x06 \x03(\v2\x16.arbor.sys.v1.TreeNodeR\bchildren\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\"8\n" +
+	"\tScopeList\x12+\n" +
+	"\x06scopes\x18\x01 \x03(\v2\x13.arbor.sys.v1.ScopeR\x06scopes\"\xb2\x01\n" +
+	"\x05Scope\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"name_count\x18\x02 \x01(\x03R\tnameCount\x12\x1f\n" +
+	"\vgroup_count\x18\x03 \x01(\x03R\n" +
+	"groupCount\x12(\n" +
+	"\x05names\x18\x04 \x03(\v2\x12.arbor.sys.v1.NameR\x05names\x12+\n" +
+	"\x06groups\x18\x05 \x03(\v2\x13.arbor.sys.v1.GroupR\x06groups\",\n" +
+	"\x04Name\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\fR\x03pid\"5\n" +
+	"\x05Group\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\fR\amembers*I\n" +
+	"\x05Order\x12\r\n" +
+	"\tORDER_PID\x10\x00\x12\x0f\n" +
+	"\vORDER_QUEUE\x10\x01\x12\x10\n" +
+	"\fORDER_MEMORY\x10\x02\x12\x0e\n" +
+	"\n" +
+	"ORDER_NAME\x10\x03*\x9e\x02\n" +
 	"\tErrorKind\x12\x1a\n" +
 	"\x16ERROR_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ERROR_KIND_NOPROC\x10\x01\x12\x1a\n" +
@@ -1215,7 +2167,8 @@ const file_sys_proto_rawDesc = "" +
 	"\x18ERROR_KIND_NOT_ENCODABLE\x10\x05\x12\x1c\n" +
 	"\x18ERROR_KIND_STATE_CHANGED\x10\x06\x12\x1a\n" +
 	"\x16ERROR_KIND_BAD_REQUEST\x10\a\x12\x14\n" +
-	"\x10ERROR_KIND_OTHER\x10\bB/Z-github.com/arbor-otp/arbor/sys/internal/syspbb\x06proto3"
+	"\x10ERROR_KIND_OTHER\x10\b\x12\x1a\n" +
+	"\x16ERROR_KIND_NO_REGISTRY\x10\tB/Z-github.com/arbor-otp/arbor/sys/internal/syspbb\x06proto3"
 
 var (
 	file_sys_proto_rawDescOnce sync.Once
@@ -1229,52 +2182,79 @@ func file_sys_proto_rawDescGZIP() []byte {
 	return file_sys_proto_rawDescData
 }
 
-var file_sys_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sys_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_sys_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_sys_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_sys_proto_goTypes = []any{
-	(ErrorKind)(0),        // 0: arbor.sys.v1.ErrorKind
-	(*Request)(nil),       // 1: arbor.sys.v1.Request
-	(*GetStatus)(nil),     // 2: arbor.sys.v1.GetStatus
-	(*GetState)(nil),      // 3: arbor.sys.v1.GetState
-	(*Suspend)(nil),       // 4: arbor.sys.v1.Suspend
-	(*Resume)(nil),        // 5: arbor.sys.v1.Resume
-	(*Statistics)(nil),    // 6: arbor.sys.v1.Statistics
-	(*ReplaceState)(nil),  // 7: arbor.sys.v1.ReplaceState
-	(*Trace)(nil),         // 8: arbor.sys.v1.Trace
-	(*SetStatistics)(nil), // 9: arbor.sys.v1.SetStatistics
-	(*Reply)(nil),         // 10: arbor.sys.v1.Reply
-	(*Done)(nil),          // 11: arbor.sys.v1.Done
-	(*State)(nil),         // 12: arbor.sys.v1.State
-	(*Error)(nil),         // 13: arbor.sys.v1.Error
-	(*Status)(nil),        // 14: arbor.sys.v1.Status
-	(*Stats)(nil),         // 15: arbor.sys.v1.Stats
-	(*anypb.Any)(nil),     // 16: google.protobuf.Any
+	(Order)(0),               // 0: arbor.sys.v1.Order
+	(ErrorKind)(0),           // 1: arbor.sys.v1.ErrorKind
+	(*Request)(nil),          // 2: arbor.sys.v1.Request
+	(*ListProcesses)(nil),    // 3: arbor.sys.v1.ListProcesses
+	(*ApplicationTrees)(nil), // 4: arbor.sys.v1.ApplicationTrees
+	(*ListScopes)(nil),       // 5: arbor.sys.v1.ListScopes
+	(*GetStatus)(nil),        // 6: arbor.sys.v1.GetStatus
+	(*GetState)(nil),         // 7: arbor.sys.v1.GetState
+	(*Suspend)(nil),          // 8: arbor.sys.v1.Suspend
+	(*Resume)(nil),           // 9: arbor.sys.v1.Resume
+	(*Statistics)(nil),       // 10: arbor.sys.v1.Statistics
+	(*ReplaceState)(nil),     // 11: arbor.sys.v1.ReplaceState
+	(*Trace)(nil),            // 12: arbor.sys.v1.Trace
+	(*SetStatistics)(nil),    // 13: arbor.sys.v1.SetStatistics
+	(*Reply)(nil),            // 14: arbor.sys.v1.Reply
+	(*Done)(nil),             // 15: arbor.sys.v1.Done
+	(*State)(nil),            // 16: arbor.sys.v1.State
+	(*Error)(nil),            // 17: arbor.sys.v1.Error
+	(*Status)(nil),           // 18: arbor.sys.v1.Status
+	(*Stats)(nil),            // 19: arbor.sys.v1.Stats
+	(*ProcessList)(nil),      // 20: arbor.sys.v1.ProcessList
+	(*ProcessInfo)(nil),      // 21: arbor.sys.v1.ProcessInfo
+	(*AppTrees)(nil),         // 22: arbor.sys.v1.AppTrees
+	(*AppTree)(nil),          // 23: arbor.sys.v1.AppTree
+	(*TreeNode)(nil),         // 24: arbor.sys.v1.TreeNode
+	(*ScopeList)(nil),        // 25: arbor.sys.v1.ScopeList
+	(*Scope)(nil),            // 26: arbor.sys.v1.Scope
+	(*Name)(nil),             // 27: arbor.sys.v1.Name
+	(*Group)(nil),            // 28: arbor.sys.v1.Group
+	(*anypb.Any)(nil),        // 29: google.protobuf.Any
 }
 var file_sys_proto_depIdxs = []int32{
-	2,  // 0: arbor.sys.v1.Request.get_status:type_name -> arbor.sys.v1.GetStatus
-	3,  // 1: arbor.sys.v1.Request.get_state:type_name -> arbor.sys.v1.GetState
-	7,  // 2: arbor.sys.v1.Request.replace_state:type_name -> arbor.sys.v1.ReplaceState
-	4,  // 3: arbor.sys.v1.Request.suspend:type_name -> arbor.sys.v1.Suspend
-	5,  // 4: arbor.sys.v1.Request.resume:type_name -> arbor.sys.v1.Resume
-	8,  // 5: arbor.sys.v1.Request.trace:type_name -> arbor.sys.v1.Trace
-	9,  // 6: arbor.sys.v1.Request.set_statistics:type_name -> arbor.sys.v1.SetStatistics
-	6,  // 7: arbor.sys.v1.Request.statistics:type_name -> arbor.sys.v1.Statistics
-	16, // 8: arbor.sys.v1.ReplaceState.expect:type_name -> google.protobuf.Any
-	16, // 9: arbor.sys.v1.ReplaceState.state:type_name -> google.protobuf.Any
-	11, // 10: arbor.sys.v1.Reply.done:type_name -> arbor.sys.v1.Done
-	14, // 11: arbor.sys.v1.Reply.status:type_name -> arbor.sys.v1.Status
-	12, // 12: arbor.sys.v1.Reply.state:type_name -> arbor.sys.v1.State
-	15, // 13: arbor.sys.v1.Reply.stats:type_name -> arbor.sys.v1.Stats
-	13, // 14: arbor.sys.v1.Reply.error:type_name -> arbor.sys.v1.Error
-	16, // 15: arbor.sys.v1.State.value:type_name -> google.protobuf.Any
-	0,  // 16: arbor.sys.v1.Error.kind:type_name -> arbor.sys.v1.ErrorKind
-	12, // 17: arbor.sys.v1.Status.state:type_name -> arbor.sys.v1.State
-	15, // 18: arbor.sys.v1.Status.stats:type_name -> arbor.sys.v1.Stats
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	6,  // 0: arbor.sys.v1.Request.get_status:type_name -> arbor.sys.v1.GetStatus
+	7,  // 1: arbor.sys.v1.Request.get_state:type_name -> arbor.sys.v1.GetState
+	11, // 2: arbor.sys.v1.Request.replace_state:type_name -> arbor.sys.v1.ReplaceState
+	8,  // 3: arbor.sys.v1.Request.suspend:type_name -> arbor.sys.v1.Suspend
+	9,  // 4: arbor.sys.v1.Request.resume:type_name -> arbor.sys.v1.Resume
+	12, // 5: arbor.sys.v1.Request.trace:type_name -> arbor.sys.v1.Trace
+	13, // 6: arbor.sys.v1.Request.set_statistics:type_name -> arbor.sys.v1.SetStatistics
+	10, // 7: arbor.sys.v1.Request.statistics:type_name -> arbor.sys.v1.Statistics
+	3,  // 8: arbor.sys.v1.Request.list_processes:type_name -> arbor.sys.v1.ListProcesses
+	4,  // 9: arbor.sys.v1.Request.application_trees:type_name -> arbor.sys.v1.ApplicationTrees
+	5,  // 10: arbor.sys.v1.Request.list_scopes:type_name -> arbor.sys.v1.ListScopes
+	0,  // 11: arbor.sys.v1.ListProcesses.order:type_name -> arbor.sys.v1.Order
+	29, // 12: arbor.sys.v1.ReplaceState.expect:type_name -> google.protobuf.Any
+	29, // 13: arbor.sys.v1.ReplaceState.state:type_name -> google.protobuf.Any
+	15, // 14: arbor.sys.v1.Reply.done:type_name -> arbor.sys.v1.Done
+	18, // 15: arbor.sys.v1.Reply.status:type_name -> arbor.sys.v1.Status
+	16, // 16: arbor.sys.v1.Reply.state:type_name -> arbor.sys.v1.State
+	19, // 17: arbor.sys.v1.Reply.stats:type_name -> arbor.sys.v1.Stats
+	17, // 18: arbor.sys.v1.Reply.error:type_name -> arbor.sys.v1.Error
+	20, // 19: arbor.sys.v1.Reply.processes:type_name -> arbor.sys.v1.ProcessList
+	22, // 20: arbor.sys.v1.Reply.trees:type_name -> arbor.sys.v1.AppTrees
+	25, // 21: arbor.sys.v1.Reply.scopes:type_name -> arbor.sys.v1.ScopeList
+	29, // 22: arbor.sys.v1.State.value:type_name -> google.protobuf.Any
+	1,  // 23: arbor.sys.v1.Error.kind:type_name -> arbor.sys.v1.ErrorKind
+	16, // 24: arbor.sys.v1.Status.state:type_name -> arbor.sys.v1.State
+	19, // 25: arbor.sys.v1.Status.stats:type_name -> arbor.sys.v1.Stats
+	21, // 26: arbor.sys.v1.ProcessList.list:type_name -> arbor.sys.v1.ProcessInfo
+	23, // 27: arbor.sys.v1.AppTrees.apps:type_name -> arbor.sys.v1.AppTree
+	24, // 28: arbor.sys.v1.AppTree.tree:type_name -> arbor.sys.v1.TreeNode
+	24, // 29: arbor.sys.v1.TreeNode.children:type_name -> arbor.sys.v1.TreeNode
+	26, // 30: arbor.sys.v1.ScopeList.scopes:type_name -> arbor.sys.v1.Scope
+	27, // 31: arbor.sys.v1.Scope.names:type_name -> arbor.sys.v1.Name
+	28, // 32: arbor.sys.v1.Scope.groups:type_name -> arbor.sys.v1.Group
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_sys_proto_init() }
@@ -1291,21 +2271,27 @@ func file_sys_proto_init() {
 		(*Request_Trace)(nil),
 		(*Request_SetStatistics)(nil),
 		(*Request_Statistics)(nil),
+		(*Request_ListProcesses)(nil),
+		(*Request_ApplicationTrees)(nil),
+		(*Request_ListScopes)(nil),
 	}
-	file_sys_proto_msgTypes[9].OneofWrappers = []any{
+	file_sys_proto_msgTypes[12].OneofWrappers = []any{
 		(*Reply_Done)(nil),
 		(*Reply_Status)(nil),
 		(*Reply_State)(nil),
 		(*Reply_Stats)(nil),
 		(*Reply_Error)(nil),
+		(*Reply_Processes)(nil),
+		(*Reply_Trees)(nil),
+		(*Reply_Scopes)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sys_proto_rawDesc), len(file_sys_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   15,
+			NumEnums:      2,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
