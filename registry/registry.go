@@ -7,6 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
 )
@@ -20,6 +23,7 @@ type Registry struct {
 
 	mu     sync.Mutex // serialises AddScope
 	scopes atomic.Pointer[map[string]*Scope]
+	lag    metric.Float64Histogram // arbor.registry.replication.lag; nil without telemetry (telemetry.go)
 }
 
 // New returns the registry of node n, with no scopes yet.
@@ -101,6 +105,9 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 	}
 	s := newScope(r.node, r.cl, scope)
 	s.handler = cfg.handler
+	if r.lag != nil {
+		s.lag, s.lagAt = r.lag, metric.WithAttributes(attribute.String("arbor.scope", scope))
+	}
 	if _, err := r.node.Spawn(&scopeKeeper{s: s, cfg: cfg}); err != nil {
 		if errors.Is(err, actor.ErrNameTaken) {
 			err = ErrScopeExists

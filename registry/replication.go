@@ -333,13 +333,19 @@ func (p *scopeProc) wire(ctx *actor.Context, m *registrypb.ScopeMessage) {
 			p.publishNodes()
 		}
 	case msgChanges:
+		var arrived time.Time
+		if p.s.lag != nil {
+			arrived = time.Now()
+		}
 		for _, c := range d.changes {
 			switch c.kind {
 			case chRegistered:
+				p.s.recordLag(arrived, c.name.time)
 				p.remoteSetName(ctx, l, c.name, decodeReason(c.reason))
 			case chUnregistered:
 				p.remoteDelName(ctx, l, c.key, c.pid, decodeReason(c.reason))
 			case chJoined:
+				p.s.recordLag(arrived, c.member.time)
 				p.remoteSetMember(ctx, l, c.member, decodeReason(c.reason))
 			case chLeft:
 				p.remoteDelMember(ctx, l, memberKey{c.key, c.pid}, decodeReason(c.reason))

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
 )
@@ -35,6 +37,9 @@ type Scope struct {
 	asks       atomic.Pointer[map[string]uint64] // the scope process's current ask of each peer
 	dropped    atomic.Uint64                     // replication messages refused
 	forged     atomic.Uint64                     // forwarded writes refused as not from a peer
+
+	lag   metric.Float64Histogram // replication lag (telemetry.go); nil without telemetry
+	lagAt metric.RecordOption
 }
 
 func newScope(n *actor.Node, cl *cluster.Cluster, name string) *Scope {

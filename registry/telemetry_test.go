@@ -2,13 +2,19 @@ package registry_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/cluster/clustertest"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
 )
 
@@ -57,4 +63,73 @@ func TestTelemetryScopeSizes(t *testing.T) {
 			t.Fatalf("%s = %d, want %d (all %v)", k, got[k], v, got)
 		}
 	}
+}
+
+// A registration replicated from another node is recorded in
+// arbor.registry.replication.lag on the node that applies it, with the
+// scope as attribute (two nodes on the in-memory network).
+func TestTelemetryReplicationLag(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	var mu sync.Mutex
+	regs := map[string]*registry.Registry{}
+	c := clustertest.Start(t, 2,
+		clustertest.WithNodeOptions(func(name string) []cluster.Option {
+			if name == "n2" {
+				return []cluster.Option{cluster.WithNodeOptions(actor.WithMeterProvider(mp))}
+			}
+			return nil
+		}),
+		clustertest.WithSetup(func(node *cluster.Cluster) error {
+			reg := registry.NewCluster(node)
+			mu.Lock()
+			regs[node.Node().Name()] = reg
+			mu.Unlock()
+			return reg.AddScope("users")
+		}))
+	n1, n2 := c.Node(0), c.Node(1)
+	mu.Lock()
+	r1, r2 := regs[n1.Node().Name()], regs[n2.Node().Name()]
+	mu.Unlock()
+	ctx := ctxT(t)
+	a := spawn(t, n1.Node())
+	testkit.Eventually(t, 10*time.Second, func() error {
+		s, err := r1.Scope("users")
+		if err != nil || len(s.Nodes()) != 1 {
+			return fmt.Errorf("n1's scope peers: %v, %v", s, err)
+		}
+		return nil
+	})
+	if err := r1.Register(ctx, "users", "alice", a, nil); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		_, _, err := r2.Lookup("users", "alice")
+		return err
+	})
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "arbor.registry.replication.lag" {
+				continue
+			}
+			h, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok {
+				t.Fatalf("%s is a %T, want a histogram", m.Name, m.Data)
+			}
+			for _, dp := range h.DataPoints {
+				if v, _ := dp.Attributes.Value("arbor.scope"); v.AsString() == "users" && dp.Count >= 1 {
+					if low, ok := dp.Min.Value(); ok && low < 0 {
+						t.Fatalf("a negative lag: %v", low)
+					}
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("no arbor.registry.replication.lag for scope users in %+v", rm.ScopeMetrics)
 }
