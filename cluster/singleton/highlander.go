@@ -278,12 +278,11 @@ type hlSingleton struct {
 	previous  string // node of the last holder seen by this process, for Takeover
 	sawHolder bool   // another process held the key since this one started
 	childPID  actor.PID
-	last      Event
-	subs      map[actor.PID]actor.Ref
+	subscribers
 }
 
 func newRegistrySingleton(child supervision.ChildSpec, limit supervision.Shutdown, cfg config) *hlSingleton {
-	return &hlSingleton{child: child, limit: limit, cfg: cfg, subs: make(map[actor.PID]actor.Ref)}
+	return &hlSingleton{child: child, limit: limit, cfg: cfg, subscribers: newSubscribers()}
 }
 
 // Init finds the scope, starts watching the key and claims it.
@@ -360,23 +359,9 @@ func (s *hlSingleton) Receive(ctx *actor.Context, msg any) error {
 			return m.Reason
 		}
 	case actor.Down:
-		if ref, ok := s.subs[m.PID]; ok && ref == m.Ref {
-			delete(s.subs, m.PID)
-		}
+		s.down(m)
 	case *actor.Request:
-		switch r := m.Message().(type) {
-		case subscribeReq:
-			s.subscribe(ctx, r.pid)
-			m.Reply(s.last)
-		case unsubscribeReq:
-			if ref, ok := s.subs[r.pid]; ok {
-				ctx.Demonitor(ref)
-				delete(s.subs, r.pid)
-			}
-			m.Reply(nil)
-		default:
-			m.Reply(fmt.Errorf("singleton: unknown request %T", r))
-		}
+		s.request(ctx, m)
 	}
 	return nil
 }
@@ -601,18 +586,7 @@ func (s *hlSingleton) stopChild(ctx *actor.Context) {
 	}
 }
 
-func (s *hlSingleton) subscribe(ctx *actor.Context, pid actor.PID) {
-	if _, ok := s.subs[pid]; ok || pid.IsZero() {
-		return
-	}
-	s.subs[pid] = ctx.Monitor(pid)
-}
-
-// emit records ev as the last event and sends it to every subscriber.
+// emit sends ev, stamped with the key and this node, to the subscribers.
 func (s *hlSingleton) emit(ctx *actor.Context, ev Event) {
-	ev.Key, ev.Node = s.cfg.key, s.node
-	s.last = ev
-	for pid := range s.subs {
-		_ = ctx.Send(pid, ev)
-	}
+	s.subscribers.emit(ctx, s.cfg.key, s.node, ev)
 }

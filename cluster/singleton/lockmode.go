@@ -45,12 +45,11 @@ type lockSingleton struct {
 	// its Down, on abandonedRef.
 	abandoned    actor.PID
 	abandonedRef actor.Ref
-	last         Event
-	subs         map[actor.PID]actor.Ref
+	subscribers
 }
 
 func newLockSingleton(child supervision.ChildSpec, limit supervision.Shutdown, cfg config) *lockSingleton {
-	return &lockSingleton{child: child, limit: limit, cfg: cfg, subs: make(map[actor.PID]actor.Ref)}
+	return &lockSingleton{child: child, limit: limit, cfg: cfg, subscribers: newSubscribers()}
 }
 
 // StopBudgeter is a cluster.Locker that says how long a holder has, from
@@ -147,23 +146,9 @@ func (s *lockSingleton) Receive(ctx *actor.Context, msg any) error {
 			s.abandonedGone(ctx)
 			return nil
 		}
-		if ref, ok := s.subs[m.PID]; ok && ref == m.Ref {
-			delete(s.subs, m.PID)
-		}
+		s.down(m)
 	case *actor.Request:
-		switch r := m.Message().(type) {
-		case subscribeReq:
-			s.subscribe(ctx, r.pid)
-			m.Reply(s.last)
-		case unsubscribeReq:
-			if ref, ok := s.subs[r.pid]; ok {
-				ctx.Demonitor(ref)
-				delete(s.subs, r.pid)
-			}
-			m.Reply(nil)
-		default:
-			m.Reply(fmt.Errorf("singleton: unknown request %T", r))
-		}
+		s.request(ctx, m)
 	}
 	return nil
 }
@@ -305,20 +290,9 @@ func (s *lockSingleton) stopChild(ctx *actor.Context) (gone bool) {
 	}
 }
 
-func (s *lockSingleton) subscribe(ctx *actor.Context, pid actor.PID) {
-	if _, ok := s.subs[pid]; ok || pid.IsZero() {
-		return
-	}
-	s.subs[pid] = ctx.Monitor(pid)
-}
-
-// emit records ev as the last event and sends it to every subscriber.
+// emit sends ev, stamped with the key and this node, to the subscribers.
 func (s *lockSingleton) emit(ctx *actor.Context, ev Event) {
-	ev.Key, ev.Node = s.cfg.key, s.node
-	s.last = ev
-	for pid := range s.subs {
-		_ = ctx.Send(pid, ev)
-	}
+	s.subscribers.emit(ctx, s.cfg.key, s.node, ev)
 }
 
 // callStart calls a start function, turning a panic into an error.
