@@ -60,10 +60,10 @@ func (c *churnNode) run(args []string) (string, error) {
 // state they settle in, not to the moment; a table that never matches
 // its callbacks still fails it.
 func TestCallbacksMatchDuringChurn(t *testing.T) {
-	if err := callbacksMatch(t, newChurnNode(t, false).n, converge); err != nil {
-		t.Errorf("a node that settles: %v", err)
+	if dumps, err := callbacksMatch(t, newChurnNode(t, false).n, converge); err != nil || dumps != 2 {
+		t.Errorf("a node that settles: %d dumps, %v; want 2 dumps and no error", dumps, err)
 	}
-	err := callbacksMatch(t, newChurnNode(t, true).n, 300*time.Millisecond)
+	_, err := callbacksMatch(t, newChurnNode(t, true).n, 300*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "view is") {
 		t.Errorf("a node whose table lost an entry without its callback: %v, want a mismatch", err)
 	}
