@@ -833,6 +833,9 @@ func (rc *randCluster) checkModel(cycle, recStart int) {
 		keeps[p] = c.Keep
 		loserLocal := c.Keep != c.Local
 		s, known := bare[c.Local]
+		if rc.resolver == "" && loserLocal && known && !c.gone {
+			s = rc.loserFate(c.Local, s)
+		}
 		switch {
 		case rc.resolver == "neither" && c.Keep != "<nil>":
 			rc.mismatches++
@@ -851,6 +854,31 @@ func (rc *randCluster) checkModel(cycle, recStart int) {
 	if t.Failed() {
 		t.FailNow()
 	}
+}
+
+// loserFate returns the status of a conflict's loser pid (as the log
+// prints it, without its creation) that was s when the views converged:
+// s, unless the loser was still alive then, in which case it waits
+// (until converge) for the loser to end. The views can agree before the
+// loser's exit is seen: its owner removes the name, announces it and
+// then sends the exit signal, and the process's other entries (its
+// groups) stay, alike on every node, until its exit is handled.
+func (rc *randCluster) loserFate(pid, s string) string {
+	if s != "alive" {
+		return s
+	}
+	testkit.Eventually(&softFail{TB: rc.t}, converge, func() error {
+		for p, st := range rc.status() {
+			if p[:strings.LastIndexByte(p, '/')] == pid {
+				s = st
+			}
+		}
+		if s == "alive" {
+			return fmt.Errorf("loser %s alive", pid)
+		}
+		return nil
+	})
+	return s
 }
 
 // summary logs the run's figures, the registry's line last.
