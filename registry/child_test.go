@@ -770,7 +770,7 @@ type node struct {
 
 	mu         sync.Mutex
 	nextID     int
-	replies    map[string]chan string
+	replies    map[string]chan reply
 	events     []string
 	seenEvents int // events newEvents returned (random_test.go)
 	seenLogs   int // log bytes newConflicts read
@@ -785,7 +785,7 @@ func startNode(t testing.TB, label string, env ...string) *node {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+label, "GORACE=atexit_sleep_ms=0"), env...)
-	n := &node{t: t, label: label, cmd: cmd, done: make(chan struct{}), logs: &logBuffer{}, replies: map[string]chan string{}}
+	n := &node{t: t, label: label, cmd: cmd, done: make(chan struct{}), logs: &logBuffer{}, replies: map[string]chan reply{}}
 	cmd.Stderr = n.logs
 	var err error
 	if n.stdin, err = cmd.StdinPipe(); err != nil {
@@ -816,9 +816,10 @@ func startNode(t testing.TB, label string, env ...string) *node {
 				n.mu.Lock()
 				ch := n.replies[id]
 				delete(n.replies, id)
+				before := len(n.events)
 				n.mu.Unlock()
 				if ch != nil {
-					ch <- rest
+					ch <- reply{rest, before}
 				}
 			}
 		}
@@ -844,21 +845,38 @@ func startNode(t testing.TB, label string, env ...string) *node {
 	return n
 }
 
+// reply is a child's reply to a command and how many event lines the
+// child printed before it.
+type reply struct {
+	text   string
+	events int
+}
+
 // do runs a command on the node and returns its reply ("OK ..." or
 // "ERR ..."), failing the test if none comes.
 func (n *node) do(format string, args ...any) string {
 	n.t.Helper()
+	r, _ := n.doAt(format, args...)
+	return r
+}
+
+// doAt is do that also returns the node's event lines up to its reply:
+// those the child printed before it, not those that came after (a child
+// prints its callbacks and replies on one stream, in order).
+func (n *node) doAt(format string, args ...any) (string, []string) {
+	n.t.Helper()
 	if n.local != nil {
 		res, err := n.local(strings.Fields(fmt.Sprintf(format, args...)))
+		events := n.eventLog()
 		if err != nil {
-			return "ERR " + err.Error()
+			return "ERR " + err.Error(), events
 		}
-		return "OK " + res
+		return "OK " + res, events
 	}
 	n.mu.Lock()
 	n.nextID++
 	id := strconv.Itoa(n.nextID)
-	ch := make(chan string, 1)
+	ch := make(chan reply, 1)
 	n.replies[id] = ch
 	n.mu.Unlock()
 	if _, err := fmt.Fprintf(n.stdin, "%s %s\n", id, fmt.Sprintf(format, args...)); err != nil {
@@ -866,13 +884,15 @@ func (n *node) do(format string, args ...any) string {
 	}
 	select {
 	case r := <-ch:
-		return r
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return r.text, append([]string(nil), n.events[:r.events]...)
 	case <-n.done:
 		n.t.Fatalf("node %s exited during %q", n.label, fmt.Sprintf(format, args...))
 	case <-time.After(60 * time.Second):
 		n.t.Fatalf("node %s: no reply to %q", n.label, fmt.Sprintf(format, args...))
 	}
-	return ""
+	return "", nil
 }
 
 // ok is do that fails the test unless the reply is OK; it returns the

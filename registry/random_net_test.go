@@ -160,7 +160,7 @@ func (m *memNet) setup(c *cluster.Cluster) error {
 	m.mu.Lock()
 	logs := m.logs[l]
 	m.mu.Unlock()
-	n := &node{t: m.t, label: l, name: c.Name(), done: make(chan struct{}), logs: logs, replies: map[string]chan string{}}
+	n := &node{t: m.t, label: l, name: c.Name(), done: make(chan struct{}), logs: logs, replies: map[string]chan reply{}}
 	out := &lineWriter{w: &eventSink{n: n}}
 	var h any = &printer{out: out}
 	switch m.resolv {
