@@ -148,6 +148,8 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 		}
 	case *registrypb.ScopeMessage:
 		p.wire(ctx, m)
+	case *fastChanges:
+		p.wire(ctx, m)
 	case rediscoverMsg:
 		if p.repl != nil {
 			p.onRediscover(ctx, m)
