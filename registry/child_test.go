@@ -525,6 +525,12 @@ func (ch *childCmds) run(args []string) (string, error) {
 			return "", err
 		}
 		return time.Since(start).String(), nil
+	case "cpu": // the CPU time this process has used so far (user and system)
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return "", err
+		}
+		return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).String(), nil
 	case "waitcount": // waitcount N: how long until the scope counts N names
 		want, _ := strconv.Atoi(arg(1))
 		s, err := ch.reg.Scope(ch.scope)
