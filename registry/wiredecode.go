@@ -287,8 +287,8 @@ func decodeFastEntry(b []byte) (key, pid, meta []byte, haveMeta bool, time uint6
 	return key, pid, meta, haveMeta, time, true
 }
 
-// emptyReason is the Reason of an empty reason field (Normal), shared:
-// nothing writes a decoded Reason.
+// emptyReason is the Reason of an empty reason field, shared: nothing
+// writes a decoded Reason.
 var emptyReason = &registrypb.Reason{}
 
 // decodeFastReason decodes a Reason.
@@ -328,8 +328,22 @@ func decodeFastReason(b []byte) (*registrypb.Reason, bool) {
 			return nil, false
 		}
 	}
+	if r.Exit == "" && !r.ExitFollows && r.Kind >= 0 && int(r.Kind) < len(kindReasons) {
+		return kindReasons[r.Kind], true
+	}
 	return &r, true
 }
+
+// kindReasons are the Reasons of a kind alone (Normal, ConflictResolution,
+// Undefined), shared as emptyReason is.
+var kindReasons = func() []*registrypb.Reason {
+	rs := make([]*registrypb.Reason, len(registrypb.Reason_Kind_name))
+	for i := range rs {
+		rs[i] = &registrypb.Reason{Kind: registrypb.Reason_Kind(i)}
+	}
+	rs[0] = emptyReason
+	return rs
+}()
 
 // metaType caches the message type of the type URL met last: a scope's
 // metadata is mostly of one type. Only found types are kept (a linked
