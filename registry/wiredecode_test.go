@@ -245,3 +245,35 @@ func mustFast(t *testing.T, b []byte) *fastChanges {
 	}
 	return m
 }
+
+// TestScopeMessageMarshalMatchesGenerated: what package cluster writes
+// for a ScopeMessage through its ArborPayload methods (the changes as
+// unknown fields, as sendOut sends them) is what proto.Marshal writes;
+// a message with a body is left to the generated code.
+func TestScopeMessageMarshalMatchesGenerated(t *testing.T) {
+	var enc changeEncoder
+	pid := rt.NewPID("x@127.0.0.1:9", 1, 2, 3)
+	body := enc.appendKeyChange(nil, fChangeUnregistered, "n", pid, Normal{})
+	for _, m := range []*registrypb.ScopeMessage{
+		{},
+		{Version: 1, Scope: "s", From: cluster.MarshalPID(pid), Session: 1 << 40, Seq: 3},
+		{Version: 1 << 31, Seq: 1},
+		{Scope: "ß", Session: 1},
+	} {
+		for _, unknown := range [][]byte{nil, changesBody(nil), changesBody(body)} {
+			m.ProtoReflect().SetUnknown(protoreflect.RawFields(unknown))
+			want := mustMarshal(t, m)
+			n, ok := m.ArborPayloadSize()
+			if !ok || n != len(want) || n != proto.Size(m) {
+				t.Fatalf("%v: size %d, %v; want %d", m, n, ok, len(want))
+			}
+			if got := m.AppendArborPayload([]byte{9}); !bytes.Equal(got, append([]byte{9}, want...)) {
+				t.Fatalf("%v: encoded as %x, want %x", m, got[1:], want)
+			}
+		}
+	}
+	withBody := &registrypb.ScopeMessage{Version: 1, Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
+	if _, ok := withBody.ArborPayloadSize(); ok {
+		t.Fatal("a message with a body is not left to the generated code")
+	}
+}
