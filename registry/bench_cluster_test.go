@@ -56,11 +56,9 @@ func BenchmarkReplicatedRegister(b *testing.B) {
 	cpu0 := cpu()
 	b.ResetTimer()
 	start := time.Now()
-	done := make(chan string, 2)
-	go func() { done <- nb.ok("waitcount %d", b.N) }()
-	go func() { done <- nc.ok("waitcount %d", b.N) }()
+	waitB, waitC := nb.okAsync("waitcount %d", b.N), nc.okAsync("waitcount %d", b.N)
 	wrote := na.ok("bulk %d n", b.N)
-	w1, w2 := <-done, <-done
+	w1, w2 := waitB(), waitC()
 	elapsed := time.Since(start)
 	b.StopTimer()
 	// The CPU the three processes used from the first write until the
@@ -95,13 +93,11 @@ func benchHeal(b *testing.B, env ...string) {
 			"CHILD_PEERS=a@" + proxy.Addr(), "CHILD_SCOPE=s", "CHILD_QUIET=1"}, env...)...)
 		na.ok("bulk 10000 a")
 		nb.ok("bulk 10000 b")
-		done := make(chan string, 2)
 		start := time.Now()
-		go func() { done <- na.ok("waitcount 20000") }()
-		go func() { done <- nb.ok("waitcount 20000") }()
+		waitA, waitB := na.okAsync("waitcount 20000"), nb.okAsync("waitcount 20000")
 		proxy.Heal()
-		<-done
-		<-done
+		waitA()
+		waitB()
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms-to-converge")
 		na.stop()
 		nb.stop()
@@ -117,10 +113,9 @@ func BenchmarkPurge100k(b *testing.B) {
 		nb := startNode(b, "b", "CHILD_LISTEN="+fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
 			"CHILD_PEERS="+na.name, "CHILD_SCOPE=s", "CHILD_QUIET=1")
 		nb.ok("waitcount 100000")
-		done := make(chan string, 1)
-		go func() { done <- nb.ok("waitcount 0") }()
+		wait := nb.okAsync("waitcount 0")
 		na.kill9()
-		b.ReportMetric(float64(parseDur(b, <-done).Milliseconds()), "ms-to-purge")
+		b.ReportMetric(float64(parseDur(b, wait()).Milliseconds()), "ms-to-purge")
 		nb.stop()
 	}
 }

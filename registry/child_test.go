@@ -854,12 +854,23 @@ func startNode(t testing.TB, label string, env ...string) *node {
 // "ERR ..."), failing the test if none comes.
 func (n *node) do(format string, args ...any) string {
 	n.t.Helper()
+	r, err := n.try(format, args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return r
+}
+
+// try is do for any goroutine: where do fails the test, it returns an
+// error (t.Fatal must be called on the test's goroutine only; called on
+// another, it ends that goroutine and leaves the test waiting for it).
+func (n *node) try(format string, args ...any) (string, error) {
 	if n.local != nil {
 		res, err := n.local(strings.Fields(fmt.Sprintf(format, args...)))
 		if err != nil {
-			return "ERR " + err.Error()
+			return "ERR " + err.Error(), nil
 		}
-		return "OK " + res
+		return "OK " + res, nil
 	}
 	n.mu.Lock()
 	n.nextID++
@@ -868,17 +879,44 @@ func (n *node) do(format string, args ...any) string {
 	n.replies[id] = ch
 	n.mu.Unlock()
 	if _, err := fmt.Fprintf(n.stdin, "%s %s\n", id, fmt.Sprintf(format, args...)); err != nil {
-		n.t.Fatalf("node %s: send command: %v", n.label, err)
+		return "", fmt.Errorf("node %s: send command: %v", n.label, err)
 	}
 	select {
 	case r := <-ch:
-		return r
+		return r, nil
 	case <-n.done:
-		n.t.Fatalf("node %s exited during %q", n.label, fmt.Sprintf(format, args...))
+		return "", fmt.Errorf("node %s exited during %q", n.label, fmt.Sprintf(format, args...))
 	case <-time.After(60 * time.Second):
-		n.t.Fatalf("node %s: no reply to %q", n.label, fmt.Sprintf(format, args...))
+		return "", fmt.Errorf("node %s: no reply to %q", n.label, fmt.Sprintf(format, args...))
 	}
-	return ""
+}
+
+// okAsync starts ok's command on a goroutine of its own and returns what
+// waits for its reply, on the test's goroutine, failing the test as ok
+// does.
+func (n *node) okAsync(format string, args ...any) func() string {
+	cmd := fmt.Sprintf(format, args...)
+	type reply struct {
+		r   string
+		err error
+	}
+	ch := make(chan reply, 1)
+	go func() {
+		r, err := n.try("%s", cmd)
+		ch <- reply{r, err}
+	}()
+	return func() string {
+		n.t.Helper()
+		x := <-ch
+		if x.err != nil {
+			n.t.Fatal(x.err)
+		}
+		rest, found := strings.CutPrefix(x.r, "OK")
+		if !found {
+			n.t.Fatalf("node %s: %q: %s", n.label, cmd, x.r)
+		}
+		return strings.TrimSpace(rest)
+	}
 }
 
 // ok is do that fails the test unless the reply is OK; it returns the
