@@ -222,8 +222,13 @@ func (p *peer) drain(c *peerConn, inline bool) {
 			p.mu.Unlock()
 			return
 		}
+		// The users buffer is taken only when it holds messages; one left
+		// to the senders (users is then empty, but aliases p.users) must
+		// not go back as the spare below, or senders would fill the
+		// buffer of a later drain while it is sent.
 		users := p.users
-		if len(users) > 0 {
+		taken := len(users) > 0
+		if taken {
 			p.users, p.spare = p.spare[:0], nil
 			p.userCount = 0
 		}
@@ -240,7 +245,7 @@ func (p *peer) drain(c *peerConn, inline bool) {
 			p.lostConn(c, err)
 			return
 		}
-		if cap(users) > 0 && cap(users) <= 4*maxBatchBytes {
+		if taken && cap(users) <= 4*maxBatchBytes {
 			p.mu.Lock()
 			if p.spare == nil {
 				p.spare = users[:0]

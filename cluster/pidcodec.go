@@ -104,12 +104,13 @@ func UnmarshalPID(b []byte) (actor.PID, error) {
 	if !utf8.Valid(node) {
 		return actor.PID{}, fmt.Errorf("%w: pid: node name is not UTF-8", ErrMalformed)
 	}
-	name := string(node)
-	if last := lastNodeName.Load(); last == nil || *last != name {
-		if _, _, err := splitNodeName(name); err != nil {
-			return actor.PID{}, fmt.Errorf("%w: pid: %v", ErrMalformed, err)
-		}
-		lastNodeName.Store(&name)
+	if last := lastNodeName.Load(); last != nil && *last == string(node) {
+		return rt.NewPID(*last, creation, index, serial), nil // the name's string shared, not copied
 	}
+	name := string(node)
+	if _, _, err := splitNodeName(name); err != nil {
+		return actor.PID{}, fmt.Errorf("%w: pid: %v", ErrMalformed, err)
+	}
+	lastNodeName.Store(&name)
 	return rt.NewPID(name, creation, index, serial), nil
 }

@@ -105,8 +105,13 @@ func (t *transport) deliverFields(f userFields) bool {
 	}
 	mt, err := t.messageType(f.typ)
 	if err == nil {
-		m := mt.New().Interface()
-		if err = proto.Unmarshal(f.payload, m); err == nil {
+		var m any = mt.New().Interface()
+		if d, ok := m.(payloadDecoder); ok {
+			m, err = d.DecodeArborPayload(f.payload)
+		} else {
+			err = proto.Unmarshal(f.payload, m.(proto.Message))
+		}
+		if err == nil {
 			if len(f.traceParent) > 0 {
 				_ = rt.DeliverTraced(t.node, to, m, f.cast, string(f.traceParent), string(f.traceState))
 				return true
@@ -119,6 +124,13 @@ func (t *transport) deliverFields(f userFields) bool {
 	t.dropped.Add(1)
 	t.log.Debug().Err(err).Msg("dropped message from peer")
 	return false
+}
+
+// payloadDecoder is a message type of Arbor's own that decodes its
+// payloads itself (package registry's replication messages), into the
+// value to deliver: the message or a form of it its receiver accepts.
+type payloadDecoder interface {
+	DecodeArborPayload(payload []byte) (any, error)
 }
 
 // messageType finds a message type by its full name, through a cache of

@@ -156,6 +156,16 @@ func encodePayload(msg any) (*anypb.Any, error) {
 	return a, nil
 }
 
+// payloadMarshaler is a message type of Arbor's own that can write its
+// encoding without reflection (package registry's replication messages):
+// ArborPayloadSize reports its size, or false to leave it to the generic
+// marshaller; AppendArborPayload appends the bytes proto.Marshal would
+// write.
+type payloadMarshaler interface {
+	ArborPayloadSize() (int, bool)
+	AppendArborPayload(b []byte) []byte
+}
+
 // appendUserMessage appends the encoding of a UserMessage (without version
 // or session) to a message for a PID, or for the name toName, to b, with
 // the cast flag if cast is set (a plain message carries no flag). The
@@ -181,6 +191,13 @@ func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message,
 	}
 	b = protowire.AppendTag(b, 8, protowire.BytesType)
 	b = protowire.AppendString(b, string(msg.ProtoReflect().Descriptor().FullName()))
+	if pm, ok := msg.(payloadMarshaler); ok {
+		if n, ok := pm.ArborPayloadSize(); ok {
+			b = protowire.AppendTag(b, 9, protowire.BytesType)
+			b = protowire.AppendVarint(b, uint64(n))
+			return pm.AppendArborPayload(b), nil
+		}
+	}
 	mo := proto.MarshalOptions{UseCachedSize: true}
 	n := proto.Size(msg)
 	b = protowire.AppendTag(b, 9, protowire.BytesType)

@@ -286,3 +286,22 @@ func TestSignalKindsMatchTheWire(t *testing.T) {
 		t.Error("a negative wire kind decodes")
 	}
 }
+
+// TestUsersPacketMatchesGenerated: usersPacket writes what proto.Marshal
+// writes for the Packet.
+func TestUsersPacketMatchesGenerated(t *testing.T) {
+	rec := protowire.AppendBytes(nil, []byte("a user message"))
+	for _, session := range []uint64{0, 1, 1 << 63} {
+		for _, users := range [][]byte{nil, rec, bytes.Repeat(rec, 1000)} {
+			want, err := proto.Marshal(&clusterpb.Packet{Body: &clusterpb.Packet_Users{Users: &clusterpb.UserBatch{
+				Version: protocolVersion, Session: session, Messages: users}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := usersPacket(session, users)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("session %d, %d bytes of users: %x, %v; want %x", session, len(users), got, err, want)
+			}
+		}
+	}
+}

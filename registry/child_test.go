@@ -525,6 +525,12 @@ func (ch *childCmds) run(args []string) (string, error) {
 			return "", err
 		}
 		return time.Since(start).String(), nil
+	case "cpu": // the CPU time this process has used so far (user and system)
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			return "", err
+		}
+		return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).String(), nil
 	case "waitcount": // waitcount N: how long until the scope counts N names
 		want, _ := strconv.Atoi(arg(1))
 		s, err := ch.reg.Scope(ch.scope)
@@ -865,13 +871,30 @@ func (n *node) do(format string, args ...any) string {
 // prints its callbacks and replies on one stream, in order).
 func (n *node) doAt(format string, args ...any) (string, []string) {
 	n.t.Helper()
+	r, events, err := n.tryAt(format, args...)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return r, events
+}
+
+// try is do for any goroutine: where do fails the test, it returns an
+// error (t.Fatal must be called on the test's goroutine only; called on
+// another, it ends that goroutine and leaves the test waiting for it).
+func (n *node) try(format string, args ...any) (string, error) {
+	r, _, err := n.tryAt(format, args...)
+	return r, err
+}
+
+// tryAt is try that also returns the event lines up to the reply (doAt).
+func (n *node) tryAt(format string, args ...any) (string, []string, error) {
 	if n.local != nil {
 		res, err := n.local(strings.Fields(fmt.Sprintf(format, args...)))
 		events := n.eventLog()
 		if err != nil {
-			return "ERR " + err.Error(), events
+			return "ERR " + err.Error(), events, nil
 		}
-		return "OK " + res, events
+		return "OK " + res, events, nil
 	}
 	n.mu.Lock()
 	n.nextID++
@@ -880,19 +903,46 @@ func (n *node) doAt(format string, args ...any) (string, []string) {
 	n.replies[id] = ch
 	n.mu.Unlock()
 	if _, err := fmt.Fprintf(n.stdin, "%s %s\n", id, fmt.Sprintf(format, args...)); err != nil {
-		n.t.Fatalf("node %s: send command: %v", n.label, err)
+		return "", nil, fmt.Errorf("node %s: send command: %v", n.label, err)
 	}
 	select {
 	case r := <-ch:
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		return r.text, append([]string(nil), n.events[:r.events]...)
+		return r.text, append([]string(nil), n.events[:r.events]...), nil
 	case <-n.done:
-		n.t.Fatalf("node %s exited during %q", n.label, fmt.Sprintf(format, args...))
+		return "", nil, fmt.Errorf("node %s exited during %q", n.label, fmt.Sprintf(format, args...))
 	case <-time.After(60 * time.Second):
-		n.t.Fatalf("node %s: no reply to %q", n.label, fmt.Sprintf(format, args...))
+		return "", nil, fmt.Errorf("node %s: no reply to %q", n.label, fmt.Sprintf(format, args...))
 	}
-	return "", nil
+}
+
+// okAsync starts ok's command on a goroutine of its own and returns what
+// waits for its reply, on the test's goroutine, failing the test as ok
+// does.
+func (n *node) okAsync(format string, args ...any) func() string {
+	cmd := fmt.Sprintf(format, args...)
+	type reply struct {
+		r   string
+		err error
+	}
+	ch := make(chan reply, 1)
+	go func() {
+		r, err := n.try("%s", cmd)
+		ch <- reply{r, err}
+	}()
+	return func() string {
+		n.t.Helper()
+		x := <-ch
+		if x.err != nil {
+			n.t.Fatal(x.err)
+		}
+		rest, found := strings.CutPrefix(x.r, "OK")
+		if !found {
+			n.t.Fatalf("node %s: %q: %s", n.label, cmd, x.r)
+		}
+		return strings.TrimSpace(rest)
+	}
 }
 
 // ok is do that fails the test unless the reply is OK; it returns the

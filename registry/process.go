@@ -13,9 +13,10 @@ import (
 // reply is an error (nil on success) or an updateResult.
 type (
 	registerReq struct {
-		name string
-		pid  actor.PID
-		meta any
+		name    string
+		pid     actor.PID
+		meta    any
+		checked bool // meta passed checkMeta in the caller (Scope.Register)
 	}
 	unregisterReq struct {
 		name string
@@ -148,6 +149,8 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 		}
 	case *registrypb.ScopeMessage:
 		p.wire(ctx, m)
+	case *fastChanges:
+		p.wire(ctx, m)
 	case rediscoverMsg:
 		if p.repl != nil {
 			p.onRediscover(ctx, m)
@@ -255,8 +258,8 @@ func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
 }
 
 func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
-	if p.repl != nil {
-		if err := checkMeta(r.meta); err != nil { // a forwarded write's too
+	if p.repl != nil && !r.checked {
+		if err := checkMeta(r.meta); err != nil { // a forwarded write's
 			return err
 		}
 	}

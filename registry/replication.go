@@ -279,12 +279,13 @@ func (p *scopeProc) drop(ctx *actor.Context, why string, err error) {
 }
 
 // wire handles a message from another node's scope process.
-func (p *scopeProc) wire(ctx *actor.Context, m *registrypb.ScopeMessage) {
+// m is a *registrypb.ScopeMessage or a *fastChanges (wiredecode.go).
+func (p *scopeProc) wire(ctx *actor.Context, m any) {
 	if p.repl == nil {
 		p.drop(ctx, "scope not replicated", nil)
 		return
 	}
-	d, err := decodeMessage(m, p.s.name, p.repl.self)
+	d, err := decodeWire(m, p.s.name, p.repl.self)
 	if err != nil {
 		p.drop(ctx, "malformed", err)
 		return

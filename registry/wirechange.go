@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
 )
 
 // The changes a scope process announces are encoded by hand, once for
@@ -72,7 +73,15 @@ type wireReason struct {
 }
 
 func toWireReason(r Reason) wireReason {
-	w := encodeReason(r)
+	switch r.(type) {
+	case Normal:
+		return wireReason{kind: uint64(registrypb.Reason_NORMAL)}
+	case ConflictResolution:
+		return wireReason{kind: uint64(registrypb.Reason_CONFLICT_RESOLUTION)}
+	case Undefined:
+		return wireReason{kind: uint64(registrypb.Reason_UNDEFINED)}
+	}
+	w := encodeReason(r) // ProcessExit, and what encodeReason makes Normal
 	return wireReason{kind: uint64(w.GetKind()), exit: w.GetExit(), follows: w.GetExitFollows()}
 }
 

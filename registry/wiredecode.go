@@ -1,0 +1,405 @@
+package registry
+
+import (
+	"bytes"
+	"fmt"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
+)
+
+// A ScopeMessage carrying Changes (nearly every message of a replicated
+// scope) is decoded by hand, on the cluster's reader, straight into a
+// decodedMessage: the generic decoder built a tree of small objects per
+// change (Change, its oneof, Registered, Name, Any, Reason) only to have
+// them copied into entries. The hand decoder takes only the plain case:
+// each field of its wire type at most once (the changes as often as they
+// come), nothing unknown, valid UTF-8, a PID and a name where the
+// protocol needs them. Anything else falls back to the generic decoder
+// and decodeMessage, so both paths accept the same messages and decode
+// them alike (TestFastDecodeMatchesGenerated, FuzzDecodeScopeMessage).
+
+func init() { registrypb.DecodeFast = func(b []byte) (any, bool) { return decodeFast(b) } }
+
+// fastChanges is a Changes ScopeMessage decoded by decodeFast; the checks
+// that need the receiving scope (version, scope, sender, session) are
+// left to checkFast.
+type fastChanges struct {
+	version uint32
+	scope   string
+	d       decodedMessage
+}
+
+// decodeWire decodes a message from another node's scope process, either
+// form, for scope on node self.
+func decodeWire(m any, scope, self string) (decodedMessage, error) {
+	switch m := m.(type) {
+	case *fastChanges:
+		return checkFast(m, scope, self)
+	case *registrypb.ScopeMessage:
+		return decodeMessage(m, scope, self)
+	}
+	return decodedMessage{}, fmt.Errorf("%w: %T", errBadMessage, m)
+}
+
+// checkFast makes decodeMessage's checks on a message decodeFast decoded.
+func checkFast(m *fastChanges, scope, self string) (decodedMessage, error) {
+	d := m.d
+	switch {
+	case m.version != protocolVersion:
+		return d, fmt.Errorf("%w: version %d", errBadMessage, m.version)
+	case m.scope != scope:
+		return d, fmt.Errorf("%w: scope %q", errBadMessage, m.scope)
+	case d.node == self:
+		return d, fmt.Errorf("%w: from this node", errBadMessage)
+	case d.session == 0 || d.seq == 0:
+		return d, fmt.Errorf("%w: no session", errBadMessage)
+	}
+	return d, nil
+}
+
+// fields tracks the fields of one message seen so far (numbers below 64).
+type fields uint64
+
+// once marks field num seen and reports whether it was not before.
+func (f *fields) once(num protowire.Number) bool {
+	bit := fields(1) << uint(num)
+	if *f&bit != 0 {
+		return false
+	}
+	*f |= bit
+	return true
+}
+
+// decodeFast decodes the wire bytes of a ScopeMessage whose body is
+// Changes, or reports false for any other message or any case it leaves
+// to the generic decoder.
+func decodeFast(b []byte) (*fastChanges, bool) {
+	var (
+		m            fastChanges
+		seen         fields
+		from, body   []byte
+		haveChanges  bool
+		scope        []byte
+		version, ses uint64
+	)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || !seen.once(num) {
+			return nil, false
+		}
+		b = b[n:]
+		switch {
+		case typ == protowire.VarintType && (num == 1 || num == 4 || num == 5):
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return nil, false
+			}
+			b = b[n:]
+			switch num {
+			case 1:
+				version = v
+			case 4:
+				ses = v
+			default:
+				m.d.seq = v
+			}
+		case typ == protowire.BytesType && (num == 2 || num == 3 || num == fScopeChanges):
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return nil, false
+			}
+			b = b[n:]
+			switch num {
+			case 2:
+				scope = v
+			case 3:
+				from = v
+			default:
+				body, haveChanges = v, true
+			}
+		default:
+			return nil, false
+		}
+	}
+	if !haveChanges || !utf8.Valid(scope) {
+		return nil, false
+	}
+	pid, err := decodePID(from, "")
+	if err != nil {
+		return nil, false
+	}
+	m.version, m.scope = uint32(version), string(scope)
+	m.d.from, m.d.node, m.d.session, m.d.kind = pid, pid.NodeName(), ses, msgChanges
+	if len(body) > 0 {
+		m.d.changes = make([]change, 0, len(body)/64+1) // a registration's change is 100 bytes or more
+	}
+	for len(body) > 0 {
+		num, typ, n := protowire.ConsumeTag(body)
+		if n < 0 || num != fChangesChanges || typ != protowire.BytesType {
+			return nil, false
+		}
+		body = body[n:]
+		v, n := protowire.ConsumeBytes(body)
+		if n < 0 {
+			return nil, false
+		}
+		body = body[n:]
+		c, ok := decodeFastChange(v, m.d.node)
+		if !ok {
+			return nil, false
+		}
+		m.d.changes = append(m.d.changes, c)
+	}
+	return &m, true
+}
+
+// decodeFastChange decodes one Change of node's entries as decodeChange
+// would, or reports false.
+func decodeFastChange(b []byte, node string) (change, bool) {
+	var ch change
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || typ != protowire.BytesType || num < fChangeRegistered || num > fChangeExited {
+		return ch, false
+	}
+	v, n2 := protowire.ConsumeBytes(b[n:])
+	if n2 < 0 || n+n2 != len(b) { // exactly one member of the oneof
+		return ch, false
+	}
+	var (
+		seen            fields
+		key, pidb, meta []byte
+		haveMeta        bool
+		time            uint64
+		reason          *registrypb.Reason
+		reasonNum       protowire.Number
+	)
+	switch num {
+	case fChangeRegistered, fChangeJoined:
+		reasonNum = fEntryReason
+	case fChangeExited:
+		reasonNum = fExitedReason
+	default:
+		reasonNum = fKeyReason
+	}
+	for len(v) > 0 {
+		f, t, n := protowire.ConsumeTag(v)
+		if n < 0 || t != protowire.BytesType || !seen.once(f) {
+			return ch, false
+		}
+		v = v[n:]
+		val, n := protowire.ConsumeBytes(v)
+		if n < 0 {
+			return ch, false
+		}
+		v = v[n:]
+		var ok bool
+		switch {
+		case f == reasonNum:
+			reason, ok = decodeFastReason(val)
+		case (num == fChangeRegistered || num == fChangeJoined) && f == fEntry:
+			key, pidb, meta, haveMeta, time, ok = decodeFastEntry(val)
+		case (num == fChangeUnregistered || num == fChangeLeft) && f == fKeyName:
+			key, ok = val, utf8.Valid(val)
+		case (num == fChangeUnregistered || num == fChangeLeft) && f == fKeyPID,
+			num == fChangeExited && f == fExitedPID:
+			pidb, ok = val, true
+		}
+		if !ok {
+			return ch, false
+		}
+	}
+	if num != fChangeExited && len(key) == 0 {
+		return ch, false // an entry or a removal without its name or group
+	}
+	pid, err := decodePID(pidb, node)
+	if err != nil {
+		return ch, false
+	}
+	ch.reason = reason
+	var md any
+	if haveMeta {
+		var ok bool
+		if md, ok = decodeFastMeta(meta); !ok {
+			return ch, false
+		}
+	}
+	switch num {
+	case fChangeRegistered:
+		ch.kind, ch.name = chRegistered, wireName{name: string(key), pid: pid, meta: md, time: int64(time)}
+	case fChangeJoined:
+		ch.kind, ch.member = chJoined, wireMember{group: string(key), pid: pid, meta: md, time: int64(time)}
+	case fChangeUnregistered:
+		ch.kind, ch.key, ch.pid = chUnregistered, string(key), pid
+	case fChangeLeft:
+		ch.kind, ch.key, ch.pid = chLeft, string(key), pid
+	default:
+		ch.kind, ch.pid = chExited, pid
+	}
+	return ch, true
+}
+
+// decodeFastEntry decodes a Name or a Member: its name or group, PID,
+// metadata (an Any's bytes) and time.
+func decodeFastEntry(b []byte) (key, pid, meta []byte, haveMeta bool, time uint64, ok bool) {
+	var seen fields
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || !seen.once(num) {
+			return nil, nil, nil, false, 0, false
+		}
+		b = b[n:]
+		switch {
+		case num == fNameTime && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return nil, nil, nil, false, 0, false
+			}
+			b, time = b[n:], v
+		case (num == fNameName || num == fNamePID || num == fNameMeta) && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return nil, nil, nil, false, 0, false
+			}
+			b = b[n:]
+			switch num {
+			case fNameName:
+				if !utf8.Valid(v) {
+					return nil, nil, nil, false, 0, false
+				}
+				key = v
+			case fNamePID:
+				pid = v
+			default:
+				meta, haveMeta = v, true
+			}
+		default:
+			return nil, nil, nil, false, 0, false
+		}
+	}
+	return key, pid, meta, haveMeta, time, true
+}
+
+// emptyReason is the Reason of an empty reason field, shared: nothing
+// writes a decoded Reason.
+var emptyReason = &registrypb.Reason{}
+
+// decodeFastReason decodes a Reason.
+func decodeFastReason(b []byte) (*registrypb.Reason, bool) {
+	if len(b) == 0 {
+		return emptyReason, true
+	}
+	var (
+		seen fields
+		r    registrypb.Reason
+	)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || !seen.once(num) {
+			return nil, false
+		}
+		b = b[n:]
+		switch {
+		case (num == fReasonKind || num == fReasonFollow) && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return nil, false
+			}
+			b = b[n:]
+			if num == fReasonKind {
+				r.Kind = registrypb.Reason_Kind(int32(v))
+			} else {
+				r.ExitFollows = protowire.DecodeBool(v)
+			}
+		case num == fReasonExit && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !utf8.Valid(v) {
+				return nil, false
+			}
+			b, r.Exit = b[n:], string(v)
+		default:
+			return nil, false
+		}
+	}
+	if r.Exit == "" && !r.ExitFollows && r.Kind >= 0 && int(r.Kind) < len(kindReasons) {
+		return kindReasons[r.Kind], true
+	}
+	return &r, true
+}
+
+// kindReasons are the Reasons of a kind alone (Normal, ConflictResolution,
+// Undefined), shared as emptyReason is.
+var kindReasons = func() []*registrypb.Reason {
+	rs := make([]*registrypb.Reason, len(registrypb.Reason_Kind_name))
+	for i := range rs {
+		rs[i] = &registrypb.Reason{Kind: registrypb.Reason_Kind(i)}
+	}
+	rs[0] = emptyReason
+	return rs
+}()
+
+// metaType caches the message type of the type URL met last: a scope's
+// metadata is mostly of one type. Only found types are kept (a linked
+// type stays registered).
+var metaType atomic.Pointer[urlType]
+
+type urlType struct {
+	url string
+	mt  protoreflect.MessageType
+}
+
+// decodeFastMeta decodes an Any's bytes as decodeMeta decodes the Any.
+func decodeFastMeta(b []byte) (any, bool) {
+	var (
+		seen       fields
+		url, value []byte
+	)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || typ != protowire.BytesType || (num != fAnyTypeURL && num != fAnyValue) || !seen.once(num) {
+			return nil, false
+		}
+		b = b[n:]
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+		if num == fAnyTypeURL {
+			if !utf8.Valid(v) {
+				return nil, false
+			}
+			url = v
+		} else {
+			value = v
+		}
+	}
+	var mt protoreflect.MessageType
+	if c := metaType.Load(); c != nil && c.url == string(url) {
+		mt = c.mt
+	} else if t, err := protoregistry.GlobalTypes.FindMessageByURL(string(url)); err == nil {
+		mt = t
+		metaType.Store(&urlType{url: string(url), mt: t})
+	}
+	if mt != nil {
+		m := mt.New().Interface()
+		if proto.Unmarshal(value, m) == nil {
+			return m, true
+		}
+	}
+	a := &anypb.Any{TypeUrl: string(url)}
+	if seen&(1<<fAnyValue) != 0 {
+		a.Value = bytes.Clone(value)
+		if a.Value == nil {
+			a.Value = []byte{}
+		}
+	}
+	return a, true
+}

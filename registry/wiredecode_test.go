@@ -1,0 +1,279 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/registry/internal/registrypb"
+)
+
+// genericDecode is the reference: the generated code's decoder, then
+// decodeMessage.
+func genericDecode(b []byte, scope, self string) (decodedMessage, error, error) {
+	var m registrypb.ScopeMessage
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return decodedMessage{}, err, nil
+	}
+	d, err := decodeMessage(&m, scope, self)
+	return d, nil, err
+}
+
+// sameDecoded reports how two decoded messages differ, or nil.
+func sameDecoded(a, b decodedMessage) error {
+	if a.from != b.from || a.node != b.node || a.session != b.session || a.seq != b.seq || a.kind != b.kind ||
+		a.ask != b.ask || a.start != b.start || a.last != b.last || len(a.names) != len(b.names) ||
+		len(a.members) != len(b.members) || len(a.changes) != len(b.changes) {
+		return fmt.Errorf("header or lengths differ: %+v and %+v", a, b)
+	}
+	sameMeta := func(x, y any) bool { return reflect.TypeOf(x) == reflect.TypeOf(y) && metaEqual(x, y) }
+	for i, x := range a.changes {
+		y := b.changes[i]
+		if x.kind != y.kind || x.key != y.key || x.pid != y.pid || !proto.Equal(x.reason, y.reason) ||
+			x.name.name != y.name.name || x.name.pid != y.name.pid || x.name.time != y.name.time || !sameMeta(x.name.meta, y.name.meta) ||
+			x.member.group != y.member.group || x.member.pid != y.member.pid || x.member.time != y.member.time ||
+			!sameMeta(x.member.meta, y.member.meta) {
+			return fmt.Errorf("change %d: %+v and %+v", i, x, y)
+		}
+	}
+	return nil
+}
+
+// checkBothWays decodes b by hand and with the generic decoder and fails
+// unless both give the same (fast reports whether the hand decoder must
+// have taken it).
+func checkBothWays(t testing.TB, b []byte, fast bool) {
+	t.Helper()
+	const scope, self = "s", "self@127.0.0.1:2"
+	want, perr, derr := genericDecode(b, scope, self)
+	fm, ok := decodeFast(b)
+	if fast && !ok {
+		t.Fatalf("the hand decoder left a plain Changes message to the generic one")
+	}
+	v, err := new(registrypb.ScopeMessage).DecodeArborPayload(b)
+	if (err != nil) != (perr != nil) {
+		t.Fatalf("DecodeArborPayload: %v; the generated code: %v", err, perr)
+	}
+	if !ok {
+		if _, isFast := v.(*fastChanges); isFast {
+			t.Fatalf("DecodeArborPayload decoded by hand what decodeFast refused")
+		}
+		return
+	}
+	if perr != nil {
+		t.Fatalf("the hand decoder took bytes the generated code refuses (%v)", perr)
+	}
+	got, err := decodeWire(fm, scope, self)
+	if (err != nil) != (derr != nil) {
+		t.Fatalf("hand decoder: %v; generic: %v", err, derr)
+	}
+	if err != nil {
+		return
+	}
+	if err := sameDecoded(got, want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFastDecodeMatchesGenerated: the hand decoder of the receivers
+// (wiredecode.go) takes every change kind, reason and kind of metadata
+// as written by the generated code and by the hand encoder, and decodes
+// them as proto.Unmarshal and decodeMessage do; messages it leaves to the
+// generic decoder (other bodies, repeated or unknown fields, bad data)
+// get the generic decoder's answer.
+func TestFastDecodeMatchesGenerated(t *testing.T) {
+	node := actor.NewNode(actor.WithNodeName("x@127.0.0.1:9"))
+	defer func() { _ = node.Stop(context.Background()) }()
+	pid, err := node.Spawn(idle{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidb := cluster.MarshalPID(pid)
+	given, err := anypb.New(wrapperspb.Int64(-3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknownType := &anypb.Any{TypeUrl: "type.googleapis.com/no.such.Type", Value: []byte{8, 1}}
+	badValue := &anypb.Any{TypeUrl: "type.googleapis.com/google.protobuf.StringValue", Value: []byte{0xff}}
+	reasons := []Reason{Normal{}, ProcessExit{Err: actor.Killed}, ProcessExit{Err: errExitUnknown}, ProcessExit{},
+		ConflictResolution{}, Undefined{}}
+	metas := []any{nil, wrapperspb.String("meta"), wrapperspb.String(""), given, &anypb.Any{}, unknownType, badValue,
+		wrapperspb.Bytes(bytes.Repeat([]byte{7}, 300))}
+	header := func(body []byte) []byte {
+		m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: pidb, Session: 3, Seq: 4}
+		m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var (
+		enc  changeEncoder
+		hand []byte
+		want = &registrypb.Changes{}
+	)
+	for _, reason := range reasons {
+		for _, meta := range metas {
+			for _, time := range []int64{0, 1, -1, 1 << 60} {
+				m, err := encodeMeta(meta)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hand, err = enc.appendEntryChange(hand, fChangeRegistered, "name", pid, meta, time, reason); err != nil {
+					t.Fatal(err)
+				}
+				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Registered{Registered: &registrypb.Registered{
+					Entry: &registrypb.Name{Name: "name", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
+				if hand, err = enc.appendEntryChange(hand, fChangeJoined, "group", pid, meta, time, reason); err != nil {
+					t.Fatal(err)
+				}
+				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{
+					Entry: &registrypb.Member{Group: "group", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
+			}
+		}
+		hand = enc.appendKeyChange(hand, fChangeUnregistered, "name", pid, reason)
+		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{
+			Name: "name", Pid: pidb, Reason: encodeReason(reason)}}})
+		hand = enc.appendKeyChange(hand, fChangeLeft, "group", pid, reason)
+		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Left{Left: &registrypb.Left{
+			Group: "group", Pid: pidb, Reason: encodeReason(reason)}}})
+		hand = enc.appendExited(hand, pid, reason)
+		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Exited{Exited: &registrypb.Exited{
+			Pid: pidb, Reason: encodeReason(reason)}}})
+	}
+	// Every change alone, as the generated code writes it, then all of
+	// them in one message as the hand encoder writes them (what sendOut
+	// sends).
+	for i, c := range want.Changes {
+		b, err := proto.Marshal(&registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: pidb, Session: 3, Seq: 4,
+			Body: &registrypb.ScopeMessage_Changes{Changes: &registrypb.Changes{Changes: []*registrypb.Change{c}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(fmt.Sprint("generated/", i), func(t *testing.T) { checkBothWays(t, b, true) })
+	}
+	all := header(hand)
+	checkBothWays(t, all, true)
+	got, _ := decodeFast(all)
+	if len(got.d.changes) != len(want.Changes) {
+		t.Fatalf("decoded %d changes, want %d", len(got.d.changes), len(want.Changes))
+	}
+	if m := got.d.changes[8].name.meta; !proto.Equal(m.(proto.Message), wrapperspb.String("meta")) {
+		t.Fatalf("metadata decoded as %v", m)
+	}
+	if m := got.d.changes[40].name.meta; !proto.Equal(m.(proto.Message), unknownType) {
+		t.Fatalf("metadata of an unknown type decoded as %v, want the Any", m)
+	}
+
+	// What the hand decoder leaves to the generic one, or refuses, with
+	// the generic decoder's answer.
+	one := enc.appendKeyChange(nil, fChangeUnregistered, "name", pid, ConflictResolution{})
+	field := func(num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
+	}
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	unreg := func(body []byte) []byte { return field(fChangesChanges, field(fChangeUnregistered, body)) }
+	others := map[string][]byte{
+		"empty":                 {},
+		"no body":               mustMarshal(t, &registrypb.ScopeMessage{Version: 1, Scope: "s", From: pidb, Session: 3, Seq: 4}),
+		"discover":              mustMarshal(t, &registrypb.ScopeMessage{Version: 1, Scope: "s", From: pidb, Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 2}}}),
+		"single registered":     mustMarshal(t, &registrypb.ScopeMessage{Version: 1, Scope: "s", From: pidb, Session: 3, Seq: 4, Body: &registrypb.ScopeMessage_Registered{Registered: &registrypb.Registered{Entry: &registrypb.Name{Name: "n", Pid: pidb}}}}),
+		"changes twice":         cat(header(one), changesBody(one)),
+		"version twice":         cat(header(one), protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)),
+		"unknown field":         cat(header(one), field(9, []byte("x"))),
+		"wrong wire type":       cat(header(one), protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 1)),
+		"two oneof members":     header(field(fChangesChanges, cat(field(fChangeUnregistered, cat(field(fKeyName, []byte("a")), field(fKeyPID, pidb))), field(fChangeLeft, cat(field(fKeyName, []byte("b")), field(fKeyPID, pidb)))))),
+		"empty change":          header(field(fChangesChanges, nil)),
+		"name twice":            header(unreg(cat(field(fKeyName, []byte("a")), field(fKeyName, []byte("b")), field(fKeyPID, pidb)))),
+		"no name":               header(unreg(field(fKeyPID, pidb))),
+		"no pid":                header(unreg(field(fKeyName, []byte("a")))),
+		"bad utf-8":             header(unreg(cat(field(fKeyName, []byte{0xff}), field(fKeyPID, pidb)))),
+		"pid of another node":   header(unreg(cat(field(fKeyName, []byte("a")), field(fKeyPID, cluster.MarshalPID(rt.NewPID("o@127.0.0.1:3", 1, 2, 3)))))),
+		"reason twice":          header(unreg(cat(field(fKeyName, []byte("a")), field(fKeyPID, pidb), field(fKeyReason, nil), field(fKeyReason, nil)))),
+		"truncated":             header(one)[:len(header(one))-1],
+		"wrong version":         header(one)[2:],
+		"registered no entry":   header(field(fChangesChanges, field(fChangeRegistered, field(fEntryReason, nil)))),
+		"entry empty name":      header(field(fChangesChanges, field(fChangeRegistered, field(fEntry, field(fNamePID, pidb))))),
+		"meta with extra field": header(field(fChangesChanges, field(fChangeRegistered, field(fEntry, cat(field(fNameName, []byte("n")), field(fNamePID, pidb), field(fNameMeta, field(5, nil))))))),
+	}
+	for name, b := range others {
+		t.Run(name, func(t *testing.T) { checkBothWays(t, b, false) })
+	}
+	// From this node, of another scope, without a session: refused both ways.
+	self := cluster.MarshalPID(rt.NewPID("self@127.0.0.1:2", 1, 2, 3))
+	for _, m := range []*registrypb.ScopeMessage{
+		{Version: 1, Scope: "s", From: self, Session: 3, Seq: 4},
+		{Version: 1, Scope: "t", From: pidb, Session: 3, Seq: 4},
+		{Version: 2, Scope: "s", From: pidb, Session: 3, Seq: 4},
+		{Version: 1, Scope: "s", From: pidb, Seq: 4},
+		{Version: 1, Scope: "s", From: pidb, Session: 3},
+	} {
+		m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(nil)))
+		b := mustMarshal(t, m)
+		if _, err := decodeWire(mustFast(t, b), "s", "self@127.0.0.1:2"); err == nil {
+			t.Errorf("accepted %v", m)
+		}
+		checkBothWays(t, b, true)
+	}
+}
+
+func mustMarshal(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustFast(t *testing.T, b []byte) *fastChanges {
+	t.Helper()
+	m, ok := decodeFast(b)
+	if !ok {
+		t.Fatalf("not decoded by hand: %x", b)
+	}
+	return m
+}
+
+// TestScopeMessageMarshalMatchesGenerated: what package cluster writes
+// for a ScopeMessage through its ArborPayload methods (the changes as
+// unknown fields, as sendOut sends them) is what proto.Marshal writes;
+// a message with a body is left to the generated code.
+func TestScopeMessageMarshalMatchesGenerated(t *testing.T) {
+	var enc changeEncoder
+	pid := rt.NewPID("x@127.0.0.1:9", 1, 2, 3)
+	body := enc.appendKeyChange(nil, fChangeUnregistered, "n", pid, Normal{})
+	for _, m := range []*registrypb.ScopeMessage{
+		{},
+		{Version: 1, Scope: "s", From: cluster.MarshalPID(pid), Session: 1 << 40, Seq: 3},
+		{Version: 1 << 31, Seq: 1},
+		{Scope: "ß", Session: 1},
+	} {
+		for _, unknown := range [][]byte{nil, changesBody(nil), changesBody(body)} {
+			m.ProtoReflect().SetUnknown(protoreflect.RawFields(unknown))
+			want := mustMarshal(t, m)
+			n, ok := m.ArborPayloadSize()
+			if !ok || n != len(want) || n != proto.Size(m) {
+				t.Fatalf("%v: size %d, %v; want %d", m, n, ok, len(want))
+			}
+			if got := m.AppendArborPayload([]byte{9}); !bytes.Equal(got, append([]byte{9}, want...)) {
+				t.Fatalf("%v: encoded as %x, want %x", m, got[1:], want)
+			}
+		}
+	}
+	withBody := &registrypb.ScopeMessage{Version: 1, Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
+	if _, ok := withBody.ArborPayloadSize(); ok {
+		t.Fatal("a message with a body is not left to the generated code")
+	}
+}
