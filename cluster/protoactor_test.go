@@ -237,13 +237,6 @@ func (l *linker) Receive(_ *actor.Context, msg any) error {
 	return nil
 }
 
-func errString(err error) string {
-	if err == nil {
-		return "no error"
-	}
-	return err.Error()
-}
-
 func asError(v any) error {
 	err, _ := v.(error)
 	return err

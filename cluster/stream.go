@@ -8,10 +8,7 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -28,8 +25,6 @@ import (
 
 // streamMethod is the full gRPC method name of Peer.Stream in arbor.proto.
 const streamMethod = "/arbor.cluster.v1.Peer/Stream"
-
-var streamDesc = &grpc.StreamDesc{StreamName: "Stream", ClientStreams: true, ServerStreams: true}
 
 // maxPacketBytes is the largest packet a node accepts: gRPC's default
 // receive limit, which protoactor's server keeps.
@@ -326,44 +321,4 @@ func (c *peerConn) finish(t *transport, last []byte) {
 		}
 		c.close()
 	}()
-}
-
-// dial opens a stream to addr (the transport's dialer unless a test
-// replaces it). It gives up after the connect timeout, when the transport
-// stops, or as soon as the connection fails (nothing listens there): the
-// caller's session ends, and the next one dials again.
-func (t *transport) dial(addr string) (*peerConn, error) {
-	ctx, cancel := context.WithTimeout(t.life, t.cfg.connectTimeout)
-	defer cancel()
-	cc, err := grpc.Dial(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: t.cfg.connectTimeout}),
-		grpc.WithInitialWindowSize(streamWindow),
-		grpc.WithInitialConnWindowSize(streamWindow),
-	)
-	if err != nil {
-		return nil, err
-	}
-	cc.Connect()
-	for s := cc.GetState(); s != connectivity.Ready; s = cc.GetState() {
-		if s == connectivity.TransientFailure || s == connectivity.Shutdown || !cc.WaitForStateChange(ctx, s) {
-			_ = cc.Close()
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("connection %s", s)
-		}
-	}
-	sctx, scancel := context.WithCancel(context.Background())
-	st, err := cc.NewStream(sctx, streamDesc, streamMethod, grpc.CallContentSubtype(packetCodecName))
-	if err != nil {
-		scancel()
-		_ = cc.Close()
-		return nil, err
-	}
-	end := func() {
-		scancel()
-		_ = cc.Close()
-	}
-	return newPeerConn(st, end), nil
 }

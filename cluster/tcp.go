@@ -182,8 +182,7 @@ func (t *transport) reapIdle(conn net.Conn, f *frameReader, current *atomic.Uint
 		seen  uint64
 		done  bool
 	)
-	var check func()
-	check = func() {
+	check := func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if done {
