@@ -49,19 +49,7 @@ func TestBrowser(t *testing.T) {
 
 	var chromeOut lockedWriter
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1600),
-		chromedp.CombinedOutput(&chromeOut),
-	)
+		testkit.HeadlessChromium(t, path, 1280, 1600, &chromeOut)...)
 	// The browser stops (and its goroutines end) before the server closes:
 	// cleanups run last registered first.
 	t.Cleanup(cancelAlloc)

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,4 +53,24 @@ func Chromium(t testing.TB) string {
 		t.Skipf("chromium not found at %s (%v): `make chromium` installs it", p, err)
 	}
 	return p
+}
+
+// HeadlessChromium returns the options of a headless Chromium at path for
+// a test: no sandbox, GPU, QUIC or background traffic, a fresh profile
+// under t's temp directory, a window of w×h, and its output into out.
+func HeadlessChromium(t testing.TB, path string, w, h int, out io.Writer) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(w, h),
+		chromedp.CombinedOutput(out),
+	}
 }
