@@ -20,8 +20,7 @@ type Request struct {
 	ch   chan callResult
 	fn   func(value any, err error) // set instead of ch for a remote caller
 	// What a few requests carry beside (deadline.go): the caller's span
-	// when the call is traced, the handler's context of the deadline when
-	// it asked for one; nil for most.
+	// when the call is traced; nil for most.
 	ext *reqExt
 	// The caller's deadline and whether the request was answered, in one
 	// word so that Request stays in the 64-byte size class (deadline.go).

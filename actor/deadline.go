@@ -99,9 +99,6 @@ func CallerDeadline(ctx context.Context) (time.Time, bool) {
 	if d, ok := ctx.Deadline(); ok {
 		return d, true
 	}
-	if c, ok := ctx.(*Context); ok {
-		return c.CallDeadline()
-	}
 	if c, ok := FromContext(ctx); ok {
 		return c.CallDeadline()
 	}
