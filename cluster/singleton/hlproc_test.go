@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -409,31 +410,21 @@ func (hc *hlCluster) runningAmong(among []*hlNode) []string {
 // after index from of the lines; it returns the line and its index.
 func (hc *hlCluster) awaitLine(within time.Duration, from int, kind string, among ...string) (hlLine, int) {
 	hc.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	var (
+		line hlLine
+		at   int
+	)
+	testkit.Eventually(hc.t, within, func() error {
 		ls := hc.snapshot()
 		for i := from; i < len(ls); i++ {
-			if ls[i].kind != kind {
-				continue
-			}
-			if len(among) == 0 || contains(among, ls[i].node) {
-				return ls[i], i
+			if ls[i].kind == kind && (len(among) == 0 || slices.Contains(among, ls[i].node)) {
+				line, at = ls[i], i
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			hc.t.Fatalf("no %q line from %v within %v; lines %v", kind, among, within, ls[from:])
-		}
-		time.Sleep(2 * time.Millisecond) // polling the lines read, not waiting for an effect
-	}
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
+		return fmt.Errorf("no %q line from %v; lines %v", kind, among, ls[from:])
+	})
+	return line, at
 }
 
 func addrOf(t *testing.T) string { return "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t)) }
