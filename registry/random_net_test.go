@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,20 +235,11 @@ func (m *memNet) cut(a, b string, silent bool) {
 func (m *memNet) split(silent bool, side []string) {
 	for l := range m.idx {
 		for _, s := range side {
-			if !contains(side, l) {
+			if !slices.Contains(side, l) {
 				m.cut(s, l, silent)
 			}
 		}
 	}
-}
-
-func contains(ls []string, l string) bool {
-	for _, x := range ls {
-		if x == l {
-			return true
-		}
-	}
-	return false
 }
 
 func (m *memNet) cutPair(a, b string, silent bool) { m.cut(a, b, silent) }

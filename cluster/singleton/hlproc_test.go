@@ -319,16 +319,8 @@ func (hc *hlCluster) running() []string {
 		}
 	}
 	hc.mu.Unlock()
-	return sortStrings(out)
-}
-
-func sortStrings(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
+	slices.Sort(out)
+	return out
 }
 
 func (n *hlNode) exited() bool {
