@@ -231,6 +231,7 @@ type childCmds struct {
 
 	rmu     sync.Mutex
 	reasons map[string]error // worker name -> exit reason, once read from exits
+	downs   []string         // watchdowns' record
 
 	names, groups int // how many n<i> and g<i> dump lists
 
@@ -548,6 +549,39 @@ func (ch *childCmds) run(args []string) (string, error) {
 			}
 		}
 		return time.Since(start).String(), nil
+	case "waitcountat": // waitcount N, answering the wall-clock time (Unix ns) the count was reached
+		want, _ := strconv.Atoi(arg(1))
+		s, err := ch.reg.Scope(ch.scope)
+		if err != nil {
+			return "", err
+		}
+		tick := time.NewTicker(200 * time.Microsecond)
+		defer tick.Stop()
+		for s.Count() != want {
+			select {
+			case <-ctx.Done():
+				return "", fmt.Errorf("count %d, want %d: %w", s.Count(), want, ctx.Err())
+			case <-tick.C:
+			}
+		}
+		return strconv.FormatInt(time.Now().UnixNano(), 10), nil
+	case "watchdowns": // record each NodeDown with the wall-clock time (Unix ns) a process of this node got it
+		pid, err := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+			if d, ok := msg.(cluster.NodeDown); ok {
+				ch.rmu.Lock()
+				ch.downs = append(ch.downs, fmt.Sprintf("%d %s %v", time.Now().UnixNano(), d.Node, d.Reason))
+				ch.rmu.Unlock()
+			}
+			return nil
+		}))
+		if err != nil {
+			return "", err
+		}
+		return "", ch.c.MonitorNodes(pid, true)
+	case "downs": // the NodeDowns watchdowns recorded, "unixns node reason" separated by ";"
+		ch.rmu.Lock()
+		defer ch.rmu.Unlock()
+		return strings.Join(ch.downs, ";"), nil
 	case "killscope": // kill the scope process and wait until it is back
 		s, err := ch.reg.Scope(ch.scope)
 		if err != nil {

@@ -34,3 +34,11 @@ func Reask(n *actor.Node, s *Scope, node string) error { return n.Send(s.PID(), 
 // PostRequest delivers a request built with RegisterRequest to the scope
 // process, as Scope.Register's call does.
 func PostRequest(n *actor.Node, s *Scope, r *actor.Request) error { return rt.Post(n, s.PID(), r) }
+
+// SetBulkPurgeMin sets the number of a lost node's names from which the
+// purge takes them out of the table in one pass, until the test ends.
+func SetBulkPurgeMin(t interface{ Cleanup(func()) }, n int) {
+	old := bulkPurgeMin
+	bulkPurgeMin = n
+	t.Cleanup(func() { bulkPurgeMin = old })
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -240,14 +241,19 @@ func (p *scopeProc) remoteDown(ctx *actor.Context, d actor.Down) bool {
 // node sends before the Downs of its monitors).
 func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	reason := RemoteScopeNodeDown{Scope: p.s.name, Node: l.node}
-	names := make([]string, 0, len(l.names))
-	for name := range l.names {
-		names = append(names, name)
-	}
-	p.sortForCallbacks(names)
-	for _, name := range names {
-		delete(l.names, name)
-		p.reshow(ctx, name, reason)
+	claims := l.names
+	l.names = map[string]*claim{}
+	if len(claims) >= bulkPurgeMin {
+		p.purgeNamesBulk(ctx, l, reason)
+	} else {
+		names := make([]string, 0, len(claims))
+		for name := range claims {
+			names = append(names, name)
+		}
+		p.sortForCallbacks(names)
+		for _, name := range names {
+			p.reshow(ctx, name, reason)
+		}
 	}
 	p.dropMembers(ctx, l, func(uint64) bool { return true }, reason)
 	for pid := range l.exitsDue { // the Exited will not come: release their callbacks
@@ -270,6 +276,61 @@ func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	p.releaseWaiters(l)
 	p.publishNodes()
 	p.publishAsks()
+}
+
+// bulkPurgeMin is the number of a lost node's names from which
+// purgeNode takes them out of the table in one pass (table.drop) instead
+// of one by one; a variable for the tests.
+var bulkPurgeMin = 1024
+
+// purgeNamesBulk is purgeNode's removal of the names l's node claimed
+// (its claims already forgotten), for many names: the names its claims
+// showed and no other node claims leave the table in one pass; the few
+// that another node's claim now shows are reshown one by one after it.
+// The callbacks come in the order of the names, as reshow's one by one.
+func (p *scopeProc) purgeNamesBulk(ctx *actor.Context, l *peerLink, reason Reason) {
+	s := p.s
+	wanted := !p.events.IsZero()
+	others := false // another node claims names
+	for _, o := range p.repl.peers {
+		others = others || o != l && len(o.names) > 0
+	}
+	var gone []event
+	var again []string
+	// A shown entry of a process of l's node is what l's claim showed:
+	// a node's claims are about its own processes only (wire), and any
+	// change of a claim reshows its name.
+	removed := s.names.drop(func(it *item[string, nameEntry]) bool {
+		if it.val.pid.NodeName() != l.node {
+			return false // a local process's, or another node's
+		}
+		if others && p.bestClaim(it.key) != nil {
+			again = append(again, it.key)
+			return false
+		}
+		if wanted {
+			gone = append(gone, event{kind: evUnregistered, key: it.key, pid: it.val.pid, meta: it.val.meta, reason: reason})
+		}
+		return true
+	})
+	s.nameCount.Add(int64(-removed))
+	if !wanted {
+		for _, name := range again {
+			p.reshow(ctx, name, reason)
+		}
+		return
+	}
+	slices.SortFunc(gone, func(a, b event) int { return strings.Compare(a.key, b.key) })
+	sort.Strings(again)
+	for len(gone) > 0 || len(again) > 0 {
+		if len(again) == 0 || len(gone) > 0 && gone[0].key < again[0] {
+			p.emit(ctx, gone[0])
+			gone = gone[1:]
+			continue
+		}
+		p.reshow(ctx, again[0], reason)
+		again = again[1:]
+	}
 }
 
 // drop counts and logs a message refused by the protocol.

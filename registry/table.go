@@ -161,6 +161,28 @@ func (t *table[K, V]) rebuild() {
 	t.cur.Store(d)
 }
 
+// drop removes every item for which gone reports true, in one pass over
+// the slots, and returns how many it removed: a purge of a lost node's
+// names removes most of a table, and one by one each removal would hash
+// and probe again. Each removal stores the tombstone, as remove does; a
+// table left mostly tombstones is rebuilt. gone must not change the
+// table. Only the writer calls it.
+func (t *table[K, V]) drop(gone func(*item[K, V]) bool) int {
+	d := t.cur.Load()
+	removed := 0
+	for i := range d.s {
+		if it := d.s[i].Load(); it != nil && !it.dead && gone(it) {
+			d.s[i].Store(t.tomb)
+			removed++
+		}
+	}
+	t.live -= removed
+	if removed > 0 && t.used > 2*t.live+minTableSize {
+		t.rebuild()
+	}
+	return removed
+}
+
 // Hash functions of the tables, seeded per process run.
 var hashSeed = maphash.MakeSeed()
 
