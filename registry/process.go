@@ -151,6 +151,7 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 		p.wire(ctx, m)
 	case *fastChanges:
 		p.wire(ctx, m)
+		m.release() // applied: nothing of the scope process refers to it
 	case rediscoverMsg:
 		if p.repl != nil {
 			p.onRediscover(ctx, m)

@@ -685,13 +685,26 @@ func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, r
 	}
 	c := &claim{pid: n.pid, meta: n.meta, time: n.time, gen: l.ask}
 	l.names[n.name] = c
-	if it := p.s.names.load(n.name); it != nil && p.s.node.IsLocal(it.val.pid) {
-		if p.alive(ctx, it.val.pid) {
-			p.conflict(ctx, n.name, it.val, c)
-			return
-		}
+	it := p.s.names.load(n.name)
+	if it == nil {
+		// Nothing shown: no other visible claim either (any change of a
+		// claim reshows its name, and the best visible one is shown), so
+		// c is the best; reshow would find that with a lookup per node.
+		p.show(ctx, n.name, c, reason)
+		return
+	}
+	if p.s.node.IsLocal(it.val.pid) && p.alive(ctx, it.val.pid) {
+		p.conflict(ctx, n.name, it.val, c)
+		return
 	}
 	p.reshow(ctx, n.name, reason)
+}
+
+// show shows claim c for name, which nothing shows.
+func (p *scopeProc) show(ctx *actor.Context, name string, c *claim, reason Reason) {
+	p.s.names.store(name, nameEntry{pid: c.pid, meta: c.meta, time: c.time})
+	p.s.nameCount.Add(1)
+	p.emit(ctx, event{kind: evRegistered, key: name, pid: c.pid, meta: c.meta, reason: reason})
 }
 
 // remoteDelName applies l's node's withdrawal of its claim on a name.
@@ -758,9 +771,7 @@ func (p *scopeProc) reshow(ctx *actor.Context, name string, reason Reason) {
 	switch {
 	case it == nil && best == nil:
 	case it == nil:
-		s.names.store(name, nameEntry{pid: best.pid, meta: best.meta, time: best.time})
-		s.nameCount.Add(1)
-		p.emit(ctx, event{kind: evRegistered, key: name, pid: best.pid, meta: best.meta, reason: reason})
+		p.show(ctx, name, best, reason)
 	case best == nil:
 		s.names.remove(name)
 		s.nameCount.Add(-1)

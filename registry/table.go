@@ -21,7 +21,7 @@ import (
 type table[K comparable, V any] struct {
 	hash func(K) uint64
 	cur  atomic.Pointer[slots[K, V]]
-	tomb *item[K, V] // stored in the slot of a removed item
+	tomb *item[K, V] // stored in the slot of a removed item; no key's
 
 	// Writer side.
 	live int // items
@@ -30,22 +30,31 @@ type table[K comparable, V any] struct {
 
 type slots[K comparable, V any] struct {
 	mask uint64
-	s    []atomic.Pointer[item[K, V]]
+	s    []slot[K, V]
+}
+
+// slot holds an item and its key's hash beside it, so that a probe that
+// passes other keys reads only the slot array, not their items (each a
+// cache miss of its own in a big table). The writer stores the hash
+// before the item; a slot's hash changes only when a new key takes a free
+// slot or a tombstone's, so a reader that loads the item first and then
+// the hash sees the hash of that item or of one that replaced it.
+type slot[K comparable, V any] struct {
+	p atomic.Pointer[item[K, V]]
+	h atomic.Uint64
 }
 
 // item is an immutable key and value; a new item replaces it on update.
 type item[K comparable, V any] struct {
-	hash uint64
-	key  K
-	val  V
-	dead bool // the tombstone of a removed item
+	key K
+	val V
 }
 
 const minTableSize = 16
 
 func newTable[K comparable, V any](hash func(K) uint64) *table[K, V] {
-	t := &table[K, V]{hash: hash, tomb: &item[K, V]{dead: true}}
-	t.cur.Store(&slots[K, V]{mask: minTableSize - 1, s: make([]atomic.Pointer[item[K, V]], minTableSize)})
+	t := &table[K, V]{hash: hash, tomb: &item[K, V]{}}
+	t.cur.Store(&slots[K, V]{mask: minTableSize - 1, s: make([]slot[K, V], minTableSize)})
 	return t
 }
 
@@ -54,11 +63,11 @@ func (t *table[K, V]) load(k K) *item[K, V] {
 	d := t.cur.Load()
 	h := t.hash(k)
 	for i := h & d.mask; ; i = (i + 1) & d.mask {
-		it := d.s[i].Load()
+		it := d.s[i].p.Load()
 		if it == nil {
 			return nil
 		}
-		if it.hash == h && !it.dead && it.key == k {
+		if d.s[i].h.Load() == h && it != t.tomb && it.key == k {
 			return it
 		}
 	}
@@ -75,10 +84,9 @@ func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
 	d := t.cur.Load()
 	k := it.key
 	h := t.hash(k)
-	it.hash = h
 	free := -1
 	for i := h & d.mask; ; i = (i + 1) & d.mask {
-		cur := d.s[i].Load()
+		cur := d.s[i].p.Load()
 		if cur == nil {
 			if free < 0 {
 				free = int(i)
@@ -86,18 +94,19 @@ func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
 			}
 			break
 		}
-		if cur.dead {
+		if cur == t.tomb {
 			if free < 0 {
 				free = int(i)
 			}
 			continue
 		}
-		if cur.hash == h && cur.key == k {
-			d.s[i].Store(it)
+		if d.s[i].h.Load() == h && cur.key == k {
+			d.s[i].p.Store(it)
 			return cur
 		}
 	}
-	d.s[free].Store(it)
+	d.s[free].h.Store(h)
+	d.s[free].p.Store(it)
 	t.live++
 	if 2*t.used > len(d.s) {
 		t.rebuild()
@@ -112,7 +121,7 @@ func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
 func (t *table[K, V]) each(fn func(K, V)) {
 	d := t.cur.Load()
 	for i := range d.s {
-		if it := d.s[i].Load(); it != nil && !it.dead {
+		if it := d.s[i].p.Load(); it != nil && it != t.tomb {
 			fn(it.key, it.val)
 		}
 	}
@@ -124,12 +133,12 @@ func (t *table[K, V]) remove(k K) *item[K, V] {
 	d := t.cur.Load()
 	h := t.hash(k)
 	for i := h & d.mask; ; i = (i + 1) & d.mask {
-		cur := d.s[i].Load()
+		cur := d.s[i].p.Load()
 		if cur == nil {
 			return nil
 		}
-		if cur.hash == h && !cur.dead && cur.key == k {
-			d.s[i].Store(t.tomb)
+		if d.s[i].h.Load() == h && cur != t.tomb && cur.key == k {
+			d.s[i].p.Store(t.tomb)
 			t.live--
 			return cur
 		}
@@ -145,17 +154,19 @@ func (t *table[K, V]) rebuild() {
 	if 4*t.live > size {
 		size *= 2
 	}
-	d := &slots[K, V]{mask: uint64(size - 1), s: make([]atomic.Pointer[item[K, V]], size)}
+	d := &slots[K, V]{mask: uint64(size - 1), s: make([]slot[K, V], size)}
 	for j := range old.s {
-		it := old.s[j].Load()
-		if it == nil || it.dead {
+		it := old.s[j].p.Load()
+		if it == nil || it == t.tomb {
 			continue
 		}
-		i := it.hash & d.mask
-		for d.s[i].Load() != nil {
+		h := old.s[j].h.Load()
+		i := h & d.mask
+		for d.s[i].p.Load() != nil {
 			i = (i + 1) & d.mask
 		}
-		d.s[i].Store(it)
+		d.s[i].h.Store(h)
+		d.s[i].p.Store(it)
 	}
 	t.used = t.live
 	t.cur.Store(d)
@@ -171,8 +182,8 @@ func (t *table[K, V]) drop(gone func(*item[K, V]) bool) int {
 	d := t.cur.Load()
 	removed := 0
 	for i := range d.s {
-		if it := d.s[i].Load(); it != nil && !it.dead && gone(it) {
-			d.s[i].Store(t.tomb)
+		if it := d.s[i].p.Load(); it != nil && it != t.tomb && gone(it) {
+			d.s[i].p.Store(t.tomb)
 			removed++
 		}
 	}

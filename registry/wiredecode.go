@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -35,6 +36,26 @@ type fastChanges struct {
 	version uint32
 	scope   string
 	d       decodedMessage
+}
+
+// fastPool recycles the fastChanges values decodeFast fills, with their
+// slices of changes: the scope process gives one back once it applied it
+// (release), so that a receiver does not allocate and clear a slice of
+// changes per message. A value that is never given back (a message
+// dropped on the way) is collected as any other.
+var fastPool = sync.Pool{New: func() any { return new(fastChanges) }}
+
+// release gives m back to fastPool. m must not be used after it: the
+// strings and metadata its changes held live on where they were stored.
+func (m *fastChanges) release() {
+	cs := m.d.changes
+	if cap(cs) > 4096 {
+		cs = nil // a burst's: not kept
+	}
+	clear(cs)
+	*m = fastChanges{}
+	m.d.changes = cs[:0]
+	fastPool.Put(m)
 }
 
 // decodeWire decodes a message from another node's scope process, either
@@ -83,12 +104,12 @@ func (f *fields) once(num protowire.Number) bool {
 // to the generic decoder.
 func decodeFast(b []byte) (*fastChanges, bool) {
 	var (
-		m            fastChanges
 		seen         fields
 		from, body   []byte
 		haveChanges  bool
 		scope        []byte
 		version, ses uint64
+		seq          uint64
 	)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -109,7 +130,7 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 			case 4:
 				ses = v
 			default:
-				m.d.seq = v
+				seq = v
 			}
 		case typ == protowire.BytesType && (num == 2 || num == 3 || num == fScopeChanges):
 			v, n := protowire.ConsumeBytes(b)
@@ -136,10 +157,11 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	if err != nil {
 		return nil, false
 	}
+	m := fastPool.Get().(*fastChanges)
 	m.version, m.scope = uint32(version), string(scope)
-	m.d.from, m.d.node, m.d.session, m.d.kind = pid, pid.NodeName(), ses, msgChanges
-	if len(body) > 0 {
-		m.d.changes = make([]change, 0, len(body)/64+1) // a registration's change is 100 bytes or more
+	m.d.from, m.d.node, m.d.session, m.d.seq, m.d.kind = pid, pid.NodeName(), ses, seq, msgChanges
+	if n := len(body)/64 + 1; len(body) > 0 && cap(m.d.changes) < n { // a registration's change is 100 bytes or more
+		m.d.changes = make([]change, 0, n)
 	}
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
@@ -154,11 +176,12 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 		body = body[n:]
 		c, ok := decodeFastChange(v, m.d.node)
 		if !ok {
+			m.release()
 			return nil, false
 		}
 		m.d.changes = append(m.d.changes, c)
 	}
-	return &m, true
+	return m, true
 }
 
 // decodeFastChange decodes one Change of node's entries as decodeChange
