@@ -4,6 +4,10 @@
 //
 //   - tcp1: bare frames on one TCP connection, echoed by the reader;
 //   - tcp2: the same on one connection per direction, as Arbor's streams;
+//     tcp2c adds the caller's hand-off (a reader goroutine gives each
+//     reply to the waiting caller on a channel), tcp2w the callee's (the
+//     reader gives each request to a worker goroutine, which answers),
+//     tcp2cw both, as in Arbor's round trip;
 //   - raw: Arbor's cluster, a plain process answering each *actor.Request;
 //   - gen: Arbor's cluster, a GenServer answering (bench/systems/arbor's).
 //
@@ -40,7 +44,7 @@ import (
 )
 
 var (
-	layer   = flag.String("layer", "gen", "tcp1 (one connection), tcp2 (one per direction), raw (cluster, plain process), gen (cluster, GenServer)")
+	layer   = flag.String("layer", "gen", "tcp1 (one connection), tcp2 (one per direction; tcp2c: a reader hands replies to the caller; tcp2w: the peer's reader hands requests to a worker; tcp2cw: both), raw (cluster, plain process), gen (cluster, GenServer)")
 	n       = flag.Int("n", 20000, "calls")
 	peerF   = flag.Bool("peer", false, "internal")
 	port    = flag.Int("port", 0, "internal")
@@ -164,7 +168,7 @@ func readFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
 
 func peer() error {
 	switch *layer {
-	case "tcp1", "tcp2":
+	case "tcp1", "tcp2", "tcp2c", "tcp2w", "tcp2cw":
 		l, err := net.Listen("tcp", addr(*port))
 		if err != nil {
 			return err
@@ -174,7 +178,7 @@ func peer() error {
 			return err
 		}
 		out := in
-		if *layer == "tcp2" {
+		if *layer != "tcp1" {
 			out, err = net.Dial("tcp", addr(*other))
 			if err != nil {
 				return err
@@ -183,6 +187,26 @@ func peer() error {
 		r := bufio.NewReaderSize(in, 64<<10)
 		w := bufio.NewWriterSize(out, 64<<10)
 		var buf []byte
+		if strings.HasSuffix(*layer, "w") {
+			// the reader hands each request to a worker goroutine, which
+			// writes the reply, as Arbor's callee does
+			work := make(chan []byte)
+			go func() {
+				for b := range work {
+					frame(w, b)
+					if err := w.Flush(); err != nil {
+						return
+					}
+				}
+			}()
+			for {
+				b, err := readFrame(r, nil)
+				if err != nil {
+					return nil
+				}
+				work <- b
+			}
+		}
 		for {
 			buf, err = readFrame(r, buf)
 			if err != nil {
@@ -233,11 +257,11 @@ func (pidEcho) HandleCall(ctx *actor.Context, _ behaviour.From, req any, s int) 
 
 func client(self, oth int) (func(int) error, error) {
 	switch *layer {
-	case "tcp1", "tcp2":
+	case "tcp1", "tcp2", "tcp2c", "tcp2w", "tcp2cw":
 		var out net.Conn
 		var err error
 		var l net.Listener
-		if *layer == "tcp2" {
+		if *layer != "tcp1" {
 			if l, err = net.Listen("tcp", addr(self)); err != nil {
 				return nil, err
 			}
@@ -253,7 +277,7 @@ func client(self, oth int) (func(int) error, error) {
 			return nil, err
 		}
 		in := out
-		if *layer == "tcp2" {
+		if *layer != "tcp1" {
 			in, err = l.Accept()
 			if err != nil {
 				return nil, err
@@ -264,6 +288,29 @@ func client(self, oth int) (func(int) error, error) {
 		w := bufio.NewWriterSize(out, 64<<10)
 		msg := make([]byte, *size)
 		var buf []byte
+		if strings.Contains(*layer, "c") {
+			// a reader goroutine hands each reply to the waiting caller,
+			// as Arbor's caller side does
+			replies := make(chan error, 1)
+			go func() {
+				var b []byte
+				for {
+					var err error
+					b, err = readFrame(r, b)
+					replies <- err
+					if err != nil {
+						return
+					}
+				}
+			}()
+			return func(int) error {
+				frame(w, msg)
+				if err := w.Flush(); err != nil {
+					return err
+				}
+				return <-replies
+			}, nil
+		}
 		return func(int) error {
 			frame(w, msg)
 			if err := w.Flush(); err != nil {
