@@ -47,14 +47,31 @@ const (
 	stSuspended
 )
 
-// Context is a process: its mailbox, its links and monitors, and the handle
-// its Receiver uses to act as that process. The methods that change the
-// process (Link, Monitor, TrapExit, Spawn...) may only be called from the
-// process's own goroutine, that is inside Receive or Init.
+// Context is the handle a Receiver uses to act as its process: the
+// process's PID, node, mailbox, links and monitors. The methods that change
+// the process (Link, Monitor, TrapExit, Spawn...) may only be called from
+// the process's own goroutine, that is inside Receive or Init.
 //
-// A *Context also satisfies context.Context (it never expires), so it can be
-// passed to Call: the call then knows its caller and refuses a call to self.
+// A *Context also satisfies context.Context, so it can be passed to Call:
+// the call then knows its caller and refuses a call to self. The process's
+// own *Context never expires. A call made with a deadline is handled with a
+// view of the process instead (deadline.go): a *Context of its own that
+// shares everything of the process and whose Deadline, Done and Err are the
+// caller's deadline, for as long as the view is kept.
 type Context struct {
+	*process
+	// call is the request a view was made for; nil for the process's own
+	// Context. Neither field changes after the Context is made.
+	call *callView
+}
+
+// process is a process's state, shared by its own Context and the views of
+// it made for calls with a deadline.
+type process struct {
+	// own is the process's own Context (own.process is this process): the
+	// one the process table, the names and the dispatcher hold.
+	own Context
+
 	// Read-mostly: set at spawn, read by senders and the process alike.
 	node    *Node
 	self    PID
@@ -112,27 +129,53 @@ func (c *Context) Logger() *zerolog.Logger {
 
 type processKey struct{}
 
-// Deadline reports no deadline: a process outlives the requests it
-// handles, and a context.Context must give the same answer every time
-// (a context derived from it may ask from another goroutine, at any
-// time). The deadline of the call being handled is CallDeadline; a Call
-// made with the process as its ctx passes that deadline on.
-func (c *Context) Deadline() (time.Time, bool) { return time.Time{}, false }
+// Deadline reports the deadline of the call a view was made for (see
+// Context). The process's own Context reports none: a process outlives the
+// requests it handles, and a context.Context must give the same answer
+// every time.
+func (c *Context) Deadline() (time.Time, bool) {
+	if v := c.call; v != nil {
+		return time.Unix(0, v.deadline), true
+	}
+	return time.Time{}, false
+}
 
-// Done returns nil: a process context never expires.
-func (c *Context) Done() <-chan struct{} { return nil }
+// Done returns, for a view, a channel closed at its call's deadline (made
+// on the first Done, so a handler that never asks pays no timer); nil for
+// the process's own Context, which never expires.
+func (c *Context) Done() <-chan struct{} {
+	if v := c.call; v != nil {
+		return v.doneChan()
+	}
+	return nil
+}
 
-// Err returns nil.
-func (c *Context) Err() error { return nil }
+// Err returns context.DeadlineExceeded once a view's deadline has passed
+// (and then its Done is closed), nil before, and always nil for the
+// process's own Context.
+func (c *Context) Err() error {
+	if v := c.call; v != nil {
+		return v.err()
+	}
+	return nil
+}
 
-// Value returns the process for Arbor's own key. On a node with telemetry,
-// while a traced request is handled, it also returns what the handler's
-// span context holds (so trace.SpanFromContext(ctx) is the handler's span,
-// and a Call made with ctx is its child); read it on the process goroutine.
-// Any other key gives nil.
+// Value returns the Context itself for Arbor's own key. On a node with
+// telemetry, while a traced request is handled, it also returns what the
+// handler's span context holds (so trace.SpanFromContext(ctx) is the
+// handler's span, and a Call made with ctx is its child): a view holds the
+// span of its own request, from any goroutine; the process's own Context
+// that of the request being handled, read on the process goroutine. Any
+// other key gives nil.
 func (c *Context) Value(key any) any {
 	if _, ok := key.(processKey); ok {
 		return c
+	}
+	if v := c.call; v != nil {
+		if v.trace != nil {
+			return v.trace.Value(key)
+		}
+		return nil
 	}
 	if c.node.tel != nil {
 		return c.traceValue(key)
@@ -431,7 +474,7 @@ func (c *Context) invokeMsg(e envelope) (reason error) {
 		if msg.ext != nil && c.node.tel != nil {
 			reason = c.node.tel.handle(c, msg)
 		} else {
-			reason = c.recv.Receive(c, m)
+			reason = c.recv.Receive(c.viewFor(msg, nil), m)
 		}
 		c.current.Store(nil)
 		if !msg.Done() && reason == nil {
