@@ -293,3 +293,53 @@ func TestHandlerContextActsAsItsProcess(t *testing.T) {
 		t.Fatal("the name outlived its process")
 	}
 }
+
+// A call made from a handler with its ctx is bounded by the handler's
+// call's deadline, whether ctx is the handler's view or a context derived
+// from the process's own: a callee that never answers fails it with
+// DeadlineExceeded at that deadline (testing/synctest). Before, a call
+// made with the process's own ctx while it handled a call with a deadline
+// had no bound at all.
+func TestNestedCallEndsAtTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := actor.NewNode()
+		defer func() { _ = n.Stop(context.Background()) }()
+		silent, _ := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+		type result struct {
+			err error
+			at  time.Time
+		}
+		results := make(chan result, 1)
+		var own *actor.Context
+		p, _ := n.Spawn(actor.ReceiverFunc(func(ctx *actor.Context, msg any) error {
+			r, ok := msg.(*actor.Request)
+			if !ok {
+				own = ctx // a plain message: the process's own ctx
+				return nil
+			}
+			var call context.Context = ctx
+			if r.Message() == "derived" {
+				call = context.WithValue(own, struct{}{}, 1)
+			}
+			_, err := actor.Call(call, silent, "never answered")
+			results <- result{err, time.Now()}
+			return nil
+		}))
+		if err := n.Send(p, "own"); err != nil {
+			t.Fatal(err)
+		}
+		for _, how := range []string{"view", "derived"} {
+			d := time.Now().Add(time.Minute)
+			cctx, cancel := context.WithDeadline(context.Background(), d)
+			_, err := n.Call(cctx, p, how) // gives up at d as well
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%s: the call ended with %v", how, err)
+			}
+			res := <-results
+			if !errors.Is(res.err, context.DeadlineExceeded) || !res.at.Equal(d) {
+				t.Fatalf("%s: the nested call ended with %v at %v, want DeadlineExceeded at %v", how, res.err, res.at, d)
+			}
+		}
+	})
+}
