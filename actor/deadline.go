@@ -73,20 +73,14 @@ func (r *Request) Deadline() (deadline time.Time, ok bool) {
 	return time.Unix(0, int64(ns)), true
 }
 
-// CallDeadline returns the deadline of the call the process is handling:
-// the caller's (on this node, the deadline of its ctx; from another node,
-// the request's arrival plus the caller's remaining time). ok is false
-// while no call is handled, or when the caller's ctx had none (the caller
-// then waits DefaultCallTimeout). It may be called from any goroutine.
-//
-// It is not the process's context.Context Deadline, which a process keeps
-// for its whole life; derive a context for the call's work with
-//
-//	if d, ok := ctx.CallDeadline(); ok {
-//		wctx, cancel := context.WithDeadline(ctx, d)
-//		defer cancel()
-//		...
-//	}
+// CallDeadline returns the deadline of the call being handled: the
+// caller's (on this node, the deadline of its ctx; from another node, the
+// request's arrival plus the caller's remaining time). On a handler's view
+// it is the view's Deadline, for good; on the process's own Context it is
+// the deadline of the call the process is handling now, ok false while it
+// handles none. ok is also false when the caller's ctx had none (the
+// caller then waits DefaultCallTimeout). It may be called from any
+// goroutine.
 func (c *Context) CallDeadline() (time.Time, bool) {
 	if v := c.call; v != nil {
 		return time.Unix(0, v.deadline), true

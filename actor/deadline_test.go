@@ -294,6 +294,8 @@ func TestHandlerContextActsAsItsProcess(t *testing.T) {
 	}
 }
 
+type derivedKey struct{}
+
 // A call made from a handler with its ctx is bounded by the handler's
 // call's deadline, whether ctx is the handler's view or a context derived
 // from the process's own: a callee that never answers fails it with
@@ -319,7 +321,7 @@ func TestNestedCallEndsAtTheDeadline(t *testing.T) {
 			}
 			var call context.Context = ctx
 			if r.Message() == "derived" {
-				call = context.WithValue(own, struct{}{}, 1)
+				call = context.WithValue(own, derivedKey{}, 1)
 			}
 			_, err := actor.Call(call, silent, "never answered")
 			results <- result{err, time.Now()}
