@@ -68,35 +68,34 @@ type Context struct {
 // process is a process's state, shared by its own Context and the views of
 // it made for calls with a deadline.
 type process struct {
-	// own is the process's own Context (own.process is this process): the
-	// one the process table, the names and the dispatcher hold.
-	own Context
-
-	// Read-mostly: set at spawn, read by senders and the process alike.
+	// Read-mostly, the first cache line: set at spawn, read by senders and
+	// the process alike. own is the process's own Context (own.process is
+	// this process): the one the process table, the names and the
+	// dispatcher hold; every field access through a Context loads it.
+	own     Context
 	node    *Node
 	self    PID
 	recv    Receiver
-	casts   CastReceiver // recv as a CastReceiver, if it is one
-	started int64        // spawn time, Unix nanoseconds (for sys's uptime)
-	dead    atomic.Bool  // state == stDead, readable without the lock
+	started int64 // spawn time, Unix nanoseconds (for sys's uptime)
 
 	// The mailbox, written by every sender under mu.
+	dead     atomic.Bool // state == stDead, readable without the lock
 	mu       sync.Mutex
 	state    uint32
 	sys      []signal
 	inbox    msgQueue
 	watchers watcherSet // monitors others hold on this process; under mu
-	_        [8]byte    // pad: keep senders' writes off the next line
 
 	// Owned by the process goroutine (hasSys is also set by senders of
-	// signals, which are rare).
+	// signals, which are rare). The record is 384 bytes, six cache lines.
 	hasSys   atomic.Bool
-	spare    []envelope
-	sysSpare []signal
-	parent   PID
 	trapExit bool
 	// Hibernate was called: release the buffers when next idle.
 	hibernating bool
+	casts       CastReceiver // recv as a CastReceiver, if it is one (read by the process only)
+	spare       []envelope
+	sysSpare    []signal
+	parent      PID
 	links       map[PID]struct{}
 	monitors    map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
 	waiters     []chan error
