@@ -182,7 +182,10 @@ func (c *Context) Value(key any) any {
 	return nil
 }
 
-// FromContext returns the process a context.Context was derived from, if any.
+// FromContext returns the process a context.Context was derived from, if
+// any: the *Context it was derived from, which for a context derived in
+// the handler of a call with a deadline is that call's view of the process
+// (it acts as the process; compare Self() to tell processes apart).
 func FromContext(ctx context.Context) (*Context, bool) {
 	if c, ok := ctx.(*Context); ok {
 		return c, true
