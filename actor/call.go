@@ -223,19 +223,32 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt
 		n.waiters.Put(w)
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
+	// A *Context (the process, or a view of it for a call with a
+	// deadline) ends only at the deadline CallerDeadline gave, if any: the
+	// pooled timer waits for it, so a call from a handler arms no timer of
+	// its view's (Done), and one with the process as ctx is bounded by the
+	// call the process handles.
+	var done <-chan struct{}
+	if _, isProc := ctx.(*Context); !isProc {
+		done = ctx.Done()
+	}
 	var expired <-chan time.Time
-	if !hasDeadline {
+	if !hasDeadline || done == nil {
+		wait := DefaultCallTimeout
+		if hasDeadline {
+			wait = time.Until(d)
+		}
 		if w.t == nil {
-			w.t = time.NewTimer(DefaultCallTimeout)
+			w.t = time.NewTimer(wait)
 		} else {
-			w.t.Reset(DefaultCallTimeout)
+			w.t.Reset(wait)
 		}
 		expired = w.t.C
 	}
 	var res callResult
 	select {
 	case res = <-w.ch:
-	case <-ctx.Done():
+	case <-done:
 		res = abandon(req, w, ctx.Err())
 	case <-expired:
 		res = abandon(req, w, context.DeadlineExceeded)

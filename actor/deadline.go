@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"math"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -10,13 +11,15 @@ import (
 
 // A caller's deadline reaches its callee: a Call made with a ctx that has a
 // deadline gives the request that deadline (a call from another node gives
-// it the caller's remaining time, as the wire carries it), and while the
-// process handles the request Context.CallDeadline reports it. A Call made
-// from the handler with the process as its ctx passes the deadline on, so
-// it holds along a chain of calls.
+// it the caller's remaining time, as the wire carries it), and the process
+// handles the request with a view of itself (callView) whose Deadline is
+// that deadline. A Call made from the handler with that ctx passes the
+// deadline on, so it holds along a chain of calls.
 //
 // The deadline costs a Request no allocation and no size class: it shares
-// one word with the answered flag (Request.state).
+// one word with the answered flag (Request.state). A request without one is
+// handled with the process's own Context, as before deadlines reached the
+// callee; one with a deadline costs the view, one allocation.
 
 // answered is the bit of Request.state set once the request is answered
 // (or abandoned); the other bits are the deadline in Unix nanoseconds, 0
@@ -70,21 +73,18 @@ func (r *Request) Deadline() (deadline time.Time, ok bool) {
 	return time.Unix(0, int64(ns)), true
 }
 
-// CallDeadline returns the deadline of the call the process is handling:
-// the caller's (on this node, the deadline of its ctx; from another node,
-// the request's arrival plus the caller's remaining time). ok is false
-// while no call is handled, or when the caller's ctx had none (the caller
-// then waits DefaultCallTimeout). It may be called from any goroutine.
-//
-// It is not the process's context.Context Deadline, which a process keeps
-// for its whole life; derive a context for the call's work with
-//
-//	if d, ok := ctx.CallDeadline(); ok {
-//		wctx, cancel := context.WithDeadline(ctx, d)
-//		defer cancel()
-//		...
-//	}
+// CallDeadline returns the deadline of the call being handled: the
+// caller's (on this node, the deadline of its ctx; from another node, the
+// request's arrival plus the caller's remaining time). On a handler's view
+// it is the view's Deadline, for good; on the process's own Context it is
+// the deadline of the call the process is handling now, ok false while it
+// handles none. ok is also false when the caller's ctx had none (the
+// caller then waits DefaultCallTimeout). It may be called from any
+// goroutine.
 func (c *Context) CallDeadline() (time.Time, bool) {
+	if v := c.call; v != nil {
+		return time.Unix(0, v.deadline), true
+	}
 	if r := c.current.Load(); r != nil {
 		return r.Deadline()
 	}
@@ -108,3 +108,80 @@ func CallerDeadline(ctx context.Context) (time.Time, bool) {
 // setRequestDeadline gives a request that came from another node its
 // caller's deadline, for the cluster transport.
 func setRequestDeadline(r *Request, d time.Time) { r.setDeadline(d) }
+
+// callView is the view of a process a request with a deadline is handled
+// with: view is a *Context that shares the process (view.process) and
+// answers Deadline, Done and Err with the request's deadline. What it
+// answers never changes, so the view obeys context.Context's contract from
+// any goroutine and after the request ended: a goroutine the handler
+// started keeps the request's deadline, the process's own Context keeps
+// none.
+type callView struct {
+	view     Context
+	deadline int64           // Unix nanoseconds
+	trace    context.Context // the handler span's context; nil if untraced
+
+	mu      sync.Mutex
+	done    chan struct{} // made by the first Done (or Err past the deadline)
+	expired bool          // done is closed: Err is DeadlineExceeded
+}
+
+// viewFor returns the Context a request is handled with: the process's own
+// when the request has no deadline, else a new view for it. trace is the
+// handler span's context (nil if the request is not traced).
+func (c *Context) viewFor(r *Request, trace context.Context) *Context {
+	ns := r.state.Load() &^ answered
+	if ns == 0 {
+		return c
+	}
+	v := &callView{deadline: int64(ns), trace: trace}
+	v.view = Context{process: c.process, call: v}
+	return &v.view
+}
+
+// doneChan is the view's Done: the first caller makes the channel, closed
+// now if the deadline has passed, else by a timer at the deadline.
+func (v *callView) doneChan() <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.done == nil {
+		v.done = make(chan struct{})
+		if d := time.Until(time.Unix(0, v.deadline)); d > 0 {
+			time.AfterFunc(d, v.expire)
+		} else {
+			close(v.done)
+			v.expired = true
+		}
+	}
+	return v.done
+}
+
+// expire closes the view's Done at its deadline.
+func (v *callView) expire() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.expired {
+		close(v.done)
+		v.expired = true
+	}
+}
+
+// err is the view's Err: DeadlineExceeded once the deadline has passed. It
+// closes Done then if the timer has not yet (or Done was never asked), so
+// that Err is non-nil exactly when Done is closed.
+func (v *callView) err() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.expired {
+		return context.DeadlineExceeded
+	}
+	if time.Now().UnixNano() < v.deadline {
+		return nil
+	}
+	if v.done == nil {
+		v.done = make(chan struct{})
+	}
+	close(v.done)
+	v.expired = true
+	return context.DeadlineExceeded
+}

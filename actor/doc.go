@@ -39,18 +39,26 @@
 // Call sends a *Request and waits for its Reply. The caller needs no
 // monitor: the callee fails every request it holds (queued, being handled,
 // or deferred for a later Reply) with its exit reason when it exits, and a
-// call to a dead process fails with NoProc at once. Pass the process's own
+// call to a dead process fails with NoProc at once. Pass the handler's
 // *Context (it is a context.Context) to Call from inside a handler; a call
 // to self then fails with ErrCallSelf instead of waiting out its deadline.
 // Contexts without a deadline get DefaultCallTimeout. A reply that comes
 // after the caller gave up is dropped. The caller's deadline reaches the
-// callee, on this node or another: while the process handles the request,
-// Context.CallDeadline reports that deadline, Request.Deadline returns it
-// for a reply given later, and a Call made with the handler's ctx passes
-// it on. The process's own context.Context never expires (its Deadline,
-// Done and Err are constant, as a context's must be). A caller whose ctx has no deadline leaves the handler without
-// one. A call (or a send) to the zero PID
-// fails at once with ErrZeroPID, which also matches NoProc. A failed call
+// callee, on this node or another, as ctx.Deadline() in the handler: a
+// request with a deadline is handled with a view of the process, a
+// *Context of its own that shares everything of the process and whose
+// Deadline, Done and Err are the caller's deadline for as long as it is
+// kept (so a goroutine the handler starts, or a context derived from the
+// view, keeps the request's deadline while the process handles others).
+// A call from the handler with that ctx passes the deadline on;
+// Request.Deadline returns it for a reply given later, and
+// Context.CallDeadline also on the process's own Context. A caller whose
+// ctx has no deadline leaves the handler the process's own Context, which
+// never expires (its Deadline, Done and Err are constant, as a context's
+// must be): compare Self(), not *Context values, to tell processes apart.
+// A view costs one allocation; its Done a timer, made on first use. A
+// call (or a send) to the zero PID fails at once with ErrZeroPID, which
+// also matches NoProc. A failed call
 // is a *CallError naming its target: the PID, or the name and node of a
 // call by name.
 //

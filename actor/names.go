@@ -23,7 +23,7 @@ func (c *Context) Register(name string) error {
 	if name == "" {
 		return ErrBadName
 	}
-	return c.node.register(name, c)
+	return c.node.register(name, &c.own)
 }
 
 func (n *Node) register(name string, c *Context) error {

@@ -47,39 +47,55 @@ const (
 	stSuspended
 )
 
-// Context is a process: its mailbox, its links and monitors, and the handle
-// its Receiver uses to act as that process. The methods that change the
-// process (Link, Monitor, TrapExit, Spawn...) may only be called from the
-// process's own goroutine, that is inside Receive or Init.
+// Context is the handle a Receiver uses to act as its process: the
+// process's PID, node, mailbox, links and monitors. The methods that change
+// the process (Link, Monitor, TrapExit, Spawn...) may only be called from
+// the process's own goroutine, that is inside Receive or Init.
 //
-// A *Context also satisfies context.Context (it never expires), so it can be
-// passed to Call: the call then knows its caller and refuses a call to self.
+// A *Context also satisfies context.Context, so it can be passed to Call:
+// the call then knows its caller and refuses a call to self. The process's
+// own *Context never expires. A call made with a deadline is handled with a
+// view of the process instead (deadline.go): a *Context of its own that
+// shares everything of the process and whose Deadline, Done and Err are the
+// caller's deadline, for as long as the view is kept.
 type Context struct {
-	// Read-mostly: set at spawn, read by senders and the process alike.
+	*process
+	// call is the request a view was made for; nil for the process's own
+	// Context. Neither field changes after the Context is made.
+	call *callView
+}
+
+// process is a process's state, shared by its own Context and the views of
+// it made for calls with a deadline.
+type process struct {
+	// Read-mostly, the first cache line: set at spawn, read by senders and
+	// the process alike. own is the process's own Context (own.process is
+	// this process): the one the process table, the names and the
+	// dispatcher hold; every field access through a Context loads it.
+	own     Context
 	node    *Node
 	self    PID
 	recv    Receiver
-	casts   CastReceiver // recv as a CastReceiver, if it is one
-	started int64        // spawn time, Unix nanoseconds (for sys's uptime)
-	dead    atomic.Bool  // state == stDead, readable without the lock
+	started int64 // spawn time, Unix nanoseconds (for sys's uptime)
 
 	// The mailbox, written by every sender under mu.
+	dead     atomic.Bool // state == stDead, readable without the lock
 	mu       sync.Mutex
 	state    uint32
 	sys      []signal
 	inbox    msgQueue
 	watchers watcherSet // monitors others hold on this process; under mu
-	_        [8]byte    // pad: keep senders' writes off the next line
 
 	// Owned by the process goroutine (hasSys is also set by senders of
-	// signals, which are rare).
+	// signals, which are rare). The record is 384 bytes, six cache lines.
 	hasSys   atomic.Bool
-	spare    []envelope
-	sysSpare []signal
-	parent   PID
 	trapExit bool
 	// Hibernate was called: release the buffers when next idle.
 	hibernating bool
+	casts       CastReceiver // recv as a CastReceiver, if it is one (read by the process only)
+	spare       []envelope
+	sysSpare    []signal
+	parent      PID
 	links       map[PID]struct{}
 	monitors    map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
 	waiters     []chan error
@@ -112,27 +128,53 @@ func (c *Context) Logger() *zerolog.Logger {
 
 type processKey struct{}
 
-// Deadline reports no deadline: a process outlives the requests it
-// handles, and a context.Context must give the same answer every time
-// (a context derived from it may ask from another goroutine, at any
-// time). The deadline of the call being handled is CallDeadline; a Call
-// made with the process as its ctx passes that deadline on.
-func (c *Context) Deadline() (time.Time, bool) { return time.Time{}, false }
+// Deadline reports the deadline of the call a view was made for (see
+// Context). The process's own Context reports none: a process outlives the
+// requests it handles, and a context.Context must give the same answer
+// every time.
+func (c *Context) Deadline() (time.Time, bool) {
+	if v := c.call; v != nil {
+		return time.Unix(0, v.deadline), true
+	}
+	return time.Time{}, false
+}
 
-// Done returns nil: a process context never expires.
-func (c *Context) Done() <-chan struct{} { return nil }
+// Done returns, for a view, a channel closed at its call's deadline (made
+// on the first Done, so a handler that never asks pays no timer); nil for
+// the process's own Context, which never expires.
+func (c *Context) Done() <-chan struct{} {
+	if v := c.call; v != nil {
+		return v.doneChan()
+	}
+	return nil
+}
 
-// Err returns nil.
-func (c *Context) Err() error { return nil }
+// Err returns context.DeadlineExceeded once a view's deadline has passed
+// (and then its Done is closed), nil before, and always nil for the
+// process's own Context.
+func (c *Context) Err() error {
+	if v := c.call; v != nil {
+		return v.err()
+	}
+	return nil
+}
 
-// Value returns the process for Arbor's own key. On a node with telemetry,
-// while a traced request is handled, it also returns what the handler's
-// span context holds (so trace.SpanFromContext(ctx) is the handler's span,
-// and a Call made with ctx is its child); read it on the process goroutine.
-// Any other key gives nil.
+// Value returns the Context itself for Arbor's own key. On a node with
+// telemetry, while a traced request is handled, it also returns what the
+// handler's span context holds (so trace.SpanFromContext(ctx) is the
+// handler's span, and a Call made with ctx is its child): a view holds the
+// span of its own request, from any goroutine; the process's own Context
+// that of the request being handled, read on the process goroutine. Any
+// other key gives nil.
 func (c *Context) Value(key any) any {
 	if _, ok := key.(processKey); ok {
 		return c
+	}
+	if v := c.call; v != nil {
+		if v.trace != nil {
+			return v.trace.Value(key)
+		}
+		return nil
 	}
 	if c.node.tel != nil {
 		return c.traceValue(key)
@@ -140,7 +182,10 @@ func (c *Context) Value(key any) any {
 	return nil
 }
 
-// FromContext returns the process a context.Context was derived from, if any.
+// FromContext returns the process a context.Context was derived from, if
+// any: the *Context it was derived from, which for a context derived in
+// the handler of a call with a deadline is that call's view of the process
+// (it acts as the process; compare Self() to tell processes apart).
 func FromContext(ctx context.Context) (*Context, bool) {
 	if c, ok := ctx.(*Context); ok {
 		return c, true
@@ -431,7 +476,7 @@ func (c *Context) invokeMsg(e envelope) (reason error) {
 		if msg.ext != nil && c.node.tel != nil {
 			reason = c.node.tel.handle(c, msg)
 		} else {
-			reason = c.recv.Receive(c, m)
+			reason = c.recv.Receive(c.viewFor(msg, nil), m)
 		}
 		c.current.Store(nil)
 		if !msg.Done() && reason == nil {

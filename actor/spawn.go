@@ -64,7 +64,7 @@ func (n *Node) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
 
 // Spawn starts a process, as Node.Spawn, from inside this process.
 func (c *Context) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
-	pid, _, err := c.node.spawn(c, r, false, false, opts)
+	pid, _, err := c.node.spawn(&c.own, r, false, false, opts)
 	return pid, err
 }
 
@@ -72,14 +72,14 @@ func (c *Context) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
 // new process's Init runs; if Init fails, the link is dropped silently and
 // the error is returned. The new process's Parent is this process.
 func (c *Context) SpawnLink(r Receiver, opts ...SpawnOption) (PID, error) {
-	pid, _, err := c.node.spawn(c, r, true, false, opts)
+	pid, _, err := c.node.spawn(&c.own, r, true, false, opts)
 	return pid, err
 }
 
 // SpawnMonitor starts a process and monitors it atomically: its Down carries
 // its real exit reason even if it exits at once.
 func (c *Context) SpawnMonitor(r Receiver, opts ...SpawnOption) (PID, Ref, error) {
-	return c.node.spawn(c, r, false, true, opts)
+	return c.node.spawn(&c.own, r, false, true, opts)
 }
 
 func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []SpawnOption) (PID, Ref, error) {
@@ -90,7 +90,9 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	if n.stopping.Load() {
 		return PID{}, Ref{}, ErrNodeStopped
 	}
-	c := &Context{node: n, recv: r, state: stStarting, trapExit: cfg.trapExit, started: time.Now().UnixNano()}
+	p := &process{node: n, recv: r, state: stStarting, trapExit: cfg.trapExit, started: time.Now().UnixNano()}
+	p.own.process = p
+	c := &p.own
 	c.casts, _ = r.(CastReceiver)
 	c.self.node = n.ident
 	n.procs.Add(1)

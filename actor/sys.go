@@ -214,7 +214,7 @@ func (n *Node) System(ctx context.Context, pid PID, fn func(p *SysProcess)) erro
 	if c == nil {
 		return NoProc
 	}
-	if self, ok := FromContext(ctx); ok && self == c {
+	if self, ok := FromContext(ctx); ok && self.process == c.process {
 		return ErrCallSelf
 	}
 	r := newSysRequest(fn, nil)
@@ -237,6 +237,9 @@ func (n *Node) SystemEach(ctx context.Context, fn func(p *SysProcess)) (missed [
 	var reqs []*sysRequest
 	var pids []PID
 	self, _ := FromContext(ctx)
+	if self != nil {
+		self = &self.own // a view of the process is the process here
+	}
 	n.table.each(func(c *Context) {
 		if c == self {
 			return
@@ -353,7 +356,7 @@ func (p *SysProcess) Memory() int {
 	const env = int(unsafe.Sizeof(envelope{}))
 	const sig = int(unsafe.Sizeof(signal{}))
 	const pidEntry = int(unsafe.Sizeof(PID{})) + 8 // map entries, roughly
-	n := int(unsafe.Sizeof(Context{}))
+	n := int(unsafe.Sizeof(process{}))
 	n += cap(c.spare)*env + cap(c.sysSpare)*sig
 	c.mu.Lock()
 	n += cap(c.inbox.inline)*env + cap(c.sys)*sig

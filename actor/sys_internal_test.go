@@ -109,7 +109,7 @@ func TestTracerBounds(t *testing.T) {
 	l := zerolog.New(&buf)
 	n := NewNode(WithLogger(zerolog.Nop()))
 	defer n.Stop(context.Background())
-	c := &Context{node: n}
+	c := &Context{process: &process{node: n}}
 	tr := newTracer(c, &TraceConfig{Logger: &l, PerSecond: 3, Limit: 5})
 	now := int64(time.Hour)
 	tr.now = func() int64 { return now }

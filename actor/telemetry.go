@@ -198,7 +198,7 @@ func (t *telemetry) recordCall(ctx context.Context, start time.Time, err error) 
 // is the child of the caller's.
 func (t *telemetry) handle(c *Context, req *Request) error {
 	if !req.ext.parent.IsValid() {
-		return c.recv.Receive(c, req)
+		return c.recv.Receive(c.viewFor(req, nil), req)
 	}
 	parent := trace.ContextWithRemoteSpanContext(context.Background(), req.ext.parent)
 	ctx, span := t.tracer.Start(parent, "arbor.handle", t.serverSpan...)
@@ -207,7 +207,7 @@ func (t *telemetry) handle(c *Context, req *Request) error {
 			attribute.String("arbor.message.type", fmt.Sprintf("%T", req.msg)))
 	}
 	req.ext.ctx = ctx
-	reason := c.recv.Receive(c, req)
+	reason := c.recv.Receive(c.viewFor(req, ctx), req)
 	req.ext.ctx = nil
 	if reason != nil {
 		span.SetStatus(codes.Error, reason.Error())

@@ -265,3 +265,43 @@ func TestTelemetryOffByDefault(t *testing.T) {
 		t.Fatal("a node without telemetry options has providers")
 	}
 }
+
+// A traced call with a deadline is handled with a view that keeps its
+// handler's span: read from another goroutine after the request ended,
+// while the process handles a second traced call, trace.SpanFromContext
+// gives the first handler's span (before, the process's ctx read the
+// request being handled, on the process goroutine only).
+func TestTelemetryViewKeepsItsSpan(t *testing.T) {
+	n, _, _ := telemetryNode(t, actor.WithRootSpans())
+	type answer struct {
+		ctx  *actor.Context
+		span trace.SpanContext
+	}
+	p, _ := n.Spawn(actor.ReceiverFunc(func(ctx *actor.Context, msg any) error {
+		if r, ok := msg.(*actor.Request); ok {
+			r.Reply(answer{ctx, trace.SpanFromContext(ctx).SpanContext()})
+		}
+		return nil
+	}))
+	var first answer
+	for i := range 2 {
+		v, err := n.Call(ctxT(t), p, "span")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := v.(answer)
+		if !a.span.IsValid() {
+			t.Fatalf("call %d: the handler had no span", i)
+		}
+		if i == 0 {
+			first = a
+			continue
+		}
+		if a.span.SpanID() == first.span.SpanID() {
+			t.Fatal("two calls, one handler span")
+		}
+	}
+	if got := trace.SpanFromContext(first.ctx).SpanContext(); !got.Equal(first.span) {
+		t.Fatalf("the first call's ctx, after the request, has span %v, want %v", got.SpanID(), first.span.SpanID())
+	}
+}

@@ -3,6 +3,7 @@ package behaviour_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/behaviour"
@@ -138,4 +139,40 @@ func ExampleInitContinue() {
 	// Output:
 	// started: true
 	// hello
+}
+
+// Lookup is a GenServer that bounds its work by its caller's deadline.
+type Lookup struct{}
+
+func (Lookup) Init(*actor.Context) (struct{}, error) { return struct{}{}, nil }
+
+func (Lookup) HandleCall(ctx *actor.Context, _ behaviour.From, _ any, s struct{}) behaviour.Result[struct{}] {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return behaviour.Reply("no deadline: the caller waits actor.DefaultCallTimeout", s)
+	}
+	// Work done under ctx (here a context derived from it) ends at the
+	// caller's deadline, or earlier.
+	wctx, cancel := context.WithTimeout(ctx, 24*time.Hour)
+	defer cancel()
+	wd, _ := wctx.Deadline()
+	return behaviour.Reply(fmt.Sprintf("%v left, work bounded by it: %v", time.Until(d).Round(time.Minute), wd.Equal(d)), s)
+}
+
+// A caller's deadline is ctx.Deadline() in the handler, on this node or
+// from another one; a call without one leaves the handler's ctx without.
+func Example_callerDeadline() {
+	n := actor.NewNode()
+	defer n.Stop(context.Background())
+	pid, _ := behaviour.Start(n, Lookup{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	v, _ := behaviour.Call(ctx, pid, "find")
+	fmt.Println(v)
+	v, _ = behaviour.Call(context.Background(), pid, "find")
+	fmt.Println(v)
+	// Output:
+	// 1h0m0s left, work bounded by it: true
+	// no deadline: the caller waits actor.DefaultCallTimeout
 }

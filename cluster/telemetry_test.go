@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
@@ -42,24 +43,47 @@ func traceChildOptions() []cluster.Option {
 	)}
 }
 
-// startHop registers "hop" on a CHILD_TRACE child.
+// startHop registers "hop" and "deadlines" on a CHILD_TRACE child.
 func startHop(c *cluster.Cluster) error {
 	if childSpans == nil {
 		return nil
+	}
+	if _, err := behaviour.Start(c.Node(), deadlineServer{}, behaviour.WithName("deadlines")); err != nil {
+		return err
 	}
 	_, err := c.Node().Spawn(hop{}, actor.WithName("hop"))
 	return err
 }
 
+// deadlineServer is a GenServer that answers any call with its handler's
+// ctx.Deadline(), as deadlineAnswer.
+type deadlineServer struct{}
+
+func (deadlineServer) Init(*actor.Context) (struct{}, error) { return struct{}{}, nil }
+
+func (deadlineServer) HandleCall(ctx *actor.Context, _ behaviour.From, _ any, s struct{}) behaviour.Result[struct{}] {
+	return behaviour.Reply(deadlineAnswer(ctx), s)
+}
+
+// deadlineAnswer is ctx's deadline as Unix nanoseconds, or "none".
+func deadlineAnswer(ctx *actor.Context) *wrapperspb.StringValue {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return wrapperspb.String("none")
+	}
+	return wrapperspb.String(strconv.FormatInt(d.UnixNano(), 10))
+}
+
 // hop answers calls of StringValues:
-//   - "pid": its PID (BytesValue, MarshalPID);
+//   - "pid": its PID (BytesValue, MarshalPID); "deadlines": the PID of
+//     the node's deadlineServer;
 //   - "root P...": opens a span "test.root", calls the first PID P with
 //     "hop" and the rest, and replies with that answer;
 //   - "hop P...": calls the first PID with the rest; with none left it
 //     replies with the trace ID of its handler's span;
 //   - "cast P", "send P": casts (sends) a StringValue to P within a span
 //     "test.root";
-//   - "deadline [P]": its handler's deadline (Unix nanoseconds or
+//   - "deadline [P]": its handler's ctx.Deadline() (Unix nanoseconds or
 //     "none"), or what P says when called with "deadline" and its ctx;
 //   - "spans": one line "name trace span parent" per ended span;
 //   - "metrics": one line "name value" per metric (a sum's total, a
@@ -80,6 +104,9 @@ func (hop) Receive(ctx *actor.Context, msg any) error {
 	switch f[0] {
 	case "pid":
 		req.Reply(wrapperspb.Bytes(cluster.MarshalPID(ctx.Self())))
+	case "deadlines":
+		pid, _ := ctx.Node().WhereIs("deadlines")
+		req.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
 	case "root", "hop":
 		var call context.Context = ctx
 		if f[0] == "root" {
@@ -136,12 +163,7 @@ func (hop) Receive(ctx *actor.Context, msg any) error {
 			req.Reply(v)
 			return nil
 		}
-		d, ok := ctx.CallDeadline()
-		if !ok {
-			req.Reply(wrapperspb.String("none"))
-			return nil
-		}
-		req.Reply(wrapperspb.String(strconv.FormatInt(d.UnixNano(), 10)))
+		req.Reply(deadlineAnswer(ctx))
 	case "spans":
 		var b strings.Builder
 		for _, sp := range childSpans.Ended() {
@@ -287,32 +309,43 @@ func TestTelemetryThreeHopTrace(t *testing.T) {
 }
 
 // A caller's deadline reaches the handler on another node as
-// ctx.Deadline() (the wire carries the remaining time), and from there one
-// more node on: the test calls a child, whose handler calls a second child
-// with its ctx. A caller without a deadline leaves the handler without.
+// ctx.Deadline() (the wire carries the remaining time), for a plain
+// process and a GenServer, and from there one more node on: the test
+// calls a child, whose handler calls a process of a second child with its
+// ctx. A caller without a deadline leaves the handler without.
 func TestCallDeadlineAcrossNodes(t *testing.T) {
 	a := startChild(t, "dla", "CHILD_TRACE=1")
 	b := startChild(t, "dlb", "CHILD_TRACE=1")
-	v, err := shared.CallNamed(ctxT(t), b.name, "hop", wrapperspb.String("pid"))
-	if err != nil {
-		t.Fatal(err)
+	pidOf := func(c *child, req string) actor.PID {
+		t.Helper()
+		v, err := shared.CallNamed(ctxT(t), c.name, "hop", wrapperspb.String(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
 	}
-	pb, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).GetValue())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pb, gsb := pidOf(b, "pid"), pidOf(b, "deadlines")
 	want := time.Now().Add(time.Hour)
 	ctx, cancel := context.WithDeadline(context.Background(), want)
 	defer cancel()
-	for _, req := range []string{"deadline", "deadline " + pidArg(pb)} {
-		v, err := shared.CallNamed(ctx, a.name, "hop", wrapperspb.String(req))
+	for _, call := range []struct{ name, req string }{
+		{"hop", "deadline"},
+		{"deadlines", "deadline"},
+		{"hop", "deadline " + pidArg(pb)},
+		{"hop", "deadline " + pidArg(gsb)},
+	} {
+		v, err := shared.CallNamed(ctx, a.name, call.name, wrapperspb.String(call.req))
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := v.(*wrapperspb.StringValue).GetValue()
 		ns, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			t.Fatalf("%s: the handler answered %q", req, s)
+			t.Fatalf("%s %s: the handler answered %q", call.name, call.req, s)
 		}
 		// The wire carries the remaining time in whole milliseconds,
 		// counted again from the request's arrival (one machine, one
@@ -321,15 +354,20 @@ func TestCallDeadlineAcrossNodes(t *testing.T) {
 		// bounds: a loaded machine).
 		got := time.Unix(0, ns)
 		if got.Before(want.Add(-time.Second)) || got.After(want.Add(time.Minute)) {
-			t.Fatalf("%s: the handler saw deadline %v, want about %v", req, got, want)
+			t.Fatalf("%s %s: the handler saw deadline %v, want about %v", call.name, call.req, got, want)
 		}
 	}
-	v, err = shared.CallNamed(context.Background(), a.name, "hop", wrapperspb.String("deadline "+pidArg(pb)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := v.(*wrapperspb.StringValue).GetValue(); s != "none" {
-		t.Fatalf("a call without a deadline gave the handler %q", s)
+	for _, call := range []struct{ name, req string }{
+		{"deadlines", "deadline"},
+		{"hop", "deadline " + pidArg(gsb)},
+	} {
+		v, err := shared.CallNamed(context.Background(), a.name, call.name, wrapperspb.String(call.req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := v.(*wrapperspb.StringValue).GetValue(); s != "none" {
+			t.Fatalf("%s %s: a call without a deadline gave the handler %q", call.name, call.req, s)
+		}
 	}
 }
 

@@ -287,10 +287,17 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	// A process's *actor.Context (or a handler's view of it) ends only at
+	// its deadline, which the timer waits for: asking its Done would arm
+	// a timer of the view's as well.
+	var done <-chan struct{}
+	if _, isProc := ctx.(*actor.Context); !isProc {
+		done = ctx.Done()
+	}
 	var res callResult
 	select {
 	case res = <-ch:
-	case <-ctx.Done():
+	case <-done:
 		res = t.abandon(p, id, ch, ctx.Err())
 	case <-timer.C:
 		res = t.abandon(p, id, ch, context.DeadlineExceeded)
