@@ -200,6 +200,11 @@ func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
 // callTraced is call; tr, when set, is the caller's span the request
 // carries to its handler.
 func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt) (any, error) {
+	// A ctx that is already done makes no request: the callee never sees
+	// it (otherwise a reply already on its way could win over the ctx).
+	if err := ctx.Err(); err != nil {
+		return nil, &CallError{PID: to, Reason: err}
+	}
 	if to.node != n.ident {
 		if to.node == nil {
 			return nil, &CallError{Reason: ErrZeroPID}

@@ -345,3 +345,45 @@ func TestNestedCallEndsAtTheDeadline(t *testing.T) {
 		}
 	})
 }
+
+// counter answers every request and counts the requests it saw.
+type counter struct{ seen chan<- struct{} }
+
+func (c counter) Receive(_ *actor.Context, msg any) error {
+	if req, ok := msg.(*actor.Request); ok {
+		c.seen <- struct{}{}
+		req.Reply("ok")
+	}
+	return nil
+}
+
+// A Call with a ctx that is already done fails with the ctx's error every
+// time and never reaches the callee, even one that answers at once.
+func TestCallWithDoneContextMakesNoRequest(t *testing.T) {
+	n := newNode(t)
+	seen := make(chan struct{}, 1000)
+	pid, err := n.Spawn(counter{seen: seen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	for _, tc := range []struct {
+		ctx  context.Context
+		want error
+	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
+		for range 200 {
+			if _, err := n.Call(tc.ctx, pid, "x"); !errors.Is(err, tc.want) {
+				t.Fatalf("Call with a done ctx: %v, want %v", err, tc.want)
+			}
+		}
+	}
+	if _, err := n.Call(context.Background(), pid, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(seen); got != 1 {
+		t.Fatalf("the callee saw %d requests, want only the last call's", got)
+	}
+}
