@@ -72,3 +72,222 @@ func TestWithNodeOriginCrossesTheNetwork(t *testing.T) {
 		t.Fatalf("a call with a plain context: %v, %v", v, err)
 	}
 }
+
+// watcher is a process that monitors (or links to, trapping exits) the
+// PIDs it is sent and hands every Down and Exit to got.
+type watcher struct {
+	got chan any
+}
+
+type watchCmd struct {
+	pid  actor.PID
+	link bool
+}
+
+func (w watcher) Receive(ctx *actor.Context, msg any) error {
+	switch m := msg.(type) {
+	case watchCmd:
+		if m.link {
+			ctx.TrapExit(true)
+			ctx.Link(m.pid)
+		} else {
+			ctx.Monitor(m.pid)
+		}
+		w.got <- "watching"
+	case actor.Down, actor.Exit:
+		w.got <- m
+	}
+	return nil
+}
+
+func startWatcher(t *testing.T, n *cluster.Cluster, target actor.PID, link bool) chan any {
+	t.Helper()
+	got := make(chan any, 4)
+	w, err := n.Node().Spawn(watcher{got: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Node().Send(w, watchCmd{pid: target, link: link}); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(t, got); m != "watching" {
+		t.Fatalf("watcher: %v", m)
+	}
+	return got
+}
+
+func next(t *testing.T, ch chan any) any {
+	t.Helper()
+	select {
+	case m := <-ch:
+		return m
+	case <-ctxT(t).Done():
+		t.Fatal("nothing arrived")
+		return nil
+	}
+}
+
+func idleOn(t *testing.T, n *cluster.Cluster) actor.PID {
+	t.Helper()
+	pid, err := n.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		if r, ok := msg.(*actor.Request); ok {
+			if _, ok := r.Message().(*wrapperspb.StringValue); ok {
+				return nil // never answers
+			}
+			r.Reply(r.Message())
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// TestProbeCrashFiresNoConnection: monitors and links across nodes fire
+// with actor.NoConnection when the other node dies as with kill -9, and a
+// pending call to it fails promptly with it; subscribers get NodeDown and,
+// after the restart, NodeUp; a PID of the earlier boot gets NoProc.
+func TestProbeCrashFiresNoConnection(t *testing.T) {
+	c := clustertest.Start(t, 2)
+	a, b := c.Node(0), c.Node(1)
+	target := idleOn(t, b)
+	mon := startWatcher(t, a, target, false)
+	lnk := startWatcher(t, a, target, true)
+	nodes := newInbox(t, a)
+	if err := a.MonitorNodes(nodes.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := actor.Call(actor.WithNode(ctxT(t), a.Node()), target, wrapperspb.String("hang"))
+		callErr <- err
+	}()
+	bName := b.Name()
+	if err := c.Crash(ctxT(t), b); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := next(t, mon).(actor.Down); !ok || d.PID != target || !errors.Is(d.Reason, actor.NoConnection) {
+		t.Fatalf("monitor: %v, want Down NoConnection", d)
+	}
+	if e, ok := next(t, lnk).(actor.Exit); !ok || e.From != target || !errors.Is(e.Reason, actor.NoConnection) {
+		t.Fatalf("link: %v, want Exit NoConnection", e)
+	}
+	select {
+	case err := <-callErr:
+		if !errors.Is(err, actor.NoConnection) {
+			t.Fatalf("pending call: %v, want NoConnection", err)
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("the pending call did not fail")
+	}
+	if d := recv[cluster.NodeDown](t, nodes); d.Node != bName {
+		t.Fatalf("NodeDown %v", d)
+	}
+	b2, err := c.Restart(ctxT(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := recv[cluster.NodeUp](t, nodes); u.Node != bName {
+		t.Fatalf("NodeUp %v", u)
+	}
+	_ = b2
+	ctx := actor.WithNode(ctxT(t), a.Node())
+	if _, err := actor.Call(ctx, target, wrapperspb.Int32(1)); !errors.Is(err, actor.NoProc) {
+		t.Fatalf("a call to a PID of the earlier boot: %v, want NoProc", err)
+	}
+	mon2 := startWatcher(t, a, target, false)
+	if d, ok := next(t, mon2).(actor.Down); !ok || !errors.Is(d.Reason, actor.NoProc) {
+		t.Fatalf("a monitor of a PID of the earlier boot: %v, want Down NoProc", d)
+	}
+}
+
+// TestProbeExitReasonsCross: a monitor across nodes gets the process's
+// own exit reason; a clean StopNode gives Killed to monitors and NodeDown
+// with ErrNodeLeft.
+func TestProbeExitReasonsCross(t *testing.T) {
+	c := clustertest.Start(t, 2)
+	a, b := c.Node(0), c.Node(1)
+	boom := errors.New("boom")
+	dying, err := b.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		if _, ok := msg.(*wrapperspb.StringValue); ok {
+			return boom
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	normal := idleOn(t, b)
+	mon := startWatcher(t, a, dying, false)
+	monN := startWatcher(t, a, normal, false)
+	if err := actor.Send(actor.WithNode(ctxT(t), a.Node()), dying, wrapperspb.String("die")); err != nil {
+		t.Fatal(err)
+	}
+	d, ok := next(t, mon).(actor.Down)
+	if !ok || d.Reason == nil || d.Reason.Error() != boom.Error() {
+		t.Fatalf("monitor of a crash across nodes: %v, want Down boom", d)
+	}
+	if err := b.Node().Exit(normal, actor.Normal); err != nil {
+		t.Fatal(err)
+	}
+	// An exit signal Normal does not kill a process (OTP): nothing comes.
+	if err := b.Node().Exit(normal, actor.Shutdown); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := next(t, monN).(actor.Down); !ok || !errors.Is(d.Reason, actor.Shutdown) {
+		t.Fatalf("monitor of a process shut down across nodes: %v, want Down Shutdown", d)
+	}
+
+	other := idleOn(t, b)
+	monK := startWatcher(t, a, other, false)
+	nodes := newInbox(t, a)
+	if err := a.MonitorNodes(nodes.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopNode(ctxT(t), b); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := next(t, monK).(actor.Down); !ok || !errors.Is(d.Reason, actor.Killed) {
+		t.Fatalf("monitor of a process of a node that stopped: %v, want Down Killed", d)
+	}
+	if d := recv[cluster.NodeDown](t, nodes); !errors.Is(d.Reason, cluster.ErrNodeLeft) {
+		t.Fatalf("NodeDown %v, want ErrNodeLeft", d)
+	}
+}
+
+// TestProbeOrderPerPair: messages from one process to a process of
+// another node arrive in order, interleaved with calls.
+func TestProbeOrderPerPair(t *testing.T) {
+	c := clustertest.Start(t, 2)
+	a, b := c.Node(0), c.Node(1)
+	ib := newInbox(t, b)
+	done := make(chan error, 1)
+	sender, err := a.Node().Spawn(actor.ReceiverFunc(func(ctx *actor.Context, msg any) error {
+		if msg != "go" {
+			return nil
+		}
+		for i := range 500 {
+			if err := ctx.Send(ib.PID(), wrapperspb.Int32(int32(i))); err != nil {
+				done <- err
+				return nil
+			}
+		}
+		done <- nil
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Node().Send(sender, "go"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		if got := recv[*wrapperspb.Int32Value](t, ib); got.GetValue() != int32(i) {
+			t.Fatalf("message %d arrived as %d", i, got.GetValue())
+		}
+	}
+}
