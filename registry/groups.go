@@ -241,7 +241,7 @@ func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any)
 }
 
 // Leave removes pid from group. Errors: ErrBadName, ErrNotLocal,
-// ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
+// ErrNotAlive for the zero PID, ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 	err := s.checkWrite(group, pid)
 	switch {

@@ -712,3 +712,24 @@ func TestPublishNotProtoAcrossNodes(t *testing.T) {
 		t.Fatalf("Publish of a proto message: %d, %v", n, err)
 	}
 }
+
+// TestZeroPIDWritesNotAlive: a write about the zero PID fails with
+// ErrNotAlive (it names no process), on one node and in a replicated
+// scope. It failed with ErrNotLocal, "process of another node".
+func TestZeroPIDWritesNotAlive(t *testing.T) {
+	_, local, _ := newScope(t)
+	p := startProbe(t, 2, nil)
+	ctx := ctxT(t)
+	for i, r := range []*registry.Registry{local, p.regs[0]} {
+		for op, err := range map[string]error{
+			"register":   r.Register(ctx, "s", "x", actor.PID{}, nil),
+			"join":       r.Join(ctx, "s", "g", actor.PID{}, nil),
+			"unregister": r.Unregister(ctx, "s", "x", actor.PID{}),
+			"leave":      r.Leave(ctx, "s", "g", actor.PID{}),
+		} {
+			if !errors.Is(err, registry.ErrNotAlive) {
+				t.Errorf("registry %d: %s of the zero PID: %v, want ErrNotAlive", i, op, err)
+			}
+		}
+	}
+}
