@@ -733,3 +733,88 @@ func TestZeroPIDWritesNotAlive(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeRaceConflict: two nodes register the same name for their own
+// processes at the same moment, with no netsplit: every node ends with
+// one holder, the same everywhere; the default resolver kills the other
+// with a *ConflictError; each node's callbacks replay to its table.
+func TestProbeRaceConflict(t *testing.T) {
+	p := startProbe(t, 3, nil)
+	ctx := ctxT(t)
+	for round := range 10 {
+		name := fmt.Sprintf("race%d", round)
+		a, b := spawn(t, p.c.Node(0).Node()), spawn(t, p.c.Node(1).Node())
+		aExit, bExit := p.c.Node(0).Node().WatchExit(a), p.c.Node(1).Node().WatchExit(b)
+		var aErr, bErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); aErr = p.regs[0].Register(ctx, "s", name, a, nil) }()
+		go func() { defer wg.Done(); bErr = p.regs[1].Register(ctx, "s", name, b, nil) }()
+		wg.Wait()
+		for _, err := range []error{aErr, bErr} {
+			if err != nil && !errors.Is(err, registry.ErrTaken) {
+				t.Fatal(err)
+			}
+		}
+		var holder actor.PID
+		testkit.Eventually(t, converge, func() error {
+			pid, _, err := p.regs[2].Lookup("s", name)
+			if err != nil {
+				return err
+			}
+			for i, r := range p.regs {
+				if got, _, _ := r.Lookup("s", name); got != pid {
+					return fmt.Errorf("node %d: %v, node 3: %v", i, got, pid)
+				}
+			}
+			holder = pid
+			return nil
+		})
+		exited, loserErr := bExit, bErr
+		if holder == b {
+			exited, loserErr = aExit, aErr
+		}
+		if loserErr != nil {
+			continue // refused at once: it never held the name, and lives on
+		}
+		select {
+		case err := <-exited:
+			var ce *registry.ConflictError
+			if !errors.As(err, &ce) || ce.Name != name {
+				t.Fatalf("round %d: the loser exited with %v", round, err)
+			}
+		case <-ctx.Done():
+			t.Fatal("no exit")
+		}
+	}
+	p.waitReplay(t)
+}
+
+// TestProbeLateScope: a node that adds the scope after the others have
+// names gets them all (with RemoteScopeNodeUp), and its own names reach
+// the others.
+func TestProbeLateScope(t *testing.T) {
+	p := startProbe(t, 3, []int{2})
+	ctx := ctxT(t)
+	w := spawn(t, p.c.Node(0).Node())
+	if err := p.regs[0].Register(ctx, "s", "early", w, wrapperspb.String("e")); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs[:2], "early", w)
+	late := &events{}
+	p.hs[2] = late
+	if err := p.regs[2].AddScope("s", registry.WithEventHandler(late)); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "early", w)
+	evs := p.waitEvents(t, 2, "registered", "early", 1)
+	if evs[0].reason != (registry.RemoteScopeNodeUp{Scope: "s", Node: p.c.Node(0).Name()}) || metaString(evs[0].meta) != "e" {
+		t.Fatalf("late node: %v", evs[0])
+	}
+	w3 := spawn(t, p.c.Node(2).Node())
+	if err := p.regs[2].Register(ctx, "s", "late", w3, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "late", w3)
+	p.waitReplay(t)
+}
