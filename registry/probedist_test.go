@@ -342,6 +342,13 @@ func TestProbeMetaNotProto(t *testing.T) {
 	if err := p.regs[0].Join(ctx, "s", "g", w, nil); err != nil {
 		t.Fatal(err)
 	}
+	waitHolder(t, p.regs, "a", w)
+	testkit.Eventually(t, converge, func() error {
+		if ok, _ := p.regs[1].IsMember("s", "g", w); !ok {
+			return errors.New("not yet a member on node 2")
+		}
+		return nil
+	})
 	for i, r := range p.regs {
 		if _, _, err := r.Update(ctx, "s", "a", func(actor.PID, any) any { return notProto{2} }); !errors.Is(err, registry.ErrMetaNotProto) {
 			t.Fatalf("node %d: Update to a struct: %v", i, err)
