@@ -190,8 +190,10 @@ func NodeFromContext(ctx context.Context) (*Node, bool) {
 	return n, ok
 }
 
-// WithNode returns a context that names n as the origin of Calls made with
-// it from outside any process, for PIDs of other nodes.
+// WithNode returns a context that names n as the origin of Calls, Sends
+// and Casts made with it from outside any process: a PID of another node
+// is reached from n, over n's cluster, even when that node runs in the
+// same Go process (cluster/clustertest's in-memory network).
 func WithNode(ctx context.Context, n *Node) context.Context {
 	return context.WithValue(ctx, nodeKey{}, n)
 }

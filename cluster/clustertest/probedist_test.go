@@ -8,6 +8,7 @@ import (
 	"errors"
 	"testing"
 
+	pa "github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -289,5 +290,48 @@ func TestProbeOrderPerPair(t *testing.T) {
 		if got := recv[*wrapperspb.Int32Value](t, ib); got.GetValue() != int32(i) {
 			t.Fatalf("message %d arrived as %d", i, got.GetValue())
 		}
+	}
+}
+
+// TestProtoActorPIDsAcrossMemoryNodes: a protoactor actor spawned with the
+// actor system of one node of the in-memory network has a PID that names
+// its node, so another node's Cluster.Proxy reaches it there (docs/
+// protoactor.md, step 6), as on the real network. Every node's actors
+// carried protoactor's "nonhost": a node took another's actor for one of
+// its own, and its proxy named a process of its own actor system (noproc,
+// or another actor with the same id).
+func TestProtoActorPIDsAcrossMemoryNodes(t *testing.T) {
+	c := clustertest.Start(t, 2)
+	a, b := c.Node(0), c.Node(1)
+	respond := func(on string) *pa.Props {
+		return pa.PropsFromFunc(func(ctx pa.Context) {
+			if m, ok := ctx.Message().(*wrapperspb.StringValue); ok {
+				ctx.Respond(wrapperspb.String(on + ":" + m.GetValue()))
+			}
+		})
+	}
+	onA := a.Node().ActorSystem().Root.Spawn(respond("a")) // the same id as b's below
+	onB := b.Node().ActorSystem().Root.Spawn(respond("b"))
+	if onA.Address == onB.Address {
+		t.Fatalf("actors of two nodes share the address %q", onA.Address)
+	}
+	px, err := a.Proxy(ctxT(t), onB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if px.NodeName() != b.Name() {
+		t.Fatalf("proxy of b's actor %v runs on %s, want %s", onB, px.NodeName(), b.Name())
+	}
+	v, err := a.Node().Call(ctxT(t), px, wrapperspb.String("x"))
+	if err != nil || v.(*wrapperspb.StringValue).GetValue() != "b:x" {
+		t.Fatalf("call through the proxy: %v, %v, want b:x", v, err)
+	}
+	local, err := a.Proxy(ctxT(t), onA)
+	if err != nil || local.NodeName() != a.Name() {
+		t.Fatalf("proxy of a's own actor: %v, %v", local, err)
+	}
+	v, err = a.Node().Call(ctxT(t), local, wrapperspb.String("y"))
+	if err != nil || v.(*wrapperspb.StringValue).GetValue() != "a:y" {
+		t.Fatalf("call through the local proxy: %v, %v, want a:y", v, err)
 	}
 }
