@@ -825,3 +825,99 @@ func TestProbeLateScope(t *testing.T) {
 	waitHolder(t, p.regs, "late", w3)
 	p.waitReplay(t)
 }
+
+// TestProbeViaAcrossNodes: a process started with Via on one node is
+// reached by name with registry.Call, Cast and Send from another node.
+func TestProbeViaAcrossNodes(t *testing.T) {
+	p := startProbe(t, 2, nil)
+	got := make(chan any, 4)
+	pid, err := p.c.Node(0).Node().Spawn(echo{got: got}, registry.Via("s", "svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "svc", pid)
+	ctx := actor.WithNode(ctxT(t), p.c.Node(1).Node())
+	v, err := registry.Call(ctx, "s", "svc", wrapperspb.String("c"))
+	if err != nil || metaString(v) != "c" {
+		t.Fatalf("Call by name from the other node: %v, %v", v, err)
+	}
+	if err := registry.Cast(ctx, "s", "svc", wrapperspb.String("cast")); err != nil {
+		t.Fatal(err)
+	}
+	if err := registry.Send(ctx, "s", "svc", wrapperspb.String("send")); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"cast", "send"} {
+		select {
+		case m := <-got:
+			if metaString(m) != want {
+				t.Fatalf("got %v, want %s", m, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s did not arrive", want)
+		}
+	}
+	if _, err := registry.Call(ctx, "s", "nobody", wrapperspb.String("c")); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Fatalf("Call of a free name: %v", err)
+	}
+}
+
+type keepNeither struct{ *events }
+
+func (keepNeither) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
+	return actor.PID{}
+}
+
+// TestProbeResolverNeither: a resolver that keeps neither claim frees the
+// name on every node after the heal, kills neither process, and every
+// node that showed a claim reports its removal with ConflictResolution.
+func TestProbeResolverNeither(t *testing.T) {
+	regs, hs := map[string]*registry.Registry{}, map[string]*events{}
+	var mu sync.Mutex
+	c := clustertest.Start(t, 3, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		reg, h := registry.NewCluster(node), &events{}
+		mu.Lock()
+		regs[node.Name()], hs[node.Name()] = reg, h
+		mu.Unlock()
+		return reg.AddScope("s", registry.WithEventHandler(keepNeither{h}))
+	}))
+	p := &probeCluster{c: c}
+	for _, n := range c.Nodes() {
+		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
+	}
+	for i := range p.regs {
+		waitScopeNodes(t, p.regs[i], c, i)
+	}
+	n1, n2, n3 := c.Node(0), c.Node(1), c.Node(2)
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2, n3})
+	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
+	waitScopeNodes(t, p.regs[1], c, 1, n3.Name())
+	ctx := ctxT(t)
+	a, b := spawn(t, n1.Node()), spawn(t, n2.Node())
+	if err := p.regs[0].Register(ctx, "s", "x", a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.regs[1].Register(ctx, "s", "x", b, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs[2:], "x", b)
+	c.HealAll()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "x", actor.PID{})
+	if !n1.Node().IsAlive(a) || !n2.Node().IsAlive(b) {
+		t.Fatal("a resolver that keeps neither killed a process")
+	}
+	for i := range 3 {
+		syncScope(t, p.scope(t, i))
+		evs := p.hs[i].of("unregistered", "x")
+		if len(evs) == 0 {
+			t.Fatalf("node %d: no unregistered x", i)
+		}
+		if _, ok := evs[len(evs)-1].reason.(registry.ConflictResolution); !ok {
+			t.Fatalf("node %d: last removal %v, want ConflictResolution", i, evs[len(evs)-1])
+		}
+	}
+	p.waitReplay(t)
+}
