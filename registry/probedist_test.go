@@ -366,10 +366,46 @@ func TestProbeMetaNotProto(t *testing.T) {
 			t.Fatalf("node %d: member meta %v after refused updates", i, ms[0].Meta)
 		}
 	}
-	// A typed nil proto is nil metadata, not a crash.
+}
+
+// TestMetaNilMessageRefused: metadata that is a nil pointer of a message
+// type is refused with ErrMetaNotProto, locally and forwarded, for
+// Register, Join, Update and UpdateMember. It was accepted: the owner kept
+// the nil pointer and every other node decoded an empty message, so the
+// nodes disagreed on the entry's metadata.
+func TestMetaNilMessageRefused(t *testing.T) {
+	p := startProbe(t, 2, nil)
+	ctx := ctxT(t)
+	w := spawn(t, p.c.Node(0).Node())
 	var nilMsg *wrapperspb.StringValue
-	if err := p.regs[1].Register(ctx, "s", "b", w, nilMsg); err != nil && !errors.Is(err, registry.ErrMetaNotProto) {
-		t.Fatalf("Register with a typed nil proto: %v", err)
+	for i, r := range p.regs {
+		if err := r.Register(ctx, "s", "b", w, nilMsg); !errors.Is(err, registry.ErrMetaNotProto) {
+			t.Fatalf("node %d: Register with a nil *StringValue: %v, want ErrMetaNotProto", i, err)
+		}
+		if err := r.Join(ctx, "s", "g", w, nilMsg); !errors.Is(err, registry.ErrMetaNotProto) {
+			t.Fatalf("node %d: Join with a nil *StringValue: %v, want ErrMetaNotProto", i, err)
+		}
+	}
+	if err := p.regs[0].Register(ctx, "s", "b", w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.regs[0].Join(ctx, "s", "g", w, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "b", w)
+	testkit.Eventually(t, converge, func() error {
+		if ok, _ := p.regs[1].IsMember("s", "g", w); !ok {
+			return errors.New("not yet a member on node 2")
+		}
+		return nil
+	})
+	for i, r := range p.regs {
+		if _, _, err := r.Update(ctx, "s", "b", func(actor.PID, any) any { return nilMsg }); !errors.Is(err, registry.ErrMetaNotProto) {
+			t.Fatalf("node %d: Update to a nil *StringValue: %v, want ErrMetaNotProto", i, err)
+		}
+		if _, err := r.UpdateMember(ctx, "s", "g", w, func(any) any { return nilMsg }); !errors.Is(err, registry.ErrMetaNotProto) {
+			t.Fatalf("node %d: UpdateMember to a nil *StringValue: %v, want ErrMetaNotProto", i, err)
+		}
 	}
 }
 
