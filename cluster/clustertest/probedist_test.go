@@ -222,6 +222,11 @@ func TestProbeExitReasonsCross(t *testing.T) {
 	normal := idleOn(t, b)
 	mon := startWatcher(t, a, dying, false)
 	monN := startWatcher(t, a, normal, false)
+	// b stops normal itself, below: a call behind the monitor on a's
+	// queue to b makes sure b has set the monitor up first.
+	if _, err := actor.Call(actor.WithNode(ctxT(t), a.Node()), normal, wrapperspb.Int32(0)); err != nil {
+		t.Fatal(err)
+	}
 	if err := actor.Send(actor.WithNode(ctxT(t), a.Node()), dying, wrapperspb.String("die")); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +237,8 @@ func TestProbeExitReasonsCross(t *testing.T) {
 	if err := b.Node().Exit(normal, actor.Normal); err != nil {
 		t.Fatal(err)
 	}
-	// An exit signal Normal does not kill a process (OTP): nothing comes.
+	// An exit signal Normal does not kill a process (OTP): the next Down
+	// is the Shutdown's.
 	if err := b.Node().Exit(normal, actor.Shutdown); err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +248,12 @@ func TestProbeExitReasonsCross(t *testing.T) {
 
 	other := idleOn(t, b)
 	monK := startWatcher(t, a, other, false)
+	// The monitor travels a's queue to b: a call behind it on the same
+	// queue returns once b has set it up (else the stop below may kill
+	// other first, and the monitor then rightly gets NoProc).
+	if _, err := actor.Call(actor.WithNode(ctxT(t), a.Node()), other, wrapperspb.Int32(0)); err != nil {
+		t.Fatal(err)
+	}
 	nodes := newInbox(t, a)
 	if err := a.MonitorNodes(nodes.PID(), true); err != nil {
 		t.Fatal(err)
