@@ -123,8 +123,8 @@ func Call(ctx context.Context, pid PID, msg any) (any, error) {
 }
 
 // Send delivers msg to pid from the process ctx was derived from, or, outside
-// any process, from the node that owns pid (or the node set with WithNode).
-// See Node.Send for the errors.
+// any process, from the node set with WithNode (or, without one, from the
+// node that owns pid). See Node.Send for the errors.
 func Send(ctx context.Context, pid PID, msg any) error {
 	n, from := origin(ctx, pid)
 	if n == nil {
@@ -145,18 +145,24 @@ func remoteOrZero(pid PID) error {
 	return ErrRemote
 }
 
-// origin finds the node and process a message to pid is sent from.
+// origin finds the node and process a message to pid is sent from: the
+// process ctx comes from, else the node set with WithNode, else pid's own
+// node when it runs in this Go process. The node set with WithNode comes
+// before pid's own: several nodes may share one Go process (the
+// in-memory network of cluster/clustertest), and a message from one of
+// them to a process of another must cross their network, with its faults
+// and its wire rules, not be delivered by the owner as if sent locally.
 func origin(ctx context.Context, pid PID) (*Node, PID) {
 	if c, ok := FromContext(ctx); ok {
 		return c.node, c.self
+	}
+	if nc, ok := ctx.Value(nodeKey{}).(*Node); ok && nc != nil {
+		return nc, PID{}
 	}
 	if pid.node != nil {
 		if n := pid.node.local.Load(); n != nil {
 			return n, PID{}
 		}
-	}
-	if nc, ok := ctx.Value(nodeKey{}).(*Node); ok {
-		return nc, PID{}
 	}
 	return nil, PID{}
 }
@@ -184,8 +190,10 @@ func NodeFromContext(ctx context.Context) (*Node, bool) {
 	return n, ok
 }
 
-// WithNode returns a context that names n as the origin of Calls made with
-// it from outside any process, for PIDs of other nodes.
+// WithNode returns a context that names n as the origin of Calls, Sends
+// and Casts made with it from outside any process: a PID of another node
+// is reached from n, over n's cluster, even when that node runs in the
+// same Go process (cluster/clustertest's in-memory network).
 func WithNode(ctx context.Context, n *Node) context.Context {
 	return context.WithValue(ctx, nodeKey{}, n)
 }

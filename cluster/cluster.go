@@ -196,6 +196,11 @@ func startOnMemory(ctx context.Context, name string, cfg config) (*Cluster, erro
 		return nil, err
 	}
 	node := actor.NewNode(append(slices.Clone(cfg.nodeOpts), actor.WithNodeName(full), actor.WithLogger(*cfg.logger))...)
+	// protoactor remote would give the actor system the node's address;
+	// without it every node's actors would carry protoactor's "nonhost",
+	// and a node would take another's protoactor PID for one of its own
+	// (Proxy, ProtoPID). protoactor still resolves "nonhost" locally.
+	node.ActorSystem().ProcessRegistry.Address = advertise
 	log := node.Logger().With().Str("component", "cluster").Logger()
 	t := newTransport(node, cfg, log)
 	t.dialer = t.memoryDialer(cfg.memory, advertise)

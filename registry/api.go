@@ -183,13 +183,21 @@ func (r *Registry) GroupCount(scope string) (int, error) {
 	return s.GroupCount(), nil
 }
 
-// Publish is Scope.Publish in scope.
+// Publish is Scope.Publish in scope. It also says when msg could not
+// reach some members because it cannot cross nodes: the count is then
+// short of them, and the error (an *OpError) wraps the send's
+// cluster.ErrNotProtoMessage or cluster.ErrTooLarge. A member that exited
+// meanwhile is not an error.
 func (r *Registry) Publish(ctx context.Context, scope, group string, msg any) (int, error) {
 	s, err := r.scopeFor("publish to", scope, "", group, actor.PID{})
 	if err != nil {
 		return 0, err
 	}
-	return s.Publish(ctx, group, msg), nil
+	n, err := s.publish(ctx, group, msg, false)
+	if err != nil {
+		return n, &OpError{Op: "publish to", Scope: scope, Group: group, Err: err}
+	}
+	return n, nil
 }
 
 // LocalPublish is Scope.LocalPublish in scope.

@@ -37,9 +37,12 @@ var (
 	// ErrNotAlive is returned by Register and Join for a process that is not
 	// alive.
 	ErrNotAlive = errors.New("registry: process not alive")
-	// ErrNotLocal is returned by writes about a process of another node: a
-	// write is done by the scope process of the process's own node, and
-	// scopes are not replicated across nodes yet.
+	// ErrNotLocal is returned by writes about a process of another node in
+	// a scope that is not replicated (a Registry made with New): a write is
+	// done by the scope process of the process's own node. In a replicated
+	// scope it is the refusal of a forwarded write by the owner's node,
+	// which does not take this node's scope process for its peer in the
+	// scope (Scope.Forged counts them there).
 	ErrNotLocal = errors.New("registry: process of another node")
 	// ErrNoNode is returned by Call, Cast and Send when their context
 	// belongs to no node: it is neither a process's *actor.Context (or

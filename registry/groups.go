@@ -2,11 +2,13 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"sort"
 	"sync/atomic"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
 )
 
 // Member is a process in a group, with the metadata it joined with.
@@ -239,7 +241,7 @@ func (s *Scope) Join(ctx context.Context, group string, pid actor.PID, meta any)
 }
 
 // Leave removes pid from group. Errors: ErrBadName, ErrNotLocal,
-// ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
+// ErrNotAlive for the zero PID, ErrNotInGroup, ErrScopeStopped, or the call's error if ctx ends first.
 func (s *Scope) Leave(ctx context.Context, group string, pid actor.PID) error {
 	err := s.checkWrite(group, pid)
 	switch {
@@ -277,36 +279,49 @@ func (s *Scope) UpdateMember(ctx context.Context, group string, pid actor.PID, f
 // Publish sends msg to every live member of group and returns how many
 // members it was delivered to (queued in their mailboxes). The sender is
 // the process ctx comes from, if any. A member on another node counts once
-// the transport accepted the message.
+// the transport accepted the message; one it refuses (msg is not a
+// proto.Message, or too large to cross) is not counted, and
+// Registry.Publish returns the transport's error for it.
 func (s *Scope) Publish(ctx context.Context, group string, msg any) int {
-	return s.publish(ctx, group, msg, false)
+	n, _ := s.publish(ctx, group, msg, false)
+	return n
 }
 
 // LocalPublish is Publish limited to the members on this node.
 func (s *Scope) LocalPublish(ctx context.Context, group string, msg any) int {
-	return s.publish(ctx, group, msg, true)
+	n, _ := s.publish(ctx, group, msg, true)
+	return n
 }
 
-func (s *Scope) publish(ctx context.Context, group string, msg any, localOnly bool) int {
+// publish sends msg to the members of group (the local ones only, if
+// localOnly) and returns how many it was delivered to and, if msg itself
+// could not reach some of them (not a proto.Message, or too large, for a
+// member of another node), the first such error: a member that exited is
+// not an error.
+func (s *Scope) publish(ctx context.Context, group string, msg any, localOnly bool) (int, error) {
 	v := s.view(group)
 	if v == nil {
-		return 0
+		return 0, nil
 	}
 	send := s.node.Send
 	if c, ok := actor.FromContext(ctx); ok {
 		send = c.Send
 	}
 	sent := 0
+	var bad error
 	for i := 0; i < v.n; i++ {
 		m := v.slots[i].Load()
 		if m == nil || localOnly && !s.node.IsLocal(m.key.pid) {
 			continue
 		}
-		if send(m.key.pid, msg) == nil {
+		err := send(m.key.pid, msg)
+		if err == nil {
 			sent++
+		} else if bad == nil && (errors.Is(err, cluster.ErrNotProtoMessage) || errors.Is(err, cluster.ErrTooLarge)) {
+			bad = err
 		}
 	}
-	return sent
+	return sent, bad
 }
 
 // Reply is a member's answer to MultiCall.

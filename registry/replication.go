@@ -928,6 +928,13 @@ func (p *scopeProc) releaseWaiters(l *peerLink) {
 // entries learnt from the nodes still up stay until their next snapshot
 // replaces them.
 func (p *scopeProc) restartRepl(ctx *actor.Context) {
+	// The dead process may have queued changes and sent itself the
+	// flushChanges that would send them: that message died with it, and a
+	// flag left set would keep this process from ever sending itself
+	// another, so no change would leave it again. The changes themselves
+	// are in the snapshots the peers get when they ask this process.
+	p.repl.flushing = false
+	p.repl.pending = p.repl.pending[:0]
 	up := map[string]bool{}
 	for _, n := range p.repl.cl.Nodes() {
 		up[n] = true

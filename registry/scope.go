@@ -187,6 +187,9 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 	if key == "" {
 		return ErrBadName
 	}
+	if pid.IsZero() {
+		return ErrNotAlive // names no process, of this node or another
+	}
 	if !s.node.IsLocal(pid) && !s.remote(pid) {
 		return ErrNotLocal
 	}
@@ -219,7 +222,7 @@ func (s *Scope) checkWriteMeta(key string, pid actor.PID, meta any) error {
 // registered by that node's scope process (the call is forwarded) and meta
 // must be a proto.Message or nil. Errors: ErrBadName, ErrNotLocal for a
 // PID of another node in a scope that is not replicated, ErrMetaNotProto,
-// ErrNotAlive if pid is not alive, a *NameError wrapping ErrTaken (with
+// ErrNotAlive if pid is not alive (or zero), a *NameError wrapping ErrTaken (with
 // the holder) if another live process holds the name, ErrScopeStopped, the
 // forwarding call's error, or the call's error if ctx ends first.
 func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta any) error {
@@ -235,7 +238,7 @@ func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta a
 }
 
 // Unregister removes name if pid holds it (forwarded to pid's node, as
-// Register). Errors: ErrBadName, ErrNotLocal,
+// Register). Errors: ErrBadName, ErrNotLocal, ErrNotAlive for the zero PID,
 // ErrNotRegistered if no live process holds the name, a *NameError wrapping
 // ErrNotOwner (with the holder) if another process holds it,
 // ErrScopeStopped, or the call's error if ctx ends first.

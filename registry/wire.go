@@ -36,6 +36,11 @@ func checkMeta(meta any) error {
 	if !ok {
 		return fmt.Errorf("%w: got %T", ErrMetaNotProto, meta)
 	}
+	if !m.ProtoReflect().IsValid() {
+		// A nil pointer of a message type: the owner would keep the nil
+		// pointer and every other node an empty message.
+		return fmt.Errorf("%w: got a nil %T (pass nil for no metadata)", ErrMetaNotProto, meta)
+	}
 	if n := proto.Size(m); n > MaxMetaBytes {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrMetaTooLarge, n, MaxMetaBytes)
 	}

@@ -23,7 +23,15 @@
 // gRPC. No node of the in-memory network starts protoactor remote or
 // gRPC, which is what lets several of them share a process under -race
 // (a node on the real network cannot: protoactor's remote replaces gRPC's
-// process-wide logger when it starts).
+// process-wide logger when it starts). Each node's protoactor actor system
+// still carries the node's address, so a protoactor actor's PID names its
+// node, as on the real network.
+//
+// A Call, Send or Cast made outside any process goes from the node named
+// with actor.WithNode(ctx, n.Node()): to a process of another node it
+// crosses the network, with its faults and its rule that messages be
+// protobuf. Without WithNode, the PID's own node sends it, as a local
+// message, since that node runs in the test's process too.
 //
 // # Faults
 //
