@@ -22,7 +22,9 @@ var (
 	// longer running (the node is stopping, or it died more often than its
 	// keeper restarts it).
 	ErrScopeStopped = errors.New("registry: scope process stopped")
-	// ErrBadName is returned for an empty scope, name or group.
+	// ErrBadName is returned for an empty scope, name or group (an empty
+	// scope is never added, so every operation on it fails with ErrBadName
+	// rather than ErrUnknownScope).
 	ErrBadName = errors.New("registry: empty scope, name or group")
 	// ErrTaken is returned by Register when another process holds the name;
 	// errors.As to *NameError gives the holder.
@@ -35,11 +37,11 @@ var (
 	// ErrNotInGroup is returned when the process is not a member of the group.
 	ErrNotInGroup = errors.New("registry: process not in group")
 	// ErrNotAlive is returned by Register and Join for a process that is not
-	// alive.
+	// alive, and by every write for the zero PID.
 	ErrNotAlive = errors.New("registry: process not alive")
-	// ErrNotLocal is returned by writes about a process of another node: a
-	// write is done by the scope process of the process's own node, and
-	// scopes are not replicated across nodes yet.
+	// ErrNotLocal is returned by writes about a process of another node in
+	// a scope that is not replicated (a Registry made with New): only the
+	// scope process of the process's own node may write about it.
 	ErrNotLocal = errors.New("registry: process of another node")
 	// ErrNoNode is returned by Call, Cast and Send when their context
 	// belongs to no node: it is neither a process's *actor.Context (or

@@ -150,6 +150,9 @@ func (r *Registry) scopeFor(op, scope, name, group string, pid actor.PID) (*Scop
 	if s, ok := (*r.scopes.Load())[scope]; ok {
 		return s, nil
 	}
+	if scope == "" {
+		return nil, &OpError{Op: op, Scope: scope, Name: name, Group: group, PID: pid, Err: ErrBadName}
+	}
 	return nil, &OpError{Op: op, Scope: scope, Name: name, Group: group, PID: pid, Err: ErrUnknownScope}
 }
 

@@ -138,8 +138,8 @@ func TestRegisterErrors(t *testing.T) {
 	if err := s.Register(ctx, "x", remote, nil); !errors.Is(err, registry.ErrNotLocal) {
 		t.Fatalf("remote pid: %v, want ErrNotLocal", err)
 	}
-	if err := s.Register(ctx, "x", actor.PID{}, nil); !errors.Is(err, registry.ErrNotLocal) {
-		t.Fatalf("zero pid: %v, want ErrNotLocal", err)
+	if err := s.Register(ctx, "x", actor.PID{}, nil); !errors.Is(err, registry.ErrNotAlive) {
+		t.Fatalf("zero pid: %v, want ErrNotAlive", err)
 	}
 	if s.Count() != 0 {
 		t.Fatalf("count %d after failed registrations", s.Count())

@@ -187,6 +187,9 @@ func (s *Scope) checkWrite(key string, pid actor.PID) error {
 	if key == "" {
 		return ErrBadName
 	}
+	if pid.IsZero() {
+		return ErrNotAlive // no process, not one of another node
+	}
 	if !s.node.IsLocal(pid) && !s.remote(pid) {
 		return ErrNotLocal
 	}

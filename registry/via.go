@@ -35,7 +35,11 @@ func Via(scope, name string, opts ...ViaOption) actor.SpawnOption {
 	return actor.WithSetup(func(c *actor.Context) error {
 		s := scopeOf(c.Node(), scope)
 		if s == nil {
-			return &OpError{Op: "register", Scope: scope, Name: name, PID: c.Self(), Err: ErrUnknownScope}
+			err := ErrUnknownScope
+			if scope == "" {
+				err = ErrBadName
+			}
+			return &OpError{Op: "register", Scope: scope, Name: name, PID: c.Self(), Err: err}
 		}
 		return s.Register(c, name, c.Self(), cfg.meta)
 	})

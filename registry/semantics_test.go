@@ -1,0 +1,259 @@
+package registry_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/internal/testkit"
+	"github.com/arbor-otp/arbor/registry"
+)
+
+type probeRec struct {
+	mu  sync.Mutex
+	evs []string
+}
+
+func (r *probeRec) add(s string) { r.mu.Lock(); r.evs = append(r.evs, s); r.mu.Unlock() }
+func (r *probeRec) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.evs...)
+}
+func (r *probeRec) OnProcessRegistered(scope, name string, pid actor.PID, meta any, reason registry.Reason) {
+	r.add(fmt.Sprintf("reg %s %v %T:%v", name, meta, reason, reason))
+}
+func (r *probeRec) OnProcessUnregistered(scope, name string, pid actor.PID, meta any, reason registry.Reason) {
+	r.add(fmt.Sprintf("unreg %s %v %T:%v", name, meta, reason, reason))
+}
+func (r *probeRec) OnRegistryProcessUpdated(scope, name string, pid actor.PID, prev, meta any, reason registry.Reason) {
+	r.add(fmt.Sprintf("upd %s %v->%v %T", name, prev, meta, reason))
+}
+func (r *probeRec) OnProcessJoined(scope, group string, pid actor.PID, meta any, reason registry.Reason) {
+	r.add(fmt.Sprintf("join %s %v %T:%v", group, meta, reason, reason))
+}
+func (r *probeRec) OnProcessLeft(scope, group string, pid actor.PID, meta any, reason registry.Reason) {
+	r.add(fmt.Sprintf("left %s %v %T:%v", group, meta, reason, reason))
+}
+func (r *probeRec) OnGroupProcessUpdated(scope, group string, pid actor.PID, prev, meta any, reason registry.Reason) {
+	r.add(fmt.Sprintf("gupd %s %v->%v %T", group, prev, meta, reason))
+}
+
+func pSpawn(t *testing.T, n *actor.Node) actor.PID {
+	t.Helper()
+	pid, err := n.Spawn(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+		switch m := msg.(type) {
+		case error:
+			return m
+		case *actor.Request:
+			m.Reply(fmt.Sprint("echo ", m.Message()))
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// TestRegistrySingleNodeSemantics drives one scope through Syn's single-node
+// contract from the public API: bad input, taken names, re-registration,
+// updates, groups, publish, multi_call, and the callbacks with their
+// reasons (Normal for API calls, ProcessExit with the exit reason).
+func TestRegistrySingleNodeSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	rec := &probeRec{}
+	if err := reg.AddScope("s", registry.WithEventHandler(rec)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := actortest.Context(t)
+	a := pSpawn(t, n)
+	b := pSpawn(t, n)
+	// bad input
+	for _, c := range []struct {
+		what string
+		err  error
+		want error
+	}{
+		{"register empty name", reg.Register(ctx, "s", "", a, nil), registry.ErrBadName},
+		{"register empty scope", reg.Register(ctx, "", "x", a, nil), registry.ErrBadName},
+		{"register unknown scope", reg.Register(ctx, "nope", "x", a, nil), registry.ErrUnknownScope},
+		{"register zero pid", reg.Register(ctx, "s", "x", actor.PID{}, nil), registry.ErrNotAlive},
+		{"join zero pid", reg.Join(ctx, "s", "g", actor.PID{}, nil), registry.ErrNotAlive},
+		{"join empty group", reg.Join(ctx, "s", "", a, nil), registry.ErrBadName},
+		{"leave not in group", reg.Leave(ctx, "s", "g", a), registry.ErrNotInGroup},
+		{"unregister not registered", reg.Unregister(ctx, "s", "x", a), registry.ErrNotRegistered},
+		{"unregister empty", reg.Unregister(ctx, "s", "", a), registry.ErrBadName},
+		{"leave empty", reg.Leave(ctx, "s", "", a), registry.ErrBadName},
+		{"leave zero pid", reg.Leave(ctx, "s", "g", actor.PID{}), registry.ErrNotAlive},
+		{"unregister zero pid", reg.Unregister(ctx, "s", "x", actor.PID{}), registry.ErrNotAlive},
+		{"join empty scope", reg.Join(ctx, "", "g", a, nil), registry.ErrBadName},
+		{"via empty scope", viaErr(n, ""), registry.ErrBadName},
+		{"via unknown scope", viaErr(n, "nope"), registry.ErrUnknownScope},
+	} {
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.what, c.err, c.want)
+		}
+	}
+	_, _, err := reg.Lookup("s", "")
+	if !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("lookup of an empty name: %v", err)
+	}
+	_, _, err = reg.Lookup("nope", "x")
+	if !errors.Is(err, registry.ErrUnknownScope) {
+		t.Errorf("lookup unknown scope: %v", err)
+	}
+	_, err = reg.Members("s", "")
+	if err != nil {
+		t.Errorf("members of an empty group: %v", err)
+	}
+	_, _, err = reg.Update(ctx, "s", "x", nil)
+	if !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("update of a free name: %v", err)
+	}
+	if err := reg.Register(ctx, "s", "x", a, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = reg.Update(ctx, "s", "x", nil)
+	if !errors.Is(err, registry.ErrUpdatePanicked) {
+		t.Errorf("update with a nil function: %v", err)
+	}
+	_, err = reg.UpdateMember(ctx, "s", "g", a, nil)
+	if !errors.Is(err, registry.ErrNotInGroup) {
+		t.Errorf("update member of a non-member: %v", err)
+	}
+
+	// taken
+	err = reg.Register(ctx, "s", "x", b, 2)
+	var ne *registry.NameError
+	if !errors.As(err, &ne) || !errors.Is(err, registry.ErrTaken) || ne.Holder != a {
+		t.Errorf("taken: %v", err)
+	}
+	err = reg.Unregister(ctx, "s", "x", b)
+	if !errors.As(err, &ne) || !errors.Is(err, registry.ErrNotOwner) || ne.Holder != a {
+		t.Errorf("not owner: %v", err)
+	}
+	// re-register same pid updates
+	if err := reg.Register(ctx, "s", "x", a, 3); err != nil {
+		t.Fatal(err)
+	}
+	p, m, err := reg.Lookup("s", "x")
+	if p != a || m != 3 || err != nil {
+		t.Errorf("lookup %v %v %v", p, m, err)
+	}
+	p2, m2, err := reg.Update(ctx, "s", "x", func(_ actor.PID, old any) any { return old.(int) + 1 })
+	if p2 != a || m2 != 4 || err != nil {
+		t.Errorf("update %v %v %v", p2, m2, err)
+	}
+	if c, _ := reg.Count("s"); c != 1 {
+		t.Errorf("count %d", c)
+	}
+	if w, err := reg.WhereIs("s", "x"); w != a || err != nil {
+		t.Errorf("whereis %v %v", w, err)
+	}
+	w, err := reg.WhereIs("s", "nobody")
+	if !w.IsZero() || !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("whereis of a free name: %v %v", w, err)
+	}
+	// dead pid
+	d := pSpawn(t, n)
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, d)
+	n.Send(d, errors.New("boom"))
+	actortest.Receive(t, ib)
+	if err := reg.Register(ctx, "s", "dead", d, nil); !errors.Is(err, registry.ErrNotAlive) {
+		t.Errorf("dead register: %v", err)
+	}
+	if err := reg.Join(ctx, "s", "g", d, nil); !errors.Is(err, registry.ErrNotAlive) {
+		t.Errorf("dead join: %v", err)
+	}
+	// groups
+	must2(t, reg.Join(ctx, "s", "g", a, "ma"))
+	must2(t, reg.Join(ctx, "s", "g", b, "mb"))
+	must2(t, reg.Join(ctx, "s", "g", a, "ma2"))
+	if c, _ := reg.MemberCount("s", "g"); c != 2 {
+		t.Errorf("membercount %d", c)
+	}
+	k, err := reg.Publish(ctx, "s", "g", "hi")
+	if k != 2 || err != nil {
+		t.Errorf("publish %d %v", k, err)
+	}
+	k, err = reg.Publish(ctx, "s", "empty", "hi")
+	if k != 0 || err != nil {
+		t.Errorf("publish to an empty group: %d %v", k, err)
+	}
+	k, err = reg.Publish(ctx, "s", "", "hi")
+	if k != 0 || err != nil {
+		t.Errorf("publish to group \"\": %d %v", k, err)
+	}
+	reps, bad, err := reg.MultiCall(ctx, "s", "g", "q")
+	if len(reps) != 2 || len(bad) != 0 || err != nil {
+		t.Errorf("multicall %v %v %v", reps, bad, err)
+	}
+	for _, r := range reps {
+		if r.Value != "echo q" || (r.PID == a) != (r.Meta == "ma2") {
+			t.Errorf("multicall reply %+v", r)
+		}
+	}
+	_, _, err = reg.MultiCall(ctx, "nope", "g", "q")
+	if !errors.Is(err, registry.ErrUnknownScope) {
+		t.Errorf("multicall unknown scope %v", err)
+	}
+	nm, err := reg.UpdateMember(ctx, "s", "g", b, func(old any) any { return "mb2" })
+	if nm != "mb2" || err != nil {
+		t.Errorf("updatemember %v %v", nm, err)
+	}
+	must2(t, reg.Leave(ctx, "s", "g", b))
+	// exit reasons
+	ib.Monitor(ctx, a)
+	n.Send(a, errors.New("crash"))
+	actortest.Receive(t, ib)
+	ib.Monitor(ctx, b)
+	n.Exit(b, actor.Kill)
+	actortest.Receive(t, ib)
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if len(rec.get()) < 10 {
+			return errors.New("few")
+		}
+		return nil
+	})
+	want := []string{
+		"reg x 1 registry.Normal:normal",
+		"upd x 1->3 registry.Normal",
+		"upd x 3->4 registry.Normal",
+		"join g ma registry.Normal:normal",
+		"join g mb registry.Normal:normal",
+		"gupd g ma->ma2 registry.Normal",
+		"gupd g mb->mb2 registry.Normal",
+		"left g mb2 registry.Normal:normal",
+		"unreg x 4 registry.ProcessExit:exit: crash",
+		"left g ma2 registry.ProcessExit:exit: crash",
+	}
+	if got := rec.get(); !slices.Equal(got, want) {
+		t.Errorf("callbacks:\n got  %q\n want %q", got, want)
+	}
+	if c, _ := reg.Count("s"); c != 0 {
+		t.Errorf("count after exit %d", c)
+	}
+	if g, _ := reg.GroupNames("s"); len(g) != 0 {
+		t.Errorf("groups after exit %v", g)
+	}
+}
+
+func viaErr(n *actor.Node, scope string) error {
+	_, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }), registry.Via(scope, "v"))
+	return err
+}
+
+func must2(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
