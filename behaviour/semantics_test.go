@@ -1,0 +1,347 @@
+package behaviour_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/behaviour"
+)
+
+type probeSrv struct {
+	mu    sync.Mutex
+	terms []error
+	held  chan behaviour.From
+}
+
+type pInc struct{}
+type pHold struct{}
+type pStop struct{ err error }
+type pStopReply struct{ err error }
+type pPanic struct{}
+type pSelf struct{}
+type pHib struct{}
+type pIdle struct{ d time.Duration }
+
+func (p *probeSrv) Init(*actor.Context) (int, error) { return 0, nil }
+func (p *probeSrv) HandleCall(c *actor.Context, f behaviour.From, req any, n int) behaviour.Result[int] {
+	switch r := req.(type) {
+	case pInc:
+		return behaviour.Reply(n+1, n+1)
+	case pHold:
+		p.held <- f
+		return behaviour.NoReply(n)
+	case pStop:
+		return behaviour.Stop(r.err, n)
+	case pStopReply:
+		return behaviour.StopReply(r.err, "bye", n)
+	case pPanic:
+		panic("kaboom")
+	case pSelf:
+		_, err := behaviour.Call(c, c.Self(), pInc{})
+		return behaviour.Reply(err, n)
+	case pHib:
+		return behaviour.Reply(n, n).Hibernate()
+	case pIdle:
+		return behaviour.Reply(n, n).Timeout(r.d)
+	}
+	return behaviour.Reply(nil, n)
+}
+func (p *probeSrv) HandleCast(c *actor.Context, msg any, n int) behaviour.Result[int] {
+	return behaviour.NoReply(n + 10)
+}
+func (p *probeSrv) HandleInfo(c *actor.Context, msg any, n int) behaviour.Result[int] {
+	if _, ok := msg.(behaviour.Timeout); ok {
+		p.held <- behaviour.From{}
+	}
+	return behaviour.NoReply(n)
+}
+func (p *probeSrv) Terminate(c *actor.Context, reason error, n int) {
+	p.mu.Lock()
+	p.terms = append(p.terms, reason)
+	p.mu.Unlock()
+}
+func (p *probeSrv) terminated() []error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]error(nil), p.terms...)
+}
+
+func startProbeSrv(t *testing.T, n *actor.Node) (*probeSrv, actor.PID) {
+	t.Helper()
+	s := &probeSrv{held: make(chan behaviour.From, 4)}
+	pid, err := behaviour.Start[int](n, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, pid
+}
+
+func waitDownOf(t *testing.T, n *actor.Node, pid actor.PID) error {
+	t.Helper()
+	ib := actortest.NewInbox(t, n)
+	if _, err := ib.Monitor(actortest.Context(t), pid); err != nil {
+		return err
+	}
+	return actortest.ReceiveAs[actor.Down](t, ib).Reason
+}
+
+func TestGenServerSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	t.Run("timeout then late reply", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		_, err := behaviour.Call(cctx, pid, pHold{})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("timed-out call: %v, want DeadlineExceeded", err)
+		}
+		f := <-s.held
+		if f.Reply("late") {
+			t.Errorf("a reply after the caller gave up reported delivered")
+		}
+		if v, err := behaviour.CallAs[int](ctx, pid, pInc{}); v != 1 || err != nil {
+			t.Errorf("server after late reply: %v %v", v, err)
+		}
+	})
+	t.Run("noreply then reply", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		go func() { f := <-s.held; f.Reply("later") }()
+		if v, err := behaviour.Call(ctx, pid, pHold{}); v != "later" || err != nil {
+			t.Errorf("deferred reply: %v %v", v, err)
+		}
+	})
+	t.Run("stop with reason", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		boom := errors.New("boom")
+		ib := actortest.NewInbox(t, n)
+		ib.Monitor(ctx, pid)
+		_, err := behaviour.Call(ctx, pid, pStop{boom})
+		if !errors.Is(err, boom) {
+			t.Errorf("call answered by Stop: %v", err)
+		}
+		if d := actortest.ReceiveAs[actor.Down](t, ib); !errors.Is(d.Reason, boom) {
+			t.Errorf("down reason %v", d.Reason)
+		}
+		if tr := s.terminated(); len(tr) != 1 || !errors.Is(tr[0], boom) {
+			t.Errorf("terminate reasons %v", tr)
+		}
+	})
+	t.Run("stop reply", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		v, err := behaviour.Call(ctx, pid, pStopReply{actor.Normal})
+		if v != "bye" || err != nil {
+			t.Errorf("stop reply: %v %v", v, err)
+		}
+		if r := waitDownOf(t, n, pid); !errors.Is(r, actor.Normal) && !errors.Is(r, actor.NoProc) {
+			t.Errorf("down %v", r)
+		}
+		if tr := s.terminated(); len(tr) != 1 || !errors.Is(tr[0], actor.Normal) {
+			t.Errorf("terminate reasons %v", tr)
+		}
+	})
+	t.Run("panic", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		_, err := behaviour.Call(ctx, pid, pPanic{})
+		var pe *actor.PanicError
+		if !errors.As(err, &pe) {
+			t.Errorf("call to panicking server: %v", err)
+		}
+		waitDownOf(t, n, pid)
+		if tr := s.terminated(); len(tr) != 1 || !errors.As(tr[0], &pe) {
+			t.Errorf("terminate reasons %v", tr)
+		}
+	})
+	t.Run("call self", func(t *testing.T) {
+		_, pid := startProbeSrv(t, n)
+		v, err := behaviour.Call(ctx, pid, pSelf{})
+		if err != nil || !errors.Is(v.(error), actor.ErrCallSelf) {
+			t.Errorf("call to self: %v %v", v, err)
+		}
+	})
+	t.Run("hibernate and idle timeout", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		behaviour.Call(ctx, pid, pHib{})
+		if v, err := behaviour.CallAs[int](ctx, pid, pInc{}); v != 1 || err != nil {
+			t.Errorf("after hibernate: %v %v", v, err)
+		}
+		behaviour.Call(ctx, pid, pIdle{d: time.Millisecond})
+		select {
+		case <-s.held:
+		case <-ctx.Done():
+			t.Fatal("no Timeout{}")
+		}
+	})
+	t.Run("cast", func(t *testing.T) {
+		_, pid := startProbeSrv(t, n)
+		if err := behaviour.Cast(ctx, pid, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := behaviour.CallAs[int](ctx, pid, pInc{}); v != 11 {
+			t.Errorf("after cast %d", v)
+		}
+		if err := behaviour.StopServer(ctx, n, pid, nil); err != nil {
+			t.Errorf("stop server %v", err)
+		}
+		if err := behaviour.Cast(ctx, pid, "x"); !errors.Is(err, actor.NoProc) {
+			t.Errorf("cast to dead: %v", err)
+		}
+		if _, err := behaviour.Call(ctx, pid, pInc{}); !errors.Is(err, actor.NoProc) {
+			t.Errorf("call to dead: %v", err)
+		}
+		if err := behaviour.StopServer(ctx, n, pid, nil); !errors.Is(err, actor.NoProc) {
+			t.Errorf("stop dead: %v", err)
+		}
+	})
+	t.Run("stop server reason", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		r := errors.New("custom")
+		if err := behaviour.StopServer(ctx, n, pid, r); err != nil {
+			t.Errorf("stop server %v", err)
+		}
+		if tr := s.terminated(); len(tr) != 1 || !errors.Is(tr[0], r) {
+			t.Errorf("terminate reasons %v", tr)
+		}
+	})
+}
+
+type initSrv struct{ mode string }
+
+func (s initSrv) Init(*actor.Context) (int, error) {
+	switch s.mode {
+	case "err":
+		return 0, errors.New("no init")
+	case "ignore":
+		return 0, behaviour.Ignore
+	case "panic":
+		panic("init panic")
+	}
+	return 0, nil
+}
+
+func TestGenServerInitOutcomes(t *testing.T) {
+	n := actortest.NewNode(t)
+	before := len(n.Processes())
+	for _, mode := range []string{"err", "ignore", "panic"} {
+		pid, err := behaviour.Start[int](n, initSrv{mode}, behaviour.WithName("i-"+mode))
+		if err == nil || !pid.IsZero() {
+			t.Errorf("%s: pid %v err %v", mode, pid, err)
+		}
+		if mode == "ignore" && !errors.Is(err, behaviour.Ignore) {
+			t.Errorf("ignore: %v", err)
+		}
+		if _, ok := n.WhereIs("i-" + mode); ok {
+			t.Errorf("%s: name left registered", mode)
+		}
+	}
+	if after := len(n.Processes()); after != before {
+		t.Errorf("processes %d -> %d", before, after)
+	}
+}
+
+type pEvH struct {
+	name  string
+	log   *[]string
+	mu    *sync.Mutex
+	fail  string
+	count int
+}
+
+func (h *pEvH) HandleEvent(e string) error {
+	h.mu.Lock()
+	*h.log = append(*h.log, h.name+":"+e)
+	h.mu.Unlock()
+	h.count++
+	if e == h.fail {
+		return errors.New("handler failed on " + e)
+	}
+	if e == "panic-"+h.name {
+		panic("handler panic")
+	}
+	return nil
+}
+func (h *pEvH) HandleCall(req any) (any, error) { return h.count, nil }
+func (h *pEvH) TerminateHandler(reason error) {
+	h.mu.Lock()
+	*h.log = append(*h.log, h.name+" terminated: "+reason.Error())
+	h.mu.Unlock()
+}
+
+func TestEventManagerSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var log []string
+	take := func() []string { mu.Lock(); defer mu.Unlock(); l := log; log = nil; return l }
+	a := &pEvH{name: "a", log: &log, mu: &mu, fail: "bad"}
+	b := &pEvH{name: "b", log: &log, mu: &mu}
+	if err := m.AddHandler(ctx, "a", a); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddHandler(ctx, "a", b); !errors.Is(err, behaviour.ErrHandlerExists) {
+		t.Errorf("duplicate add: %v", err)
+	}
+	owner := actortest.NewInbox(t, n)
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "b", b); err != nil {
+		t.Fatal(err)
+	}
+	m.Notify(ctx, "e1")
+	if err := m.SyncNotify(ctx, "e2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := take(); len(got) != 4 || got[0] != "a:e1" || got[1] != "b:e1" || got[2] != "a:e2" || got[3] != "b:e2" {
+		t.Errorf("events %q", got)
+	}
+	if v, err := m.CallHandler(ctx, "b", nil); v != 2 || err != nil {
+		t.Errorf("handler call %v %v", v, err)
+	}
+	if _, err := m.CallHandler(ctx, "zz", nil); !errors.Is(err, behaviour.ErrHandlerNotFound) {
+		t.Errorf("call missing handler %v", err)
+	}
+	// a failing handler is removed, the others carry on
+	m.SyncNotify(ctx, "bad")
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 1 || ids[0] != "b" {
+		t.Errorf("handlers after a failure %v", ids)
+	}
+	take()
+	// a panicking supervised handler: removed, owner told
+	m.SyncNotify(ctx, "panic-b")
+	hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner)
+	if hr.ID != "b" || hr.Reason == nil {
+		t.Errorf("handler removed %+v", hr)
+	}
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 0 {
+		t.Errorf("handlers after a panic %v", ids)
+	}
+	if err := m.RemoveHandler(ctx, "a"); !errors.Is(err, behaviour.ErrHandlerNotFound) {
+		t.Errorf("remove missing %v", err)
+	}
+	c := &pEvH{name: "c", log: &log, mu: &mu}
+	m.AddHandler(ctx, "c", c)
+	d := &pEvH{name: "d", log: &log, mu: &mu}
+	if err := m.SwapHandler(ctx, "c", "d", d); err != nil {
+		t.Fatal(err)
+	}
+	take()
+	if err := m.Stop(ctx, n); err != nil {
+		t.Errorf("stop %v", err)
+	}
+	if got := take(); len(got) != 1 || got[0] != "d terminated: "+actor.Shutdown.Error() {
+		t.Errorf("terminate on stop %q", got)
+	}
+	if err := m.Notify(ctx, "late"); !errors.Is(err, actor.NoProc) {
+		t.Errorf("notify to a stopped manager: %v", err)
+	}
+	if err := m.SyncNotify(ctx, "late"); !errors.Is(err, actor.NoProc) {
+		t.Errorf("sync notify to a stopped manager: %v", err)
+	}
+}

@@ -1,0 +1,289 @@
+package supervision_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/supervision"
+)
+
+// semLog records child starts and stops, in order.
+type semLog struct {
+	mu  sync.Mutex
+	evs []string
+}
+
+func (l *semLog) add(s string) { l.mu.Lock(); l.evs = append(l.evs, s); l.mu.Unlock() }
+func (l *semLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.evs
+	l.evs = nil
+	return e
+}
+
+// semChild is a spec whose process traps exits and logs its start and the
+// reason it stops with; a message error ends it with that error, "hang"
+// makes it ignore the shutdown signal.
+func semChild(l *semLog, id string, r supervision.Restart, sd supervision.Shutdown) supervision.ChildSpec {
+	return supervision.ChildSpec{ID: id, Restart: r, Shutdown: sd, Start: func(ctx *actor.Context) (actor.PID, error) {
+		l.add("start " + id)
+		hang := false
+		return ctx.SpawnLink(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+			switch m := msg.(type) {
+			case error:
+				return m
+			case string:
+				hang = m == "hang"
+			case actor.Exit:
+				if hang {
+					return nil
+				}
+				l.add(fmt.Sprintf("stop %s %v", id, m.Reason))
+				return m.Reason
+			}
+			return nil
+		}), actor.WithTrapExit())
+	}}
+}
+
+func childPID(t *testing.T, sup actor.PID, id string) actor.PID {
+	t.Helper()
+	cs, err := supervision.WhichChildren(actortest.Context(t), sup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.ID == id {
+			return c.PID
+		}
+	}
+	t.Fatalf("no child %s in %v", id, cs)
+	return actor.PID{}
+}
+
+func crashAndWait(t *testing.T, n *actor.Node, pid actor.PID, reason error) {
+	t.Helper()
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(actortest.Context(t), pid)
+	n.Send(pid, reason)
+	actortest.ReceiveAs[actor.Down](t, ib)
+}
+
+func TestSupervisorStrategiesSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	boom := errors.New("boom")
+	for _, c := range []struct {
+		s    supervision.Strategy
+		want []string
+	}{
+		{supervision.OneForOne, []string{"start b"}},
+		{supervision.OneForAll, []string{"stop c " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error(), "start a", "start b", "start c"}},
+		{supervision.RestForOne, []string{"stop c " + actor.Shutdown.Error(), "start b", "start c"}},
+	} {
+		t.Run(c.s.String(), func(t *testing.T) {
+			l := &semLog{}
+			sup, err := supervision.Start(n, []supervision.ChildSpec{
+				semChild(l, "a", supervision.Permanent, 0),
+				semChild(l, "b", supervision.Permanent, 0),
+				semChild(l, "c", supervision.Permanent, 0),
+			}, supervision.WithStrategy(c.s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := l.take(); !slices.Equal(got, []string{"start a", "start b", "start c"}) {
+				t.Fatalf("start order %q", got)
+			}
+			b := childPID(t, sup, "b")
+			crashAndWait(t, n, b, boom)
+			if nb := childPID(t, sup, "b"); nb == b || nb.IsZero() {
+				t.Errorf("b not restarted: %v", nb)
+			}
+			if got := l.take(); !slices.Equal(got, c.want) {
+				t.Errorf("restart: got %q want %q", got, c.want)
+			}
+			if err := supervision.Stop(ctx, n, sup); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"stop c " + actor.Shutdown.Error(), "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}
+			if got := l.take(); !slices.Equal(got, want) {
+				t.Errorf("stop order %q", got)
+			}
+		})
+	}
+}
+
+func TestSupervisorRestartTypesAndIntensity(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	sup, err := supervision.Start(n, []supervision.ChildSpec{
+		semChild(l, "perm", supervision.Permanent, 0),
+		semChild(l, "trans", supervision.Transient, 0),
+		semChild(l, "temp", supervision.Temporary, 0),
+	}, supervision.WithIntensity(2, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.take()
+	crashAndWait(t, n, childPID(t, sup, "trans"), actor.Normal)
+	crashAndWait(t, n, childPID(t, sup, "temp"), errors.New("x"))
+	cs, _ := supervision.WhichChildren(ctx, sup)
+	if len(cs) != 2 || cs[1].ID != "trans" || !cs[1].PID.IsZero() {
+		t.Errorf("children after transient normal exit and temporary crash: %+v", cs)
+	}
+	cnt, err := supervision.CountChildren(ctx, sup)
+	if err != nil || cnt.Specs != 2 || cnt.Active != 1 || cnt.Workers != 2 {
+		t.Errorf("counts %+v %v", cnt, err)
+	}
+	if got := l.take(); len(got) != 0 {
+		t.Errorf("restarts of transient(normal)/temporary: %q", got)
+	}
+	// intensity: 2 restarts allowed, the 3rd exceeds
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	crashAndWait(t, n, childPID(t, sup, "perm"), errors.New("c1"))
+	crashAndWait(t, n, childPID(t, sup, "perm"), errors.New("c2"))
+	p := childPID(t, sup, "perm")
+	n.Send(p, errors.New("c3"))
+	d := actortest.ReceiveAs[actor.Down](t, ib)
+	if !errors.Is(d.Reason, actor.Shutdown) {
+		t.Errorf("supervisor over its intensity exited with %v, want shutdown", d.Reason)
+	}
+	if n.IsAlive(p) {
+		t.Error("child alive after its supervisor stopped")
+	}
+}
+
+func TestSupervisorShutdownLimits(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	sup, err := supervision.Start(n, []supervision.ChildSpec{
+		semChild(l, "slow", supervision.Permanent, supervision.Timeout(20*time.Millisecond)),
+		semChild(l, "brutal", supervision.Permanent, supervision.BrutalKill),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := childPID(t, sup, "slow")
+	n.Send(slow, "hang")
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, slow)
+	ib.Monitor(ctx, childPID(t, sup, "brutal"))
+	l.take()
+	if err := supervision.Stop(ctx, n, sup); err != nil {
+		t.Fatal(err)
+	}
+	r1 := actortest.ReceiveAs[actor.Down](t, ib).Reason
+	r2 := actortest.ReceiveAs[actor.Down](t, ib).Reason
+	if !errors.Is(r1, actor.Killed) || !errors.Is(r2, actor.Killed) {
+		t.Errorf("brutal kill and timed-out child ended with %v, %v; want killed", r1, r2)
+	}
+	if got := l.take(); len(got) != 0 {
+		t.Errorf("trapped shutdown of brutally killed / hanging child: %q", got)
+	}
+}
+
+func TestSupervisorAPIErrors(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	sup, err := supervision.Start(n, []supervision.ChildSpec{semChild(l, "a", supervision.Permanent, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := supervision.StartChild(ctx, sup, semChild(l, "a", supervision.Permanent, 0)); !errors.Is(err, supervision.ErrAlreadyStarted) || pid != childPID(t, sup, "a") {
+		t.Errorf("start again: %v %v", pid, err)
+	}
+	if err := supervision.DeleteChild(ctx, sup, "a"); !errors.Is(err, supervision.ErrRunning) {
+		t.Errorf("delete running: %v", err)
+	}
+	if _, err := supervision.RestartChild(ctx, sup, "a"); !errors.Is(err, supervision.ErrRunning) {
+		t.Errorf("restart running: %v", err)
+	}
+	if err := supervision.TerminateChild(ctx, sup, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := supervision.StartChild(ctx, sup, semChild(l, "a", supervision.Permanent, 0)); !errors.Is(err, supervision.ErrAlreadyPresent) {
+		t.Errorf("start present: %v", err)
+	}
+	if pid, err := supervision.RestartChild(ctx, sup, "a"); err != nil || pid.IsZero() {
+		t.Errorf("restart: %v %v", pid, err)
+	}
+	if err := supervision.TerminateChild(ctx, sup, "zz"); !errors.Is(err, supervision.ErrNotFound) {
+		t.Errorf("terminate unknown: %v", err)
+	}
+	if _, err := supervision.Start(n, []supervision.ChildSpec{semChild(l, "a", 0, 0), semChild(l, "a", 0, 0)}); !errors.Is(err, supervision.ErrDuplicateChild) {
+		t.Errorf("duplicate ids: %v", err)
+	}
+	if _, err := supervision.Start(n, []supervision.ChildSpec{{ID: "nostart"}}); !errors.Is(err, supervision.ErrInvalidSpec) {
+		t.Errorf("no start function: %v", err)
+	}
+	if _, err := supervision.StartChild(ctx, sup, supervision.ChildSpec{ID: "perm-sig", Significant: true, Start: semChild(l, "x", 0, 0).Start}); !errors.Is(err, supervision.ErrInvalidSpec) {
+		t.Errorf("significant permanent: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if _, err := supervision.WhichChildren(short, actortest.NewInbox(t, n).PID()); err == nil {
+		t.Errorf("which children of a non-supervisor: nil error")
+	}
+	if err := supervision.Stop(ctx, n, sup); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if n.IsAlive(sup) {
+		t.Fatal("supervisor alive after Stop")
+	}
+	if _, err := supervision.WhichChildren(ctx, sup); !errors.Is(err, actor.NoProc) {
+		t.Errorf("which children of a dead supervisor: %v", err)
+	}
+}
+
+func TestSupervisorAutoShutdownAndDynamic(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	sig := semChild(l, "sig", supervision.Transient, 0)
+	sig.Significant = true
+	sup, err := supervision.Start(n, []supervision.ChildSpec{semChild(l, "other", supervision.Permanent, 0), sig},
+		supervision.WithAutoShutdown(supervision.AnySignificant))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	n.Send(childPID(t, sup, "sig"), actor.Normal)
+	if d := actortest.ReceiveAs[actor.Down](t, ib); !errors.Is(d.Reason, actor.Shutdown) {
+		t.Errorf("auto shutdown reason %v", d.Reason)
+	}
+
+	ds, err := supervision.StartDynamic(n, supervision.Template[string]{Start: func(ctx *actor.Context, id string) (actor.PID, error) {
+		return semChild(l, id, 0, 0).Start(ctx)
+	}}, supervision.WithMaxChildren(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.StartChild(ctx, "d1")
+	p2, _ := ds.StartChild(ctx, "d2")
+	if _, err := ds.StartChild(ctx, "d3"); !errors.Is(err, supervision.ErrMaxChildren) {
+		t.Errorf("over max children: %v", err)
+	}
+	if err := ds.TerminateChild(ctx, p2); err != nil {
+		t.Error(err)
+	}
+	if err := ds.TerminateChild(ctx, p2); !errors.Is(err, supervision.ErrNotFound) {
+		t.Errorf("terminate gone child: %v", err)
+	}
+	if c, _ := ds.CountChildren(ctx); c.Specs != 1 || c.Active != 1 {
+		t.Errorf("dynamic counts %+v", c)
+	}
+	ds.Stop(ctx, n)
+}
