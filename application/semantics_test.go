@@ -1,0 +1,144 @@
+package application_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/application"
+	"github.com/arbor-otp/arbor/internal/testkit"
+)
+
+type semApp struct {
+	name string
+	mu   *sync.Mutex
+	log  *[]string
+	tops map[string]actor.PID
+}
+
+func (a semApp) add(s string) { a.mu.Lock(); *a.log = append(*a.log, s); a.mu.Unlock() }
+
+func (a semApp) Start(ctx *actor.Context, _ application.StartType, _ any) (actor.PID, error) {
+	a.add("start " + a.name)
+	pid, err := ctx.SpawnLink(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+		if e, ok := msg.(error); ok {
+			return e
+		}
+		if x, ok := msg.(actor.Exit); ok {
+			return x.Reason
+		}
+		return nil
+	}), actor.WithTrapExit())
+	a.mu.Lock()
+	a.tops[a.name] = pid
+	a.mu.Unlock()
+	return pid, err
+}
+
+func (a semApp) Stop(*actor.Context) { a.add("stop " + a.name) }
+
+func TestApplicationSemantics(t *testing.T) {
+	for _, typ := range []application.RestartType{application.Temporary, application.Transient, application.Permanent} {
+		for _, reason := range []error{actor.Normal, errors.New("crash")} {
+			t.Run(typ.String()+"/"+reason.Error(), func(t *testing.T) { appCase(t, typ, reason) })
+		}
+	}
+}
+
+func appCase(t *testing.T, typ application.RestartType, reason error) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	c, err := application.NewController(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var log []string
+	tops := map[string]actor.PID{}
+	mk := func(name string, deps ...string) application.Spec {
+		return application.Spec{Name: name, Dependencies: deps, Module: semApp{name, &mu, &log, tops}}
+	}
+	take := func() []string { mu.Lock(); defer mu.Unlock(); l := log; log = nil; return l }
+	for _, s := range []application.Spec{mk("a"), mk("b", "a"), mk("c", "b"), mk("d", "a")} {
+		if err := c.Load(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Load(ctx, mk("a")); !errors.Is(err, application.ErrAlreadyLoaded) {
+		t.Errorf("load twice: %v", err)
+	}
+	if err := c.Start(ctx, "zz", typ); !errors.Is(err, application.ErrNotLoaded) {
+		t.Errorf("start unloaded: %v", err)
+	}
+	var nse *application.NotStartedError
+	if err := c.Start(ctx, "c", typ); !errors.As(err, &nse) || nse.Missing != "b" {
+		t.Errorf("start without deps: %v", err)
+	}
+	started, err := c.EnsureAllStarted(ctx, "c", typ)
+	if err != nil || !slices.Equal(started, []string{"a", "b", "c"}) {
+		t.Fatalf("ensure all started: %v %v", started, err)
+	}
+	if err := c.Start(ctx, "d", typ); err != nil {
+		t.Fatal(err)
+	}
+	if got := take(); !slices.Equal(got, []string{"start a", "start b", "start c", "start d"}) {
+		t.Errorf("start order %q", got)
+	}
+	if err := c.Start(ctx, "d", typ); !errors.Is(err, application.ErrAlreadyStarted) {
+		t.Errorf("start twice: %v", err)
+	}
+	mu.Lock()
+	top := tops["b"]
+	mu.Unlock()
+	n.Send(top, reason)
+	ends := typ == application.Permanent || (typ == application.Transient && !errors.Is(reason, actor.Normal))
+	if ends {
+		select {
+		case err := <-c.Terminated():
+			var xe *application.ExitError
+			if !errors.As(err, &xe) || xe.App != "b" || !errors.Is(err, reason) {
+				t.Errorf("controller ended with %v", err)
+			}
+		case <-ctx.Done():
+			t.Fatal("controller did not end")
+		}
+		got := take()
+		// b is gone by itself (its Stop runs); then the others, newest first
+		want := []string{"stop b", "stop d", "stop c", "stop a"}
+		if !slices.Equal(got, want) {
+			t.Errorf("stops after a node-ending death: %q, want %q", got, want)
+		}
+		return
+	}
+	// the death is only logged: b no longer runs, its dependent c does (as
+	// in OTP), and a later Stop of a stops the rest newest first
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		infos, err := c.WhichApplications(ctx)
+		if err != nil {
+			return err
+		}
+		var apps []string
+		for _, i := range infos {
+			apps = append(apps, i.Name)
+		}
+		slices.Sort(apps)
+		if !slices.Equal(apps, []string{"a", "c", "d"}) {
+			return fmt.Errorf("running %v", apps)
+		}
+		return nil
+	})
+	if got := take(); !slices.Equal(got, []string{"stop b"}) {
+		t.Errorf("after b's death: %q", got)
+	}
+	stopped, err := c.Stop(ctx, "a")
+	if err != nil || !slices.Equal(stopped, []string{"d", "c", "a"}) {
+		t.Errorf("stop a: %v %v", stopped, err)
+	}
+	if got := take(); !slices.Equal(got, []string{"stop d", "stop c", "stop a"}) {
+		t.Errorf("stop order %q", got)
+	}
+}
