@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -255,5 +256,77 @@ func must2(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) OnProcessRegistered(string, string, actor.PID, any, registry.Reason) {
+	panic("callback panic")
+}
+
+func TestRegistryByNameAndMultiCallSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	if err := reg.AddScope("s", registry.WithEventHandler(panicky{})); err != nil {
+		t.Fatal(err)
+	}
+	ctx := actortest.Context(t)
+	nctx := actor.WithNode(ctx, n)
+	if _, err := registry.Call(ctx, "s", "x", "q"); !errors.Is(err, registry.ErrNoNode) {
+		t.Errorf("call without node: %v", err)
+	}
+	if _, err := registry.Call(nctx, "s", "x", "q"); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("call to free name: %v", err)
+	}
+	if err := registry.Send(nctx, "nope", "x", "q"); !errors.Is(err, registry.ErrUnknownScope) {
+		t.Errorf("send in unknown scope: %v", err)
+	}
+	echo := actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+		if r, ok := msg.(*actor.Request); ok {
+			r.Reply(fmt.Sprint("echo ", r.Message()))
+		}
+		return nil
+	})
+	v, err := n.Spawn(echo, registry.Via("s", "v", registry.WithMeta("vm")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, m, err := reg.Lookup("s", "v"); p != v || m != "vm" || err != nil {
+		t.Errorf("via lookup %v %v %v", p, m, err)
+	}
+	if r, err := registry.Call(nctx, "s", "v", "q"); r != "echo q" || err != nil {
+		t.Errorf("call by name %v %v", r, err)
+	}
+	before := n.CountProcesses()
+	_, err = n.Spawn(echo, registry.Via("s", "v"))
+	var ne *registry.NameError
+	if !errors.As(err, &ne) || !errors.Is(err, registry.ErrTaken) || ne.Holder != v {
+		t.Errorf("via taken: %v", err)
+	}
+	if after := n.CountProcesses(); after != before {
+		t.Errorf("via taken left a process: %d -> %d", before, after)
+	}
+	// the panicking callback did not stop the registry
+	if _, _, err := reg.Lookup("s", "v"); err != nil {
+		t.Errorf("after a callback panic: %v", err)
+	}
+	// MultiCall: a silent member and a dead one are bad, the echo replies
+	mute, _ := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	must2(t, reg.Join(ctx, "s", "g", v, nil))
+	must2(t, reg.Join(ctx, "s", "g", mute, nil))
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	reps, bad, err := reg.MultiCall(short, "s", "g", "q")
+	if err != nil || len(reps) != 1 || reps[0].PID != v || len(bad) != 1 || bad[0] != mute {
+		t.Errorf("multicall %v %v %v", reps, bad, err)
+	}
+	ib := actortest.NewInbox(t, n)
+	must2(t, reg.Join(ctx, "s", "pub", ib.PID(), nil))
+	if k, err := reg.Publish(ctx, "s", "pub", "hello"); k != 1 || err != nil {
+		t.Errorf("publish %d %v", k, err)
+	}
+	if m := actortest.Receive(t, ib); m != "hello" {
+		t.Errorf("published %v", m)
 	}
 }
