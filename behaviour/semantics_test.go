@@ -345,3 +345,59 @@ func TestEventManagerSemantics(t *testing.T) {
 		t.Errorf("sync notify to a stopped manager: %v", err)
 	}
 }
+
+type namedSrv struct{}
+
+func (namedSrv) Init(*actor.Context) (int, error) { return 0, nil }
+
+type trapSrv struct{ got chan error }
+
+func (s trapSrv) Init(*actor.Context) (int, error) { return 0, nil }
+func (s trapSrv) Terminate(_ *actor.Context, reason error, _ int) { s.got <- reason }
+
+func TestGenServerMoreSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	first, err := behaviour.Start[int](n, namedSrv{}, behaviour.WithName("taken"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := behaviour.Start[int](n, namedSrv{}, behaviour.WithName("taken")); err == nil || !pid.IsZero() {
+		t.Errorf("start under a taken name: %v %v", pid, err)
+	} else {
+		t.Logf("taken name: %v (first %v)", err, first)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := behaviour.Call(cancelled, first, pInc{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("call with a cancelled ctx: %v", err)
+	}
+	// a trapping server whose parent exits runs Terminate with the parent's reason
+	got := make(chan error, 1)
+	parent := actortest.NewInbox(t, n)
+	var child actor.PID
+	parent.Do(ctx, func(c *actor.Context) error {
+		child, err = behaviour.StartLink[int](c, trapSrv{got}, behaviour.WithTrapExit())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := errors.New("parent died")
+	n.Exit(parent.PID(), pr)
+	select {
+	case r := <-got:
+		if !errors.Is(r, pr) {
+			t.Errorf("terminate reason %v, want the parent's", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("no terminate")
+	}
+	_ = child
+	// StopServer from the server itself
+	s, pid := startProbeSrv(t, n)
+	_ = s
+	if err := behaviour.StopServer(ctx, n, pid, nil); err != nil {
+		t.Errorf("stop %v", err)
+	}
+}

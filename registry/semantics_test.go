@@ -13,6 +13,7 @@ import (
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
+	"github.com/arbor-otp/arbor/sys"
 )
 
 type probeRec struct {
@@ -329,4 +330,58 @@ func TestRegistryByNameAndMultiCallSemantics(t *testing.T) {
 	if m := actortest.Receive(t, ib); m != "hello" {
 		t.Errorf("published %v", m)
 	}
+}
+
+// TestRegistryUndefinedReason: a process that dies while its scope process
+// is down is reported with reason Undefined by the restarted scope
+// process; one still alive keeps its name. The keeper is suspended (sys)
+// so that the process surely dies between the two scope processes.
+func TestRegistryUndefinedReason(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	rec := &probeRec{}
+	must2(t, reg.AddScope("s", registry.WithEventHandler(rec)))
+	ctx := actortest.Context(t)
+	s, _ := reg.Scope("s")
+	dies, stays := pSpawn(t, n), pSpawn(t, n)
+	must2(t, reg.Register(ctx, "s", "dies", dies, 1))
+	must2(t, reg.Register(ctx, "s", "stays", stays, 2))
+	must2(t, reg.Join(ctx, "s", "g", dies, 3))
+	old := s.PID()
+	st, err := sys.GetStatus(ctx, n, old)
+	if err != nil || st.Parent.IsZero() {
+		t.Fatalf("scope process status %+v %v", st, err)
+	}
+	keeper := st.Parent
+	must2(t, sys.Suspend(ctx, n, keeper))
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, old)
+	n.Exit(old, actor.Kill)
+	actortest.ReceiveAs[actor.Down](t, ib)
+	ib.Monitor(ctx, dies)
+	n.Exit(dies, actor.Kill)
+	actortest.ReceiveAs[actor.Down](t, ib)
+	must2(t, sys.Resume(ctx, n, keeper))
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		if p := s.PID(); p == old || !n.IsAlive(p) {
+			return errors.New("scope process not restarted")
+		}
+		if c, _ := reg.Count("s"); c != 1 {
+			return fmt.Errorf("count %d", c)
+		}
+		if len(rec.get()) < 5 {
+			return fmt.Errorf("events %q", rec.get())
+		}
+		return nil
+	})
+	got := rec.get()[3:]
+	slices.Sort(got)
+	want := []string{"left g 3 registry.Undefined:undefined", "unreg dies 1 registry.Undefined:undefined"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after the restart: %q, want %q", got, want)
+	}
+	if p, _, err := reg.Lookup("s", "stays"); p != stays || err != nil {
+		t.Errorf("live holder after restart: %v %v", p, err)
+	}
+	must2(t, reg.Register(ctx, "s", "new", stays, nil))
 }

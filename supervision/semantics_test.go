@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
 )
 
@@ -283,6 +284,71 @@ func TestSupervisorAutoShutdownAndDynamic(t *testing.T) {
 		t.Errorf("terminate gone child: %v", err)
 	}
 	if c, _ := ds.CountChildren(ctx); c.Specs != 1 || c.Active != 1 {
+		t.Errorf("dynamic counts %+v", c)
+	}
+	ds.Stop(ctx, n)
+}
+
+func TestSupervisorMoreSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	boom := errors.New("boom")
+	// a failing start stops the children already started, in reverse order
+	bad := supervision.ChildSpec{ID: "bad", Start: func(*actor.Context) (actor.PID, error) { return actor.PID{}, boom }}
+	before := n.CountProcesses()
+	_, err := supervision.Start(n, []supervision.ChildSpec{semChild(l, "a", 0, 0), semChild(l, "b", 0, 0), bad})
+	var se *supervision.StartError
+	if !errors.As(err, &se) || !errors.Is(err, boom) {
+		t.Errorf("start with a failing child: %v", err)
+	}
+	if got := l.take(); !slices.Equal(got, []string{"start a", "start b", "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}) {
+		t.Errorf("failed start: %q", got)
+	}
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		if c := n.CountProcesses(); c != before {
+			return fmt.Errorf("processes %d, were %d", c, before)
+		}
+		return nil
+	})
+	// intensity 0: the first restart is one too many
+	sup, _ := supervision.Start(n, []supervision.ChildSpec{semChild(l, "a", 0, 0)}, supervision.WithIntensity(0, time.Second))
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	n.Send(childPID(t, sup, "a"), boom)
+	if r := actortest.ReceiveAs[actor.Down](t, ib).Reason; !errors.Is(r, actor.Shutdown) {
+		t.Errorf("intensity 0: %v", r)
+	}
+	// a terminated temporary child's spec is gone, as in OTP
+	sup, _ = supervision.Start(n, []supervision.ChildSpec{semChild(l, "tmp", supervision.Temporary, 0)})
+	if err := supervision.TerminateChild(ctx, sup, "tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := supervision.WhichChildren(ctx, sup); len(cs) != 0 {
+		t.Errorf("terminated temporary child kept: %+v", cs)
+	}
+	// ignore
+	ign := supervision.ChildSpec{ID: "ign", Start: func(*actor.Context) (actor.PID, error) { return actor.PID{}, actor.Ignore }}
+	if pid, err := supervision.StartChild(ctx, sup, ign); !errors.Is(err, actor.Ignore) || !pid.IsZero() {
+		t.Errorf("ignored child: %v %v", pid, err)
+	}
+	if cs, _ := supervision.WhichChildren(ctx, sup); len(cs) != 1 || cs[0].ID != "ign" {
+		t.Errorf("ignored child's spec: %+v", cs)
+	}
+	supervision.Stop(ctx, n, sup)
+	// dynamic: temporary not restarted, permanent restarted, Ignore keeps nothing
+	ds, _ := supervision.StartDynamic(n, supervision.Template[string]{Restart: supervision.Temporary, Start: func(ctx *actor.Context, id string) (actor.PID, error) {
+		if id == "ignore" {
+			return actor.PID{}, actor.Ignore
+		}
+		return semChild(l, id, 0, 0).Start(ctx)
+	}})
+	p, _ := ds.StartChild(ctx, "t1")
+	crashAndWait(t, n, p, boom)
+	if pid, err := ds.StartChild(ctx, "ignore"); !errors.Is(err, actor.Ignore) || !pid.IsZero() {
+		t.Errorf("dynamic ignore: %v %v", pid, err)
+	}
+	if c, _ := ds.CountChildren(ctx); c.Specs != 0 || c.Active != 0 {
 		t.Errorf("dynamic counts %+v", c)
 	}
 	ds.Stop(ctx, n)
