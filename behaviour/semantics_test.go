@@ -3,6 +3,7 @@ package behaviour_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -352,7 +353,7 @@ func (namedSrv) Init(*actor.Context) (int, error) { return 0, nil }
 
 type trapSrv struct{ got chan error }
 
-func (s trapSrv) Init(*actor.Context) (int, error) { return 0, nil }
+func (s trapSrv) Init(*actor.Context) (int, error)                { return 0, nil }
 func (s trapSrv) Terminate(_ *actor.Context, reason error, _ int) { s.got <- reason }
 
 func TestGenServerMoreSemantics(t *testing.T) {
@@ -399,5 +400,82 @@ func TestGenServerMoreSemantics(t *testing.T) {
 	_ = s
 	if err := behaviour.StopServer(ctx, n, pid, nil); err != nil {
 		t.Errorf("stop %v", err)
+	}
+}
+
+type initFail struct{}
+
+func (initFail) HandleEvent(string) error { return nil }
+func (initFail) InitHandler() error       { return errors.New("refused") }
+
+type swapOut struct{ n int }
+
+func (s *swapOut) HandleEvent(string) error { s.n++; return nil }
+func (s *swapOut) SwapOut() any             { return s.n }
+
+type swapIn struct{ got any }
+
+func (s *swapIn) HandleEvent(string) error    { return nil }
+func (s *swapIn) SwapIn(prev any) error       { s.got = prev; return nil }
+func (s *swapIn) HandleCall(any) (any, error) { return s.got, nil }
+
+type termRec struct{ ch chan error }
+
+func (h termRec) HandleEvent(string) error { return nil }
+func (h termRec) TerminateHandler(r error) { h.ch <- r }
+
+func TestEventManagerMoreSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AddHandler(ctx, "f", initFail{}); err == nil || err.Error() == "" {
+		t.Errorf("refused init: %v", err)
+	}
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 0 {
+		t.Errorf("refused handler installed: %v", ids)
+	}
+	if _, err := m.CallHandler(ctx, "f", nil); !errors.Is(err, behaviour.ErrHandlerNotFound) {
+		t.Errorf("call: %v", err)
+	}
+	so := &swapOut{}
+	m.AddHandler(ctx, "old", so)
+	m.SyncNotify(ctx, "a")
+	m.SyncNotify(ctx, "b")
+	si := &swapIn{}
+	if err := m.SwapHandler(ctx, "old", "new", si); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := m.CallHandler(ctx, "new", nil); v != 2 || err != nil {
+		t.Errorf("swapped-in state %v %v", v, err)
+	}
+	// supervised: the owner's exit removes the handler with its reason
+	owner := actortest.NewInbox(t, n)
+	ch := make(chan error, 2)
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "sup", termRec{ch}); err != nil {
+		t.Fatal(err)
+	}
+	oe := errors.New("owner gone")
+	n.Exit(owner.PID(), oe)
+	if r := <-ch; !errors.Is(r, oe) {
+		t.Errorf("supervised handler terminate %v, want the owner's reason", r)
+	}
+	if ids, _ := m.WhichHandlers(ctx); !slices.Equal(ids, []string{"new"}) {
+		t.Errorf("handlers %v", ids)
+	}
+	// manager stop tells an owner
+	owner2 := actortest.NewInbox(t, n)
+	m.AddSupervisedHandler(ctx, owner2.PID(), "sup2", termRec{ch})
+	if err := m.Stop(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner2)
+	if hr.ID != "sup2" || !errors.Is(hr.Reason, actor.Shutdown) {
+		t.Errorf("handler removed on stop: %+v", hr)
+	}
+	if err := m.AddSupervisedHandler(ctx, actor.PID{}, "x", termRec{ch}); !errors.Is(err, behaviour.ErrNoOwner) && !errors.Is(err, actor.NoProc) {
+		t.Errorf("zero owner: %v", err)
 	}
 }
