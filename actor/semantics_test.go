@@ -1,0 +1,77 @@
+package actor_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+)
+
+func TestSignalSemantics(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	idle := func() actor.PID {
+		p, err := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
+			if e, ok := m.(error); ok {
+				return e
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ib := actortest.NewInbox(t, n)
+	// exit(Pid, normal) to a process that does not trap exits does nothing
+	p := idle()
+	if err := n.Exit(p, actor.Normal); err != nil {
+		t.Fatal(err)
+	}
+	ib.Monitor(ctx, p)
+	n.Send(p, errors.New("later"))
+	if d := actortest.ReceiveAs[actor.Down](t, ib); d.Reason.Error() != "later" {
+		t.Errorf("a normal exit signal ended the process: %v", d.Reason)
+	}
+	// monitor of a dead process: Down NoProc at once
+	ref, err := ib.Monitor(ctx, p)
+	if err != nil {
+		t.Logf("monitor dead: %v", err)
+	} else if d := actortest.ReceiveAs[actor.Down](t, ib); d.Ref != ref || !errors.Is(d.Reason, actor.NoProc) {
+		t.Errorf("monitor of a dead process: %+v", d)
+	}
+	// link to a dead process from a trapping inbox: Exit NoProc (or error)
+	tr := actortest.NewInbox(t, n)
+	tr.TrapExit(ctx, true)
+	if err := tr.Link(ctx, p); err == nil {
+		if x := actortest.ReceiveAs[actor.Exit](t, tr); !errors.Is(x.Reason, actor.NoProc) {
+			t.Errorf("link to a dead process: %+v", x)
+		}
+	} else if !errors.Is(err, actor.NoProc) {
+		t.Errorf("link to a dead process: %v", err)
+	}
+	// kill is untrappable and travels as killed
+	q, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }), actor.WithTrapExit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Link(ctx, q)
+	n.Exit(q, actor.Kill)
+	if x := actortest.ReceiveAs[actor.Exit](t, tr); x.From != q || !errors.Is(x.Reason, actor.Killed) {
+		t.Errorf("linked exit of a killed process: %+v", x)
+	}
+	// zero PID
+	if err := n.Send(actor.PID{}, "x"); !errors.Is(err, actor.ErrZeroPID) || !errors.Is(err, actor.NoProc) {
+		t.Errorf("send to zero: %v", err)
+	}
+	if _, err := actor.Call(actor.WithNode(ctx, n), actor.PID{}, "x"); !errors.Is(err, actor.NoProc) {
+		t.Errorf("call zero: %v", err)
+	}
+	if err := n.Exit(actor.PID{}, actor.Kill); !errors.Is(err, actor.NoProc) {
+		t.Errorf("exit zero: %v", err)
+	}
+	if err := n.SendNamed("nobody", "x"); !errors.Is(err, actor.ErrUnknownName) {
+		t.Errorf("send named: %v", err)
+	}
+}
