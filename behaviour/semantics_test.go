@@ -365,8 +365,8 @@ func TestGenServerMoreSemantics(t *testing.T) {
 	}
 	if pid, err := behaviour.Start[int](n, namedSrv{}, behaviour.WithName("taken")); err == nil || !pid.IsZero() {
 		t.Errorf("start under a taken name: %v %v", pid, err)
-	} else {
-		t.Logf("taken name: %v (first %v)", err, first)
+	} else if !errors.Is(err, actor.ErrNameTaken) {
+		t.Errorf("start under a taken name: %v, want ErrNameTaken (first %v)", err, first)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -395,6 +395,12 @@ func TestGenServerMoreSemantics(t *testing.T) {
 		t.Fatal("no terminate")
 	}
 	_ = child
+	// a reply of another type
+	var rte *behaviour.ReplyTypeError
+	_, srv := startProbeSrv(t, n)
+	if _, err := behaviour.CallAs[string](ctx, srv, pInc{}); !errors.As(err, &rte) || rte.Want.String() != "string" {
+		t.Errorf("CallAs of the wrong type: %v", err)
+	}
 	// StopServer from the server itself
 	s, pid := startProbeSrv(t, n)
 	_ = s

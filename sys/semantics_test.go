@@ -58,8 +58,9 @@ func TestSysSemantics(t *testing.T) {
 	if s, err := sys.ReplaceState(ctx, n, pid, func(s int) int { return s + 41 }); s != 42 || err != nil {
 		t.Errorf("replace %v %v", s, err)
 	}
-	if _, err := sys.ReplaceState(ctx, n, pid, func(int) int { panic("no") }); err == nil {
-		t.Errorf("a panicking replace returned no error")
+	var pe *actor.PanicError
+	if _, err := sys.ReplaceState(ctx, n, pid, func(int) int { panic("no") }); !errors.As(err, &pe) {
+		t.Errorf("a panicking replace: %v, want a *actor.PanicError", err)
 	}
 	if s, _ := sys.GetStateAs[int](ctx, n, pid); s != 42 {
 		t.Errorf("state after a panicking replace %v", s)
