@@ -17,7 +17,8 @@
 // Each scope runs as one process on the node (named
 // ScopeProcessName(scope)): it performs every write of the scope and
 // monitors every process that holds a name or a membership. Using a scope
-// the node has not added returns ErrUnknownScope.
+// the node has not added returns ErrUnknownScope; the empty scope, which
+// no node can add, returns ErrBadName.
 //
 // # Names
 //

@@ -385,3 +385,63 @@ func TestRegistryUndefinedReason(t *testing.T) {
 	}
 	must2(t, reg.Register(ctx, "s", "new", stays, nil))
 }
+
+// TestRegistryEveryMethodChecksTheScope: every Registry method fails with
+// ErrUnknownScope for a scope the node has not added, and ErrBadName for
+// the empty scope, whatever its other arguments.
+func TestRegistryEveryMethodChecksTheScope(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	ctx := actortest.Context(t)
+	pid := pSpawn(t, n)
+	calls := map[string]func(scope string) error{
+		"Count":            func(s string) error { _, err := reg.Count(s); return err },
+		"LocalCount":       func(s string) error { _, err := reg.LocalCount(s); return err },
+		"GroupCount":       func(s string) error { _, err := reg.GroupCount(s); return err },
+		"GroupNames":       func(s string) error { _, err := reg.GroupNames(s); return err },
+		"LocalGroupNames":  func(s string) error { _, err := reg.LocalGroupNames(s); return err },
+		"Names":            func(s string) error { _, err := reg.Names(s); return err },
+		"IsMember":         func(s string) error { _, err := reg.IsMember(s, "g", pid); return err },
+		"IsLocalMember":    func(s string) error { _, err := reg.IsLocalMember(s, "g", pid); return err },
+		"Members":          func(s string) error { _, err := reg.Members(s, "g"); return err },
+		"MembersSeq":       func(s string) error { _, err := reg.MembersSeq(s, "g"); return err },
+		"LocalMembers":     func(s string) error { _, err := reg.LocalMembers(s, "g"); return err },
+		"MemberCount":      func(s string) error { _, err := reg.MemberCount(s, "g"); return err },
+		"LocalMemberCount": func(s string) error { _, err := reg.LocalMemberCount(s, "g"); return err },
+		"Lookup":           func(s string) error { _, _, err := reg.Lookup(s, "x"); return err },
+		"WhereIs":          func(s string) error { _, err := reg.WhereIs(s, "x"); return err },
+		"Publish":          func(s string) error { _, err := reg.Publish(ctx, s, "g", 1); return err },
+		"LocalPublish":     func(s string) error { _, err := reg.LocalPublish(ctx, s, "g", 1); return err },
+		"MultiCall":        func(s string) error { _, _, err := reg.MultiCall(ctx, s, "g", 1); return err },
+		"Register":         func(s string) error { return reg.Register(ctx, s, "x", pid, nil) },
+		"Unregister":       func(s string) error { return reg.Unregister(ctx, s, "x", pid) },
+		"Join":             func(s string) error { return reg.Join(ctx, s, "g", pid, nil) },
+		"Leave":            func(s string) error { return reg.Leave(ctx, s, "g", pid) },
+		"Update": func(s string) error {
+			_, _, err := reg.Update(ctx, s, "x", func(actor.PID, any) any { return nil })
+			return err
+		},
+		"UpdateMember": func(s string) error {
+			_, err := reg.UpdateMember(ctx, s, "g", pid, func(any) any { return nil })
+			return err
+		},
+		"Scope":   func(s string) error { _, err := reg.Scope(s); return err },
+		"Call":    func(s string) error { _, err := registry.Call(actor.WithNode(ctx, n), s, "x", 1); return err },
+		"Cast":    func(s string) error { return registry.Cast(actor.WithNode(ctx, n), s, "x", 1) },
+		"Send":    func(s string) error { return registry.Send(actor.WithNode(ctx, n), s, "x", 1) },
+		"AddScope": func(s string) error {
+			if s == "" {
+				return reg.AddScope(s)
+			}
+			return registry.ErrUnknownScope // adding an unknown scope succeeds, of course
+		},
+	}
+	for name, f := range calls {
+		if err := f("nope"); !errors.Is(err, registry.ErrUnknownScope) {
+			t.Errorf("%s in an unknown scope: %v", name, err)
+		}
+		if err := f(""); !errors.Is(err, registry.ErrBadName) {
+			t.Errorf("%s in the empty scope: %v", name, err)
+		}
+	}
+}
