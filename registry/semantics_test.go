@@ -425,10 +425,10 @@ func TestRegistryEveryMethodChecksTheScope(t *testing.T) {
 			_, err := reg.UpdateMember(ctx, s, "g", pid, func(any) any { return nil })
 			return err
 		},
-		"Scope":   func(s string) error { _, err := reg.Scope(s); return err },
-		"Call":    func(s string) error { _, err := registry.Call(actor.WithNode(ctx, n), s, "x", 1); return err },
-		"Cast":    func(s string) error { return registry.Cast(actor.WithNode(ctx, n), s, "x", 1) },
-		"Send":    func(s string) error { return registry.Send(actor.WithNode(ctx, n), s, "x", 1) },
+		"Scope": func(s string) error { _, err := reg.Scope(s); return err },
+		"Call":  func(s string) error { _, err := registry.Call(actor.WithNode(ctx, n), s, "x", 1); return err },
+		"Cast":  func(s string) error { return registry.Cast(actor.WithNode(ctx, n), s, "x", 1) },
+		"Send":  func(s string) error { return registry.Send(actor.WithNode(ctx, n), s, "x", 1) },
 		"AddScope": func(s string) error {
 			if s == "" {
 				return reg.AddScope(s)
