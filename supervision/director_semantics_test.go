@@ -36,7 +36,7 @@ func dirExit(t *testing.T, n *actor.Node, d supervision.Director[string], id str
 	if err != nil {
 		t.Fatalf("pid of %s: %v", id, err)
 	}
-	crashAndWait(t, n, pid, reason)
+	crashAndWait(t, n, d.PID(), pid, reason)
 }
 
 func semChildState(t *testing.T, d supervision.Director[string], id string) (supervision.ChildState, bool) {

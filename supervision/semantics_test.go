@@ -70,12 +70,31 @@ func childPID(t *testing.T, sup actor.PID, id string) actor.PID {
 	return actor.PID{}
 }
 
-func crashAndWait(t *testing.T, n *actor.Node, pid actor.PID, reason error) {
+// crashAndWait ends pid, a child of sup, with reason and returns once sup
+// has acted on the exit: no row of WhichChildren shows pid any more (or
+// sup itself is gone).
+func crashAndWait(t *testing.T, n *actor.Node, sup, pid actor.PID, reason error) {
 	t.Helper()
+	ctx := actortest.Context(t)
 	ib := actortest.NewInbox(t, n)
-	ib.Monitor(actortest.Context(t), pid)
+	ib.Monitor(ctx, pid)
 	n.Send(pid, reason)
 	actortest.ReceiveAs[actor.Down](t, ib)
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		cs, err := supervision.WhichChildren(ctx, sup)
+		if errors.Is(err, actor.NoProc) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.PID == pid {
+				return fmt.Errorf("%v still listed", pid)
+			}
+		}
+		return nil
+	})
 }
 
 func TestSupervisorStrategiesSemantics(t *testing.T) {
@@ -104,7 +123,7 @@ func TestSupervisorStrategiesSemantics(t *testing.T) {
 				t.Fatalf("start order %q", got)
 			}
 			b := childPID(t, sup, "b")
-			crashAndWait(t, n, b, boom)
+			crashAndWait(t, n, sup, b, boom)
 			if nb := childPID(t, sup, "b"); nb == b || nb.IsZero() {
 				t.Errorf("b not restarted: %v", nb)
 			}
@@ -135,8 +154,8 @@ func TestSupervisorRestartTypesAndIntensity(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.take()
-	crashAndWait(t, n, childPID(t, sup, "trans"), actor.Normal)
-	crashAndWait(t, n, childPID(t, sup, "temp"), errors.New("x"))
+	crashAndWait(t, n, sup, childPID(t, sup, "trans"), actor.Normal)
+	crashAndWait(t, n, sup, childPID(t, sup, "temp"), errors.New("x"))
 	cs, _ := supervision.WhichChildren(ctx, sup)
 	if len(cs) != 2 || cs[1].ID != "trans" || !cs[1].PID.IsZero() {
 		t.Errorf("children after transient normal exit and temporary crash: %+v", cs)
@@ -151,8 +170,8 @@ func TestSupervisorRestartTypesAndIntensity(t *testing.T) {
 	// intensity: 2 restarts allowed, the 3rd exceeds
 	ib := actortest.NewInbox(t, n)
 	ib.Monitor(ctx, sup)
-	crashAndWait(t, n, childPID(t, sup, "perm"), errors.New("c1"))
-	crashAndWait(t, n, childPID(t, sup, "perm"), errors.New("c2"))
+	crashAndWait(t, n, sup, childPID(t, sup, "perm"), errors.New("c1"))
+	crashAndWait(t, n, sup, childPID(t, sup, "perm"), errors.New("c2"))
 	p := childPID(t, sup, "perm")
 	n.Send(p, errors.New("c3"))
 	d := actortest.ReceiveAs[actor.Down](t, ib)
@@ -344,7 +363,7 @@ func TestSupervisorMoreSemantics(t *testing.T) {
 		return semChild(l, id, 0, 0).Start(ctx)
 	}})
 	p, _ := ds.StartChild(ctx, "t1")
-	crashAndWait(t, n, p, boom)
+	crashAndWait(t, n, ds.PID(), p, boom)
 	if pid, err := ds.StartChild(ctx, "ignore"); !errors.Is(err, actor.Ignore) || !pid.IsZero() {
 		t.Errorf("dynamic ignore: %v %v", pid, err)
 	}
@@ -352,4 +371,54 @@ func TestSupervisorMoreSemantics(t *testing.T) {
 		t.Errorf("dynamic counts %+v", c)
 	}
 	ds.Stop(ctx, n)
+}
+
+func TestSupervisorTemporaryAndTransientSiblings(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	sup, err := supervision.Start(n, []supervision.ChildSpec{
+		semChild(l, "a", supervision.Permanent, 0),
+		semChild(l, "t", supervision.Temporary, 0),
+		semChild(l, "tr", supervision.Transient, 0),
+		semChild(l, "c", supervision.Permanent, 0),
+	}, supervision.WithStrategy(supervision.OneForAll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.take()
+	// a transient child's normal exit restarts nobody
+	crashAndWait(t, n, sup, childPID(t, sup, "tr"), actor.Normal)
+	if got := l.take(); len(got) != 0 {
+		t.Errorf("transient normal exit under one_for_all: %q", got)
+	}
+	// a sibling's crash stops the temporary child and does not start it again
+	crashAndWait(t, n, sup, childPID(t, sup, "a"), errors.New("boom"))
+	sd := actor.Shutdown.Error()
+	want := []string{"stop c " + sd, "stop t " + sd, "start a", "start tr", "start c"}
+	var got []string
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		got = append(got, l.take()...)
+		if len(got) < len(want) {
+			return fmt.Errorf("events so far %q", got)
+		}
+		return nil
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("one_for_all restart with temporary and stopped transient: %q, want %q", got, want)
+	}
+	cs, _ := supervision.WhichChildren(ctx, sup)
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Equal(ids, []string{"a", "tr", "c"}) {
+		t.Errorf("children %v", ids)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	supervision.Stop(ctx, n, sup)
+	if r := actortest.ReceiveAs[actor.Down](t, ib).Reason; !errors.Is(r, actor.Normal) {
+		t.Errorf("stopped supervisor exited with %v", r)
+	}
 }
