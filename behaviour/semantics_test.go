@@ -3,14 +3,19 @@ package behaviour_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 type probeSrv struct {
@@ -485,3 +490,79 @@ func TestEventManagerMoreSemantics(t *testing.T) {
 		t.Errorf("zero owner: %v", err)
 	}
 }
+
+type contSrv struct{ order chan string }
+
+func (s contSrv) Init(*actor.Context) (int, error) {
+	s.order <- "init"
+	return behaviour.InitContinue(0, "setup")
+}
+func (s contSrv) HandleContinue(_ *actor.Context, arg any, n int) behaviour.Result[int] {
+	s.order <- "continue " + arg.(string)
+	if arg == "stop" {
+		return behaviour.Stop(errors.New("from continue"), n)
+	}
+	return behaviour.NoReply(n + 1)
+}
+func (s contSrv) HandleCall(_ *actor.Context, _ behaviour.From, req any, n int) behaviour.Result[int] {
+	s.order <- "call"
+	if req == "again" {
+		return behaviour.Reply(n, n).Continue("stop")
+	}
+	return behaviour.Reply(n, n)
+}
+
+func TestGenServerContinueAndCrashReport(t *testing.T) {
+	var buf lockedLog
+	n := actortest.NewNode(t, actor.WithLogger(zerolog.New(&buf)))
+	ctx := actortest.Context(t)
+	order := make(chan string, 8)
+	pid, err := behaviour.Start[int](n, contSrv{order}, behaviour.WithName("cont"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := behaviour.CallAs[int](ctx, pid, "x"); v != 1 || err != nil {
+		t.Errorf("call after continue: %v %v", v, err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, pid)
+	behaviour.Call(ctx, pid, "again")
+	if d := actortest.ReceiveAs[actor.Down](t, ib); d.Reason.Error() != "from continue" {
+		t.Errorf("stop from continue: %v", d.Reason)
+	}
+	close(order)
+	var got []string
+	for o := range order {
+		got = append(got, o)
+	}
+	if !slices.Equal(got, []string{"init", "continue setup", "call", "call", "continue stop"}) {
+		t.Errorf("order %q", got)
+	}
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		if c := strings.Count(buf.String(), `"event":"crash_report"`); c != 1 {
+			return fmt.Errorf("%d crash reports in %s", c, buf.String())
+		}
+		return nil
+	})
+	if !strings.Contains(buf.String(), `"server":"cont"`) || !strings.Contains(buf.String(), "from continue") {
+		t.Errorf("crash report: %s", buf.String())
+	}
+	// a shutdown is not a crash
+	_, p2 := startProbeSrv(t, n)
+	behaviour.StopServer(ctx, n, p2, actor.Shutdown)
+	if c := strings.Count(buf.String(), `"event":"crash_report"`); c != 1 {
+		t.Errorf("a shutdown logged a crash report: %s", buf.String())
+	}
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
