@@ -1,8 +1,10 @@
 package actor_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
@@ -73,5 +75,44 @@ func TestSignalSemantics(t *testing.T) {
 	}
 	if err := n.SendNamed("nobody", "x"); !errors.Is(err, actor.ErrUnknownName) {
 		t.Errorf("send named: %v", err)
+	}
+}
+
+// TestCallWithEndedContextSendsNothing: a Call whose ctx has ended already
+// fails with ctx's error and the callee never gets the request (it used to
+// handle it, so a registry write, say, took effect behind an error).
+func TestCallWithEndedContextSendsNothing(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	got := 0
+	pid, err := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
+		if r, ok := m.(*actor.Request); ok {
+			got++
+			r.Reply(got)
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	expired, cancel2 := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel2()
+	for _, c := range []struct {
+		ctx  context.Context
+		want error
+	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
+		_, err := actor.Call(c.ctx, pid, "x")
+		var ce *actor.CallError
+		if !errors.Is(err, c.want) || !errors.As(err, &ce) || ce.PID != pid {
+			t.Errorf("call with an ended ctx: %v, want a *CallError wrapping %v", err, c.want)
+		}
+		if _, err := n.Call(c.ctx, pid, "x"); !errors.Is(err, c.want) {
+			t.Errorf("Node.Call with an ended ctx: %v", err)
+		}
+	}
+	if v, err := actor.Call(ctx, pid, "x"); v != 1 || err != nil {
+		t.Errorf("requests handled: %v %v, want only this one", v, err)
 	}
 }

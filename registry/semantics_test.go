@@ -445,3 +445,29 @@ func TestRegistryEveryMethodChecksTheScope(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryWriteWithEndedContextMakesNone: a write whose ctx has ended
+// before the call returns ctx's error and changes nothing (it used to make
+// the write behind the error).
+func TestRegistryWriteWithEndedContextMakesNone(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	rec := &probeRec{}
+	must2(t, reg.AddScope("s", registry.WithEventHandler(rec)))
+	a := pSpawn(t, n)
+	ended, cancel := context.WithCancel(actortest.Context(t))
+	cancel()
+	if err := reg.Register(ended, "s", "x", a, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("register: %v", err)
+	}
+	if err := reg.Join(ended, "s", "g", a, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("join: %v", err)
+	}
+	must2(t, reg.Register(actortest.Context(t), "s", "later", a, nil)) // after any write in flight
+	if _, _, err := reg.Lookup("s", "x"); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("a register that returned an error registered: %v", err)
+	}
+	if ok, _ := reg.IsMember("s", "g", a); ok {
+		t.Errorf("a join that returned an error joined")
+	}
+}
