@@ -122,6 +122,16 @@ func TestGenServerSemantics(t *testing.T) {
 			t.Errorf("deferred reply: %v %v", v, err)
 		}
 	})
+	t.Run("deferred call fails with the exit reason", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		go func() { <-s.held; n.Exit(pid, actor.Kill) }()
+		if _, err := behaviour.Call(ctx, pid, pHold{}); !errors.Is(err, actor.Killed) {
+			t.Errorf("deferred call to a killed server: %v", err)
+		}
+		if tr := s.terminated(); len(tr) != 0 {
+			t.Errorf("a killed server ran Terminate: %v", tr)
+		}
+	})
 	t.Run("stop with reason", func(t *testing.T) {
 		s, pid := startProbeSrv(t, n)
 		boom := errors.New("boom")
