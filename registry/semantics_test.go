@@ -471,3 +471,45 @@ func TestRegistryWriteWithEndedContextMakesNone(t *testing.T) {
 		t.Errorf("a join that returned an error joined")
 	}
 }
+
+// TestRegistryExitedProcessInvisibleAtOnce: once a process's exit can be
+// observed (its monitor's Down), reads leave it out, before the scope
+// process has handled its exit.
+func TestRegistryExitedProcessInvisibleAtOnce(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	must2(t, reg.AddScope("s"))
+	ctx := actortest.Context(t)
+	a, b := pSpawn(t, n), pSpawn(t, n)
+	for _, name := range []string{"c", "a", "b"} {
+		must2(t, reg.Register(ctx, "s", name, a, nil))
+	}
+	must2(t, reg.Register(ctx, "s", "kept", b, nil))
+	must2(t, reg.Join(ctx, "s", "g2", a, nil))
+	must2(t, reg.Join(ctx, "s", "g1", b, nil))
+	if names, _ := reg.Names("s"); !slices.Equal(names, []string{"a", "b", "c", "kept"}) {
+		t.Errorf("names %v", names)
+	}
+	if groups, _ := reg.GroupNames("s"); !slices.Equal(groups, []string{"g1", "g2"}) {
+		t.Errorf("groups %v", groups)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, a)
+	n.Exit(a, actor.Kill)
+	actortest.ReceiveAs[actor.Down](t, ib)
+	if _, _, err := reg.Lookup("s", "a"); !errors.Is(err, registry.ErrNotRegistered) {
+		t.Errorf("lookup of an exited holder: %v", err)
+	}
+	if m, _ := reg.Members("s", "g2"); len(m) != 0 {
+		t.Errorf("members %v", m)
+	}
+	if ok, _ := reg.IsMember("s", "g2", a); ok {
+		t.Error("is member")
+	}
+	if names, _ := reg.Names("s"); !slices.Equal(names, []string{"kept"}) {
+		t.Errorf("names after the exit %v", names)
+	}
+	if k, _ := reg.Publish(ctx, "s", "g2", "x"); k != 0 {
+		t.Errorf("published to %d", k)
+	}
+}
