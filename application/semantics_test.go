@@ -142,3 +142,63 @@ func appCase(t *testing.T, typ application.RestartType, reason error) {
 		t.Errorf("stop order %q", got)
 	}
 }
+
+func TestApplicationControllerRecords(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	c, err := application.NewController(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := application.NewController(n); !errors.Is(err, application.ErrControllerExists) {
+		t.Errorf("second controller: %v", err)
+	}
+	lib := application.Spec{Name: "lib", Vsn: "1.2.3", Env: map[string]any{"port": 4040}}
+	if err := c.Load(ctx, lib); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Load(ctx, application.Spec{}); !errors.Is(err, application.ErrInvalidSpec) {
+		t.Errorf("load without a name: %v", err)
+	}
+	c.Load(ctx, application.Spec{Name: "x", Dependencies: []string{"y"}})
+	c.Load(ctx, application.Spec{Name: "y", Dependencies: []string{"x"}})
+	if _, err := c.EnsureAllStarted(ctx, "x", application.Temporary); !errors.Is(err, application.ErrCycle) {
+		t.Errorf("cycle: %v", err)
+	}
+	c.Load(ctx, application.Spec{Name: "z", Dependencies: []string{"missing"}})
+	if _, err := c.EnsureAllStarted(ctx, "z", application.Temporary); !errors.Is(err, application.ErrNotLoaded) {
+		t.Errorf("missing dependency: %v", err)
+	}
+	if v, err := c.Spec(ctx, "lib", application.KeyVsn); v != "1.2.3" || err != nil {
+		t.Errorf("vsn %v %v", v, err)
+	}
+	if p, ok, err := application.GetEnvAs(ctx, c, "lib", "port", 0); p != 4040 || !ok || err != nil {
+		t.Errorf("env %v %v %v", p, ok, err)
+	}
+	var ete *application.EnvTypeError
+	if _, _, err := application.GetEnvAs(ctx, c, "lib", "port", ""); !errors.As(err, &ete) {
+		t.Errorf("env of the wrong type: %v", err)
+	}
+	if _, ok, err := application.GetEnvAs(ctx, c, "lib", "nope", 7); ok || err != nil {
+		t.Errorf("unset env: %v %v", ok, err)
+	}
+	if err := c.Start(ctx, "lib", application.Permanent); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unload(ctx, "lib"); !errors.Is(err, application.ErrRunning) {
+		t.Errorf("unload running: %v", err)
+	}
+	if _, err := c.Stop(ctx, "y"); !errors.Is(err, application.ErrNotStarted) {
+		t.Errorf("stop of a loaded, not started app: %v", err)
+	}
+	if _, err := c.Stop(ctx, "nope"); !errors.Is(err, application.ErrNotLoaded) {
+		t.Errorf("stop of an unknown app: %v", err)
+	}
+	stopped, err := c.Shutdown(ctx)
+	if err != nil || !slices.Equal(stopped, []string{"lib"}) {
+		t.Errorf("shutdown %v %v", stopped, err)
+	}
+	if err := c.Start(ctx, "y", application.Temporary); err == nil {
+		t.Errorf("start after shutdown succeeded")
+	}
+}
