@@ -116,3 +116,29 @@ func TestCallWithEndedContextSendsNothing(t *testing.T) {
 		t.Errorf("requests handled: %v %v, want only this one", v, err)
 	}
 }
+
+// TestSpawnNilReceiver: a nil Receiver is refused at Spawn (it used to start
+// a process that crashed on its first message).
+func TestSpawnNilReceiver(t *testing.T) {
+	n := actortest.NewNode(t)
+	before := n.CountProcesses()
+	if pid, err := n.Spawn(nil); !errors.Is(err, actor.ErrNilReceiver) || !pid.IsZero() {
+		t.Errorf("spawn nil: %v %v", pid, err)
+	}
+	ib := actortest.NewInbox(t, n)
+	err := ib.Do(actortest.Context(t), func(c *actor.Context) error {
+		if _, err := c.SpawnLink(nil); !errors.Is(err, actor.ErrNilReceiver) {
+			t.Errorf("spawn link nil: %v", err)
+		}
+		if _, _, err := c.SpawnMonitor(nil); !errors.Is(err, actor.ErrNilReceiver) {
+			t.Errorf("spawn monitor nil: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := n.CountProcesses(); after != before+1 { // the inbox
+		t.Errorf("processes %d -> %d", before, after)
+	}
+}

@@ -576,3 +576,19 @@ func (l *lockedLog) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 func (l *lockedLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestStartNilServer: Start and StartLink refuse a nil Server with
+// actor.ErrNilReceiver (it used to start a process whose Init panicked).
+func TestStartNilServer(t *testing.T) {
+	n := actortest.NewNode(t)
+	if pid, err := behaviour.Start[int](n, nil); !errors.Is(err, actor.ErrNilReceiver) || !pid.IsZero() {
+		t.Errorf("start nil: %v %v", pid, err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Do(actortest.Context(t), func(c *actor.Context) error {
+		if _, err := behaviour.StartLink[int](c, nil); !errors.Is(err, actor.ErrNilReceiver) {
+			t.Errorf("start link nil: %v", err)
+		}
+		return nil
+	})
+}

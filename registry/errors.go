@@ -45,7 +45,8 @@ var (
 	ErrNotLocal = errors.New("registry: process of another node")
 	// ErrNoNode is returned by Call, Cast and Send when their context
 	// belongs to no node: it is neither a process's *actor.Context (or
-	// derived from one) nor marked with actor.WithNode.
+	// derived from one) nor marked with actor.WithNode; and by AddScope of
+	// a Registry made from a nil node.
 	ErrNoNode = errors.New("registry: context names no node")
 	// ErrMetaNotProto is returned by writes to a replicated scope (a
 	// Registry made with NewCluster) whose metadata is neither a

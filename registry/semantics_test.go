@@ -513,3 +513,15 @@ func TestRegistryExitedProcessInvisibleAtOnce(t *testing.T) {
 		t.Errorf("published to %d", k)
 	}
 }
+
+// TestRegistryOfNilNode: AddScope on a Registry made from a nil node, and
+// a nil scope option, give an error or are skipped; they used to panic.
+func TestRegistryOfNilNode(t *testing.T) {
+	if err := registry.New(nil).AddScope("s"); !errors.Is(err, registry.ErrNoNode) {
+		t.Errorf("add scope on a nil node: %v", err)
+	}
+	n := actortest.NewNode(t)
+	if err := registry.New(n).AddScope("s", nil); err != nil {
+		t.Errorf("add scope with a nil option: %v", err)
+	}
+}
