@@ -422,3 +422,69 @@ func TestSupervisorTemporaryAndTransientSiblings(t *testing.T) {
 		t.Errorf("stopped supervisor exited with %v", r)
 	}
 }
+
+func TestSupervisorAllSignificant(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	s1 := semChild(l, "s1", supervision.Transient, 0)
+	s1.Significant = true
+	s2 := semChild(l, "s2", supervision.Temporary, 0)
+	s2.Significant = true
+	sup, err := supervision.Start(n, []supervision.ChildSpec{semChild(l, "w", 0, 0), s1, s2},
+		supervision.WithAutoShutdown(supervision.AllSignificant))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	// an abnormal exit of a transient significant child restarts it
+	crashAndWait(t, n, sup, childPID(t, sup, "s1"), errors.New("boom"))
+	crashAndWait(t, n, sup, childPID(t, sup, "s1"), actor.Normal)
+	if !n.IsAlive(sup) {
+		t.Fatal("supervisor ended with a significant child left")
+	}
+	w := childPID(t, sup, "w")
+	n.Send(childPID(t, sup, "s2"), actor.Normal)
+	if r := actortest.ReceiveAs[actor.Down](t, ib).Reason; !errors.Is(r, actor.Shutdown) {
+		t.Errorf("all significant gone: %v", r)
+	}
+	if n.IsAlive(w) {
+		t.Error("worker alive after auto shutdown")
+	}
+	// a significant permanent child is refused
+	bad := semChild(l, "p", supervision.Permanent, 0)
+	bad.Significant = true
+	if _, err := supervision.Start(n, []supervision.ChildSpec{bad}); !errors.Is(err, supervision.ErrInvalidSpec) {
+		t.Errorf("significant permanent child: %v", err)
+	}
+}
+
+func TestNestedSupervisorGivesUp(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	inner := supervision.SupervisorSpec("inner", []supervision.ChildSpec{semChild(l, "x", 0, 0)}, supervision.WithIntensity(0, time.Minute))
+	top, err := supervision.Start(n, []supervision.ChildSpec{inner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := childPID(t, top, "inner")
+	x := childPID(t, in, "x")
+	crashAndWait(t, n, in, x, errors.New("boom"))
+	// inner exceeded its intensity and exited with shutdown; top restarted it
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		cs, err := supervision.WhichChildren(ctx, top)
+		if err != nil || len(cs) != 1 || cs[0].PID == in || cs[0].PID.IsZero() {
+			return fmt.Errorf("top's children %+v %v", cs, err)
+		}
+		return nil
+	})
+	if cs, _ := supervision.WhichChildren(ctx, top); cs[0].Type != supervision.Supervisor {
+		t.Errorf("type %v", cs[0].Type)
+	}
+	if c, _ := supervision.CountChildren(ctx, top); c.Supervisors != 1 || c.Workers != 0 {
+		t.Errorf("counts %+v", c)
+	}
+	supervision.Stop(ctx, n, top)
+}
