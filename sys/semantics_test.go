@@ -132,6 +132,28 @@ func TestSysSemantics(t *testing.T) {
 		t.Error(err)
 	}
 	sys.Resume(ctx, n, sup)
+	ds, _ := supervision.StartDynamic(n, supervision.Template[int]{Start: func(c *actor.Context, _ int) (actor.PID, error) {
+		return c.SpawnLink(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	}}, supervision.WithMaxChildren(3))
+	ds.StartChild(ctx, 1)
+	if s, err := sys.GetStateAs[supervision.SupervisorState](ctx, n, ds.PID()); err != nil || len(s.Children) != 1 {
+		t.Errorf("dynamic supervisor state %+v %v", s, err)
+	}
+	if st, _ := sys.GetStatus(ctx, n, ds.PID()); st.Behaviour != "dynamic_supervisor" {
+		t.Errorf("dynamic supervisor behaviour %q", st.Behaviour)
+	}
+	d, _ := supervision.StartDirector(n, supervision.DirectorInit[int](func(*actor.Context) ([]supervision.DirectorSpec[int], supervision.DefaultSpec[int], error) {
+		return nil, supervision.DefaultSpec[int]{}, nil
+	}))
+	if st, err := sys.GetStatus(ctx, n, d.PID()); err != nil || st.Behaviour != "director" {
+		t.Errorf("director status %+v %v", st, err)
+	}
+	if _, err := sys.GetStateAs[supervision.SupervisorState](ctx, n, d.PID()); err != nil {
+		t.Errorf("director state: %v", err)
+	}
+	if st, err := sys.GetStatus(ctx, n, sup); err != nil || st.Behaviour != "supervisor" {
+		t.Errorf("supervisor status %+v %v", st, err)
+	}
 	plain, _ := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
 	if _, err := sys.GetState(ctx, n, plain); !errors.Is(err, sys.ErrUnsupported) {
 		t.Errorf("plain get state: %v", err)
