@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
 	"github.com/arbor-otp/arbor/sys"
 )
@@ -171,4 +173,45 @@ func TestSysSemantics(t *testing.T) {
 			t.Errorf("suspend of %v: %v", p, err)
 		}
 	}
+}
+
+// TestSuspendedSupervisorRestartsNothing: a suspended supervisor leaves a
+// dead child's exit in its queue until Resume.
+func TestSuspendedSupervisorRestartsNothing(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	sup, err := supervision.Start(n, []supervision.ChildSpec{{ID: "c", Start: func(c *actor.Context) (actor.PID, error) {
+		return c.SpawnLink(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
+			if e, ok := m.(error); ok {
+				return e
+			}
+			return nil
+		}))
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := sys.GetStateAs[supervision.SupervisorState](ctx, n, sup)
+	old := st.Children[0].PID
+	if err := sys.Suspend(ctx, n, sup); err != nil {
+		t.Fatal(err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, old)
+	n.Send(old, errors.New("boom"))
+	actortest.ReceiveAs[actor.Down](t, ib)
+	st, _ = sys.GetStateAs[supervision.SupervisorState](ctx, n, sup)
+	if st.Children[0].PID != old || st.Restarts != 0 {
+		t.Errorf("suspended supervisor acted: %+v", st)
+	}
+	if err := sys.Resume(ctx, n, sup); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		cs, err := supervision.WhichChildren(ctx, sup)
+		if err != nil || cs[0].PID == old || cs[0].PID.IsZero() {
+			return fmt.Errorf("after resume: %+v %v", cs, err)
+		}
+		return nil
+	})
 }
