@@ -525,3 +525,44 @@ func TestRegistryOfNilNode(t *testing.T) {
 		t.Errorf("add scope with a nil option: %v", err)
 	}
 }
+
+// TestRegistryScopePastItsRestartLimit: a scope process killed more than
+// five times in five seconds stays down: writes fail with ErrScopeStopped,
+// reads serve the last published state.
+func TestRegistryScopePastItsRestartLimit(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	must2(t, reg.AddScope("s"))
+	ctx := actortest.Context(t)
+	s, _ := reg.Scope("s")
+	a := pSpawn(t, n)
+	must2(t, reg.Register(ctx, "s", "x", a, "m"))
+	ib := actortest.NewInbox(t, n)
+	for i := 0; i < 6; i++ {
+		p := s.PID()
+		ib.Monitor(ctx, p)
+		n.Exit(p, actor.Kill)
+		actortest.ReceiveAs[actor.Down](t, ib)
+		if i < 5 {
+			testkit.Eventually(t, actortest.Timeout, func() error {
+				if q := s.PID(); q == p || !n.IsAlive(q) {
+					return fmt.Errorf("restart %d not done", i+1)
+				}
+				return nil
+			})
+		}
+	}
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		err := reg.Register(ctx, "s", "y", a, nil)
+		if !errors.Is(err, registry.ErrScopeStopped) {
+			return fmt.Errorf("register past the limit: %v", err)
+		}
+		return nil
+	})
+	if err := reg.Join(ctx, "s", "g", a, nil); !errors.Is(err, registry.ErrScopeStopped) {
+		t.Errorf("join past the limit: %v", err)
+	}
+	if p, m, err := reg.Lookup("s", "x"); p != a || m != "m" || err != nil {
+		t.Errorf("lookup past the limit: %v %v %v", p, m, err)
+	}
+}
