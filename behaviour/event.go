@@ -144,7 +144,11 @@ func (m EventManager[E]) WhichHandlers(ctx context.Context) ([]string, error) {
 }
 
 // CallHandler calls the handler id's HandleCall. It returns
-// ErrHandlerNotFound if there is none or it has no HandleCall.
+// ErrHandlerNotFound if there is none or it has no HandleCall. An error
+// HandleCall returns is the call's error and the handler stays; a panic
+// removes the handler, as a crash in gen_event's handle_call does (its
+// TerminateHandler and its owner get the *actor.PanicError), and is the
+// call's error.
 func (m EventManager[E]) CallHandler(ctx context.Context, id string, req any) (any, error) {
 	v, err := Call(ctx, m.pid, callHandler{id: id, req: req})
 	if err != nil {

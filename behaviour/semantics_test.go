@@ -592,3 +592,47 @@ func TestStartNilServer(t *testing.T) {
 		return nil
 	})
 }
+
+type callPanics struct{ term chan error }
+
+func (callPanics) HandleEvent(string) error { return nil }
+func (callPanics) HandleCall(req any) (any, error) {
+	if req == "panic" {
+		panic("in handle call")
+	}
+	return nil, errors.New("declined")
+}
+func (h callPanics) TerminateHandler(r error) { h.term <- r }
+
+// TestEventHandlerCallErrorAndPanic: an error from a handler's HandleCall
+// is the call's error and keeps the handler; a panic removes it, as a
+// crash in gen_event's handle_call does: Terminate and the owner hear of it.
+func TestEventHandlerCallErrorAndPanic(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner := actortest.NewInbox(t, n)
+	h := callPanics{term: make(chan error, 1)}
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "h", h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CallHandler(ctx, "h", "x"); err == nil || err.Error() != "declined" {
+		t.Errorf("handler call error: %v", err)
+	}
+	if ids, _ := m.WhichHandlers(ctx); !slices.Equal(ids, []string{"h"}) {
+		t.Errorf("handlers after a call error %v", ids)
+	}
+	var pe *actor.PanicError
+	if _, err := m.CallHandler(ctx, "h", "panic"); !errors.As(err, &pe) {
+		t.Errorf("handler call panic: %v", err)
+	}
+	if r := <-h.term; !errors.As(r, &pe) {
+		t.Errorf("terminate after a call panic: %v", r)
+	}
+	if hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner); hr.ID != "h" || !errors.As(hr.Reason, &pe) {
+		t.Errorf("owner told %+v", hr)
+	}
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 0 {
+		t.Errorf("handlers after a call panic %v", ids)
+	}
+}
