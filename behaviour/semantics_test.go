@@ -16,6 +16,7 @@ import (
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/internal/testkit"
+	"github.com/arbor-otp/arbor/sys"
 )
 
 type probeSrv struct {
@@ -58,6 +59,9 @@ func (p *probeSrv) HandleCall(c *actor.Context, f behaviour.From, req any, n int
 	return behaviour.Reply(nil, n)
 }
 func (p *probeSrv) HandleCast(c *actor.Context, msg any, n int) behaviour.Result[int] {
+	if msg == "t0" {
+		return behaviour.NoReply(n).Timeout(0)
+	}
 	return behaviour.NoReply(n + 10)
 }
 func (p *probeSrv) HandleInfo(c *actor.Context, msg any, n int) behaviour.Result[int] {
@@ -191,6 +195,27 @@ func TestGenServerSemantics(t *testing.T) {
 		case <-s.held:
 		case <-ctx.Done():
 			t.Fatal("no Timeout{}")
+		}
+	})
+	t.Run("timeout 0 with a message waiting", func(t *testing.T) {
+		s, pid := startProbeSrv(t, n)
+		semMust(t, sys.Suspend(ctx, n, pid))
+		behaviour.Cast(ctx, pid, "t0")
+		behaviour.Cast(ctx, pid, "x")
+		semMust(t, sys.Resume(ctx, n, pid))
+		if v, _ := behaviour.CallAs[int](ctx, pid, pInc{}); v != 11 {
+			t.Errorf("state %d", v)
+		}
+		select {
+		case <-s.held:
+			t.Error("Timeout(0) fired with a message waiting")
+		default:
+		}
+		behaviour.Cast(ctx, pid, "t0")
+		select {
+		case <-s.held:
+		case <-ctx.Done():
+			t.Fatal("Timeout(0) with nothing waiting did not fire")
 		}
 	})
 	t.Run("cast", func(t *testing.T) {
@@ -634,5 +659,12 @@ func TestEventHandlerCallErrorAndPanic(t *testing.T) {
 	}
 	if ids, _ := m.WhichHandlers(ctx); len(ids) != 0 {
 		t.Errorf("handlers after a call panic %v", ids)
+	}
+}
+
+func semMust(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
