@@ -134,6 +134,21 @@ func TestSysSemantics(t *testing.T) {
 	if _, err := sys.ReplaceState(ctx, n, sup, func(s supervision.SupervisorState) supervision.SupervisorState { return s }); !errors.Is(err, sys.ErrUnsupported) {
 		t.Errorf("replace supervisor state: %v", err)
 	}
+	for _, p := range []actor.PID{m.PID(), sup} {
+		var tb lockedBuf
+		if err := sys.Trace(ctx, n, p, true, sys.TraceTo(zerolog.New(&tb))); err != nil {
+			t.Fatal(err)
+		}
+		if p == sup {
+			supervision.CountChildren(ctx, sup)
+		} else {
+			m.SyncNotify(ctx, "ev")
+		}
+		sys.Trace(ctx, n, p, false)
+		if out := tb.String(); !strings.Contains(out, `"event":"in"`) || !strings.Contains(out, `"event":"out"`) {
+			t.Errorf("trace of %v: %s", p, out)
+		}
+	}
 	if err := sys.Suspend(ctx, n, sup); err != nil {
 		t.Error(err)
 	}
