@@ -1,6 +1,7 @@
 package application_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -200,5 +201,40 @@ func TestApplicationControllerRecords(t *testing.T) {
 	}
 	if err := c.Start(ctx, "y", application.Temporary); err == nil {
 		t.Errorf("start after shutdown succeeded")
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	var mu sync.Mutex
+	var log []string
+	tops := map[string]actor.PID{}
+	spec := application.Spec{Name: "a", Module: semApp{"a", &mu, &log, tops}}
+	// ctx ends: a clean stop
+	n := actortest.NewNode(t)
+	ctx, cancel := context.WithCancel(actortest.Context(t))
+	code := application.Run(ctx, n, []application.Spec{spec}, application.WithSignals(),
+		application.WithOnStarted(func(context.Context, application.Controller, []string) { cancel() }))
+	if code != application.ExitOK {
+		t.Errorf("run ended by ctx: %d", code)
+	}
+	// a permanent application dies: failure
+	n2 := actortest.NewNode(t)
+	code = application.Run(actortest.Context(t), n2, []application.Spec{spec}, application.WithSignals(),
+		application.WithOnStarted(func(_ context.Context, c application.Controller, _ []string) {
+			mu.Lock()
+			top := tops["a"]
+			mu.Unlock()
+			n2.Send(top, errors.New("boom"))
+		}))
+	if code != application.ExitFailure {
+		t.Errorf("run after a permanent app's death: %d", code)
+	}
+	// a start failure: failure, nothing left running
+	bad := application.Spec{Name: "bad", Module: application.StartFunc(func(*actor.Context, application.StartType, any) (actor.PID, error) {
+		return actor.PID{}, errors.New("no start")
+	})}
+	n3 := actortest.NewNode(t)
+	if code := application.Run(actortest.Context(t), n3, []application.Spec{bad}, application.WithSignals()); code != application.ExitFailure {
+		t.Errorf("run with a failing start: %d", code)
 	}
 }
