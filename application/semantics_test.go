@@ -238,3 +238,41 @@ func TestRunExitCodes(t *testing.T) {
 		t.Errorf("run with a failing start: %d", code)
 	}
 }
+
+type prepApp struct{ semApp }
+
+func (a prepApp) PrepStop(*actor.Context) { a.add("prep " + a.name) }
+
+func TestApplicationPrepStopOrder(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	c, _ := application.NewController(n)
+	var mu sync.Mutex
+	var log []string
+	tops := map[string]actor.PID{}
+	app := prepApp{semApp{"p", &mu, &log, tops}}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.Load(ctx, application.Spec{Name: "p", Module: app}))
+	must(c.Start(ctx, "p", application.Temporary))
+	mu.Lock()
+	top := tops["p"]
+	mu.Unlock()
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, top)
+	if _, err := c.Stop(ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if r := actortest.ReceiveAs[actor.Down](t, ib).Reason; !errors.Is(r, actor.Shutdown) {
+		t.Errorf("top process stopped with %v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(log, []string{"start p", "prep p", "stop p"}) {
+		t.Errorf("order %q", log)
+	}
+}
