@@ -11,8 +11,10 @@ import (
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/registry"
+	"github.com/arbor-otp/arbor/supervision"
 	"github.com/arbor-otp/arbor/sys"
 )
 
@@ -565,4 +567,63 @@ func TestRegistryScopePastItsRestartLimit(t *testing.T) {
 	if p, m, err := reg.Lookup("s", "x"); p != a || m != "m" || err != nil {
 		t.Errorf("lookup past the limit: %v %v %v", p, m, err)
 	}
+}
+
+type viaSrv struct{}
+
+func (viaSrv) Init(*actor.Context) (int, error) { return 0, nil }
+func (viaSrv) HandleCall(c *actor.Context, _ behaviour.From, req any, n int) behaviour.Result[int] {
+	if req == "crash" {
+		return behaviour.Stop(errors.New("crash"), n)
+	}
+	return behaviour.Reply(c.Self(), n)
+}
+
+// TestViaNameMovesToTheRestartedChild: a supervised GenServer named with
+// Via is reachable by name again after each crash, at its new PID, and its
+// restarts never fail on its own old name.
+func TestViaNameMovesToTheRestartedChild(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	rec := &probeRec{}
+	must2(t, reg.AddScope("svc", registry.WithEventHandler(rec)))
+	ctx := actortest.Context(t)
+	nctx := actor.WithNode(ctx, n)
+	sup, err := supervision.Start(n, []supervision.ChildSpec{{ID: "c", Start: func(c *actor.Context) (actor.PID, error) {
+		return behaviour.StartLink[int](c, viaSrv{}, registry.Via("svc", "cache"))
+	}}}, supervision.WithIntensity(10, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	prev := actor.PID{}
+	for i := 0; i < 5; i++ {
+		var cur actor.PID
+		testkit.Eventually(t, actortest.Timeout, func() error {
+			v, err := registry.Call(nctx, "svc", "cache", "who")
+			if err != nil {
+				return err
+			}
+			if cur = v.(actor.PID); cur == prev {
+				return errors.New("still the old process")
+			}
+			return nil
+		})
+		prev = cur
+		registry.Call(nctx, "svc", "cache", "crash")
+	}
+	// five crashes, five restarts: a start that failed on the old name
+	// would count too
+	testkit.Eventually(t, actortest.Timeout, func() error {
+		st, err := sys.GetStateAs[supervision.SupervisorState](ctx, n, sup)
+		if err != nil || st.Restarts < 5 || st.Children[0].State != supervision.Running {
+			return fmt.Errorf("supervisor %+v %v", st, err)
+		}
+		return nil
+	})
+	if st, _ := sys.GetStateAs[supervision.SupervisorState](ctx, n, sup); st.Restarts != 5 {
+		t.Errorf("restarts %d, want 5", st.Restarts)
+	}
+	supervision.Stop(ctx, n, sup)
 }
