@@ -668,3 +668,50 @@ func semMust(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+type exitInfoSrv struct{ infos chan any }
+
+func (s exitInfoSrv) Init(c *actor.Context) (int, error) { return 0, nil }
+func (s exitInfoSrv) HandleInfo(_ *actor.Context, msg any, n int) behaviour.Result[int] {
+	s.infos <- msg
+	return behaviour.NoReply(n)
+}
+func (s exitInfoSrv) HandleCall(c *actor.Context, _ behaviour.From, req any, n int) behaviour.Result[int] {
+	if p, ok := req.(actor.PID); ok {
+		c.Link(p)
+	}
+	return behaviour.Reply(nil, n)
+}
+
+// TestTrappingServerGetsExitOfOtherLinks: a GenServer trapping exits gets
+// the exit of a linked process other than its parent in HandleInfo, and
+// lives on; one not trapping dies with it, without Terminate.
+func TestTrappingServerGetsExitOfOtherLinks(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	s := exitInfoSrv{infos: make(chan any, 4)}
+	pid, err := behaviour.Start[int](n, s, behaviour.WithTrapExit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
+		if e, ok := m.(error); ok {
+			return e
+		}
+		return nil
+	}))
+	behaviour.Call(ctx, pid, other)
+	boom := errors.New("boom")
+	n.Send(other, boom)
+	select {
+	case m := <-s.infos:
+		if x, ok := m.(actor.Exit); !ok || x.From != other || !errors.Is(x.Reason, boom) {
+			t.Errorf("info %#v", m)
+		}
+	case <-ctx.Done():
+		t.Fatal("no exit in HandleInfo")
+	}
+	if _, err := behaviour.Call(ctx, pid, nil); err != nil {
+		t.Errorf("server after a linked exit: %v", err)
+	}
+}
