@@ -488,3 +488,40 @@ func TestNestedSupervisorGivesUp(t *testing.T) {
 	}
 	supervision.Stop(ctx, n, top)
 }
+
+func TestDynamicRestartTypes(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	for _, c := range []struct {
+		r                     supervision.Restart
+		normalKept, crashKept bool
+	}{
+		{supervision.Permanent, true, true},
+		{supervision.Transient, false, true},
+		{supervision.Temporary, false, false},
+	} {
+		ds, err := supervision.StartDynamic(n, supervision.Template[string]{Restart: c.r, Start: func(ctx *actor.Context, id string) (actor.PID, error) {
+			return semChild(l, id, 0, 0).Start(ctx)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1, _ := ds.StartChild(ctx, "n")
+		p2, _ := ds.StartChild(ctx, "c")
+		crashAndWait(t, n, ds.PID(), p1, actor.Normal)
+		crashAndWait(t, n, ds.PID(), p2, errors.New("boom"))
+		cnt, _ := ds.CountChildren(ctx)
+		want := 0
+		if c.normalKept {
+			want++
+		}
+		if c.crashKept {
+			want++
+		}
+		if cnt.Specs != want || cnt.Active != want {
+			t.Errorf("%v: counts %+v, want %d", c.r, cnt, want)
+		}
+		ds.Stop(ctx, n)
+	}
+}
