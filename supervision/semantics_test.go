@@ -525,3 +525,39 @@ func TestDynamicRestartTypes(t *testing.T) {
 		ds.Stop(ctx, n)
 	}
 }
+
+func TestSupervisorChildLifecycleCalls(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	sup, err := supervision.Start(n, []supervision.ChildSpec{semChild(l, "a", supervision.Transient, supervision.Timeout(time.Second))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := supervision.GetChildSpec(ctx, sup, "a")
+	if err != nil || spec.ID != "a" || spec.Restart != supervision.Transient || spec.Shutdown != supervision.Timeout(time.Second) {
+		t.Errorf("child spec %+v %v", spec, err)
+	}
+	if _, err := supervision.GetChildSpec(ctx, sup, "zz"); !errors.Is(err, supervision.ErrNotFound) {
+		t.Errorf("spec of an unknown child: %v", err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(supervision.TerminateChild(ctx, sup, "a"))
+	must(supervision.TerminateChild(ctx, sup, "a")) // stopped already: ok, as OTP
+	if cs, _ := supervision.WhichChildren(ctx, sup); len(cs) != 1 || !cs[0].PID.IsZero() || cs[0].State != supervision.Stopped {
+		t.Errorf("terminated child %+v", cs)
+	}
+	must(supervision.DeleteChild(ctx, sup, "a"))
+	if err := supervision.DeleteChild(ctx, sup, "a"); !errors.Is(err, supervision.ErrNotFound) {
+		t.Errorf("delete twice: %v", err)
+	}
+	if _, err := supervision.RestartChild(ctx, sup, "a"); !errors.Is(err, supervision.ErrNotFound) {
+		t.Errorf("restart deleted: %v", err)
+	}
+	supervision.Stop(ctx, n, sup)
+}
