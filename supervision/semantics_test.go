@@ -561,3 +561,29 @@ func TestSupervisorChildLifecycleCalls(t *testing.T) {
 	}
 	supervision.Stop(ctx, n, sup)
 }
+
+// TestSupervisorInvalidOptions: option values that are none of the
+// package's constants are refused (an unknown strategy used to act as
+// rest_for_one, an unknown auto shutdown as Never, a negative child limit
+// as none), as OTP refuses an invalid strategy or max_children.
+func TestSupervisorInvalidOptions(t *testing.T) {
+	n := actortest.NewNode(t)
+	for _, o := range []supervision.Option{supervision.WithStrategy(9), supervision.WithAutoShutdown(7)} {
+		if pid, err := supervision.Start(n, nil, o); !errors.Is(err, supervision.ErrInvalidOption) || !pid.IsZero() {
+			t.Errorf("start: %v %v", pid, err)
+		}
+	}
+	tmpl := supervision.Template[int]{Start: func(c *actor.Context, _ int) (actor.PID, error) {
+		return c.SpawnLink(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	}}
+	if _, err := supervision.StartDynamic(n, tmpl, supervision.WithMaxChildren(-1)); !errors.Is(err, supervision.ErrInvalidOption) {
+		t.Errorf("dynamic with max children -1: %v", err)
+	}
+	// what a DynamicSupervisor ignores stays ignored
+	ds, err := supervision.StartDynamic(n, tmpl, supervision.WithStrategy(9))
+	if err != nil {
+		t.Errorf("dynamic with a strategy: %v", err)
+	} else {
+		ds.Stop(actortest.Context(t), n)
+	}
+}
