@@ -71,8 +71,8 @@ func StartEventManagerLink[E any](ctx *actor.Context, opts ...Option) (EventMana
 	return EventManager[E]{pid: pid}, err
 }
 
-// AddHandler adds h under id. It returns ErrHandlerExists for a taken id and
-// the error of h's InitHandler.
+// AddHandler adds h under id. It returns ErrHandlerExists for a taken id,
+// ErrNilHandler for a nil h, and the error of h's InitHandler.
 func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandler[E]) error {
 	return m.add(ctx, id, h, actor.PID{})
 }
@@ -102,6 +102,9 @@ func (m EventManager[E]) AddMonitoredHandler(ctx context.Context, owner actor.PI
 }
 
 func (m EventManager[E]) add(ctx context.Context, id string, h EventHandler[E], owner actor.PID) error {
+	if h == nil {
+		return fmt.Errorf("add handler %s: %w", id, ErrNilHandler)
+	}
 	v, err := Call(ctx, m.pid, addHandler[E]{id: id, h: h, owner: owner})
 	if err != nil {
 		return err

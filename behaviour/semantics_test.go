@@ -715,3 +715,26 @@ func TestTrappingServerGetsExitOfOtherLinks(t *testing.T) {
 		t.Errorf("server after a linked exit: %v", err)
 	}
 }
+
+// TestNilEventHandlerRefused: a nil handler is refused and nothing changes
+// (it used to be installed, and removed again, logged, at the first event).
+func TestNilEventHandlerRefused(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	m, _ := behaviour.StartEventManager[string](n)
+	owner := actortest.NewInbox(t, n)
+	semMust(t, m.AddHandler(ctx, "old", &pEvH{name: "old", log: new([]string), mu: new(sync.Mutex)}))
+	for what, err := range map[string]error{
+		"add":             m.AddHandler(ctx, "x", nil),
+		"add supervised":  m.AddSupervisedHandler(ctx, owner.PID(), "x", nil),
+		"swap":            m.SwapHandler(ctx, "old", "x", nil),
+		"swap supervised": m.SwapSupervisedHandler(ctx, owner.PID(), "old", "x", nil),
+	} {
+		if !errors.Is(err, behaviour.ErrNilHandler) {
+			t.Errorf("%s a nil handler: %v", what, err)
+		}
+	}
+	if ids, _ := m.WhichHandlers(ctx); !slices.Equal(ids, []string{"old"}) {
+		t.Errorf("handlers %v", ids)
+	}
+}
