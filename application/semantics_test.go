@@ -276,3 +276,27 @@ func TestApplicationPrepStopOrder(t *testing.T) {
 		t.Errorf("order %q", log)
 	}
 }
+
+// TestInvalidRestartType: a RestartType that is none of the three is
+// refused and nothing starts (it used to run as Temporary).
+func TestInvalidRestartType(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	c, _ := application.NewController(n)
+	if err := c.Load(ctx, application.Spec{Name: "lib"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, "lib", 9); !errors.Is(err, application.ErrInvalidRestartType) {
+		t.Errorf("start: %v", err)
+	}
+	if _, err := c.EnsureAllStarted(ctx, "lib", 9); !errors.Is(err, application.ErrInvalidRestartType) {
+		t.Errorf("ensure all started: %v", err)
+	}
+	if apps, _ := c.WhichApplications(ctx); len(apps) != 0 {
+		t.Errorf("running %v", apps)
+	}
+	n2 := actortest.NewNode(t)
+	if code := application.Run(ctx, n2, []application.Spec{{Name: "lib"}}, application.WithSignals(), application.WithRestartType(9)); code != application.ExitFailure {
+		t.Errorf("run: %d", code)
+	}
+}
