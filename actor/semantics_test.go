@@ -142,3 +142,12 @@ func TestSpawnNilReceiver(t *testing.T) {
 		t.Errorf("processes %d -> %d", before, after)
 	}
 }
+
+// TestNilOptionsSkipped: a nil NodeOption or SpawnOption is skipped (it
+// used to panic).
+func TestNilOptionsSkipped(t *testing.T) {
+	n := actortest.NewNode(t, nil)
+	if _, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }), nil); err != nil {
+		t.Errorf("spawn with a nil option: %v", err)
+	}
+}

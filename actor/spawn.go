@@ -86,7 +86,9 @@ func (c *Context) SpawnMonitor(r Receiver, opts ...SpawnOption) (PID, Ref, error
 func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []SpawnOption) (PID, Ref, error) {
 	var cfg spawnConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if r == nil {
 		return PID{}, Ref{}, ErrNilReceiver

@@ -52,7 +52,9 @@ func WithStopTimeout(d time.Duration) Option {
 func NewController(n *actor.Node, opts ...Option) (Controller, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	pid, err := behaviour.Start[*state](n, server(cfg),
 		behaviour.WithName(ControllerName), behaviour.WithTrapExit())

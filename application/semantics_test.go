@@ -300,3 +300,17 @@ func TestInvalidRestartType(t *testing.T) {
 		t.Errorf("run: %d", code)
 	}
 }
+
+// TestNilApplicationOptionsSkipped: nil Options and RunOptions are skipped
+// (they used to panic).
+func TestNilApplicationOptionsSkipped(t *testing.T) {
+	n := actortest.NewNode(t)
+	if _, err := application.NewController(n, nil); err != nil {
+		t.Errorf("controller with a nil option: %v", err)
+	}
+	ctx, cancel := context.WithCancel(actortest.Context(t))
+	cancel()
+	if code := application.Run(ctx, actortest.NewNode(t), nil, nil, application.WithSignals()); code != application.ExitOK {
+		t.Errorf("run with a nil option: %d", code)
+	}
+}

@@ -627,3 +627,18 @@ func TestViaNameMovesToTheRestartedChild(t *testing.T) {
 	}
 	supervision.Stop(ctx, n, sup)
 }
+
+// TestViaNilOptionSkipped: a nil ViaOption is skipped (it used to panic in
+// the new process's setup).
+func TestViaNilOptionSkipped(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	must2(t, reg.AddScope("s"))
+	p, err := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }), registry.Via("s", "v", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := reg.WhereIs("s", "v"); got != p {
+		t.Errorf("whereis %v, want %v", got, p)
+	}
+}

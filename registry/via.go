@@ -30,7 +30,9 @@ func WithMeta(meta any) ViaOption { return func(c *viaConfig) { c.meta = meta } 
 func Via(scope, name string, opts ...ViaOption) actor.SpawnOption {
 	var cfg viaConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	return actor.WithSetup(func(c *actor.Context) error {
 		s := scopeOf(c.Node(), scope)

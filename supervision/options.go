@@ -33,7 +33,9 @@ func defaultConfig() config {
 func buildConfig(opts []Option) config {
 	c := defaultConfig()
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
 	}
 	if c.clock == nil {
 		c.clock = SystemClock{}

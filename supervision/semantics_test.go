@@ -587,3 +587,14 @@ func TestSupervisorInvalidOptions(t *testing.T) {
 		ds.Stop(actortest.Context(t), n)
 	}
 }
+
+// TestNilSupervisorOptionSkipped: a nil Option is skipped (it used to
+// panic).
+func TestNilSupervisorOptionSkipped(t *testing.T) {
+	n := actortest.NewNode(t)
+	sup, err := supervision.Start(n, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	supervision.Stop(actortest.Context(t), n, sup)
+}

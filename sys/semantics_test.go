@@ -234,3 +234,16 @@ func TestSuspendedSupervisorRestartsNothing(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTraceNilOption: a nil TraceOption is skipped (it used to panic).
+func TestTraceNilOption(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	p, _ := n.Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	if err := sys.Trace(ctx, n, p, true, nil); err != nil {
+		t.Errorf("trace with a nil option: %v", err)
+	}
+	if st, _ := sys.GetStatus(ctx, n, p); !st.Tracing {
+		t.Error("trace not on")
+	}
+}
