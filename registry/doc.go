@@ -177,7 +177,8 @@
 // local processes still alive and monitors them again, removes those of
 // processes that died meanwhile with reason Undefined, and in a replicated
 // scope syncs again with its peers. Callbacks not yet run when it died are
-// lost. Past the restart limit the scope's writes fail with
+// lost; one running then finishes before the first callback of the new
+// scope process, so callbacks stay one at a time. Past the restart limit the scope's writes fail with
 // ErrScopeStopped; reads keep serving the last published state.
 //
 // In a replicated scope, the above holds on each node for what it shows.
