@@ -3,6 +3,7 @@ package supervision_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
@@ -160,4 +161,70 @@ func TestDirectorPlanSemantics(t *testing.T) {
 		}
 		d.Stop(ctx, n)
 	})
+}
+
+func TestDirectorDelayedRestartCancelled(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	d := startSemDirector(t, n)
+	if _, err := d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild,
+		Plan: supervision.Plan{supervision.PlanRestartAfter(time.Hour)}, Count: supervision.CountInfinity}); err != nil {
+		t.Fatal(err)
+	}
+	dirExit(t, n, d, "c", errors.New("boom"))
+	if st, _ := semChildState(t, d, "c"); st != supervision.Restarting {
+		t.Errorf("state during the delay: %v", st)
+	}
+	if _, err := d.GetPID(ctx, "c"); !errors.Is(err, supervision.ErrNotRunning) {
+		t.Errorf("pid during the delay: %v", err)
+	}
+	if pids, _ := d.GetPIDs(ctx); len(pids) != 0 {
+		t.Errorf("pids during the delay: %v", pids)
+	}
+	if _, err := d.RestartChild(ctx, "c"); !errors.Is(err, supervision.ErrRestarting) {
+		t.Errorf("restart during the delay: %v", err)
+	}
+	if err := d.TerminateChild(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := semChildState(t, d, "c"); st != supervision.Stopped {
+		t.Errorf("state after terminate: %v", st)
+	}
+	if p, err := d.RestartChild(ctx, "c"); err != nil || p.IsZero() {
+		t.Errorf("restart after terminate: %v %v", p, err)
+	}
+	d.Stop(ctx, n)
+}
+
+func TestLinkedDirectorFollowsItsParent(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	parent := actortest.NewInbox(t, n)
+	var d supervision.Director[string]
+	err := parent.Do(ctx, func(c *actor.Context) error {
+		var err error
+		d, err = supervision.StartDirectorLink(c, supervision.DirectorInit[string](
+			func(*actor.Context) ([]supervision.DirectorSpec[string], supervision.DefaultSpec[string], error) {
+				return []supervision.DirectorSpec[string]{{ID: "c", Start: semDirChild}}, supervision.DefaultSpec[string]{}, nil
+			}))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _ := d.GetPID(ctx, "c")
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, d.PID())
+	ib.Monitor(ctx, child)
+	pr := errors.New("parent gone")
+	n.Exit(parent.PID(), pr)
+	reasons := map[actor.PID]error{}
+	for range 2 {
+		d := actortest.ReceiveAs[actor.Down](t, ib)
+		reasons[d.PID] = d.Reason
+	}
+	// the child is stopped (shutdown), the director exits with the parent's reason
+	if !errors.Is(reasons[child], actor.Shutdown) || !errors.Is(reasons[d.PID()], pr) {
+		t.Errorf("downs %v", reasons)
+	}
 }
