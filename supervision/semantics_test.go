@@ -598,3 +598,41 @@ func TestNilSupervisorOptionSkipped(t *testing.T) {
 	}
 	supervision.Stop(actortest.Context(t), n, sup)
 }
+
+// TestSupervisorFailingRestartsCountTowardsIntensity: restarts whose start
+// fails are retried and counted; past the intensity the supervisor exits
+// with shutdown.
+func TestSupervisorFailingRestartsCountTowardsIntensity(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	var mu sync.Mutex
+	starts := 0
+	spec := semChild(l, "a", 0, 0)
+	inner := spec.Start
+	spec.Start = func(c *actor.Context) (actor.PID, error) {
+		mu.Lock()
+		starts++
+		k := starts
+		mu.Unlock()
+		if k > 1 {
+			return actor.PID{}, errors.New("cannot start")
+		}
+		return inner(c)
+	}
+	sup, err := supervision.Start(n, []supervision.ChildSpec{spec}, supervision.WithIntensity(3, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, sup)
+	n.Send(childPID(t, sup, "a"), errors.New("boom"))
+	if r := actortest.ReceiveAs[actor.Down](t, ib).Reason; !errors.Is(r, actor.Shutdown) {
+		t.Errorf("supervisor exit %v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if starts != 4 { // the first start, then three failing restarts
+		t.Errorf("starts %d, want 4", starts)
+	}
+}
