@@ -105,7 +105,8 @@ func newWaiter() any { return &waiter{ch: make(chan callResult, 1)} }
 // with ErrCallSelf). ctx's deadline bounds the wait (DefaultCallTimeout when
 // it has none). Errors are *CallError values wrapping: the callee's exit
 // reason if it exits before replying, NoProc if it is not alive,
-// context.DeadlineExceeded or the context's error if ctx ends first,
+// context.DeadlineExceeded or the context's error if ctx ends first (a
+// ctx that has ended already sends nothing),
 // ErrZeroPID for the zero PID, or ErrRemote for a remote pid without a
 // transport.
 func Call(ctx context.Context, pid PID, msg any) (any, error) {
@@ -199,6 +200,11 @@ func WithNode(ctx context.Context, n *Node) context.Context {
 }
 
 func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
+	if err := ctx.Err(); err != nil {
+		// A caller that has given up already sends nothing: the request
+		// would be handled (a write made) with no one told of it.
+		return nil, &CallError{PID: to, Reason: err}
+	}
 	if n.tel != nil {
 		return n.tel.call(ctx, n, from, to, msg)
 	}
@@ -208,11 +214,6 @@ func (n *Node) call(ctx context.Context, from, to PID, msg any) (any, error) {
 // callTraced is call; tr, when set, is the caller's span the request
 // carries to its handler.
 func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt) (any, error) {
-	// A ctx that is already done makes no request: the callee never sees
-	// it (otherwise a reply already on its way could win over the ctx).
-	if err := ctx.Err(); err != nil {
-		return nil, &CallError{PID: to, Reason: err}
-	}
 	if to.node != n.ident {
 		if to.node == nil {
 			return nil, &CallError{Reason: ErrZeroPID}

@@ -21,6 +21,9 @@ var (
 	// ErrRemote is returned when a message is addressed to another node and
 	// the node has no cluster transport.
 	ErrRemote = errors.New("actor: remote node unreachable")
+	// ErrNilReceiver is returned by Spawn, SpawnLink and SpawnMonitor for a
+	// nil Receiver: the process would crash on its first message.
+	ErrNilReceiver = errors.New("actor: nil receiver")
 	// ErrBadName is returned when a name is empty.
 	ErrBadName = errors.New("actor: empty name")
 	// ErrZeroPID is returned by Call, Send and Cast (as the Reason of a

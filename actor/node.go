@@ -84,7 +84,9 @@ func WithCreation(creation uint32) NodeOption { return func(c *nodeConfig) { c.c
 func NewNode(opts ...NodeOption) *Node {
 	cfg := nodeConfig{name: "nonode@nohost"}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if cfg.logger == nil {
 		l := zerolog.New(os.Stderr).Level(zerolog.InfoLevel).With().Timestamp().Logger()

@@ -56,7 +56,8 @@ var (
 
 // Spawn starts a process running r. If r is an Initializer, its Init runs
 // before Spawn returns and its error is Spawn's error. It returns
-// ErrNodeStopped on a stopping node and ErrNameTaken for a taken WithName.
+// ErrNodeStopped on a stopping node, ErrNameTaken for a taken WithName and
+// ErrNilReceiver for a nil r.
 func (n *Node) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
 	pid, _, err := n.spawn(nil, r, false, false, opts)
 	return pid, err
@@ -85,7 +86,12 @@ func (c *Context) SpawnMonitor(r Receiver, opts ...SpawnOption) (PID, Ref, error
 func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []SpawnOption) (PID, Ref, error) {
 	var cfg spawnConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if r == nil {
+		return PID{}, Ref{}, ErrNilReceiver
 	}
 	if n.stopping.Load() {
 		return PID{}, Ref{}, ErrNodeStopped

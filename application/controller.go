@@ -52,7 +52,9 @@ func WithStopTimeout(d time.Duration) Option {
 func NewController(n *actor.Node, opts ...Option) (Controller, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	pid, err := behaviour.Start[*state](n, server(cfg),
 		behaviour.WithName(ControllerName), behaviour.WithTrapExit())
@@ -110,7 +112,7 @@ func (c Controller) Unload(ctx context.Context, name string) error {
 // Start starts the loaded application name with restart type typ
 // (application:start/2) and returns once its Module.Start has returned:
 // the application's top process is then running and monitored. Its
-// dependencies must be running. It returns ErrNotLoaded,
+// dependencies must be running. It returns ErrInvalidRestartType, ErrNotLoaded,
 // ErrAlreadyStarted (running or being started), an error wrapping
 // ErrStopping if name is being stopped or a Stop under way will stop it
 // (a Stop of one of its dependencies, direct or not), ErrTerminating, a
@@ -121,6 +123,9 @@ func (c Controller) Unload(ctx context.Context, name string) error {
 //
 // If ctx ends first, Start returns its error but the start goes on.
 func (c Controller) Start(ctx context.Context, name string, typ RestartType) error {
+	if typ > Permanent {
+		return fmt.Errorf("start %s: %w %d", name, ErrInvalidRestartType, typ)
+	}
 	_, err := c.call(ctx, startReq{name: name, typ: typ})
 	return err
 }
@@ -135,13 +140,17 @@ func (c Controller) Start(ctx context.Context, name string, typ RestartType) err
 //
 // If a start fails, EnsureAllStarted starts nothing more, waits for the
 // starts under way, stops the applications it started (newest first) and
-// returns the *StartError. It also returns an error wrapping ErrNotLoaded
+// returns the *StartError. It also returns ErrInvalidRestartType for a typ
+// that is none of the three, an error wrapping ErrNotLoaded
 // for an application or dependency that is not loaded (naming it),
 // ErrCycle for circular dependencies, and Start's errors: when a Stop of
 // one of the applications, or Shutdown, overlaps it, the applications not
 // yet started are refused (ErrStopping, ErrTerminating) and the Stop or
 // Shutdown stops the ones that started.
 func (c Controller) EnsureAllStarted(ctx context.Context, name string, typ RestartType) ([]string, error) {
+	if typ > Permanent {
+		return nil, fmt.Errorf("start %s: %w %d", name, ErrInvalidRestartType, typ)
+	}
 	v, err := c.call(ctx, planReq{name: name})
 	if err != nil {
 		return nil, err

@@ -43,10 +43,12 @@
 // records.
 //
 // Stop stops an application and, first, every running application that
-// depends on it (newest first): an application never runs without its
-// dependencies. This is a deliberate difference from OTP, whose
-// application:stop/1 leaves dependents running. Shutdown stops them all and
-// ends the controller.
+// depends on it (newest first): Stop never leaves an application running
+// without its dependencies. This is a deliberate difference from OTP, whose
+// application:stop/1 leaves dependents running. An application that dies
+// by itself without ending the node (see Restart types) leaves its
+// dependents running, as in OTP. Shutdown stops them all and ends the
+// controller.
 //
 // # Restart types
 //

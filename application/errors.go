@@ -30,6 +30,10 @@ var (
 	// ErrCycle is returned by EnsureAllStarted when dependencies form a
 	// cycle; the error text shows it.
 	ErrCycle = errors.New("application: circular dependencies")
+	// ErrInvalidRestartType is returned by Start and EnsureAllStarted (and
+	// so Run) for a RestartType that is none of Temporary, Transient and
+	// Permanent; nothing is started.
+	ErrInvalidRestartType = errors.New("application: invalid restart type")
 	// ErrInvalidSpec is returned by Load for a spec that cannot be used; the
 	// error text says why.
 	ErrInvalidSpec = errors.New("application: invalid spec")

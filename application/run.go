@@ -98,7 +98,9 @@ func WithOnStarted(f func(ctx context.Context, c Controller, started []string)) 
 func Run(ctx context.Context, node *actor.Node, apps []Spec, opts ...RunOption) int {
 	cfg := defaultRunConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	log := node.Logger().With().Str("component", "application").Logger()
 

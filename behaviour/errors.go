@@ -16,4 +16,7 @@ var (
 	// ErrNoOwner: a supervised event handler was asked for with the zero
 	// PID as its owner.
 	ErrNoOwner = errors.New("behaviour: supervised event handler needs an owner")
+	// ErrNilHandler: AddHandler, AddSupervisedHandler, SwapHandler or
+	// SwapSupervisedHandler was given a nil EventHandler (nothing changes).
+	ErrNilHandler = errors.New("behaviour: nil event handler")
 )

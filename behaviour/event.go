@@ -71,8 +71,8 @@ func StartEventManagerLink[E any](ctx *actor.Context, opts ...Option) (EventMana
 	return EventManager[E]{pid: pid}, err
 }
 
-// AddHandler adds h under id. It returns ErrHandlerExists for a taken id and
-// the error of h's InitHandler.
+// AddHandler adds h under id. It returns ErrHandlerExists for a taken id,
+// ErrNilHandler for a nil h, and the error of h's InitHandler.
 func (m EventManager[E]) AddHandler(ctx context.Context, id string, h EventHandler[E]) error {
 	return m.add(ctx, id, h, actor.PID{})
 }
@@ -102,6 +102,9 @@ func (m EventManager[E]) AddMonitoredHandler(ctx context.Context, owner actor.PI
 }
 
 func (m EventManager[E]) add(ctx context.Context, id string, h EventHandler[E], owner actor.PID) error {
+	if h == nil {
+		return fmt.Errorf("add handler %s: %w", id, ErrNilHandler)
+	}
 	v, err := Call(ctx, m.pid, addHandler[E]{id: id, h: h, owner: owner})
 	if err != nil {
 		return err
@@ -144,7 +147,11 @@ func (m EventManager[E]) WhichHandlers(ctx context.Context) ([]string, error) {
 }
 
 // CallHandler calls the handler id's HandleCall. It returns
-// ErrHandlerNotFound if there is none or it has no HandleCall.
+// ErrHandlerNotFound if there is none or it has no HandleCall. An error
+// HandleCall returns is the call's error and the handler stays; a panic
+// removes the handler, as a crash in gen_event's handle_call does (its
+// TerminateHandler and its owner get the *actor.PanicError), and is the
+// call's error.
 func (m EventManager[E]) CallHandler(ctx context.Context, id string, req any) (any, error) {
 	v, err := Call(ctx, m.pid, callHandler{id: id, req: req})
 	if err != nil {

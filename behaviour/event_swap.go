@@ -47,7 +47,8 @@ func (e *SwappedError) Error() string {
 // if the old handler was supervised, its owner, which gets HandlerRemoved
 // with a *SwappedError for oldID. h is added even if oldID is
 // not installed. It returns ErrHandlerExists if newID is another installed
-// handler (nothing changes then) and the error of h's SwapIn or InitHandler:
+// handler or ErrNilHandler for a nil h (nothing changes then), and the
+// error of h's SwapIn or InitHandler:
 // the old handler is removed all the same, and the owner h would have had
 // gets HandlerRemoved{ID: newID} with that error.
 func (m EventManager[E]) SwapHandler(ctx context.Context, oldID, newID string, h EventHandler[E]) error {
@@ -67,6 +68,9 @@ func (m EventManager[E]) SwapSupervisedHandler(ctx context.Context, owner actor.
 }
 
 func (m EventManager[E]) swap(ctx context.Context, req swapHandler[E]) error {
+	if req.h == nil {
+		return fmt.Errorf("swap in handler %s: %w", req.newID, ErrNilHandler)
+	}
 	v, err := Call(ctx, m.pid, req)
 	if err != nil {
 		return err

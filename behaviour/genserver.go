@@ -158,13 +158,20 @@ func WithTrapExit() Option { return actor.WithTrapExit() }
 
 // Start starts a GenServer from sp (a *actor.Node or a *actor.Context),
 // runs its Init, and returns its PID. It returns Init's error (Ignore when
-// Init declined), or the spawn error.
+// Init declined), actor.ErrNilReceiver for a nil impl, or the spawn error.
 func Start[S any](sp actor.Spawner, impl Server[S], opts ...Option) (actor.PID, error) {
+	if impl == nil {
+		return actor.PID{}, actor.ErrNilReceiver
+	}
 	return sp.Spawn(newServer(impl), opts...)
 }
 
 // StartLink starts a GenServer linked to the calling process, its parent.
+// Its errors are Start's.
 func StartLink[S any](ctx *actor.Context, impl Server[S], opts ...Option) (actor.PID, error) {
+	if impl == nil {
+		return actor.PID{}, actor.ErrNilReceiver
+	}
 	return ctx.SpawnLink(newServer(impl), opts...)
 }
 

@@ -105,6 +105,9 @@ func runChild() {
 			os.Exit(2)
 		}
 	}
+	if scope == "" {
+		scope = "s" // a node of the cluster that does not add the scope
+	}
 	ch := &childCmds{c: c, reg: reg, scope: scope, out: out, pids: map[string]actor.PID{}}
 	for _, setup := range nodeSetups {
 		if err := setup(ch); err != nil {

@@ -17,7 +17,8 @@
 // Each scope runs as one process on the node (named
 // ScopeProcessName(scope)): it performs every write of the scope and
 // monitors every process that holds a name or a membership. Using a scope
-// the node has not added returns ErrUnknownScope.
+// the node has not added returns ErrUnknownScope; the empty scope, which
+// no node can add, returns ErrBadName.
 //
 // # Names
 //
@@ -176,7 +177,8 @@
 // local processes still alive and monitors them again, removes those of
 // processes that died meanwhile with reason Undefined, and in a replicated
 // scope syncs again with its peers. Callbacks not yet run when it died are
-// lost. Past the restart limit the scope's writes fail with
+// lost; one running then finishes before the first callback of the new
+// scope process, so callbacks stay one at a time. Past the restart limit the scope's writes fail with
 // ErrScopeStopped; reads keep serving the last published state.
 //
 // In a replicated scope, the above holds on each node for what it shows.

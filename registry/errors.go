@@ -22,7 +22,9 @@ var (
 	// longer running (the node is stopping, or it died more often than its
 	// keeper restarts it).
 	ErrScopeStopped = errors.New("registry: scope process stopped")
-	// ErrBadName is returned for an empty scope, name or group.
+	// ErrBadName is returned for an empty scope, name or group (an empty
+	// scope is never added, so every operation on it fails with ErrBadName
+	// rather than ErrUnknownScope).
 	ErrBadName = errors.New("registry: empty scope, name or group")
 	// ErrTaken is returned by Register when another process holds the name;
 	// errors.As to *NameError gives the holder.
@@ -35,7 +37,7 @@ var (
 	// ErrNotInGroup is returned when the process is not a member of the group.
 	ErrNotInGroup = errors.New("registry: process not in group")
 	// ErrNotAlive is returned by Register and Join for a process that is not
-	// alive.
+	// alive, and by every write for the zero PID.
 	ErrNotAlive = errors.New("registry: process not alive")
 	// ErrNotLocal is returned by writes about a process of another node in
 	// a scope that is not replicated (a Registry made with New): a write is
@@ -46,7 +48,8 @@ var (
 	ErrNotLocal = errors.New("registry: process of another node")
 	// ErrNoNode is returned by Call, Cast and Send when their context
 	// belongs to no node: it is neither a process's *actor.Context (or
-	// derived from one) nor marked with actor.WithNode.
+	// derived from one) nor marked with actor.WithNode; and by AddScope of
+	// a Registry made from a nil node.
 	ErrNoNode = errors.New("registry: context names no node")
 	// ErrMetaNotProto is returned by writes to a replicated scope (a
 	// Registry made with NewCluster) whose metadata is neither a

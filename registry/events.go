@@ -152,9 +152,18 @@ type eventProc struct {
 	// backlog holds events behind an awaitExit event whose reason has not
 	// arrived yet, so that callbacks keep the scope process's order.
 	backlog []event
+	// prev is the event process of the scope process this one's replaced.
+	// It dies with that process, but only once the callback it may be
+	// running returns: this one waits for that before its first callback,
+	// so callbacks stay one at a time and in order across a restart.
+	prev actor.PID
 }
 
 func (p *eventProc) Receive(ctx *actor.Context, msg any) error {
+	if !p.prev.IsZero() {
+		<-ctx.Node().WatchExit(p.prev)
+		p.prev = actor.PID{}
+	}
 	switch m := msg.(type) {
 	case flushMsg:
 		if len(p.backlog) > 0 {

@@ -46,5 +46,8 @@ func scopeFrom(ctx context.Context, op, scope, name string) (*Scope, error) {
 	if s := scopeOf(n, scope); s != nil {
 		return s, nil
 	}
+	if scope == "" {
+		return nil, &OpError{Op: op, Scope: scope, Name: name, Err: ErrBadName}
+	}
 	return nil, &OpError{Op: op, Scope: scope, Name: name, Err: ErrUnknownScope}
 }

@@ -113,11 +113,16 @@ func (p *scopeProc) Init(ctx *actor.Context) error {
 		wanted = wanted || b
 	}
 	if wanted {
-		pid, err := ctx.SpawnLink(&eventProc{scope: p.s.name, handler: p.cfg.handler})
+		ep := &eventProc{scope: p.s.name, handler: p.cfg.handler}
+		if prev := p.s.events.Load(); prev != nil {
+			ep.prev = *prev // the dead scope process's, maybe still in a callback
+		}
+		pid, err := ctx.SpawnLink(ep)
 		if err != nil {
 			return fmt.Errorf("start event process of scope %s: %w", p.s.name, err)
 		}
 		p.events = pid
+		p.s.events.Store(&pid)
 	}
 	if p.restarted {
 		p.reload(ctx)

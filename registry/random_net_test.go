@@ -171,11 +171,11 @@ func (m *memNet) setup(c *cluster.Cluster) error {
 		h = &neitherResolver{printer{out: out}}
 	}
 	reg := registry.NewCluster(c)
-	scope := "s"
-	if m.noScope[l] {
-		scope = ""
-	} else if err := reg.AddScope(scope, registry.WithEventHandler(h)); err != nil {
-		return err
+	scope := "s" // a node in noScope is of the cluster but does not add it
+	if !m.noScope[l] {
+		if err := reg.AddScope(scope, registry.WithEventHandler(h)); err != nil {
+			return err
+		}
 	}
 	ch := &childCmds{c: c, reg: reg, scope: scope, out: out, pids: map[string]actor.PID{}}
 	for _, setup := range nodeSetups {

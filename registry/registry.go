@@ -88,14 +88,20 @@ func ScopeProcessName(scope string) string { return "arbor.registry/" + scope }
 // (named ScopeProcessName(scope)) and, if the handler has callbacks, its
 // event process. It returns ErrBadName for an empty scope, ErrScopeExists
 // if the scope runs on this node already (from this or another Registry),
-// and the spawn error (actor.ErrNodeStopped) otherwise.
+// ErrNoNode for a Registry made from a nil node, and the spawn error
+// (actor.ErrNodeStopped) otherwise.
 func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 	if scope == "" {
 		return &OpError{Op: "add", Scope: scope, Err: ErrBadName}
 	}
+	if r.node == nil {
+		return &OpError{Op: "add", Scope: scope, Err: ErrNoNode}
+	}
 	cfg := defaultScopeConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -149,6 +155,9 @@ func (r *Registry) Scope(scope string) (*Scope, error) {
 func (r *Registry) scopeFor(op, scope, name, group string, pid actor.PID) (*Scope, error) {
 	if s, ok := (*r.scopes.Load())[scope]; ok {
 		return s, nil
+	}
+	if scope == "" {
+		return nil, &OpError{Op: op, Scope: scope, Name: name, Group: group, PID: pid, Err: ErrBadName}
 	}
 	return nil, &OpError{Op: op, Scope: scope, Name: name, Group: group, PID: pid, Err: ErrUnknownScope}
 }

@@ -25,6 +25,9 @@ type Scope struct {
 	// repl is the replication state; only the current scope process
 	// touches it, and it outlives a restart of the process.
 	repl *repl
+	// events is the event process of the latest scope process, if any: a
+	// restarted scope process's event process waits for it to exit first.
+	events atomic.Pointer[actor.PID]
 
 	// Read side, written only by the scope process.
 	names      *nameTable

@@ -26,6 +26,9 @@ import (
 //
 // The registration lasts as long as the meter provider.
 func registerMetrics(r *Registry) {
+	if r.node == nil {
+		return // New(nil): AddScope says ErrNoNode
+	}
 	mp := r.node.MeterProvider()
 	if mp == nil {
 		return

@@ -30,12 +30,18 @@ func WithMeta(meta any) ViaOption { return func(c *viaConfig) { c.meta = meta } 
 func Via(scope, name string, opts ...ViaOption) actor.SpawnOption {
 	var cfg viaConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	return actor.WithSetup(func(c *actor.Context) error {
 		s := scopeOf(c.Node(), scope)
 		if s == nil {
-			return &OpError{Op: "register", Scope: scope, Name: name, PID: c.Self(), Err: ErrUnknownScope}
+			err := ErrUnknownScope
+			if scope == "" {
+				err = ErrBadName
+			}
+			return &OpError{Op: "register", Scope: scope, Name: name, PID: c.Self(), Err: err}
 		}
 		return s.Register(c, name, c.Self(), cfg.meta)
 	})

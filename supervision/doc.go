@@ -102,6 +102,7 @@
 //	{error, {already_started, Pid}}       Pid, ErrAlreadyStarted
 //	{error, already_present}              ErrAlreadyPresent
 //	{error, running | restarting}         ErrRunning, ErrRestarting
+//	{error, {invalid_strategy, S}}        ErrInvalidOption
 //	{ok, undefined} / ignore              actor.Ignore
 //	SASL supervisor/progress reports      zerolog events, see ReportKind
 //

@@ -34,8 +34,9 @@ func (d DynamicSupervisor[A]) PID() actor.PID { return d.pid }
 
 // StartDynamic starts a DynamicSupervisor from sp, with no children. Options
 // that apply: WithIntensity, WithMaxChildren, WithName, WithClock. It
-// returns an error wrapping ErrInvalidSpec for a template without Start, and
-// the spawn errors of actor.
+// returns an error wrapping ErrInvalidSpec for a template without Start,
+// ErrInvalidOption for a negative WithMaxChildren, and the spawn errors of
+// actor.
 func StartDynamic[A any](sp actor.Spawner, tmpl Template[A], opts ...Option) (DynamicSupervisor[A], error) {
 	d, sopts := newDynamic(tmpl, opts)
 	pid, err := sp.Spawn(d, sopts...)
@@ -101,6 +102,9 @@ func newDynamic[A any](tmpl Template[A], opts []Option) (*dynamic[A], []actor.Sp
 // Init checks the template.
 func (d *dynamic[A]) Init(ctx *actor.Context) error {
 	d.rep = newReporter(ctx.Node(), ctx.Self(), d.cfg.name)
+	if err := d.cfg.validate(true); err != nil {
+		return err
+	}
 	spec := ChildSpec{ID: "template", Restart: d.tmpl.Restart, Shutdown: d.tmpl.Shutdown, Type: d.tmpl.Type}
 	if d.tmpl.Start != nil {
 		spec.Start = func(*actor.Context) (actor.PID, error) { return actor.PID{}, nil }

@@ -25,6 +25,11 @@ var (
 	// ErrInvalidSpec is returned for a child spec that cannot be used; the
 	// error text says why.
 	ErrInvalidSpec = errors.New("supervision: invalid child spec")
+	// ErrInvalidOption is returned by Start and StartDynamic for an option
+	// value that means nothing: a Strategy or AutoShutdown that is none of
+	// the package's constants, a negative WithMaxChildren. The error text
+	// says which.
+	ErrInvalidOption = errors.New("supervision: invalid option")
 	// ErrDuplicateChild is returned by Start when two initial specs share an
 	// ID.
 	ErrDuplicateChild = errors.New("supervision: duplicate child ID")

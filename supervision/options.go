@@ -1,6 +1,9 @@
 package supervision
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Option configures a Supervisor or a DynamicSupervisor. Every default lives
 // in defaultConfig; a supervisor started with no option is one_for_one, 3
@@ -30,7 +33,9 @@ func defaultConfig() config {
 func buildConfig(opts []Option) config {
 	c := defaultConfig()
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o(&c)
+		}
 	}
 	if c.clock == nil {
 		c.clock = SystemClock{}
@@ -42,6 +47,22 @@ func buildConfig(opts []Option) config {
 		c.period = DefaultPeriod
 	}
 	return c
+}
+
+// validate refuses option values that are none of the package's constants
+// (a supervisor would otherwise act on them as on some other value).
+// dynamic tells a DynamicSupervisor, which ignores the strategy and auto
+// shutdown, from a Supervisor, which ignores the child limit.
+func (c config) validate(dynamic bool) error {
+	switch {
+	case dynamic && c.maxChildren < 0:
+		return fmt.Errorf("%w: max children %d", ErrInvalidOption, c.maxChildren)
+	case !dynamic && c.strategy > RestForOne:
+		return fmt.Errorf("%w: strategy %d", ErrInvalidOption, c.strategy)
+	case !dynamic && c.autoShutdown > AllSignificant:
+		return fmt.Errorf("%w: auto shutdown %d", ErrInvalidOption, c.autoShutdown)
+	}
+	return nil
 }
 
 // WithStrategy sets the restart strategy (default OneForOne). A

@@ -48,7 +48,8 @@ type (
 // in reverse order, no process is left behind and Start returns a
 // *StartError naming the child. It also returns an error wrapping
 // ErrInvalidSpec for a bad spec, ErrDuplicateChild for two specs with one
-// ID, and the spawn errors of actor (actor.ErrNameTaken for a taken
+// ID, ErrInvalidOption for a Strategy or AutoShutdown that is none of the
+// package's constants, and the spawn errors of actor (actor.ErrNameTaken for a taken
 // WithName, actor.ErrNodeStopped).
 func Start(sp actor.Spawner, children []ChildSpec, opts ...Option) (actor.PID, error) {
 	s, sopts := newSupervisor(children, opts)
@@ -96,6 +97,9 @@ func newSupervisor(children []ChildSpec, opts []Option) (*supervisor, []actor.Sp
 // Init starts the children in order.
 func (s *supervisor) Init(ctx *actor.Context) error {
 	s.rep = newReporter(ctx.Node(), ctx.Self(), s.cfg.name)
+	if err := s.cfg.validate(false); err != nil {
+		return err
+	}
 	seen := make(map[string]struct{}, len(s.kids))
 	for _, c := range s.kids {
 		if err := c.spec.validate(); err != nil {

@@ -62,7 +62,9 @@ func Serve(c *cluster.Cluster, opts ...ServeOption) error {
 	n := c.Node()
 	sv := &serving{c: c}
 	for _, o := range opts {
-		o(sv)
+		if o != nil {
+			o(sv)
+		}
 	}
 	if sv.reg != nil && sv.reg.Node() != n {
 		return fmt.Errorf("sys: serve on %s: %w: the registry is of node %s", n.Name(), ErrBadArgument, sv.reg.Node().Name())

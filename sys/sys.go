@@ -265,7 +265,9 @@ func Trace(ctx context.Context, n *actor.Node, pid actor.PID, on bool, opts ...T
 	if on {
 		cfg = &actor.TraceConfig{}
 		for _, o := range opts {
-			o(cfg)
+			if o != nil {
+				o(cfg)
+			}
 		}
 	}
 	if isRemote(n, pid) {
