@@ -31,9 +31,20 @@ func parseDur(b *testing.B, s string) time.Duration {
 }
 
 // BenchmarkReplicatedRegister registers b.N names on one of three nodes
-// (8 goroutines, each name held by a new process) and counts until every
-// node shows them all: names per second visible cluster-wide.
+// (each name held by a new process) and counts until every node shows
+// them all: names per second visible cluster-wide. The writers are W
+// goroutines each calling Register in a loop (a call returns when the
+// scope process applied it): at most W changes wait in the scope
+// process's mailbox, so at most W go out in one flush to each peer.
+// writers=8 is the figure of the earlier passes; writers=64 stands for
+// a node with many registering processes at once.
 func BenchmarkReplicatedRegister(b *testing.B) {
+	for _, w := range []int{8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { benchReplicatedRegister(b, w) })
+	}
+}
+
+func benchReplicatedRegister(b *testing.B, writers int) {
 	aAddr, bAddr, cAddr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
 		fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b))
 	names := []string{"a@" + aAddr, "b@" + bAddr, "c@" + cAddr}
@@ -68,7 +79,7 @@ func BenchmarkReplicatedRegister(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	waitB, waitC := nb.okAsync("waitcount %d", b.N), nc.okAsync("waitcount %d", b.N)
-	wrote := na.ok("bulk %d n", b.N)
+	wrote := na.ok("bulk %d n %d", b.N, writers)
 	w1, w2 := waitB(), waitC()
 	elapsed := time.Since(start)
 	b.StopTimer()
