@@ -314,14 +314,18 @@ func decodeFastEntry(b []byte) (key, pid, meta []byte, haveMeta bool, time uint6
 // writes a decoded Reason.
 var emptyReason = &registrypb.Reason{}
 
-// decodeFastReason decodes a Reason.
+// decodeFastReason decodes a Reason. The fields are read into locals, so
+// that only a Reason that carries more than a kind is allocated (a local
+// Reason whose address is returned would be allocated for every change).
 func decodeFastReason(b []byte) (*registrypb.Reason, bool) {
 	if len(b) == 0 {
 		return emptyReason, true
 	}
 	var (
-		seen fields
-		r    registrypb.Reason
+		seen    fields
+		kind    registrypb.Reason_Kind
+		exit    string
+		follows bool
 	)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -337,24 +341,24 @@ func decodeFastReason(b []byte) (*registrypb.Reason, bool) {
 			}
 			b = b[n:]
 			if num == fReasonKind {
-				r.Kind = registrypb.Reason_Kind(int32(v))
+				kind = registrypb.Reason_Kind(int32(v))
 			} else {
-				r.ExitFollows = protowire.DecodeBool(v)
+				follows = protowire.DecodeBool(v)
 			}
 		case num == fReasonExit && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 || !utf8.Valid(v) {
 				return nil, false
 			}
-			b, r.Exit = b[n:], string(v)
+			b, exit = b[n:], string(v)
 		default:
 			return nil, false
 		}
 	}
-	if r.Exit == "" && !r.ExitFollows && r.Kind >= 0 && int(r.Kind) < len(kindReasons) {
-		return kindReasons[r.Kind], true
+	if exit == "" && !follows && kind >= 0 && int(kind) < len(kindReasons) {
+		return kindReasons[kind], true
 	}
-	return &r, true
+	return &registrypb.Reason{Kind: kind, Exit: exit, ExitFollows: follows}, true
 }
 
 // kindReasons are the Reasons of a kind alone (Normal, ConflictResolution,

@@ -277,3 +277,32 @@ func TestScopeMessageMarshalMatchesGenerated(t *testing.T) {
 		t.Fatal("a message with a body is not left to the generated code")
 	}
 }
+
+// TestFastDecodeReasonOfAKindAllocatesNothing: a Reason that is a kind
+// alone (Normal, ConflictResolution, Undefined: nearly every change) is
+// decoded to a shared value, with no allocation; one with an exit reason
+// still decodes whole.
+func TestFastDecodeReasonOfAKindAllocatesNothing(t *testing.T) {
+	for k := range registrypb.Reason_Kind_name {
+		b, err := proto.Marshal(&registrypb.Reason{Kind: registrypb.Reason_Kind(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allocs := testing.AllocsPerRun(100, func() {
+			if _, ok := decodeFastReason(b); !ok {
+				t.Fatal("not decoded")
+			}
+		}); allocs != 0 {
+			t.Errorf("kind %d: %v allocations per decode, want 0", k, allocs)
+		}
+	}
+	want := &registrypb.Reason{Kind: registrypb.Reason_Kind(1), Exit: "boom", ExitFollows: true}
+	b, err := proto.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := decodeFastReason(b)
+	if !ok || !proto.Equal(got, want) {
+		t.Fatalf("decoded %v (%v), want %v", got, ok, want)
+	}
+}
