@@ -25,7 +25,7 @@ func (c *Context) shrink() {
 	c.spare, c.sysSpare = nil, nil
 	c.watchers.compact()
 	c.links = compactMap(c.links)
-	c.monitors = compactMap(c.monitors)
+	c.monitors.shrink()
 	for r := range c.deferred {
 		if r.Done() {
 			delete(c.deferred, r)
