@@ -75,6 +75,16 @@ func benchReplicatedRegister(b *testing.B, writers int) {
 		}
 		return d
 	}
+	// Messages the receivers dropped (a gap in a session makes the
+	// receiver ask again, and the writer send a snapshot of every name:
+	// a run with drops measured a resync too).
+	dropped := func() (d [3]int) {
+		for i, n := range nodes {
+			d[i], _ = strconv.Atoi(n.ok("dropped"))
+		}
+		return d
+	}
+	drop0 := dropped()
 	cpu0 := cpu()
 	b.ResetTimer()
 	start := time.Now()
@@ -87,12 +97,18 @@ func benchReplicatedRegister(b *testing.B, writers int) {
 	// last name was visible everywhere (their start and stop left out),
 	// per name: steadier than the rate on a loaded machine.
 	cpu1 := cpu()
+	drop1 := dropped()
 	var per [3]float64
 	for i := range per {
 		per[i] = float64(cpu1[i]-cpu0[i]) / float64(time.Microsecond) / float64(b.N)
 	}
-	b.Logf("%d names: written on a in %s, visible on the others after %s and %s; CPU per name a %.2f µs, b %.2f µs, c %.2f µs",
-		b.N, wrote, w1, w2, per[0], per[1], per[2])
+	b.Logf("%d names: written on a in %s, visible on the others after %s and %s; CPU per name a %.2f µs, b %.2f µs, c %.2f µs; dropped by b %d, by c %d",
+		b.N, wrote, w1, w2, per[0], per[1], per[2], drop1[1]-drop0[1], drop1[2]-drop0[2])
+	for i, n := range nodes {
+		if drop1[i] != drop0[i] {
+			b.Logf("log of node %s:\n%s", n.label, n.logs.String())
+		}
+	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "names/s")
 	b.ReportMetric(per[0]+per[1]+per[2], "cpu-µs/name")
 }
@@ -246,7 +262,7 @@ func BenchmarkReplicatedRegisterInProcess(b *testing.B) {
 			for i := g; i < b.N; i += 8 {
 				pid, err := n.Spawn(childWorker{})
 				if err == nil {
-					err = scopes[0].Register(ctx, fmt.Sprint("n", i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)))
+					err = scopes[0].Register(ctx, "n"+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
 				}
 				if err != nil {
 					errs <- err

@@ -144,8 +144,11 @@ func runChild() {
 	}
 }
 
-// childLogLevel is debug, or warn for benchmarks.
+// childLogLevel is debug, or warn for benchmarks, or CHILD_LOGLEVEL.
 func childLogLevel() zerolog.Level {
+	if l, err := zerolog.ParseLevel(os.Getenv("CHILD_LOGLEVEL")); err == nil && os.Getenv("CHILD_LOGLEVEL") != "" {
+		return l
+	}
 	if os.Getenv("CHILD_QUIET") != "" {
 		return zerolog.WarnLevel
 	}
@@ -515,6 +518,7 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		prefix := arg(2)
 		start := time.Now()
 		var wg sync.WaitGroup
 		errs := make(chan error, writers)
@@ -525,7 +529,7 @@ func (ch *childCmds) run(args []string) (string, error) {
 				for i := g; i < count; i += writers {
 					pid, err := n.Spawn(childWorker{})
 					if err == nil {
-						err = s.Register(ctx, fmt.Sprint(arg(2), i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)))
+						err = s.Register(ctx, prefix+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
 					}
 					if err != nil {
 						errs <- err
