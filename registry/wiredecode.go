@@ -3,7 +3,6 @@ package registry
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -38,24 +37,48 @@ type fastChanges struct {
 	d       decodedMessage
 }
 
-// fastPool recycles the fastChanges values decodeFast fills, with their
+// fastFree recycles the fastChanges values decodeFast fills, with their
 // slices of changes: the scope process gives one back once it applied it
 // (release), so that a receiver does not allocate and clear a slice of
-// changes per message. A value that is never given back (a message
-// dropped on the way) is collected as any other.
-var fastPool = sync.Pool{New: func() any { return new(fastChanges) }}
+// changes per message. It is a bounded free list rather than a
+// sync.Pool: a pool is emptied by every other garbage collection, and a
+// receiver at full speed collects every few milliseconds, so most
+// messages found it empty and allocated their slice again (a sixth of a
+// receiver's allocated bytes). At most fastFreeLen values of at most
+// fastKeepChanges changes are kept (about 0.7 MB in all); a value that is
+// never given back (a message dropped on the way) is collected as any
+// other.
+var fastFree = make(chan *fastChanges, fastFreeLen)
 
-// release gives m back to fastPool. m must not be used after it: the
+const (
+	fastFreeLen     = 16
+	fastKeepChanges = 256
+)
+
+// newFastChanges takes a value from fastFree, or makes one.
+func newFastChanges() *fastChanges {
+	select {
+	case m := <-fastFree:
+		return m
+	default:
+		return new(fastChanges)
+	}
+}
+
+// release gives m back to fastFree. m must not be used after it: the
 // strings and metadata its changes held live on where they were stored.
 func (m *fastChanges) release() {
 	cs := m.d.changes
-	if cap(cs) > 4096 {
+	if cap(cs) > fastKeepChanges {
 		cs = nil // a burst's: not kept
 	}
 	clear(cs)
 	*m = fastChanges{}
 	m.d.changes = cs[:0]
-	fastPool.Put(m)
+	select {
+	case fastFree <- m:
+	default:
+	}
 }
 
 // decodeWire decodes a message from another node's scope process, either
@@ -157,7 +180,7 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	if err != nil {
 		return nil, false
 	}
-	m := fastPool.Get().(*fastChanges)
+	m := newFastChanges()
 	m.version, m.scope = uint32(version), string(scope)
 	m.d.from, m.d.node, m.d.session, m.d.seq, m.d.kind = pid, pid.NodeName(), ses, seq, msgChanges
 	if n := len(body)/64 + 1; len(body) > 0 && cap(m.d.changes) < n { // a registration's change is 100 bytes or more

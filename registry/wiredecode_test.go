@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -306,3 +308,51 @@ func TestFastDecodeReasonOfAKindAllocatesNothing(t *testing.T) {
 		t.Fatalf("decoded %v (%v), want %v", got, ok, want)
 	}
 }
+
+// TestFastDecodeReusesChangesAcrossCollections: the slice of changes a
+// released message leaves is reused by the next message decoded, even
+// after garbage collections in between (a sync.Pool was emptied by them,
+// and a receiver collects every few milliseconds at full speed, so the
+// slice was allocated anew for most messages).
+func TestFastDecodeReusesChangesAcrossCollections(t *testing.T) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := range 64 {
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b := mustMarshal(t, m)
+	for range 2 { // a first decode may allocate the slice
+		mustFast(t, b).release()
+	}
+	var slices int
+	for range 20 {
+		runtime.GC()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		d := mustFast(t, b)
+		runtime.ReadMemStats(&after)
+		if len(d.d.changes) != 64 {
+			t.Fatalf("decoded %d changes, want 64", len(d.d.changes))
+		}
+		// The 64 names are 64 small allocations; a slice of 64 changes
+		// alone is over 10 kB.
+		if after.TotalAlloc-before.TotalAlloc > uint64(64*change0Size/2) {
+			slices++
+		}
+		d.release()
+	}
+	if slices > 2 {
+		t.Fatalf("the changes' slice was allocated again in %d of 20 decodes after a collection", slices)
+	}
+}
+
+const change0Size = int(unsafe.Sizeof(change{}))
