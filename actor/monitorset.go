@@ -7,17 +7,23 @@ package actor
 // grows: a process such as a registry's scope process holds one monitor
 // per registered process), finding one halves the slice. A removed monitor
 // leaves a hole until holes are half the slice, which is then compacted.
-// It belongs to the process's goroutine.
+// The slice doubles as it grows (append grows a large slice by a quarter,
+// which allocates and copies five times its final size on the way). It
+// belongs to the process's goroutine.
 type monitorSet struct {
 	ents []monitorEnt
 	live int // entries that are not holes
 }
 
 type monitorEnt struct {
-	id   uint64
-	pid  PID
-	gone bool // a hole: removed (the monitored PID may be the zero PID)
+	id  uint64
+	pid PID // holePID in a hole (removed: the monitored PID may be the zero PID)
 }
+
+// holePID marks a removed entry: a PID of no node.
+var holePID = PID{node: &nodeIdent{}}
+
+func (e *monitorEnt) hole() bool { return e.pid.node == holePID.node }
 
 // len returns the number of monitors.
 func (s *monitorSet) len() int { return s.live }
@@ -25,6 +31,11 @@ func (s *monitorSet) len() int { return s.live }
 // add records monitor id on pid.
 func (s *monitorSet) add(id uint64, pid PID) {
 	n := len(s.ents)
+	if n == cap(s.ents) {
+		ents := make([]monitorEnt, n, max(4, 2*n))
+		copy(ents, s.ents)
+		s.ents = ents
+	}
 	if n == 0 || s.ents[n-1].id < id {
 		s.ents = append(s.ents, monitorEnt{id: id, pid: pid})
 		s.live++
@@ -32,7 +43,7 @@ func (s *monitorSet) add(id uint64, pid PID) {
 	}
 	i, found := s.search(id) // an id made earlier than the last added: kept sorted all the same
 	if found {
-		if s.ents[i].gone {
+		if s.ents[i].hole() {
 			s.live++
 		}
 		s.ents[i] = monitorEnt{id: id, pid: pid}
@@ -48,11 +59,11 @@ func (s *monitorSet) add(id uint64, pid PID) {
 // process holds no such monitor.
 func (s *monitorSet) remove(id uint64) (PID, bool) {
 	i, found := s.search(id)
-	if !found || s.ents[i].gone {
+	if !found || s.ents[i].hole() {
 		return PID{}, false
 	}
 	pid := s.ents[i].pid
-	s.ents[i] = monitorEnt{id: id, gone: true}
+	s.ents[i].pid = holePID
 	s.live--
 	switch {
 	case s.live == 0:
@@ -88,7 +99,7 @@ func (s *monitorSet) search(id uint64) (int, bool) {
 // may share s.ents' array from its start) and keeps them.
 func (s *monitorSet) compact(dst []monitorEnt) {
 	for _, e := range s.ents {
-		if !e.gone {
+		if !e.hole() {
 			dst = append(dst, e)
 		}
 	}
@@ -99,7 +110,7 @@ func (s *monitorSet) compact(dst []monitorEnt) {
 // each calls f with every monitor, in the order they were made.
 func (s *monitorSet) each(f func(id uint64, pid PID)) {
 	for _, e := range s.ents {
-		if !e.gone {
+		if !e.hole() {
 			f(e.id, e.pid)
 		}
 	}
