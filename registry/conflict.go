@@ -12,7 +12,7 @@ import (
 // the removal announced to every peer (and, by the default rule, it is
 // killed); if the remote one loses, its claim is hidden until its owner
 // withdraws it.
-func (p *scopeProc) conflict(ctx *actor.Context, l *peerLink, name string, local nameEntry, c claim) {
+func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c *claim) {
 	mine := Registration{PID: local.pid, Meta: local.meta, Time: local.time}
 	theirs := Registration{PID: c.pid, Meta: c.meta, Time: c.time}
 	keep, kill := p.resolve(name, mine, theirs)
@@ -21,14 +21,14 @@ func (p *scopeProc) conflict(ctx *actor.Context, l *peerLink, name string, local
 		Stringer("remote", c.pid).Int64("remote_time", c.time).Stringer("keep", keep).
 		Msg("registry conflict resolved")
 	if keep == local.pid {
-		l.hide(name)
+		c.hidden = true
 		return
 	}
 	p.dropLocalName(ctx, name, local)
 	if keep == c.pid {
 		p.reshow(ctx, name, ConflictResolution{})
 	} else {
-		l.hide(name)
+		c.hidden = true
 	}
 	if kill {
 		ctx.Exit(local.pid, &ConflictError{Scope: p.s.name, Name: name, Meta: local.meta})

@@ -50,13 +50,13 @@ type peerLink struct {
 	node string
 
 	// in
-	ask     uint64               // the latest Discover sent; 0: none
-	askTo   actor.PID            // whom it was sent to; zero: to the node's scope name
-	in      actor.PID            // the scope process answering ask
-	mon     actor.Ref            // monitor of in
-	seq     uint64               // last seq applied in the session ask
-	synced  bool                 // the snapshot's last chunk was applied
-	names   map[string]claim     // by value: a pointer per name was an allocation of its own
+	ask     uint64    // the latest Discover sent; 0: none
+	askTo   actor.PID // whom it was sent to; zero: to the node's scope name
+	in      actor.PID // the scope process answering ask
+	mon     actor.Ref // monitor of in
+	seq     uint64    // last seq applied in the session ask
+	synced  bool      // the snapshot's last chunk was applied
+	names   map[string]*claim
 	members map[memberKey]uint64 // the ask of the snapshot or change that set it
 	waiters []awaitReq
 
@@ -104,7 +104,7 @@ type awaitReq struct {
 func (p *scopeProc) link(node string) *peerLink {
 	l := p.repl.peers[node]
 	if l == nil {
-		l = &peerLink{node: node, names: map[string]claim{}, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{},
+		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{},
 			outAsks: make([]uint64, 0, 4)}
 		p.repl.peers[node] = l
 	}
@@ -242,7 +242,7 @@ func (p *scopeProc) remoteDown(ctx *actor.Context, d actor.Down) bool {
 func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	reason := RemoteScopeNodeDown{Scope: p.s.name, Node: l.node}
 	claims := l.names
-	l.names = map[string]claim{}
+	l.names = map[string]*claim{}
 	if len(claims) >= bulkPurgeMin {
 		p.purgeNamesBulk(ctx, l, reason)
 	} else {
@@ -304,7 +304,7 @@ func (p *scopeProc) purgeNamesBulk(ctx *actor.Context, l *peerLink, reason Reaso
 		if it.val.pid.NodeName() != l.node {
 			return false // a local process's, or another node's
 		}
-		if _, ok := p.bestClaim(it.key); others && ok {
+		if others && p.bestClaim(it.key) != nil {
 			again = append(again, it.key)
 			return false
 		}
@@ -678,15 +678,12 @@ func (p *scopeProc) remoteExited(ctx *actor.Context, l *peerLink, pid actor.PID,
 
 // remoteSetName applies l's node's claim on a name.
 func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, reason Reason) {
-	old, known := l.names[n.name]
-	if known && old.pid == n.pid && old.time == n.time && metaEqual(old.meta, n.meta) {
-		if old.gen != l.ask {
-			old.gen = l.ask
-			l.names[n.name] = old
-		}
+	old := l.names[n.name]
+	if old != nil && old.pid == n.pid && old.time == n.time && metaEqual(old.meta, n.meta) {
+		old.gen = l.ask
 		return // known already: nothing fires
 	}
-	c := claim{pid: n.pid, meta: n.meta, time: n.time, gen: l.ask}
+	c := &claim{pid: n.pid, meta: n.meta, time: n.time, gen: l.ask}
 	l.names[n.name] = c
 	it := p.s.names.load(n.name)
 	if it == nil {
@@ -697,14 +694,14 @@ func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, r
 		return
 	}
 	if p.s.node.IsLocal(it.val.pid) && p.alive(ctx, it.val.pid) {
-		p.conflict(ctx, l, n.name, it.val, c)
+		p.conflict(ctx, n.name, it.val, c)
 		return
 	}
 	p.reshow(ctx, n.name, reason)
 }
 
 // show shows claim c for name, which nothing shows.
-func (p *scopeProc) show(ctx *actor.Context, name string, c claim, reason Reason) {
+func (p *scopeProc) show(ctx *actor.Context, name string, c *claim, reason Reason) {
 	p.s.names.store(name, nameEntry{pid: c.pid, meta: c.meta, time: c.time})
 	p.s.nameCount.Add(1)
 	p.emit(ctx, event{kind: evRegistered, key: name, pid: c.pid, meta: c.meta, reason: reason})
@@ -712,7 +709,8 @@ func (p *scopeProc) show(ctx *actor.Context, name string, c claim, reason Reason
 
 // remoteDelName applies l's node's withdrawal of its claim on a name.
 func (p *scopeProc) remoteDelName(ctx *actor.Context, l *peerLink, name string, pid actor.PID, reason Reason) {
-	if old, ok := l.names[name]; !ok || old.pid != pid {
+	old := l.names[name]
+	if old == nil || old.pid != pid {
 		return
 	}
 	delete(l.names, name)
@@ -720,26 +718,19 @@ func (p *scopeProc) remoteDelName(ctx *actor.Context, l *peerLink, name string, 
 }
 
 // bestClaim returns the claim on name that the default rule prefers among
-// the visible claims of remote nodes, or reports false if there is none.
-func (p *scopeProc) bestClaim(name string) (best claim, ok bool) {
+// the visible claims of remote nodes, or nil.
+func (p *scopeProc) bestClaim(name string) *claim {
+	var best *claim
 	for _, l := range p.repl.peers {
-		c, has := l.names[name]
-		if !has || c.hidden {
+		c := l.names[name]
+		if c == nil || c.hidden {
 			continue
 		}
-		if !ok || newer(c.time, c.pid, best.time, best.pid) {
-			best, ok = c, true
+		if best == nil || newer(c.time, c.pid, best.time, best.pid) {
+			best = c
 		}
 	}
-	return best, ok
-}
-
-// hide hides l's claim on name (it lost a conflict to a local process).
-func (l *peerLink) hide(name string) {
-	if c, ok := l.names[name]; ok {
-		c.hidden = true
-		l.names[name] = c
-	}
+	return best
 }
 
 // newer reports whether registration (t1, p1) wins over (t2, p2) by the
@@ -776,12 +767,12 @@ func (p *scopeProc) reshow(ctx *actor.Context, name string, reason Reason) {
 	if it != nil && s.node.IsLocal(it.val.pid) {
 		return
 	}
-	best, ok := p.bestClaim(name)
+	best := p.bestClaim(name)
 	switch {
-	case it == nil && !ok:
+	case it == nil && best == nil:
 	case it == nil:
 		p.show(ctx, name, best, reason)
-	case !ok:
+	case best == nil:
 		s.names.remove(name)
 		s.nameCount.Add(-1)
 		p.emit(ctx, event{kind: evUnregistered, key: name, pid: it.val.pid, meta: it.val.meta, reason: reason})
