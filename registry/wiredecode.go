@@ -184,7 +184,9 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	m.version, m.scope = uint32(version), string(scope)
 	m.d.from, m.d.node, m.d.session, m.d.seq, m.d.kind = pid, pid.NodeName(), ses, seq, msgChanges
 	if n := len(body)/64 + 1; len(body) > 0 && cap(m.d.changes) < n { // a registration's change is 100 bytes or more
-		m.d.changes = make([]change, 0, n)
+		// Twice the old room (up to what release keeps), so that a
+		// recycled value grows to the usual message size in a few steps.
+		m.d.changes = make([]change, 0, max(n, min(2*cap(m.d.changes), fastKeepChanges)))
 	}
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
