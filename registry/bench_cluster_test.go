@@ -203,8 +203,15 @@ func BenchmarkClusteredRegisterAlone(b *testing.B) {
 // with the three nodes in this one OS process, each with its own
 // listener, talking over real loopback TCP: the same work without three
 // Go runtimes (schedulers, GCs, idle wake-ups) sharing the cores.
-// cpu-µs/name is this process's CPU over the names.
+// cpu-µs/name is this process's CPU over the names. The writers are as
+// in BenchmarkReplicatedRegister.
 func BenchmarkReplicatedRegisterInProcess(b *testing.B) {
+	for _, w := range []int{8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { benchReplicatedRegisterInProcess(b, w) })
+	}
+}
+
+func benchReplicatedRegisterInProcess(b *testing.B, writers int) {
 	ctx := context.Background()
 	var names []string
 	for _, l := range []string{"a", "b", "c"} {
@@ -256,10 +263,10 @@ func BenchmarkReplicatedRegisterInProcess(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
+	errs := make(chan error, writers)
+	for g := range writers {
 		wg.Go(func() {
-			for i := g; i < b.N; i += 8 {
+			for i := g; i < b.N; i += writers {
 				pid, err := n.Spawn(childWorker{})
 				if err == nil {
 					err = scopes[0].Register(ctx, "n"+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
