@@ -271,7 +271,6 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	if err != nil {
 		return ch, false
 	}
-	ch.reason = reason
 	var md any
 	if haveMeta {
 		var ok bool
@@ -281,9 +280,9 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	}
 	switch num {
 	case fChangeRegistered:
-		ch.kind, ch.name = chRegistered, wireName{name: string(key), pid: pid, meta: md, time: int64(time)}
+		ch = entryChange(chRegistered, string(key), pid, md, int64(time))
 	case fChangeJoined:
-		ch.kind, ch.member = chJoined, wireMember{group: string(key), pid: pid, meta: md, time: int64(time)}
+		ch = entryChange(chJoined, string(key), pid, md, int64(time))
 	case fChangeUnregistered:
 		ch.kind, ch.key, ch.pid = chUnregistered, string(key), pid
 	case fChangeLeft:
@@ -291,6 +290,7 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	default:
 		ch.kind, ch.pid = chExited, pid
 	}
+	ch.reason = reason
 	return ch, true
 }
 
