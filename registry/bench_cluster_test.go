@@ -20,6 +20,21 @@ import (
 	"github.com/arbor-otp/arbor/registry"
 )
 
+// distinctAddrs returns n loopback addresses on free ports, all
+// different: testkit.FreePort can give a port it gave just before (it is
+// free again once its listener closed), and two nodes on one address
+// fail to start.
+func distinctAddrs(b *testing.B, n int) []string {
+	b.Helper()
+	var addrs []string
+	for len(addrs) < n {
+		if a := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)); !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
+}
+
 // parseDur reads a duration a child replied with.
 func parseDur(b *testing.B, s string) time.Duration {
 	b.Helper()
@@ -45,8 +60,8 @@ func BenchmarkReplicatedRegister(b *testing.B) {
 }
 
 func benchReplicatedRegister(b *testing.B, writers int) {
-	aAddr, bAddr, cAddr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
-		fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b))
+	addrs := distinctAddrs(b, 3)
+	aAddr, bAddr, cAddr := addrs[0], addrs[1], addrs[2]
 	names := []string{"a@" + aAddr, "b@" + bAddr, "c@" + cAddr}
 	peers := func(i int) string {
 		var p []string
@@ -214,8 +229,8 @@ func BenchmarkReplicatedRegisterInProcess(b *testing.B) {
 func benchReplicatedRegisterInProcess(b *testing.B, writers int) {
 	ctx := context.Background()
 	var names []string
-	for _, l := range []string{"a", "b", "c"} {
-		names = append(names, fmt.Sprintf("%s@127.0.0.1:%d", l, testkit.FreePort(b)))
+	for i, addr := range distinctAddrs(b, 3) {
+		names = append(names, fmt.Sprintf("%c@%s", 'a'+i, addr))
 	}
 	var scopes []*registry.Scope
 	var nodes []*cluster.Cluster
