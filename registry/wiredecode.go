@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -43,12 +44,15 @@ type fastChanges struct {
 // changes per message. It is a bounded free list rather than a
 // sync.Pool: a pool is emptied by every other garbage collection, and a
 // receiver at full speed collects every few milliseconds, so most
-// messages found it empty and allocated their slice again (a sixth of a
-// receiver's allocated bytes). At most fastFreeLen values of at most
-// fastKeepChanges changes are kept (about 0.7 MB in all); a value that is
-// never given back (a message dropped on the way) is collected as any
-// other.
-var fastFree = make(chan *fastChanges, fastFreeLen)
+// messages found it empty and allocated their slice again. It hands out
+// the value given back last (its slice is the likeliest still in a
+// cache). At most fastFreeLen values of at most fastKeepChanges changes
+// are kept (about 0.3 MB in all); a value that is never given back (a
+// message dropped on the way) is collected as any other.
+var fastFree struct {
+	sync.Mutex
+	vals []*fastChanges
+}
 
 const (
 	fastFreeLen     = 16
@@ -57,12 +61,15 @@ const (
 
 // newFastChanges takes a value from fastFree, or makes one.
 func newFastChanges() *fastChanges {
-	select {
-	case m := <-fastFree:
+	fastFree.Lock()
+	defer fastFree.Unlock()
+	if n := len(fastFree.vals); n > 0 {
+		m := fastFree.vals[n-1]
+		fastFree.vals[n-1] = nil
+		fastFree.vals = fastFree.vals[:n-1]
 		return m
-	default:
-		return new(fastChanges)
 	}
+	return new(fastChanges)
 }
 
 // release gives m back to fastFree. m must not be used after it: the
@@ -75,9 +82,10 @@ func (m *fastChanges) release() {
 	clear(cs)
 	*m = fastChanges{}
 	m.d.changes = cs[:0]
-	select {
-	case fastFree <- m:
-	default:
+	fastFree.Lock()
+	defer fastFree.Unlock()
+	if len(fastFree.vals) < fastFreeLen {
+		fastFree.vals = append(fastFree.vals, m)
 	}
 }
 
