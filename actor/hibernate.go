@@ -4,12 +4,12 @@ package actor
 // erlang:hibernate). An idle Arbor process holds no goroutine and no stack
 // already; what it still holds are buffers sized by its past peaks: the
 // mailbox's message buffers (grown by a burst of messages), the signal
-// buffer, and the maps of links, monitors and deferred calls, which Go never
-// shrinks. When the process next finds its mailbox empty, it drops the
-// buffers and rebuilds the maps at their current size, so the garbage
-// collector can reclaim the rest; the next message makes them grow again.
-// If a message is already waiting, the process handles it first and
-// hibernates when it runs out of messages.
+// buffer, the maps of links and deferred calls, which Go never shrinks, and
+// the list of monitors. When the process next finds its mailbox empty, it
+// drops the buffers and rebuilds the maps and the list at their current
+// size, so the garbage collector can reclaim the rest; the next message
+// makes them grow again. If a message is already waiting, the process
+// handles it first and hibernates when it runs out of messages.
 //
 // Call Hibernate only from the process's own goroutine (inside Receive). It
 // costs allocations on wake-up: use it for processes expected to stay idle
@@ -25,7 +25,7 @@ func (c *Context) shrink() {
 	c.spare, c.sysSpare = nil, nil
 	c.watchers.compact()
 	c.links = compactMap(c.links)
-	c.monitors = compactMap(c.monitors)
+	c.monitors.shrink()
 	for r := range c.deferred {
 		if r.Done() {
 			delete(c.deferred, r)

@@ -82,9 +82,7 @@ func (c *Context) info() Info {
 	for p := range c.links {
 		in.Links = append(in.Links, p)
 	}
-	for _, p := range c.monitors {
-		in.Monitors = append(in.Monitors, p)
-	}
+	c.monitors.each(func(_ uint64, p PID) { in.Monitors = append(in.Monitors, p) })
 	c.mu.Lock()
 	c.watchers.each(func(_ Ref, p PID) { in.MonitoredBy = append(in.MonitoredBy, p) })
 	c.mu.Unlock()

@@ -8,10 +8,7 @@ import "github.com/arbor-otp/arbor/internal/seam"
 // a new one.
 func (c *Context) Monitor(pid PID) Ref {
 	ref := c.node.newRef()
-	if c.monitors == nil {
-		c.monitors = make(map[uint64]PID)
-	}
-	c.monitors[ref.id] = pid
+	c.monitors.add(ref.id, pid)
 	if !c.node.deliverSignal(pid, signal{kind: seam.SignalMonitor, from: c.self, ref: ref}) {
 		reason := NoProc
 		if !c.node.IsLocal(pid) {
@@ -30,11 +27,10 @@ func (c *Context) Demonitor(ref Ref) bool {
 	if ref.node != c.node.ident {
 		return false
 	}
-	pid, ok := c.monitors[ref.id]
+	pid, ok := c.monitors.remove(ref.id)
 	if !ok {
 		return false
 	}
-	delete(c.monitors, ref.id)
 	c.node.deliverSignal(pid, signal{kind: seam.SignalDemonitor, from: c.self, ref: ref})
 	return true
 }

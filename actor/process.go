@@ -97,7 +97,7 @@ type process struct {
 	sysSpare    []signal
 	parent      PID
 	links       map[PID]struct{}
-	monitors    map[uint64]PID // monitors this process holds, by the id of their Ref (always of this node)
+	monitors    monitorSet // monitors this process holds, by the id of their Ref (always of this node)
 	waiters     []chan error
 	current     atomic.Pointer[Request] // the request being handled: read by CallDeadline from any goroutine
 	deferred    map[*Request]struct{}
@@ -467,10 +467,9 @@ func (c *Context) invokeMsg(e envelope) (reason error) {
 	}
 	switch msg := m.(type) {
 	case Down:
-		if _, ok := c.monitors[msg.Ref.id]; !ok || msg.Ref.node != c.node.ident {
+		if msg.Ref.node != c.node.ident || !c.monitors.drop(msg.Ref.id) {
 			return nil // demonitored: the Down is flushed
 		}
-		delete(c.monitors, msg.Ref.id)
 	case *Request:
 		c.current.Store(msg)
 		if msg.ext != nil && c.node.tel != nil {
@@ -546,10 +545,10 @@ func (c *Context) terminate(reason error, rest batch) {
 	watchers.each(func(ref Ref, pid PID) {
 		n.deliverDown(pid, Down{Ref: ref, PID: c.self, Reason: reason})
 	})
-	for id, pid := range c.monitors {
+	c.monitors.each(func(id uint64, pid PID) {
 		n.deliverSignal(pid, signal{kind: seam.SignalDemonitor, from: c.self, ref: Ref{node: n.ident, id: id}})
-	}
-	c.monitors = nil
+	})
+	c.monitors.reset()
 	for _, w := range c.waiters {
 		w <- reason
 	}

@@ -139,10 +139,7 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	var ref Ref
 	if monitor {
 		ref = n.newRef()
-		if parent.monitors == nil {
-			parent.monitors = make(map[uint64]PID)
-		}
-		parent.monitors[ref.id] = c.self
+		parent.monitors.add(ref.id, c.self)
 		c.watchers.add(ref, parent.self)
 	}
 	c.release()

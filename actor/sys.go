@@ -368,7 +368,7 @@ func (p *SysProcess) Memory() int {
 	c.mu.Unlock()
 	n += watchers * (int(unsafe.Sizeof(watch{})))
 	n += len(c.links) * pidEntry
-	n += len(c.monitors) * pidEntry
+	n += c.monitors.len() * pidEntry
 	n += len(c.deferred) * 16
 	if c.sysx != nil {
 		n += int(unsafe.Sizeof(sysExtra{})) + cap(c.sysx.held)*env

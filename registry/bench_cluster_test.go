@@ -20,6 +20,21 @@ import (
 	"github.com/arbor-otp/arbor/registry"
 )
 
+// distinctAddrs returns n loopback addresses on free ports, all
+// different: testkit.FreePort can give a port it gave just before (it is
+// free again once its listener closed), and two nodes on one address
+// fail to start.
+func distinctAddrs(b *testing.B, n int) []string {
+	b.Helper()
+	var addrs []string
+	for len(addrs) < n {
+		if a := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)); !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
+}
+
 // parseDur reads a duration a child replied with.
 func parseDur(b *testing.B, s string) time.Duration {
 	b.Helper()
@@ -31,11 +46,22 @@ func parseDur(b *testing.B, s string) time.Duration {
 }
 
 // BenchmarkReplicatedRegister registers b.N names on one of three nodes
-// (8 goroutines, each name held by a new process) and counts until every
-// node shows them all: names per second visible cluster-wide.
+// (each name held by a new process) and counts until every node shows
+// them all: names per second visible cluster-wide. The writers are W
+// goroutines each calling Register in a loop (a call returns when the
+// scope process applied it): at most W changes wait in the scope
+// process's mailbox, so at most W go out in one flush to each peer.
+// writers=8 is the figure of the earlier passes; writers=64 stands for
+// a node with many registering processes at once.
 func BenchmarkReplicatedRegister(b *testing.B) {
-	aAddr, bAddr, cAddr := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)),
-		fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(b))
+	for _, w := range []int{8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { benchReplicatedRegister(b, w) })
+	}
+}
+
+func benchReplicatedRegister(b *testing.B, writers int) {
+	addrs := distinctAddrs(b, 3)
+	aAddr, bAddr, cAddr := addrs[0], addrs[1], addrs[2]
 	names := []string{"a@" + aAddr, "b@" + bAddr, "c@" + cAddr}
 	peers := func(i int) string {
 		var p []string
@@ -64,11 +90,21 @@ func BenchmarkReplicatedRegister(b *testing.B) {
 		}
 		return d
 	}
+	// Messages the receivers dropped (a gap in a session makes the
+	// receiver ask again, and the writer send a snapshot of every name:
+	// a run with drops measured a resync too).
+	dropped := func() (d [3]int) {
+		for i, n := range nodes {
+			d[i], _ = strconv.Atoi(n.ok("dropped"))
+		}
+		return d
+	}
+	drop0 := dropped()
 	cpu0 := cpu()
 	b.ResetTimer()
 	start := time.Now()
 	waitB, waitC := nb.okAsync("waitcount %d", b.N), nc.okAsync("waitcount %d", b.N)
-	wrote := na.ok("bulk %d n", b.N)
+	wrote := na.ok("bulk %d n %d", b.N, writers)
 	w1, w2 := waitB(), waitC()
 	elapsed := time.Since(start)
 	b.StopTimer()
@@ -76,12 +112,18 @@ func BenchmarkReplicatedRegister(b *testing.B) {
 	// last name was visible everywhere (their start and stop left out),
 	// per name: steadier than the rate on a loaded machine.
 	cpu1 := cpu()
+	drop1 := dropped()
 	var per [3]float64
 	for i := range per {
 		per[i] = float64(cpu1[i]-cpu0[i]) / float64(time.Microsecond) / float64(b.N)
 	}
-	b.Logf("%d names: written on a in %s, visible on the others after %s and %s; CPU per name a %.2f µs, b %.2f µs, c %.2f µs",
-		b.N, wrote, w1, w2, per[0], per[1], per[2])
+	b.Logf("%d names: written on a in %s, visible on the others after %s and %s; CPU per name a %.2f µs, b %.2f µs, c %.2f µs; dropped by b %d, by c %d",
+		b.N, wrote, w1, w2, per[0], per[1], per[2], drop1[1]-drop0[1], drop1[2]-drop0[2])
+	for i, n := range nodes {
+		if drop1[i] != drop0[i] {
+			b.Logf("log of node %s:\n%s", n.label, n.logs.String())
+		}
+	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "names/s")
 	b.ReportMetric(per[0]+per[1]+per[2], "cpu-µs/name")
 }
@@ -176,12 +218,19 @@ func BenchmarkClusteredRegisterAlone(b *testing.B) {
 // with the three nodes in this one OS process, each with its own
 // listener, talking over real loopback TCP: the same work without three
 // Go runtimes (schedulers, GCs, idle wake-ups) sharing the cores.
-// cpu-µs/name is this process's CPU over the names.
+// cpu-µs/name is this process's CPU over the names. The writers are as
+// in BenchmarkReplicatedRegister.
 func BenchmarkReplicatedRegisterInProcess(b *testing.B) {
+	for _, w := range []int{8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { benchReplicatedRegisterInProcess(b, w) })
+	}
+}
+
+func benchReplicatedRegisterInProcess(b *testing.B, writers int) {
 	ctx := context.Background()
 	var names []string
-	for _, l := range []string{"a", "b", "c"} {
-		names = append(names, fmt.Sprintf("%s@127.0.0.1:%d", l, testkit.FreePort(b)))
+	for i, addr := range distinctAddrs(b, 3) {
+		names = append(names, fmt.Sprintf("%c@%s", 'a'+i, addr))
 	}
 	var scopes []*registry.Scope
 	var nodes []*cluster.Cluster
@@ -229,13 +278,13 @@ func BenchmarkReplicatedRegisterInProcess(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
+	errs := make(chan error, writers)
+	for g := range writers {
 		wg.Go(func() {
-			for i := g; i < b.N; i += 8 {
+			for i := g; i < b.N; i += writers {
 				pid, err := n.Spawn(childWorker{})
 				if err == nil {
-					err = scopes[0].Register(ctx, fmt.Sprint("n", i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)))
+					err = scopes[0].Register(ctx, "n"+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
 				}
 				if err != nil {
 					errs <- err

@@ -40,7 +40,9 @@ const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
 // CHILD_PEERS (comma-separated node names), CHILD_PEERADDRS
 // (name=addr,...: the routes of a testkit.Mesh), CHILD_SCOPE (the scope to add,
 // none if empty) and CHILD_RESOLVER ("", "lower" keeps the lower PID,
-// "neither" keeps none).
+// "neither" keeps none). CHILD_CPUPROFILE, CHILD_MEMPROFILE and
+// CHILD_BLOCKPROFILE name a file (the node's label is appended) for the
+// child's CPU, allocation or blocking profile.
 func runChild() {
 	opts := []cluster.Option{
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(childLogLevel()).With().Timestamp().Logger()),
@@ -70,6 +72,14 @@ func runChild() {
 		defer func() {
 			if f, err := os.Create(path + "." + os.Getenv(childEnv)); err == nil {
 				_ = pprof.Lookup("block").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
+	}
+	if path := os.Getenv("CHILD_MEMPROFILE"); path != "" { // what the child allocated, written as it ends
+		defer func() {
+			if f, err := os.Create(path + "." + os.Getenv(childEnv)); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
 				_ = f.Close()
 			}
 		}()
@@ -137,8 +147,11 @@ func runChild() {
 	}
 }
 
-// childLogLevel is debug, or warn for benchmarks.
+// childLogLevel is debug, or warn for benchmarks, or CHILD_LOGLEVEL.
 func childLogLevel() zerolog.Level {
+	if l, err := zerolog.ParseLevel(os.Getenv("CHILD_LOGLEVEL")); err == nil && os.Getenv("CHILD_LOGLEVEL") != "" {
+		return l
+	}
 	if os.Getenv("CHILD_QUIET") != "" {
 		return zerolog.WarnLevel
 	}
@@ -498,23 +511,28 @@ func (ch *childCmds) run(args []string) (string, error) {
 		ch.names, _ = strconv.Atoi(arg(1))
 		ch.groups, _ = strconv.Atoi(arg(2))
 		return "", nil
-	case "bulk": // bulk N PREFIX: N names PREFIX<i>, each held by its own new worker, with metadata
+	case "bulk": // bulk N PREFIX [W]: N names PREFIX<i>, each held by its own new worker, with metadata, by W goroutines (8)
 		count, _ := strconv.Atoi(arg(1))
+		writers := 8
+		if w, err := strconv.Atoi(arg(3)); err == nil && w > 0 {
+			writers = w
+		}
 		s, err := ch.reg.Scope(ch.scope)
 		if err != nil {
 			return "", err
 		}
+		prefix := arg(2)
 		start := time.Now()
 		var wg sync.WaitGroup
-		errs := make(chan error, 8)
-		for g := range 8 {
+		errs := make(chan error, writers)
+		for g := range writers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := g; i < count; i += 8 {
+				for i := g; i < count; i += writers {
 					pid, err := n.Spawn(childWorker{})
 					if err == nil {
-						err = s.Register(ctx, fmt.Sprint(arg(2), i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)))
+						err = s.Register(ctx, prefix+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
 					}
 					if err != nil {
 						errs <- err

@@ -402,13 +402,13 @@ func (p *scopeProc) wire(ctx *actor.Context, m any) {
 		for _, c := range d.changes {
 			switch c.kind {
 			case chRegistered:
-				p.s.recordLag(arrived, c.name.time)
-				p.remoteSetName(ctx, l, c.name, decodeReason(c.reason))
+				p.s.recordLag(arrived, c.time)
+				p.remoteSetName(ctx, l, c.asName(), decodeReason(c.reason))
 			case chUnregistered:
 				p.remoteDelName(ctx, l, c.key, c.pid, decodeReason(c.reason))
 			case chJoined:
-				p.s.recordLag(arrived, c.member.time)
-				p.remoteSetMember(ctx, l, c.member, decodeReason(c.reason))
+				p.s.recordLag(arrived, c.time)
+				p.remoteSetMember(ctx, l, c.asMember(), decodeReason(c.reason))
 			case chLeft:
 				p.remoteDelMember(ctx, l, memberKey{c.key, c.pid}, decodeReason(c.reason))
 			case chExited:

@@ -38,24 +38,55 @@ type fastChanges struct {
 	d       decodedMessage
 }
 
-// fastPool recycles the fastChanges values decodeFast fills, with their
+// fastFree recycles the fastChanges values decodeFast fills, with their
 // slices of changes: the scope process gives one back once it applied it
 // (release), so that a receiver does not allocate and clear a slice of
-// changes per message. A value that is never given back (a message
-// dropped on the way) is collected as any other.
-var fastPool = sync.Pool{New: func() any { return new(fastChanges) }}
+// changes per message. It is a bounded free list rather than a
+// sync.Pool: a pool is emptied by every other garbage collection, and a
+// receiver at full speed collects every few milliseconds, so most
+// messages found it empty and allocated their slice again. It hands out
+// the value given back last (its slice is the likeliest still in a
+// cache). At most fastFreeLen values of at most fastKeepChanges changes
+// are kept (about 0.3 MB in all); a value that is never given back (a
+// message dropped on the way) is collected as any other.
+var fastFree struct {
+	sync.Mutex
+	vals []*fastChanges
+}
 
-// release gives m back to fastPool. m must not be used after it: the
+const (
+	fastFreeLen     = 16
+	fastKeepChanges = 256
+)
+
+// newFastChanges takes a value from fastFree, or makes one.
+func newFastChanges() *fastChanges {
+	fastFree.Lock()
+	defer fastFree.Unlock()
+	if n := len(fastFree.vals); n > 0 {
+		m := fastFree.vals[n-1]
+		fastFree.vals[n-1] = nil
+		fastFree.vals = fastFree.vals[:n-1]
+		return m
+	}
+	return new(fastChanges)
+}
+
+// release gives m back to fastFree. m must not be used after it: the
 // strings and metadata its changes held live on where they were stored.
 func (m *fastChanges) release() {
 	cs := m.d.changes
-	if cap(cs) > 4096 {
+	if cap(cs) > fastKeepChanges {
 		cs = nil // a burst's: not kept
 	}
 	clear(cs)
 	*m = fastChanges{}
 	m.d.changes = cs[:0]
-	fastPool.Put(m)
+	fastFree.Lock()
+	defer fastFree.Unlock()
+	if len(fastFree.vals) < fastFreeLen {
+		fastFree.vals = append(fastFree.vals, m)
+	}
 }
 
 // decodeWire decodes a message from another node's scope process, either
@@ -157,11 +188,13 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	if err != nil {
 		return nil, false
 	}
-	m := fastPool.Get().(*fastChanges)
+	m := newFastChanges()
 	m.version, m.scope = uint32(version), string(scope)
 	m.d.from, m.d.node, m.d.session, m.d.seq, m.d.kind = pid, pid.NodeName(), ses, seq, msgChanges
 	if n := len(body)/64 + 1; len(body) > 0 && cap(m.d.changes) < n { // a registration's change is 100 bytes or more
-		m.d.changes = make([]change, 0, n)
+		// Twice the old room (up to what release keeps), so that a
+		// recycled value grows to the usual message size in a few steps.
+		m.d.changes = make([]change, 0, max(n, min(2*cap(m.d.changes), fastKeepChanges)))
 	}
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
@@ -246,7 +279,6 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	if err != nil {
 		return ch, false
 	}
-	ch.reason = reason
 	var md any
 	if haveMeta {
 		var ok bool
@@ -256,9 +288,9 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	}
 	switch num {
 	case fChangeRegistered:
-		ch.kind, ch.name = chRegistered, wireName{name: string(key), pid: pid, meta: md, time: int64(time)}
+		ch = entryChange(chRegistered, string(key), pid, md, int64(time))
 	case fChangeJoined:
-		ch.kind, ch.member = chJoined, wireMember{group: string(key), pid: pid, meta: md, time: int64(time)}
+		ch = entryChange(chJoined, string(key), pid, md, int64(time))
 	case fChangeUnregistered:
 		ch.kind, ch.key, ch.pid = chUnregistered, string(key), pid
 	case fChangeLeft:
@@ -266,6 +298,7 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	default:
 		ch.kind, ch.pid = chExited, pid
 	}
+	ch.reason = reason
 	return ch, true
 }
 
@@ -314,14 +347,18 @@ func decodeFastEntry(b []byte) (key, pid, meta []byte, haveMeta bool, time uint6
 // writes a decoded Reason.
 var emptyReason = &registrypb.Reason{}
 
-// decodeFastReason decodes a Reason.
+// decodeFastReason decodes a Reason. The fields are read into locals, so
+// that only a Reason that carries more than a kind is allocated (a local
+// Reason whose address is returned would be allocated for every change).
 func decodeFastReason(b []byte) (*registrypb.Reason, bool) {
 	if len(b) == 0 {
 		return emptyReason, true
 	}
 	var (
-		seen fields
-		r    registrypb.Reason
+		seen    fields
+		kind    registrypb.Reason_Kind
+		exit    string
+		follows bool
 	)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -337,24 +374,24 @@ func decodeFastReason(b []byte) (*registrypb.Reason, bool) {
 			}
 			b = b[n:]
 			if num == fReasonKind {
-				r.Kind = registrypb.Reason_Kind(int32(v))
+				kind = registrypb.Reason_Kind(int32(v))
 			} else {
-				r.ExitFollows = protowire.DecodeBool(v)
+				follows = protowire.DecodeBool(v)
 			}
 		case num == fReasonExit && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 || !utf8.Valid(v) {
 				return nil, false
 			}
-			b, r.Exit = b[n:], string(v)
+			b, exit = b[n:], string(v)
 		default:
 			return nil, false
 		}
 	}
-	if r.Exit == "" && !r.ExitFollows && r.Kind >= 0 && int(r.Kind) < len(kindReasons) {
-		return kindReasons[r.Kind], true
+	if exit == "" && !follows && kind >= 0 && int(kind) < len(kindReasons) {
+		return kindReasons[kind], true
 	}
-	return &r, true
+	return &registrypb.Reason{Kind: kind, Exit: exit, ExitFollows: follows}, true
 }
 
 // kindReasons are the Reasons of a kind alone (Normal, ConflictResolution,

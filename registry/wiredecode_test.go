@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -40,9 +42,7 @@ func sameDecoded(a, b decodedMessage) error {
 	for i, x := range a.changes {
 		y := b.changes[i]
 		if x.kind != y.kind || x.key != y.key || x.pid != y.pid || !proto.Equal(x.reason, y.reason) ||
-			x.name.name != y.name.name || x.name.pid != y.name.pid || x.name.time != y.name.time || !sameMeta(x.name.meta, y.name.meta) ||
-			x.member.group != y.member.group || x.member.pid != y.member.pid || x.member.time != y.member.time ||
-			!sameMeta(x.member.meta, y.member.meta) {
+			x.time != y.time || !sameMeta(x.meta, y.meta) {
 			return fmt.Errorf("change %d: %+v and %+v", i, x, y)
 		}
 	}
@@ -169,10 +169,10 @@ func TestFastDecodeMatchesGenerated(t *testing.T) {
 	if len(got.d.changes) != len(want.Changes) {
 		t.Fatalf("decoded %d changes, want %d", len(got.d.changes), len(want.Changes))
 	}
-	if m := got.d.changes[8].name.meta; !proto.Equal(m.(proto.Message), wrapperspb.String("meta")) {
+	if m := got.d.changes[8].meta; !proto.Equal(m.(proto.Message), wrapperspb.String("meta")) {
 		t.Fatalf("metadata decoded as %v", m)
 	}
-	if m := got.d.changes[40].name.meta; !proto.Equal(m.(proto.Message), unknownType) {
+	if m := got.d.changes[40].meta; !proto.Equal(m.(proto.Message), unknownType) {
 		t.Fatalf("metadata of an unknown type decoded as %v, want the Any", m)
 	}
 
@@ -275,5 +275,79 @@ func TestScopeMessageMarshalMatchesGenerated(t *testing.T) {
 	withBody := &registrypb.ScopeMessage{Version: 1, Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
 	if _, ok := withBody.ArborPayloadSize(); ok {
 		t.Fatal("a message with a body is not left to the generated code")
+	}
+}
+
+// TestFastDecodeReasonOfAKindAllocatesNothing: a Reason that is a kind
+// alone (Normal, ConflictResolution, Undefined: nearly every change) is
+// decoded to a shared value, with no allocation; one with an exit reason
+// still decodes whole.
+func TestFastDecodeReasonOfAKindAllocatesNothing(t *testing.T) {
+	for k := range registrypb.Reason_Kind_name {
+		b, err := proto.Marshal(&registrypb.Reason{Kind: registrypb.Reason_Kind(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allocs := testing.AllocsPerRun(100, func() {
+			if _, ok := decodeFastReason(b); !ok {
+				t.Fatal("not decoded")
+			}
+		}); allocs != 0 {
+			t.Errorf("kind %d: %v allocations per decode, want 0", k, allocs)
+		}
+	}
+	want := &registrypb.Reason{Kind: registrypb.Reason_Kind(1), Exit: "boom", ExitFollows: true}
+	b, err := proto.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := decodeFastReason(b)
+	if !ok || !proto.Equal(got, want) {
+		t.Fatalf("decoded %v (%v), want %v", got, ok, want)
+	}
+}
+
+// TestFastDecodeReusesChangesAcrossCollections: the slice of changes a
+// released message leaves is reused by the next message decoded, even
+// after garbage collections in between (a sync.Pool was emptied by them,
+// and a receiver collects every few milliseconds at full speed, so the
+// slice was allocated anew for most messages).
+func TestFastDecodeReusesChangesAcrossCollections(t *testing.T) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := range 64 {
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b := mustMarshal(t, m)
+	seen := map[*change]bool{}  // the backing arrays of the slices handed out
+	for range fastFreeLen + 2 { // a value recycled from earlier tests may be too small
+		d := mustFast(t, b)
+		seen[unsafe.SliceData(d.d.changes)] = true
+		d.release()
+	}
+	var fresh int
+	for range 20 {
+		runtime.GC()
+		runtime.GC()
+		d := mustFast(t, b)
+		if len(d.d.changes) != 64 {
+			t.Fatalf("decoded %d changes, want 64", len(d.d.changes))
+		}
+		if p := unsafe.SliceData(d.d.changes); !seen[p] {
+			fresh++
+			seen[p] = true
+		}
+		d.release()
+	}
+	if fresh > 2 {
+		t.Fatalf("the changes' slice was allocated again in %d of 20 decodes after a collection", fresh)
 	}
 }
