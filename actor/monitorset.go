@@ -1,6 +1,6 @@
 package actor
 
-// monitorSet is the monitors a process holds: each monitored PID by the id
+// monitorList is the monitors a process holds: each monitored PID by the id
 // of its Ref. Ref ids come from the node's counter, so a process adds its
 // monitors in increasing id order, and the set is a slice sorted by id:
 // adding appends (no hashing, no probe of a large table, no rehash as it
@@ -10,10 +10,62 @@ package actor
 // The slice doubles as it grows (append grows a large slice by a quarter,
 // which allocates and copies five times its final size on the way). It
 // belongs to the process's goroutine.
-type monitorSet struct {
+type monitorList struct {
 	ents []monitorEnt
 	live int // entries that are not holes
 }
+
+// monitorSet is a process's monitorList, made at its first monitor: most
+// processes hold none, and the pointer keeps the process record in its
+// size class (TestProcessRecordLayout).
+type monitorSet struct{ l *monitorList }
+
+func (s *monitorSet) len() int {
+	if s.l == nil {
+		return 0
+	}
+	return s.l.len()
+}
+
+func (s *monitorSet) add(id uint64, pid PID) {
+	if s.l == nil {
+		s.l = &monitorList{}
+	}
+	s.l.add(id, pid)
+}
+
+func (s *monitorSet) remove(id uint64) (PID, bool) {
+	if s.l == nil {
+		return PID{}, false
+	}
+	return s.l.remove(id)
+}
+
+func (s *monitorSet) drop(id uint64) bool {
+	_, ok := s.remove(id)
+	return ok
+}
+
+func (s *monitorSet) each(f func(id uint64, pid PID)) {
+	if s.l != nil {
+		s.l.each(f)
+	}
+}
+
+// shrink gives back the list's spare room, and the list itself when it
+// is empty (see Hibernate).
+func (s *monitorSet) shrink() {
+	if s.l == nil {
+		return
+	}
+	if s.l.live == 0 {
+		s.l = nil
+		return
+	}
+	s.l.shrink()
+}
+
+func (s *monitorSet) reset() { s.l = nil }
 
 type monitorEnt struct {
 	id  uint64
@@ -26,10 +78,10 @@ var holePID = PID{node: &nodeIdent{}}
 func (e *monitorEnt) hole() bool { return e.pid.node == holePID.node }
 
 // len returns the number of monitors.
-func (s *monitorSet) len() int { return s.live }
+func (s *monitorList) len() int { return s.live }
 
 // add records monitor id on pid.
-func (s *monitorSet) add(id uint64, pid PID) {
+func (s *monitorList) add(id uint64, pid PID) {
 	n := len(s.ents)
 	if n == cap(s.ents) {
 		ents := make([]monitorEnt, n, max(4, 2*n))
@@ -57,7 +109,7 @@ func (s *monitorSet) add(id uint64, pid PID) {
 
 // remove drops monitor id and returns its PID, or reports false if the
 // process holds no such monitor.
-func (s *monitorSet) remove(id uint64) (PID, bool) {
+func (s *monitorList) remove(id uint64) (PID, bool) {
 	i, found := s.search(id)
 	if !found || s.ents[i].hole() {
 		return PID{}, false
@@ -75,14 +127,14 @@ func (s *monitorSet) remove(id uint64) (PID, bool) {
 }
 
 // drop removes monitor id, reporting whether the process held it.
-func (s *monitorSet) drop(id uint64) bool {
+func (s *monitorList) drop(id uint64) bool {
 	_, ok := s.remove(id)
 	return ok
 }
 
 // search returns the index of the first entry whose id is id or more, and
 // whether it is id.
-func (s *monitorSet) search(id uint64) (int, bool) {
+func (s *monitorList) search(id uint64) (int, bool) {
 	lo, hi := 0, len(s.ents)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -97,7 +149,7 @@ func (s *monitorSet) search(id uint64) (int, bool) {
 
 // compact moves the live entries, in order, to the front of dst (which
 // may share s.ents' array from its start) and keeps them.
-func (s *monitorSet) compact(dst []monitorEnt) {
+func (s *monitorList) compact(dst []monitorEnt) {
 	for _, e := range s.ents {
 		if !e.hole() {
 			dst = append(dst, e)
@@ -108,7 +160,7 @@ func (s *monitorSet) compact(dst []monitorEnt) {
 }
 
 // each calls f with every monitor, in the order they were made.
-func (s *monitorSet) each(f func(id uint64, pid PID)) {
+func (s *monitorList) each(f func(id uint64, pid PID)) {
 	for _, e := range s.ents {
 		if !e.hole() {
 			f(e.id, e.pid)
@@ -117,7 +169,7 @@ func (s *monitorSet) each(f func(id uint64, pid PID)) {
 }
 
 // shrink gives back the slice's spare room (see Hibernate).
-func (s *monitorSet) shrink() {
+func (s *monitorList) shrink() {
 	if s.live == 0 {
 		s.ents = nil
 		return
@@ -126,4 +178,4 @@ func (s *monitorSet) shrink() {
 }
 
 // reset drops every monitor (the process exits).
-func (s *monitorSet) reset() { *s = monitorSet{} }
+func (s *monitorList) reset() { *s = monitorList{} }
