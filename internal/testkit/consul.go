@@ -115,7 +115,7 @@ func startConsulAgent(t testing.TB, dataDir string) *ConsulAgent {
 }
 
 // consulLogTail is how many lines of the agent's log a failed test prints.
-const consulLogTail = 200
+const consulLogTail = 300
 
 // ConsulLogLevelEnv sets the agent's log level (default info).
 const ConsulLogLevelEnv = "ARBOR_CONSUL_LOG_LEVEL"
@@ -124,7 +124,9 @@ const ConsulLogLevelEnv = "ARBOR_CONSUL_LOG_LEVEL"
 // the test's temp dir; a failed test prints its tail.
 func (a *ConsulAgent) LogPath() string { return a.log.Name() }
 
-// LogTail returns the last n lines of the agent's log.
+// LogTail returns the last n lines of the agent's log, leaving out the
+// lines every start writes (its endpoints and leader routines), which
+// would push a restarted agent's earlier lines out of the tail.
 func (a *ConsulAgent) LogTail(n int) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -132,9 +134,18 @@ func (a *ConsulAgent) LogTail(n int) string {
 	if err != nil {
 		return err.Error()
 	}
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	return string(bytes.Join(lines[max(0, len(lines)-n):], nil))
+	var kept [][]byte
+	for _, l := range bytes.SplitAfter(b, []byte("\n")) {
+		if !slices.ContainsFunc(startNoise, func(s string) bool { return bytes.Contains(l, []byte(s)) }) {
+			kept = append(kept, l)
+		}
+	}
+	return string(bytes.Join(kept[max(0, len(kept)-n):], nil))
 }
+
+// startNoise marks the log lines of an agent's start and stop that say
+// nothing about a test's failure.
+var startNoise = []string{"Registered resource endpoint", "routine=", "controller-runtime", "api_gateway_controller"}
 
 // Addr is the agent's HTTP address, host:port.
 func (a *ConsulAgent) Addr() string { return "127.0.0.1:" + strconv.Itoa(a.ports[0]) }
