@@ -16,7 +16,7 @@ import (
 
 // withChild starts a node here and one in a child process that knows it,
 // and waits for the session. ev receives this node's NodeUp/NodeDown.
-func withChild(t *testing.T, env ...string) (a *cluster.Cluster, b *child, ev *actor.Inbox) {
+func withChild(t *testing.T) (a *cluster.Cluster, b *child, ev *actor.Inbox) {
 	t.Helper()
 	a = shared
 	ev = newInbox(t, a.Node())
@@ -24,7 +24,7 @@ func withChild(t *testing.T, env ...string) (a *cluster.Cluster, b *child, ev *a
 	if err := a.MonitorNodes(ev.PID(), true); err != nil {
 		t.Fatal(err)
 	}
-	b = startChild(t, "b", append([]string{"CHILD_PEERS=" + a.Name()}, env...)...)
+	b = startChild(t, "b", "CHILD_PEERS="+a.Name())
 	recvNodeUp(t, ev, b.name, 10*time.Second)
 	return a, b, ev
 }
@@ -88,12 +88,8 @@ func TestRemoteSendCallMonitor(t *testing.T) {
 // TestMessageSizes sends messages near and over cluster.MaxMessageBytes:
 // a large one crosses, one over the bound fails on its sender with
 // ErrTooLarge (a reply over it fails the call), and the session survives.
-// The child has the default failure detector: with the tests' fast one
-// (600 ms), a loaded machine's child could go that long without reading a
-// frame while it took in and answered the 3 MiB ones, and dropped the
-// session for a heartbeat timeout (1 run in 20 to 40 at load 17-25).
 func TestMessageSizes(t *testing.T) {
-	a, b, _ := withChild(t, "CHILD_DEFAULTS=1")
+	a, b, _ := withChild(t)
 	big := strings.Repeat("y", 3<<20)
 	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String(big))
 	if err != nil || v.(*wrapperspb.StringValue).Value != big {
