@@ -1,16 +1,13 @@
 package cluster_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +18,7 @@ import (
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // A test that needs several nodes runs each extra node in a child process:
@@ -39,8 +37,12 @@ func runChild() {
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()),
 	}
 	if os.Getenv("CHILD_DEFAULTS") == "" {
+		timeout := 600 * time.Millisecond
+		if d, err := time.ParseDuration(os.Getenv("CHILD_HEARTBEAT_TIMEOUT")); err == nil {
+			timeout = d
+		}
 		opts = append(opts,
-			cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
+			cluster.WithHeartbeat(100*time.Millisecond, timeout),
 			cluster.WithReconnectInterval(100*time.Millisecond),
 			cluster.WithConnectTimeout(time.Second))
 	}
@@ -255,103 +257,39 @@ func (s *streamer) Receive(ctx *actor.Context, msg any) error {
 
 // child is a node running in a child process.
 type child struct {
+	*testkit.Child
 	t      testing.TB
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	name   string
-	done   chan struct{}
-	events chan string // "up name" and "down name reason", with CHILD_EVENTS=1
-	killed bool        // ended by kill
-	logs   *logBuffer  // what the child wrote on stderr: its log, at debug level
+	name   string             // the node's name, from its READY line
+	events chan string        // "up name" and "down name reason", with CHILD_EVENTS=1
+	logs   *testkit.LogBuffer // what the child wrote on stderr: its log, at debug level
 }
 
 // startChild runs a child node. env holds extra KEY=VALUE settings
 // (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS, CHILD_PEERADDRS (name=addr,...
 // for WithPeerAddr), CHILD_EVENTS=1 to report
 // the child's node events on c.events, CHILD_DEFAULTS=1 for the default
-// failure detector instead of the fast one tests use).
+// failure detector instead of the fast one tests use, CHILD_HEARTBEAT_TIMEOUT
+// for the fast one's heartbeats with a longer timeout). The child's log is
+// kept and shown if the test fails; a passing test stays quiet.
 func startChild(t testing.TB, name string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	// A race-enabled binary sleeps a second when it exits unless told not
-	// to; a child's exit is what several tests wait for.
-	cmd.Env = append(append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0"), env...)
-	// The child's log (and anything it prints on stderr) is kept and
-	// shown if the test fails; a passing test stays quiet.
-	logs := &logBuffer{}
-	cmd.Stderr = logs
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start child %s: %v", name, err)
-	}
-	c := &child{t: t, cmd: cmd, stdin: stdin, done: make(chan struct{}), events: make(chan string, 1000), logs: logs}
+	c := &child{t: t, events: make(chan string, 1000)}
 	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if n, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
-				ready <- n
-			}
-			if e, ok := strings.CutPrefix(sc.Text(), "EVENT "); ok {
-				select {
-				case c.events <- e:
-				default:
-				}
-			}
+	c.Child = testkit.StartChild(t, name, testkit.ChildCommand(childEnv, name, env...), func(line string) {
+		if n, ok := strings.CutPrefix(line, "READY "); ok {
+			ready <- n
 		}
-		_ = cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		c.stop()
-		if t.Failed() {
-			t.Logf("log of child %s (%s):\n%s", name, c.name, logs.String())
+		if e, ok := strings.CutPrefix(line, "EVENT "); ok {
+			select {
+			case c.events <- e:
+			default:
+			}
 		}
 	})
-	select {
-	case c.name = <-ready:
-	case <-c.done:
-		t.Fatalf("child %s exited before it was ready", name)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("child %s not ready in 30s", name)
-	}
+	c.logs = c.Log
+	t.Cleanup(c.stop)
+	c.name = testkit.AwaitReady(t, c.Child, ready, 30*time.Second)
 	return c
-}
-
-// logBuffer keeps the last logBufferMax bytes a child wrote on stderr.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     []byte
-	trimmed int
-}
-
-const logBufferMax = 8 << 20
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - logBufferMax; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-		b.trimmed += over
-	}
-	return len(p), nil
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.trimmed > 0 {
-		return fmt.Sprintf("(%d bytes trimmed)\n%s", b.trimmed, b.buf)
-	}
-	return string(b.buf)
 }
 
 // stop ends the child cleanly (closing its stdin) and waits for it; a
@@ -359,35 +297,27 @@ func (b *logBuffer) String() string {
 // cleanly and soon: one that does not end within 20 s is killed, and that
 // or an unclean exit fails the test.
 func (c *child) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGCONT)
-	_ = c.stdin.Close()
-	select {
-	case <-c.done:
-	case <-time.After(20 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-		c.t.Errorf("child %s did not stop within 20 s and was killed", c.name)
+	if !c.Stop(testkit.ChildStopWait) {
+		c.t.Errorf("child %s did not stop within %v and was killed", c.name, testkit.ChildStopWait)
 		return
 	}
-	if !c.killed {
-		if code := c.cmd.ProcessState.ExitCode(); code != 0 {
+	if !c.Killed() {
+		if code := c.ExitCode(); code != 0 {
 			c.t.Errorf("child %s stopped with exit code %d", c.name, code)
 		}
 	}
 }
 
+// signal sends sig to the child.
 func (c *child) signal(sig syscall.Signal) {
 	c.t.Helper()
-	if err := c.cmd.Process.Signal(sig); err != nil {
-		c.t.Fatalf("signal %v to %s: %v", sig, c.name, err)
-	}
+	c.Signal(sig)
 }
 
 // kill ends the child with SIGKILL and waits for it.
 func (c *child) kill() {
-	c.killed = true
-	c.signal(syscall.SIGKILL)
-	<-c.done
+	c.t.Helper()
+	c.Kill()
 }
 
 // spawn asks the child's ctl to spawn a worker and returns its PID.

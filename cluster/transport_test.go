@@ -16,7 +16,7 @@ import (
 
 // withChild starts a node here and one in a child process that knows it,
 // and waits for the session. ev receives this node's NodeUp/NodeDown.
-func withChild(t *testing.T) (a *cluster.Cluster, b *child, ev *actor.Inbox) {
+func withChild(t *testing.T, env ...string) (a *cluster.Cluster, b *child, ev *actor.Inbox) {
 	t.Helper()
 	a = shared
 	ev = newInbox(t, a.Node())
@@ -24,7 +24,7 @@ func withChild(t *testing.T) (a *cluster.Cluster, b *child, ev *actor.Inbox) {
 	if err := a.MonitorNodes(ev.PID(), true); err != nil {
 		t.Fatal(err)
 	}
-	b = startChild(t, "b", "CHILD_PEERS="+a.Name())
+	b = startChild(t, "b", append([]string{"CHILD_PEERS=" + a.Name()}, env...)...)
 	recvNodeUp(t, ev, b.name, 10*time.Second)
 	return a, b, ev
 }
@@ -88,8 +88,14 @@ func TestRemoteSendCallMonitor(t *testing.T) {
 // TestMessageSizes sends messages near and over cluster.MaxMessageBytes:
 // a large one crosses, one over the bound fails on its sender with
 // ErrTooLarge (a reply over it fails the call), and the session survives.
+// The child heartbeats as fast as the shared node does (every 100 ms) but
+// waits 3 s for it: with the 600 ms timeout, a loaded child could go that
+// long without reading a frame while it took in and answered the 3 MiB
+// ones, and dropped the session for a heartbeat timeout (2 runs in 60 at
+// load 17-25). (With the default detector it heartbeats every 500 ms,
+// too rarely for the shared node's 600 ms.)
 func TestMessageSizes(t *testing.T) {
-	a, b, _ := withChild(t)
+	a, b, _ := withChild(t, "CHILD_HEARTBEAT_TIMEOUT=3s")
 	big := strings.Repeat("y", 3<<20)
 	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String(big))
 	if err != nil || v.(*wrapperspb.StringValue).Value != big {

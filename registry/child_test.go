@@ -353,15 +353,29 @@ func (ch *childCmds) pid(arg string) (actor.PID, error) {
 	return cluster.UnmarshalPID(b)
 }
 
+// cmdTimeout bounds a command in a child; bulkTimeout bounds the commands
+// whose work grows with a count (bulk, waitcount), under the parent's 60 s
+// wait for a reply so that the child's error, with its count, comes first.
+// 100k names under -race took 5 s at load 15 and 16 s at load 25 on a
+// 2-core machine: 20 s was the tight bound of a loaded run.
+const (
+	cmdTimeout  = 20 * time.Second
+	bulkTimeout = 50 * time.Second
+)
+
 func (ch *childCmds) run(args []string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	arg := func(i int) string {
 		if i < len(args) {
 			return args[i]
 		}
 		return ""
 	}
+	timeout := cmdTimeout
+	if arg(0) == "bulk" || arg(0) == "waitcount" {
+		timeout = bulkTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	n := ch.c.Node()
 	switch arg(0) {
 	case "spawn": // spawn W: reply "pid base64"

@@ -95,6 +95,8 @@ func TestTelemetryReplicationLag(t *testing.T) {
 	ctx := ctxT(t)
 	a := spawn(t, n1.Node())
 	testkit.Eventually(t, 10*time.Second, func() error {
+		// Not s itself in the error: %v would read the scope's fields by
+		// reflection while its process writes them (a race under -race).
 		s, err := r1.Scope("users")
 		if err != nil {
 			return err

@@ -1,14 +1,12 @@
 package sys_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -143,67 +141,28 @@ func stopClusterNode() {
 }
 
 type child struct {
-	name  string
-	pids  map[string]actor.PID
-	logs  *testkit.LogBuffer
-	stdin io.Closer
+	name string
+	pids map[string]actor.PID
+	logs *testkit.LogBuffer
 }
 
 // startChild starts a child node and waits until it is ready.
 func startChild(t *testing.T, name string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+name, "GORACE=atexit_sleep_ms=0"), env...)
-	c := &child{pids: map[string]actor.PID{}, logs: &testkit.LogBuffer{}}
-	cmd.Stderr = c.logs
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.stdin = stdin
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
+	c := &child{pids: map[string]actor.PID{}}
 	ready := make(chan string, 1)
 	pids := make(chan [2]string, 4)
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			switch {
-			case len(f) == 3 && f[0] == "PID":
-				pids <- [2]string{f[1], f[2]}
-			case len(f) == 2 && f[0] == "READY":
-				ready <- f[1]
-			}
-		}
-		_ = cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("log of child %s:\n%s", name, c.logs.String())
+	p := testkit.StartChild(t, name, testkit.ChildCommand(childEnv, name, env...), func(line string) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 3 && f[0] == "PID":
+			pids <- [2]string{f[1], f[2]}
+		case len(f) == 2 && f[0] == "READY":
+			ready <- f[1]
 		}
 	})
-	select {
-	case c.name = <-ready:
-	case <-done:
-		t.Fatalf("child %s exited before it was ready:\n%s", name, c.logs.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("child %s not ready in 30s", name)
-	}
+	c.logs = p.Log
+	c.name = testkit.AwaitReady(t, p, ready, 30*time.Second)
 	for len(pids) > 0 {
 		p := <-pids
 		b, _ := base64.StdEncoding.DecodeString(p[1])

@@ -1,13 +1,11 @@
 package consul_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -132,53 +130,20 @@ func runChild(name string) {
 }
 
 type child struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	name string
-	done chan struct{}
+	*testkit.Child
+	name string // the node's name, from its READY line
 }
 
 func startChild(t *testing.T, name, consulAddr string, env ...string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+name, "CONSUL_ADDR="+consulAddr, "GORACE=atexit_sleep_ms=0"), env...)
-	cmd.Stderr = os.Stderr
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, in: in, done: make(chan struct{})}
 	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if n, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
+	p := testkit.StartChild(t, name, testkit.ChildCommand(childEnv, name, append([]string{"CONSUL_ADDR=" + consulAddr}, env...)...),
+		func(line string) {
+			if n, ok := strings.CutPrefix(line, "READY "); ok {
 				ready <- n
 			}
-		}
-		_ = cmd.Wait()
-		close(c.done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = in.Close()
-		select {
-		case <-c.done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-c.done
-			t.Errorf("child %s did not stop within 20 s and was killed", name)
-		}
-	})
-	select {
-	case c.name = <-ready:
-	case <-c.done:
-		t.Fatalf("child %s exited early", name)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("child %s not ready", name)
-	}
-	return c
+		})
+	return &child{Child: p, name: testkit.AwaitReady(t, p, ready, 30*time.Second)}
 }
 
 func recvEvent(t *testing.T, ib *actor.Inbox, timeout time.Duration) any {
@@ -282,8 +247,7 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 	// kill -9 of c: NodeDown and Down{NoConnection} here within a second,
 	// NodeDown on b.
 	start := time.Now()
-	_ = c.cmd.Process.Kill()
-	<-c.done
+	c.Kill()
 	if d := expectNodeEvent[cluster.NodeDown](t, ev, 3*time.Second); d.Node != c.name {
 		t.Fatalf("NodeDown of %s, want %s", d.Node, c.name)
 	}
@@ -306,7 +270,7 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 	// SIGSTOP of b: NodeDown within the bound (heartbeat 100 ms, timeout
 	// 600 ms here); after SIGCONT it rejoins.
 	start = time.Now()
-	_ = b.cmd.Process.Signal(syscall.SIGSTOP)
+	b.Signal(syscall.SIGSTOP)
 	if d := expectNodeEvent[cluster.NodeDown](t, ev, 5*time.Second); d.Node != b.name || !errors.Is(d.Reason, cluster.ErrHeartbeatTimeout) {
 		t.Fatalf("got %+v, want NodeDown of %s by heartbeat timeout", d, b.name)
 	}
@@ -315,7 +279,7 @@ func TestThreeNodesThroughConsul(t *testing.T) {
 	} else {
 		t.Logf("frozen node detected in %v", took)
 	}
-	_ = b.cmd.Process.Signal(syscall.SIGCONT)
+	b.Signal(syscall.SIGCONT)
 	if u := expectNodeEvent[cluster.NodeUp](t, ev, 15*time.Second); u.Node != b.name {
 		t.Fatalf("NodeUp of %s, want %s", u.Node, b.name)
 	}

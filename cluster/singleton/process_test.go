@@ -1,8 +1,6 @@
 package singleton_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/consul"
 	"github.com/arbor-otp/arbor/cluster/singleton"
+	"github.com/arbor-otp/arbor/internal/testkit"
 	"github.com/arbor-otp/arbor/supervision"
 )
 
@@ -135,57 +133,28 @@ type line struct {
 
 // proc is a holder process.
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr bytes.Buffer
-	lines  chan line
-	done   chan struct{}
+	name  string
+	cmd   *exec.Cmd
+	lines chan line
+	done  <-chan struct{}
 }
 
 func startProc(t *testing.T, consulAddr, name, key string) *proc {
 	t.Helper()
-	p := &proc{name: name, lines: make(chan line, 10000), done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	p.cmd.Env = append(os.Environ(), childEnv+"="+name, "CONSUL_ADDR="+consulAddr, "KEY="+key)
-	p.cmd.Stderr = &p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) != 3 {
-				continue
-			}
-			tok, _ := strconv.ParseUint(f[1], 10, 64)
-			ns, _ := strconv.ParseInt(f[2], 10, 64)
-			p.lines <- line{holder: name, kind: f[0], token: tok, at: time.Unix(0, ns)}
+	p := &proc{name: name, lines: make(chan line, 10000)}
+	c := testkit.StartChild(t, name, testkit.ChildCommand(childEnv, name, "CONSUL_ADDR="+consulAddr, "KEY="+key), func(s string) {
+		f := strings.Fields(s)
+		if len(f) != 3 {
+			return
 		}
-		_ = p.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGCONT)
-		_ = p.stdin.Close()
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("stderr of %s:\n%s", name, p.stderr.String())
-		}
+		tok, _ := strconv.ParseUint(f[1], 10, 64)
+		ns, _ := strconv.ParseInt(f[2], 10, 64)
+		p.lines <- line{holder: name, kind: f[0], token: tok, at: time.Unix(0, ns)}
 	})
+	p.cmd, p.done = c.Cmd, c.Done()
+	// A holder stops within its supervisor's 20 s and its node's stop: it
+	// gets 30 s before it is killed, as a failure of the test it is not.
+	t.Cleanup(func() { c.Stop(30 * time.Second) })
 	return p
 }
 

@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -46,7 +48,9 @@ type ConsulAgent struct {
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{}
-	output  bytes.Buffer
+	output  bytes.Buffer // this run's output, for an agent that exits at start
+	log     *os.File     // every run's output, kept in the test's temp dir
+	starts  int
 }
 
 // StartConsulAgent starts a -dev agent and stops it when the test ends.
@@ -54,14 +58,50 @@ func StartConsulAgent(t testing.TB) *ConsulAgent { return startConsulAgent(t, ""
 
 // StartPersistentConsulAgent starts a server agent that keeps its Raft
 // state in a temporary directory across Stop and Start, and stops it when
-// the test ends.
+// the test ends. The directory is on tmpfs (/dev/shm) where there is one:
+// every Raft write (a session create, a lock's transaction, a destroy)
+// waits for an fsync, and on a disk shared with a loaded machine's other
+// writers one fsync took up to seconds, so requests bounded by a short
+// lock TTL (1 s for a 2 s TTL) timed out one after the other for as long
+// as the writers ran. On tmpfs an fsync returns at once; the state still
+// survives a Stop and Start of the agent, which is what the tests need.
 func StartPersistentConsulAgent(t testing.TB) *ConsulAgent {
-	return startConsulAgent(t, t.TempDir())
+	return startConsulAgent(t, raftDir(t))
 }
+
+// tmpfsDir is where raftDir puts a persistent agent's state, if it can.
+const tmpfsDir = "/dev/shm"
+
+// raftDir is a fresh directory for an agent's Raft state, removed when
+// the test ends: on tmpfs if there is a writable one, else the test's
+// temp dir.
+func raftDir(t testing.TB) string {
+	dir, err := os.MkdirTemp(tmpfsDir, "arbor-consul-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+// DataDir is the persistent agent's Raft state directory ("" for -dev).
+func (a *ConsulAgent) DataDir() string { return a.dataDir }
 
 func startConsulAgent(t testing.TB, dataDir string) *ConsulAgent {
 	t.Helper()
 	a := &ConsulAgent{t: t, bin: ConsulBinary(t), dataDir: dataDir}
+	f, err := os.Create(filepath.Join(t.TempDir(), "consul.log"))
+	if err != nil {
+		t.Fatalf("consul log: %v", err)
+	}
+	a.log = f
+	// Registered after TempDir's removal, so it runs before it.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("consul agent log (%s), last %d lines:\n%s", f.Name(), consulLogTail, a.LogTail(consulLogTail))
+		}
+		_ = f.Close()
+	})
 	// Three different ports: a port just released can be handed out again.
 	for i := 0; i < len(a.ports); {
 		a.ports[i] = FreePort(t)
@@ -73,6 +113,39 @@ func startConsulAgent(t testing.TB, dataDir string) *ConsulAgent {
 	t.Cleanup(a.Stop)
 	return a
 }
+
+// consulLogTail is how many lines of the agent's log a failed test prints.
+const consulLogTail = 300
+
+// ConsulLogLevelEnv sets the agent's log level (default info).
+const ConsulLogLevelEnv = "ARBOR_CONSUL_LOG_LEVEL"
+
+// LogPath is the file that keeps the agent's output over all its runs, in
+// the test's temp dir; a failed test prints its tail.
+func (a *ConsulAgent) LogPath() string { return a.log.Name() }
+
+// LogTail returns the last n lines of the agent's log, leaving out the
+// lines every start writes (its endpoints and leader routines), which
+// would push a restarted agent's earlier lines out of the tail.
+func (a *ConsulAgent) LogTail(n int) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b, err := os.ReadFile(a.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	var kept [][]byte
+	for _, l := range bytes.SplitAfter(b, []byte("\n")) {
+		if !slices.ContainsFunc(startNoise, func(s string) bool { return bytes.Contains(l, []byte(s)) }) {
+			kept = append(kept, l)
+		}
+	}
+	return string(bytes.Join(kept[max(0, len(kept)-n):], nil))
+}
+
+// startNoise marks the log lines of an agent's start and stop that say
+// nothing about a test's failure.
+var startNoise = []string{"Registered resource endpoint", "routine=", "controller-runtime", "api_gateway_controller"}
 
 // Addr is the agent's HTTP address, host:port.
 func (a *ConsulAgent) Addr() string { return "127.0.0.1:" + strconv.Itoa(a.ports[0]) }
@@ -105,7 +178,9 @@ func (a *ConsulAgent) args() []string {
 		"-https-port=-1", "-dns-port=-1", "-grpc-port=-1", "-grpc-tls-port=-1", "-serf-wan-port=-1",
 		"-hcl=ports { proxy_min_port = 0, proxy_max_port = 0, sidecar_min_port = 0, sidecar_max_port = 0, expose_min_port = 0, expose_max_port = 0 }",
 		`-hcl=session_ttl_min = "1s"`,
-		"-log-level=warn"}
+		// No call home to checkpoint-api.hashicorp.com from a test.
+		"-hcl=disable_update_check = true",
+		"-log-level=" + cmp.Or(os.Getenv(ConsulLogLevelEnv), "info")}
 	if a.dataDir == "" {
 		return append(args, "-dev")
 	}
@@ -120,7 +195,10 @@ func (a *ConsulAgent) Start() {
 	cmd := exec.Command(a.bin, a.args()...)
 	a.mu.Lock()
 	a.output.Reset()
-	cmd.Stdout, cmd.Stderr = &lockedWriter{&a.mu, &a.output}, &lockedWriter{&a.mu, &a.output}
+	a.starts++
+	fmt.Fprintf(a.log, "==== %s: consul agent start %d\n", time.Now().Format(time.RFC3339Nano), a.starts)
+	w := &lockedWriter{&a.mu, io.MultiWriter(&a.output, a.log)}
+	cmd.Stdout, cmd.Stderr = w, w
 	a.mu.Unlock()
 	if err := cmd.Start(); err != nil {
 		a.t.Fatalf("start consul: %v", err)
@@ -174,7 +252,7 @@ func (a *ConsulAgent) Stop() {
 
 type lockedWriter struct {
 	mu *sync.Mutex
-	b  *bytes.Buffer
+	b  io.Writer
 }
 
 func (w *lockedWriter) Write(p []byte) (int, error) {

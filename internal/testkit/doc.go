@@ -17,8 +17,18 @@
 //
 // Run a real Consul agent (bin/consul, built by `make consul`) on free
 // loopback ports with StartConsulAgent (-dev) or StartPersistentConsulAgent
-// (its Raft state survives Stop and Start); it accepts session TTLs down
-// to 1 s.
+// (its Raft state survives Stop and Start, on tmpfs where there is one, so
+// that its fsyncs do not wait on a loaded machine's disk); it accepts
+// session TTLs down to 1 s. Its log (info, or ARBOR_CONSUL_LOG_LEVEL) is
+// kept in the test's temp dir over all its runs, and a failed test prints
+// its tail.
+//
+// Run a node of a multi-process test as a child process with StartChild,
+// usually on ChildCommand (the test binary again, its TestMain told by an
+// environment variable to run a child's main): the test reads its stdout
+// line by line, its stderr is kept and shown if the test fails, and it is
+// stopped by closing its stdin (killed after ChildStopWait) when the test
+// ends. AwaitReady waits for its first sign of life.
 //
 // Give a test server an ephemeral loopback port with FreePort. Put a
 // network that can fail between two nodes with NewProxy: Cut(Blackhole)

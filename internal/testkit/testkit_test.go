@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -228,5 +229,53 @@ func TestProxyFaults(t *testing.T) {
 	}
 	if testkit.Stall.String() != "stall" || testkit.Reset.String() != "reset" || testkit.Blackhole.String() != "blackhole" || testkit.Pass.String() != "pass" {
 		t.Fatal("Fault.String")
+	}
+}
+
+// A LogBuffer with Max keeps the last Max bytes and says what it trimmed.
+func TestLogBufferMax(t *testing.T) {
+	b := &testkit.LogBuffer{Max: 8}
+	_, _ = b.Write([]byte("0123456789"))
+	_, _ = b.Write([]byte("ab"))
+	if got, want := b.String(), "(4 bytes trimmed)\n456789ab"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	e := &testkit.LogBuffer{Max: 12}
+	_, _ = e.Write([]byte(`{"a":1}` + "\n" + `{"b":2}` + "\n"))
+	if ev := e.Events(t); len(ev) != 1 || ev[0]["b"] != float64(2) {
+		t.Errorf("Events() after a trim = %v, want the whole line left", ev)
+	}
+}
+
+// A child prints lines the test reads in order, stops when its stdin
+// closes, and Kill ends one that does not.
+func TestChild(t *testing.T) {
+	lines := make(chan string, 10)
+	c := testkit.StartChild(t, "cat", exec.Command("sh", "-c", "echo ready; echo err >&2; cat"), func(l string) { lines <- l })
+	if got := testkit.AwaitReady(t, c, lines, 10*time.Second); got != "ready" {
+		t.Fatalf("first line %q", got)
+	}
+	if _, err := io.WriteString(c.Stdin, "echo\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-lines; got != "echo" {
+		t.Fatalf("echoed %q", got)
+	}
+	if !c.Stop(10 * time.Second) {
+		t.Fatal("cat did not stop when its stdin closed")
+	}
+	if c.ExitCode() != 0 || c.Killed() {
+		t.Errorf("exit code %d, killed %v", c.ExitCode(), c.Killed())
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(c.Log.String(), "err") {
+			return fmt.Errorf("stderr %q", c.Log.String())
+		}
+		return nil
+	})
+	s := testkit.StartChild(t, "sleep", exec.Command("sleep", "60"), nil)
+	s.Kill()
+	if !s.Killed() || s.ExitCode() != -1 {
+		t.Errorf("after Kill: killed %v, exit code %d", s.Killed(), s.ExitCode())
 	}
 }
