@@ -103,3 +103,19 @@ func TestSlowLargeFrameKeepsSession(t *testing.T) {
 		t.Fatalf("after the slow frame: state %v, session %d; want up in session %d (the session ended while the frame arrived)", state, in, session)
 	}
 }
+
+func TestHelloMillis(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want uint32
+	}{
+		{500 * time.Millisecond, 500},
+		{time.Microsecond, 1},
+		{1500 * time.Microsecond, 2},
+		{time.Duration(1<<63 - 1), 1<<32 - 1},
+	} {
+		if got := helloMillis(tt.d); got != tt.want {
+			t.Errorf("helloMillis(%v) = %d, want %d", tt.d, got, tt.want)
+		}
+	}
+}

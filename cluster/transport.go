@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -29,11 +30,14 @@ type transport struct {
 	remote   *remote.Remote
 	cfg      config
 	timing   timing // cfg's, as step takes it
-	log      zerolog.Logger
-	life     context.Context // ends when the transport stops
-	endLife  context.CancelFunc
-	dialer   func(addr string) (*peerConn, error)
-	stopNet  func() // stops the memory network's listener; nil on the real network
+	// helloInterval is the heartbeat interval every Hello announces, in
+	// milliseconds (helloMillis).
+	helloInterval uint32
+	log           zerolog.Logger
+	life          context.Context // ends when the transport stops
+	endLife       context.CancelFunc
+	dialer        func(addr string) (*peerConn, error)
+	stopNet       func() // stops the memory network's listener; nil on the real network
 
 	tcpMu    sync.Mutex
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
@@ -58,14 +62,15 @@ type transport struct {
 // newTransport makes the transport of a cluster node.
 func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 	t := &transport{
-		node:     node,
-		selfName: node.Name(),
-		self:     &clusterpb.NodeID{Name: node.Name(), Creation: node.Creation()},
-		cfg:      cfg,
-		timing:   cfg.timing(),
-		log:      log,
-		peers:    make(map[string]*peer),
-		subs:     make(map[actor.PID]struct{}),
+		node:          node,
+		selfName:      node.Name(),
+		self:          &clusterpb.NodeID{Name: node.Name(), Creation: node.Creation()},
+		cfg:           cfg,
+		timing:        cfg.timing(),
+		helloInterval: helloMillis(cfg.heartbeatInterval),
+		log:           log,
+		peers:         make(map[string]*peer),
+		subs:          make(map[actor.PID]struct{}),
 	}
 	t.life, t.endLife = context.WithCancel(context.Background())
 	t.dialer = t.dialTCP
@@ -73,6 +78,16 @@ func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 	// to match those of an earlier one.
 	t.sessionSeq.Store(rand.Uint64() >> 1)
 	return t
+}
+
+// helloMillis is a heartbeat interval as a Hello announces it: in
+// milliseconds, rounded up, at least 1 (0 means none announced).
+func helloMillis(d time.Duration) uint32 {
+	ms := d / time.Millisecond
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return uint32(min(max(ms, 1), math.MaxUint32))
 }
 
 func (t *transport) envelope(env *clusterpb.Envelope) *clusterpb.Envelope {
