@@ -70,3 +70,30 @@ func TestMismatchedHeartbeatsKeepSessionMem(t *testing.T) {
 		}
 	})
 }
+
+// TestMismatchedHeartbeatsKeepSession is TestMismatchedHeartbeatsKeepSessionMem
+// across processes and real sockets: the child heartbeats every second
+// (and waits 6 s for this node), this test's shared node waits only
+// 600 ms. Told the child's interval in its Hello, the shared node waits
+// 3 s for it, and the session outlives several of the child's intervals.
+// The shared node used to drop it within about a second.
+func TestMismatchedHeartbeatsKeepSession(t *testing.T) {
+	a, b, ev := withChild(t, "CHILD_HEARTBEAT_INTERVAL=1s", "CHILD_HEARTBEAT_TIMEOUT=6s")
+	watch, stop := context.WithTimeout(context.Background(), 4*time.Second)
+	defer stop()
+	for {
+		m, err := ev.Receive(watch)
+		if errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := m.(cluster.NodeDown); ok && d.Node == b.name {
+			t.Fatalf("the shared node lost its session with the child: %+v", d)
+		}
+	}
+	if _, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("ping")); err != nil {
+		t.Fatalf("call after 4 s: %v", err)
+	}
+}
