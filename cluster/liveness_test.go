@@ -1,9 +1,14 @@
 package cluster
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -118,4 +123,95 @@ func TestHelloMillis(t *testing.T) {
 			t.Errorf("helloMillis(%v) = %d, want %d", tt.d, got, tt.want)
 		}
 	}
+}
+
+// TestFrameReaderNotesProgress: a frame that takes several reads to
+// arrive notes its stream's peer as heard from, but only while the
+// session the stream carries is open.
+func TestFrameReaderNotesProgress(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		open, says uint64 // the peer's open session, and the stream's
+		wire       []byte
+		want       bool
+	}{
+		{"open session, a frame in parts", 5, 5, frame(make([]byte, 100)), true},
+		{"another session is open", 6, 5, frame(make([]byte, 100)), false},
+		{"no session open", 0, 5, frame(make([]byte, 100)), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &peer{}
+			p.open.Store(tt.open)
+			f := &frameReader{r: bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(tt.wire)), 16)}
+			f.carries(p, tt.says)
+			var b []byte
+			if err := f.RecvMsg(&b); err != nil || len(b) != 100 {
+				t.Fatalf("read %d bytes, %v", len(b), err)
+			}
+			if got := p.lastSeen.Load() != 0; got != tt.want {
+				t.Fatalf("peer heard from: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzFrameReader feeds arbitrary bytes, in reads of arbitrary sizes, to
+// an accepted stream's frame reader while it notes progress for an open
+// session: it returns the frames the bytes hold, in order, then the end
+// (io.EOF), a broken stream or ErrMalformed, and never panics.
+func FuzzFrameReader(f *testing.F) {
+	f.Add(bytes.Join([][]byte{frame([]byte("a")), frame(make([]byte, 300)), {0, 0, 0, 0}}, nil), uint8(1))
+	f.Add(frame(make([]byte, 50))[:20], uint8(7))
+	f.Add(binary.BigEndian.AppendUint32(nil, maxPacketBytes+1), uint8(3))
+	f.Fuzz(func(t *testing.T, wire []byte, chunk uint8) {
+		p := &peer{}
+		p.open.Store(1)
+		fr := &frameReader{r: bufio.NewReaderSize(&chunkReader{b: wire, n: int(chunk%32) + 1}, 16)}
+		fr.carries(p, 1)
+		rest := wire
+		for {
+			var b []byte
+			err := fr.RecvMsg(&b)
+			// What the frames of wire say comes next.
+			var want error
+			var next []byte
+			switch {
+			case len(rest) < 4:
+				want = errStreamBroken
+			case binary.BigEndian.Uint32(rest) == 0:
+				want = io.EOF
+			case binary.BigEndian.Uint32(rest) > maxPacketBytes:
+				want = ErrMalformed
+			case uint64(len(rest)-4) < uint64(binary.BigEndian.Uint32(rest)):
+				want = errStreamBroken
+			default:
+				n := binary.BigEndian.Uint32(rest)
+				next, rest = rest[4:4+n], rest[4+n:]
+			}
+			if want != nil {
+				if !errors.Is(err, want) {
+					t.Fatalf("got %v, want %v", err, want)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(b, next) {
+				t.Fatalf("got a %d-byte frame, %v; want the %d-byte frame", len(b), err, len(next))
+			}
+		}
+	})
+}
+
+// chunkReader reads b at most n bytes at a time.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p[:min(len(p), r.n)], r.b)
+	r.b = r.b[k:]
+	return k, nil
 }
