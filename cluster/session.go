@@ -33,8 +33,11 @@ import (
 //
 // A node's processes are told of a lost session (lost.deliver) only once
 // peer.mu is released. What a stream reader got past the lock-free
-// session check acts only if its session is still open under peer.mu. peer.lastSeen and peer.open are atomics written
-// under mu and read without it by the stream readers.
+// session check acts only if its session is still open under peer.mu. peer.open is an atomic written
+// under mu and read without it by the stream readers; peer.lastSeen is
+// an atomic the stream readers write without mu (each packet of the open
+// session, and each part of a frame that arrives in parts: tcp.go) and
+// the heartbeat loop reads.
 
 // session is the state step decides on: where the session stands, its
 // ids and epochs, and the timers of the failure detector.
