@@ -30,14 +30,15 @@ type transport struct {
 	remote   *remote.Remote
 	cfg      config
 	timing   timing // cfg's, as step takes it
+	log      zerolog.Logger
+	life     context.Context // ends when the transport stops
+	endLife  context.CancelFunc
+	dialer   func(addr string) (*peerConn, error)
+	stopNet  func() // stops the memory network's listener; nil on the real network
+
 	// helloInterval is the heartbeat interval every Hello announces, in
 	// milliseconds (helloMillis).
 	helloInterval uint32
-	log           zerolog.Logger
-	life          context.Context // ends when the transport stops
-	endLife       context.CancelFunc
-	dialer        func(addr string) (*peerConn, error)
-	stopNet       func() // stops the memory network's listener; nil on the real network
 
 	tcpMu    sync.Mutex
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
@@ -62,18 +63,18 @@ type transport struct {
 // newTransport makes the transport of a cluster node.
 func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 	t := &transport{
-		node:          node,
-		selfName:      node.Name(),
-		self:          &clusterpb.NodeID{Name: node.Name(), Creation: node.Creation()},
-		cfg:           cfg,
-		timing:        cfg.timing(),
-		helloInterval: helloMillis(cfg.heartbeatInterval),
-		log:           log,
-		peers:         make(map[string]*peer),
-		subs:          make(map[actor.PID]struct{}),
+		node:     node,
+		selfName: node.Name(),
+		self:     &clusterpb.NodeID{Name: node.Name(), Creation: node.Creation()},
+		cfg:      cfg,
+		timing:   cfg.timing(),
+		log:      log,
+		peers:    make(map[string]*peer),
+		subs:     make(map[actor.PID]struct{}),
 	}
 	t.life, t.endLife = context.WithCancel(context.Background())
 	t.dialer = t.dialTCP
+	t.helloInterval = helloMillis(cfg.heartbeatInterval)
 	// Session ids start at random, so that ids of this boot are unlikely
 	// to match those of an earlier one.
 	t.sessionSeq.Store(rand.Uint64() >> 1)
