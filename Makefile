@@ -79,6 +79,7 @@ FUZZTIME ?= 20s
 
 fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=20s)
 	go test -run '^$$' -fuzz FuzzDecodePacket -fuzztime $(FUZZTIME) ./cluster
+	go test -run '^$$' -fuzz FuzzFrameReader -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
 	go test -run '^$$' -fuzz FuzzProtoProxyRequest -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzParseProtoID -fuzztime $(FUZZTIME) ./actor

@@ -37,12 +37,15 @@ func runChild() {
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()),
 	}
 	if os.Getenv("CHILD_DEFAULTS") == "" {
-		timeout := 600 * time.Millisecond
+		interval, timeout := 100*time.Millisecond, 600*time.Millisecond
+		if d, err := time.ParseDuration(os.Getenv("CHILD_HEARTBEAT_INTERVAL")); err == nil {
+			interval = d
+		}
 		if d, err := time.ParseDuration(os.Getenv("CHILD_HEARTBEAT_TIMEOUT")); err == nil {
 			timeout = d
 		}
 		opts = append(opts,
-			cluster.WithHeartbeat(100*time.Millisecond, timeout),
+			cluster.WithHeartbeat(interval, timeout),
 			cluster.WithReconnectInterval(100*time.Millisecond),
 			cluster.WithConnectTimeout(time.Second))
 	}
@@ -269,7 +272,8 @@ type child struct {
 // for WithPeerAddr), CHILD_EVENTS=1 to report
 // the child's node events on c.events, CHILD_DEFAULTS=1 for the default
 // failure detector instead of the fast one tests use, CHILD_HEARTBEAT_TIMEOUT
-// for the fast one's heartbeats with a longer timeout). The child's log is
+// and CHILD_HEARTBEAT_INTERVAL for the fast one with another timeout or
+// interval). The child's log is
 // kept and shown if the test fails; a passing test stays quiet.
 func startChild(t testing.TB, name string, env ...string) *child {
 	t.Helper()

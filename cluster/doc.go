@@ -61,7 +61,14 @@
 //     not be sent): within milliseconds, bounded by about 1 s;
 //   - nothing arrives from the peer for the heartbeat timeout (a frozen
 //     node, a silent network cut): within timeout + interval, 3.5 s with
-//     the defaults (WithHeartbeat);
+//     the defaults (WithHeartbeat). Every byte counts, not only whole
+//     packets: a large message that takes longer than the timeout to
+//     arrive over a slow link does not end its session. Each node tells
+//     its peers its heartbeat interval in its Hello, and waits at least 3
+//     of a peer's intervals before declaring it down (a node whose own
+//     timeout is shorter says so in an info log), so nodes with different
+//     settings keep their sessions; a peer that predates the announcement
+//     is judged by the node's own timeout;
 //   - the peer opens a new session (it restarted, or it declared this node
 //     down first).
 //

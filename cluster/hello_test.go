@@ -50,8 +50,14 @@ func (w *wireQueue) take() [][]byte {
 // to peerName sends into the returned queue.
 func handshakeTransport(t *testing.T, name, peerName string) (*transport, *wireQueue) {
 	t.Helper()
+	return handshakeTransportWith(t, name, peerName, defaultConfig())
+}
+
+// handshakeTransportWith is handshakeTransport with the configuration cfg.
+func handshakeTransportWith(t *testing.T, name, peerName string, cfg config) (*transport, *wireQueue) {
+	t.Helper()
 	n := actor.NewNode(actor.WithNodeName(name), actor.WithLogger(zerolog.New(io.Discard)))
-	tr := newTransport(n, defaultConfig(), zerolog.New(io.Discard))
+	tr := newTransport(n, cfg, zerolog.New(io.Discard))
 	t.Cleanup(func() {
 		tr.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

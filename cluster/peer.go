@@ -421,6 +421,10 @@ func (p *peer) stepLocked(ev any) lost {
 			p.refuseLocked(a) // misnamed.go
 		case actMismatch:
 			p.mismatchLocked(a) // misnamed.go
+		case actTimeout:
+			p.t.log.Info().Str("peer", p.name).Dur("peer_heartbeat_interval", a.interval).
+				Dur("configured_timeout", p.t.timing.heartbeatTimeout).Dur("timeout", a.timeout).
+				Msg("peer heartbeats less often than this node's heartbeat timeout allows: its session waits longer for it")
 		case actSeen:
 			seen := p.lastSeen.Load()
 			if at := a.at.UnixNano(); at > seen {
@@ -441,7 +445,8 @@ func (p *peer) helloLocked(answers uint64) {
 		p.in = p.t.newSession(p)
 	}
 	p.writeLocked(p.t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_Hello{
-		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers, To: p.name},
+		Hello: &clusterpb.Hello{Epoch: p.epoch, Ack: answers != 0, Session: p.in, Answers: answers, To: p.name,
+			HeartbeatIntervalMs: p.t.helloInterval},
 	}}))
 }
 

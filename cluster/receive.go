@@ -251,6 +251,7 @@ func (t *transport) onHello(p *peer, creation uint32, h *clusterpb.Hello) {
 	l := p.stepLocked(evHello{
 		creation: creation, epoch: h.GetEpoch(), session: h.GetSession(),
 		ack: h.GetAck(), answers: h.GetAnswers(), leaving: t.leaving.Load(),
+		interval: time.Duration(h.GetHeartbeatIntervalMs()) * time.Millisecond,
 	})
 	p.mu.Unlock()
 	l.deliver(t.node)

@@ -33,8 +33,11 @@ import (
 //
 // A node's processes are told of a lost session (lost.deliver) only once
 // peer.mu is released. What a stream reader got past the lock-free
-// session check acts only if its session is still open under peer.mu. peer.lastSeen and peer.open are atomics written
-// under mu and read without it by the stream readers.
+// session check acts only if its session is still open under peer.mu. peer.open is an atomic written
+// under mu and read without it by the stream readers; peer.lastSeen is
+// an atomic the stream readers write without mu (each packet of the open
+// session, and each part of a frame that arrives in parts: tcp.go) and
+// the heartbeat loop reads.
 
 // session is the state step decides on: where the session stands, its
 // ids and epochs, and the timers of the failure detector.
@@ -49,11 +52,26 @@ type session struct {
 	nextProbe time.Time
 	member    bool
 	told      time.Time // when the peer was last sent a SessionClosed
+	// peerInterval is the heartbeat interval the peer announced in the
+	// Hello that opened the session (0: it announced none).
+	peerInterval time.Duration
 	// answeredAs is the other name the node at addr last refused a Hello
 	// under, and refusedTo the other name this peer last sent a Hello
 	// to: each mismatch is logged loudly once (misnamed.go).
 	answeredAs string
 	refusedTo  string
+}
+
+// intervalsPerTimeout is how many of a peer's announced heartbeat
+// intervals a session allows it to stay silent, at least: a node whose
+// own timeout is shorter waits that long instead.
+const intervalsPerTimeout = 3
+
+// timeout is how long the peer of the open session may stay silent: the
+// configured heartbeat timeout, raised to intervalsPerTimeout of the
+// peer's heartbeat interval if that is longer.
+func (s session) timeout(tm timing) time.Duration {
+	return max(tm.heartbeatTimeout, intervalsPerTimeout*s.peerInterval)
 }
 
 // timing is the part of the configuration step needs.
@@ -83,10 +101,11 @@ type (
 	evHello struct {
 		creation uint32
 		epoch    uint64
-		session  uint64 // the peer's id for the session
-		ack      bool   // an answer to this node's Hello
-		answers  uint64 // the id of the Hello it answers
-		leaving  bool   // this node is leaving: Hellos are refused
+		session  uint64        // the peer's id for the session
+		ack      bool          // an answer to this node's Hello
+		answers  uint64        // the id of the Hello it answers
+		leaving  bool          // this node is leaving: Hellos are refused
+		interval time.Duration // the peer's heartbeat interval, 0 if it announced none
 	}
 	// evMisnamedHello: the peer sent a Hello meant for another name.
 	evMisnamedHello struct {
@@ -163,6 +182,10 @@ type (
 	}
 	// actDrop: the event was not acted on, and why.
 	actDrop struct{ why string }
+	// actTimeout: the session that opened allows the peer timeout of
+	// silence rather than the configured heartbeat timeout, because the
+	// peer heartbeats only every interval.
+	actTimeout struct{ timeout, interval time.Duration }
 	// actSeen: this node was not running for a while (evTick.away): the
 	// peer counts as heard from at, not blamed for the silence this
 	// node slept through.
@@ -213,11 +236,16 @@ func step(s session, ev any, now time.Time, tm timing) (session, []action) {
 		s.creation, s.peerEpoch, s.out = e.creation, e.epoch, e.session
 		s.since = now
 		s.answeredAs, s.refusedTo = "", ""
+		s.peerInterval = e.interval
 		// The answer goes first, before what waited for the session.
 		if answer {
 			acts = append(acts, actHello{answers: e.session})
 		}
-		return s, append(acts, actOpen{})
+		acts = append(acts, actOpen{})
+		if timeout := s.timeout(tm); timeout > tm.heartbeatTimeout {
+			acts = append(acts, actTimeout{timeout: timeout, interval: e.interval})
+		}
+		return s, acts
 
 	case evMisnamedHello:
 		loud := s.refusedTo != e.to
@@ -260,7 +288,7 @@ func step(s session, ev any, now time.Time, tm timing) (session, []action) {
 		}
 		switch s.state {
 		case peerUp:
-			if now.Sub(seen) > tm.heartbeatTimeout {
+			if now.Sub(seen) > s.timeout(tm) {
 				var end []action
 				s, end = endSession(s, ErrHeartbeatTimeout, now, tm)
 				return s, append(acts, end...)
@@ -310,6 +338,7 @@ func endSession(s session, reason error, now time.Time, tm timing) (session, []a
 	end := actEnd{reason: reason, wasUp: s.state == peerUp, in: s.in}
 	s.state = peerDown
 	s.creation, s.peerEpoch, s.in, s.out = 0, 0, 0, 0
+	s.peerInterval = 0
 	// epoch counts the times this node declared the peer down. A session
 	// the peer reset (it declared this node down, or restarted) is not
 	// one: counting it would make the answer to the peer's Hello look

@@ -144,6 +144,39 @@ func TestStep(t *testing.T) {
 			session{state: peerDown, epoch: 2, since: t0, member: true, nextProbe: at(6300 * time.Millisecond)},
 			[]action{actSeen{at: at(3 * time.Second)}, actEnd{reason: ErrHeartbeatTimeout, wasUp: true, in: 10}}},
 
+		// Announced heartbeat intervals: the peer may stay silent for 3 of
+		// its intervals, at least (testTiming's timeout is 600 ms).
+		{"hello announcing a slow interval raises the timeout", down, evHello{creation: 7, epoch: 2, session: 20, interval: 500 * time.Millisecond}, at(time.Second),
+			with(down, func(s *session) {
+				s.state, s.creation, s.peerEpoch, s.out, s.since, s.peerInterval = peerUp, 7, 2, 20, at(time.Second), 500*time.Millisecond
+			}), []action{actHello{answers: 20}, actOpen{}, actTimeout{timeout: 1500 * time.Millisecond, interval: 500 * time.Millisecond}}},
+		{"answer announcing a slow interval raises the timeout", connecting, evHello{creation: 7, epoch: 2, session: 20, ack: true, answers: 10, interval: time.Second}, at(time.Second),
+			with(connecting, func(s *session) {
+				s.state, s.creation, s.peerEpoch, s.out, s.since, s.peerInterval = peerUp, 7, 2, 20, at(time.Second), time.Second
+			}), []action{actOpen{}, actTimeout{timeout: 3 * time.Second, interval: time.Second}}},
+		{"hello announcing a fast interval keeps the timeout", down, evHello{creation: 7, epoch: 2, session: 20, interval: 100 * time.Millisecond}, at(time.Second),
+			with(down, func(s *session) {
+				s.state, s.creation, s.peerEpoch, s.out, s.since, s.peerInterval = peerUp, 7, 2, 20, at(time.Second), 100*time.Millisecond
+			}), []action{actHello{answers: 20}, actOpen{}}},
+		{"slow peer: silence up to 3 intervals is fine", with(up, func(s *session) { s.peerInterval = 500 * time.Millisecond }),
+			evTick{lastSeen: at(time.Second)}, at(2500 * time.Millisecond),
+			with(up, func(s *session) { s.peerInterval = 500 * time.Millisecond }), []action{actHeartbeat{}}},
+		{"slow peer: silence past 3 intervals ends the session", with(up, func(s *session) { s.peerInterval = 500 * time.Millisecond }),
+			evTick{lastSeen: at(time.Second)}, at(2501 * time.Millisecond),
+			session{state: peerDown, epoch: 2, since: t0, member: true, nextProbe: at(2701 * time.Millisecond)},
+			[]action{actEnd{reason: ErrHeartbeatTimeout, wasUp: true, in: 10}}},
+		{"fast peer: the configured timeout still holds", with(up, func(s *session) { s.peerInterval = 100 * time.Millisecond }),
+			evTick{lastSeen: at(time.Second)}, at(1601 * time.Millisecond),
+			session{state: peerDown, epoch: 2, since: t0, member: true, nextProbe: at(1801 * time.Millisecond)},
+			[]action{actEnd{reason: ErrHeartbeatTimeout, wasUp: true, in: 10}}},
+		{"a restarted peer's hello without an interval: the configured timeout", with(up, func(s *session) { s.peerInterval = 500 * time.Millisecond }),
+			evHello{creation: 8, session: 30}, at(time.Second),
+			with(up, func(s *session) {
+				s.creation, s.peerEpoch, s.out, s.since, s.nextProbe = 8, 0, 30, at(time.Second), at(1200*time.Millisecond)
+				s.in = 0
+			}),
+			[]action{actEnd{reason: ErrSessionReset, wasUp: true, in: 10}, actHello{answers: 30}, actOpen{}}},
+
 		// Reconnecting.
 		{"member probed after the reconnect interval", down, evTick{}, at(200 * time.Millisecond),
 			with(down, func(s *session) { s.state, s.since = peerConnecting, at(200*time.Millisecond) }), []action{actHello{}}},

@@ -175,6 +175,7 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 		last    *peer
 		session uint64
 	)
+	progress, _ := ss.(progressReader)
 	for {
 		var b []byte
 		err := ss.RecvMsg(&b)
@@ -196,8 +197,19 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 			if current != nil {
 				current.Store(s)
 			}
+			if progress != nil {
+				progress.carries(p, s)
+			}
 		}
 	}
+}
+
+// progressReader is a stream whose reader sees a packet arrive in parts
+// (frameReader): told which session the stream carries, it counts each
+// part as hearing from the peer, so that a large packet on a slow link
+// does not pass for silence.
+type progressReader interface {
+	carries(p *peer, session uint64)
 }
 
 // track counts a goroutine of a connection, unless the transport stopped.

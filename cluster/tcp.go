@@ -101,7 +101,16 @@ type frameReader struct {
 	r   *bufio.Reader
 	buf []byte
 	got atomic.Uint64 // frames read, for the idle check
+	// from is the peer of the open session the stream carried last, and
+	// session that session's id (carries; only the reading goroutine
+	// uses them): while a frame arrives, every read that leaves it
+	// unfinished counts as hearing from that peer.
+	from    *peer
+	session uint64
 }
+
+// carries tells the reader which session the stream carried last.
+func (f *frameReader) carries(p *peer, session uint64) { f.from, f.session = p, session }
 
 // RecvMsg reads the next packet into *m (a *[]byte), valid until the next
 // call. It returns io.EOF at the end frame, and an error for a connection
@@ -125,10 +134,7 @@ func (f *frameReader) RecvMsg(m any) error {
 		f.buf = make([]byte, n)
 	}
 	b := f.buf[:n]
-	if _, err := io.ReadFull(f.r, b); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return errStreamBroken
-		}
+	if err := f.readBody(b); err != nil {
 		return err
 	}
 	if n > tcpReadBuffer {
@@ -137,6 +143,29 @@ func (f *frameReader) RecvMsg(m any) error {
 	f.got.Add(1)
 	*m.(*[]byte) = b
 	return nil
+}
+
+// readBody reads a frame's packet into b. A large packet takes many reads
+// (a slow or loaded link may take longer than the heartbeat timeout to
+// carry it): each read that leaves it unfinished notes that the peer of
+// the stream's open session is heard from, one atomic store.
+func (f *frameReader) readBody(b []byte) error {
+	for {
+		k, err := f.r.Read(b)
+		b = b[k:]
+		if len(b) == 0 {
+			return nil
+		}
+		if err != nil {
+			if err == io.EOF {
+				return errStreamBroken
+			}
+			return err
+		}
+		if k > 0 && f.from != nil && f.from.isOpen(f.session) {
+			f.from.touch()
+		}
+	}
 }
 
 // acceptTCP serves an Arbor stream that the gRPC server's listener

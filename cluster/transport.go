@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -34,6 +35,10 @@ type transport struct {
 	endLife  context.CancelFunc
 	dialer   func(addr string) (*peerConn, error)
 	stopNet  func() // stops the memory network's listener; nil on the real network
+
+	// helloInterval is the heartbeat interval every Hello announces, in
+	// milliseconds (helloMillis).
+	helloInterval uint32
 
 	tcpMu    sync.Mutex
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
@@ -69,10 +74,21 @@ func newTransport(node *actor.Node, cfg config, log zerolog.Logger) *transport {
 	}
 	t.life, t.endLife = context.WithCancel(context.Background())
 	t.dialer = t.dialTCP
+	t.helloInterval = helloMillis(cfg.heartbeatInterval)
 	// Session ids start at random, so that ids of this boot are unlikely
 	// to match those of an earlier one.
 	t.sessionSeq.Store(rand.Uint64() >> 1)
 	return t
+}
+
+// helloMillis is a heartbeat interval as a Hello announces it: in
+// milliseconds, rounded up, at least 1 (0 means none announced).
+func helloMillis(d time.Duration) uint32 {
+	ms := d / time.Millisecond
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	return uint32(min(max(ms, 1), math.MaxUint32))
 }
 
 func (t *transport) envelope(env *clusterpb.Envelope) *clusterpb.Envelope {

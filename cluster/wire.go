@@ -21,7 +21,9 @@ import (
 // Arbor's own stream (ADR 0003), and Hellos name the node they are meant
 // for (HelloRefused). Within 4, user messages gained a cast flag: an
 // optional field a node that predates it skips (it then delivers a cast
-// as a plain message), so the version stayed. arbor.proto and
+// as a plain message), so the version stayed; likewise Hellos gained the
+// sender's heartbeat interval (a node that predates it skips it, and a
+// Hello without it is judged by the receiver's own timeout). arbor.proto and
 // docs/clustering.md state it too (TestProtocolVersionDocumented).
 const protocolVersion = 4
 

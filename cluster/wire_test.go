@@ -203,7 +203,7 @@ func fuzzSeeds() [][]byte {
 	pid := &clusterpb.PID{Node: "peer@127.0.0.1:1", Creation: 5, Index: 1, Serial: 1}
 	payload, _ := encodePayload(wrapperspb.String("x"))
 	envs := []*clusterpb.Envelope{
-		{Body: &clusterpb.Envelope_Hello{Hello: &clusterpb.Hello{Epoch: 1, Session: 9, To: "self@127.0.0.1:2"}}},
+		{Body: &clusterpb.Envelope_Hello{Hello: &clusterpb.Hello{Epoch: 1, Session: 9, To: "self@127.0.0.1:2", HeartbeatIntervalMs: 2000}}},
 		{Body: &clusterpb.Envelope_Hello{Hello: &clusterpb.Hello{Epoch: 1, Session: 9, To: "other@127.0.0.1:2"}}},
 		{Body: &clusterpb.Envelope_HelloRefused{HelloRefused: &clusterpb.HelloRefused{Answers: 9, To: "peer@127.0.0.1:1"}}},
 		{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}},

@@ -717,15 +717,22 @@ func (*Envelope_HelloRefused) isEnvelope_Body() {}
 // to is the node name the sender means to reach (name@host:port, as its
 // provider or a PID names it): a receiver whose own name differs opens
 // nothing and answers with a HelloRefused instead.
+// heartbeat_interval_ms is how often the sender heartbeats, in
+// milliseconds (at least 1): the receiver declares the sender down only
+// after a silence of at least 3 such intervals, whatever its own
+// heartbeat timeout. 0, from a node that predates the field, leaves the
+// receiver's own timeout alone. (An optional field added within protocol
+// version 4: an older node skips it.)
 type Hello struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Epoch         uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Ack           bool                   `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
-	Session       uint64                 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
-	Answers       uint64                 `protobuf:"varint,4,opt,name=answers,proto3" json:"answers,omitempty"`
-	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Epoch               uint64                 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Ack                 bool                   `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
+	Session             uint64                 `protobuf:"varint,3,opt,name=session,proto3" json:"session,omitempty"`
+	Answers             uint64                 `protobuf:"varint,4,opt,name=answers,proto3" json:"answers,omitempty"`
+	To                  string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
+	HeartbeatIntervalMs uint32                 `protobuf:"varint,6,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -791,6 +798,13 @@ func (x *Hello) GetTo() string {
 		return x.To
 	}
 	return ""
+}
+
+func (x *Hello) GetHeartbeatIntervalMs() uint32 {
+	if x != nil {
+		return x.HeartbeatIntervalMs
+	}
+	return 0
 }
 
 // HelloRefused answers a Hello meant for another node name: the node at
@@ -1601,13 +1615,14 @@ const file_arbor_proto_rawDesc = "" +
 	"\agoodbye\x18\x10 \x01(\v2\x19.arbor.cluster.v1.GoodbyeH\x00R\agoodbye\x12H\n" +
 	"\x0esession_closed\x18\x11 \x01(\v2\x1f.arbor.cluster.v1.SessionClosedH\x00R\rsessionClosed\x12E\n" +
 	"\rhello_refused\x18\x12 \x01(\v2\x1e.arbor.cluster.v1.HelloRefusedH\x00R\fhelloRefusedB\x06\n" +
-	"\x04body\"s\n" +
+	"\x04body\"\xa7\x01\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x10\n" +
 	"\x03ack\x18\x02 \x01(\bR\x03ack\x12\x18\n" +
 	"\asession\x18\x03 \x01(\x04R\asession\x12\x18\n" +
 	"\aanswers\x18\x04 \x01(\x04R\aanswers\x12\x0e\n" +
-	"\x02to\x18\x05 \x01(\tR\x02to\"8\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\x122\n" +
+	"\x15heartbeat_interval_ms\x18\x06 \x01(\rR\x13heartbeatIntervalMs\"8\n" +
 	"\fHelloRefused\x12\x18\n" +
 	"\aanswers\x18\x01 \x01(\x04R\aanswers\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\"\v\n" +
