@@ -66,9 +66,10 @@
 //     arrive over a slow link does not end its session. Each node tells
 //     its peers its heartbeat interval in its Hello, and waits at least 3
 //     of a peer's intervals before declaring it down (a node whose own
-//     timeout is shorter says so in an info log), so nodes with different
-//     settings keep their sessions; a peer that predates the announcement
-//     is judged by the node's own timeout;
+//     timeout is shorter says so in an info log), but never more than 10
+//     times its own timeout, so nodes with different settings keep their
+//     sessions and no peer can put off its detection at will; a peer that
+//     predates the announcement is judged by the node's own timeout;
 //   - the peer opens a new session (it restarted, or it declared this node
 //     down first).
 //

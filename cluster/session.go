@@ -67,11 +67,18 @@ type session struct {
 // own timeout is shorter waits that long instead.
 const intervalsPerTimeout = 3
 
+// maxRaise bounds how far a peer's announced interval can stretch the
+// node's own timeout: to at most maxRaise times it, so that a peer (slow,
+// misconfigured or hostile) cannot put off its failure detection at will.
+const maxRaise = 10
+
 // timeout is how long the peer of the open session may stay silent: the
 // configured heartbeat timeout, raised to intervalsPerTimeout of the
-// peer's heartbeat interval if that is longer.
+// peer's heartbeat interval if that is longer, but never past maxRaise
+// times the configured timeout.
 func (s session) timeout(tm timing) time.Duration {
-	return max(tm.heartbeatTimeout, intervalsPerTimeout*s.peerInterval)
+	raised := min(intervalsPerTimeout*s.peerInterval, maxRaise*tm.heartbeatTimeout)
+	return max(tm.heartbeatTimeout, raised)
 }
 
 // timing is the part of the configuration step needs.
