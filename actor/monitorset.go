@@ -41,6 +41,7 @@ func (s *monitorSet) remove(id uint64) (PID, bool) {
 	return s.l.remove(id)
 }
 
+// drop removes monitor id, reporting whether the process held it.
 func (s *monitorSet) drop(id uint64) bool {
 	_, ok := s.remove(id)
 	return ok
@@ -65,6 +66,7 @@ func (s *monitorSet) shrink() {
 	s.l.shrink()
 }
 
+// reset drops every monitor (the process exits).
 func (s *monitorSet) reset() { s.l = nil }
 
 type monitorEnt struct {
@@ -126,12 +128,6 @@ func (s *monitorList) remove(id uint64) (PID, bool) {
 	return pid, true
 }
 
-// drop removes monitor id, reporting whether the process held it.
-func (s *monitorList) drop(id uint64) bool {
-	_, ok := s.remove(id)
-	return ok
-}
-
 // search returns the index of the first entry whose id is id or more, and
 // whether it is id.
 func (s *monitorList) search(id uint64) (int, bool) {
@@ -176,6 +172,3 @@ func (s *monitorList) shrink() {
 	}
 	s.compact(make([]monitorEnt, 0, s.live))
 }
-
-// reset drops every monitor (the process exits).
-func (s *monitorList) reset() { *s = monitorList{} }
