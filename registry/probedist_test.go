@@ -666,25 +666,7 @@ func TestProbeScopeRestartReplicated(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitHolder(t, p.regs, "y", c)
-	old := s.PID()
-	entered, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_, _, _ = s.Update(ctx, "x", func(_ actor.PID, m any) any { close(entered); <-release; return m })
-	}()
-	<-entered
-	kill(t, n, c, errors.New("gone"))
-	exited := n.WatchExit(old)
-	if err := n.Exit(old, actor.Kill); err != nil {
-		t.Fatal(err)
-	}
-	close(release)
-	<-exited
-	testkit.Eventually(t, converge, func() error {
-		if pid := s.PID(); pid == old || !n.IsAlive(pid) {
-			return fmt.Errorf("scope process %v not restarted", pid)
-		}
-		return nil
-	})
+	killScopeMissingDown(t, n, s, "x", c, converge)
 	waitHolder(t, p.regs, "y", actor.PID{})
 	waitHolder(t, p.regs, "x", a)
 	evs := p.waitEvents(t, 0, "unregistered", "y", 1)
