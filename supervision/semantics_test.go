@@ -43,19 +43,15 @@ func semChild(l *semLog, id string, r supervision.Restart, sd supervision.Shutdo
 	}}
 }
 
+// childPID returns the PID of sup's child id; there must be one.
 func childPID(t *testing.T, sup actor.PID, id string) actor.PID {
 	t.Helper()
-	cs, err := supervision.WhichChildren(actortest.Context(t), sup)
-	if err != nil {
-		t.Fatal(err)
+	cs := children(t, sup)
+	c, ok := cs[id]
+	if !ok {
+		t.Fatalf("no child %s in %v", id, cs)
 	}
-	for _, c := range cs {
-		if c.ID == id {
-			return c.PID
-		}
-	}
-	t.Fatalf("no child %s in %v", id, cs)
-	return actor.PID{}
+	return c.PID
 }
 
 // crashAndWait ends pid, a child of sup, with reason and returns once sup
