@@ -682,12 +682,7 @@ func TestTrappingServerGetsExitOfOtherLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
-		if e, ok := m.(error); ok {
-			return e
-		}
-		return nil
-	}))
+	other, _ := n.Spawn(actortest.ExitOnError)
 	behaviour.Call(ctx, pid, other)
 	boom := errors.New("boom")
 	n.Send(other, boom)

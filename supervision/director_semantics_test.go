@@ -11,12 +11,7 @@ import (
 )
 
 func semDirChild(ctx *actor.Context, _ []string) (actor.PID, error) {
-	return ctx.SpawnLink(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
-		if e, ok := msg.(error); ok {
-			return e
-		}
-		return nil
-	}))
+	return ctx.SpawnLink(actortest.ExitOnError)
 }
 
 func dirExit(t *testing.T, n *actor.Node, d supervision.Director[string], id string, reason error) {

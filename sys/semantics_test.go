@@ -186,12 +186,7 @@ func TestSuspendedSupervisorRestartsNothing(t *testing.T) {
 	n := actortest.NewNode(t)
 	ctx := actortest.Context(t)
 	sup, err := supervision.Start(n, []supervision.ChildSpec{{ID: "c", Start: func(c *actor.Context) (actor.PID, error) {
-		return c.SpawnLink(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
-			if e, ok := m.(error); ok {
-				return e
-			}
-			return nil
-		}))
+		return c.SpawnLink(actortest.ExitOnError)
 	}}})
 	if err != nil {
 		t.Fatal(err)
