@@ -14,12 +14,7 @@ func TestSignalSemantics(t *testing.T) {
 	n := actortest.NewNode(t)
 	ctx := actortest.Context(t)
 	idle := func() actor.PID {
-		p, err := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
-			if e, ok := m.(error); ok {
-				return e
-			}
-			return nil
-		}))
+		p, err := n.Spawn(actortest.ExitOnError)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -548,7 +548,7 @@ func (s contSrv) HandleCall(_ *actor.Context, _ behaviour.From, req any, n int) 
 }
 
 func TestGenServerContinueAndCrashReport(t *testing.T) {
-	var buf lockedLog
+	var buf testkit.LogBuffer
 	n := actortest.NewNode(t, actor.WithLogger(zerolog.New(&buf)))
 	ctx := actortest.Context(t)
 	order := make(chan string, 8)
@@ -589,18 +589,6 @@ func TestGenServerContinueAndCrashReport(t *testing.T) {
 		t.Errorf("a shutdown logged a crash report: %s", buf.String())
 	}
 }
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // TestStartNilServer: Start and StartLink refuse a nil Server with
 // actor.ErrNilReceiver (it used to start a process whose Init panicked).
@@ -694,12 +682,7 @@ func TestTrappingServerGetsExitOfOtherLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
-		if e, ok := m.(error); ok {
-			return e
-		}
-		return nil
-	}))
+	other, _ := n.Spawn(actortest.ExitOnError)
 	behaviour.Call(ctx, pid, other)
 	boom := errors.New("boom")
 	n.Send(other, boom)

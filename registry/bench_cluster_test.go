@@ -7,13 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/internal/testkit"
@@ -267,48 +264,25 @@ func benchReplicatedRegisterInProcess(b *testing.B, writers int) {
 		})
 	}
 	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		d, err := processCPU()
+		if err != nil {
 			b.Fatal(err)
 		}
-		return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
+		return d
 	}
 	n := nodes[0].Node()
 	cpu0 := cpu()
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for g := range writers {
-		wg.Go(func() {
-			for i := g; i < b.N; i += writers {
-				pid, err := n.Spawn(childWorker{})
-				if err == nil {
-					err = scopes[0].Register(ctx, "n"+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := registerWorkers(ctx, n, scopes[0], "n", b.N, writers); err != nil {
 		b.Fatal(err)
 	}
 	wrote := time.Since(start)
-	tick := time.NewTicker(200 * time.Microsecond) // polls a read to measure a latency, as waitcount does
-	defer tick.Stop()
-	deadline := time.After(20 * time.Second)
+	visible, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
 	for _, s := range scopes[1:] {
-		for s.Count() != b.N {
-			select {
-			case <-deadline:
-				b.Fatalf("count %d, want %d", s.Count(), b.N)
-			case <-tick.C:
-			}
+		if err := awaitCount(visible, s, b.N); err != nil { // as waitcount does
+			b.Fatal(err)
 		}
 	}
 	elapsed := time.Since(start)

@@ -363,6 +363,56 @@ const (
 	bulkTimeout = 50 * time.Second
 )
 
+// registerWorkers registers count names prefix<i> in s, each held by its
+// own new childWorker on n, with metadata "meta-of-<i>", by writers
+// goroutines; it returns the first error.
+func registerWorkers(ctx context.Context, n *actor.Node, s *registry.Scope, prefix string, count, writers int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for g := range writers {
+		wg.Go(func() {
+			for i := g; i < count; i += writers {
+				pid, err := n.Spawn(childWorker{})
+				if err == nil {
+					err = s.Register(ctx, prefix+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// awaitCount returns once s counts want names, or ctx's error. It polls
+// every 200 µs: the time it returns measures a latency.
+func awaitCount(ctx context.Context, s *registry.Scope, want int) error {
+	tick := time.NewTicker(200 * time.Microsecond)
+	defer tick.Stop()
+	for s.Count() != want {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("count %d, want %d: %w", s.Count(), want, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// processCPU returns the CPU time this process has used so far (user and
+// system).
+func processCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, err
+	}
+	return time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano()), nil
+}
+
 func (ch *childCmds) run(args []string) (string, error) {
 	arg := func(i int) string {
 		if i < len(args) {
@@ -535,38 +585,17 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		prefix := arg(2)
 		start := time.Now()
-		var wg sync.WaitGroup
-		errs := make(chan error, writers)
-		for g := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := g; i < count; i += writers {
-					pid, err := n.Spawn(childWorker{})
-					if err == nil {
-						err = s.Register(ctx, prefix+strconv.Itoa(i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(i)))
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
+		if err := registerWorkers(ctx, n, s, arg(2), count, writers); err != nil {
 			return "", err
 		}
 		return time.Since(start).String(), nil
 	case "cpu": // the CPU time this process has used so far (user and system)
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		d, err := processCPU()
+		if err != nil {
 			return "", err
 		}
-		return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).String(), nil
+		return d.String(), nil
 	case "waitcount": // waitcount N: how long until the scope counts N names
 		want, _ := strconv.Atoi(arg(1))
 		s, err := ch.reg.Scope(ch.scope)
@@ -574,14 +603,8 @@ func (ch *childCmds) run(args []string) (string, error) {
 			return "", err
 		}
 		start := time.Now()
-		tick := time.NewTicker(200 * time.Microsecond) // polls a read to measure a latency
-		defer tick.Stop()
-		for s.Count() != want {
-			select {
-			case <-ctx.Done():
-				return "", fmt.Errorf("count %d, want %d: %w", s.Count(), want, ctx.Err())
-			case <-tick.C:
-			}
+		if err := awaitCount(ctx, s, want); err != nil {
+			return "", err
 		}
 		return time.Since(start).String(), nil
 	case "waitcountat": // waitcount N, answering the wall-clock time (Unix ns) the count was reached
@@ -590,14 +613,8 @@ func (ch *childCmds) run(args []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		tick := time.NewTicker(200 * time.Microsecond)
-		defer tick.Stop()
-		for s.Count() != want {
-			select {
-			case <-ctx.Done():
-				return "", fmt.Errorf("count %d, want %d: %w", s.Count(), want, ctx.Err())
-			case <-tick.C:
-			}
+		if err := awaitCount(ctx, s, want); err != nil {
+			return "", err
 		}
 		return strconv.FormatInt(time.Now().UnixNano(), 10), nil
 	case "watchdowns": // record each NodeDown with the wall-clock time (Unix ns) a process of this node got it

@@ -16,7 +16,7 @@ import (
 func expectEvents(t *testing.T, s *registry.Scope, rec *recorder, unordered bool, want ...string) {
 	t.Helper()
 	syncScope(t, s)
-	got := rec.take()
+	got := rec.Take()
 	if unordered {
 		sort.Strings(got)
 		want = slices.Clone(want)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -93,25 +92,9 @@ func syncScope(t testing.TB, s *registry.Scope) {
 
 // recorder is an event handler implementing every callback; it records
 // each call as a line.
-type recorder struct {
-	mu  sync.Mutex
-	evs []string
-}
+type recorder struct{ testkit.List[string] }
 
-func (r *recorder) add(format string, args ...any) {
-	r.mu.Lock()
-	r.evs = append(r.evs, fmt.Sprintf(format, args...))
-	r.mu.Unlock()
-}
-
-// take returns the recorded events and forgets them.
-func (r *recorder) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.evs
-	r.evs = nil
-	return out
-}
+func (r *recorder) add(format string, args ...any) { r.Add(fmt.Sprintf(format, args...)) }
 
 func (r *recorder) OnProcessRegistered(scope, name string, pid actor.PID, meta any, reason registry.Reason) {
 	r.add("registered %s %s %v %v %s", scope, name, pid, meta, reason)

@@ -126,7 +126,7 @@ func memNetsplitConflict(t *testing.T) {
 	waitHolder(t, rs[:1], "x", wa)
 	waitHolder(t, rs[1:], "x", wb)
 	waitHolder(t, rs[:1], "y", actor.PID{})
-	recs[0].take()
+	recs[0].Take()
 
 	c.HealAll()
 	if err := c.WaitConnected(ctxT(t)); err != nil {
@@ -148,7 +148,7 @@ func memNetsplitConflict(t *testing.T) {
 	}
 	s1, _ := rs[0].Scope("s")
 	syncScope(t, s1)
-	evs := recs[0].take()
+	evs := recs[0].Take()
 	for _, want := range []string{
 		fmt.Sprintf("unregistered s x %v value:\"ma\" conflict resolution", wa),
 		fmt.Sprintf("registered s x %v value:\"mb\" conflict resolution", wb),

@@ -35,23 +35,12 @@ func (e event) String() string {
 }
 
 // events records every callback of a scope, structured.
-type events struct {
-	mu  sync.Mutex
-	evs []event
-}
-
-func (h *events) add(e event) { h.mu.Lock(); h.evs = append(h.evs, e); h.mu.Unlock() }
-
-func (h *events) all() []event {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.evs)
-}
+type events struct{ testkit.List[event] }
 
 // of returns the events of kind about key.
 func (h *events) of(kind, key string) []event {
 	var out []event
-	for _, e := range h.all() {
+	for _, e := range h.All() {
 		if e.kind == kind && e.key == key {
 			out = append(out, e)
 		}
@@ -60,27 +49,27 @@ func (h *events) of(kind, key string) []event {
 }
 
 func (h *events) OnProcessRegistered(_, name string, pid actor.PID, meta any, r registry.Reason) {
-	h.add(event{kind: "registered", key: name, pid: pid, meta: meta, reason: r})
+	h.Add(event{kind: "registered", key: name, pid: pid, meta: meta, reason: r})
 }
 
 func (h *events) OnProcessUnregistered(_, name string, pid actor.PID, meta any, r registry.Reason) {
-	h.add(event{kind: "unregistered", key: name, pid: pid, meta: meta, reason: r})
+	h.Add(event{kind: "unregistered", key: name, pid: pid, meta: meta, reason: r})
 }
 
 func (h *events) OnRegistryProcessUpdated(_, name string, pid actor.PID, prev, meta any, r registry.Reason) {
-	h.add(event{kind: "updated", key: name, pid: pid, prev: prev, meta: meta, reason: r})
+	h.Add(event{kind: "updated", key: name, pid: pid, prev: prev, meta: meta, reason: r})
 }
 
 func (h *events) OnProcessJoined(_, group string, pid actor.PID, meta any, r registry.Reason) {
-	h.add(event{kind: "joined", key: group, pid: pid, meta: meta, reason: r})
+	h.Add(event{kind: "joined", key: group, pid: pid, meta: meta, reason: r})
 }
 
 func (h *events) OnProcessLeft(_, group string, pid actor.PID, meta any, r registry.Reason) {
-	h.add(event{kind: "left", key: group, pid: pid, meta: meta, reason: r})
+	h.Add(event{kind: "left", key: group, pid: pid, meta: meta, reason: r})
 }
 
 func (h *events) OnGroupProcessUpdated(_, group string, pid actor.PID, prev, meta any, r registry.Reason) {
-	h.add(event{kind: "group-updated", key: group, pid: pid, prev: prev, meta: meta, reason: r})
+	h.Add(event{kind: "group-updated", key: group, pid: pid, prev: prev, meta: meta, reason: r})
 }
 
 // probeCluster is n nodes on the in-memory network; every node but the
@@ -161,7 +150,7 @@ func (p *probeCluster) waitEvents(t *testing.T, i int, kind, key string, want in
 	testkit.Eventually(t, converge, func() error {
 		got = p.hs[i].of(kind, key)
 		if len(got) < want {
-			return fmt.Errorf("node %d: %d %s events of %s, want %d: %v", i, len(got), kind, key, want, p.hs[i].all())
+			return fmt.Errorf("node %d: %d %s events of %s, want %d: %v", i, len(got), kind, key, want, p.hs[i].All())
 		}
 		return nil
 	})
@@ -210,8 +199,8 @@ func TestProbeNameSeenEverywhere(t *testing.T) {
 	if err := p.regs[3].Register(ctxT(t), "s", "b", w, nil); !errors.Is(err, registry.ErrUnknownScope) {
 		t.Fatalf("outside node's Register: %v, want ErrUnknownScope", err)
 	}
-	if len(p.hs[3].all()) != 0 {
-		t.Fatalf("outside node's handler ran: %v", p.hs[3].all())
+	if len(p.hs[3].All()) != 0 {
+		t.Fatalf("outside node's handler ran: %v", p.hs[3].All())
 	}
 
 	// An update of the metadata: once per node, prev and new.
@@ -556,7 +545,7 @@ func contextWithTimeout(ctx context.Context, ms int) (context.Context, context.C
 // replayNames replays node i's name callbacks into a table name → pid.
 func (p *probeCluster) replayNames(i int) (map[string]actor.PID, error) {
 	tab := map[string]actor.PID{}
-	for _, e := range p.hs[i].all() {
+	for _, e := range p.hs[i].All() {
 		switch e.kind {
 		case "registered":
 			if old, ok := tab[e.key]; ok {
@@ -677,25 +666,7 @@ func TestProbeScopeRestartReplicated(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitHolder(t, p.regs, "y", c)
-	old := s.PID()
-	entered, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_, _, _ = s.Update(ctx, "x", func(_ actor.PID, m any) any { close(entered); <-release; return m })
-	}()
-	<-entered
-	kill(t, n, c, errors.New("gone"))
-	exited := n.WatchExit(old)
-	if err := n.Exit(old, actor.Kill); err != nil {
-		t.Fatal(err)
-	}
-	close(release)
-	<-exited
-	testkit.Eventually(t, converge, func() error {
-		if pid := s.PID(); pid == old || !n.IsAlive(pid) {
-			return fmt.Errorf("scope process %v not restarted", pid)
-		}
-		return nil
-	})
+	killScopeMissingDown(t, n, s, "x", c, converge)
 	waitHolder(t, p.regs, "y", actor.PID{})
 	waitHolder(t, p.regs, "x", a)
 	evs := p.waitEvents(t, 0, "unregistered", "y", 1)

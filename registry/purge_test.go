@@ -63,7 +63,7 @@ func TestPurgeInOnePassMatchesOneByOne(t *testing.T) {
 				return nil
 			})
 			syncScope(t, s1)
-			recs[0].take()
+			recs[0].Take()
 
 			down := registry.RemoteScopeNodeDown{Scope: "s", Node: n3.Name()}
 			var want []string
@@ -84,7 +84,7 @@ func TestPurgeInOnePassMatchesOneByOne(t *testing.T) {
 				return nil
 			})
 			syncScope(t, s1)
-			if got := recs[0].take(); !slices.Equal(got, want) {
+			if got := recs[0].Take(); !slices.Equal(got, want) {
 				t.Fatalf("n1's callbacks:\n%q\nwant\n%q", got, want)
 			}
 			for name, pid := range map[string]actor.PID{"k": kept, "x": x2} {

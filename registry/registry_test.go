@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
@@ -237,6 +238,35 @@ func TestExitReleasesNames(t *testing.T) {
 	}
 }
 
+// killScopeMissingDown kills s's scope process so that it never handles
+// victim's Down: it holds the scope process in an update of key (a name
+// held by another live process) while victim dies (its Down queues behind
+// the update) and the scope process is killed (a signal, handled right
+// after the update). It returns once a new scope process runs (within).
+func killScopeMissingDown(t testing.TB, n *actor.Node, s *registry.Scope, key string, victim actor.PID, within time.Duration) {
+	t.Helper()
+	ctx := ctxT(t)
+	old := s.PID()
+	entered, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_, _, _ = s.Update(ctx, key, func(_ actor.PID, m any) any { close(entered); <-release; return m })
+	}()
+	<-entered
+	kill(t, n, victim, errors.New("gone"))
+	exited := n.WatchExit(old)
+	if err := n.Exit(old, actor.Kill); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	<-exited
+	testkit.Eventually(t, within, func() error {
+		if pid := s.PID(); pid == old || !n.IsAlive(pid) {
+			return fmt.Errorf("scope process %v not restarted", pid)
+		}
+		return nil
+	})
+}
+
 // A killed scope process is restarted: it keeps the entries of live
 // processes and monitors them again, and reports Undefined for those that
 // died while it was down.
@@ -251,30 +281,9 @@ func TestScopeRestarted(t *testing.T) {
 		}
 	}
 	syncScope(t, s)
-	rec.take()
+	rec.Take()
 
-	// Hold the scope process in an update while c dies (its Down queues
-	// behind the update) and the scope process is killed (a signal, handled
-	// right after the update): the Down is never handled.
-	old := s.PID()
-	entered, release := make(chan struct{}), make(chan struct{})
-	go func() {
-		_, _, _ = s.Update(ctx, "x", func(_ actor.PID, m any) any { close(entered); <-release; return m })
-	}()
-	<-entered
-	kill(t, n, c, errors.New("gone"))
-	exited := n.WatchExit(old)
-	if err := n.Exit(old, actor.Kill); err != nil {
-		t.Fatal(err)
-	}
-	close(release)
-	<-exited
-	testkit.Eventually(t, actortest.Timeout, func() error {
-		if pid := s.PID(); pid == old || !n.IsAlive(pid) {
-			return fmt.Errorf("scope process %v not restarted", pid)
-		}
-		return nil
-	})
+	killScopeMissingDown(t, n, s, "x", c, actortest.Timeout)
 	syncScope(t, s)
 	if pid, _, err := s.Lookup("x"); err != nil || pid != a {
 		t.Errorf("lookup x after restart: %v %v, want %v", pid, err, a)
@@ -286,7 +295,7 @@ func TestScopeRestarted(t *testing.T) {
 		t.Errorf("after restart: member %v, count %d", s.IsMember("g", b), s.Count())
 	}
 	want := fmt.Sprintf("unregistered s y %v <nil> undefined", c)
-	if evs := rec.take(); !slices.Contains(evs, want) {
+	if evs := rec.Take(); !slices.Contains(evs, want) {
 		t.Errorf("events after restart: %q, want %q", evs, want)
 	}
 	// The restarted scope process monitors a again.
@@ -295,7 +304,7 @@ func TestScopeRestarted(t *testing.T) {
 	if _, _, err := s.Lookup("x"); !errors.Is(err, registry.ErrNotRegistered) {
 		t.Errorf("x after its holder exited: %v", err)
 	}
-	if evs := rec.take(); !slices.Contains(evs, fmt.Sprintf("unregistered s x %v <nil> exit: crash", a)) {
+	if evs := rec.Take(); !slices.Contains(evs, fmt.Sprintf("unregistered s x %v <nil> exit: crash", a)) {
 		t.Errorf("events after a exited: %q", evs)
 	}
 }

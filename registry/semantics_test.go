@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,34 +17,26 @@ import (
 	"github.com/arbor-otp/arbor/sys"
 )
 
-type probeRec struct {
-	mu  sync.Mutex
-	evs []string
-}
+// probeRec records every callback of a scope as a line.
+type probeRec struct{ testkit.List[string] }
 
-func (r *probeRec) add(s string) { r.mu.Lock(); r.evs = append(r.evs, s); r.mu.Unlock() }
-func (r *probeRec) get() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.evs...)
-}
 func (r *probeRec) OnProcessRegistered(scope, name string, pid actor.PID, meta any, reason registry.Reason) {
-	r.add(fmt.Sprintf("reg %s %v %T:%v", name, meta, reason, reason))
+	r.Add(fmt.Sprintf("reg %s %v %T:%v", name, meta, reason, reason))
 }
 func (r *probeRec) OnProcessUnregistered(scope, name string, pid actor.PID, meta any, reason registry.Reason) {
-	r.add(fmt.Sprintf("unreg %s %v %T:%v", name, meta, reason, reason))
+	r.Add(fmt.Sprintf("unreg %s %v %T:%v", name, meta, reason, reason))
 }
 func (r *probeRec) OnRegistryProcessUpdated(scope, name string, pid actor.PID, prev, meta any, reason registry.Reason) {
-	r.add(fmt.Sprintf("upd %s %v->%v %T", name, prev, meta, reason))
+	r.Add(fmt.Sprintf("upd %s %v->%v %T", name, prev, meta, reason))
 }
 func (r *probeRec) OnProcessJoined(scope, group string, pid actor.PID, meta any, reason registry.Reason) {
-	r.add(fmt.Sprintf("join %s %v %T:%v", group, meta, reason, reason))
+	r.Add(fmt.Sprintf("join %s %v %T:%v", group, meta, reason, reason))
 }
 func (r *probeRec) OnProcessLeft(scope, group string, pid actor.PID, meta any, reason registry.Reason) {
-	r.add(fmt.Sprintf("left %s %v %T:%v", group, meta, reason, reason))
+	r.Add(fmt.Sprintf("left %s %v %T:%v", group, meta, reason, reason))
 }
 func (r *probeRec) OnGroupProcessUpdated(scope, group string, pid actor.PID, prev, meta any, reason registry.Reason) {
-	r.add(fmt.Sprintf("gupd %s %v->%v %T", group, prev, meta, reason))
+	r.Add(fmt.Sprintf("gupd %s %v->%v %T", group, prev, meta, reason))
 }
 
 func pSpawn(t *testing.T, n *actor.Node) actor.PID {
@@ -222,7 +213,7 @@ func TestRegistrySingleNodeSemantics(t *testing.T) {
 	n.Exit(b, actor.Kill)
 	actortest.Receive(t, ib)
 	testkit.Eventually(t, 5*time.Second, func() error {
-		if len(rec.get()) < 10 {
+		if len(rec.All()) < 10 {
 			return errors.New("few")
 		}
 		return nil
@@ -239,7 +230,7 @@ func TestRegistrySingleNodeSemantics(t *testing.T) {
 		"unreg x 4 registry.ProcessExit:exit: crash",
 		"left g ma2 registry.ProcessExit:exit: crash",
 	}
-	if got := rec.get(); !slices.Equal(got, want) {
+	if got := rec.All(); !slices.Equal(got, want) {
 		t.Errorf("callbacks:\n got  %q\n want %q", got, want)
 	}
 	if c, _ := reg.Count("s"); c != 0 {
@@ -352,8 +343,8 @@ func TestRegistryUndefinedReason(t *testing.T) {
 	// callbacks not yet run when the scope process dies are lost: let
 	// these three run first
 	testkit.Eventually(t, actortest.Timeout, func() error {
-		if len(rec.get()) < 3 {
-			return fmt.Errorf("callbacks %q", rec.get())
+		if len(rec.All()) < 3 {
+			return fmt.Errorf("callbacks %q", rec.All())
 		}
 		return nil
 	})
@@ -379,12 +370,12 @@ func TestRegistryUndefinedReason(t *testing.T) {
 		if c, _ := reg.Count("s"); c != 1 {
 			return fmt.Errorf("count %d", c)
 		}
-		if len(rec.get()) < 5 {
-			return fmt.Errorf("events %q", rec.get())
+		if len(rec.All()) < 5 {
+			return fmt.Errorf("events %q", rec.All())
 		}
 		return nil
 	})
-	got := rec.get()[3:]
+	got := rec.All()[3:]
 	slices.Sort(got)
 	want := []string{"left g 3 registry.Undefined:undefined", "unreg dies 1 registry.Undefined:undefined"}
 	if !slices.Equal(got, want) {
@@ -666,7 +657,7 @@ func (b *blockingRec) OnProcessRegistered(scope, name string, pid actor.PID, met
 	case "after":
 		defer close(b.afterRan)
 	}
-	b.add("reg " + name)
+	b.Add("reg " + name)
 }
 
 // TestCallbacksStayOneAtATimeAcrossAScopeRestart: a callback still running
@@ -708,7 +699,7 @@ func TestCallbacksStayOneAtATimeAcrossAScopeRestart(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the restarted scope's callback never ran")
 	}
-	if got := h.get(); !slices.Equal(got, []string{"reg slow", "reg after"}) {
+	if got := h.All(); !slices.Equal(got, []string{"reg slow", "reg after"}) {
 		t.Errorf("callbacks across the restart: %q", got)
 	}
 }

@@ -11,24 +11,7 @@ import (
 )
 
 func semDirChild(ctx *actor.Context, _ []string) (actor.PID, error) {
-	return ctx.SpawnLink(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
-		if e, ok := msg.(error); ok {
-			return e
-		}
-		return nil
-	}))
-}
-
-func startSemDirector(t *testing.T, n *actor.Node) supervision.Director[string] {
-	t.Helper()
-	d, err := supervision.StartDirector(n, supervision.DirectorInit[string](
-		func(*actor.Context) ([]supervision.DirectorSpec[string], supervision.DefaultSpec[string], error) {
-			return nil, supervision.DefaultSpec[string]{}, nil
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return ctx.SpawnLink(actortest.ExitOnError)
 }
 
 func dirExit(t *testing.T, n *actor.Node, d supervision.Director[string], id string, reason error) {
@@ -40,27 +23,13 @@ func dirExit(t *testing.T, n *actor.Node, d supervision.Director[string], id str
 	crashAndWait(t, n, d.PID(), pid, reason)
 }
 
-func semChildState(t *testing.T, d supervision.Director[string], id string) (supervision.ChildState, bool) {
-	t.Helper()
-	cs, err := d.WhichChildren(actortest.Context(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		if c.ID == id {
-			return c.State, true
-		}
-	}
-	return 0, false
-}
-
 func TestDirectorPlanSemantics(t *testing.T) {
 	n := actortest.NewNode(t)
 	ctx := actortest.Context(t)
 	boom := errors.New("boom")
 
 	t.Run("default plan", func(t *testing.T) {
-		d := startSemDirector(t, n)
+		d := startDirector(t, n, noChildren)
 		d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild, Count: supervision.CountInfinity})
 		p1, _ := d.GetPID(ctx, "c")
 		dirExit(t, n, d, "c", boom)
@@ -68,13 +37,13 @@ func TestDirectorPlanSemantics(t *testing.T) {
 			t.Errorf("crash under the default plan: %v %v", p2, err)
 		}
 		dirExit(t, n, d, "c", actor.Normal)
-		if _, ok := semChildState(t, d, "c"); ok {
+		if _, ok := childState(t, d, "c"); ok {
 			t.Errorf("normal exit under the default plan kept the child")
 		}
 		d.Stop(ctx, n)
 	})
 	t.Run("count exhausted", func(t *testing.T) {
-		d := startSemDirector(t, n)
+		d := startDirector(t, n, noChildren)
 		d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild, Plan: supervision.Plan{supervision.PlanRestart}})
 		d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "other", Start: semDirChild})
 		other, _ := d.GetPID(ctx, "other")
@@ -93,7 +62,7 @@ func TestDirectorPlanSemantics(t *testing.T) {
 		}
 	})
 	t.Run("stop with", func(t *testing.T) {
-		d := startSemDirector(t, n)
+		d := startDirector(t, n, noChildren)
 		my := errors.New("mine")
 		d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild, Plan: supervision.Plan{supervision.PlanStopWith(my)}})
 		ib := actortest.NewInbox(t, n)
@@ -104,7 +73,7 @@ func TestDirectorPlanSemantics(t *testing.T) {
 		}
 	})
 	t.Run("plan stop", func(t *testing.T) {
-		d := startSemDirector(t, n)
+		d := startDirector(t, n, noChildren)
 		d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild, Plan: supervision.Plan{supervision.PlanStop}})
 		ib := actortest.NewInbox(t, n)
 		ib.Monitor(ctx, d.PID())
@@ -116,11 +85,11 @@ func TestDirectorPlanSemantics(t *testing.T) {
 		}
 	})
 	t.Run("wait, change plan, restart", func(t *testing.T) {
-		d := startSemDirector(t, n)
+		d := startDirector(t, n, noChildren)
 		d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild, Plan: supervision.Plan{supervision.PlanWait}})
 		dirExit(t, n, d, "c", boom)
-		if st, _ := semChildState(t, d, "c"); st != supervision.Waiting {
-			t.Errorf("state after wait: %v", st)
+		if c, _ := childState(t, d, "c"); c.State != supervision.Waiting {
+			t.Errorf("state after wait: %v", c.State)
 		}
 		if _, err := d.GetPID(ctx, "c"); !errors.Is(err, supervision.ErrNotRunning) {
 			t.Errorf("pid of a waiting child: %v", err)
@@ -142,7 +111,7 @@ func TestDirectorPlanSemantics(t *testing.T) {
 		d.Stop(ctx, n)
 	})
 	t.Run("invalid plans", func(t *testing.T) {
-		d := startSemDirector(t, n)
+		d := startDirector(t, n, noChildren)
 		for _, p := range []struct {
 			plan  supervision.Plan
 			count supervision.Count
@@ -166,14 +135,14 @@ func TestDirectorPlanSemantics(t *testing.T) {
 func TestDirectorDelayedRestartCancelled(t *testing.T) {
 	n := actortest.NewNode(t)
 	ctx := actortest.Context(t)
-	d := startSemDirector(t, n)
+	d := startDirector(t, n, noChildren)
 	if _, err := d.StartChild(ctx, supervision.DirectorSpec[string]{ID: "c", Start: semDirChild,
 		Plan: supervision.Plan{supervision.PlanRestartAfter(time.Hour)}, Count: supervision.CountInfinity}); err != nil {
 		t.Fatal(err)
 	}
 	dirExit(t, n, d, "c", errors.New("boom"))
-	if st, _ := semChildState(t, d, "c"); st != supervision.Restarting {
-		t.Errorf("state during the delay: %v", st)
+	if c, _ := childState(t, d, "c"); c.State != supervision.Restarting {
+		t.Errorf("state during the delay: %v", c.State)
 	}
 	if _, err := d.GetPID(ctx, "c"); !errors.Is(err, supervision.ErrNotRunning) {
 		t.Errorf("pid during the delay: %v", err)
@@ -187,8 +156,8 @@ func TestDirectorDelayedRestartCancelled(t *testing.T) {
 	if err := d.TerminateChild(ctx, "c"); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := semChildState(t, d, "c"); st != supervision.Stopped {
-		t.Errorf("state after terminate: %v", st)
+	if c, _ := childState(t, d, "c"); c.State != supervision.Stopped {
+		t.Errorf("state after terminate: %v", c.State)
 	}
 	if p, err := d.RestartChild(ctx, "c"); err != nil || p.IsZero() {
 		t.Errorf("restart after terminate: %v %v", p, err)

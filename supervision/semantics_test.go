@@ -16,26 +16,14 @@ import (
 )
 
 // semLog records child starts and stops, in order.
-type semLog struct {
-	mu  sync.Mutex
-	evs []string
-}
-
-func (l *semLog) add(s string) { l.mu.Lock(); l.evs = append(l.evs, s); l.mu.Unlock() }
-func (l *semLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.evs
-	l.evs = nil
-	return e
-}
+type semLog = testkit.List[string]
 
 // semChild is a spec whose process traps exits and logs its start and the
 // reason it stops with; a message error ends it with that error, "hang"
 // makes it ignore the shutdown signal.
 func semChild(l *semLog, id string, r supervision.Restart, sd supervision.Shutdown) supervision.ChildSpec {
 	return supervision.ChildSpec{ID: id, Restart: r, Shutdown: sd, Start: func(ctx *actor.Context) (actor.PID, error) {
-		l.add("start " + id)
+		l.Add("start " + id)
 		hang := false
 		return ctx.SpawnLink(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
 			switch m := msg.(type) {
@@ -47,7 +35,7 @@ func semChild(l *semLog, id string, r supervision.Restart, sd supervision.Shutdo
 				if hang {
 					return nil
 				}
-				l.add(fmt.Sprintf("stop %s %v", id, m.Reason))
+				l.Add(fmt.Sprintf("stop %s %v", id, m.Reason))
 				return m.Reason
 			}
 			return nil
@@ -55,19 +43,15 @@ func semChild(l *semLog, id string, r supervision.Restart, sd supervision.Shutdo
 	}}
 }
 
+// childPID returns the PID of sup's child id; there must be one.
 func childPID(t *testing.T, sup actor.PID, id string) actor.PID {
 	t.Helper()
-	cs, err := supervision.WhichChildren(actortest.Context(t), sup)
-	if err != nil {
-		t.Fatal(err)
+	cs := children(t, sup)
+	c, ok := cs[id]
+	if !ok {
+		t.Fatalf("no child %s in %v", id, cs)
 	}
-	for _, c := range cs {
-		if c.ID == id {
-			return c.PID
-		}
-	}
-	t.Fatalf("no child %s in %v", id, cs)
-	return actor.PID{}
+	return c.PID
 }
 
 // crashAndWait ends pid, a child of sup, with reason and returns once sup
@@ -119,7 +103,7 @@ func TestSupervisorStrategiesSemantics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := l.take(); !slices.Equal(got, []string{"start a", "start b", "start c"}) {
+			if got := l.Take(); !slices.Equal(got, []string{"start a", "start b", "start c"}) {
 				t.Fatalf("start order %q", got)
 			}
 			b := childPID(t, sup, "b")
@@ -127,14 +111,14 @@ func TestSupervisorStrategiesSemantics(t *testing.T) {
 			if nb := childPID(t, sup, "b"); nb == b || nb.IsZero() {
 				t.Errorf("b not restarted: %v", nb)
 			}
-			if got := l.take(); !slices.Equal(got, c.want) {
+			if got := l.Take(); !slices.Equal(got, c.want) {
 				t.Errorf("restart: got %q want %q", got, c.want)
 			}
 			if err := supervision.Stop(ctx, n, sup); err != nil {
 				t.Fatal(err)
 			}
 			want := []string{"stop c " + actor.Shutdown.Error(), "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}
-			if got := l.take(); !slices.Equal(got, want) {
+			if got := l.Take(); !slices.Equal(got, want) {
 				t.Errorf("stop order %q", got)
 			}
 		})
@@ -153,7 +137,7 @@ func TestSupervisorRestartTypesAndIntensity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.take()
+	l.Take()
 	crashAndWait(t, n, sup, childPID(t, sup, "trans"), actor.Normal)
 	crashAndWait(t, n, sup, childPID(t, sup, "temp"), errors.New("x"))
 	cs, _ := supervision.WhichChildren(ctx, sup)
@@ -164,7 +148,7 @@ func TestSupervisorRestartTypesAndIntensity(t *testing.T) {
 	if err != nil || cnt.Specs != 2 || cnt.Active != 1 || cnt.Workers != 2 {
 		t.Errorf("counts %+v %v", cnt, err)
 	}
-	if got := l.take(); len(got) != 0 {
+	if got := l.Take(); len(got) != 0 {
 		t.Errorf("restarts of transient(normal)/temporary: %q", got)
 	}
 	// intensity: 2 restarts allowed, the 3rd exceeds
@@ -199,7 +183,7 @@ func TestSupervisorShutdownLimits(t *testing.T) {
 	ib := actortest.NewInbox(t, n)
 	ib.Monitor(ctx, slow)
 	ib.Monitor(ctx, childPID(t, sup, "brutal"))
-	l.take()
+	l.Take()
 	if err := supervision.Stop(ctx, n, sup); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +192,7 @@ func TestSupervisorShutdownLimits(t *testing.T) {
 	if !errors.Is(r1, actor.Killed) || !errors.Is(r2, actor.Killed) {
 		t.Errorf("brutal kill and timed-out child ended with %v, %v; want killed", r1, r2)
 	}
-	if got := l.take(); len(got) != 0 {
+	if got := l.Take(); len(got) != 0 {
 		t.Errorf("trapped shutdown of brutally killed / hanging child: %q", got)
 	}
 }
@@ -321,7 +305,7 @@ func TestSupervisorMoreSemantics(t *testing.T) {
 	if !errors.As(err, &se) || !errors.Is(err, boom) {
 		t.Errorf("start with a failing child: %v", err)
 	}
-	if got := l.take(); !slices.Equal(got, []string{"start a", "start b", "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}) {
+	if got := l.Take(); !slices.Equal(got, []string{"start a", "start b", "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}) {
 		t.Errorf("failed start: %q", got)
 	}
 	testkit.Eventually(t, actortest.Timeout, func() error {
@@ -386,10 +370,10 @@ func TestSupervisorTemporaryAndTransientSiblings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.take()
+	l.Take()
 	// a transient child's normal exit restarts nobody
 	crashAndWait(t, n, sup, childPID(t, sup, "tr"), actor.Normal)
-	if got := l.take(); len(got) != 0 {
+	if got := l.Take(); len(got) != 0 {
 		t.Errorf("transient normal exit under one_for_all: %q", got)
 	}
 	// a sibling's crash stops the temporary child and does not start it again
@@ -398,7 +382,7 @@ func TestSupervisorTemporaryAndTransientSiblings(t *testing.T) {
 	want := []string{"stop c " + sd, "stop t " + sd, "start a", "start tr", "start c"}
 	var got []string
 	testkit.Eventually(t, actortest.Timeout, func() error {
-		got = append(got, l.take()...)
+		got = append(got, l.Take()...)
 		if len(got) < len(want) {
 			return fmt.Errorf("events so far %q", got)
 		}

@@ -1,12 +1,10 @@
 package sys_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,18 +31,6 @@ func (semCounter) HandleCall(c *actor.Context, _ behaviour.From, req any, n int)
 func (semCounter) HandleCast(_ *actor.Context, _ any, n int) behaviour.Result[int] {
 	return behaviour.NoReply(n + 1)
 }
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 func TestSysSemantics(t *testing.T) {
 	n := actortest.NewNode(t)
@@ -110,7 +96,7 @@ func TestSysSemantics(t *testing.T) {
 		t.Errorf("statistics %+v %v", s, err)
 	}
 	// trace
-	var buf lockedBuf
+	var buf testkit.LogBuffer
 	if err := sys.Trace(ctx, n, pid, true, sys.TraceTo(zerolog.New(&buf))); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +121,7 @@ func TestSysSemantics(t *testing.T) {
 		t.Errorf("replace supervisor state: %v", err)
 	}
 	for _, p := range []actor.PID{m.PID(), sup} {
-		var tb lockedBuf
+		var tb testkit.LogBuffer
 		if err := sys.Trace(ctx, n, p, true, sys.TraceTo(zerolog.New(&tb))); err != nil {
 			t.Fatal(err)
 		}
@@ -200,12 +186,7 @@ func TestSuspendedSupervisorRestartsNothing(t *testing.T) {
 	n := actortest.NewNode(t)
 	ctx := actortest.Context(t)
 	sup, err := supervision.Start(n, []supervision.ChildSpec{{ID: "c", Start: func(c *actor.Context) (actor.PID, error) {
-		return c.SpawnLink(actor.ReceiverFunc(func(_ *actor.Context, m any) error {
-			if e, ok := m.(error); ok {
-				return e
-			}
-			return nil
-		}))
+		return c.SpawnLink(actortest.ExitOnError)
 	}}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package actortest helps tests that run Arbor processes, as net/http/httptest
 // does for HTTP: a quiet node stopped when the test ends, a context with a
-// deadline, and waiting for an Inbox's next message with a clear failure.
+// deadline, waiting for an Inbox's next message with a clear failure, and
+// ExitOnError, a process the test ends with the reason it chooses.
 //
 //	func TestPing(t *testing.T) {
 //		node := actortest.NewNode(t)
@@ -81,3 +82,13 @@ func ReceiveAs[T any](t testing.TB, ib *actor.Inbox) T {
 	}
 	return v
 }
+
+// ExitOnError is a process that ends with any error it is sent as its exit
+// reason (n.Send(pid, reason)) and ignores every other message: a worker
+// that a test crashes, or stops, at will.
+var ExitOnError actor.Receiver = actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+	if err, ok := msg.(error); ok {
+		return err
+	}
+	return nil
+})

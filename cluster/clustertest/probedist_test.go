@@ -44,12 +44,7 @@ func TestWithNodeOriginCrossesTheNetwork(t *testing.T) {
 		t.Fatalf("b got %v", got)
 	}
 
-	srv, err := b.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
-		if r, ok := msg.(*actor.Request); ok {
-			r.Reply(r.Message())
-		}
-		return nil
-	}))
+	srv, err := b.Node().Spawn(echo)
 	if err != nil {
 		t.Fatal(err)
 	}

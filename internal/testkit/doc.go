@@ -30,6 +30,9 @@
 // stopped by closing its stdin (killed after ChildStopWait) when the test
 // ends. AwaitReady waits for its first sign of life.
 //
+// Record what callbacks see, from any goroutine, in a List (Add; All for a
+// copy, Take to read and empty it); collect a node's log in a LogBuffer.
+//
 // Give a test server an ephemeral loopback port with FreePort. Put a
 // network that can fail between two nodes with NewProxy: Cut(Blackhole)
 // silences it, Cut(Reset) closes its connections, Heal restores it. For

@@ -279,3 +279,33 @@ func TestChild(t *testing.T) {
 		t.Errorf("after Kill: killed %v, exit code %d", s.Killed(), s.ExitCode())
 	}
 }
+
+func TestList(t *testing.T) {
+	var l testkit.List[int]
+	if got := l.All(); len(got) != 0 {
+		t.Fatalf("zero list holds %v", got)
+	}
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 100 {
+				l.Add(g*100 + i)
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	all := l.All()
+	if len(all) != 400 {
+		t.Fatalf("%d items, want 400", len(all))
+	}
+	all[0] = -1 // a copy: the list does not change
+	if taken := l.Take(); len(taken) != 400 || taken[0] == -1 {
+		t.Fatalf("take: %d items, first %d", len(taken), taken[0])
+	}
+	if rest := l.All(); len(rest) != 0 {
+		t.Fatalf("after take: %v", rest)
+	}
+}
