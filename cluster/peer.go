@@ -108,6 +108,30 @@ func (p *peer) sendLocked(m any) error {
 	return nil
 }
 
+// sendUserLocked hands a user message to the session as sendLocked hands
+// it a userRecord. While the session is open with nothing pending, the
+// record is encoded straight into the users buffer the writer sends
+// (behind its length), with no buffer of its own; otherwise it is encoded
+// into one that waits in pending. It returns the encoding's error, or
+// sendLocked's.
+func (p *peer) sendUserLocked(u *userMessage) error {
+	if p.state != peerUp || len(p.pending) > 0 {
+		rec, err := u.append(make([]byte, 0, u.size))
+		if err != nil {
+			return err
+		}
+		return p.sendLocked(userRecord(rec))
+	}
+	b, err := u.append(protowire.AppendVarint(p.users, uint64(u.size)))
+	if err != nil {
+		return err // p.users holds what it held
+	}
+	p.users = b
+	p.userCount++
+	p.kickLocked()
+	return nil
+}
+
 func (p *peer) writeAnyLocked(m any) {
 	switch x := m.(type) {
 	case userRecord:
@@ -303,14 +327,11 @@ func (p *peer) sendUsers(c *peerConn, b []byte, session uint64, inline bool) err
 				cut = len(b)
 			}
 		}
-		pkt, err := usersPacket(session, b[:cut])
+		n, err := c.sendUsers(session, b[:cut], inline)
 		if err != nil {
 			return err
 		}
-		if err := c.send(pkt, inline); err != nil {
-			return err
-		}
-		p.bytesOut.Add(uint64(len(pkt)))
+		p.bytesOut.Add(uint64(n))
 		b = b[cut:]
 	}
 	return nil

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -109,20 +110,32 @@ func envelopePacket(env *clusterpb.Envelope) ([]byte, error) {
 	return proto.Marshal(&clusterpb.Packet{Body: &clusterpb.Packet_Envelope{Envelope: env}})
 }
 
-// usersPacket encodes length-prefixed user messages as a UserBatch packet.
-// It writes what proto.Marshal writes for the Packet (TestUsersPacketMatchesGenerated),
-// without its reflection: one allocation and one copy of users.
-func usersPacket(session uint64, users []byte) ([]byte, error) {
+// usersPacketSize is the size of the UserBatch packet of session that
+// carries users bytes of length-prefixed user messages.
+func usersPacketSize(session uint64, users int) int {
+	n := usersBatchSize(session, users)
+	return 1 + protowire.SizeVarint(uint64(n)) + n
+}
+
+// usersBatchSize is the size of the UserBatch inside that packet.
+func usersBatchSize(session uint64, users int) int {
 	n := 1 + protowire.SizeVarint(uint64(protocolVersion)) // not zero
 	if session != 0 {
 		n += 1 + protowire.SizeVarint(session)
 	}
-	if len(users) > 0 {
-		n += 1 + protowire.SizeBytes(len(users))
+	if users > 0 {
+		n += 1 + protowire.SizeBytes(users)
 	}
-	b := make([]byte, 0, 1+protowire.SizeVarint(uint64(n))+n)
+	return n
+}
+
+// appendUsersPacket appends length-prefixed user messages, as a UserBatch
+// packet of session, to b. It writes what proto.Marshal writes for the
+// Packet (TestUsersPacketMatchesGenerated), without its reflection, and
+// usersPacketSize bytes.
+func appendUsersPacket(b []byte, session uint64, users []byte) []byte {
 	b = protowire.AppendTag(b, 2, protowire.BytesType) // Packet.users
-	b = protowire.AppendVarint(b, uint64(n))
+	b = protowire.AppendVarint(b, uint64(usersBatchSize(session, len(users))))
 	b = protowire.AppendTag(b, 1, protowire.VarintType) // UserBatch.version
 	b = protowire.AppendVarint(b, uint64(protocolVersion))
 	if session != 0 {
@@ -133,7 +146,13 @@ func usersPacket(session uint64, users []byte) ([]byte, error) {
 		b = protowire.AppendTag(b, 3, protowire.BytesType) // UserBatch.messages
 		b = protowire.AppendBytes(b, users)
 	}
-	return b, nil
+	return b
+}
+
+// usersPacket encodes length-prefixed user messages as a UserBatch packet
+// of its own (for a stream that is not an Arbor TCP stream).
+func usersPacket(session uint64, users []byte) []byte {
+	return appendUsersPacket(make([]byte, 0, usersPacketSize(session, len(users))), session, users)
 }
 
 // serve is the gRPC handler of every stream protoactor's server does not
@@ -264,6 +283,25 @@ func (c *peerConn) send(pkt []byte, inline bool) error {
 		return nil
 	}
 	return c.stream.SendMsg(&pkt)
+}
+
+// sendUsers writes length-prefixed user messages as one UserBatch packet
+// of session, as send writes a packet; on a TCP stream the packet is
+// encoded straight into its frame. It returns the packet's size.
+func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, error) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.tcp != nil {
+		n := usersPacketSize(session, len(users))
+		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
+		c.tcp.out = appendUsersPacket(c.tcp.out, session, users)
+		if !inline && len(c.tcp.out) >= tcpFlushBytes {
+			return n, c.tcp.flush()
+		}
+		return n, nil
+	}
+	pkt := usersPacket(session, users)
+	return len(pkt), c.stream.SendMsg(&pkt)
 }
 
 // flush writes what send gathered on a TCP stream (nothing is gathered on
