@@ -173,7 +173,7 @@ type userMessage struct {
 	to                      actor.PID
 	toName                  string
 	msg                     proto.Message
-	typ                     string // msg's full name
+	typ                     string           // msg's full name
 	custom                  payloadMarshaler // msg, when it writes its own encoding
 	payload                 int              // the size of msg's encoding
 	cast                    bool
