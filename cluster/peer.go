@@ -296,15 +296,15 @@ func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued, 
 		}
 		prev = q.at
 		q.env.Session = session
-		pkt, err := envelopePacket(q.env)
-		if err != nil {
+		n, err := c.sendEnvelope(q.env, inline)
+		if errors.Is(err, errEncode) {
 			p.t.drop(q.env, err)
 			continue
 		}
-		if err := c.send(pkt, inline); err != nil {
+		if err != nil {
 			return err
 		}
-		p.bytesOut.Add(uint64(len(pkt)))
+		p.bytesOut.Add(uint64(n))
 	}
 	return p.sendUsers(c, users[prev:], session, inline)
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"net"
@@ -176,5 +177,61 @@ func TestRemoteSendTooLarge(t *testing.T) {
 	}
 	if rec, n := protowire.ConsumeBytes(p.users); n != len(p.users) || len(rec) > MaxMessageBytes {
 		t.Fatalf("queued %d bytes, a record of %d", len(p.users), len(rec))
+	}
+}
+
+// bufferConn is a connection that keeps what is written to it.
+type bufferConn struct {
+	net.Conn
+	buf bytes.Buffer
+}
+
+func (c *bufferConn) Write(b []byte) (int, error) { return c.buf.Write(b) }
+
+// TestEnvelopeFramedInPlace: the writer encodes an envelope straight into
+// its TCP frame, with no packet of its own: no allocation per envelope
+// (it used to marshal each into a new slice and copy that into the
+// frame); one that does not encode is dropped whole, and the frames
+// around it read back as they were sent.
+func TestEnvelopeFramedInPlace(t *testing.T) {
+	from := &clusterpb.NodeID{Name: "self@127.0.0.1:1", Creation: 1}
+	hb := &clusterpb.Envelope{Version: protocolVersion, From: from, Session: 7, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}
+	c := newPeerConn(&tcpStream{conn: &discardConn{}}, func() {})
+	if allocs := testing.AllocsPerRun(100, func() {
+		if _, err := c.sendEnvelope(hb, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.flush(false); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("%v allocations per envelope written, want 0", allocs)
+	}
+
+	w := &bufferConn{}
+	c = newPeerConn(&tcpStream{conn: w}, func() {})
+	bad := &clusterpb.Envelope{Version: protocolVersion, From: from, Body: &clusterpb.Envelope_Hello{Hello: &clusterpb.Hello{To: "bad \xff utf-8"}}}
+	for i, env := range []*clusterpb.Envelope{hb, bad, hb} {
+		n, err := c.sendEnvelope(env, false)
+		if (i == 1) != errors.Is(err, errEncode) {
+			t.Fatalf("envelope %d: %v", i, err)
+		}
+		if want, _ := envelopePacket(env); err == nil && n != len(want) {
+			t.Fatalf("envelope %d: a %d-byte packet, want %d", i, n, len(want))
+		}
+	}
+	if _, err := c.flush(false); err != nil {
+		t.Fatal(err)
+	}
+	f := &frameReader{r: bufio.NewReader(&w.buf)}
+	want, _ := envelopePacket(hb)
+	for i := range 2 {
+		var b []byte
+		if err := f.RecvMsg(&b); err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("frame %d: %x, %v; want %x", i, b, err, want)
+		}
+	}
+	if w.buf.Len() != 0 {
+		t.Fatalf("%d bytes after the two frames", w.buf.Len())
 	}
 }

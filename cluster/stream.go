@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -255,6 +256,9 @@ type peerConn struct {
 	once   sync.Once
 
 	sendMu sync.Mutex
+	// The Packet around the envelope sendEnvelope writes (under sendMu).
+	pkt  clusterpb.Packet
+	body clusterpb.Packet_Envelope
 }
 
 func newPeerConn(stream clientStream, end func()) *peerConn {
@@ -267,27 +271,12 @@ func newPeerConn(stream clientStream, end func()) *peerConn {
 // only a TCP stream can be written without blocking.
 func (c *peerConn) canInline() bool { return c.tcp != nil }
 
-// send writes one packet. On a gRPC stream it blocks only while gRPC's
-// flow control holds it back, until the stream ends. On a TCP stream it
-// gathers the packet's frame for flush, writing what was gathered first
-// once that is tcpFlushBytes (unless inline: an inline send never
-// blocks).
-func (c *peerConn) send(pkt []byte, inline bool) error {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	if c.tcp != nil {
-		c.tcp.appendFrame(pkt)
-		if !inline && len(c.tcp.out) >= tcpFlushBytes {
-			return c.tcp.flush()
-		}
-		return nil
-	}
-	return c.stream.SendMsg(&pkt)
-}
-
 // sendUsers writes length-prefixed user messages as one UserBatch packet
-// of session, as send writes a packet; on a TCP stream the packet is
-// encoded straight into its frame. It returns the packet's size.
+// of session. On a gRPC stream it blocks only while gRPC's flow control
+// holds it back, until the stream ends. On a TCP stream it encodes the
+// packet straight into its frame, gathered for flush, writing what was
+// gathered first once that is tcpFlushBytes (unless inline: an inline
+// send never blocks). It returns the packet's size.
 func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, error) {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
@@ -304,8 +293,43 @@ func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, er
 	return len(pkt), c.stream.SendMsg(&pkt)
 }
 
-// flush writes what send gathered on a TCP stream (nothing is gathered on
-// others). The writer blocks until it is written; an inline flush writes
+// sendEnvelope writes an envelope as one packet, as sendUsers writes a
+// UserBatch; on a TCP stream the packet is encoded straight into its frame, around
+// the stream's own Packet. It returns the packet's size, and an error
+// wrapping errEncode for an envelope that does not encode (nothing of it
+// is written).
+func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, error) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.tcp == nil {
+		pkt, err := envelopePacket(env)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %w", errEncode, err)
+		}
+		return len(pkt), c.stream.SendMsg(&pkt)
+	}
+	c.body.Envelope = env
+	c.pkt.Body = &c.body
+	defer func() { c.body.Envelope = nil }()
+	n := proto.Size(&c.pkt)
+	out := binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(out, &c.pkt)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", errEncode, err)
+	}
+	c.tcp.out = out
+	if !inline && len(c.tcp.out) >= tcpFlushBytes {
+		return n, c.tcp.flush()
+	}
+	return n, nil
+}
+
+// errEncode marks sendEnvelope's error for an envelope that does not
+// encode, which is dropped, from one of the stream's.
+var errEncode = errors.New("encode envelope")
+
+// flush writes what sendUsers and sendEnvelope gathered on a TCP stream
+// (nothing is gathered on others). The writer blocks until it is written; an inline flush writes
 // what the socket takes at once, and reports whether all of it went.
 func (c *peerConn) flush(inline bool) (bool, error) {
 	if c.tcp == nil {
