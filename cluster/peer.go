@@ -145,6 +145,13 @@ func (p *peer) writeAnyLocked(m any) {
 // alone in its batch).
 const maxBatchBytes = 32 << 10
 
+// maxSpareBytes bounds the users buffer the writer keeps for reuse once
+// it sent it: a larger one (a burst the writer fell behind on) is left to
+// the collector. A writer of a busy peer lags its senders by hundreds of
+// KiB at times (a registry scope's replication while the node is loaded):
+// a smaller bound had each such burst grow a new buffer from nothing.
+const maxSpareBytes = 1 << 20
+
 // writeLocked queues an envelope for the peer's writer, behind everything
 // queued before it.
 func (p *peer) writeLocked(env *clusterpb.Envelope) {
@@ -269,7 +276,7 @@ func (p *peer) drain(c *peerConn, inline bool) {
 			p.lostConn(c, err)
 			return
 		}
-		if taken && cap(users) <= 4*maxBatchBytes {
+		if taken && cap(users) <= maxSpareBytes {
 			p.mu.Lock()
 			if p.spare == nil {
 				p.spare = users[:0]
