@@ -235,3 +235,30 @@ func TestEnvelopeFramedInPlace(t *testing.T) {
 		t.Fatalf("%d bytes after the two frames", w.buf.Len())
 	}
 }
+
+// TestWriterKeepsALaggingBurstsBuffer: a users buffer of a few hundred
+// KiB (a writer that fell behind its senders under load) is kept for
+// reuse once sent, so the next such burst does not grow a new one from
+// nothing; one over maxSpareBytes is not.
+func TestWriterKeepsALaggingBurstsBuffer(t *testing.T) {
+	tr, p, c := openPeer(t, &discardConn{})
+	to := rt.NewPID(p.name, 1, 2, 3)
+	msg := wrapperspb.Bytes(make([]byte, 1000))
+	burst := func(bytes int) {
+		for sent := 0; sent < bytes; sent += 1000 {
+			if err := tr.Send(actor.PID{}, to, msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p.drain(c, false)
+	}
+	burst(230 << 10)
+	if cap(p.spare) < 230<<10 && cap(p.users) < 230<<10 {
+		t.Fatalf("a 230 KiB burst's buffer was dropped (spare %d, users %d bytes)", cap(p.spare), cap(p.users))
+	}
+	p.spare, p.users = nil, nil
+	burst(maxSpareBytes + 64<<10)
+	if cap(p.spare) > maxSpareBytes || cap(p.users) > maxSpareBytes {
+		t.Fatalf("a buffer over maxSpareBytes was kept (spare %d, users %d bytes)", cap(p.spare), cap(p.users))
+	}
+}
