@@ -108,6 +108,30 @@ func (p *peer) sendLocked(m any) error {
 	return nil
 }
 
+// sendUserLocked hands a user message to the session as sendLocked hands
+// it a userRecord. While the session is open with nothing pending, the
+// record is encoded straight into the users buffer the writer sends
+// (behind its length), with no buffer of its own; otherwise it is encoded
+// into one that waits in pending. It returns the encoding's error, or
+// sendLocked's.
+func (p *peer) sendUserLocked(u *userMessage) error {
+	if p.state != peerUp || len(p.pending) > 0 {
+		rec, err := u.append(make([]byte, 0, u.size))
+		if err != nil {
+			return err
+		}
+		return p.sendLocked(userRecord(rec))
+	}
+	b, err := u.append(protowire.AppendVarint(p.users, uint64(u.size)))
+	if err != nil {
+		return err // p.users holds what it held
+	}
+	p.users = b
+	p.userCount++
+	p.kickLocked()
+	return nil
+}
+
 func (p *peer) writeAnyLocked(m any) {
 	switch x := m.(type) {
 	case userRecord:
@@ -120,6 +144,13 @@ func (p *peer) writeAnyLocked(m any) {
 // maxBatchBytes bounds the bytes of one UserBatch (a larger message goes
 // alone in its batch).
 const maxBatchBytes = 32 << 10
+
+// maxSpareBytes bounds the users buffer the writer keeps for reuse once
+// it sent it: a larger one (a burst the writer fell behind on) is left to
+// the collector. A writer of a busy peer lags its senders by hundreds of
+// KiB at times (a registry scope's replication while the node is loaded):
+// a smaller bound had each such burst grow a new buffer from nothing.
+const maxSpareBytes = 1 << 20
 
 // writeLocked queues an envelope for the peer's writer, behind everything
 // queued before it.
@@ -245,7 +276,7 @@ func (p *peer) drain(c *peerConn, inline bool) {
 			p.lostConn(c, err)
 			return
 		}
-		if taken && cap(users) <= 4*maxBatchBytes {
+		if taken && cap(users) <= maxSpareBytes {
 			p.mu.Lock()
 			if p.spare == nil {
 				p.spare = users[:0]
@@ -272,15 +303,15 @@ func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued, 
 		}
 		prev = q.at
 		q.env.Session = session
-		pkt, err := envelopePacket(q.env)
-		if err != nil {
+		n, err := c.sendEnvelope(q.env, inline)
+		if errors.Is(err, errEncode) {
 			p.t.drop(q.env, err)
 			continue
 		}
-		if err := c.send(pkt, inline); err != nil {
+		if err != nil {
 			return err
 		}
-		p.bytesOut.Add(uint64(len(pkt)))
+		p.bytesOut.Add(uint64(n))
 	}
 	return p.sendUsers(c, users[prev:], session, inline)
 }
@@ -303,14 +334,11 @@ func (p *peer) sendUsers(c *peerConn, b []byte, session uint64, inline bool) err
 				cut = len(b)
 			}
 		}
-		pkt, err := usersPacket(session, b[:cut])
+		n, err := c.sendUsers(session, b[:cut], inline)
 		if err != nil {
 			return err
 		}
-		if err := c.send(pkt, inline); err != nil {
-			return err
-		}
-		p.bytesOut.Add(uint64(len(pkt)))
+		p.bytesOut.Add(uint64(n))
 		b = b[cut:]
 	}
 	return nil

@@ -57,7 +57,7 @@ func (s *recordingStream) records(t *testing.T) [][]byte {
 // or the next drain sends a buffer that senders overwrite under it (seen
 // as "malformed envelope: dropped the rest of a batch" on the peer, then
 // a registry scope's gap and full re-sync, when a burst of more than
-// 4*maxBatchBytes had left the writer without a spare buffer).
+// maxSpareBytes had left the writer without a spare buffer).
 func TestWriterNeverSendsABufferSendersFill(t *testing.T) {
 	s := &recordingStream{}
 	c := newPeerConn(s, func() {})
@@ -83,7 +83,7 @@ func TestWriterNeverSendsABufferSendersFill(t *testing.T) {
 	}
 	write(100<<10, 1000) // a buffer the writer keeps as its spare
 	drain()
-	write(5*maxBatchBytes, 1000) // a burst too large to keep: no spare after it
+	write(maxSpareBytes+maxBatchBytes, 1000) // a burst too large to keep: no spare after it
 	drain()
 	p.mu.Lock() // a drain of an envelope alone
 	p.queue = append(p.queue, queued{at: 0, env: &clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}})

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -109,20 +111,32 @@ func envelopePacket(env *clusterpb.Envelope) ([]byte, error) {
 	return proto.Marshal(&clusterpb.Packet{Body: &clusterpb.Packet_Envelope{Envelope: env}})
 }
 
-// usersPacket encodes length-prefixed user messages as a UserBatch packet.
-// It writes what proto.Marshal writes for the Packet (TestUsersPacketMatchesGenerated),
-// without its reflection: one allocation and one copy of users.
-func usersPacket(session uint64, users []byte) ([]byte, error) {
+// usersPacketSize is the size of the UserBatch packet of session that
+// carries users bytes of length-prefixed user messages.
+func usersPacketSize(session uint64, users int) int {
+	n := usersBatchSize(session, users)
+	return 1 + protowire.SizeVarint(uint64(n)) + n
+}
+
+// usersBatchSize is the size of the UserBatch inside that packet.
+func usersBatchSize(session uint64, users int) int {
 	n := 1 + protowire.SizeVarint(uint64(protocolVersion)) // not zero
 	if session != 0 {
 		n += 1 + protowire.SizeVarint(session)
 	}
-	if len(users) > 0 {
-		n += 1 + protowire.SizeBytes(len(users))
+	if users > 0 {
+		n += 1 + protowire.SizeBytes(users)
 	}
-	b := make([]byte, 0, 1+protowire.SizeVarint(uint64(n))+n)
+	return n
+}
+
+// appendUsersPacket appends length-prefixed user messages, as a UserBatch
+// packet of session, to b. It writes what proto.Marshal writes for the
+// Packet (TestUsersPacketMatchesGenerated), without its reflection, and
+// usersPacketSize bytes.
+func appendUsersPacket(b []byte, session uint64, users []byte) []byte {
 	b = protowire.AppendTag(b, 2, protowire.BytesType) // Packet.users
-	b = protowire.AppendVarint(b, uint64(n))
+	b = protowire.AppendVarint(b, uint64(usersBatchSize(session, len(users))))
 	b = protowire.AppendTag(b, 1, protowire.VarintType) // UserBatch.version
 	b = protowire.AppendVarint(b, uint64(protocolVersion))
 	if session != 0 {
@@ -133,7 +147,13 @@ func usersPacket(session uint64, users []byte) ([]byte, error) {
 		b = protowire.AppendTag(b, 3, protowire.BytesType) // UserBatch.messages
 		b = protowire.AppendBytes(b, users)
 	}
-	return b, nil
+	return b
+}
+
+// usersPacket encodes length-prefixed user messages as a UserBatch packet
+// of its own (for a stream that is not an Arbor TCP stream).
+func usersPacket(session uint64, users []byte) []byte {
+	return appendUsersPacket(make([]byte, 0, usersPacketSize(session, len(users))), session, users)
 }
 
 // serve is the gRPC handler of every stream protoactor's server does not
@@ -248,6 +268,9 @@ type peerConn struct {
 	once   sync.Once
 
 	sendMu sync.Mutex
+	// The Packet around the envelope sendEnvelope writes (under sendMu).
+	pkt  clusterpb.Packet
+	body clusterpb.Packet_Envelope
 }
 
 func newPeerConn(stream clientStream, end func()) *peerConn {
@@ -260,26 +283,65 @@ func newPeerConn(stream clientStream, end func()) *peerConn {
 // only a TCP stream can be written without blocking.
 func (c *peerConn) canInline() bool { return c.tcp != nil }
 
-// send writes one packet. On a gRPC stream it blocks only while gRPC's
-// flow control holds it back, until the stream ends. On a TCP stream it
-// gathers the packet's frame for flush, writing what was gathered first
-// once that is tcpFlushBytes (unless inline: an inline send never
-// blocks).
-func (c *peerConn) send(pkt []byte, inline bool) error {
+// sendUsers writes length-prefixed user messages as one UserBatch packet
+// of session. On a gRPC stream it blocks only while gRPC's flow control
+// holds it back, until the stream ends. On a TCP stream it encodes the
+// packet straight into its frame, gathered for flush, writing what was
+// gathered first once that is tcpFlushBytes (unless inline: an inline
+// send never blocks). It returns the packet's size.
+func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, error) {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	if c.tcp != nil {
-		c.tcp.appendFrame(pkt)
+		n := usersPacketSize(session, len(users))
+		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
+		c.tcp.out = appendUsersPacket(c.tcp.out, session, users)
 		if !inline && len(c.tcp.out) >= tcpFlushBytes {
-			return c.tcp.flush()
+			return n, c.tcp.flush()
 		}
-		return nil
+		return n, nil
 	}
-	return c.stream.SendMsg(&pkt)
+	pkt := usersPacket(session, users)
+	return len(pkt), c.stream.SendMsg(&pkt)
 }
 
-// flush writes what send gathered on a TCP stream (nothing is gathered on
-// others). The writer blocks until it is written; an inline flush writes
+// sendEnvelope writes an envelope as one packet, as sendUsers writes a
+// UserBatch; on a TCP stream the packet is encoded straight into its frame, around
+// the stream's own Packet. It returns the packet's size, and an error
+// wrapping errEncode for an envelope that does not encode (nothing of it
+// is written).
+func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, error) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.tcp == nil {
+		pkt, err := envelopePacket(env)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %w", errEncode, err)
+		}
+		return len(pkt), c.stream.SendMsg(&pkt)
+	}
+	c.body.Envelope = env
+	c.pkt.Body = &c.body
+	defer func() { c.body.Envelope = nil }()
+	n := proto.Size(&c.pkt)
+	out := binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(out, &c.pkt)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", errEncode, err)
+	}
+	c.tcp.out = out
+	if !inline && len(c.tcp.out) >= tcpFlushBytes {
+		return n, c.tcp.flush()
+	}
+	return n, nil
+}
+
+// errEncode marks sendEnvelope's error for an envelope that does not
+// encode, which is dropped, from one of the stream's.
+var errEncode = errors.New("encode envelope")
+
+// flush writes what sendUsers and sendEnvelope gathered on a TCP stream
+// (nothing is gathered on others). The writer blocks until it is written; an inline flush writes
 // what the socket takes at once, and reports whether all of it went.
 func (c *peerConn) flush(inline bool) (bool, error) {
 	if c.tcp == nil {

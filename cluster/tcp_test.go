@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/arbor-otp/arbor/actor"
 )
@@ -52,7 +53,10 @@ func TestFinishDoesNotWaitForAWriterBlockedInFlowControl(t *testing.T) {
 	var endOnce sync.Once
 	c := newPeerConn(s, func() { endOnce.Do(func() { close(s.ended) }) })
 	writer := make(chan error, 1)
-	go func() { writer <- c.send([]byte("queued before the Goodbye"), false) }()
+	go func() {
+		_, err := c.sendUsers(1, protowire.AppendBytes(nil, []byte("queued before the Goodbye")), false)
+		writer <- err
+	}()
 	<-s.entered
 	c.finish(tr, []byte("goodbye ack"))
 

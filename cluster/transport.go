@@ -192,18 +192,24 @@ func (t *transport) sendUser(to actor.PID, toName, node string, msg any, cast bo
 	if err != nil {
 		return err
 	}
-	rec, err := appendUserMessage(nil, to, toName, pm, cast)
-	if err != nil {
+	u := makeUserMessage(to, toName, pm, cast, traceParent, traceState)
+	if u.size > MaxMessageBytes {
+		return fmt.Errorf("%w: %T is %d bytes with its address", ErrTooLarge, msg, u.size)
+	}
+	if u.size > maxBatchBytes {
+		// A message that goes alone in its batch is encoded before the
+		// lock is taken, so that senders to the peer do not wait for it.
+		rec, err := u.append(make([]byte, 0, u.size))
+		if err != nil {
+			return err
+		}
+		p.mu.Lock()
+		err = p.sendLocked(userRecord(rec))
+		p.mu.Unlock()
 		return err
 	}
-	if traceParent != "" {
-		rec = appendUserTrace(rec, traceParent, traceState)
-	}
-	if len(rec) > MaxMessageBytes {
-		return fmt.Errorf("%w: %T is %d bytes with its address", ErrTooLarge, msg, len(rec))
-	}
 	p.mu.Lock()
-	err = p.sendLocked(userRecord(rec))
+	err = p.sendUserLocked(&u)
 	p.mu.Unlock()
 	return err
 }

@@ -168,59 +168,116 @@ type payloadMarshaler interface {
 	AppendArborPayload(b []byte) []byte
 }
 
-// appendUserMessage appends the encoding of a UserMessage (without version
-// or session) to a message for a PID, or for the name toName, to b, with
-// the cast flag if cast is set (a plain message carries no flag). The
-// payload is encoded straight into b. It returns an error if msg cannot be
-// encoded.
-func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message, cast bool) ([]byte, error) {
+// userMessage is a UserMessage about to be encoded, with its sizes
+// worked out (makeUserMessage): its record can be written straight into
+// a peer's users buffer behind its length, with no copy of its own.
+type userMessage struct {
+	to                      actor.PID
+	toName                  string
+	msg                     proto.Message
+	typ                     string           // msg's full name
+	custom                  payloadMarshaler // msg, when it writes its own encoding
+	payload                 int              // the size of msg's encoding
+	cast                    bool
+	traceParent, traceState string
+	size                    int // the size of the record
+}
+
+// makeUserMessage sizes a UserMessage for a PID, or for the name toName,
+// carrying msg (with the cast flag if cast is set, and the sender's span
+// in W3C form if traceParent is set).
+func makeUserMessage(to actor.PID, toName string, msg proto.Message, cast bool, traceParent, traceState string) userMessage {
+	u := userMessage{to: to, toName: toName, msg: msg, cast: cast, traceParent: traceParent, traceState: traceState,
+		typ: string(msg.ProtoReflect().Descriptor().FullName())}
+	if pm, ok := msg.(payloadMarshaler); ok {
+		if n, ok := pm.ArborPayloadSize(); ok {
+			u.custom, u.payload = pm, n
+		}
+	}
+	if u.custom == nil {
+		u.payload = proto.Size(msg)
+	}
+	n := 0
 	if !to.IsZero() {
 		i, s := to.ID()
+		n += 3 + protowire.SizeVarint(uint64(to.Creation())) + protowire.SizeVarint(uint64(i)) + protowire.SizeVarint(uint64(s))
+	}
+	if toName != "" {
+		n += 1 + protowire.SizeBytes(len(toName))
+	}
+	if cast {
+		n += 2
+	}
+	n += 1 + protowire.SizeBytes(len(u.typ))
+	n += 1 + protowire.SizeBytes(u.payload)
+	if traceParent != "" {
+		n += 1 + protowire.SizeBytes(len(traceParent))
+		if traceState != "" {
+			n += 1 + protowire.SizeBytes(len(traceState))
+		}
+	}
+	u.size = n
+	return u
+}
+
+// append appends the record (the encoding of the UserMessage, without
+// version or session) to b; the payload is encoded straight into b. It
+// returns an error, and b as it was, if the message cannot be encoded or
+// its encoding is not the size makeUserMessage found (it changed while
+// it was being sent).
+func (u *userMessage) append(b []byte) ([]byte, error) {
+	in, start := b, len(b)
+	if !u.to.IsZero() {
+		i, s := u.to.ID()
 		b = protowire.AppendTag(b, 4, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(to.Creation()))
+		b = protowire.AppendVarint(b, uint64(u.to.Creation()))
 		b = protowire.AppendTag(b, 5, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(i))
 		b = protowire.AppendTag(b, 6, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(s))
 	}
-	if toName != "" {
+	if u.toName != "" {
 		b = protowire.AppendTag(b, 7, protowire.BytesType)
-		b = protowire.AppendString(b, toName)
+		b = protowire.AppendString(b, u.toName)
 	}
-	if cast {
+	if u.cast {
 		b = protowire.AppendTag(b, 10, protowire.VarintType)
 		b = protowire.AppendVarint(b, 1)
 	}
 	b = protowire.AppendTag(b, 8, protowire.BytesType)
-	b = protowire.AppendString(b, string(msg.ProtoReflect().Descriptor().FullName()))
-	if pm, ok := msg.(payloadMarshaler); ok {
-		if n, ok := pm.ArborPayloadSize(); ok {
-			b = protowire.AppendTag(b, 9, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(n))
-			return pm.AppendArborPayload(b), nil
+	b = protowire.AppendString(b, u.typ)
+	b = protowire.AppendTag(b, 9, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(u.payload))
+	if u.custom != nil {
+		b = u.custom.AppendArborPayload(b)
+	} else {
+		var err error
+		b, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, u.msg)
+		if err != nil {
+			return in, fmt.Errorf("encode %T: %w", u.msg, err)
 		}
 	}
-	mo := proto.MarshalOptions{UseCachedSize: true}
-	n := proto.Size(msg)
-	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(n))
-	b, err := mo.MarshalAppend(b, msg)
-	if err != nil {
-		return nil, fmt.Errorf("encode %T: %w", msg, err)
+	if u.traceParent != "" {
+		b = protowire.AppendTag(b, 11, protowire.BytesType)
+		b = protowire.AppendString(b, u.traceParent)
+		if u.traceState != "" {
+			b = protowire.AppendTag(b, 12, protowire.BytesType)
+			b = protowire.AppendString(b, u.traceState)
+		}
+	}
+	if n := len(b) - start; n != u.size {
+		return in, fmt.Errorf("encode %T: %d bytes, sized as %d (was it changed while being sent?)", u.msg, n, u.size)
 	}
 	return b, nil
 }
 
-// appendUserTrace appends the sender's span in W3C trace context form to
-// an encoded UserMessage (the fields may come in any order).
-func appendUserTrace(b []byte, parent, state string) []byte {
-	b = protowire.AppendTag(b, 11, protowire.BytesType)
-	b = protowire.AppendString(b, parent)
-	if state != "" {
-		b = protowire.AppendTag(b, 12, protowire.BytesType)
-		b = protowire.AppendString(b, state)
-	}
-	return b
+// appendUserMessage appends the encoding of a UserMessage (without version
+// or session) to a message for a PID, or for the name toName, to b, with
+// the cast flag if cast is set (a plain message carries no flag). It
+// returns an error if msg cannot be encoded.
+func appendUserMessage(b []byte, to actor.PID, toName string, msg proto.Message, cast bool) ([]byte, error) {
+	u := makeUserMessage(to, toName, msg, cast, "", "")
+	return u.append(b)
 }
 
 // userFields is a UserMessage decoded from a UserBatch; its slices alias

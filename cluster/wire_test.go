@@ -220,9 +220,9 @@ func fuzzSeeds() [][]byte {
 	rec2, _ := appendUserMessage(nil, rt.NewPID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7), false)
 	cast, _ := appendUserMessage(nil, actor.PID{}, "x", wrapperspb.String("x"), true)
 	cast2, _ := appendUserMessage(nil, rt.NewPID("self@127.0.0.1:2", 1, 2, 3), "", wrapperspb.Int64(7), true)
-	ub, _ := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(nil, rec), rec2))
+	ub := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(nil, rec), rec2))
 	// Casts, and a send beside a cast in one batch.
-	cb, _ := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(protowire.AppendBytes(nil, cast), rec), cast2))
+	cb := usersPacket(1, protowire.AppendBytes(protowire.AppendBytes(protowire.AppendBytes(nil, cast), rec), cast2))
 	out = append(out, ub, cb)
 	for _, e := range envs {
 		e.Version, e.From, e.Session = protocolVersion, from, 1
@@ -298,9 +298,15 @@ func TestUsersPacketMatchesGenerated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := usersPacket(session, users)
-			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("session %d, %d bytes of users: %x, %v; want %x", session, len(users), got, err, want)
+			if got := usersPacket(session, users); !bytes.Equal(got, want) {
+				t.Fatalf("session %d, %d bytes of users: %x; want %x", session, len(users), got, want)
+			}
+			if n := usersPacketSize(session, len(users)); n != len(want) {
+				t.Fatalf("session %d, %d bytes of users: sized as %d, want %d", session, len(users), n, len(want))
+			}
+			prefix := []byte("frame")
+			if got := appendUsersPacket(prefix, session, users); !bytes.Equal(got[len(prefix):], want) || string(got[:len(prefix)]) != "frame" {
+				t.Fatalf("session %d, %d bytes of users: appended %x; want %x", session, len(users), got, want)
 			}
 		}
 	}
