@@ -78,11 +78,7 @@ func TestSlowLargeFrameKeepsSession(t *testing.T) {
 	rec := protowire.AppendTag(nil, 15, protowire.BytesType)
 	rec = protowire.AppendBytes(rec, make([]byte, 1<<20))
 	users := protowire.AppendBytes(nil, rec)
-	pkt, err := usersPacket(session, users)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wire := frame(pkt)
+	wire := frame(usersPacket(session, users))
 	before := b.received.Load()
 	pace := time.NewTicker(50 * time.Millisecond)
 	defer pace.Stop()
