@@ -422,9 +422,14 @@ func TestCallToStoppedProtoActorFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n.ActorSystem().Root.Stop(target)
-		// The call reaches a dead actor (dead letters answer), or the
-		// proxy as it exits, or after: it fails every time.
+		// protoactor's Stop only posts a stop to the actor's mailbox: a
+		// message sent right after it was seen handled first once in a
+		// loaded run. So wait for the stop itself, then call: the call
+		// reaches a dead actor (dead letters answer), or the proxy as it
+		// exits, or after: it fails every time.
+		if err := n.ActorSystem().Root.StopFuture(target).Wait(); err != nil {
+			t.Fatalf("stop of actor %d: %v", i, err)
+		}
 		v, err := n.Call(ctxT(t), proxy, "ping")
 		if err == nil || !(errors.Is(err, actor.NoProc) || errors.Is(err, actor.Normal)) {
 			t.Fatalf("call %d to a stopped actor = %v, %v; want NoProc or Normal", i, v, err)
