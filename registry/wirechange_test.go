@@ -26,7 +26,6 @@ func TestChangeEncodingMatchesGenerated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pidb := cluster.MarshalPID(pid)
 	given, err := anypb.New(wrapperspb.Int64(-3))
 	if err != nil {
 		t.Fatal(err)
@@ -35,40 +34,7 @@ func TestChangeEncodingMatchesGenerated(t *testing.T) {
 		ConflictResolution{}, Undefined{}}
 	metas := []any{nil, wrapperspb.String("meta"), wrapperspb.String(""), given, &anypb.Any{},
 		wrapperspb.Bytes(bytes.Repeat([]byte{7}, 300))}
-	var (
-		enc  changeEncoder
-		got  []byte
-		want = &registrypb.Changes{}
-	)
-	for _, reason := range reasons {
-		for _, meta := range metas {
-			for _, time := range []int64{0, 1, -1, 1 << 60} {
-				m, err := encodeMeta(meta)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got, err = enc.appendEntryChange(got, fChangeRegistered, "name", pid, meta, time, reason); err != nil {
-					t.Fatal(err)
-				}
-				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Registered{Registered: &registrypb.Registered{
-					Entry: &registrypb.Name{Name: "name", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
-				if got, err = enc.appendEntryChange(got, fChangeJoined, "group", pid, meta, time, reason); err != nil {
-					t.Fatal(err)
-				}
-				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{
-					Entry: &registrypb.Member{Group: "group", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
-			}
-		}
-		got = enc.appendKeyChange(got, fChangeUnregistered, "name", pid, reason)
-		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{
-			Name: "name", Pid: pidb, Reason: encodeReason(reason)}}})
-		got = enc.appendKeyChange(got, fChangeLeft, "group", pid, reason)
-		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Left{Left: &registrypb.Left{
-			Group: "group", Pid: pidb, Reason: encodeReason(reason)}}})
-		got = enc.appendExited(got, pid, reason)
-		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Exited{Exited: &registrypb.Exited{
-			Pid: pidb, Reason: encodeReason(reason)}}})
-	}
+	got, want := encodeEveryChange(t, pid, reasons, metas)
 	var back registrypb.Changes
 	if err := proto.Unmarshal(got, &back); err != nil {
 		t.Fatal(err)
@@ -88,6 +54,7 @@ func TestChangeEncodingMatchesGenerated(t *testing.T) {
 	if err := proto.Unmarshal(changesBody(got), &sm); err != nil || !proto.Equal(sm.GetChanges(), want) {
 		t.Fatalf("changes body: %v", err)
 	}
+	var enc changeEncoder
 	if _, err := enc.appendEntryChange(nil, fChangeRegistered, "n", pid, 42, 0, Normal{}); !errors.Is(err, ErrMetaNotProto) {
 		t.Fatalf("metadata that is not a proto.Message: %v", err)
 	}
@@ -99,3 +66,43 @@ func TestChangeEncodingMatchesGenerated(t *testing.T) {
 type idle struct{}
 
 func (idle) Receive(*actor.Context, any) error { return nil }
+
+// encodeEveryChange hand-encodes every kind of change for pid with each
+// reason and metadata (and a few times), and returns the bytes with the
+// Changes message the generated code would write for them.
+func encodeEveryChange(t *testing.T, pid actor.PID, reasons []Reason, metas []any) (hand []byte, want *registrypb.Changes) {
+	t.Helper()
+	pidb := cluster.MarshalPID(pid)
+	var enc changeEncoder
+	want = &registrypb.Changes{}
+	for _, reason := range reasons {
+		for _, meta := range metas {
+			for _, time := range []int64{0, 1, -1, 1 << 60} {
+				m, err := encodeMeta(meta)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hand, err = enc.appendEntryChange(hand, fChangeRegistered, "name", pid, meta, time, reason); err != nil {
+					t.Fatal(err)
+				}
+				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Registered{Registered: &registrypb.Registered{
+					Entry: &registrypb.Name{Name: "name", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
+				if hand, err = enc.appendEntryChange(hand, fChangeJoined, "group", pid, meta, time, reason); err != nil {
+					t.Fatal(err)
+				}
+				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{
+					Entry: &registrypb.Member{Group: "group", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
+			}
+		}
+		hand = enc.appendKeyChange(hand, fChangeUnregistered, "name", pid, reason)
+		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{
+			Name: "name", Pid: pidb, Reason: encodeReason(reason)}}})
+		hand = enc.appendKeyChange(hand, fChangeLeft, "group", pid, reason)
+		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Left{Left: &registrypb.Left{
+			Group: "group", Pid: pidb, Reason: encodeReason(reason)}}})
+		hand = enc.appendExited(hand, pid, reason)
+		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Exited{Exited: &registrypb.Exited{
+			Pid: pidb, Reason: encodeReason(reason)}}})
+	}
+	return hand, want
+}

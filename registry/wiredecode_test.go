@@ -118,40 +118,7 @@ func TestFastDecodeMatchesGenerated(t *testing.T) {
 		}
 		return b
 	}
-	var (
-		enc  changeEncoder
-		hand []byte
-		want = &registrypb.Changes{}
-	)
-	for _, reason := range reasons {
-		for _, meta := range metas {
-			for _, time := range []int64{0, 1, -1, 1 << 60} {
-				m, err := encodeMeta(meta)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if hand, err = enc.appendEntryChange(hand, fChangeRegistered, "name", pid, meta, time, reason); err != nil {
-					t.Fatal(err)
-				}
-				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Registered{Registered: &registrypb.Registered{
-					Entry: &registrypb.Name{Name: "name", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
-				if hand, err = enc.appendEntryChange(hand, fChangeJoined, "group", pid, meta, time, reason); err != nil {
-					t.Fatal(err)
-				}
-				want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Joined{Joined: &registrypb.Joined{
-					Entry: &registrypb.Member{Group: "group", Pid: pidb, Meta: m, Time: time}, Reason: encodeReason(reason)}}})
-			}
-		}
-		hand = enc.appendKeyChange(hand, fChangeUnregistered, "name", pid, reason)
-		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Unregistered{Unregistered: &registrypb.Unregistered{
-			Name: "name", Pid: pidb, Reason: encodeReason(reason)}}})
-		hand = enc.appendKeyChange(hand, fChangeLeft, "group", pid, reason)
-		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Left{Left: &registrypb.Left{
-			Group: "group", Pid: pidb, Reason: encodeReason(reason)}}})
-		hand = enc.appendExited(hand, pid, reason)
-		want.Changes = append(want.Changes, &registrypb.Change{Change: &registrypb.Change_Exited{Exited: &registrypb.Exited{
-			Pid: pidb, Reason: encodeReason(reason)}}})
-	}
+	hand, want := encodeEveryChange(t, pid, reasons, metas)
 	// Every change alone, as the generated code writes it, then all of
 	// them in one message as the hand encoder writes them (what sendOut
 	// sends).
@@ -178,6 +145,7 @@ func TestFastDecodeMatchesGenerated(t *testing.T) {
 
 	// What the hand decoder leaves to the generic one, or refuses, with
 	// the generic decoder's answer.
+	var enc changeEncoder
 	one := enc.appendKeyChange(nil, fChangeUnregistered, "name", pid, ConflictResolution{})
 	field := func(num protowire.Number, v []byte) []byte {
 		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), v)
