@@ -145,12 +145,11 @@ func (v *callView) doneChan() <-chan struct{} {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.done == nil {
-		v.done = make(chan struct{})
 		if d := time.Until(time.Unix(0, v.deadline)); d > 0 {
+			v.done = make(chan struct{})
 			time.AfterFunc(d, v.expire)
 		} else {
-			close(v.done)
-			v.expired = true
+			v.expireLocked()
 		}
 	}
 	return v.done
@@ -160,6 +159,14 @@ func (v *callView) doneChan() <-chan struct{} {
 func (v *callView) expire() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.expireLocked()
+}
+
+// expireLocked closes Done (making it if no one asked yet), once.
+func (v *callView) expireLocked() {
+	if v.done == nil {
+		v.done = make(chan struct{})
+	}
 	if !v.expired {
 		close(v.done)
 		v.expired = true
@@ -178,10 +185,6 @@ func (v *callView) err() error {
 	if time.Now().UnixNano() < v.deadline {
 		return nil
 	}
-	if v.done == nil {
-		v.done = make(chan struct{})
-	}
-	close(v.done)
-	v.expired = true
+	v.expireLocked()
 	return context.DeadlineExceeded
 }
