@@ -95,11 +95,14 @@ func appCase(t *testing.T, typ application.RestartType, reason error) {
 	mu.Lock()
 	top := tops["b"]
 	mu.Unlock()
+	// Terminated watches from its call on (a watch of an ended controller
+	// reports noproc): watch before the death.
+	terminated := c.Terminated()
 	n.Send(top, reason)
 	ends := typ == application.Permanent || (typ == application.Transient && !errors.Is(reason, actor.Normal))
 	if ends {
 		select {
-		case err := <-c.Terminated():
+		case err := <-terminated:
 			var xe *application.ExitError
 			if !errors.As(err, &xe) || xe.App != "b" || !errors.Is(err, reason) {
 				t.Errorf("controller ended with %v", err)
