@@ -27,7 +27,7 @@ demo: ## start three version observer nodes on loopback (pages on 127.0.0.1:4001
 
 test: consul chromium ## run every test with the race detector, against a real Consul agent, then fuzz briefly
 	PATH="$(CURDIR)/bin:$$PATH" ARBOR_CHROMIUM="$(CHROMIUM)" go test -race -count=1 -shuffle=on ./...
-	$(MAKE) --no-print-directory fuzz FUZZTIME=10000x
+	$(MAKE) --no-print-directory fuzz FUZZTIME=30000x
 	$(MAKE) --no-print-directory bench-quick
 
 bench: bench-go bench-side ## run every benchmark: Arbor's own beside raw protoactor, then all systems side by side
