@@ -1,0 +1,245 @@
+package behaviour_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/behaviour"
+)
+
+// The probes of this file check behaviour's method docs and
+// docs/otp-mapping.md's "Behaviours" table: gen_event's swap and removal
+// messages, and gen_server's call and stop semantics.
+
+// dpHandler records what it is told; it hands over and takes state on a swap.
+type dpHandler struct {
+	name   string
+	events chan string
+	prev   any
+	swapIn error
+}
+
+func (h *dpHandler) HandleEvent(e string) error  { h.events <- h.name + ":" + e; return nil }
+func (h *dpHandler) SwapOut() any                { return h.name + "-state" }
+func (h *dpHandler) SwapIn(prev any) error       { h.prev = prev; return h.swapIn }
+func (h *dpHandler) HandleCall(any) (any, error) { return h.prev, nil }
+
+func newDP(name string) *dpHandler { return &dpHandler{name: name, events: make(chan string, 16)} }
+
+func TestProbeEventSwapAndRemoval(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := actortest.NewInbox(t, n)
+
+	// RemoveHandler of a supervised handler: the owner gets HandlerRemoved
+	// with Normal (gen_event_EXIT with normal).
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "r", newDP("r")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RemoveHandler(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner); hr.ID != "r" || hr.Manager != m.PID() || !errors.Is(hr.Reason, actor.Normal) {
+		t.Errorf("removed: %+v", hr)
+	}
+
+	// swap of an id that is not installed: the new one is added all the
+	// same and its SwapIn gets ErrHandlerNotFound.
+	nw := newDP("nw")
+	if err := m.SwapHandler(ctx, "absent", "nw", nw); err != nil {
+		t.Fatalf("swap from an absent handler: %v", err)
+	}
+	if v, _ := m.CallHandler(ctx, "nw", nil); !errors.Is(asErr(v), behaviour.ErrHandlerNotFound) {
+		t.Errorf("SwapIn from an absent handler got %v", v)
+	}
+
+	// the swapped-in handler takes the old one's place in the order, and its
+	// SwapIn gets the old one's SwapOut
+	for _, id := range []string{"a", "b"} {
+		if err := m.AddHandler(ctx, id, newDP(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.SwapHandler(ctx, "a", "a2", newDP("a2")); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := m.WhichHandlers(ctx); !slices.Equal(ids, []string{"nw", "a2", "b"}) {
+		t.Errorf("order after the swap %v", ids)
+	}
+	if v, _ := m.CallHandler(ctx, "a2", nil); v != "a-state" {
+		t.Errorf("handed over %v", v)
+	}
+	// newID taken by another handler: ErrHandlerExists, nothing changes
+	if err := m.SwapHandler(ctx, "a2", "b", newDP("x")); !errors.Is(err, behaviour.ErrHandlerExists) {
+		t.Errorf("swap onto a taken id: %v", err)
+	}
+	if ids, _ := m.WhichHandlers(ctx); !slices.Equal(ids, []string{"nw", "a2", "b"}) {
+		t.Errorf("a refused swap changed the handlers: %v", ids)
+	}
+
+	// swapping a supervised handler: the owner gets a *SwappedError naming
+	// the new handler; the new one keeps the owner (SwapHandler), so its
+	// removal is told to the same owner.
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "s", newDP("s")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SwapHandler(ctx, "s", "s2", newDP("s2")); err != nil {
+		t.Fatal(err)
+	}
+	hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner)
+	var se *behaviour.SwappedError
+	if hr.ID != "s" || !errors.As(hr.Reason, &se) || se.ID != "s2" {
+		t.Errorf("swapped: %+v", hr)
+	}
+	if err := m.RemoveHandler(ctx, "s2"); err != nil {
+		t.Fatal(err)
+	}
+	if hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner); hr.ID != "s2" || !errors.Is(hr.Reason, actor.Normal) {
+		t.Errorf("the swapped-in handler's removal: %+v", hr)
+	}
+
+	// SwapSupervisedHandler: the old owner gets SwappedError with the new
+	// owner; the new owner is told of the new handler's removal.
+	owner2 := actortest.NewInbox(t, n)
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "t", newDP("t")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SwapSupervisedHandler(ctx, owner2.PID(), "t", "t2", newDP("t2")); err != nil {
+		t.Fatal(err)
+	}
+	hr = actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner)
+	if hr.ID != "t" || !errors.As(hr.Reason, &se) || se.ID != "t2" || se.Owner != owner2.PID() {
+		t.Errorf("swapped sup: %+v", hr)
+	}
+	if err := m.SwapSupervisedHandler(ctx, actor.PID{}, "t2", "t3", newDP("t3")); !errors.Is(err, behaviour.ErrNoOwner) {
+		t.Errorf("swap to a zero owner: %v", err)
+	}
+	if err := m.RemoveHandler(ctx, "t2"); err != nil {
+		t.Fatal(err)
+	}
+	if hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner2); hr.ID != "t2" || !errors.Is(hr.Reason, actor.Normal) {
+		t.Errorf("the new owner: %+v", hr)
+	}
+
+	// a refused SwapIn: the old one is gone all the same, and the owner the
+	// new one would have had gets HandlerRemoved{ID: newID} with the error
+	refused := errors.New("refused")
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "u", newDP("u")); err != nil {
+		t.Fatal(err)
+	}
+	bad := newDP("u2")
+	bad.swapIn = refused
+	if err := m.SwapHandler(ctx, "u", "u2", bad); !errors.Is(err, refused) {
+		t.Errorf("refused SwapIn: %v", err)
+	}
+	got := map[string]error{}
+	for range 2 {
+		hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner)
+		got[hr.ID] = hr.Reason
+	}
+	if !errors.As(got["u"], &se) || !errors.Is(got["u2"], refused) {
+		t.Errorf("refused swap told the owner %v", got)
+	}
+	if ids, _ := m.WhichHandlers(ctx); slices.Contains(ids, "u") || slices.Contains(ids, "u2") {
+		t.Errorf("handlers after a refused swap %v", ids)
+	}
+
+	// Stop: the manager exits Normal, a linked process that does not trap
+	// exits lives on.
+	var linked actor.PID
+	linked, err = n.Spawn(actortest.ExitOnError)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watcher := actortest.NewInbox(t, n)
+	watcher.Monitor(ctx, m.PID())
+	if err := watcher.Do(ctx, func(c *actor.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	lk := actortest.NewInbox(t, n)
+	if err := lk.Link(ctx, m.PID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Stop(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if d := actortest.ReceiveAs[actor.Down](t, watcher); !errors.Is(d.Reason, actor.Normal) {
+		t.Errorf("manager stop reason %v", d.Reason)
+	}
+	if !n.IsAlive(lk.PID()) {
+		t.Error("the manager's stop ended a linked process")
+	}
+	n.Kill(linked)
+}
+
+func asErr(v any) error {
+	err, _ := v.(error)
+	return err
+}
+
+type dpSrv struct{ release chan struct{} }
+
+func (dpSrv) Init(*actor.Context) (int, error) { return 0, nil }
+func (d dpSrv) HandleCall(_ *actor.Context, _ behaviour.From, req any, s int) behaviour.Result[int] {
+	switch req {
+	case "slow":
+		<-d.release // held until the caller has timed out
+		return behaviour.Reply(s, s)
+	case "noreply":
+		return behaviour.NoReply(s)
+	}
+	return behaviour.Reply(s, s+1)
+}
+
+// TestProbeGenServerCallTimeout: gen_server:call's timeout, as Arbor maps
+// it: the call returns context.DeadlineExceeded in a *CallError naming the
+// server (OTP exits the caller with timeout; Arbor returns it), the server
+// lives on, and its late reply never reaches a later call.
+func TestProbeGenServerCallTimeout(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	release := make(chan struct{})
+	pid, err := behaviour.Start[int](n, dpSrv{release})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err = behaviour.Call(tctx, pid, "slow")
+	var ce *actor.CallError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ce) || ce.PID != pid {
+		t.Errorf("call timeout: %v", err)
+	}
+	close(release)
+	if v, err := behaviour.CallAs[int](ctx, pid, "x"); err != nil || v != 0 {
+		t.Errorf("call after a timeout: %v %v (the late reply leaked?)", v, err)
+	}
+	// a NoReply never answered: the call ends at its deadline
+	tctx2, cancel2 := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel2()
+	if _, err := behaviour.Call(tctx2, pid, "noreply"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("noreply: %v", err)
+	}
+	// gen_server:stop of a dead server: noproc
+	if err := behaviour.StopServer(ctx, n, pid, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := behaviour.StopServer(ctx, n, pid, nil); !errors.Is(err, actor.NoProc) {
+		t.Errorf("stop of a dead server: %v", err)
+	}
+	if _, err := behaviour.Call(ctx, pid, "x"); !errors.Is(err, actor.NoProc) {
+		t.Errorf("call of a dead server: %v", err)
+	}
+	if err := behaviour.Cast(ctx, pid, "x"); err != nil && !errors.Is(err, actor.NoProc) {
+		t.Errorf("cast to a dead server: %v", err)
+	}
+}
