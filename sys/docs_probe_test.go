@@ -1,0 +1,94 @@
+package sys_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/actor/actortest"
+	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/sys"
+)
+
+// TestProbeSuspendedProcessSignals checks docs/otp-mapping.md's promises
+// for sys:suspend: a suspended process still answers sys requests, an exit
+// signal ends one that does not trap exits, a trapped exit waits in its
+// queue until Resume, and a sys request overtakes queued messages.
+func TestProbeSuspendedProcessSignals(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	boom := errors.New("boom")
+
+	pid, err := behaviour.Start[int](n, semCounter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Suspend(ctx, n, pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Suspend(ctx, n, pid); err != nil {
+		t.Errorf("suspend of a suspended process: %v", err)
+	}
+	for range 3 {
+		behaviour.Cast(ctx, pid, nil)
+	}
+	// the sys request overtakes the three casts
+	if s, err := sys.GetStateAs[int](ctx, n, pid); err != nil || s != 0 {
+		t.Errorf("state of a suspended server %v %v", s, err)
+	}
+	if s, err := sys.ReplaceState(ctx, n, pid, func(s int) int { return s + 10 }); err != nil || s != 10 {
+		t.Errorf("replace state of a suspended server %v %v", s, err)
+	}
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, pid)
+	if err := n.Exit(pid, boom); err != nil {
+		t.Fatal(err)
+	}
+	if d := actortest.ReceiveAs[actor.Down](t, ib); !errors.Is(d.Reason, boom) {
+		t.Errorf("exit signal to a suspended process: %v", d.Reason)
+	}
+
+	// trapping: the Exit waits until Resume, then the handler sees it
+	got := make(chan any, 4)
+	tr, err := n.Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		got <- msg
+		return nil
+	}), actor.WithTrapExit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Suspend(ctx, n, tr); err != nil {
+		t.Fatal(err)
+	}
+	n.Send(tr, "first")
+	if err := n.Exit(tr, boom); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := sys.GetStatus(ctx, n, tr); err != nil || st.Mode != sys.Suspended || st.QueueLen != 2 {
+		t.Errorf("suspended trapper: %+v %v", st, err)
+	}
+	if len(got) != 0 {
+		t.Errorf("a suspended process handled %v", <-got)
+	}
+	if err := sys.Resume(ctx, n, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.Resume(ctx, n, tr); err != nil {
+		t.Errorf("resume of a running process: %v", err)
+	}
+	if m := <-got; m != "first" {
+		t.Errorf("first after resume: %v", m)
+	}
+	if x, ok := (<-got).(actor.Exit); !ok || !errors.Is(x.Reason, boom) {
+		t.Errorf("second after resume: %+v", x)
+	}
+	// an event manager refuses replace_state
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.ReplaceState(ctx, n, m.PID(), func(s behaviour.EventManagerState) behaviour.EventManagerState { return s }); !errors.Is(err, sys.ErrUnsupported) {
+		t.Errorf("replace state of an event manager: %v", err)
+	}
+	n.Kill(tr)
+}
