@@ -466,3 +466,128 @@ func TestProbeCallExits(t *testing.T) {
 	}
 	n.Kill(q)
 }
+
+type failInit struct{ err error }
+
+func (f failInit) Init(*actor.Context) error       { return f.err }
+func (failInit) Receive(*actor.Context, any) error { return nil }
+
+// TestProbeSpawnLinkAndInit: spawn_link's child has the caller as Parent;
+// a child whose Init fails leaves no link signal, no name and no process;
+// a linked exit with Shutdown (or {shutdown, T}) is not normal and ends a
+// linked process that does not trap exits.
+func TestProbeSpawnLinkAndInit(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	ib := actortest.NewInbox(t, n)
+	ib.TrapExit(ctx, true)
+	parents := make(chan actor.PID, 1)
+	var child actor.PID
+	failed := errors.New("no init")
+	before := n.CountProcesses()
+	if err := ib.Do(ctx, func(c *actor.Context) error {
+		var err error
+		child, err = c.SpawnLink(actor.ReceiverFunc(func(c *actor.Context, msg any) error {
+			parents <- c.Parent()
+			return nil
+		}))
+		if err != nil {
+			return err
+		}
+		c.Send(child, "who")
+		if _, err := c.SpawnLink(failInit{failed}, actor.WithName("doomed")); !errors.Is(err, failed) {
+			t.Errorf("SpawnLink with a failing Init: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-parents; p != ib.PID() {
+		t.Errorf("Parent %v, want the spawner %v", p, ib.PID())
+	}
+	if _, ok := n.WhereIs("doomed"); ok {
+		t.Error("a failed Init left its name")
+	}
+	if got := n.CountProcesses(); got != before+1 {
+		t.Errorf("processes %d, want %d", got, before+1)
+	}
+	n.Send(ib.PID(), "marker")
+	if m := actortest.Receive(t, ib); m != "marker" {
+		t.Errorf("the trapping spawner got %#v before the marker (a link signal of the failed Init?)", m)
+	}
+
+	// Shutdown and ShutdownError travel along links as ordinary reasons
+	for _, reason := range []error{actor.Shutdown, &actor.ShutdownError{Reason: errors.New("t")}} {
+		w := actortest.NewInbox(t, n)
+		a := spawnFn(t, n, actortest.ExitOnError.Receive)
+		b := spawnFn(t, n, func(c *actor.Context, msg any) error {
+			if p, ok := msg.(actor.PID); ok {
+				c.Link(p)
+			}
+			return nil
+		})
+		w.Monitor(ctx, b)
+		n.Send(b, a)
+		waitLinked(t, n, b, a)
+		n.Send(a, reason)
+		if d := actortest.ReceiveAs[actor.Down](t, w); d.PID != b || d.Reason.Error() != reason.Error() {
+			t.Errorf("linked exit %v: b got %+v", reason, d)
+		}
+	}
+	n.Kill(child)
+}
+
+// TestProbeSignalsBeforeBacklog: a process that does not trap exits dies
+// from a linked crash without first handling its backlog (actor/doc.go's
+// guarantees), and ProcessInfo names its links and monitors both ways.
+func TestProbeSignalsBeforeBacklog(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	boom := errors.New("boom")
+	hold := make(chan struct{})
+	handled := make(chan any, 100)
+	p := spawnFn(t, n, func(c *actor.Context, msg any) error {
+		if msg == "hold" {
+			<-hold
+		}
+		handled <- msg
+		return nil
+	})
+	a := spawnFn(t, n, actortest.ExitOnError.Receive)
+	ib := actortest.NewInbox(t, n)
+	ib.Monitor(ctx, p)
+	if err := n.Send(p, "hold"); err != nil {
+		t.Fatal(err)
+	}
+	// process_info: a's links, the inbox's monitors
+	linker := actortest.NewInbox(t, n)
+	if err := linker.Do(ctx, func(c *actor.Context) error { c.Link(a); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	info, err := n.ProcessInfo(ctx, a)
+	if err != nil || len(info.Links) != 1 || info.Links[0] != linker.PID() {
+		t.Fatalf("a's links %+v %v", info, err)
+	}
+	if info, err := n.ProcessInfo(ctx, ib.PID()); err != nil || len(info.Monitors) != 1 || info.Monitors[0] != p {
+		t.Errorf("the inbox's monitors %+v %v", info.Monitors, err)
+	}
+	for i := range 10 {
+		n.Send(p, i)
+	}
+	// an exit signal while p is in its handler with ten messages queued
+	n.Exit(p, boom)
+	close(hold)
+	if d := actortest.ReceiveAs[actor.Down](t, ib); !errors.Is(d.Reason, boom) {
+		t.Fatalf("p ended with %v", d.Reason)
+	}
+	close(handled)
+	var got []any
+	for m := range handled {
+		got = append(got, m)
+	}
+	if len(got) != 1 || got[0] != "hold" {
+		t.Errorf("p handled %v after the exit signal, want only the message it was in", got)
+	}
+	linker.Do(ctx, func(c *actor.Context) error { c.Unlink(a); return nil })
+	n.Kill(a)
+}
