@@ -243,3 +243,91 @@ func TestProbeGenServerCallTimeout(t *testing.T) {
 		t.Errorf("cast to a dead server: %v", err)
 	}
 }
+
+type dpTrap struct {
+	got     chan error
+	release chan struct{}
+}
+
+func (s dpTrap) Init(*actor.Context) (int, error) { return 0, nil }
+func (s dpTrap) Terminate(_ *actor.Context, reason error, _ int) {
+	s.got <- reason
+	if s.release != nil {
+		<-s.release
+	}
+}
+
+// TestProbeGenServerParentNormalExit: a server that traps exits ends when
+// its parent exits, even with reason Normal, running Terminate with that
+// reason (gen_server: an 'EXIT' from the parent ends the server with the
+// parent's reason); a server that does not trap exits ignores its parent's
+// normal exit.
+func TestProbeGenServerParentNormalExit(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	for _, trap := range []bool{true, false} {
+		got := make(chan error, 1)
+		parent := actortest.NewInbox(t, n)
+		var child actor.PID
+		var opts []behaviour.Option
+		if trap {
+			opts = append(opts, behaviour.WithTrapExit())
+		}
+		if err := parent.Do(ctx, func(c *actor.Context) error {
+			var err error
+			child, err = behaviour.StartLink[int](c, dpTrap{got: got}, opts...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		exited := n.WatchExit(child)
+		parent.Close() // the parent exits with Normal
+		if trap {
+			select {
+			case r := <-got:
+				if !errors.Is(r, actor.Normal) {
+					t.Errorf("Terminate got %v, want Normal", r)
+				}
+			case <-ctx.Done():
+				t.Fatal("a trapping server outlived its parent's normal exit")
+			}
+			if r := <-exited; !errors.Is(r, actor.Normal) {
+				t.Errorf("exit reason %v", r)
+			}
+			continue
+		}
+		// not trapping: alive after the parent's exit has been handled
+		// (a sys request is handled after the signals queued before it)
+		if _, err := n.ProcessInfo(ctx, child); err != nil || !n.IsAlive(child) {
+			t.Errorf("a server not trapping exits died of its parent's normal exit: %v", <-exited)
+		}
+		behaviour.StopServer(ctx, n, child, nil)
+	}
+}
+
+// TestProbeStopServerTimeout: gen_server:stop/3's timeout: a Terminate
+// that outlasts ctx makes StopServer return ctx's error, and the server
+// still ends once Terminate returns.
+func TestProbeStopServerTimeout(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	got := make(chan error, 1)
+	release := make(chan struct{})
+	pid, err := behaviour.Start[int](n, dpTrap{got: got, release: release})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := n.WatchExit(pid)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := behaviour.StopServer(short, n, pid, actor.Shutdown); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("stop with a Terminate that outlasts ctx: %v", err)
+	}
+	if r := <-got; !errors.Is(r, actor.Shutdown) {
+		t.Errorf("Terminate got %v", r)
+	}
+	close(release)
+	if r := <-exited; !errors.Is(r, actor.Shutdown) {
+		t.Errorf("exit %v", r)
+	}
+}

@@ -181,3 +181,39 @@ func TestProbeSupervisorStartFailsHalfway(t *testing.T) {
 		t.Errorf("processes %d -> %d", before, after)
 	}
 }
+
+// TestProbeSupervisorParentNormalExit: a supervisor started with StartLink
+// stops its children and exits with its parent's reason when the parent
+// exits, Normal included (supervisors trap exits; an 'EXIT' from the
+// parent ends them whatever its reason).
+func TestProbeSupervisorParentNormalExit(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	l := &semLog{}
+	parent := actortest.NewInbox(t, n)
+	var sup actor.PID
+	if err := parent.Do(ctx, func(c *actor.Context) error {
+		var err error
+		sup, err = supervision.StartLink(c, []supervision.ChildSpec{
+			semChild(l, "a", supervision.Permanent, 0),
+			semChild(l, "b", supervision.Permanent, 0),
+		})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	exited := n.WatchExit(sup)
+	parent.Close()
+	select {
+	case r := <-exited:
+		if !errors.Is(r, actor.Normal) {
+			t.Errorf("supervisor exit %v, want Normal", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("the supervisor outlived its parent's normal exit")
+	}
+	want := []string{"start a", "start b", "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}
+	if got := l.Take(); !slices.Equal(got, want) {
+		t.Errorf("log %q, want %q", got, want)
+	}
+}
