@@ -192,3 +192,45 @@ func TestDocsSplitFakeTime(t *testing.T) {
 		t.Errorf("the fake-time split took %v of real time", took)
 	}
 }
+
+// TestDocsNamedCalls: docs/clustering.md and cluster's method docs on calls
+// by name: CallNamed to a name nobody holds on another node is a
+// *CallError naming it and wrapping NoProc; SendNamed to a local free name
+// is ErrUnknownName and to a remote one is dropped without error; MultiCall
+// lists the node without the name as bad, in the order given.
+func TestDocsNamedCalls(t *testing.T) {
+	ctx := ctxT(t)
+	c := clustertest.Start(t, 3)
+	a, b, d := c.Node(0), c.Node(1), c.Node(2)
+	srv, err := b.Node().Spawn(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Node().Register("svc", srv); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.CallNamed(ctx, b.Name(), "svc", wrapperspb.String("hi")); err != nil || v.(*wrapperspb.StringValue).GetValue() != "hi" {
+		t.Fatalf("CallNamed: %v %v", v, err)
+	}
+	_, err = a.CallNamed(ctx, b.Name(), "nobody", wrapperspb.String("hi"))
+	var ce *actor.CallError
+	if !errors.As(err, &ce) || !errors.Is(err, actor.NoProc) || ce.Name != "nobody" || ce.Node != b.Name() {
+		t.Errorf("CallNamed of a free name: %v (%+v)", err, ce)
+	}
+	if _, err := a.CallNamed(ctx, b.Name(), "svc", "not protobuf"); !errors.Is(err, cluster.ErrNotProtoMessage) {
+		t.Errorf("CallNamed with a string: %v", err)
+	}
+	if err := a.SendNamed(a.Name(), "nobody", wrapperspb.String("x")); !errors.Is(err, actor.ErrUnknownName) {
+		t.Errorf("SendNamed to a local free name: %v", err)
+	}
+	if err := a.SendNamed(b.Name(), "nobody", wrapperspb.String("x")); err != nil {
+		t.Errorf("SendNamed to a remote free name: %v, want a silent drop", err)
+	}
+	if err := a.CastNamed(b.Name(), "svc", "not protobuf"); !errors.Is(err, cluster.ErrNotProtoMessage) {
+		t.Errorf("CastNamed with a string: %v", err)
+	}
+	replies, bad := a.MultiCall(ctx, []string{d.Name(), b.Name()}, "svc", wrapperspb.String("m"))
+	if len(replies) != 1 || replies[b.Name()] == nil || len(bad) != 1 || bad[0] != d.Name() {
+		t.Errorf("MultiCall: replies %v bad %v", replies, bad)
+	}
+}
