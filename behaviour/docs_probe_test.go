@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
 	"github.com/arbor-otp/arbor/behaviour"
+	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
 // The probes of this file check behaviour's method docs and
@@ -329,5 +333,51 @@ func TestProbeStopServerTimeout(t *testing.T) {
 	close(release)
 	if r := <-exited; !errors.Is(r, actor.Shutdown) {
 		t.Errorf("exit %v", r)
+	}
+}
+
+// byeHandler removes itself on "bye" by returning actor.Normal.
+type byeHandler struct{ term chan error }
+
+func (h byeHandler) HandleEvent(e string) error {
+	if e == "bye" {
+		return actor.Normal
+	}
+	return nil
+}
+func (h byeHandler) TerminateHandler(r error) { h.term <- r }
+
+// TestHandlerRemovesItselfQuietly: gen_event's remove_handler. A handler
+// whose HandleEvent returns actor.Normal is removed as RemoveHandler
+// removes it: its TerminateHandler and its owner get actor.Normal, and no
+// failure is logged (it was logged at error level as "event handler failed
+// and was removed").
+func TestHandlerRemovesItselfQuietly(t *testing.T) {
+	var buf testkit.LogBuffer
+	n := actortest.NewNode(t, actor.WithLogger(zerolog.New(&buf)))
+	ctx := actortest.Context(t)
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := actortest.NewInbox(t, n)
+	term := make(chan error, 1)
+	if err := m.AddSupervisedHandler(ctx, owner.PID(), "bye", byeHandler{term}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SyncNotify(ctx, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-term; !errors.Is(r, actor.Normal) {
+		t.Errorf("TerminateHandler got %v", r)
+	}
+	if hr := actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner); hr.ID != "bye" || !errors.Is(hr.Reason, actor.Normal) {
+		t.Errorf("owner got %+v", hr)
+	}
+	if ids, _ := m.WhichHandlers(ctx); len(ids) != 0 {
+		t.Errorf("handlers %v", ids)
+	}
+	if out := buf.String(); strings.Contains(out, `"level":"error"`) {
+		t.Errorf("a handler that removed itself was logged as a failure: %s", out)
 	}
 }
