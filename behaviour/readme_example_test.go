@@ -39,3 +39,39 @@ func Example_counter() {
 	// 2 <nil>
 	// true
 }
+
+// untilBye prints events and removes itself on "bye" (gen_event's
+// remove_handler).
+type untilBye struct{}
+
+func (untilBye) HandleEvent(e string) error {
+	if e == "bye" {
+		return actor.Normal
+	}
+	fmt.Println("got", e)
+	return nil
+}
+
+// A supervised handler (gen_event's add_sup_handler): its owner hears of
+// its removal by a HandlerRemoved message with the reason; a handler that
+// returns actor.Normal removes itself quietly.
+func ExampleEventManager_AddSupervisedHandler() {
+	node := actor.NewNode()
+	defer node.Stop(context.Background())
+	ctx := context.Background()
+
+	events, _ := behaviour.StartEventManager[string](node)
+	owner, _ := node.NewInbox()
+	_ = events.AddSupervisedHandler(ctx, owner.PID(), "printer", untilBye{})
+	_ = events.SyncNotify(ctx, "hello")
+	_ = events.SyncNotify(ctx, "bye")
+	msg, _ := owner.Receive(ctx)
+	removed := msg.(behaviour.HandlerRemoved)
+	fmt.Println(removed.ID, removed.Reason)
+	ids, _ := events.WhichHandlers(ctx)
+	fmt.Println(len(ids))
+	// Output:
+	// got hello
+	// printer normal
+	// 0
+}
