@@ -234,3 +234,55 @@ func TestDocsNamedCalls(t *testing.T) {
 		t.Errorf("MultiCall: replies %v bad %v", replies, bad)
 	}
 }
+
+// TestDocsExitSignalsCross: exit/2 across nodes (docs/clustering.md: a
+// PID from any node works with Node.Exit and the Context's calls): a
+// trapping process of b gets Exit{From, Reason} with From the sending
+// process of a; Normal is ignored by a process that does not trap exits;
+// Kill is untrappable and ends the target with Killed.
+func TestDocsExitSignalsCross(t *testing.T) {
+	ctx := ctxT(t)
+	c := clustertest.Start(t, 2)
+	a, b := c.Node(0), c.Node(1)
+	boom := errors.New("boom")
+
+	trapper := newInbox(t, b)
+	if err := trapper.TrapExit(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	sender := newInbox(t, a)
+	if err := sender.Do(ctx, func(c *actor.Context) error { c.Exit(trapper.PID(), boom); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if x := recv[actor.Exit](t, trapper); x.From != sender.PID() || x.Reason == nil || x.Reason.Error() != boom.Error() {
+		t.Errorf("exit/2 across nodes to a trapper: %+v", x)
+	}
+
+	plain, err := b.Node().Spawn(actor.ReceiverFunc(func(*actor.Context, any) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := newInbox(t, b)
+	if _, err := watch.Monitor(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Node().Exit(plain, actor.Normal); err != nil {
+		t.Fatalf("Node.Exit across nodes: %v", err)
+	}
+	// Normal is ignored; then Kill ends even a trapper, with Killed
+	if _, err := watch.Monitor(ctx, trapper.PID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Node().Exit(trapper.PID(), actor.Kill); err != nil {
+		t.Fatal(err)
+	}
+	d := recv[actor.Down](t, watch)
+	if d.PID != trapper.PID() || !errors.Is(d.Reason, actor.Killed) {
+		t.Errorf("kill across nodes: %+v, want the trapper's Down with Killed", d)
+	}
+	// (a sys request is handled after the signals queued before it)
+	if _, err := b.Node().ProcessInfo(ctx, plain); err != nil || !b.Node().IsAlive(plain) {
+		t.Error("a Normal exit signal across nodes ended a process that does not trap exits")
+	}
+	b.Node().Kill(plain)
+}
