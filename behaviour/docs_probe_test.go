@@ -381,3 +381,48 @@ func TestHandlerRemovesItselfQuietly(t *testing.T) {
 		t.Errorf("a handler that removed itself was logged as a failure: %s", out)
 	}
 }
+
+// TestProbeSupervisedHandlerLink: add_sup_handler links the manager and the
+// owner; once the owner has no supervised handler left the manager unlinks
+// (a documented difference from OTP, which keeps the link).
+func TestProbeSupervisedHandlerLink(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := actortest.NewInbox(t, n)
+	linked := func() bool {
+		info, err := n.ProcessInfo(ctx, owner.PID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(info.Links, m.PID())
+	}
+	for _, id := range []string{"h1", "h2"} {
+		if err := m.AddSupervisedHandler(ctx, owner.PID(), id, newDP(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !linked() {
+		t.Fatal("the owner of a supervised handler is not linked to the manager")
+	}
+	m.RemoveHandler(ctx, "h1")
+	actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner)
+	if !linked() {
+		t.Error("unlinked while the owner still has a supervised handler")
+	}
+	m.RemoveHandler(ctx, "h2")
+	actortest.ReceiveAs[behaviour.HandlerRemoved](t, owner)
+	if linked() {
+		t.Error("still linked once the owner has no supervised handler left")
+	}
+	// CallAs's *ReplyTypeError names both types
+	var rte *behaviour.ReplyTypeError
+	pid, _ := behaviour.Start[int](n, dpSrv{})
+	_, err = behaviour.CallAs[string](ctx, pid, "x")
+	if !errors.As(err, &rte) || !strings.Contains(err.Error(), "int") || !strings.Contains(err.Error(), "string") {
+		t.Errorf("reply type error %v", err)
+	}
+}
