@@ -591,3 +591,15 @@ func TestProbeSignalsBeforeBacklog(t *testing.T) {
 	linker.Do(ctx, func(c *actor.Context) error { c.Unlink(a); return nil })
 	n.Kill(a)
 }
+
+// TestNilNodeRefused: Spawn and NewInbox on a nil *Node return ErrNilNode
+// (they panicked).
+func TestNilNodeRefused(t *testing.T) {
+	var n *actor.Node
+	if _, err := n.Spawn(actortest.ExitOnError); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("Spawn on a nil node: %v", err)
+	}
+	if _, err := n.NewInbox(); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("NewInbox on a nil node: %v", err)
+	}
+}

@@ -25,6 +25,9 @@ type inboxExec struct {
 
 // NewInbox spawns an inbox process on n.
 func (n *Node) NewInbox(opts ...SpawnOption) (*Inbox, error) {
+	if n == nil {
+		return nil, ErrNilNode
+	}
 	ib := &Inbox{node: n, notify: make(chan struct{}, 1)}
 	pid, err := n.Spawn((*inboxReceiver)(ib), opts...)
 	if err != nil {

@@ -57,7 +57,7 @@ var (
 // Spawn starts a process running r. If r is an Initializer, its Init runs
 // before Spawn returns and its error is Spawn's error. It returns
 // ErrNodeStopped on a stopping node, ErrNameTaken for a taken WithName and
-// ErrNilReceiver for a nil r.
+// ErrNilReceiver for a nil r, ErrNilNode on a nil *Node.
 func (n *Node) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
 	pid, _, err := n.spawn(nil, r, false, false, opts)
 	return pid, err
@@ -84,6 +84,9 @@ func (c *Context) SpawnMonitor(r Receiver, opts ...SpawnOption) (PID, Ref, error
 }
 
 func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []SpawnOption) (PID, Ref, error) {
+	if n == nil {
+		return PID{}, Ref{}, ErrNilNode
+	}
 	var cfg spawnConfig
 	for _, o := range opts {
 		if o != nil {

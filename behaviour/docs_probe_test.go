@@ -426,3 +426,17 @@ func TestProbeSupervisedHandlerLink(t *testing.T) {
 		t.Errorf("reply type error %v", err)
 	}
 }
+
+// TestNilSpawnerRefused: Start and StartEventManager refuse a nil Spawner
+// (or a nil *actor.Node) with actor.ErrNilNode; they panicked.
+func TestNilSpawnerRefused(t *testing.T) {
+	var nilNode *actor.Node
+	for _, sp := range []actor.Spawner{nil, nilNode} {
+		if _, err := behaviour.Start[int](sp, dpSrv{}); !errors.Is(err, actor.ErrNilNode) {
+			t.Errorf("Start(%v): %v", sp, err)
+		}
+		if _, err := behaviour.StartEventManager[string](sp); !errors.Is(err, actor.ErrNilNode) {
+			t.Errorf("StartEventManager(%v): %v", sp, err)
+		}
+	}
+}

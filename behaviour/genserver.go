@@ -158,10 +158,14 @@ func WithTrapExit() Option { return actor.WithTrapExit() }
 
 // Start starts a GenServer from sp (a *actor.Node or a *actor.Context),
 // runs its Init, and returns its PID. It returns Init's error (Ignore when
-// Init declined), actor.ErrNilReceiver for a nil impl, or the spawn error.
+// Init declined), actor.ErrNilReceiver for a nil impl, actor.ErrNilNode
+// for a nil sp, or the spawn error.
 func Start[S any](sp actor.Spawner, impl Server[S], opts ...Option) (actor.PID, error) {
 	if impl == nil {
 		return actor.PID{}, actor.ErrNilReceiver
+	}
+	if sp == nil {
+		return actor.PID{}, actor.ErrNilNode
 	}
 	return sp.Spawn(newServer(impl), opts...)
 }

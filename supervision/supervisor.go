@@ -49,9 +49,13 @@ type (
 // *StartError naming the child. It also returns an error wrapping
 // ErrInvalidSpec for a bad spec, ErrDuplicateChild for two specs with one
 // ID, ErrInvalidOption for a Strategy or AutoShutdown that is none of the
-// package's constants, and the spawn errors of actor (actor.ErrNameTaken for a taken
+// package's constants or an invalid WithIntensity, actor.ErrNilNode for a
+// nil sp, and the spawn errors of actor (actor.ErrNameTaken for a taken
 // WithName, actor.ErrNodeStopped).
 func Start(sp actor.Spawner, children []ChildSpec, opts ...Option) (actor.PID, error) {
+	if sp == nil {
+		return actor.PID{}, actor.ErrNilNode
+	}
 	s, sopts := newSupervisor(children, opts)
 	return sp.Spawn(s, sopts...)
 }

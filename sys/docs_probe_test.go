@@ -92,3 +92,34 @@ func TestProbeSuspendedProcessSignals(t *testing.T) {
 	}
 	n.Kill(tr)
 }
+
+// TestNilNodeRefused: every function of sys given a nil node returns an
+// error wrapping actor.ErrNilNode (or, for Processes, an empty list); they
+// panicked.
+func TestNilNodeRefused(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	pid, err := n.Spawn(actortest.ExitOnError)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.GetState(ctx, nil, pid); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("GetState: %v", err)
+	}
+	if _, err := sys.GetStatus(ctx, nil, pid); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("GetStatus: %v", err)
+	}
+	if err := sys.Suspend(ctx, nil, pid); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("Suspend: %v", err)
+	}
+	if _, err := sys.Tree(ctx, nil, pid); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("Tree: %v", err)
+	}
+	if _, err := sys.ApplicationTrees(ctx, nil); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("ApplicationTrees: %v", err)
+	}
+	if l := sys.Processes(ctx, nil); len(l) != 0 {
+		t.Errorf("Processes: %v", l)
+	}
+	n.Kill(pid)
+}
