@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/actor/actortest"
@@ -215,5 +216,60 @@ func TestProbeSupervisorParentNormalExit(t *testing.T) {
 	want := []string{"start a", "start b", "stop b " + actor.Shutdown.Error(), "stop a " + actor.Shutdown.Error()}
 	if got := l.Take(); !slices.Equal(got, want) {
 		t.Errorf("log %q, want %q", got, want)
+	}
+}
+
+// TestInvalidIntensityRefused: a negative restart intensity or a period
+// that is not positive is refused with ErrInvalidOption, as OTP's
+// supervisor refuses an invalid intensity or period (they were clamped
+// silently: -1 acted as 0, a zero period as 5 s). A Director keeps its
+// documented reading (a max below 1 counts as 1).
+func TestInvalidIntensityRefused(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	tmpl := supervision.Template[int]{Start: func(c *actor.Context, _ int) (actor.PID, error) {
+		return c.SpawnLink(actortest.ExitOnError)
+	}}
+	for _, o := range []supervision.Option{
+		supervision.WithIntensity(-1, time.Second),
+		supervision.WithIntensity(1, 0),
+		supervision.WithIntensity(1, -time.Second),
+	} {
+		if pid, err := supervision.Start(n, nil, o); !errors.Is(err, supervision.ErrInvalidOption) || !pid.IsZero() {
+			t.Errorf("Start: %v %v", pid, err)
+		}
+		if _, err := supervision.StartDynamic(n, tmpl, o); !errors.Is(err, supervision.ErrInvalidOption) {
+			t.Errorf("StartDynamic: %v", err)
+		}
+	}
+	d, err := supervision.StartDirector(n, supervision.DirectorInit[int](func(*actor.Context) ([]supervision.DirectorSpec[int], supervision.DefaultSpec[int], error) {
+		return nil, supervision.DefaultSpec[int]{}, nil
+	}), supervision.WithIntensity(-1, 0))
+	if err != nil {
+		t.Fatalf("a Director with a max below 1: %v", err)
+	}
+	d.Stop(ctx, n)
+}
+
+// TestNilSpawnerRefused: the Start functions refuse a nil Spawner (or a
+// nil *actor.Node) with actor.ErrNilNode; they panicked.
+func TestNilSpawnerRefused(t *testing.T) {
+	var nilNode *actor.Node
+	tmpl := supervision.Template[int]{Start: func(c *actor.Context, _ int) (actor.PID, error) {
+		return c.SpawnLink(actortest.ExitOnError)
+	}}
+	initFn := supervision.DirectorInit[int](func(*actor.Context) ([]supervision.DirectorSpec[int], supervision.DefaultSpec[int], error) {
+		return nil, supervision.DefaultSpec[int]{}, nil
+	})
+	for _, sp := range []actor.Spawner{nil, nilNode} {
+		if _, err := supervision.Start(sp, nil); !errors.Is(err, actor.ErrNilNode) {
+			t.Errorf("Start(%v): %v", sp, err)
+		}
+		if _, err := supervision.StartDynamic(sp, tmpl); !errors.Is(err, actor.ErrNilNode) {
+			t.Errorf("StartDynamic(%v): %v", sp, err)
+		}
+		if _, err := supervision.StartDirector(sp, initFn); !errors.Is(err, actor.ErrNilNode) {
+			t.Errorf("StartDirector(%v): %v", sp, err)
+		}
 	}
 }
