@@ -439,4 +439,22 @@ func TestNilSpawnerRefused(t *testing.T) {
 			t.Errorf("StartEventManager(%v): %v", sp, err)
 		}
 	}
+	// StopServer and EventManager.Stop with a nil node
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	pid, err := behaviour.Start[int](n, dpSrv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := behaviour.StopServer(ctx, nil, pid, nil); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("StopServer with a nil node: %v", err)
+	}
+	m, err := behaviour.StartEventManager[string](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Stop(ctx, nil); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("EventManager.Stop with a nil node: %v", err)
+	}
+	behaviour.StopServer(ctx, n, pid, nil)
 }

@@ -432,8 +432,12 @@ func Cast(ctx context.Context, pid actor.PID, msg any) error {
 // StopServer stops the server with reason (Normal if nil): Terminate runs,
 // and StopServer returns when the process has exited. It returns
 // actor.NoProc if the server is not alive, ctx's error if it does not exit in
-// time, and the actual exit reason if it differs from reason.
+// time, the actual exit reason if it differs from reason, and
+// actor.ErrNilNode for a nil n.
 func StopServer(ctx context.Context, n *actor.Node, pid actor.PID, reason error) error {
+	if n == nil {
+		return actor.ErrNilNode
+	}
 	if reason == nil {
 		reason = actor.Normal
 	}

@@ -272,4 +272,12 @@ func TestNilSpawnerRefused(t *testing.T) {
 			t.Errorf("StartDirector(%v): %v", sp, err)
 		}
 	}
+	n := actortest.NewNode(t)
+	sup, err := supervision.Start(n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := supervision.Stop(actortest.Context(t), nil, sup); !errors.Is(err, actor.ErrNilNode) {
+		t.Errorf("Stop with a nil node: %v", err)
+	}
 }
