@@ -928,3 +928,50 @@ func TestProbeResolverNeither(t *testing.T) {
 	}
 	p.waitReplay(t)
 }
+
+type panickingResolver struct{ *events }
+
+func (panickingResolver) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
+	panic("resolver bug")
+}
+
+// TestProbeResolverPanics: Syn's promise for a resolver that crashes: none
+// of the two processes is killed and the name is freed, on every node.
+func TestProbeResolverPanics(t *testing.T) {
+	regs, hs := map[string]*registry.Registry{}, map[string]*events{}
+	var mu sync.Mutex
+	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		reg, h := registry.NewCluster(node), &events{}
+		mu.Lock()
+		regs[node.Name()], hs[node.Name()] = reg, h
+		mu.Unlock()
+		return reg.AddScope("s", registry.WithEventHandler(panickingResolver{h}))
+	}))
+	p := &probeCluster{c: c}
+	for _, n := range c.Nodes() {
+		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
+	}
+	for i := range p.regs {
+		waitScopeNodes(t, p.regs[i], c, i)
+	}
+	n1, n2 := c.Node(0), c.Node(1)
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2})
+	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
+	waitScopeNodes(t, p.regs[1], c, 1, []string{}...)
+	ctx := ctxT(t)
+	a, b := spawn(t, n1.Node()), spawn(t, n2.Node())
+	if err := p.regs[0].Register(ctx, "s", "x", a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.regs[1].Register(ctx, "s", "x", b, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.HealAll()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "x", actor.PID{})
+	if !n1.Node().IsAlive(a) || !n2.Node().IsAlive(b) {
+		t.Fatal("a resolver that panicked killed a process")
+	}
+}
