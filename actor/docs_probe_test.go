@@ -603,3 +603,16 @@ func TestNilNodeRefused(t *testing.T) {
 		t.Errorf("NewInbox on a nil node: %v", err)
 	}
 }
+
+// TestEmptyNameRefused: WithName("") fails Spawn with ErrBadName, as
+// Register("") does; the process was spawned without a name.
+func TestEmptyNameRefused(t *testing.T) {
+	n := actortest.NewNode(t)
+	before := n.CountProcesses()
+	if pid, err := n.Spawn(actortest.ExitOnError, actor.WithName("")); !errors.Is(err, actor.ErrBadName) || !pid.IsZero() {
+		t.Errorf("Spawn with an empty name: %v %v", pid, err)
+	}
+	if got := n.CountProcesses(); got != before {
+		t.Errorf("processes %d -> %d", before, got)
+	}
+}

@@ -149,7 +149,8 @@ func newServer[S any](impl Server[S]) *server[S] {
 // Option configures Start.
 type Option = actor.SpawnOption
 
-// WithName registers the server under a node-local name.
+// WithName registers the server under a node-local name (Start fails with
+// actor.ErrNameTaken if it is held, actor.ErrBadName if it is empty).
 func WithName(name string) Option { return actor.WithName(name) }
 
 // WithTrapExit starts the server trapping exits, so Terminate runs when its
