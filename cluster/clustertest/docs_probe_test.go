@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/behaviour"
 	"github.com/arbor-otp/arbor/cluster"
 	"github.com/arbor-otp/arbor/cluster/clustertest"
 	"github.com/arbor-otp/arbor/internal/testkit"
@@ -285,4 +286,57 @@ func TestDocsExitSignalsCross(t *testing.T) {
 		t.Error("a Normal exit signal across nodes ended a process that does not trap exits")
 	}
 	b.Node().Kill(plain)
+}
+
+// kindSrv reports which callback each message reached.
+type kindSrv struct{ got chan string }
+
+func (kindSrv) Init(*actor.Context) (int, error) { return 0, nil }
+func (s kindSrv) HandleCast(_ *actor.Context, msg any, n int) behaviour.Result[int] {
+	s.got <- "cast " + msg.(*wrapperspb.StringValue).GetValue()
+	return behaviour.NoReply(n)
+}
+func (s kindSrv) HandleInfo(_ *actor.Context, msg any, n int) behaviour.Result[int] {
+	if m, ok := msg.(*wrapperspb.StringValue); ok {
+		s.got <- "info " + m.GetValue()
+	}
+	return behaviour.NoReply(n)
+}
+
+// TestDocsCastAcrossNodes: otp-mapping.md's gen_server:cast rows: Cast and
+// CastNamed from another node reach HandleCast, a plain send (SendNamed,
+// actor.Send) reaches HandleInfo.
+func TestDocsCastAcrossNodes(t *testing.T) {
+	ctx := ctxT(t)
+	c := clustertest.Start(t, 2)
+	a, b := c.Node(0), c.Node(1)
+	got := make(chan string, 8)
+	pid, err := behaviour.Start[int](b.Node(), kindSrv{got}, behaviour.WithName("kinds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := actor.WithNode(ctx, a.Node())
+	if err := behaviour.Cast(from, pid, wrapperspb.String("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CastNamed(b.Name(), "kinds", wrapperspb.String("2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendNamed(b.Name(), "kinds", wrapperspb.String("3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := actor.Send(from, pid, wrapperspb.String("4")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"cast 1", "cast 2", "info 3", "info 4"}
+	for _, w := range want {
+		select {
+		case g := <-got:
+			if g != w {
+				t.Errorf("got %q, want %q", g, w)
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %q", w)
+		}
+	}
 }
