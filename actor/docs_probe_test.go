@@ -167,8 +167,7 @@ func TestProbeLinkSemantics(t *testing.T) {
 	t.Run("exit signal from a process names it as From", func(t *testing.T) {
 		ib := actortest.NewInbox(t, n)
 		ib.TrapExit(ctx, true)
-		var sender actor.PID
-		sender = spawnFn(t, n, func(c *actor.Context, msg any) error {
+		sender := spawnFn(t, n, func(c *actor.Context, msg any) error {
 			if pid, ok := msg.(actor.PID); ok {
 				c.Exit(pid, boom)
 			}
