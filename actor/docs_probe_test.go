@@ -615,3 +615,32 @@ func TestEmptyNameRefused(t *testing.T) {
 		t.Errorf("processes %d -> %d", before, got)
 	}
 }
+
+// TestInboxDemonitorFlushesQueuedDown: Demonitor from an Inbox's Do drops
+// a Down of that monitor that already waits for Receive (erlang's
+// demonitor with flush; the Inbox had taken the Down out of its mailbox
+// into its own queue, where the flush did not look, so Receive returned it).
+func TestInboxDemonitorFlushesQueuedDown(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	ib := actortest.NewInbox(t, n)
+	p := spawnFn(t, n, actortest.ExitOnError.Receive)
+	ref, err := ib.Monitor(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := n.WatchExit(p)
+	n.Send(p, errors.New("boom"))
+	<-exited
+	// The Down reaches the inbox's queue: wait for it without taking it.
+	for ib.Len() == 0 && ctx.Err() == nil {
+		runtime.Gosched()
+	}
+	if err := ib.Do(ctx, func(c *actor.Context) error { c.Demonitor(ref); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	n.Send(ib.PID(), "marker")
+	if m := actortest.Receive(t, ib); m != "marker" {
+		t.Fatalf("after Demonitor got %#v, want the marker", m)
+	}
+}
