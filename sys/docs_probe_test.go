@@ -123,3 +123,36 @@ func TestNilNodeRefused(t *testing.T) {
 	}
 	n.Kill(pid)
 }
+
+// TestProbeStatusOfALinkedServer: sys:get_status names the parent of a
+// server started with StartLink and its links, and what it monitors.
+func TestProbeStatusOfALinkedServer(t *testing.T) {
+	n := actortest.NewNode(t)
+	ctx := actortest.Context(t)
+	parent := actortest.NewInbox(t, n)
+	var pid actor.PID
+	if err := parent.Do(ctx, func(c *actor.Context) error {
+		var err error
+		pid, err = behaviour.StartLink[int](c, semCounter{}, behaviour.WithName("linked"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sys.GetStatus(ctx, n, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Parent != parent.PID() || len(st.Links) != 1 || st.Links[0] != parent.PID() || st.Name != "linked" || st.Behaviour != "gen_server" {
+		t.Errorf("status %+v", st)
+	}
+	if _, err := parent.Monitor(ctx, pid); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = sys.GetStatus(ctx, n, pid)
+	if len(st.MonitoredBy) != 1 || st.MonitoredBy[0] != parent.PID() {
+		t.Errorf("monitored by %v", st.MonitoredBy)
+	}
+	if err := behaviour.StopServer(ctx, n, pid, nil); err != nil {
+		t.Fatal(err)
+	}
+}
