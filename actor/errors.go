@@ -24,6 +24,9 @@ var (
 	// ErrNilReceiver is returned by Spawn, SpawnLink and SpawnMonitor for a
 	// nil Receiver: the process would crash on its first message.
 	ErrNilReceiver = errors.New("actor: nil receiver")
+	// ErrNilNode is returned by Spawn and NewInbox on a nil *Node, and by
+	// the Start functions of behaviour and supervision for a nil Spawner.
+	ErrNilNode = errors.New("actor: nil node")
 	// ErrBadName is returned when a name is empty.
 	ErrBadName = errors.New("actor: empty name")
 	// ErrZeroPID is returned by Call, Send and Cast (as the Reason of a

@@ -25,13 +25,39 @@ type inboxExec struct {
 
 // NewInbox spawns an inbox process on n.
 func (n *Node) NewInbox(opts ...SpawnOption) (*Inbox, error) {
+	if n == nil {
+		return nil, ErrNilNode
+	}
 	ib := &Inbox{node: n, notify: make(chan struct{}, 1)}
-	pid, err := n.Spawn(ReceiverFunc(ib.receive), opts...)
+	pid, err := n.Spawn((*inboxReceiver)(ib), opts...)
 	if err != nil {
 		return nil, err
 	}
 	ib.pid = pid
 	return ib, nil
+}
+
+// inboxReceiver is the inbox's Receiver. It is a type of its own so that
+// Demonitor can find the inbox's queue: an inbox takes each message out of
+// its mailbox as it arrives, so a Down for a monitor it then stops is in
+// that queue, not in the mailbox.
+type inboxReceiver Inbox
+
+func (r *inboxReceiver) Receive(c *Context, msg any) error { return (*Inbox)(r).receive(c, msg) }
+
+// flushDown drops every queued Down of ref, as Demonitor does in a mailbox.
+func (ib *Inbox) flushDown(ref Ref) {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	kept := ib.queue[:0]
+	for _, m := range ib.queue {
+		if d, ok := m.(Down); ok && d.Ref == ref {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(ib.queue[len(kept):])
+	ib.queue = kept
 }
 
 func (ib *Inbox) receive(c *Context, msg any) error {
@@ -83,6 +109,8 @@ func (ib *Inbox) Len() int {
 
 // Do runs fn as the inbox process and waits for it; fn may Link, Monitor,
 // TrapExit, Spawn... A non-nil error from fn ends the inbox with that reason.
+// A Demonitor in fn also drops a Down of that monitor that waits for
+// Receive, as it does in a process's mailbox.
 // Do returns NoProc if the inbox is not alive.
 func (ib *Inbox) Do(ctx context.Context, fn func(c *Context) error) error {
 	ex := &inboxExec{fn: fn, done: make(chan struct{})}

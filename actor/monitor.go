@@ -27,6 +27,9 @@ func (c *Context) Demonitor(ref Ref) bool {
 	if ref.node != c.node.ident {
 		return false
 	}
+	if ib, ok := c.recv.(*inboxReceiver); ok {
+		(*Inbox)(ib).flushDown(ref)
+	}
 	pid, ok := c.monitors.remove(ref.id)
 	if !ok {
 		return false

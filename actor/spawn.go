@@ -11,6 +11,7 @@ type SpawnOption func(*spawnConfig)
 
 type spawnConfig struct {
 	name     string
+	named    bool // WithName was given, even with the empty name
 	trapExit bool
 	setup    func(*Context) error
 }
@@ -35,8 +36,11 @@ func WithSetup(fn func(*Context) error) SpawnOption {
 }
 
 // WithName registers the process under name before its Init runs; Spawn
-// fails with ErrNameTaken if the name is held.
-func WithName(name string) SpawnOption { return func(c *spawnConfig) { c.name = name } }
+// fails with ErrNameTaken if the name is held and ErrBadName for the empty
+// name, as Register.
+func WithName(name string) SpawnOption {
+	return func(c *spawnConfig) { c.name, c.named = name, true }
+}
 
 // WithTrapExit starts the process trapping exits.
 func WithTrapExit() SpawnOption { return func(c *spawnConfig) { c.trapExit = true } }
@@ -57,7 +61,7 @@ var (
 // Spawn starts a process running r. If r is an Initializer, its Init runs
 // before Spawn returns and its error is Spawn's error. It returns
 // ErrNodeStopped on a stopping node, ErrNameTaken for a taken WithName and
-// ErrNilReceiver for a nil r.
+// ErrNilReceiver for a nil r, ErrNilNode on a nil *Node.
 func (n *Node) Spawn(r Receiver, opts ...SpawnOption) (PID, error) {
 	pid, _, err := n.spawn(nil, r, false, false, opts)
 	return pid, err
@@ -84,6 +88,9 @@ func (c *Context) SpawnMonitor(r Receiver, opts ...SpawnOption) (PID, Ref, error
 }
 
 func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []SpawnOption) (PID, Ref, error) {
+	if n == nil {
+		return PID{}, Ref{}, ErrNilNode
+	}
 	var cfg spawnConfig
 	for _, o := range opts {
 		if o != nil {
@@ -92,6 +99,9 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	}
 	if r == nil {
 		return PID{}, Ref{}, ErrNilReceiver
+	}
+	if cfg.named && cfg.name == "" {
+		return PID{}, Ref{}, ErrBadName
 	}
 	if n.stopping.Load() {
 		return PID{}, Ref{}, ErrNodeStopped

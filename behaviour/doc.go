@@ -69,7 +69,9 @@
 // optionally HandlerIniter, HandlerTerminator, HandlerCaller,
 // HandlerSwapOuter and HandlerSwapIniter. A handler whose HandleEvent
 // returns an error or panics is removed and logged; the manager and other
-// handlers carry on. The manager traps exits.
+// handlers carry on. One that returns actor.Normal asks to be removed
+// (gen_event's remove_handler): it is, as by RemoveHandler, with nothing
+// logged. The manager traps exits.
 //
 // A supervised handler (AddSupervisedHandler, OTP's add_sup_handler) links
 // the manager and the handler's owner: if the owner exits, its handlers are

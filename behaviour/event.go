@@ -11,7 +11,10 @@ import (
 
 // EventHandler receives the events of an EventManager (a gen_event handler).
 // Its own fields are its state: the manager calls it from the manager's
-// goroutine only. Returning an error, or panicking, removes the handler.
+// goroutine only. Returning an error, or panicking, removes the handler
+// and logs the failure. Returning actor.Normal (gen_event's
+// remove_handler) removes it quietly, as RemoveHandler does: its
+// TerminateHandler and its owner get actor.Normal.
 type EventHandler[E any] interface {
 	HandleEvent(event E) error
 }
@@ -23,7 +26,8 @@ type HandlerIniter interface {
 }
 
 // HandlerTerminator is an optional EventHandler hook run when the handler is
-// removed, with the reason: actor.Normal for RemoveHandler, the error or
+// removed, with the reason: actor.Normal for RemoveHandler (or a
+// HandleEvent that returned actor.Normal), the error or
 // panic that removed it, the owner's exit reason for a supervised handler
 // whose owner exited, a *SwappedError when SwapHandler replaces it (and it
 // has no SwapOut), actor.Shutdown when the manager stops.
@@ -308,6 +312,13 @@ func (s *eventState[E]) dispatch(ctx *actor.Context, event E) {
 	for i := 0; i < len(s.handlers); {
 		h := s.handlers[i].h
 		if err := protect(func() error { return h.HandleEvent(event) }); err != nil {
+			if errors.Is(err, actor.Normal) {
+				// The handler asked to go (gen_event's remove_handler): a
+				// removal, not a failure.
+				ctx.Logger().Debug().Str("handler", s.handlers[i].id).Msg("event handler removed itself")
+				s.remove(ctx, i, actor.Normal, true)
+				continue
+			}
 			ctx.Logger().Error().Str("handler", s.handlers[i].id).Err(err).Msg("event handler failed and was removed")
 			s.remove(ctx, i, err, true)
 			continue

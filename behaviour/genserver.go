@@ -149,7 +149,8 @@ func newServer[S any](impl Server[S]) *server[S] {
 // Option configures Start.
 type Option = actor.SpawnOption
 
-// WithName registers the server under a node-local name.
+// WithName registers the server under a node-local name (Start fails with
+// actor.ErrNameTaken if it is held, actor.ErrBadName if it is empty).
 func WithName(name string) Option { return actor.WithName(name) }
 
 // WithTrapExit starts the server trapping exits, so Terminate runs when its
@@ -158,10 +159,14 @@ func WithTrapExit() Option { return actor.WithTrapExit() }
 
 // Start starts a GenServer from sp (a *actor.Node or a *actor.Context),
 // runs its Init, and returns its PID. It returns Init's error (Ignore when
-// Init declined), actor.ErrNilReceiver for a nil impl, or the spawn error.
+// Init declined), actor.ErrNilReceiver for a nil impl, actor.ErrNilNode
+// for a nil sp, or the spawn error.
 func Start[S any](sp actor.Spawner, impl Server[S], opts ...Option) (actor.PID, error) {
 	if impl == nil {
 		return actor.PID{}, actor.ErrNilReceiver
+	}
+	if sp == nil {
+		return actor.PID{}, actor.ErrNilNode
 	}
 	return sp.Spawn(newServer(impl), opts...)
 }
@@ -428,8 +433,12 @@ func Cast(ctx context.Context, pid actor.PID, msg any) error {
 // StopServer stops the server with reason (Normal if nil): Terminate runs,
 // and StopServer returns when the process has exited. It returns
 // actor.NoProc if the server is not alive, ctx's error if it does not exit in
-// time, and the actual exit reason if it differs from reason.
+// time, the actual exit reason if it differs from reason, and
+// actor.ErrNilNode for a nil n.
 func StopServer(ctx context.Context, n *actor.Node, pid actor.PID, reason error) error {
+	if n == nil {
+		return actor.ErrNilNode
+	}
 	if reason == nil {
 		reason = actor.Normal
 	}

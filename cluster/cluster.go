@@ -57,7 +57,9 @@ type Cluster struct {
 func Start(ctx context.Context, name string, opts ...Option) (*Cluster, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if name == "" || strings.ContainsRune(name, '@') {
 		return nil, fmt.Errorf("%w: %q", ErrBadNodeName, name)

@@ -44,11 +44,15 @@ type Handler struct {
 //
 //	mux.Handle("/observer/", observer.New(node, observer.WithRegistry(reg)))
 //
-// It is read-only unless WithMutations is given.
+// It is read-only unless WithMutations is given; a nil Option is skipped.
+// A Handler of a nil node answers every request with 500 and
+// actor.ErrNilNode.
 func New(n *actor.Node, opts ...Option) *Handler {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	sub, _ := fs.Sub(static, "static") // static is embedded: cannot fail
 	return &Handler{node: n, cfg: cfg, assets: http.FileServerFS(sub), csrf: http.NewCrossOriginProtection()}
@@ -78,6 +82,10 @@ var assetNames = []string{"/app.js", "/style.css"}
 // ServeHTTP implements http.Handler. Routes are matched on the end of the
 // request's path, so the handler works wherever it is mounted.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.node == nil {
+		writeError(w, http.StatusInternalServerError, fmt.Errorf("observer: %w", actor.ErrNilNode))
+		return
+	}
 	if len(r.URL.RawQuery) > maxQuery {
 		writeError(w, http.StatusRequestURITooLong, fmt.Errorf("%w: query of %d bytes, at most %d", ErrBadQuery, len(r.URL.RawQuery), maxQuery))
 		return

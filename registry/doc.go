@@ -127,7 +127,9 @@
 //
 // WithEventHandler takes a value implementing any of RegisteredHandler,
 // UnregisteredHandler, RegistryUpdatedHandler, JoinedHandler, LeftHandler
-// and GroupUpdatedHandler (and ConflictResolver, for replicated scopes).
+// and GroupUpdatedHandler (and ConflictResolver, for replicated scopes);
+// AddScope refuses a value that implements none of them (ErrBadHandler),
+// which is what a callback with a mistyped signature would make.
 // Each callback gets a Reason: Normal for an API call, ProcessExit with the
 // exit reason when the process died, Undefined for processes that died
 // while the scope process was down (below); RemoteScopeNodeUp/Down and

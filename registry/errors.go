@@ -51,6 +51,10 @@ var (
 	// derived from one) nor marked with actor.WithNode; and by AddScope of
 	// a Registry made from a nil node.
 	ErrNoNode = errors.New("registry: context names no node")
+	// ErrBadHandler is returned by AddScope for an event handler that
+	// implements none of the callback interfaces (a method with another
+	// signature is not called): it would never be called.
+	ErrBadHandler = errors.New("registry: event handler implements no callback")
 	// ErrMetaNotProto is returned by writes to a replicated scope (a
 	// Registry made with NewCluster) whose metadata is neither a
 	// proto.Message nor nil: it could not cross the wire.

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -927,4 +929,117 @@ func TestProbeResolverNeither(t *testing.T) {
 		}
 	}
 	p.waitReplay(t)
+}
+
+type panickingResolver struct{ *events }
+
+func (panickingResolver) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
+	panic("resolver bug")
+}
+
+// TestProbeResolverPanics: Syn's promise for a resolver that crashes: none
+// of the two processes is killed and the name is freed, on every node.
+func TestProbeResolverPanics(t *testing.T) {
+	regs, hs := map[string]*registry.Registry{}, map[string]*events{}
+	var mu sync.Mutex
+	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		reg, h := registry.NewCluster(node), &events{}
+		mu.Lock()
+		regs[node.Name()], hs[node.Name()] = reg, h
+		mu.Unlock()
+		return reg.AddScope("s", registry.WithEventHandler(panickingResolver{h}))
+	}))
+	p := &probeCluster{c: c}
+	for _, n := range c.Nodes() {
+		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
+	}
+	for i := range p.regs {
+		waitScopeNodes(t, p.regs[i], c, i)
+	}
+	n1, n2 := c.Node(0), c.Node(1)
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2})
+	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
+	waitScopeNodes(t, p.regs[1], c, 1, []string{}...)
+	ctx := ctxT(t)
+	a, b := spawn(t, n1.Node()), spawn(t, n2.Node())
+	if err := p.regs[0].Register(ctx, "s", "x", a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.regs[1].Register(ctx, "s", "x", b, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.HealAll()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "x", actor.PID{})
+	if !n1.Node().IsAlive(a) || !n2.Node().IsAlive(b) {
+		t.Fatal("a resolver that panicked killed a process")
+	}
+}
+
+// countingResolver keeps the claim of node n1 and counts its calls.
+type countingResolver struct {
+	*events
+	calls *atomic.Int32
+}
+
+func (r countingResolver) ResolveRegistryConflict(_, _ string, a, b registry.Registration) actor.PID {
+	r.calls.Add(1)
+	if strings.HasPrefix(a.PID.NodeName(), "n1@") {
+		return a.PID
+	}
+	return b.PID
+}
+
+// TestProbeResolverOnTheOwnersOnly: Syn calls a custom resolver on the two
+// nodes of the conflicting processes only (a third node takes their
+// outcome), keeps the chosen one everywhere and kills neither.
+func TestProbeResolverOnTheOwnersOnly(t *testing.T) {
+	regs, hs, calls := map[string]*registry.Registry{}, map[string]*events{}, map[string]*atomic.Int32{}
+	var mu sync.Mutex
+	c := clustertest.Start(t, 3, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		reg, h, n := registry.NewCluster(node), &events{}, &atomic.Int32{}
+		mu.Lock()
+		regs[node.Name()], hs[node.Name()], calls[node.Name()] = reg, h, n
+		mu.Unlock()
+		return reg.AddScope("s", registry.WithEventHandler(countingResolver{h, n}))
+	}))
+	p := &probeCluster{c: c}
+	for _, n := range c.Nodes() {
+		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
+	}
+	for i := range p.regs {
+		waitScopeNodes(t, p.regs[i], c, i)
+	}
+	n1, n2, n3 := c.Node(0), c.Node(1), c.Node(2)
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2, n3})
+	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
+	waitScopeNodes(t, p.regs[1], c, 1, n3.Name())
+	ctx := ctxT(t)
+	a, b := spawn(t, n1.Node()), spawn(t, n2.Node())
+	if err := p.regs[0].Register(ctx, "s", "x", a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.regs[1].Register(ctx, "s", "x", b, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs[2:], "x", b)
+	c.HealAll()
+	if err := c.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, p.regs, "x", a)
+	if !n2.Node().IsAlive(b) {
+		t.Error("a custom resolver's loser was killed")
+	}
+	for i := range 3 {
+		syncScope(t, p.scope(t, i))
+	}
+	if calls[n1.Name()].Load() == 0 || calls[n2.Name()].Load() == 0 {
+		t.Errorf("resolver calls: n1 %d, n2 %d; want both owners to call it", calls[n1.Name()].Load(), calls[n2.Name()].Load())
+	}
+	if k := calls[n3.Name()].Load(); k != 0 {
+		t.Errorf("the resolver ran %d times on n3, which owns neither process", k)
+	}
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -53,8 +54,19 @@ func defaultScopeConfig() scopeConfig {
 // WithEventHandler sets the scope's event handler: a value implementing any
 // of RegisteredHandler, UnregisteredHandler, RegistryUpdatedHandler,
 // JoinedHandler, LeftHandler, GroupUpdatedHandler and ConflictResolver.
-// Only the callbacks it implements are produced. Default: none.
+// Only the callbacks it implements are produced; AddScope refuses a value
+// that implements none (ErrBadHandler). Default: none.
 func WithEventHandler(h any) ScopeOption { return func(c *scopeConfig) { c.handler = h } }
+
+// isHandler reports whether h implements at least one callback interface.
+func isHandler(h any) bool {
+	switch h.(type) {
+	case RegisteredHandler, UnregisteredHandler, RegistryUpdatedHandler,
+		JoinedHandler, LeftHandler, GroupUpdatedHandler, ConflictResolver:
+		return true
+	}
+	return false
+}
 
 // EventHandlerOf returns the event handler that opts set (the last
 // WithEventHandler among them), or nil. A package that adds a scope for
@@ -102,6 +114,9 @@ func (r *Registry) AddScope(scope string, opts ...ScopeOption) error {
 		if o != nil {
 			o(&cfg)
 		}
+	}
+	if cfg.handler != nil && !isHandler(cfg.handler) {
+		return &OpError{Op: "add", Scope: scope, Err: fmt.Errorf("%w: %T", ErrBadHandler, cfg.handler)}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

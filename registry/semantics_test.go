@@ -703,3 +703,28 @@ func TestCallbacksStayOneAtATimeAcrossAScopeRestart(t *testing.T) {
 		t.Errorf("callbacks across the restart: %q", got)
 	}
 }
+
+// wrongSignature has an OnProcessRegistered without the Reason: it is no
+// RegisteredHandler.
+type wrongSignature struct{}
+
+func (wrongSignature) OnProcessRegistered(scope, name string, pid actor.PID, meta any) {}
+
+// TestHandlerOfNoCallbackRefused: a handler that implements none of the
+// callback interfaces (a method with another signature, say) is refused
+// with ErrBadHandler; it was accepted and never called.
+func TestHandlerOfNoCallbackRefused(t *testing.T) {
+	n := actortest.NewNode(t)
+	reg := registry.New(n)
+	for _, h := range []any{42, wrongSignature{}} {
+		if err := reg.AddScope("s", registry.WithEventHandler(h)); !errors.Is(err, registry.ErrBadHandler) {
+			t.Errorf("AddScope with a handler %T: %v", h, err)
+		}
+	}
+	if err := reg.AddScope("s", registry.WithEventHandler(nil)); err != nil {
+		t.Errorf("AddScope with a nil handler (none): %v", err)
+	}
+	if err := reg.AddScope("t", registry.WithEventHandler(&probeRec{})); err != nil {
+		t.Errorf("AddScope with a handler: %v", err)
+	}
+}

@@ -156,6 +156,9 @@ func (d Director[A]) PID() actor.PID { return d.pid }
 // for a bad spec, ErrDuplicateChild, actor.Ignore when Init returns it, and
 // the spawn errors of actor.
 func StartDirector[A any](sp actor.Spawner, cb DirectorCallback[A], opts ...Option) (Director[A], error) {
+	if sp == nil {
+		return Director[A]{}, actor.ErrNilNode
+	}
 	d, sopts := newDirector(cb, opts)
 	pid, err := sp.Spawn(d, sopts...)
 	return Director[A]{pid: pid}, err

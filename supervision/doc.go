@@ -103,6 +103,7 @@
 //	{error, already_present}              ErrAlreadyPresent
 //	{error, running | restarting}         ErrRunning, ErrRestarting
 //	{error, {invalid_strategy, S}}        ErrInvalidOption
+//	{invalid_intensity, I}, {invalid_period, P} ErrInvalidOption
 //	{ok, undefined} / ignore              actor.Ignore
 //	SASL supervisor/progress reports      zerolog events, see ReportKind
 //

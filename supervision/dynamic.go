@@ -35,9 +35,13 @@ func (d DynamicSupervisor[A]) PID() actor.PID { return d.pid }
 // StartDynamic starts a DynamicSupervisor from sp, with no children. Options
 // that apply: WithIntensity, WithMaxChildren, WithName, WithClock. It
 // returns an error wrapping ErrInvalidSpec for a template without Start,
-// ErrInvalidOption for a negative WithMaxChildren, and the spawn errors of
+// ErrInvalidOption for a negative WithMaxChildren or an invalid
+// WithIntensity, actor.ErrNilNode for a nil sp, and the spawn errors of
 // actor.
 func StartDynamic[A any](sp actor.Spawner, tmpl Template[A], opts ...Option) (DynamicSupervisor[A], error) {
+	if sp == nil {
+		return DynamicSupervisor[A]{}, actor.ErrNilNode
+	}
 	d, sopts := newDynamic(tmpl, opts)
 	pid, err := sp.Spawn(d, sopts...)
 	return DynamicSupervisor[A]{pid: pid}, err

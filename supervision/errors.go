@@ -27,7 +27,8 @@ var (
 	ErrInvalidSpec = errors.New("supervision: invalid child spec")
 	// ErrInvalidOption is returned by Start and StartDynamic for an option
 	// value that means nothing: a Strategy or AutoShutdown that is none of
-	// the package's constants, a negative WithMaxChildren. The error text
+	// the package's constants, a negative WithMaxChildren, a WithIntensity
+	// with a negative max or a period that is not positive. The error text
 	// says which.
 	ErrInvalidOption = errors.New("supervision: invalid option")
 	// ErrDuplicateChild is returned by Start when two initial specs share an

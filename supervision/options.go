@@ -19,6 +19,10 @@ type config struct {
 	clock        Clock
 	maxChildren  int  // DynamicSupervisor only; 0 = unlimited
 	debug        bool // Director only: trace requests, exits, timers
+	// badIntensity is the error of a WithIntensity that a Supervisor and a
+	// DynamicSupervisor refuse (a negative max or a period that is not
+	// positive); buildConfig clamps the values for the Director.
+	badIntensity error
 }
 
 func defaultConfig() config {
@@ -40,6 +44,9 @@ func buildConfig(opts []Option) config {
 	if c.clock == nil {
 		c.clock = SystemClock{}
 	}
+	if c.maxRestarts < 0 || c.period <= 0 {
+		c.badIntensity = fmt.Errorf("%w: intensity %d in %v (want a max of 0 or more in a positive period)", ErrInvalidOption, c.maxRestarts, c.period)
+	}
 	if c.maxRestarts < 0 {
 		c.maxRestarts = 0
 	}
@@ -55,6 +62,8 @@ func buildConfig(opts []Option) config {
 // shutdown, from a Supervisor, which ignores the child limit.
 func (c config) validate(dynamic bool) error {
 	switch {
+	case c.badIntensity != nil:
+		return c.badIntensity
 	case dynamic && c.maxChildren < 0:
 		return fmt.Errorf("%w: max children %d", ErrInvalidOption, c.maxChildren)
 	case !dynamic && c.strategy > RestForOne:
@@ -71,7 +80,11 @@ func WithStrategy(s Strategy) Option { return func(c *config) { c.strategy = s }
 
 // WithIntensity sets the restart intensity: more than maxRestarts restarts
 // within period end the supervisor (default 3 in 5 s, Elixir's choice; OTP's
-// is 1 in 5 s). maxRestarts 0 makes any restart fatal.
+// is 1 in 5 s). maxRestarts 0 makes any restart fatal. A negative
+// maxRestarts or a period that is not positive makes Start and StartDynamic
+// fail with ErrInvalidOption, as OTP refuses an invalid intensity or
+// period (a Director counts a max below 1 as 1 and takes the default
+// period for one that is not positive).
 func WithIntensity(maxRestarts int, period time.Duration) Option {
 	return func(c *config) { c.maxRestarts, c.period = maxRestarts, period }
 }

@@ -49,9 +49,13 @@ type (
 // *StartError naming the child. It also returns an error wrapping
 // ErrInvalidSpec for a bad spec, ErrDuplicateChild for two specs with one
 // ID, ErrInvalidOption for a Strategy or AutoShutdown that is none of the
-// package's constants, and the spawn errors of actor (actor.ErrNameTaken for a taken
+// package's constants or an invalid WithIntensity, actor.ErrNilNode for a
+// nil sp, and the spawn errors of actor (actor.ErrNameTaken for a taken
 // WithName, actor.ErrNodeStopped).
 func Start(sp actor.Spawner, children []ChildSpec, opts ...Option) (actor.PID, error) {
+	if sp == nil {
+		return actor.PID{}, actor.ErrNilNode
+	}
 	s, sopts := newSupervisor(children, opts)
 	return sp.Spawn(s, sopts...)
 }
@@ -388,9 +392,12 @@ func GetChildSpec(ctx context.Context, sup actor.PID, id string) (ChildSpec, err
 // (in reverse start order; in parallel for a DynamicSupervisor), each within
 // its shutdown limit, then it exits with actor.Normal. Stop returns when it
 // has exited. It returns actor.NoProc if sup is not alive, ctx's error if it
-// has not exited when ctx ends (it goes on stopping), and its exit reason
-// if that is not Normal.
+// has not exited when ctx ends (it goes on stopping), its exit reason if
+// that is not Normal, and actor.ErrNilNode for a nil n.
 func Stop(ctx context.Context, n *actor.Node, sup actor.PID) error {
+	if n == nil {
+		return actor.ErrNilNode
+	}
 	exited := n.WatchExit(sup)
 	if err := n.Send(sup, stopMsg{reason: actor.Normal}); err != nil {
 		return err

@@ -34,6 +34,9 @@ type ProcessInfo struct {
 // false (with what can be read from outside: name, behaviour, queue
 // length). Processes that exit meanwhile are left out.
 func Processes(ctx context.Context, n *actor.Node) []ProcessInfo {
+	if n == nil {
+		return nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)

@@ -226,7 +226,7 @@ func remote(ctx context.Context, n *actor.Node, pid actor.PID, what string, req 
 }
 
 // isRemote reports whether pid is a process of another node than n's.
-func isRemote(n *actor.Node, pid actor.PID) bool { return !pid.IsZero() && !n.IsLocal(pid) }
+func isRemote(n *actor.Node, pid actor.PID) bool { return n != nil && !pid.IsZero() && !n.IsLocal(pid) }
 
 func remoteStatus(ctx context.Context, n *actor.Node, pid actor.PID) (Status, error) {
 	rep, err := remote(ctx, n, pid, "get status", &syspb.Request{Op: &syspb.Request_GetStatus{GetStatus: &syspb.GetStatus{}}})

@@ -62,6 +62,8 @@ type Status struct {
 // errors.
 func run(ctx context.Context, n *actor.Node, pid actor.PID, what string, fn func(*actor.SysProcess)) error {
 	switch {
+	case n == nil:
+		return fmt.Errorf("sys: %s: %w", what, actor.ErrNilNode)
 	case pid.IsZero():
 		return fmt.Errorf("sys: %s: %w", what, actor.ErrZeroPID)
 	case !n.IsLocal(pid):

@@ -101,6 +101,9 @@ type AppTree struct {
 // application.ErrNoController if n has no application controller, or the
 // controller's call error.
 func ApplicationTrees(ctx context.Context, n *actor.Node) ([]AppTree, error) {
+	if n == nil {
+		return nil, fmt.Errorf("sys: application trees: %w", actor.ErrNilNode)
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)

@@ -111,7 +111,9 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 func New(ctx context.Context, n int, opts ...Option) (*Cluster, error) {
 	var cfg config
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if n == 0 {
 		n = len(cfg.names)

@@ -109,7 +109,9 @@ func NewLocker(opts ...LockOption) (*Locker, error) {
 	cfg := lockConfig{ttl: DefaultLockTTL, delay: DefaultLockDelay, prefix: DefaultLockPrefix,
 		waitTime: DefaultLockWaitTime, holder: host + ":" + strconv.Itoa(os.Getpid())}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	switch {
 	case cfg.ttl < time.Second:

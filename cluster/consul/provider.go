@@ -83,7 +83,9 @@ var _ cluster.Provider = (*Provider)(nil)
 func New(opts ...Option) *Provider {
 	cfg := config{service: DefaultService, ttl: DefaultTTL, deregisterAfter: DefaultDeregisterAfter, waitTime: DefaultWaitTime}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if cfg.logger == nil {
 		l := zerolog.New(os.Stderr).Level(zerolog.InfoLevel).With().Timestamp().Logger()

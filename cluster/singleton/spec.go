@@ -34,7 +34,9 @@ const releaseTimeout = 5 * time.Second
 func Spec(child supervision.ChildSpec, opts ...Option) supervision.ChildSpec {
 	var cfg config
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
 	if cfg.key == "" {
 		cfg.key = child.ID
