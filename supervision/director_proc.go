@@ -51,7 +51,7 @@ type (
 func newDirector[A any](cb DirectorCallback[A], opts []Option) (*director[A], []actor.SpawnOption) {
 	d := &director[A]{cb: cb, cfg: buildConfig(opts)}
 	sopts := []actor.SpawnOption{actor.WithTrapExit()}
-	if d.cfg.name != "" {
+	if d.cfg.named {
 		sopts = append(sopts, actor.WithName(d.cfg.name))
 	}
 	return d, sopts

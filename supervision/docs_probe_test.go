@@ -281,3 +281,25 @@ func TestNilSpawnerRefused(t *testing.T) {
 		t.Errorf("Stop with a nil node: %v", err)
 	}
 }
+
+// TestSupervisorEmptyNameRefused: WithName("") is refused with
+// actor.ErrBadName by every kind of supervisor, as actor.WithName("") is
+// by Spawn (it used to start an unnamed supervisor without a word).
+func TestSupervisorEmptyNameRefused(t *testing.T) {
+	n := actortest.NewNode(t)
+	if _, err := supervision.Start(n, nil, supervision.WithName("")); !errors.Is(err, actor.ErrBadName) {
+		t.Errorf("Start: %v, want ErrBadName", err)
+	}
+	if _, err := supervision.StartDynamic(n, supervision.Template[int]{Start: func(ctx *actor.Context, _ int) (actor.PID, error) { return dpWorker(ctx) }}, supervision.WithName("")); !errors.Is(err, actor.ErrBadName) {
+		t.Errorf("StartDynamic: %v, want ErrBadName", err)
+	}
+	init := supervision.DirectorInit[int](func(*actor.Context) ([]supervision.DirectorSpec[int], supervision.DefaultSpec[int], error) {
+		return nil, supervision.DefaultSpec[int]{}, nil
+	})
+	if _, err := supervision.StartDirector[int](n, init, supervision.WithName("")); !errors.Is(err, actor.ErrBadName) {
+		t.Errorf("StartDirector: %v, want ErrBadName", err)
+	}
+	if _, err := supervision.Start(n, nil, supervision.WithName("named")); err != nil {
+		t.Errorf("Start with a name: %v", err)
+	}
+}

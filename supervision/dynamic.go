@@ -97,7 +97,7 @@ func newDynamic[A any](tmpl Template[A], opts []Option) (*dynamic[A], []actor.Sp
 		window:     newWindow(cfg.maxRestarts, cfg.period),
 	}
 	sopts := []actor.SpawnOption{actor.WithTrapExit()}
-	if cfg.name != "" {
+	if cfg.named {
 		sopts = append(sopts, actor.WithName(cfg.name))
 	}
 	return d, sopts

@@ -16,6 +16,7 @@ type config struct {
 	period       time.Duration
 	autoShutdown AutoShutdown
 	name         string
+	named        bool // WithName was given, even with "" (refused as actor.ErrBadName)
 	clock        Clock
 	maxChildren  int  // DynamicSupervisor only; 0 = unlimited
 	debug        bool // Director only: trace requests, exits, timers
@@ -94,8 +95,9 @@ func WithIntensity(maxRestarts int, period time.Duration) Option {
 func WithAutoShutdown(a AutoShutdown) Option { return func(c *config) { c.autoShutdown = a } }
 
 // WithName registers the supervisor under a node-local name; the name is
-// also the "supervisor" field of its reports.
-func WithName(name string) Option { return func(c *config) { c.name = name } }
+// also the "supervisor" field of its reports. An empty name makes Start,
+// StartDynamic and StartDirector fail with actor.ErrBadName.
+func WithName(name string) Option { return func(c *config) { c.name, c.named = name, true } }
 
 // WithClock sets the time source of the intensity window and the shutdown
 // timeouts (default SystemClock).

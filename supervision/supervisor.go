@@ -92,7 +92,7 @@ func newSupervisor(children []ChildSpec, opts []Option) (*supervisor, []actor.Sp
 		s.kids = append(s.kids, child{spec: spec})
 	}
 	sopts := []actor.SpawnOption{actor.WithTrapExit()}
-	if cfg.name != "" {
+	if cfg.named {
 		sopts = append(sopts, actor.WithName(cfg.name))
 	}
 	return s, sopts
