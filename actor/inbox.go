@@ -16,6 +16,8 @@ type Inbox struct {
 	mu     sync.Mutex
 	queue  []any
 	notify chan struct{}
+	exit   <-chan error // the inbox process's exit (WatchExit), read once
+	exited bool         // exit was read: the queue takes nothing more
 }
 
 type inboxExec struct {
@@ -34,6 +36,7 @@ func (n *Node) NewInbox(opts ...SpawnOption) (*Inbox, error) {
 		return nil, err
 	}
 	ib.pid = pid
+	ib.exit = n.watchExit(pid)
 	return ib, nil
 }
 
@@ -80,8 +83,13 @@ func (ib *Inbox) receive(c *Context, msg any) error {
 func (ib *Inbox) PID() PID { return ib.pid }
 
 // Receive returns the oldest queued message, waiting until one arrives or ctx
-// ends.
+// ends. Once the inbox process has exited (Close, or an exit signal it did
+// not trap) and every message it took is received, Receive returns NoProc
+// at once, as it does on an Inbox not made by NewInbox.
 func (ib *Inbox) Receive(ctx context.Context) (any, error) {
+	if ib.exit == nil {
+		return nil, NoProc
+	}
 	for {
 		ib.mu.Lock()
 		if len(ib.queue) > 0 {
@@ -91,12 +99,31 @@ func (ib *Inbox) Receive(ctx context.Context) (any, error) {
 			ib.mu.Unlock()
 			return m, nil
 		}
+		exited := ib.exited
 		ib.mu.Unlock()
+		if exited {
+			ib.wakeOne() // another Receive waiting sees it too
+			return nil, NoProc
+		}
 		select {
 		case <-ib.notify:
+		case <-ib.exit:
+			// Everything the process queued came before its exit: one
+			// more look at the queue, then NoProc.
+			ib.mu.Lock()
+			ib.exited = true
+			ib.mu.Unlock()
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// wakeOne wakes a Receive waiting on notify, if there is one.
+func (ib *Inbox) wakeOne() {
+	select {
+	case ib.notify <- struct{}{}:
+	default:
 	}
 }
 
