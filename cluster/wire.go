@@ -3,10 +3,13 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -156,6 +159,34 @@ func encodePayload(msg any) (*anypb.Any, error) {
 		return nil, fmt.Errorf("%w: %T is %d bytes", ErrTooLarge, msg, n)
 	}
 	return a, nil
+}
+
+// typeURLs caches the type URL of each message type that crossed nodes
+// (copy on write; it only holds types linked into this binary, so it stays
+// bounded).
+var typeURLs atomic.Pointer[map[protoreflect.FullName]string]
+
+// typeURL returns the type URL anypb.New gives a message of type name,
+// without a string of its own once the type is cached.
+func typeURL(name protoreflect.FullName) string {
+	cache := typeURLs.Load()
+	if cache != nil {
+		if u, ok := (*cache)[name]; ok {
+			return u
+		}
+	}
+	u := anyURLPrefix + string(name)
+	for {
+		next := make(map[protoreflect.FullName]string, 1)
+		if cache != nil {
+			maps.Copy(next, *cache)
+		}
+		next[name] = u
+		if typeURLs.CompareAndSwap(cache, &next) {
+			return u
+		}
+		cache = typeURLs.Load()
+	}
 }
 
 // payloadMarshaler is a message type of Arbor's own that can write its
