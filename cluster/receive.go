@@ -378,24 +378,13 @@ func (t *transport) serveCall(p *peer, id, session uint64, from, to actor.PID, m
 	}
 }
 
-// callReplyOut is the envelope of one call's reply, its parts made in one
-// allocation.
-type callReplyOut struct {
-	env     clusterpb.Envelope
-	body    clusterpb.Envelope_CallReply
-	reply   clusterpb.CallReply
-	payload clusterpb.CallReply_Payload
-	failed  clusterpb.CallReply_Error
-	value   anypb.Any
-}
-
 // answerCall sends the answer to call id of p's session: only into that
 // session, the one the call came in.
 func (t *transport) answerCall(p *peer, id, session uint64, v any, err error) {
 	o := &callReplyOut{}
 	o.reply.CallId = id
 	if err == nil {
-		err = t.encodeAnswer(&o.value, v)
+		err = encodeAny(&o.value, v)
 	}
 	if err != nil {
 		o.failed.Error = encodeReason(err)
@@ -416,25 +405,6 @@ func (t *transport) answerCall(p *peer, id, session uint64, v any, err error) {
 	if c != nil {
 		p.drain(c, true) // the stream was idle: no writer to wake
 	}
-}
-
-// encodeAnswer encodes a call's answer into a, as encodePayload does, with
-// the type URL of the transport's cache: ErrNotProtoMessage for an answer
-// that is not a proto.Message, ErrTooLarge for one over MaxMessageBytes.
-func (t *transport) encodeAnswer(a *anypb.Any, v any) error {
-	pm, ok := v.(proto.Message)
-	if !ok || pm == nil {
-		return fmt.Errorf("%w: %T", ErrNotProtoMessage, v)
-	}
-	b, err := proto.MarshalOptions{}.Marshal(pm)
-	if err != nil {
-		return fmt.Errorf("encode %T: %w", v, err)
-	}
-	if len(b) > MaxMessageBytes {
-		return fmt.Errorf("%w: %T is %d bytes", ErrTooLarge, v, len(b))
-	}
-	a.TypeUrl, a.Value = typeURL(pm.ProtoReflect().Descriptor().FullName()), b
-	return nil
 }
 
 // onCallRequestHot is onCallRequest for a request decoded by hand.

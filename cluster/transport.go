@@ -264,11 +264,11 @@ func (t *transport) Call(ctx context.Context, from, to actor.PID, msg any) (any,
 }
 
 func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node string, msg any) (any, error) {
-	payload, err := encodePayload(msg)
-	if err != nil {
+	out := &callRequestOut{}
+	if err := encodeAny(&out.payload, msg); err != nil {
 		return nil, err
 	}
-	if len(toName) > MaxMessageBytes-len(payload.GetValue()) {
+	if len(toName) > MaxMessageBytes-len(out.payload.GetValue()) {
 		return nil, fmt.Errorf("%w: a %d-byte name", ErrTooLarge, len(toName))
 	}
 	if node == t.selfName {
@@ -286,11 +286,7 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	id := t.callSeq.Add(1)
 	ch := make(chan callResult, 1)
 	traceParent, traceState := rt.TraceParent(t.node, ctx)
-	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
-		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
-		TimeoutMs: max(timeout.Milliseconds(), 1), DefaultTimeout: !hasDeadline,
-		TraceParent: traceParent, TraceState: traceState,
-	}}})
+	env := t.envelope(out.envelope(id, from, to, toName, max(timeout.Milliseconds(), 1), !hasDeadline, traceParent, traceState))
 	p.mu.Lock()
 	if p.calls == nil {
 		p.calls = make(map[uint64]chan callResult)
