@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -348,58 +350,183 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
 	id, session := c.GetCallId(), env.GetSession()
-	reply := func(v any, err error) {
-		r := &clusterpb.CallReply{CallId: id}
-		if err != nil {
-			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
-		} else if a, perr := encodePayload(v); perr != nil {
-			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
-		} else {
-			r.Result = &clusterpb.CallReply_Payload{Payload: a}
-		}
-		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
-		var c *peerConn
-		p.mu.Lock()
-		if p.open.Load() == session { // only into the session the call came in
-			c = p.writeNowLocked(out)
-		}
-		p.mu.Unlock()
-		if c != nil {
-			p.drain(c, true) // the stream was idle: no writer to wake
-		}
-	}
 	to, ok := t.localTarget(c.GetTo(), c.GetToName())
 	if !ok {
-		reply(nil, actor.NoProc)
+		t.answerCall(p, id, session, nil, actor.NoProc)
 		return
 	}
 	msg, err := decodePayload(c.GetPayload())
 	if err != nil {
 		t.drop(env, err)
-		reply(nil, err)
+		t.answerCall(p, id, session, nil, err)
 		return
 	}
-	var timer *time.Timer
-	req := rt.NewRequest(decodePID(c.GetFrom()), msg, func(v any, err error) {
-		if timer != nil {
-			timer.Stop()
-		}
-		reply(v, err)
-	})
-	rt.SetRequestTrace(t.node, req, c.GetTraceParent(), c.GetTraceState())
-	if ms := c.GetTimeoutMs(); ms > 0 {
-		if !c.GetDefaultTimeout() {
-			rt.SetRequestDeadline(req, time.Now().Add(time.Duration(ms)*time.Millisecond))
-		}
-		// Once the caller gave up, a late answer is dropped.
-		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
+	t.serveCall(p, id, session, decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState())
+}
+
+// serveCall posts a call request from p to its local target. The request
+// expires at the caller's deadline (its remaining time from now), with no
+// timer: once the caller gave up, a late answer is dropped.
+func (t *transport) serveCall(p *peer, id, session uint64, from, to actor.PID, msg proto.Message, timeoutMs int64, defaultTimeout bool, traceParent, traceState string) {
+	req := rt.NewRequest(from, msg, func(v any, err error) { t.answerCall(p, id, session, v, err) })
+	rt.SetRequestTrace(t.node, req, traceParent, traceState)
+	if timeoutMs > 0 {
+		rt.SetRequestDeadline(req, time.Now().Add(time.Duration(timeoutMs)*time.Millisecond), !defaultTimeout)
 	}
 	if err := rt.Post(t.node, to, req); err != nil {
-		if timer != nil {
-			timer.Stop()
-		}
-		reply(nil, actor.NoProc)
+		t.answerCall(p, id, session, nil, actor.NoProc)
 	}
+}
+
+// answerCall sends the answer to call id of p's session: only into that
+// session, the one the call came in.
+func (t *transport) answerCall(p *peer, id, session uint64, v any, err error) {
+	o := &callReplyOut{}
+	o.reply.CallId = id
+	if err == nil {
+		err = encodeAny(&o.value, v)
+	}
+	if err != nil {
+		o.failed.Error = encodeReason(err)
+		o.reply.Result = &o.failed
+	} else {
+		o.payload.Payload = &o.value
+		o.reply.Result = &o.payload
+	}
+	o.body.CallReply = &o.reply
+	o.env.Body = &o.body
+	out := t.envelope(&o.env)
+	var c *peerConn
+	p.mu.Lock()
+	if p.open.Load() == session {
+		c = p.writeNowLocked(out)
+	}
+	p.mu.Unlock()
+	if c != nil {
+		p.drain(c, true) // the stream was idle: no writer to wake
+	}
+}
+
+// onCallRequestHot is onCallRequest for a request decoded by hand.
+func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
+	var (
+		to actor.PID
+		ok bool
+	)
+	if len(f.toName) > 0 {
+		to, ok = t.node.WhereIs(string(f.toName))
+	} else {
+		to = t.hotPID(p, &f.to)
+		ok = t.node.IsLocal(to)
+	}
+	if !ok {
+		t.answerCall(p, f.callID, f.session, nil, actor.NoProc)
+		return
+	}
+	msg, err := t.decodeHotPayload(&f.payload)
+	if err != nil {
+		t.dropFrom(p, err)
+		t.answerCall(p, f.callID, f.session, nil, err)
+		return
+	}
+	var traceParent, traceState string
+	if len(f.traceParent) > 0 {
+		traceParent, traceState = string(f.traceParent), string(f.traceState)
+	}
+	t.serveCall(p, f.callID, f.session, t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState)
+}
+
+// hotPID is decodePID for a PID decoded by hand, in an envelope from p: a
+// PID of this node or of p takes no string of its own.
+func (t *transport) hotPID(p *peer, f *pidFields) actor.PID {
+	if !f.set || len(f.node) == 0 {
+		return actor.PID{}
+	}
+	var node string
+	switch string(f.node) {
+	case t.selfName:
+		node = t.selfName
+	case p.name:
+		node = p.name
+	default:
+		node = string(f.node)
+	}
+	return rt.NewPID(node, f.creation, f.index, f.serial)
+}
+
+// decodeHotPayload is decodePayload for an Any decoded by hand: its type
+// is found in the transport's cache. Any failure is decodePayload's, with
+// its error.
+func (t *transport) decodeHotPayload(a *anyFields) (proto.Message, error) {
+	if a.set {
+		name := a.url
+		if i := bytes.LastIndexByte(name, '/'); i >= 0 {
+			name = name[i+1:]
+		}
+		if mt, err := t.messageType(name); err == nil {
+			m := mt.New().Interface()
+			if proto.Unmarshal(a.value, m) == nil {
+				return m, nil
+			}
+		}
+		return decodePayload(&anypb.Any{TypeUrl: string(a.url), Value: a.value})
+	}
+	return decodePayload(nil)
+}
+
+// onCallReplyHot is onCallReply for a reply decoded by hand.
+func (t *transport) onCallReplyHot(p *peer, f *hotFields) {
+	p.mu.Lock()
+	ch, ok := p.calls[f.callID]
+	delete(p.calls, f.callID)
+	p.mu.Unlock()
+	if !ok {
+		return // the caller gave up
+	}
+	var res callResult
+	switch f.result {
+	case fieldReplyPayload:
+		var m proto.Message
+		m, res.err = t.decodeHotPayload(&f.payload)
+		if res.err == nil {
+			res.value = m
+		}
+	case fieldReplyError:
+		res.err = decodeReason(&clusterpb.Reason{Kind: clusterpb.ReasonKind(f.reasonKind), Text: string(f.reasonText)})
+	default:
+		res.err = ErrMalformed
+	}
+	ch <- res
+}
+
+// dropFrom is drop for an envelope from p decoded by hand.
+func (t *transport) dropFrom(p *peer, reason error) {
+	t.dropped.Add(1)
+	p.dropped.Add(1)
+	t.log.Debug().Str("from", p.name).Err(reason).Msg("dropped envelope from peer")
+}
+
+// handleHot acts on a hot envelope decoded by hand as handle acts on its
+// generated form, for the envelope of an open session from its peer. It
+// reports false, having done nothing, for any other (a drop to count and
+// log, a session to tell closed), which handle then judges.
+func (t *transport) handleHot(f *hotFields) (*peer, bool) {
+	if f.version != protocolVersion || f.fromCreation == 0 || len(f.fromName) == 0 {
+		return nil, false
+	}
+	p := t.sessionPeer(f.session)
+	// A peer's name is a valid node name (peerFor), never this node's.
+	if p == nil || p.name != string(f.fromName) || p.name == t.selfName {
+		return nil, false
+	}
+	t.received.Add(1)
+	p.touch()
+	if f.body == fieldEnvCallRequest {
+		t.onCallRequestHot(p, f)
+	} else {
+		t.onCallReplyHot(p, f)
+	}
+	return p, true
 }
 
 func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {

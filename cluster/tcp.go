@@ -249,7 +249,8 @@ func (t *transport) closeTCP() {
 // stream. Its writes are the peerConn's (under sendMu).
 type tcpStream struct {
 	conn net.Conn
-	out  []byte // frames not written yet
+	out  []byte     // frames not written yet
+	raw  *rawWriter // tryFlush's, made at its first write
 }
 
 // dialTCP opens an Arbor TCP stream to addr. It gives up after the
@@ -293,7 +294,10 @@ func (s *tcpStream) tryFlush() (bool, error) {
 	if len(s.out) == 0 {
 		return true, nil
 	}
-	n, err := tryWrite(s.conn, s.out)
+	if s.raw == nil {
+		s.raw = newRawWriter(s.conn)
+	}
+	n, err := s.raw.write(s.out)
 	if err != nil {
 		return false, err
 	}
