@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -240,9 +241,29 @@ func TestScopeMessageMarshalMatchesGenerated(t *testing.T) {
 			}
 		}
 	}
+	// What sendOut sends: a header and the entries, written after it.
+	for _, entries := range [][]byte{nil, body, append(slices.Clone(body), body...)} {
+		h := &registrypb.ScopeMessage{Version: 1, Scope: "s", From: cluster.MarshalPID(pid), Session: 1 << 40, Seq: 3}
+		m := &registrypb.ChangesMessage{ScopeMessage: h, Entries: entries}
+		var changes registrypb.Changes
+		if err := proto.Unmarshal(entries, &changes); err != nil {
+			t.Fatal(err)
+		}
+		want := mustMarshal(t, &registrypb.ScopeMessage{Version: 1, Scope: "s", From: cluster.MarshalPID(pid), Session: 1 << 40, Seq: 3,
+			Body: &registrypb.ScopeMessage_Changes{Changes: &changes}})
+		if n, ok := m.ArborPayloadSize(); !ok || n != len(want) {
+			t.Fatalf("changes %x: size %d, %v; want %d", entries, n, ok, len(want))
+		}
+		if got := m.AppendArborPayload([]byte{9}); !bytes.Equal(got, append([]byte{9}, want...)) {
+			t.Fatalf("changes %x: encoded as %x, want %x", entries, got[1:], want)
+		}
+	}
 	withBody := &registrypb.ScopeMessage{Version: 1, Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
 	if _, ok := withBody.ArborPayloadSize(); ok {
 		t.Fatal("a message with a body is not left to the generated code")
+	}
+	if _, ok := (&registrypb.ChangesMessage{ScopeMessage: withBody}).ArborPayloadSize(); ok {
+		t.Fatal("a ChangesMessage whose header has a body is not left to the generated code")
 	}
 }
 
