@@ -13,8 +13,8 @@ import (
 // killed); if the remote one loses, its claim is hidden until its owner
 // withdraws it.
 func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c *claim) {
-	mine := Registration{PID: local.pid, Meta: local.meta, Time: local.time}
-	theirs := Registration{PID: c.reg().pid, Meta: c.reg().meta, Time: c.reg().time}
+	mine := Registration{PID: local.pid, Meta: metaValue(local.meta), Time: local.time}
+	theirs := Registration{PID: c.reg().pid, Meta: metaValue(c.reg().meta), Time: c.reg().time}
 	keep, kill := p.resolve(name, mine, theirs)
 	ctx.Logger().Info().Str("scope", p.s.name).Str("name", name).
 		Stringer("local", local.pid).Int64("local_time", local.time).
