@@ -168,7 +168,7 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 			}
 		}
 	case flushChanges:
-		if p.repl != nil {
+		if p.repl != nil && !p.holdFlush(ctx) {
 			p.flush(ctx)
 		}
 	case cluster.NodeUp, cluster.NodeDown:

@@ -34,7 +34,11 @@ type repl struct {
 	selfPID  []byte // the scope process, marshalled
 	nextAsk  uint64
 	peers    map[string]*peerLink
+	links    []*peerLink // peers' values, in the order made (a link is never removed): announce ranges over them for every change
 	flushing bool // a flushChanges is on its way
+	// flushMark is len(pending) when the flushChanges on its way was
+	// sent (holdFlush)
+	flushMark int
 	// pending holds the changes announced since the last flush, encoded
 	// as the entries of a Changes message (wirechange.go); each out
 	// stream sends what follows its from
@@ -120,6 +124,7 @@ func (p *scopeProc) link(node string) *peerLink {
 		l = &peerLink{node: node, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{},
 			outAsks: make([]uint64, 0, 4)}
 		p.repl.peers[node] = l
+		p.repl.links = append(p.repl.links, l)
 	}
 	return l
 }
@@ -557,10 +562,11 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 // start (or drops it, when no out stream is open) for every out stream.
 // The queues go out as one Changes message per stream when the scope
 // process handles the flushChanges it sends itself with the first change:
-// after the writes already in its mailbox.
+// after the writes already in its mailbox (and, while they keep coming,
+// after the ones behind them: holdFlush).
 func (p *scopeProc) announce(ctx *actor.Context, start int) {
 	queued := false
-	for _, l := range p.repl.peers {
+	for _, l := range p.repl.links {
 		if !l.out.IsZero() {
 			if !l.queued {
 				l.queued, l.from = true, start
@@ -573,9 +579,31 @@ func (p *scopeProc) announce(ctx *actor.Context, start int) {
 		return
 	}
 	if !p.repl.flushing {
-		p.repl.flushing = true
+		p.repl.flushing, p.repl.flushMark = true, len(p.repl.pending)
 		_ = ctx.Send(ctx.Self(), flushChanges{})
 	}
+}
+
+// maxHeldChanges bounds the bytes of changes holdFlush lets wait: below
+// the cluster's batch size (32 KiB), so that a flush still goes out in
+// the peer's batch, with no buffer of its own.
+const maxHeldChanges = 24 << 10
+
+// holdFlush reports whether the flushChanges just handled should go
+// round once more instead of flushing, and sends it again if so: when
+// the writes that were in the mailbox behind it made changes (the scope
+// process is busy: more writes are likely behind those), up to
+// maxHeldChanges. A burst then goes out in fewer, fuller messages (fewer
+// sends, write and read system calls and wake-ups on every node), each
+// round adding what the writers queued meanwhile; a lone write, after
+// which the mailbox held nothing, is flushed at once.
+func (p *scopeProc) holdFlush(ctx *actor.Context) bool {
+	r := p.repl
+	if len(r.pending) <= r.flushMark || len(r.pending) >= maxHeldChanges {
+		return false
+	}
+	r.flushMark = len(r.pending)
+	return ctx.Send(ctx.Self(), flushChanges{}) == nil
 }
 
 // flushChanges makes the scope process send the changes it queued.
@@ -592,7 +620,7 @@ func (p *scopeProc) flush(ctx *actor.Context) {
 		body []byte
 	}
 	var done []encoded
-	for _, l := range r.peers {
+	for _, l := range r.links {
 		if l.queued && !l.out.IsZero() {
 			var body []byte
 			for _, e := range done {
