@@ -35,7 +35,7 @@ type repl struct {
 	nextAsk  uint64
 	peers    map[string]*peerLink
 	links    []*peerLink // peers' values, in the order made (a link is never removed): announce ranges over them for every change
-	flushing bool // a flushChanges is on its way
+	flushing bool        // a flushChanges is on its way
 	// flushMark is len(pending) when the flushChanges on its way was
 	// sent (holdFlush)
 	flushMark int
