@@ -724,6 +724,7 @@ func (p *scopeProc) remoteExited(ctx *actor.Context, l *peerLink, pid actor.PID,
 // remoteSetName applies l's node's claim on a name.
 func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, reason Reason) {
 	h := hashString(n.name) // for the claims and the names table alike
+	p.s.names.touch(h)      // fetched while the claims are probed
 	old := l.names.get(n.name, h)
 	if old != nil && old.reg().pid == n.pid && old.reg().time == n.time && metaEqual(old.reg().meta, n.meta) {
 		old.gen = l.ask

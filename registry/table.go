@@ -75,6 +75,16 @@ func (t *table[K, V]) loadHashed(k K, h uint64) *item[K, V] {
 	}
 }
 
+// touch loads the slot where a probe for hash h starts, and nothing
+// else: in a big table that slot is a cache miss, and a caller that will
+// probe for h and meanwhile make another independent load (of its own
+// cache miss) touches first, so that the two misses are fetched together
+// rather than one after the other. Only the writer calls it.
+func (t *table[K, V]) touch(h uint64) {
+	d := t.cur.Load()
+	_ = d.s[h&d.mask].p.Load()
+}
+
 // store puts k's item, replacing any previous one, and returns the
 // previous one (nil if none). Only the writer calls it.
 func (t *table[K, V]) store(k K, v V) (prev *item[K, V]) {
