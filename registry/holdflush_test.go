@@ -31,8 +31,8 @@ func (h *holdProbe) Receive(ctx *actor.Context, msg any) error {
 
 // TestHoldFlushWhileWritesCome: a flush goes round the mailbox once more
 // when writes behind its flushChanges made changes (a busy scope
-// process), up to maxHeldChanges, and not when none did (a lone write is
-// flushed at once).
+// process), and once more after that, letting the writers run, up to
+// maxHeldChanges; not when none did (a lone write is flushed at once).
 func TestHoldFlushWhileWritesCome(t *testing.T) {
 	node := actor.NewNode(actor.WithNodeName("x@127.0.0.1:9"))
 	defer func() { _ = node.Stop(context.Background()) }()
@@ -59,7 +59,11 @@ func TestHoldFlushWhileWritesCome(t *testing.T) {
 		{"a lone write", 100, 100, false},
 		{"nothing pending", 0, 0, false},
 		{"writes behind it", 200, 100, true},
+		{"then none: the writers run once more", 200, 200, true},
+		{"and none again", 200, 200, false},
+		{"writes behind it again", 300, 200, true},
 		{"held up to the bound", maxHeldChanges, 100, false},
+		{"a lone write after the bound", 100, 100, false},
 	} {
 		if err := node.Send(pid, holdStep{c.pending, c.mark}); err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -39,6 +40,9 @@ type repl struct {
 	// flushMark is len(pending) when the flushChanges on its way was
 	// sent (holdFlush)
 	flushMark int
+	// held: holdFlush held the flush on its way at least once; yielded:
+	// it let the writers run once since it last found changes
+	held, yielded bool
 	// pending holds the changes announced since the last flush, encoded
 	// as the entries of a Changes message (wirechange.go); each out
 	// stream sends what follows its from
@@ -593,13 +597,29 @@ const maxHeldChanges = 24 << 10
 // round once more instead of flushing, and sends it again if so: when
 // the writes that were in the mailbox behind it made changes (the scope
 // process is busy: more writes are likely behind those), up to
-// maxHeldChanges. A burst then goes out in fewer, fuller messages (fewer
-// sends, write and read system calls and wake-ups on every node), each
-// round adding what the writers queued meanwhile; a lone write, after
-// which the mailbox held nothing, is flushed at once.
+// maxHeldChanges; and once more when a round found no new change after
+// such rounds, yielding first so that the writers it answered (runnable,
+// not yet run) write again. A burst then goes out in fewer, fuller
+// messages (fewer sends, write and read system calls and wake-ups on
+// every node), each round adding what the writers queued meanwhile; a
+// lone write, after which the mailbox held nothing, is flushed at once.
 func (p *scopeProc) holdFlush(ctx *actor.Context) bool {
 	r := p.repl
-	if len(r.pending) <= r.flushMark || len(r.pending) >= maxHeldChanges {
+	switch {
+	case len(r.pending) >= maxHeldChanges:
+	case len(r.pending) > r.flushMark:
+		r.held = true
+	case r.held && !r.yielded:
+		// Busy until now, and the writers it answered last have not
+		// written again yet: let them run first (they are runnable), once.
+		r.yielded = true
+		runtime.Gosched()
+	default:
+		r.held, r.yielded = false, false
+		return false
+	}
+	if len(r.pending) >= maxHeldChanges {
+		r.held, r.yielded = false, false
 		return false
 	}
 	r.flushMark = len(r.pending)
