@@ -15,14 +15,22 @@ type holdProbe struct {
 	out chan any
 }
 
-type holdStep struct{ pending, mark int }
+type holdStep struct {
+	pending, mark int
+	since         time.Duration // how long ago the first change was queued
+}
 
 func (h *holdProbe) Receive(ctx *actor.Context, msg any) error {
 	switch m := msg.(type) {
 	case holdStep:
 		h.p.repl.pending = make([]byte, m.pending)
 		h.p.repl.flushMark = m.mark
-		h.out <- h.p.holdFlush(ctx)
+		h.p.repl.firstAt = time.Now().Add(-m.since)
+		hold := h.p.holdFlush(ctx)
+		if !hold {
+			h.p.flush(ctx) // what Receive does
+		}
+		h.out <- hold
 	case flushChanges:
 		h.out <- m
 	}
@@ -32,7 +40,8 @@ func (h *holdProbe) Receive(ctx *actor.Context, msg any) error {
 // TestHoldFlushWhileWritesCome: a flush goes round the mailbox once more
 // when writes behind its flushChanges made changes (a busy scope
 // process), and once more after that, letting the writers run, up to
-// maxHeldChanges; not when none did (a lone write is flushed at once).
+// maxHeldChanges and maxHold; not when none did (a lone write is flushed
+// at once).
 func TestHoldFlushWhileWritesCome(t *testing.T) {
 	node := actor.NewNode(actor.WithNodeName("x@127.0.0.1:9"))
 	defer func() { _ = node.Stop(context.Background()) }()
@@ -54,18 +63,20 @@ func TestHoldFlushWhileWritesCome(t *testing.T) {
 	for _, c := range []struct {
 		name          string
 		pending, mark int
+		since         time.Duration
 		hold          bool
 	}{
-		{"a lone write", 100, 100, false},
-		{"nothing pending", 0, 0, false},
-		{"writes behind it", 200, 100, true},
-		{"then none: the writers run once more", 200, 200, true},
-		{"and none again", 200, 200, false},
-		{"writes behind it again", 300, 200, true},
-		{"held up to the bound", maxHeldChanges, 100, false},
-		{"a lone write after the bound", 100, 100, false},
+		{"a lone write", 100, 100, 0, false},
+		{"nothing pending", 0, 0, 0, false},
+		{"writes behind it", 200, 100, 0, true},
+		{"then none: the writers run once more", 200, 200, 0, true},
+		{"and none again", 200, 200, 0, false},
+		{"writes behind it again", 300, 200, 0, true},
+		{"held up to the bytes' bound", maxHeldChanges, 100, 0, false},
+		{"a lone write after the bound", 100, 100, 0, false},
+		{"writes behind it, the first queued long ago", 300, 200, maxHold, false},
 	} {
-		if err := node.Send(pid, holdStep{c.pending, c.mark}); err != nil {
+		if err := node.Send(pid, holdStep{c.pending, c.mark, c.since}); err != nil {
 			t.Fatal(err)
 		}
 		if got := next(); got != c.hold {

@@ -40,8 +40,10 @@ type repl struct {
 	// flushMark is len(pending) when the flushChanges on its way was
 	// sent (holdFlush)
 	flushMark int
-	// held: holdFlush held the flush on its way at least once; yielded:
-	// it let the writers run once since it last found changes
+	// firstAt is when the first change of the flush on its way was
+	// queued; held: holdFlush held that flush at least once; yielded: it
+	// let the writers run once
+	firstAt       time.Time
 	held, yielded bool
 	// pending holds the changes announced since the last flush, encoded
 	// as the entries of a Changes message (wirechange.go); each out
@@ -583,21 +585,27 @@ func (p *scopeProc) announce(ctx *actor.Context, start int) {
 		return
 	}
 	if !p.repl.flushing {
-		p.repl.flushing, p.repl.flushMark = true, len(p.repl.pending)
+		p.repl.flushing, p.repl.flushMark, p.repl.firstAt = true, len(p.repl.pending), time.Now()
 		_ = ctx.Send(ctx.Self(), flushChanges{})
 	}
 }
 
 // maxHeldChanges bounds the bytes of changes holdFlush lets wait: below
 // the cluster's batch size (32 KiB), so that a flush still goes out in
-// the peer's batch, with no buffer of its own.
-const maxHeldChanges = 24 << 10
+// the peer's batch, with no buffer of its own. maxHold bounds how long
+// the first of them waits for the others: a scope process kept busy by
+// other work (its peers' changes, a purge) while its own writes trickle
+// in would otherwise hold them until they made up maxHeldChanges.
+const (
+	maxHeldChanges = 24 << 10
+	maxHold        = time.Millisecond
+)
 
 // holdFlush reports whether the flushChanges just handled should go
 // round once more instead of flushing, and sends it again if so: when
 // the writes that were in the mailbox behind it made changes (the scope
 // process is busy: more writes are likely behind those), up to
-// maxHeldChanges; and once more when a round found no new change after
+// maxHeldChanges and maxHold; and once more when a round found no new change after
 // such rounds, yielding first so that the writers it answered (runnable,
 // not yet run) write again. A burst then goes out in fewer, fuller
 // messages (fewer sends, write and read system calls and wake-ups on
@@ -605,21 +613,18 @@ const maxHeldChanges = 24 << 10
 // lone write, after which the mailbox held nothing, is flushed at once.
 func (p *scopeProc) holdFlush(ctx *actor.Context) bool {
 	r := p.repl
+	hold := false
 	switch {
-	case len(r.pending) >= maxHeldChanges:
+	case len(r.pending) >= maxHeldChanges || time.Since(r.firstAt) >= maxHold:
 	case len(r.pending) > r.flushMark:
-		r.held = true
+		r.held, hold = true, true
 	case r.held && !r.yielded:
 		// Busy until now, and the writers it answered last have not
 		// written again yet: let them run first (they are runnable), once.
-		r.yielded = true
+		r.yielded, hold = true, true
 		runtime.Gosched()
-	default:
-		r.held, r.yielded = false, false
-		return false
 	}
-	if len(r.pending) >= maxHeldChanges {
-		r.held, r.yielded = false, false
+	if !hold {
 		return false
 	}
 	r.flushMark = len(r.pending)
@@ -634,7 +639,7 @@ type flushChanges struct{}
 // opened since the last flush queued fewer).
 func (p *scopeProc) flush(ctx *actor.Context) {
 	r := p.repl
-	r.flushing = false
+	r.flushing, r.held, r.yielded = false, false, false
 	type encoded struct {
 		from int
 		body []byte
