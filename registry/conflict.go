@@ -13,19 +13,19 @@ import (
 // killed); if the remote one loses, its claim is hidden until its owner
 // withdraws it.
 func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c *claim) {
-	mine := Registration{PID: local.pid, Meta: local.meta, Time: local.time}
-	theirs := Registration{PID: c.pid, Meta: c.meta, Time: c.time}
+	mine := Registration{PID: local.pid, Meta: metaValue(local.meta), Time: local.time}
+	theirs := Registration{PID: c.reg().pid, Meta: metaValue(c.reg().meta), Time: c.reg().time}
 	keep, kill := p.resolve(name, mine, theirs)
 	ctx.Logger().Info().Str("scope", p.s.name).Str("name", name).
 		Stringer("local", local.pid).Int64("local_time", local.time).
-		Stringer("remote", c.pid).Int64("remote_time", c.time).Stringer("keep", keep).
+		Stringer("remote", c.reg().pid).Int64("remote_time", c.reg().time).Stringer("keep", keep).
 		Msg("registry conflict resolved")
 	if keep == local.pid {
 		c.hidden = true
 		return
 	}
 	p.dropLocalName(ctx, name, local)
-	if keep == c.pid {
+	if keep == c.reg().pid {
 		p.reshow(ctx, name, ConflictResolution{})
 	} else {
 		c.hidden = true

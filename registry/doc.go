@@ -185,11 +185,12 @@
 //
 // In a replicated scope, the above holds on each node for what it shows.
 // Entries of other nodes may be stale by the time a change takes to cross
-// the network, and, when a node is lost, until the cluster declares it
-// down (about 1 s for a broken connection; heartbeat timeout plus
-// interval, 3.5 s by default, for a silent one). Each node applies one
-// owner's changes in the owner's order, so callbacks stay in order per
-// name and per group on every node; a change that is already known fires
-// nothing. A remote entry is returned by reads until its owner withdraws
+// the network (and, while the owner is busy with a burst of writes, up to
+// 1 ms while it batches them), and, when a node is lost, until the
+// cluster declares it down (about 1 s for a broken connection; heartbeat
+// timeout plus interval, 3.5 s by default, for a silent one). Each node
+// applies one owner's changes in the owner's order, so callbacks stay in
+// order per name and per group on every node; a change that is already
+// known fires nothing. A remote entry is returned by reads until its owner withdraws
 // it or its node is lost: reads check liveness only for local processes.
 package registry

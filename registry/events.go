@@ -213,6 +213,7 @@ func (p *eventProc) run(ctx *actor.Context, ev event) {
 				Msg("registry event callback panicked")
 		}
 	}()
+	ev.meta, ev.prev = metaValue(ev.meta), metaValue(ev.prev) // another node's, decoded now
 	switch ev.kind {
 	case evRegistered:
 		p.handler.(RegisteredHandler).OnProcessRegistered(p.scope, ev.key, ev.pid, ev.meta, ev.reason)

@@ -119,7 +119,7 @@ func (s *Scope) forwardUpdate(ctx context.Context, name string, fn func(actor.PI
 		if s.node.IsLocal(e.pid) {
 			return actor.PID{}, nil, errRetryLocal
 		}
-		meta, err := safeUpdate(func() any { return fn(e.pid, e.meta) })
+		meta, err := safeUpdate(func() any { return fn(e.pid, metaValue(e.meta)) })
 		if err == nil {
 			err = checkMeta(meta)
 		}
@@ -147,7 +147,7 @@ func (s *Scope) forwardUpdateMember(ctx context.Context, group string, pid actor
 		if it == nil {
 			return nil, ErrNotInGroup
 		}
-		meta, err := safeUpdate(func() any { return fn(it.val.meta) })
+		meta, err := safeUpdate(func() any { return fn(metaValue(it.val.meta)) })
 		if err == nil {
 			err = checkMeta(meta)
 		}

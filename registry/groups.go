@@ -74,7 +74,7 @@ func (v *memberView) list() []Member {
 	out := make([]Member, 0, v.count)
 	for i := 0; i < v.n; i++ {
 		if m := v.slots[i].Load(); m != nil {
-			out = append(out, Member{PID: m.key.pid, Meta: m.val.meta})
+			out = append(out, Member{PID: m.key.pid, Meta: metaValue(m.val.meta)})
 		}
 	}
 	v.all.CompareAndSwap(nil, &out)
@@ -163,7 +163,7 @@ func (s *Scope) members0(group string, localOnly bool) []Member {
 		if !s.live(m.key.pid) {
 			continue
 		}
-		out = append(out, Member{PID: m.key.pid, Meta: m.val.meta})
+		out = append(out, Member{PID: m.key.pid, Meta: metaValue(m.val.meta)})
 	}
 	return out
 }

@@ -168,7 +168,7 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 			}
 		}
 	case flushChanges:
-		if p.repl != nil {
+		if p.repl != nil && !p.holdFlush(ctx) {
 			p.flush(ctx)
 		}
 	case cluster.NodeUp, cluster.NodeDown:
@@ -270,8 +270,14 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 		}
 	}
 	s := p.s
+	h := hashString(r.name)
+	// The name's slot in a big table and the process's record are a
+	// cache miss each: fetched together, not one after the other (the
+	// record is read again below, by alive and the monitor).
+	s.names.touch(h)
+	_ = s.node.IsAlive(r.pid)
 	var prev *nameEntry
-	if it := s.names.load(r.name); it != nil {
+	if it := s.names.loadHashed(r.name, h); it != nil {
 		prev = &it.val
 		if prev.pid != r.pid && p.alive(ctx, prev.pid) {
 			return &NameError{Scope: s.name, Name: r.name, Holder: prev.pid, Err: ErrTaken}
@@ -284,7 +290,7 @@ func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
 		return ErrNotAlive
 	}
 	e := nameEntry{pid: r.pid, meta: r.meta, time: p.now()}
-	s.names.store(r.name, e)
+	s.names.putHashed(&item[string, nameEntry]{key: r.name, val: e}, h)
 	if prev != nil {
 		p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
 		p.announceName(ctx, r.name, e, Normal{})

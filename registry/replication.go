@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster"
@@ -35,12 +35,25 @@ type repl struct {
 	selfPID  []byte // the scope process, marshalled
 	nextAsk  uint64
 	peers    map[string]*peerLink
-	flushing bool // a flushChanges is on its way
+	links    []*peerLink // peers' values, in the order made (a link is never removed): announce ranges over them for every change
+	flushing bool        // a flushChanges is on its way
+	// flushMark is len(pending) when the flushChanges on its way was
+	// sent (holdFlush)
+	flushMark int
+	// firstAt is when the first change of the flush on its way was
+	// queued; held: holdFlush held that flush at least once; yielded: it
+	// let the writers run once
+	firstAt       time.Time
+	held, yielded bool
 	// pending holds the changes announced since the last flush, encoded
 	// as the entries of a Changes message (wirechange.go); each out
 	// stream sends what follows its from
 	pending []byte
 	enc     changeEncoder
+	// header and changes are the message sendOut sends changes in,
+	// reused (only the scope process sends)
+	header  registrypb.ScopeMessage
+	changes registrypb.ChangesMessage
 }
 
 // peerLink is what a scope process keeps about the scope on one other
@@ -56,7 +69,7 @@ type peerLink struct {
 	mon     actor.Ref // monitor of in
 	seq     uint64    // last seq applied in the session ask
 	synced  bool      // the snapshot's last chunk was applied
-	names   map[string]*claim
+	names   claimMap
 	members map[memberKey]uint64 // the ask of the snapshot or change that set it
 	waiters []awaitReq
 
@@ -85,12 +98,22 @@ type peerLink struct {
 // that lost a conflict to a local process is hidden until its owner
 // withdraws or changes it.
 type claim struct {
-	pid    actor.PID
-	meta   any
-	time   int64
+	// shown is the name and the registration, as the names table holds
+	// them: showing the claim stores a pointer to it (so a new remote name
+	// costs one allocation, not two). It never changes once the claim is
+	// made; a change of the registration is a new claim.
+	shown  item[string, nameEntry]
 	gen    uint64
 	hidden bool
 }
+
+// newClaim returns the claim of a registration on name, of generation gen.
+func newClaim(name string, e nameEntry, gen uint64) *claim {
+	return &claim{shown: item[string, nameEntry]{key: name, val: e}, gen: gen}
+}
+
+// reg returns c's registration.
+func (c *claim) reg() *nameEntry { return &c.shown.val }
 
 // awaitReq waits until the scope process has applied message seq of
 // session from node (a forwarded write's announcement).
@@ -104,9 +127,10 @@ type awaitReq struct {
 func (p *scopeProc) link(node string) *peerLink {
 	l := p.repl.peers[node]
 	if l == nil {
-		l = &peerLink{node: node, names: map[string]*claim{}, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{},
+		l = &peerLink{node: node, members: map[memberKey]uint64{}, exitsDue: map[actor.PID]struct{}{},
 			outAsks: make([]uint64, 0, 4)}
 		p.repl.peers[node] = l
+		p.repl.links = append(p.repl.links, l)
 	}
 	return l
 }
@@ -242,14 +266,12 @@ func (p *scopeProc) remoteDown(ctx *actor.Context, d actor.Down) bool {
 func (p *scopeProc) purgeNode(ctx *actor.Context, l *peerLink, dead actor.PID) {
 	reason := RemoteScopeNodeDown{Scope: p.s.name, Node: l.node}
 	claims := l.names
-	l.names = map[string]*claim{}
-	if len(claims) >= bulkPurgeMin {
+	l.names = claimMap{}
+	if claims.len() >= bulkPurgeMin {
 		p.purgeNamesBulk(ctx, l, reason)
 	} else {
-		names := make([]string, 0, len(claims))
-		for name := range claims {
-			names = append(names, name)
-		}
+		names := make([]string, 0, claims.len())
+		claims.each(func(c *claim) { names = append(names, c.shown.key) })
 		p.sortForCallbacks(names)
 		for _, name := range names {
 			p.reshow(ctx, name, reason)
@@ -293,7 +315,7 @@ func (p *scopeProc) purgeNamesBulk(ctx *actor.Context, l *peerLink, reason Reaso
 	wanted := !p.events.IsZero()
 	others := false // another node claims names
 	for _, o := range p.repl.peers {
-		others = others || o != l && len(o.names) > 0
+		others = others || o != l && o.names.len() > 0
 	}
 	var gone []event
 	var again []string
@@ -512,19 +534,25 @@ func (p *scopeProc) wireMember(group string, pid actor.PID, meta any, time int64
 }
 
 // sendOut sends body on l's out stream with its next seq: a
-// *registrypb.ScopeMessage_Snapshot, or the Changes body already encoded
-// (the bytes of a ScopeMessage holding only that body), which goes out
-// as the message's unknown fields, that is verbatim: on the wire it is
-// the message's changes field, as if it were set.
+// *registrypb.ScopeMessage_Snapshot, or the entries of a Changes already
+// encoded (repl.pending), which the cluster writes straight into its
+// buffer as the message's changes field (registrypb.ChangesMessage).
 func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 	l.outSeq++
-	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: p.s.name, From: p.repl.selfPID,
-		Session: l.outAsk, Seq: l.outSeq}
+	var m proto.Message
 	switch b := body.(type) {
 	case *registrypb.ScopeMessage_Snapshot:
-		m.Body = b
+		m = &registrypb.ScopeMessage{Version: protocolVersion, Scope: p.s.name, From: p.repl.selfPID,
+			Session: l.outAsk, Seq: l.outSeq, Body: b}
 	case []byte:
-		m.ProtoReflect().SetUnknown(protoreflect.RawFields(b))
+		// The header and the message are the repl's, reused from one
+		// send to the next: the cluster encodes a message before its send
+		// returns.
+		r := p.repl
+		h := &r.header
+		h.Version, h.Scope, h.From, h.Session, h.Seq = protocolVersion, p.s.name, r.selfPID, l.outAsk, l.outSeq
+		r.changes.ScopeMessage, r.changes.Entries = h, b
+		m = &r.changes
 	}
 	// To the scope's name on the peer, not to the PID its Discover named:
 	// that PID is only what the message claims, and a node without the
@@ -540,10 +568,11 @@ func (p *scopeProc) sendOut(ctx *actor.Context, l *peerLink, body any) {
 // start (or drops it, when no out stream is open) for every out stream.
 // The queues go out as one Changes message per stream when the scope
 // process handles the flushChanges it sends itself with the first change:
-// after the writes already in its mailbox.
+// after the writes already in its mailbox (and, while they keep coming,
+// after the ones behind them: holdFlush).
 func (p *scopeProc) announce(ctx *actor.Context, start int) {
 	queued := false
-	for _, l := range p.repl.peers {
+	for _, l := range p.repl.links {
 		if !l.out.IsZero() {
 			if !l.queued {
 				l.queued, l.from = true, start
@@ -556,9 +585,50 @@ func (p *scopeProc) announce(ctx *actor.Context, start int) {
 		return
 	}
 	if !p.repl.flushing {
-		p.repl.flushing = true
+		p.repl.flushing, p.repl.flushMark, p.repl.firstAt = true, len(p.repl.pending), time.Now()
 		_ = ctx.Send(ctx.Self(), flushChanges{})
 	}
+}
+
+// maxHeldChanges bounds the bytes of changes holdFlush lets wait: below
+// the cluster's batch size (32 KiB), so that a flush still goes out in
+// the peer's batch, with no buffer of its own. maxHold bounds how long
+// the first of them waits for the others: a scope process kept busy by
+// other work (its peers' changes, a purge) while its own writes trickle
+// in would otherwise hold them until they made up maxHeldChanges.
+const (
+	maxHeldChanges = 24 << 10
+	maxHold        = time.Millisecond
+)
+
+// holdFlush reports whether the flushChanges just handled should go
+// round once more instead of flushing, and sends it again if so: when
+// the writes that were in the mailbox behind it made changes (the scope
+// process is busy: more writes are likely behind those), up to
+// maxHeldChanges and maxHold; and once more when a round found no new change after
+// such rounds, yielding first so that the writers it answered (runnable,
+// not yet run) write again. A burst then goes out in fewer, fuller
+// messages (fewer sends, write and read system calls and wake-ups on
+// every node), each round adding what the writers queued meanwhile; a
+// lone write, after which the mailbox held nothing, is flushed at once.
+func (p *scopeProc) holdFlush(ctx *actor.Context) bool {
+	r := p.repl
+	hold := false
+	switch {
+	case len(r.pending) >= maxHeldChanges || time.Since(r.firstAt) >= maxHold:
+	case len(r.pending) > r.flushMark:
+		r.held, hold = true, true
+	case r.held && !r.yielded:
+		// Busy until now, and the writers it answered last have not
+		// written again yet: let them run first (they are runnable), once.
+		r.yielded, hold = true, true
+		runtime.Gosched()
+	}
+	if !hold {
+		return false
+	}
+	r.flushMark = len(r.pending)
+	return ctx.Send(ctx.Self(), flushChanges{}) == nil
 }
 
 // flushChanges makes the scope process send the changes it queued.
@@ -569,13 +639,13 @@ type flushChanges struct{}
 // opened since the last flush queued fewer).
 func (p *scopeProc) flush(ctx *actor.Context) {
 	r := p.repl
-	r.flushing = false
+	r.flushing, r.held, r.yielded = false, false, false
 	type encoded struct {
 		from int
 		body []byte
 	}
 	var done []encoded
-	for _, l := range r.peers {
+	for _, l := range r.links {
 		if l.queued && !l.out.IsZero() {
 			var body []byte
 			for _, e := range done {
@@ -584,7 +654,7 @@ func (p *scopeProc) flush(ctx *actor.Context) {
 				}
 			}
 			if body == nil {
-				body = changesBody(r.pending[l.from:])
+				body = r.pending[l.from:]
 				done = append(done, encoded{l.from, body})
 			}
 			p.sendOut(ctx, l, body)
@@ -678,19 +748,21 @@ func (p *scopeProc) remoteExited(ctx *actor.Context, l *peerLink, pid actor.PID,
 
 // remoteSetName applies l's node's claim on a name.
 func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, reason Reason) {
-	old := l.names[n.name]
-	if old != nil && old.pid == n.pid && old.time == n.time && metaEqual(old.meta, n.meta) {
+	h := hashString(n.name) // for the claims and the names table alike
+	p.s.names.touch(h)      // fetched while the claims are probed
+	old := l.names.get(n.name, h)
+	if old != nil && old.reg().pid == n.pid && old.reg().time == n.time && metaEqual(old.reg().meta, n.meta) {
 		old.gen = l.ask
 		return // known already: nothing fires
 	}
-	c := &claim{pid: n.pid, meta: n.meta, time: n.time, gen: l.ask}
-	l.names[n.name] = c
-	it := p.s.names.load(n.name)
+	c := newClaim(n.name, nameEntry{pid: n.pid, meta: n.meta, time: n.time}, l.ask)
+	l.names.set(h, c)
+	it := p.s.names.loadHashed(n.name, h)
 	if it == nil {
 		// Nothing shown: no other visible claim either (any change of a
 		// claim reshows its name, and the best visible one is shown), so
 		// c is the best; reshow would find that with a lookup per node.
-		p.show(ctx, n.name, c, reason)
+		p.show(ctx, c, h, reason)
 		return
 	}
 	if p.s.node.IsLocal(it.val.pid) && p.alive(ctx, it.val.pid) {
@@ -700,20 +772,22 @@ func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, r
 	p.reshow(ctx, n.name, reason)
 }
 
-// show shows claim c for name, which nothing shows.
-func (p *scopeProc) show(ctx *actor.Context, name string, c *claim, reason Reason) {
-	p.s.names.store(name, nameEntry{pid: c.pid, meta: c.meta, time: c.time})
+// show shows claim c for its name, which nothing shows; h is the name's
+// hash.
+func (p *scopeProc) show(ctx *actor.Context, c *claim, h uint64, reason Reason) {
+	p.s.names.putHashed(&c.shown, h)
 	p.s.nameCount.Add(1)
-	p.emit(ctx, event{kind: evRegistered, key: name, pid: c.pid, meta: c.meta, reason: reason})
+	p.emit(ctx, event{kind: evRegistered, key: c.shown.key, pid: c.reg().pid, meta: c.reg().meta, reason: reason})
 }
 
 // remoteDelName applies l's node's withdrawal of its claim on a name.
 func (p *scopeProc) remoteDelName(ctx *actor.Context, l *peerLink, name string, pid actor.PID, reason Reason) {
-	old := l.names[name]
-	if old == nil || old.pid != pid {
+	h := hashString(name)
+	old := l.names.get(name, h)
+	if old == nil || old.reg().pid != pid {
 		return
 	}
-	delete(l.names, name)
+	l.names.del(name, h)
 	p.reshow(ctx, name, reason)
 }
 
@@ -721,12 +795,13 @@ func (p *scopeProc) remoteDelName(ctx *actor.Context, l *peerLink, name string, 
 // the visible claims of remote nodes, or nil.
 func (p *scopeProc) bestClaim(name string) *claim {
 	var best *claim
+	h := hashString(name)
 	for _, l := range p.repl.peers {
-		c := l.names[name]
+		c := l.names.get(name, h)
 		if c == nil || c.hidden {
 			continue
 		}
-		if best == nil || newer(c.time, c.pid, best.time, best.pid) {
+		if best == nil || newer(c.reg().time, c.reg().pid, best.reg().time, best.reg().pid) {
 			best = c
 		}
 	}
@@ -767,12 +842,16 @@ func (p *scopeProc) reshow(ctx *actor.Context, name string, reason Reason) {
 	if it != nil && s.node.IsLocal(it.val.pid) {
 		return
 	}
-	best := p.bestClaim(name)
+	c := p.bestClaim(name)
+	var best nameEntry
+	if c != nil {
+		best = *c.reg()
+	}
 	switch {
-	case it == nil && best == nil:
+	case it == nil && c == nil:
 	case it == nil:
-		p.show(ctx, name, best, reason)
-	case best == nil:
+		p.show(ctx, c, hashString(name), reason)
+	case c == nil:
 		s.names.remove(name)
 		s.nameCount.Add(-1)
 		p.emit(ctx, event{kind: evUnregistered, key: name, pid: it.val.pid, meta: it.val.meta, reason: reason})
@@ -781,13 +860,13 @@ func (p *scopeProc) reshow(ctx *actor.Context, name string, reason Reason) {
 			return
 		}
 		prev := it.val.meta
-		s.names.store(name, nameEntry{pid: best.pid, meta: best.meta, time: best.time})
+		s.names.put(&c.shown)
 		if !metaEqual(prev, best.meta) {
 			p.emit(ctx, event{kind: evRegistryUpdated, key: name, pid: best.pid, prev: prev, meta: best.meta, reason: reason})
 		}
 	default:
 		old := it.val
-		s.names.store(name, nameEntry{pid: best.pid, meta: best.meta, time: best.time})
+		s.names.put(&c.shown)
 		p.emit(ctx, event{kind: evUnregistered, key: name, pid: old.pid, meta: old.meta, reason: reason})
 		p.emit(ctx, event{kind: evRegistered, key: name, pid: best.pid, meta: best.meta, reason: reason})
 	}
@@ -883,14 +962,14 @@ func (p *scopeProc) sortMembers(keys []memberKey) {
 // sweep ends a snapshot: the entries of l's node it did not list go.
 func (p *scopeProc) sweep(ctx *actor.Context, l *peerLink, reason Reason) {
 	var stale []string
-	for name, c := range l.names {
+	l.names.each(func(c *claim) {
 		if c.gen != l.ask {
-			stale = append(stale, name)
+			stale = append(stale, c.shown.key)
 		}
-	}
+	})
 	p.sortForCallbacks(stale)
 	for _, name := range stale {
-		delete(l.names, name)
+		l.names.del(name, hashString(name))
 		p.reshow(ctx, name, reason)
 	}
 	p.dropMembers(ctx, l, func(gen uint64) bool { return gen != l.ask }, reason)

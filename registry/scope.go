@@ -131,7 +131,7 @@ func (s *Scope) Lookup(name string) (actor.PID, any, error) {
 	if it == nil || !s.live(it.val.pid) {
 		return actor.PID{}, nil, s.nameErr("lookup", name, actor.PID{}, ErrNotRegistered)
 	}
-	return it.val.pid, it.val.meta, nil
+	return it.val.pid, metaValue(it.val.meta), nil
 }
 
 // Count returns the number of registered names in the scope, on every node.

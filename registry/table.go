@@ -59,9 +59,11 @@ func newTable[K comparable, V any](hash func(K) uint64) *table[K, V] {
 }
 
 // load returns the item of k, or nil. Any goroutine may call it.
-func (t *table[K, V]) load(k K) *item[K, V] {
+func (t *table[K, V]) load(k K) *item[K, V] { return t.loadHashed(k, t.hash(k)) }
+
+// loadHashed is load of a key whose hash h the caller has (t.hash(k)).
+func (t *table[K, V]) loadHashed(k K, h uint64) *item[K, V] {
 	d := t.cur.Load()
-	h := t.hash(k)
 	for i := h & d.mask; ; i = (i + 1) & d.mask {
 		it := d.s[i].p.Load()
 		if it == nil {
@@ -73,6 +75,16 @@ func (t *table[K, V]) load(k K) *item[K, V] {
 	}
 }
 
+// touch loads the slot where a probe for hash h starts, and nothing
+// else: in a big table that slot is a cache miss, and a caller that will
+// probe for h and meanwhile make another independent load (of its own
+// cache miss) touches first, so that the two misses are fetched together
+// rather than one after the other. Only the writer calls it.
+func (t *table[K, V]) touch(h uint64) {
+	d := t.cur.Load()
+	_ = d.s[h&d.mask].p.Load()
+}
+
 // store puts k's item, replacing any previous one, and returns the
 // previous one (nil if none). Only the writer calls it.
 func (t *table[K, V]) store(k K, v V) (prev *item[K, V]) {
@@ -80,10 +92,12 @@ func (t *table[K, V]) store(k K, v V) (prev *item[K, V]) {
 }
 
 // put is store of an item the caller made (and gives up).
-func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) {
+func (t *table[K, V]) put(it *item[K, V]) (prev *item[K, V]) { return t.putHashed(it, t.hash(it.key)) }
+
+// putHashed is put of an item whose key's hash h the caller has.
+func (t *table[K, V]) putHashed(it *item[K, V], h uint64) (prev *item[K, V]) {
 	d := t.cur.Load()
 	k := it.key
-	h := t.hash(k)
 	free := -1
 	for i := h & d.mask; ; i = (i + 1) & d.mask {
 		cur := d.s[i].p.Load()

@@ -81,6 +81,12 @@ func metaEqual(a, b any) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
+	ra, ok1 := a.(*remoteMeta)
+	rb, ok2 := b.(*remoteMeta)
+	if ok1 && ok2 && ra.sameWire(rb) {
+		return true // else the same message may still have come as other bytes (a map's order)
+	}
+	a, b = metaValue(a), metaValue(b)
 	ma, ok1 := a.(proto.Message)
 	mb, ok2 := b.(proto.Message)
 	if ok1 && ok2 {

@@ -264,11 +264,3 @@ func (e *changeEncoder) appendExited(b []byte, pid actor.PID, reason Reason) []b
 	b = protowire.AppendVarint(b, uint64(wr.size()))
 	return wr.append(b)
 }
-
-// changesBody wraps encoded Changes entries as a ScopeMessage's changes
-// field (what sendOut sends as the message's unknown fields).
-func changesBody(entries []byte) []byte {
-	b := make([]byte, 0, 2+protowire.SizeVarint(uint64(len(entries)))+len(entries))
-	b = protowire.AppendTag(b, fScopeChanges, protowire.BytesType)
-	return protowire.AppendBytes(b, entries)
-}

@@ -106,3 +106,11 @@ func encodeEveryChange(t *testing.T, pid actor.PID, reasons []Reason, metas []an
 	}
 	return hand, want
 }
+
+// changesBody wraps encoded Changes entries as a ScopeMessage's changes
+// field (the bytes registrypb.ChangesMessage writes after its header).
+func changesBody(entries []byte) []byte {
+	b := make([]byte, 0, 2+protowire.SizeVarint(uint64(len(entries)))+len(entries))
+	b = protowire.AppendTag(b, fScopeChanges, protowire.BytesType)
+	return protowire.AppendBytes(b, entries)
+}

@@ -1,17 +1,14 @@
 package registry
 
 import (
-	"bytes"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/registry/internal/registrypb"
 )
@@ -405,7 +402,7 @@ var kindReasons = func() []*registrypb.Reason {
 	return rs
 }()
 
-// metaType caches the message type of the type URL met last: a scope's
+// metaType caches the type URL met last with its message type: a scope's
 // metadata is mostly of one type. Only found types are kept (a linked
 // type stays registered).
 var metaType atomic.Pointer[urlType]
@@ -415,7 +412,8 @@ type urlType struct {
 	mt  protoreflect.MessageType
 }
 
-// decodeFastMeta decodes an Any's bytes as decodeMeta decodes the Any.
+// decodeFastMeta decodes an Any's bytes into the remoteMeta that
+// decodes, when read, as decodeMeta decodes the Any.
 func decodeFastMeta(b []byte) (any, bool) {
 	var (
 		seen       fields
@@ -441,25 +439,13 @@ func decodeFastMeta(b []byte) (any, bool) {
 			value = v
 		}
 	}
-	var mt protoreflect.MessageType
-	if c := metaType.Load(); c != nil && c.url == string(url) {
-		mt = c.mt
-	} else if t, err := protoregistry.GlobalTypes.FindMessageByURL(string(url)); err == nil {
-		mt = t
-		metaType.Store(&urlType{url: string(url), mt: t})
-	}
-	if mt != nil {
-		m := mt.New().Interface()
-		if proto.Unmarshal(value, m) == nil {
-			return m, true
+	t := metaType.Load()
+	if t == nil || t.url != string(url) {
+		t = &urlType{url: string(url)}
+		if mt, err := protoregistry.GlobalTypes.FindMessageByURL(t.url); err == nil {
+			t.mt = mt
+			metaType.Store(t)
 		}
 	}
-	a := &anypb.Any{TypeUrl: string(url)}
-	if seen&(1<<fAnyValue) != 0 {
-		a.Value = bytes.Clone(value)
-		if a.Value == nil {
-			a.Value = []byte{}
-		}
-	}
-	return a, true
+	return &remoteMeta{typ: t, value: string(value), hasValue: seen&(1<<fAnyValue) != 0}, true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -38,7 +39,10 @@ func sameDecoded(a, b decodedMessage) error {
 		len(a.members) != len(b.members) || len(a.changes) != len(b.changes) {
 		return fmt.Errorf("header or lengths differ: %+v and %+v", a, b)
 	}
-	sameMeta := func(x, y any) bool { return reflect.TypeOf(x) == reflect.TypeOf(y) && metaEqual(x, y) }
+	sameMeta := func(x, y any) bool {
+		x, y = metaValue(x), metaValue(y) // the hand decoder's is decoded when read
+		return reflect.TypeOf(x) == reflect.TypeOf(y) && metaEqual(x, y)
+	}
 	for i, x := range a.changes {
 		y := b.changes[i]
 		if x.kind != y.kind || x.key != y.key || x.pid != y.pid || !proto.Equal(x.reason, y.reason) ||
@@ -136,10 +140,10 @@ func TestFastDecodeMatchesGenerated(t *testing.T) {
 	if len(got.d.changes) != len(want.Changes) {
 		t.Fatalf("decoded %d changes, want %d", len(got.d.changes), len(want.Changes))
 	}
-	if m := got.d.changes[8].meta; !proto.Equal(m.(proto.Message), wrapperspb.String("meta")) {
+	if m := metaValue(got.d.changes[8].meta); !proto.Equal(m.(proto.Message), wrapperspb.String("meta")) {
 		t.Fatalf("metadata decoded as %v", m)
 	}
-	if m := got.d.changes[40].meta; !proto.Equal(m.(proto.Message), unknownType) {
+	if m := metaValue(got.d.changes[40].meta); !proto.Equal(m.(proto.Message), unknownType) {
 		t.Fatalf("metadata of an unknown type decoded as %v, want the Any", m)
 	}
 
@@ -240,9 +244,29 @@ func TestScopeMessageMarshalMatchesGenerated(t *testing.T) {
 			}
 		}
 	}
+	// What sendOut sends: a header and the entries, written after it.
+	for _, entries := range [][]byte{nil, body, append(slices.Clone(body), body...)} {
+		h := &registrypb.ScopeMessage{Version: 1, Scope: "s", From: cluster.MarshalPID(pid), Session: 1 << 40, Seq: 3}
+		m := &registrypb.ChangesMessage{ScopeMessage: h, Entries: entries}
+		var changes registrypb.Changes
+		if err := proto.Unmarshal(entries, &changes); err != nil {
+			t.Fatal(err)
+		}
+		want := mustMarshal(t, &registrypb.ScopeMessage{Version: 1, Scope: "s", From: cluster.MarshalPID(pid), Session: 1 << 40, Seq: 3,
+			Body: &registrypb.ScopeMessage_Changes{Changes: &changes}})
+		if n, ok := m.ArborPayloadSize(); !ok || n != len(want) {
+			t.Fatalf("changes %x: size %d, %v; want %d", entries, n, ok, len(want))
+		}
+		if got := m.AppendArborPayload([]byte{9}); !bytes.Equal(got, append([]byte{9}, want...)) {
+			t.Fatalf("changes %x: encoded as %x, want %x", entries, got[1:], want)
+		}
+	}
 	withBody := &registrypb.ScopeMessage{Version: 1, Body: &registrypb.ScopeMessage_Discover{Discover: &registrypb.Discover{Ask: 1}}}
 	if _, ok := withBody.ArborPayloadSize(); ok {
 		t.Fatal("a message with a body is not left to the generated code")
+	}
+	if _, ok := (&registrypb.ChangesMessage{ScopeMessage: withBody}).ArborPayloadSize(); ok {
+		t.Fatal("a ChangesMessage whose header has a body is not left to the generated code")
 	}
 }
 

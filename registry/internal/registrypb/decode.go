@@ -78,3 +78,38 @@ func (m *ScopeMessage) AppendArborPayload(b []byte) []byte {
 	}
 	return append(b, m.unknownFields...)
 }
+
+// ChangesMessage is a ScopeMessage whose body is a Changes message
+// already encoded: Header holds the other fields (and no body), Entries
+// the encoded `changes` fields of the Changes. Package cluster encodes it
+// through its ArborPayload methods as the ScopeMessage with that body,
+// the bytes the generated code writes (the changes field, number 16,
+// comes after the others), writing Entries straight into its buffer: a
+// scope process sends the same entries to every peer without wrapping
+// them in a buffer of their own first. It is read only while it is sent
+// (package cluster encodes a message before its send returns), so the
+// sender may reuse it and Entries afterwards.
+type ChangesMessage struct {
+	*ScopeMessage // the header; its Body is nil
+	Entries       []byte
+}
+
+// changesField is ScopeMessage.changes's field number.
+const changesField = 16
+
+// ArborPayloadSize reports the size of m's encoding, or false when its
+// header has a body.
+func (m *ChangesMessage) ArborPayloadSize() (int, bool) {
+	n, ok := m.ScopeMessage.ArborPayloadSize()
+	if !ok {
+		return 0, false
+	}
+	return n + protowire.SizeTag(changesField) + protowire.SizeBytes(len(m.Entries)), true
+}
+
+// AppendArborPayload appends m's encoding to b.
+func (m *ChangesMessage) AppendArborPayload(b []byte) []byte {
+	b = m.ScopeMessage.AppendArborPayload(b)
+	b = protowire.AppendTag(b, changesField, protowire.BytesType)
+	return protowire.AppendBytes(b, m.Entries)
+}
