@@ -72,6 +72,7 @@ func NewController(n *actor.Node, opts ...Option) (Controller, error) {
 // ControllerOf returns the controller of node n. It returns
 // ErrNoController if n has none.
 func ControllerOf(n *actor.Node) (Controller, error) {
+	var last actor.PID
 	for {
 		pid, ok := n.WhereIs(ControllerName)
 		if !ok {
@@ -80,9 +81,15 @@ func ControllerOf(n *actor.Node) (Controller, error) {
 		if exit := exitOf(pid); exit != nil {
 			return Controller{node: n, pid: pid, exit: exit}, nil
 		}
+		if pid == last {
+			// A process NewController did not start holds the name: its
+			// exit is watched from each Terminated call on.
+			return Controller{node: n, pid: pid}, nil
+		}
 		// The controller ended since the lookup (its record is kept from
 		// before it takes the name until its exit is known, after the
 		// name is released): look again, which finds none or a new one.
+		last = pid
 	}
 }
 
@@ -97,12 +104,16 @@ func (c Controller) PID() actor.PID { return c.pid }
 // at once, as a context's Err does after Done. Each call returns a new
 // channel, so any number of callers can wait.
 func (c Controller) Terminated() <-chan error {
-	if c.exit == nil { // the zero Controller
+	switch {
+	case c.exit != nil:
+		return c.exit.subscribe()
+	case c.node != nil: // a name NewController's process does not hold
+		return c.node.WatchExit(c.pid)
+	default: // the zero Controller
 		ch := make(chan error, 1)
 		ch <- actor.NoProc
 		return ch
 	}
-	return c.exit.subscribe()
 }
 
 func (c Controller) call(ctx context.Context, req any) (any, error) {

@@ -97,3 +97,41 @@ func awaitGone(t *testing.T, n *actor.Node, c application.Controller) {
 		return nil
 	})
 }
+
+// A process NewController did not start may hold ControllerName: then
+// ControllerOf returns its handle at once (it used to need no record; now
+// it must not wait for one), and Terminated watches that process.
+func TestControllerOfAForeignName(t *testing.T) {
+	n := newNode(t)
+	ib, err := n.NewInbox(actor.WithName(application.ControllerName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan application.Controller, 1)
+	go func() {
+		c, err := application.ControllerOf(n)
+		if err != nil {
+			t.Error(err)
+		}
+		found <- c
+	}()
+	var c application.Controller
+	select {
+	case c = <-found:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ControllerOf did not return")
+	}
+	if c.PID() != ib.PID() {
+		t.Fatalf("ControllerOf = %v, want the name's holder %v", c.PID(), ib.PID())
+	}
+	terminated := c.Terminated()
+	ib.Close()
+	select {
+	case r := <-terminated:
+		if errors.Is(r, actor.NoProc) {
+			t.Errorf("Terminated = %v, want the holder's exit", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Terminated reported nothing")
+	}
+}
