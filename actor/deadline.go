@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -152,10 +153,14 @@ type callView struct {
 	deadline int64           // Unix nanoseconds
 	trace    context.Context // the handler span's context; nil if untraced
 
-	mu      sync.Mutex
-	done    chan struct{} // made by the first Done (or Err past the deadline)
-	expired bool          // done is closed: Err is DeadlineExceeded
+	mu     sync.Mutex
+	done   chan struct{}     // made by the first Done (or Err past the deadline); closed at the deadline
+	afters map[uint64]func() // AfterFunc's functions waiting for the deadline, by afterIDs
 }
+
+// afterIDs numbers the functions given to views' AfterFunc, so that a stop
+// needs to hold only its view and a number (one allocation).
+var afterIDs atomic.Uint64
 
 // viewFor returns the Context a request is handled with: the process's own
 // when the request has no deadline, else a new view for it. trace is the
@@ -177,14 +182,20 @@ func (v *callView) doneChan() <-chan struct{} {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.done == nil {
-		if d := time.Until(time.Unix(0, v.deadline)); d > 0 {
-			v.done = make(chan struct{})
-			time.AfterFunc(d, v.expire)
-		} else {
-			v.expireLocked()
-		}
+		v.armLocked()
 	}
 	return v.done
+}
+
+// armLocked makes Done: closed now if the deadline has passed, else by a
+// timer at the deadline.
+func (v *callView) armLocked() {
+	if d := time.Until(time.Unix(0, v.deadline)); d > 0 {
+		v.done = make(chan struct{})
+		time.AfterFunc(d, v.expire)
+	} else {
+		v.expireLocked()
+	}
 }
 
 // expire closes the view's Done at its deadline.
@@ -194,15 +205,63 @@ func (v *callView) expire() {
 	v.expireLocked()
 }
 
-// expireLocked closes Done (making it if no one asked yet), once.
+// expireLocked closes Done (making it if no one asked yet), once, and
+// starts the functions AfterFunc was given, each in a goroutine of its own.
 func (v *callView) expireLocked() {
 	if v.done == nil {
 		v.done = make(chan struct{})
 	}
-	if !v.expired {
+	if !v.expiredLocked() {
 		close(v.done)
-		v.expired = true
 	}
+	for _, f := range v.afters {
+		go f()
+	}
+	v.afters = nil
+}
+
+// expiredLocked reports whether Done is closed (Err is DeadlineExceeded).
+func (v *callView) expiredLocked() bool {
+	if v.done == nil {
+		return false
+	}
+	select {
+	case <-v.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// afterFunc is the view's AfterFunc: f runs in a goroutine of its own at
+// the deadline, at once if it has passed.
+func (v *callView) afterFunc(f func()) (stop func() bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.done == nil {
+		v.armLocked()
+	}
+	if v.expiredLocked() {
+		go f()
+		return func() bool { return false }
+	}
+	id := afterIDs.Add(1)
+	if v.afters == nil {
+		v.afters = make(map[uint64]func())
+	}
+	v.afters[id] = f
+	return func() bool { return v.stopAfter(id) }
+}
+
+// stopAfter keeps function id from running; it reports whether it did.
+func (v *callView) stopAfter(id uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, ok := v.afters[id]; !ok {
+		return false
+	}
+	delete(v.afters, id)
+	return true
 }
 
 // err is the view's Err: DeadlineExceeded once the deadline has passed. It
@@ -211,7 +270,7 @@ func (v *callView) expireLocked() {
 func (v *callView) err() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.expired {
+	if v.expiredLocked() {
 		return context.DeadlineExceeded
 	}
 	if time.Now().UnixNano() < v.deadline {

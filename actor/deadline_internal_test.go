@@ -17,6 +17,15 @@ func TestRequestSizeClass(t *testing.T) {
 	}
 }
 
+// A call view stays in the 64-byte size class with AfterFunc's functions:
+// a call with a deadline allocates what it did (ADR 0010, second
+// amendment).
+func TestCallViewSizeClass(t *testing.T) {
+	if s := unsafe.Sizeof(callView{}); s > 64 {
+		t.Fatalf("callView is %d bytes, over the 64-byte size class", s)
+	}
+}
+
 // A call made from a handler with its view as ctx waits for the deadline
 // on the call's pooled timer: the view's Done (a channel and a timer kept
 // until the deadline) is not made for it.

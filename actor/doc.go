@@ -59,10 +59,13 @@
 // never expires (its Deadline, Done and Err are constant, as a context's
 // must be): compare Self(), not *Context values, to tell processes apart.
 // A view costs one allocation; its Done a timer, made on first use. A
-// call (or a send) to the zero PID fails at once with ErrZeroPID, which
-// also matches NoProc. A failed call
-// is a *CallError naming its target: the PID, or the name and node of a
-// call by name.
+// context derived from a view (context.WithCancel, WithTimeout,
+// AfterFunc) starts no goroutine to hear of its deadline: the view has an
+// AfterFunc method, which the context package uses instead (one wrapped
+// by context.WithValue first still costs the context package's goroutine).
+// A call (or a send) to the zero PID fails at once with ErrZeroPID, which
+// also matches NoProc. A failed call is a *CallError naming its target:
+// the PID, or the name and node of a call by name.
 //
 // # Names and timers
 //

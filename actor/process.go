@@ -159,6 +159,26 @@ func (c *Context) Err() error {
 	return nil
 }
 
+// AfterFunc arranges for f to run, in a goroutine of its own, once the
+// Context is done, as context.AfterFunc does, and returns a stop that keeps
+// f from running (true if it did; false once f has started or was
+// stopped). For a view, that is at its call's deadline, at once if the
+// deadline has passed; the process's own Context is never done, so f never
+// runs. The context package calls it for each context derived from the
+// Context (context.WithCancel, WithTimeout, AfterFunc), which then needs
+// no goroutine of its own to hear of the deadline.
+func (c *Context) AfterFunc(f func()) (stop func() bool) {
+	if v := c.call; v != nil {
+		return v.afterFunc(f)
+	}
+	return (&neverRun{}).stop
+}
+
+// neverRun is the stop of a function that never runs: true once.
+type neverRun struct{ stopped atomic.Bool }
+
+func (n *neverRun) stop() bool { return !n.stopped.Swap(true) }
+
 // Value returns the Context itself for Arbor's own key. On a node with
 // telemetry, while a traced request is handled, it also returns what the
 // handler's span context holds (so trace.SpanFromContext(ctx) is the

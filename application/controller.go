@@ -26,6 +26,7 @@ const ControllerName = "application_controller"
 type Controller struct {
 	node *actor.Node
 	pid  actor.PID
+	exit *exitRecord // the controller's exit, kept for Terminated
 }
 
 // Option configures a Controller.
@@ -56,35 +57,64 @@ func NewController(n *actor.Node, opts ...Option) (Controller, error) {
 			o(&cfg)
 		}
 	}
-	pid, err := behaviour.Start[*state](n, server(cfg),
-		behaviour.WithName(ControllerName), behaviour.WithTrapExit())
+	exit := newExitRecord()
+	pid, err := behaviour.Start[*state](n, server{stopTimeout: cfg.stopTimeout, exit: exit},
+		behaviour.WithTrapExit())
 	if errors.Is(err, actor.ErrNameTaken) {
 		return Controller{}, ErrControllerExists
 	}
 	if err != nil {
 		return Controller{}, fmt.Errorf("start application controller: %w", err)
 	}
-	return Controller{node: n, pid: pid}, nil
+	return Controller{node: n, pid: pid, exit: exit}, nil
 }
 
 // ControllerOf returns the controller of node n. It returns
 // ErrNoController if n has none.
 func ControllerOf(n *actor.Node) (Controller, error) {
-	pid, ok := n.WhereIs(ControllerName)
-	if !ok {
-		return Controller{}, ErrNoController
+	var last actor.PID
+	for {
+		pid, ok := n.WhereIs(ControllerName)
+		if !ok {
+			return Controller{}, ErrNoController
+		}
+		if exit := exitOf(pid); exit != nil {
+			return Controller{node: n, pid: pid, exit: exit}, nil
+		}
+		if pid == last {
+			// A process NewController did not start holds the name: its
+			// exit is watched from each Terminated call on.
+			return Controller{node: n, pid: pid}, nil
+		}
+		// The controller ended since the lookup (its record is kept from
+		// before it takes the name until its exit is known, after the
+		// name is released): look again, which finds none or a new one.
+		last = pid
 	}
-	return Controller{node: n, pid: pid}, nil
 }
 
 // PID returns the controller's process.
 func (c Controller) PID() actor.PID { return c.pid }
 
 // Terminated returns a channel that receives the controller's exit reason
-// when it exits: actor.Normal after Shutdown, an *ExitError when an
+// once it has exited: actor.Normal after Shutdown, an *ExitError when an
 // application whose death ends the node exited (after the others were
-// stopped). Each call sets up a new watch.
-func (c Controller) Terminated() <-chan error { return c.node.WatchExit(c.pid) }
+// stopped), the reason it was killed with otherwise. The reason is kept:
+// called after the controller ended, Terminated reports that same reason
+// at once, as a context's Err does after Done. Each call returns a new
+// channel, so any number of callers can wait.
+func (c Controller) Terminated() <-chan error {
+	switch {
+	case c.exit != nil:
+		return c.exit.subscribe()
+	case c.node != nil: // a name NewController's process does not hold
+		return c.node.WatchExit(c.pid)
+	default: // the zero Controller
+		ch := make(chan error, 1)
+		ch <- actor.NoProc
+		return ch
+	}
+}
 
 func (c Controller) call(ctx context.Context, req any) (any, error) {
 	r, err := behaviour.CallAs[reply](ctx, c.pid, req)

@@ -95,8 +95,6 @@ func appCase(t *testing.T, typ application.RestartType, reason error) {
 	mu.Lock()
 	top := tops["b"]
 	mu.Unlock()
-	// Terminated watches from its call on (a watch of an ended controller
-	// reports noproc): watch before the death.
 	terminated := c.Terminated()
 	n.Send(top, reason)
 	ends := typ == application.Permanent || (typ == application.Transient && !errors.Is(reason, actor.Normal))

@@ -103,9 +103,17 @@ type state struct {
 // server is the controller's GenServer (OTP's application_controller).
 type server struct {
 	stopTimeout time.Duration
+	exit        *exitRecord
 }
 
 func (sv server) Init(ctx *actor.Context) (*state, error) {
+	// The exit is watched before anything can end the controller, and
+	// the name taken after that, so that ControllerOf always finds the
+	// record of the controller it finds by name.
+	sv.exit.watch(ctx.Node(), ctx.Self())
+	if err := ctx.Register(ControllerName); err != nil {
+		return nil, err
+	}
 	return &state{
 		apps:        map[string]*app{},
 		byMaster:    map[actor.PID]string{},

@@ -37,7 +37,7 @@ func runChild() {
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()),
 	}
 	if os.Getenv("CHILD_DEFAULTS") == "" {
-		interval, timeout := 100*time.Millisecond, 600*time.Millisecond
+		interval, timeout := 100*time.Millisecond, testHeartbeatTimeout
 		if d, err := time.ParseDuration(os.Getenv("CHILD_HEARTBEAT_INTERVAL")); err == nil {
 			interval = d
 		}
@@ -271,9 +271,11 @@ type child struct {
 // (CHILD_LISTEN, CHILD_ADVERTISE, CHILD_PEERS, CHILD_PEERADDRS (name=addr,...
 // for WithPeerAddr), CHILD_EVENTS=1 to report
 // the child's node events on c.events, CHILD_DEFAULTS=1 for the default
-// failure detector instead of the fast one tests use, CHILD_HEARTBEAT_TIMEOUT
-// and CHILD_HEARTBEAT_INTERVAL for the fast one with another timeout or
-// interval). The child's log is
+// failure detector instead of the tests' one (a heartbeat every 100 ms,
+// testHeartbeatTimeout), CHILD_HEARTBEAT_TIMEOUT and
+// CHILD_HEARTBEAT_INTERVAL for the tests' one with another timeout or
+// interval: a test that measures how the children detect a fault between
+// them sets a short timeout). The child's log is
 // kept and shown if the test fails; a passing test stays quiet.
 func startChild(t testing.TB, name string, env ...string) *child {
 	t.Helper()

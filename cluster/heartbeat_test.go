@@ -72,14 +72,26 @@ func TestMismatchedHeartbeatsKeepSessionMem(t *testing.T) {
 }
 
 // TestMismatchedHeartbeatsKeepSession is TestMismatchedHeartbeatsKeepSessionMem
-// across processes and real sockets: the child heartbeats every second
-// (and waits 6 s for this node), this test's shared node waits only
-// 600 ms. Told the child's interval in its Hello, the shared node waits
-// 3 s for it, and the session outlives several of the child's intervals.
-// The shared node used to drop it within about a second.
+// across processes and real sockets: the child heartbeats every 4 s (and
+// waits 12 s for this node), this test's shared node waits only
+// testHeartbeatTimeout (3 s). Told the child's interval in its Hello, the
+// shared node waits 12 s for it, and the session outlives one of the
+// child's intervals and more. The shared node used to drop it after 3 s.
 func TestMismatchedHeartbeatsKeepSession(t *testing.T) {
-	a, b, ev := withChild(t, "CHILD_HEARTBEAT_INTERVAL=1s", "CHILD_HEARTBEAT_TIMEOUT=6s")
-	watch, stop := context.WithTimeout(context.Background(), 4*time.Second)
+	a := shared
+	ev := newInbox(t, a.Node())
+	t.Cleanup(ev.Close)
+	if err := a.MonitorNodes(ev.PID(), true); err != nil {
+		t.Fatal(err)
+	}
+	// The shared node dials (a call does): the child, which knows no peer,
+	// would not, and a child that did would wait for its first tick, 4 s.
+	b := startChild(t, "b", "CHILD_HEARTBEAT_INTERVAL=4s", "CHILD_HEARTBEAT_TIMEOUT=12s")
+	if _, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("ping")); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	recvNodeUp(t, ev, b.name, 10*time.Second)
+	watch, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	for {
 		m, err := ev.Receive(watch)
@@ -94,6 +106,6 @@ func TestMismatchedHeartbeatsKeepSession(t *testing.T) {
 		}
 	}
 	if _, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("ping")); err != nil {
-		t.Fatalf("call after 4 s: %v", err)
+		t.Fatalf("call after 5 s: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		// The shared node's log, for chasing a failure.
 		logger = zerolog.New(os.Stderr).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 	}
-	opts := append([]cluster.Option{cluster.WithLogger(logger)}, fastDetection...)
+	opts := append([]cluster.Option{cluster.WithLogger(logger)}, testDetection...)
 	c, err := cluster.Start(context.Background(), "a", opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start shared node:", err)
@@ -56,12 +56,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fastDetection makes in-process tests detect a silent peer quickly.
-var fastDetection = []cluster.Option{
-	cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
+// testDetection is the shared node's failure detector: it heartbeats every
+// 100 ms and loses a peer after testHeartbeatTimeout of silence. With a
+// 600 ms timeout a child descheduled for that long on a loaded machine
+// under -race lost its session, failing tests that do not test detection;
+// the few that do (TestFrozenNode, TestFrozenNodeRejoins,
+// TestMismatchedHeartbeatsKeepSession) wait the longer timeout.
+var testDetection = []cluster.Option{
+	cluster.WithHeartbeat(100*time.Millisecond, testHeartbeatTimeout),
 	cluster.WithReconnectInterval(100 * time.Millisecond),
 	cluster.WithConnectTimeout(time.Second),
 }
+
+// testHeartbeatTimeout is the heartbeat timeout of the shared node and,
+// unless a test asks for another, of the child nodes: the default's, so
+// that only a silence a real deployment would call a failure ends a
+// session.
+const testHeartbeatTimeout = cluster.DefaultHeartbeatTimeout
 
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,9 +25,9 @@ func TestNetworkCut(t *testing.T) {
 	portB, portC := testkit.FreePort(t), testkit.FreePort(t)
 	pb := testkit.NewProxy(t, "127.0.0.1:"+strconv.Itoa(portB))
 	pc := testkit.NewProxy(t, "127.0.0.1:"+strconv.Itoa(portC))
-	b := startChild(t, "b", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portB), "CHILD_ADVERTISE="+pb.Addr(), "CHILD_EVENTS=1")
+	b := startChild(t, "b", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portB), "CHILD_ADVERTISE="+pb.Addr(), "CHILD_EVENTS=1", fastChild)
 	c := startChild(t, "c", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portC), "CHILD_ADVERTISE="+pc.Addr(),
-		"CHILD_PEERS="+b.name, "CHILD_EVENTS=1")
+		"CHILD_PEERS="+b.name, "CHILD_EVENTS=1", fastChild)
 	b.expectEvent(t, "up", c.name, 10*time.Second)
 	c.expectEvent(t, "up", b.name, 10*time.Second)
 
@@ -34,6 +35,8 @@ func TestNetworkCut(t *testing.T) {
 	// silent cut is seen within 700 ms, give or take scheduling.
 	const bound = 2 * time.Second
 	for _, f := range []testkit.Fault{testkit.Blackhole, testkit.Reset, testkit.Blackhole} {
+		b.settled(t, c.name)
+		c.settled(t, b.name)
 		start := time.Now()
 		pb.Cut(f)
 		pc.Cut(f)
@@ -65,9 +68,9 @@ func TestOldSessionNotDelivered(t *testing.T) {
 	portB, portC := testkit.FreePort(t), testkit.FreePort(t)
 	pb := testkit.NewProxy(t, "127.0.0.1:"+strconv.Itoa(portB))
 	pc := testkit.NewProxy(t, "127.0.0.1:"+strconv.Itoa(portC))
-	b := startChild(t, "b", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portB), "CHILD_ADVERTISE="+pb.Addr(), "CHILD_EVENTS=1")
+	b := startChild(t, "b", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portB), "CHILD_ADVERTISE="+pb.Addr(), "CHILD_EVENTS=1", fastChild)
 	c := startChild(t, "c", fmt.Sprintf("CHILD_LISTEN=127.0.0.1:%d", portC), "CHILD_ADVERTISE="+pc.Addr(),
-		"CHILD_PEERS="+b.name, "CHILD_EVENTS=1")
+		"CHILD_PEERS="+b.name, "CHILD_EVENTS=1", fastChild)
 	b.expectEvent(t, "up", c.name, 10*time.Second)
 	c.expectEvent(t, "up", b.name, 10*time.Second)
 
@@ -106,6 +109,8 @@ func TestOldSessionNotDelivered(t *testing.T) {
 	for next() < 20 {
 	}
 
+	b.settled(t, c.name)
+	c.settled(t, b.name)
 	pb.Cut(testkit.Stall)
 	pc.Cut(testkit.Stall)
 	stalledAt := last
@@ -132,6 +137,40 @@ func TestOldSessionNotDelivered(t *testing.T) {
 		return nil
 	})
 	t.Logf("stalled at %d, healed at %d, last %d", stalledAt, healedAt, last)
+}
+
+// fastChild gives a child the short heartbeat timeout the tests of cuts
+// between two children measure (the default, testHeartbeatTimeout, is
+// long so that a loaded machine ends no session by itself).
+const fastChild = "CHILD_HEARTBEAT_TIMEOUT=600ms"
+
+// settled reads the events c reported since the test's last expectation
+// and, if its session with node ended among them, waits for the next one
+// to open. With fastChild's timeout a child descheduled on a loaded
+// machine can lose a session by itself; settled keeps such a loss from
+// passing for the effect of the test's next step.
+func (c *child) settled(t testing.TB, node string) {
+	t.Helper()
+	up := true
+	for {
+		select {
+		case e := <-c.events:
+			f := strings.SplitN(e, " ", 3)
+			if len(f) >= 2 && f[1] == node {
+				up = f[0] == "up"
+				if !up {
+					t.Logf("%s: %q before the next step, a session that ended by itself", c.name, e)
+				}
+			}
+			continue
+		default:
+		}
+		if up {
+			return
+		}
+		c.expectEvent(t, "up", node, 10*time.Second)
+		up = true
+	}
 }
 
 // childDropped returns the child's Stats().Dropped.

@@ -88,14 +88,12 @@ func TestRemoteSendCallMonitor(t *testing.T) {
 // TestMessageSizes sends messages near and over cluster.MaxMessageBytes:
 // a large one crosses, one over the bound fails on its sender with
 // ErrTooLarge (a reply over it fails the call), and the session survives.
-// The child heartbeats as fast as the shared node does (every 100 ms) but
-// waits 3 s for it: with the 600 ms timeout, a loaded child could go that
-// long without reading a frame while it took in and answered the 3 MiB
-// ones, and dropped the session for a heartbeat timeout (2 runs in 60 at
-// load 17-25). (With the default detector it heartbeats every 500 ms,
-// too rarely for the shared node's 600 ms.)
+// The child waits testHeartbeatTimeout (3 s) for the shared node: with a
+// 600 ms timeout, a loaded child could go that long without reading a
+// frame while it took in and answered the 3 MiB ones, and dropped the
+// session for a heartbeat timeout (2 runs in 60 at load 17-25).
 func TestMessageSizes(t *testing.T) {
-	a, b, _ := withChild(t, "CHILD_HEARTBEAT_TIMEOUT=3s")
+	a, b, _ := withChild(t)
 	big := strings.Repeat("y", 3<<20)
 	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String(big))
 	if err != nil || v.(*wrapperspb.StringValue).Value != big {
@@ -231,14 +229,14 @@ func TestStoppedNode(t *testing.T) {
 }
 
 func TestFrozenNode(t *testing.T) {
-	// The child runs with a 600 ms heartbeat timeout and 100 ms interval.
-	lostNode(t, func(c *child) { c.signal(syscall.SIGSTOP) }, 2*time.Second, cluster.ErrHeartbeatTimeout)
+	// The shared node heartbeats every 100 ms and waits testHeartbeatTimeout.
+	lostNode(t, func(c *child) { c.signal(syscall.SIGSTOP) }, testHeartbeatTimeout+2*time.Second, cluster.ErrHeartbeatTimeout)
 }
 
 func TestFrozenNodeRejoins(t *testing.T) {
 	a, b, ev := withChild(t)
 	b.signal(syscall.SIGSTOP)
-	recvNodeDown(t, ev, b.name, 3*time.Second)
+	recvNodeDown(t, ev, b.name, testHeartbeatTimeout+3*time.Second)
 	b.signal(syscall.SIGCONT)
 	recvNodeUp(t, ev, b.name, 10*time.Second)
 	// The node that was frozen does not blame this one for the silence it

@@ -235,7 +235,7 @@ func benchReplicatedRegisterInProcess(b *testing.B, writers int) {
 		label, addr, _ := strings.Cut(name, "@")
 		peers := slices.Delete(slices.Clone(names), i, i+1)
 		c, err := cluster.Start(ctx, label, cluster.WithListenAddr(addr), cluster.WithProvider(cluster.Static(peers...)),
-			cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond), cluster.WithReconnectInterval(100*time.Millisecond),
+			cluster.WithHeartbeat(100*time.Millisecond, cluster.DefaultHeartbeatTimeout), cluster.WithReconnectInterval(100*time.Millisecond),
 			cluster.WithLogger(zerolog.New(os.Stderr).Level(zerolog.ErrorLevel)))
 		if err != nil {
 			b.Fatal(err)

@@ -36,6 +36,18 @@ import (
 // stdout.
 const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
 
+// childHeartbeatTimeout is the child's heartbeat timeout: CHILD_HEARTBEAT_TIMEOUT,
+// else cluster.DefaultHeartbeatTimeout. A test whose faults only
+// heartbeats reveal (a SIGSTOP, a silent cut) sets a short one; the others
+// keep the default, since with a short one a node descheduled for that
+// long on a loaded machine under -race loses its sessions by itself.
+func childHeartbeatTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("CHILD_HEARTBEAT_TIMEOUT")); err == nil {
+		return d
+	}
+	return cluster.DefaultHeartbeatTimeout
+}
+
 // runChild is the main of a child node: CHILD_LISTEN, CHILD_ADVERTISE,
 // CHILD_PEERS (comma-separated node names), CHILD_PEERADDRS
 // (name=addr,...: the routes of a testkit.Mesh), CHILD_SCOPE (the scope to add,
@@ -46,7 +58,7 @@ const childEnv = "ARBOR_REGISTRY_TEST_CHILD"
 func runChild() {
 	opts := []cluster.Option{
 		cluster.WithLogger(zerolog.New(os.Stderr).Level(childLogLevel()).With().Timestamp().Logger()),
-		cluster.WithHeartbeat(100*time.Millisecond, 600*time.Millisecond),
+		cluster.WithHeartbeat(100*time.Millisecond, childHeartbeatTimeout()),
 		cluster.WithConnectTimeout(time.Second),
 	}
 	if os.Getenv("CHILD_DEFAULT_RECONNECT") == "" { // benchmarks: the cluster's default

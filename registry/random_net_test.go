@@ -63,6 +63,9 @@ func (r *realNet) startNode(rc *randCluster, l string) *node {
 	if !rc.noScope[l] {
 		env = append(env, "CHILD_SCOPE=s")
 	}
+	if rc.fastDetection {
+		env = append(env, "CHILD_HEARTBEAT_TIMEOUT=600ms")
+	}
 	return startNode(rc.t, l, env...)
 }
 

@@ -75,10 +75,16 @@ type randCluster struct {
 	clock    atomic.Int64
 	resolver string
 	noScope  map[string]bool // labels of nodes that run no scope (startNet's tests; none in the randomized one)
-	nodes    map[string]*node
-	workers  map[string]map[string]randWorker // label -> slot -> worker
-	all      []*node                          // every node started, for their logs
-	base     map[*node][2]int                 // a node's goroutines and open files once first converged
+	// fastDetection gives the nodes a 600 ms heartbeat timeout: the
+	// randomized test's freezes and silent cuts are seen by heartbeats
+	// only, and its cycles would wait the default 3 s for each. It copes
+	// with a session that a loaded machine ends by itself as with any
+	// other fault.
+	fastDetection bool
+	nodes         map[string]*node
+	workers       map[string]map[string]randWorker // label -> slot -> worker
+	all           []*node                          // every node started, for their logs
+	base          map[*node][2]int                 // a node's goroutines and open files once first converged
 
 	mu      sync.Mutex
 	recs    []opRec
@@ -359,7 +365,7 @@ func runRandomized(t *testing.T, cycles int, newNet func(t *testing.T, labels []
 	}
 	rc := &randCluster{t: t, resolver: resolver, nodes: map[string]*node{},
 		workers: map[string]map[string]randWorker{}, base: map[*node][2]int{}, held: map[string]bool{},
-		extra: map[string]int{}}
+		extra: map[string]int{}, fastDetection: true}
 	rc.net, rc.mn = newNet(t, labels)
 	t.Cleanup(func() {
 		rc.summary()
