@@ -84,6 +84,7 @@ FUZZTIME ?= 50000x
 fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=50000x inputs each)
 	go test -run '^$$' -fuzz FuzzDecodePacket -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzFrameReader -fuzztime $(FUZZTIME) ./cluster
+	go test -run '^$$' -fuzz FuzzCallConnection -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
 	go test -run '^$$' -fuzz FuzzProtoProxyRequest -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzParseProtoID -fuzztime $(FUZZTIME) ./actor

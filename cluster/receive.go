@@ -347,16 +347,8 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 }
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
-	id, session := c.GetCallId(), env.GetSession()
-	reply := func(v any, err error) {
-		r := &clusterpb.CallReply{CallId: id}
-		if err != nil {
-			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
-		} else if a, perr := encodePayload(v); perr != nil {
-			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
-		} else {
-			r.Result = &clusterpb.CallReply_Payload{Payload: a}
-		}
+	session := env.GetSession()
+	t.serveCall(env, c, func(r *clusterpb.CallReply) {
 		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
 		var c *peerConn
 		p.mu.Lock()
@@ -367,6 +359,25 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		if c != nil {
 			p.drain(c, true) // the stream was idle: no writer to wake
 		}
+	})
+}
+
+// serveCall delivers a call request of an open session to its local
+// target, and gives its reply (the target's, or the error that kept it
+// from the target) to send: into the session's stream, or onto the call
+// connection it came on (callpool.go).
+func (t *transport) serveCall(env *clusterpb.Envelope, c *clusterpb.CallRequest, send func(*clusterpb.CallReply)) {
+	id := c.GetCallId()
+	reply := func(v any, err error) {
+		r := &clusterpb.CallReply{CallId: id}
+		if err != nil {
+			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
+		} else if a, perr := encodePayload(v); perr != nil {
+			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
+		} else {
+			r.Result = &clusterpb.CallReply_Payload{Payload: a}
+		}
+		send(r)
 	}
 	to, ok := t.localTarget(c.GetTo(), c.GetToName())
 	if !ok {
@@ -410,20 +421,7 @@ func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {
 	if !ok {
 		return // the caller gave up
 	}
-	var res callResult
-	switch x := r.GetResult().(type) {
-	case *clusterpb.CallReply_Payload:
-		var m proto.Message
-		m, res.err = decodePayload(x.Payload)
-		if res.err == nil {
-			res.value = m
-		}
-	case *clusterpb.CallReply_Error:
-		res.err = decodeReason(x.Error)
-	default:
-		res.err = ErrMalformed
-	}
-	ch <- res
+	ch <- replyResult(r)
 }
 
 // onGoodbye ends the session with a peer that leaves the cluster, after

@@ -196,6 +196,7 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 		session uint64
 	)
 	progress, _ := ss.(progressReader)
+	fenced, _ := ss.(*frameReader)
 	for {
 		var b []byte
 		err := ss.RecvMsg(&b)
@@ -209,6 +210,9 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 			return err
 		}
 		p, s := t.handlePacket(b)
+		if fenced != nil {
+			fenced.handled()
+		}
 		if p != nil {
 			p.bytesIn.Add(uint64(len(b)))
 		}
@@ -294,6 +298,7 @@ func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, er
 	defer c.sendMu.Unlock()
 	if c.tcp != nil {
 		n := usersPacketSize(session, len(users))
+		c.tcp.frames.Add(1)
 		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
 		c.tcp.out = appendUsersPacket(c.tcp.out, session, users)
 		if !inline && len(c.tcp.out) >= tcpFlushBytes {
@@ -330,6 +335,7 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 		return 0, fmt.Errorf("%w: %w", errEncode, err)
 	}
 	c.tcp.out = out
+	c.tcp.frames.Add(1)
 	if !inline && len(c.tcp.out) >= tcpFlushBytes {
 		return n, c.tcp.flush()
 	}

@@ -43,13 +43,15 @@ type transport struct {
 	tcpMu    sync.Mutex
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
 
-	callSeq    atomic.Uint64
-	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
-	sessions   sync.Map                                            // session id (this node's) -> *peer
-	types      atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
-	dropped    atomic.Uint64
-	received   atomic.Uint64
-	leaving    atomic.Bool // set by leave: Hellos are refused
+	callSeq     atomic.Uint64
+	pooledCalls atomic.Uint64                                       // calls made on a pool's call connection (callpool.go)
+	fences      sync.Map                                            // the dialer's id of an accepted stream -> *streamFence (callpool.go)
+	sessionSeq  atomic.Uint64                                       // the last session id given, from a random start
+	sessions    sync.Map                                            // session id (this node's) -> *peer
+	types       atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
+	dropped     atomic.Uint64
+	received    atomic.Uint64
+	leaving     atomic.Bool // set by leave: Hellos are refused
 
 	mu      sync.Mutex
 	peers   map[string]*peer // by node name
@@ -284,13 +286,20 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		timeout = time.Until(d)
 	}
 	id := t.callSeq.Add(1)
-	ch := make(chan callResult, 1)
 	traceParent, traceState := rt.TraceParent(t.node, ctx)
 	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
 		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
 		TimeoutMs: max(timeout.Milliseconds(), 1), DefaultTimeout: !hasDeadline,
 		TraceParent: traceParent, TraceState: traceState,
 	}}})
+	if from.IsZero() {
+		// A caller outside any process (ADR 0011: calls from processes
+		// stay on the stream for now).
+		if v, err, ok := t.callPooled(ctx, p, env, timeout); ok {
+			return v, err
+		}
+	}
+	ch := make(chan callResult, 1)
 	p.mu.Lock()
 	if p.calls == nil {
 		p.calls = make(map[uint64]chan callResult)

@@ -1,0 +1,175 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/arbor-otp/arbor/actor"
+	"github.com/arbor-otp/arbor/cluster"
+	"github.com/arbor-otp/arbor/internal/testkit"
+)
+
+// Pooled calls (ADR 0011): a call from outside any process goes on a call
+// connection of the peer's pool, read by the caller itself. These tests
+// check what cluster/doc.go promises of calls still holds on them, across
+// two OS processes.
+
+// pooled returns how many calls a made on its pools so far.
+func pooled(a *cluster.Cluster) uint64 { return a.Stats().PooledCalls }
+
+// TestPooledCallsKeepOrderWithSends: a caller outside any process sends
+// to a process of another node and then calls it; the call sees every
+// message sent before it, whether it went on the pool or on the stream.
+func TestPooledCallsKeepOrderWithSends(t *testing.T) {
+	a, b, _ := withChild(t)
+	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("counter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, err := cluster.UnmarshalPID(v.(*wrapperspb.BytesValue).Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := pooled(a)
+	var sent int64
+	for round := range 200 {
+		for range round % 7 { // rounds of 0 to 6 messages
+			sent++
+			if err := a.Node().Send(counter, wrapperspb.Int64(sent)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v, err := a.Node().Call(ctxT(t), counter, wrapperspb.Int64(0))
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := v.(*wrapperspb.Int64Value).Value; got != sent {
+			t.Fatalf("round %d: the call saw %d messages, want the %d sent before it", round, got, sent)
+		}
+	}
+	if pooled(a) == before {
+		t.Fatal("no call went on the pool")
+	}
+}
+
+// untilPooled calls b's ctl until a call goes on the pool: right after
+// NodeUp, a's stream to b may still be opening, and calls go on it.
+func untilPooled(t *testing.T, a *cluster.Cluster, b *child) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		before := pooled(a)
+		if _, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("echo")); err != nil {
+			return err
+		}
+		if pooled(a) == before {
+			return errors.New("the call went on the stream")
+		}
+		return nil
+	})
+}
+
+// delayed starts a call of b's ctl that it answers after d, in a goroutine,
+// once b got it; the call's result comes on the channel.
+func delayed(t *testing.T, ctx context.Context, a *cluster.Cluster, b *child, d time.Duration) <-chan error {
+	t.Helper()
+	untilPooled(t, a, b)
+	before := pooled(a)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.CallNamed(ctx, b.name, "ctl", wrapperspb.String("delay "+d.String()))
+		done <- err
+	}()
+	b.expectEvent(t, "delayed", "ctl", 30*time.Second)
+	if pooled(a) == before {
+		t.Fatal("the call did not go on the pool")
+	}
+	return done
+}
+
+// await waits for a call's result, at most 30 s.
+func await(t *testing.T, done <-chan error) (error, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	select {
+	case err := <-done:
+		return err, time.Since(start)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the call did not end within 30 s")
+		return nil, 0
+	}
+}
+
+// TestPooledCallDeadlines: a pooled call ends at its deadline, or when its
+// ctx is cancelled, and a reply that comes after never reaches a later
+// call on the pool.
+func TestPooledCallDeadlines(t *testing.T) {
+	a, b, _ := withChild(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err, _ := await(t, delayed(t, ctx, a, b, time.Second))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("past its deadline: %v, want DeadlineExceeded", err)
+	}
+	// A cancelled call without a deadline ends at once.
+	cctx, ccancel := context.WithCancel(context.Background())
+	done := delayed(t, cctx, a, b, time.Hour)
+	ccancel()
+	if err, _ := await(t, done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v, want Canceled", err)
+	}
+	// The late reply of the first call (due at 1 s) is not the answer to
+	// any call made after it.
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+		v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("echo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.(*wrapperspb.StringValue).Value; got != "echo" {
+			t.Fatalf("a call got %q, want its own reply", got)
+		}
+	}
+}
+
+// TestPooledCallFailsWhenThePeerIsKilled: a pooled call in progress when
+// the callee's node is killed (kill -9) fails with NoConnection promptly,
+// not at its deadline.
+func TestPooledCallFailsWhenThePeerIsKilled(t *testing.T) {
+	a, b, ev := withChild(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := delayed(t, ctx, a, b, time.Hour)
+	b.kill()
+	err, took := await(t, done)
+	if !errors.Is(err, actor.NoConnection) {
+		t.Fatalf("after kill -9: %v, want NoConnection", err)
+	}
+	if took > 20*time.Second {
+		t.Fatalf("the call failed only after %v", took)
+	}
+	recvNodeDown(t, ev, b.name, 10*time.Second)
+}
+
+// TestPooledCallFailsWhenTheSessionEnds: a pooled call in progress when
+// its session ends (the callee's node froze: SIGSTOP, found silent) fails
+// with NoConnection by the session's end, with the pool closed.
+func TestPooledCallFailsWhenTheSessionEnds(t *testing.T) {
+	a, b, ev := withChild(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := delayed(t, ctx, a, b, time.Hour)
+	b.signal(syscall.SIGSTOP)
+	defer b.signal(syscall.SIGCONT)
+	recvNodeDown(t, ev, b.name, 20*time.Second)
+	err, took := await(t, done)
+	if !errors.Is(err, actor.NoConnection) {
+		t.Fatalf("after the session ended: %v, want NoConnection", err)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("the call failed %v after the NodeDown", took)
+	}
+}
