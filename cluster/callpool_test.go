@@ -25,6 +25,10 @@ func pooled(a *cluster.Cluster) uint64 { return a.Stats().PooledCalls }
 // TestPooledCallsKeepOrderWithSends: a caller outside any process sends
 // to a process of another node and then calls it; the call sees every
 // message sent before it, whether it went on the pool or on the stream.
+// (The fence that keeps a pooled call behind a message still unread on
+// the stream is TestPooledRequestWaitsForItsFence's; this test's first
+// call, right after NodeUp, is fenced behind the Hello that opens the
+// session on the callee.)
 func TestPooledCallsKeepOrderWithSends(t *testing.T) {
 	a, b, _ := withChild(t)
 	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("counter"))
@@ -171,5 +175,44 @@ func TestPooledCallFailsWhenTheSessionEnds(t *testing.T) {
 	}
 	if took > 5*time.Second {
 		t.Fatalf("the call failed %v after the NodeDown", took)
+	}
+}
+
+// TestPooledReplyComesAfterWhatTheCalleeSent: a pooled call's reply is
+// returned only after what the callee's node sent this node before it:
+// the handler sends to a process here and then replies, and that
+// process has the message when the call returns.
+func TestPooledReplyComesAfterWhatTheCalleeSent(t *testing.T) {
+	a, b, _ := withChild(t)
+	var n int64
+	counter, err := a.Node().Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+		switch x := msg.(type) {
+		case *wrapperspb.StringValue:
+			n++
+		case *actor.Request:
+			x.Reply(wrapperspb.Int64(n))
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	untilPooled(t, a, b)
+	before := pooled(a)
+	for round := range 200 {
+		// ctl sends "hi" to counter, then replies "sent".
+		if _, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.Bytes(cluster.MarshalPID(counter))); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		v, err := a.Node().Call(ctxT(t), counter, wrapperspb.Int64(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.(*wrapperspb.Int64Value).Value; got != int64(round+1) {
+			t.Fatalf("round %d: the reply came before the message sent before it (%d of %d)", round, got, round+1)
+		}
+	}
+	if pooled(a) == before {
+		t.Fatal("no call went on the pool")
 	}
 }

@@ -138,7 +138,7 @@ var childCluster *cluster.Cluster
 //   - "proto "+...: protoactor actors (protoCtl in protoactor_test.go);
 //   - "delay "+duration: print "EVENT delayed ctl" on stdout and reply
 //     "delayed" after the duration (callpool_test.go);
-//   - "counter": spawn a process that counts the Int64Values it gets and
+//   - "counter": spawn a process that counts the messages it gets and
 //     answers every call with the count, and reply with its PID;
 //   - BytesValue(pid): send "hi" to pid, reply "sent";
 //   - anything else: reply with the request.
@@ -183,11 +183,10 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 			if r.Value == "counter" {
 				var n int64
 				pid, err := ctx.Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
-					switch x := msg.(type) {
-					case *wrapperspb.Int64Value:
+					if r, ok := msg.(*actor.Request); ok {
+						r.Reply(wrapperspb.Int64(n))
+					} else {
 						n++
-					case *actor.Request:
-						x.Reply(wrapperspb.Int64(n))
 					}
 					return nil
 				}))
