@@ -525,8 +525,7 @@ func (t *transport) acceptPool(conn net.Conn) {
 	go func() {
 		defer t.conns.Done()
 		s := &poolServer{t: t, conn: conn}
-		err := s.serve()
-		if err != nil && !errors.Is(err, io.EOF) {
+		if err := s.serve(); !errors.Is(err, io.EOF) {
 			t.log.Debug().Err(err).Msg("call connection ended")
 		}
 		s.unbind()

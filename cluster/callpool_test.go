@@ -96,15 +96,15 @@ func delayed(t *testing.T, ctx context.Context, a *cluster.Cluster, b *child, d 
 }
 
 // await waits for a call's result, at most 30 s.
-func await(t *testing.T, done <-chan error) (error, time.Duration) {
+func await(t *testing.T, done <-chan error) (time.Duration, error) {
 	t.Helper()
 	start := time.Now()
 	select {
 	case err := <-done:
-		return err, time.Since(start)
+		return time.Since(start), err
 	case <-time.After(30 * time.Second):
 		t.Fatal("the call did not end within 30 s")
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -115,7 +115,7 @@ func TestPooledCallDeadlines(t *testing.T) {
 	a, b, _ := withChild(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err, _ := await(t, delayed(t, ctx, a, b, time.Second))
+	_, err := await(t, delayed(t, ctx, a, b, time.Second))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("past its deadline: %v, want DeadlineExceeded", err)
 	}
@@ -123,7 +123,7 @@ func TestPooledCallDeadlines(t *testing.T) {
 	cctx, ccancel := context.WithCancel(context.Background())
 	done := delayed(t, cctx, a, b, time.Hour)
 	ccancel()
-	if err, _ := await(t, done); !errors.Is(err, context.Canceled) {
+	if _, err := await(t, done); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v, want Canceled", err)
 	}
 	// The late reply of the first call (due at 1 s) is not the answer to
@@ -148,7 +148,7 @@ func TestPooledCallFailsWhenThePeerIsKilled(t *testing.T) {
 	defer cancel()
 	done := delayed(t, ctx, a, b, time.Hour)
 	b.kill()
-	err, took := await(t, done)
+	took, err := await(t, done)
 	if !errors.Is(err, actor.NoConnection) {
 		t.Fatalf("after kill -9: %v, want NoConnection", err)
 	}
@@ -169,7 +169,7 @@ func TestPooledCallFailsWhenTheSessionEnds(t *testing.T) {
 	b.signal(syscall.SIGSTOP)
 	defer b.signal(syscall.SIGCONT)
 	recvNodeDown(t, ev, b.name, 20*time.Second)
-	err, took := await(t, done)
+	took, err := await(t, done)
 	if !errors.Is(err, actor.NoConnection) {
 		t.Fatalf("after the session ended: %v, want NoConnection", err)
 	}
