@@ -221,7 +221,7 @@ func TestStreamFence(t *testing.T) {
 // the callee's stream to reach its fence, at most until the deadline, and
 // fails with NoConnection when that stream ends first.
 func TestAwaitFence(t *testing.T) {
-	tr := newTransport(actor.NewNode(actor.WithLogger(zerolog.New(io.Discard))), defaultConfig(), zerolog.New(io.Discard))
+	tr := bareTransport(t)
 	ctx := context.Background()
 	if err := tr.awaitFence(ctx, 5, 0, time.Now()); err != nil {
 		t.Fatalf("no fence: %v", err)
@@ -260,6 +260,17 @@ func TestAwaitFence(t *testing.T) {
 	})
 }
 
+// bareTransport is a transport of a node with no session and no network.
+func bareTransport(t testing.TB) *transport {
+	n := actor.NewNode(actor.WithLogger(zerolog.New(io.Discard)))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = n.Stop(ctx)
+	})
+	return newTransport(n, defaultConfig(), zerolog.New(io.Discard))
+}
+
 // fakeConn is a net.Conn that reads r and discards what is written.
 type fakeConn struct {
 	net.Conn
@@ -287,7 +298,7 @@ func FuzzCallConnection(f *testing.F) {
 	f.Add(poolFrame(f, 1, 0, rep), uint8(1))
 	f.Add(binary.BigEndian.AppendUint32(nil, poolFrameHead), uint8(7))
 	f.Add(binary.BigEndian.AppendUint32(nil, poolFrameHead+maxPacketBytes+1), uint8(2))
-	tr := newTransport(actor.NewNode(actor.WithLogger(zerolog.New(io.Discard))), defaultConfig(), zerolog.New(io.Discard))
+	tr := bareTransport(f)
 	f.Fuzz(func(t *testing.T, wire []byte, chunk uint8) {
 		conn := &fakeConn{r: &chunkReader{b: wire, n: int(chunk%32) + 1}}
 		s := &poolServer{t: tr, conn: conn}
