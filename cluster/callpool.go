@@ -582,7 +582,7 @@ func (s *poolServer) serve() error {
 		// The request is checked against the session only at its fence:
 		// what came before it on the stream may be what opens the session
 		// on this node (the caller's answering Hello).
-		run := func(ok bool) {
+		run := func(ok, inline bool) {
 			if !ok {
 				// The stream ended short of the fence: the session ends.
 				_ = s.conn.Close()
@@ -595,14 +595,22 @@ func (s *poolServer) serve() error {
 			}
 			s.p.touch()
 			s.p.bytesIn.Add(size)
-			t.serveCall(env, req, s.reply)
+			t.serveCall(env, req, inline, s.reply)
 		}
+		// A request whose fence is reached is served here, and an idle
+		// callee run by this reader: it has nothing else to read while
+		// its one call is handled. One released later by the stream's
+		// reader (which must not block) is posted to a worker.
 		if fence == 0 {
-			run(true)
+			run(true, true)
 			continue
 		}
 		f := t.fenceOf(stream)
-		f.await(fence, wait, run, func() { t.forgetFence(stream, f) })
+		if f.handled.Load() >= fence {
+			run(true, true)
+			continue
+		}
+		f.await(fence, wait, func(ok bool) { run(ok, false) }, func() { t.forgetFence(stream, f) })
 	}
 }
 

@@ -123,9 +123,10 @@
 //     deadline, or when its ctx is cancelled, and closes its connection,
 //     so a late reply reaches no later call. A call from a process, or
 //     one that finds the stream busy or the pool full, goes on the
-//     stream as before. The callee's process writes a pooled reply
-//     itself, blocking until the socket takes it (for a large reply, at
-//     most until the session ends). Stats counts pooled calls.
+//     stream as before. An idle callee is run by the call
+//     connection's reader, and writes a pooled reply itself, blocking
+//     until the socket takes it (for a large reply, at most until the
+//     session ends). Stats counts pooled calls.
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //
