@@ -91,6 +91,31 @@ func (n *Node) post(to PID, r *Request) error {
 	return NoProc
 }
 
+// postInline is post, but a process it finds idle runs on the calling
+// goroutine (until its mailbox is empty) instead of on a worker of the
+// dispatcher: the seam's PostInline.
+func (n *Node) postInline(to PID, r *Request) error {
+	c := n.lookup(to)
+	if c == nil {
+		return NoProc
+	}
+	c.mu.Lock()
+	switch c.state {
+	case stDead:
+		c.mu.Unlock()
+		return NoProc
+	case stIdle:
+		c.inbox.push(envelope{msg: r})
+		c.state = stRunning
+		c.mu.Unlock()
+		c.run()
+		return nil
+	}
+	c.inbox.push(envelope{msg: r})
+	c.mu.Unlock()
+	return nil
+}
+
 // waiter is the reusable part of a call: the reply channel and the default
 // deadline timer. A waiter goes back to the pool only when no late write to
 // its channel is possible. The pool is the node's own (Node.waiters), not

@@ -136,6 +136,10 @@ var childCluster *cluster.Cluster
 //     registered as "recorder" that reports to pid, and reply with its
 //     PID;
 //   - "proto "+...: protoactor actors (protoCtl in protoactor_test.go);
+//   - "delay "+duration: print "EVENT delayed ctl" on stdout and reply
+//     "delayed" after the duration (callpool_test.go);
+//   - "counter": spawn a process that counts the messages it gets and
+//     answers every call with the count, and reply with its PID;
 //   - BytesValue(pid): send "hi" to pid, reply "sent";
 //   - anything else: reply with the request.
 //
@@ -166,6 +170,31 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 			}
 			if arg, ok := strings.CutPrefix(r.Value, "proto "); ok {
 				return protoCtl(ctx, m, arg) // protoactor_test.go
+			}
+			if arg, ok := strings.CutPrefix(r.Value, "delay "); ok {
+				d, err := time.ParseDuration(arg)
+				if err != nil {
+					return err
+				}
+				fmt.Println("EVENT delayed ctl")
+				time.AfterFunc(d, func() { m.Reply(wrapperspb.String("delayed")) })
+				return nil
+			}
+			if r.Value == "counter" {
+				var n int64
+				pid, err := ctx.Spawn(actor.ReceiverFunc(func(_ *actor.Context, msg any) error {
+					if r, ok := msg.(*actor.Request); ok {
+						r.Reply(wrapperspb.Int64(n))
+					} else {
+						n++
+					}
+					return nil
+				}))
+				if err != nil {
+					return err
+				}
+				m.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
+				return nil
 			}
 			if arg, ok := strings.CutPrefix(r.Value, "relay "); ok {
 				to, err := decodePIDArg(arg)

@@ -369,11 +369,14 @@ func (c *Cluster) MultiCall(ctx context.Context, nodes []string, name string, re
 type Stats struct {
 	Received uint64
 	Dropped  uint64
+	// PooledCalls counts the calls this node made on a call connection
+	// of its pools (ADR 0011) rather than on a session's stream.
+	PooledCalls uint64
 }
 
 // Stats returns the node's envelope counters.
 func (c *Cluster) Stats() Stats {
-	return Stats{Received: c.t.received.Load(), Dropped: c.t.dropped.Load()}
+	return Stats{Received: c.t.received.Load(), Dropped: c.t.dropped.Load(), PooledCalls: c.t.pooledCalls.Load()}
 }
 
 // Stop leaves the cluster: the provider stops (deregistering the node),

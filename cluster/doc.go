@@ -111,6 +111,22 @@
 //     once; the writer writes the rest), a send to an unreachable node
 //     returns at once, and a Call waits at most until its context's
 //     deadline (actor.DefaultCallTimeout without one).
+//   - A call made outside any process (Node.Call from a plain goroutine,
+//     CallNamed) while the session's stream is idle goes on a call
+//     connection of the peer's pool (ADR 0011, PROTOCOL.md): the caller
+//     writes the request and reads the reply itself, which saves a
+//     goroutine hand-off per call. It keeps every guarantee above: the
+//     request is delivered only after what this node sent the peer before
+//     it, and the reply returned only after what the peer sent before it;
+//     a call connection belongs to one session, and its end fails the
+//     calls on it with NoConnection at once; the call ends at its
+//     deadline, or when its ctx is cancelled, and closes its connection,
+//     so a late reply reaches no later call. A call from a process, or
+//     one that finds the stream busy or the pool full, goes on the
+//     stream as before. An idle callee is run by the call
+//     connection's reader, and writes a pooled reply itself, blocking
+//     until the socket takes it (for a large reply, at most until the
+//     session ends). Stats counts pooled calls.
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //

@@ -465,3 +465,34 @@ func BenchmarkCallEnvelopeCodec(b *testing.B) {
 		})
 	}
 }
+
+// TestEveryStreamPacketCountsAsAFrame: a stream counts each packet it
+// puts on the wire, by whichever encoder, for the fences of pooled calls
+// (callpool.go): the receiver counts every frame it handles, so a packet
+// the sender left out would let a pooled request or reply overtake it.
+// The hand-encoded request and reply were left out when the two branches
+// met.
+func TestEveryStreamPacketCountsAsAFrame(t *testing.T) {
+	c := newPeerConn(&tcpStream{}, func() {})
+	from := &clusterpb.NodeID{Name: "a@127.0.0.1:1", Creation: 1}
+	r := rand.New(rand.NewPCG(3, 4))
+	envs := []*clusterpb.Envelope{
+		randomHotEnvelope(r), // a request or a reply, by hand
+		randomHotEnvelope(r),
+		{Version: protocolVersion, From: from, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}, // generated
+	}
+	for i, env := range envs {
+		if _, err := c.sendEnvelope(env, true); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.tcp.frames.Load(); got != uint64(i+1) {
+			t.Fatalf("after %d envelopes (%T): %d frames counted", i+1, env.GetBody(), got)
+		}
+	}
+	if _, err := c.sendUsers(7, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.tcp.frames.Load(); got != uint64(len(envs)+1) {
+		t.Fatalf("after a user batch: %d frames counted, want %d", got, len(envs)+1)
+	}
+}

@@ -44,7 +44,7 @@ func TestSlowLargeFrameKeepsSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.acceptTCP(accepted)
+	b.acceptTCP(accepted, 0)
 
 	// c opens a session with b on the stream, then stamps a heartbeat
 	// with it (which makes the stream the session's).

@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,7 +69,9 @@ type peer struct {
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
 	calls     map[uint64]chan callResult
-	goodbye   chan struct{} // closed when the peer acknowledges our Goodbye
+	goodbye   chan struct{}         // closed when the peer acknowledges our Goodbye
+	pool      *callPool             // this node's call connections to the peer (callpool.go)
+	poolIn    map[net.Conn]struct{} // the peer's call connections bound to the open session
 }
 
 // isOpen reports whether session is the id of the open session; a caller
@@ -85,6 +88,10 @@ type userRecord []byte
 type queued struct {
 	at  int
 	env *clusterpb.Envelope
+	// after, with no env, is run once everything queued before it is
+	// put on the stream, with the count of the stream's packets then
+	// (a pooled call's reply, fenced behind them: callpool.go).
+	after func(frames uint64)
 }
 
 // sendLocked hands an envelope or a userRecord to the session, queueing it
@@ -309,6 +316,14 @@ func (p *peer) flush(c *peerConn, session uint64, users []byte, queue []queued, 
 			return err
 		}
 		prev = q.at
+		if q.env == nil {
+			var frames uint64
+			if c.tcp != nil {
+				frames = c.tcp.frames.Load()
+			}
+			q.after(frames)
+			continue
+		}
 		q.env.Session = session
 		n, err := c.sendEnvelope(q.env, inline)
 		if errors.Is(err, errEncode) {
@@ -510,6 +525,8 @@ type lost struct {
 	calls    map[uint64]chan callResult
 	dropped  int
 	conn     *peerConn   // the session's stream, closed by deliver
+	pool     *callPool   // the session's call connections, closed by deliver
+	poolIn   []net.Conn  // the peer's call connections of the session, closed by deliver
 	order    *sync.Mutex // the peer's deliverMu, held while delivering
 	callErr  error       // what pending calls fail with
 }
@@ -522,12 +539,22 @@ func (p *peer) downLocked(reason error) lost { return p.stepLocked(evEnd{reason:
 // endLocked carries out actEnd: it empties the queues, lets the stream go
 // and returns what the session's watchers must be told.
 func (p *peer) endLocked(a actEnd) lost {
-	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + len(p.queue) + p.userCount, callErr: actor.NoConnection, order: &p.deliverMu}
+	l := lost{links: p.links, monitors: p.monitors, calls: p.calls, dropped: len(p.pending) + p.userCount, callErr: actor.NoConnection, order: &p.deliverMu}
+	for _, q := range p.queue {
+		if q.env != nil {
+			l.dropped++
+		}
+	}
 	if errors.Is(a.reason, ErrNameMismatch) {
 		l.callErr = fmt.Errorf("%w: %w", actor.NoConnection, a.reason)
 	}
 	p.links, p.monitors, p.calls = nil, nil, nil
 	l.conn = p.detachConnLocked()
+	l.pool, p.pool = p.pool, nil
+	for c := range p.poolIn {
+		l.poolIn = append(l.poolIn, c)
+	}
+	p.poolIn = nil
 	clear(p.pending)
 	p.pending = p.pending[:0]
 	clear(p.queue)
@@ -563,6 +590,10 @@ func (l lost) deliver(n *actor.Node) {
 	}
 	if l.conn != nil {
 		l.conn.close()
+	}
+	l.pool.close()
+	for _, c := range l.poolIn {
+		_ = c.Close()
 	}
 	for k := range l.links {
 		rt.DeliverSignal(n, k.local, signal{Kind: seam.SignalLinkExit, From: k.remote, Reason: actor.NoConnection})

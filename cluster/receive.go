@@ -361,20 +361,61 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 		t.answerCall(p, id, session, nil, err)
 		return
 	}
-	t.serveCall(p, id, session, decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState())
+	t.serveCall(decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState(),
+		false, func(v any, err error) { t.answerCall(p, id, session, v, err) })
 }
 
-// serveCall posts a call request from p to its local target. The request
-// expires at the caller's deadline (its remaining time from now), with no
-// timer: once the caller gave up, a late answer is dropped.
-func (t *transport) serveCall(p *peer, id, session uint64, from, to actor.PID, msg proto.Message, timeoutMs int64, defaultTimeout bool, traceParent, traceState string) {
-	req := rt.NewRequest(from, msg, func(v any, err error) { t.answerCall(p, id, session, v, err) })
+// servePooledCall serves a call request that came on a call connection
+// (callpool.go), giving its reply to send.
+func (t *transport) servePooledCall(env *clusterpb.Envelope, c *clusterpb.CallRequest, inline bool, send func(*clusterpb.CallReply)) {
+	id := c.GetCallId()
+	answer := func(v any, err error) { send(callReplyOf(id, v, err)) }
+	to, ok := t.localTarget(c.GetTo(), c.GetToName())
+	if !ok {
+		answer(nil, actor.NoProc)
+		return
+	}
+	msg, err := decodePayload(c.GetPayload())
+	if err != nil {
+		t.drop(env, err)
+		answer(nil, err)
+		return
+	}
+	t.serveCall(decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState(), inline, answer)
+}
+
+// callReplyOf is the reply to call id: v, or err.
+func callReplyOf(id uint64, v any, err error) *clusterpb.CallReply {
+	r := &clusterpb.CallReply{CallId: id}
+	if err != nil {
+		r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
+	} else if a, perr := encodePayload(v); perr != nil {
+		r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
+	} else {
+		r.Result = &clusterpb.CallReply_Payload{Payload: a}
+	}
+	return r
+}
+
+// serveCall posts a call request to its local target, and gives its
+// answer to answer: into the session's stream (answerCall), or onto the
+// call connection it came on (callpool.go). The request expires at the
+// caller's deadline (its remaining time from now), with no timer: once
+// the caller gave up, a late answer is dropped. With inline, a target
+// found idle runs on the calling goroutine (seam.PostInline: a call
+// connection's reader, never a stream's).
+func (t *transport) serveCall(from, to actor.PID, msg proto.Message, timeoutMs int64, defaultTimeout bool, traceParent, traceState string, inline bool, answer func(v any, err error)) {
+	req := rt.NewRequest(from, msg, answer)
 	rt.SetRequestTrace(t.node, req, traceParent, traceState)
 	if timeoutMs > 0 {
 		rt.SetRequestDeadline(req, time.Now().Add(time.Duration(timeoutMs)*time.Millisecond), !defaultTimeout)
 	}
-	if err := rt.Post(t.node, to, req); err != nil {
-		t.answerCall(p, id, session, nil, actor.NoProc)
+	post := rt.Post
+	if inline {
+		post = rt.PostInline
+	}
+	if err := post(t.node, to, req); err != nil {
+		answer(nil, actor.NoProc)
 	}
 }
 
@@ -433,7 +474,9 @@ func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
 	if len(f.traceParent) > 0 {
 		traceParent, traceState = string(f.traceParent), string(f.traceState)
 	}
-	t.serveCall(p, f.callID, f.session, t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState)
+	id, session := f.callID, f.session
+	t.serveCall(t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState,
+		false, func(v any, err error) { t.answerCall(p, id, session, v, err) })
 }
 
 // hotPID is decodePID for a PID decoded by hand, in an envelope from p: a
@@ -537,20 +580,7 @@ func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {
 	if !ok {
 		return // the caller gave up
 	}
-	var res callResult
-	switch x := r.GetResult().(type) {
-	case *clusterpb.CallReply_Payload:
-		var m proto.Message
-		m, res.err = decodePayload(x.Payload)
-		if res.err == nil {
-			res.value = m
-		}
-	case *clusterpb.CallReply_Error:
-		res.err = decodeReason(x.Error)
-	default:
-		res.err = ErrMalformed
-	}
-	ch <- res
+	ch <- replyResult(r)
 }
 
 // onGoodbye ends the session with a peer that leaves the cluster, after

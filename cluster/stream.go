@@ -206,6 +206,7 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 	)
 	progress, _ := ss.(progressReader)
 	var b []byte // one for the stream: RecvMsg takes it as an any
+	fenced, _ := ss.(*frameReader)
 	for {
 		b = nil
 		err := ss.RecvMsg(&b)
@@ -219,6 +220,9 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 			return err
 		}
 		p, s := t.handlePacket(b)
+		if fenced != nil {
+			fenced.handled()
+		}
 		if p != nil {
 			p.bytesIn.Add(uint64(len(b)))
 		}
@@ -304,6 +308,7 @@ func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, er
 	defer c.sendMu.Unlock()
 	if c.tcp != nil {
 		n := usersPacketSize(session, len(users))
+		c.tcp.frames.Add(1)
 		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
 		c.tcp.out = appendUsersPacket(c.tcp.out, session, users)
 		if !inline && len(c.tcp.out) >= tcpFlushBytes {
@@ -332,6 +337,7 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 	}
 	if n, sizes, ok := sizeHotEnvelope(env); ok {
 		// A call's request or reply, encoded by hand (hotwire.go).
+		c.tcp.frames.Add(1)
 		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
 		c.tcp.out = appendHotEnvelope(c.tcp.out, env, sizes)
 		if !inline && len(c.tcp.out) >= tcpFlushBytes {
@@ -349,6 +355,7 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 		return 0, fmt.Errorf("%w: %w", errEncode, err)
 	}
 	c.tcp.out = out
+	c.tcp.frames.Add(1)
 	if !inline && len(c.tcp.out) >= tcpFlushBytes {
 		return n, c.tcp.flush()
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,15 @@ import (
 // tcpMagic opens an Arbor stream; an HTTP/2 client's preface starts with
 // "PRI " instead.
 var tcpMagic = [4]byte{'A', 'R', 'B', 1}
+
+// tcpMagicID opens an Arbor stream whose preface carries the dialer's
+// 8-byte id for it after the magic (callpool.go: a pooled call names the
+// stream it is fenced behind by that id). A node of this version dials
+// with it, and accepts both.
+var tcpMagicID = [4]byte{'A', 'R', 'B', 2}
+
+// poolMagic opens a call connection of a caller's pool (callpool.go).
+var poolMagic = [4]byte{'A', 'R', 'B', 3}
 
 // tcpFlushBytes is how many bytes the writer gathers before it writes
 // them out in the middle of a drain (it always writes at the drain's end).
@@ -67,8 +77,19 @@ func (s *sniffCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthI
 	if _, err := io.ReadFull(conn, head[:]); err != nil {
 		return nil, nil, err
 	}
-	if head == tcpMagic {
-		s.t.acceptTCP(conn)
+	switch head {
+	case tcpMagic:
+		s.t.acceptTCP(conn, 0)
+		return nil, nil, credentials.ErrConnDispatched
+	case tcpMagicID:
+		var id [8]byte
+		if _, err := io.ReadFull(conn, id[:]); err != nil {
+			return nil, nil, err
+		}
+		s.t.acceptTCP(conn, binary.BigEndian.Uint64(id[:]))
+		return nil, nil, credentials.ErrConnDispatched
+	case poolMagic:
+		s.t.acceptPool(conn)
 		return nil, nil, credentials.ErrConnDispatched
 	}
 	return s.TransportCredentials.ServerHandshake(&prefixConn{Conn: conn, head: head, n: len(head)})
@@ -107,6 +128,17 @@ type frameReader struct {
 	// unfinished counts as hearing from that peer.
 	from    *peer
 	session uint64
+	// fence counts the packets of the stream handled so far, for the
+	// pooled calls fenced behind them (callpool.go); nil for a stream
+	// opened without an id.
+	fence *streamFence
+}
+
+// handled notes that the reader handled a packet of the stream.
+func (f *frameReader) handled() {
+	if f.fence != nil {
+		f.fence.note()
+	}
 }
 
 // carries tells the reader which session the stream carried last.
@@ -171,7 +203,9 @@ func (f *frameReader) readBody(b []byte) error {
 // acceptTCP serves an Arbor stream that the gRPC server's listener
 // accepted: its packets are read on a goroutine of its own until it ends,
 // the transport stops, or it stays silent while carrying no open session.
-func (t *transport) acceptTCP(conn net.Conn) {
+// A stream with an id (id != 0) counts the packets it handled for the
+// pooled calls fenced behind it.
+func (t *transport) acceptTCP(conn net.Conn, id uint64) {
 	if !t.track() {
 		_ = conn.Close()
 		return
@@ -186,10 +220,16 @@ func (t *transport) acceptTCP(conn net.Conn) {
 	go func() {
 		defer t.conns.Done()
 		f := &frameReader{r: bufio.NewReaderSize(conn, tcpReadBuffer)}
+		if id != 0 {
+			f.fence = t.readFence(id)
+		}
 		var current atomic.Uint64 // the session the stream carried last
 		stop := t.reapIdle(conn, f, &current)
 		_ = t.receiveTracking(f, &current)
 		stop()
+		if id != 0 {
+			t.endFence(id, f.fence)
+		}
 		t.tcpMu.Lock()
 		delete(t.tcpConns, conn)
 		t.tcpMu.Unlock()
@@ -251,6 +291,11 @@ type tcpStream struct {
 	conn net.Conn
 	out  []byte     // frames not written yet
 	raw  *rawWriter // tryFlush's, made at its first write
+	// id is the stream's id, sent in its preface; frames counts the
+	// packets put on it (written, or in out): a pooled call made while
+	// out is empty is fenced behind that many (callpool.go).
+	id     uint64
+	frames atomic.Uint64
 }
 
 // dialTCP opens an Arbor TCP stream to addr. It gives up after the
@@ -263,8 +308,9 @@ func (t *transport) dialTCP(addr string) (*peerConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &tcpStream{conn: conn}
-	s.out = append(s.out, tcpMagic[:]...)
+	s := &tcpStream{conn: conn, id: rand.Uint64() | 1}
+	s.out = append(s.out, tcpMagicID[:]...)
+	s.out = binary.BigEndian.AppendUint64(s.out, s.id)
 	if err := s.flush(); err != nil {
 		_ = conn.Close()
 		return nil, err
@@ -274,6 +320,7 @@ func (t *transport) dialTCP(addr string) (*peerConn, error) {
 
 // appendFrame adds a packet's frame to what is to be written.
 func (s *tcpStream) appendFrame(pkt []byte) {
+	s.frames.Add(1)
 	s.out = binary.BigEndian.AppendUint32(s.out, uint32(len(pkt)))
 	s.out = append(s.out, pkt...)
 }

@@ -43,14 +43,16 @@ type transport struct {
 	tcpMu    sync.Mutex
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
 
-	callSeq    atomic.Uint64
-	waiters    sync.Pool                                           // of *callWaiter (call)
-	sessionSeq atomic.Uint64                                       // the last session id given, from a random start
-	sessions   sync.Map                                            // session id (this node's) -> *peer
-	types      atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
-	dropped    atomic.Uint64
-	received   atomic.Uint64
-	leaving    atomic.Bool // set by leave: Hellos are refused
+	callSeq     atomic.Uint64
+	waiters     sync.Pool                                           // of *callWaiter (call)
+	pooledCalls atomic.Uint64                                       // calls made on a pool's call connection (callpool.go)
+	fences      sync.Map                                            // the dialer's id of an accepted stream -> *streamFence (callpool.go)
+	sessionSeq  atomic.Uint64                                       // the last session id given, from a random start
+	sessions    sync.Map                                            // session id (this node's) -> *peer
+	types       atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
+	dropped     atomic.Uint64
+	received    atomic.Uint64
+	leaving     atomic.Bool // set by leave: Hellos are refused
 
 	mu      sync.Mutex
 	peers   map[string]*peer // by node name
@@ -285,13 +287,20 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		timeout = time.Until(d)
 	}
 	id := t.callSeq.Add(1)
+	traceParent, traceState := rt.TraceParent(t.node, ctx)
+	env := t.envelope(out.envelope(id, from, to, toName, max(timeout.Milliseconds(), 1), !hasDeadline, traceParent, traceState))
+	if from.IsZero() {
+		// A caller outside any process (ADR 0011: calls from processes
+		// stay on the stream for now).
+		if v, err, ok := t.callPooled(ctx, p, env, timeout); ok {
+			return v, err
+		}
+	}
 	w, _ := t.waiters.Get().(*callWaiter)
 	if w == nil {
 		w = &callWaiter{ch: make(chan callResult, 1)}
 	}
 	ch := w.ch
-	traceParent, traceState := rt.TraceParent(t.node, ctx)
-	env := t.envelope(out.envelope(id, from, to, toName, max(timeout.Milliseconds(), 1), !hasDeadline, traceParent, traceState))
 	p.mu.Lock()
 	if p.calls == nil {
 		p.calls = make(map[uint64]chan callResult)

@@ -37,7 +37,7 @@ func main() {
 			"supervisor: WithIntensity(1<<30, time.Second) so the benchmark's kills are never throttled",
 			"names: actor.Node.Register (erlang:register); groups: registry scope (pg)",
 			"stop: behaviour.StopServer (synchronous, like gen_server:stop)",
-			"remote: cluster package, one framed TCP stream of Arbor's own per peer and direction, on the port of protoactor remote's gRPC server (ADR 0008); caller outside any process (Node.Call); messages wrapperspb.Int64Value",
+			"remote: cluster package, one framed TCP stream of Arbor's own per peer and direction, on the port of protoactor remote's gRPC server (ADR 0008); caller outside any process (Node.Call), whose calls go on a pooled call connection it reads itself (ADR 0011); messages wrapperspb.Int64Value",
 		},
 		Call:    newCall,
 		Cast:    newCast,
