@@ -87,6 +87,16 @@ func (n *Node) post(to PID, r *Request) error {
 	return NoProc
 }
 
+// postRun is post for a caller that lends its goroutine: if the request
+// finds the process idle, the activation runs on the calling goroutine
+// (Context.postRun) and postRun returns once it ended.
+func (n *Node) postRun(to PID, r *Request) error {
+	if c := n.lookup(to); c != nil && c.postRun(r) {
+		return nil
+	}
+	return NoProc
+}
+
 // waiter is the reusable part of a call: the reply channel and the default
 // deadline timer. A waiter goes back to the pool only when no late write to
 // its channel is possible. The pool is the node's own (Node.waiters), not

@@ -26,6 +26,7 @@ func init() {
 		NewRequest:    newRequest,
 		CancelRequest: (*Request).cancel,
 		Post:          (*Node).post,
+		PostRun:       (*Node).postRun,
 		KillAll:       func(ctx context.Context, n *Node) error { return n.killAll(ctx) },
 
 		TraceParent:     traceParent,

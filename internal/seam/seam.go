@@ -121,6 +121,13 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// returns actor.NoProc (and answer is not called) if the process is
 	// not alive.
 	Post func(n Node, to PID, r Request) error
+	// PostRun is Post for a goroutine that may be lent to the process:
+	// if the request finds the process idle (no activation running or
+	// scheduled), the calling goroutine runs the activation itself, as a
+	// worker of the node would, for one batch, leaving whatever else came
+	// meanwhile to a worker; PostRun returns once it did. Only a goroutine
+	// that nothing else waits on may call it: the handler may block.
+	PostRun func(n Node, to PID, r Request) error
 
 	// KillAll refuses new processes on the node, kills every live one and
 	// waits for them to exit (or for ctx to end), leaving the node
