@@ -523,8 +523,12 @@ func (t *transport) acceptPool(conn net.Conn) {
 	t.tcpConns[conn] = struct{}{}
 	t.tcpMu.Unlock()
 	go func() {
-		defer t.conns.Done()
 		s := &poolServer{t: t, conn: conn}
+		defer func() {
+			if !s.untracked {
+				t.conns.Done()
+			}
+		}()
 		if err := s.serve(); !errors.Is(err, io.EOF) {
 			t.log.Debug().Err(err).Msg("call connection ended")
 		}
@@ -538,15 +542,18 @@ func (t *transport) acceptPool(conn net.Conn) {
 
 // poolServer is the callee's end of a call connection.
 type poolServer struct {
-	t       *transport
-	conn    net.Conn
-	bindMu  sync.Mutex
-	closed  bool   // serve ended: nothing binds any more
-	p       *peer  // the peer of the session the connection is bound to (set once, under bindMu)
-	session uint64 // this node's id of it
-	out     uint64 // the peer's id, stamped on replies
-	writeMu sync.Mutex
-	buf     []byte
+	t      *transport
+	conn   net.Conn
+	bindMu sync.Mutex
+	closed bool // serve ended: nothing binds any more
+	// untracked: the transport stopped while a handler ran on serve's
+	// goroutine (lend), which is no longer counted in its conns.
+	untracked bool
+	p         *peer  // the peer of the session the connection is bound to (set once, under bindMu)
+	session   uint64 // this node's id of it
+	out       uint64 // the peer's id, stamped on replies
+	writeMu   sync.Mutex
+	buf       []byte
 }
 
 // serve reads and serves requests until the connection ends.
@@ -582,7 +589,7 @@ func (s *poolServer) serve() error {
 		// The request is checked against the session only at its fence:
 		// what came before it on the stream may be what opens the session
 		// on this node (the caller's answering Hello).
-		run := func(ok bool) {
+		run := func(ok bool, inline bool) {
 			if !ok {
 				// The stream ended short of the fence: the session ends.
 				_ = s.conn.Close()
@@ -595,15 +602,41 @@ func (s *poolServer) serve() error {
 			}
 			s.p.touch()
 			s.p.bytesIn.Add(size)
-			t.serveCall(env, req, s.reply)
+			t.serveCall(env, req, inline, s.reply)
 		}
-		if fence == 0 {
-			run(true)
+		var f *streamFence
+		if fence != 0 {
+			f = t.fenceOf(stream)
+		}
+		if f == nil || f.handled.Load() >= fence {
+			// At its fence already, on this goroutine: it may run the
+			// callee's activation (ADR 0011's amendment).
+			if !s.lend(func() { run(true, true) }) {
+				return ErrStopped
+			}
 			continue
 		}
-		f := t.fenceOf(stream)
-		f.await(fence, wait, run, func() { t.forgetFence(stream, f) })
+		// Later, on the stream's reader or a timer: it posts.
+		f.await(fence, wait, func(ok bool) { run(ok, false) }, func() { t.forgetFence(stream, f) })
 	}
+}
+
+// lend runs serve, which may run a callee's activation on the
+// connection's goroutine (actor's PostRun), with the goroutine uncounted
+// in the transport's: while it runs a handler it is the process's, as a
+// worker of the node would be, and the transport's stop must not wait
+// for a handler (a process that outlives Cluster.Stop's ctx is the
+// node's to report, and a handler may itself stop the cluster). It
+// reports false if the transport stopped meanwhile: the goroutine is
+// then no longer counted and must end.
+func (s *poolServer) lend(serve func()) bool {
+	s.t.conns.Done()
+	serve()
+	if !s.t.track() {
+		s.untracked = true
+		return false
+	}
+	return true
 }
 
 // bind ties the connection to the open session env is stamped with, on

@@ -348,7 +348,7 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
 	session := env.GetSession()
-	t.serveCall(env, c, func(r *clusterpb.CallReply) {
+	t.serveCall(env, c, false, func(r *clusterpb.CallReply) {
 		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
 		var c *peerConn
 		p.mu.Lock()
@@ -366,7 +366,7 @@ func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb
 // target, and gives its reply (the target's, or the error that kept it
 // from the target) to send: into the session's stream, or onto the call
 // connection it came on (callpool.go).
-func (t *transport) serveCall(env *clusterpb.Envelope, c *clusterpb.CallRequest, send func(*clusterpb.CallReply)) {
+func (t *transport) serveCall(env *clusterpb.Envelope, c *clusterpb.CallRequest, inline bool, send func(*clusterpb.CallReply)) {
 	id := c.GetCallId()
 	reply := func(v any, err error) {
 		r := &clusterpb.CallReply{CallId: id}
@@ -405,7 +405,11 @@ func (t *transport) serveCall(env *clusterpb.Envelope, c *clusterpb.CallRequest,
 		// Once the caller gave up, a late answer is dropped.
 		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
 	}
-	if err := rt.Post(t.node, to, req); err != nil {
+	post := rt.Post
+	if inline {
+		post = rt.PostRun
+	}
+	if err := post(t.node, to, req); err != nil {
 		if timer != nil {
 			timer.Stop()
 		}
