@@ -57,8 +57,12 @@ func (r *Request) Reply(v any) bool {
 // called. It reports whether the request was still pending.
 func (r *Request) cancel() bool { return r.finish() }
 
-// Done reports whether the request was answered (or abandoned).
-func (r *Request) Done() bool { return r.state.Load()&answered != 0 }
+// Done reports whether the request was answered (or abandoned: its caller
+// gave up).
+func (r *Request) Done() bool {
+	s := r.state.Load()
+	return s&answered != 0 || r.expired(s)
+}
 
 func (r *Request) fail(reason error) {
 	if r.finish() {

@@ -2,7 +2,6 @@ package actor
 
 import (
 	"context"
-	"math"
 	"sync"
 	"time"
 
@@ -22,9 +21,18 @@ import (
 // callee; one with a deadline costs the view, one allocation.
 
 // answered is the bit of Request.state set once the request is answered
-// (or abandoned); the other bits are the deadline in Unix nanoseconds, 0
-// for none.
+// (or abandoned); the bits under hidden are the deadline in Unix
+// nanoseconds, 0 for none.
 const answered = 1 << 63
+
+// hidden is the bit of Request.state that keeps a remote request's
+// deadline from its handler: the request expires then (a caller on
+// another node that gave no deadline waits DefaultCallTimeout), but its
+// handler sees no deadline, as a local caller's would.
+const hidden = 1 << 62
+
+// deadlineBits are the bits of Request.state that hold the deadline.
+const deadlineBits = hidden - 1
 
 // reqExt is what a few requests carry beside the message: the caller's span
 // (and while the request is handled, the handler span's context, so a Call
@@ -35,10 +43,18 @@ type reqExt struct {
 }
 
 // finish marks the request answered; it reports whether it was not yet.
+// A request from another node (built with newRequest) that reached its
+// deadline is abandoned instead: its caller gave up, and the answer is
+// dropped, as a timer that cancelled it at the deadline would have done,
+// with no timer.
 func (r *Request) finish() bool {
 	for {
 		s := r.state.Load()
 		if s&answered != 0 {
+			return false
+		}
+		if r.expired(s) {
+			r.state.CompareAndSwap(s, s|answered)
 			return false
 		}
 		if r.state.CompareAndSwap(s, s|answered) {
@@ -47,13 +63,21 @@ func (r *Request) finish() bool {
 	}
 }
 
+// expired reports whether a request from another node, of state s, is past
+// its deadline. (A local caller abandons its request itself, with cancel.)
+func (r *Request) expired(s uint64) bool {
+	ns := s & deadlineBits
+	return r.fn != nil && ns != 0 && time.Now().UnixNano() >= int64(ns)
+}
+
 // setDeadline gives a request its caller's deadline, before the request is
 // posted. A deadline before 1970 (long past) is kept as the earliest one
-// the word holds, one after 2262 as none.
+// the word holds, one after 2116 (what the bits under hidden hold) as
+// none.
 func (r *Request) setDeadline(d time.Time) {
 	var ns int64 = 1
 	switch sec := d.Unix(); {
-	case sec >= math.MaxInt64/int64(time.Second)-1:
+	case sec >= deadlineBits/int64(time.Second)-1:
 		return
 	case sec > 0:
 		ns = d.UnixNano()
@@ -66,8 +90,9 @@ func (r *Request) setDeadline(d time.Time) {
 // plus the caller's remaining time. ok is false when the caller's ctx had
 // none (the caller then waits DefaultCallTimeout).
 func (r *Request) Deadline() (deadline time.Time, ok bool) {
-	ns := r.state.Load() &^ answered
-	if ns == 0 {
+	s := r.state.Load()
+	ns := s & deadlineBits
+	if ns == 0 || s&hidden != 0 {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(ns)), true
@@ -106,8 +131,14 @@ func CallerDeadline(ctx context.Context) (time.Time, bool) {
 }
 
 // setRequestDeadline gives a request that came from another node its
-// caller's deadline, for the cluster transport.
-func setRequestDeadline(r *Request, d time.Time) { r.setDeadline(d) }
+// caller's deadline, for the cluster transport: the request expires then,
+// and its handler sees the deadline only if visible.
+func setRequestDeadline(r *Request, d time.Time, visible bool) {
+	r.setDeadline(d)
+	if !visible && r.state.Load() != 0 {
+		r.state.Store(r.state.Load() | hidden)
+	}
+}
 
 // callView is the view of a process a request with a deadline is handled
 // with: view is a *Context that shares the process (view.process) and
@@ -130,8 +161,9 @@ type callView struct {
 // when the request has no deadline, else a new view for it. trace is the
 // handler span's context (nil if the request is not traced).
 func (c *Context) viewFor(r *Request, trace context.Context) *Context {
-	ns := r.state.Load() &^ answered
-	if ns == 0 {
+	s := r.state.Load()
+	ns := s & deadlineBits
+	if ns == 0 || s&hidden != 0 {
 		return c
 	}
 	v := &callView{deadline: int64(ns), trace: trace}

@@ -43,13 +43,15 @@
 // *Context (it is a context.Context) to Call from inside a handler; a call
 // to self then fails with ErrCallSelf instead of waiting out its deadline.
 // Contexts without a deadline get DefaultCallTimeout. A reply that comes
-// after the caller gave up is dropped. The caller's deadline reaches the
-// callee, on this node or another, as ctx.Deadline() in the handler: a
-// request with a deadline is handled with a view of the process, a
-// *Context of its own that shares everything of the process and whose
-// Deadline, Done and Err are the caller's deadline for as long as it is
-// kept (so a goroutine the handler starts, or a context derived from the
-// view, keeps the request's deadline while the process handles others).
+// after the caller gave up is dropped (from a caller on another node, a
+// Reply past the caller's deadline reports false). The caller's deadline
+// reaches the callee, on this node or another, as ctx.Deadline() in the
+// handler: a request with a deadline is handled with a view of the
+// process, a *Context of its own that shares everything of the process
+// and whose Deadline, Done and Err are the caller's deadline for as long
+// as it is kept (so a goroutine the handler starts, or a context derived
+// from the view, keeps the request's deadline while the process handles
+// others).
 // A call from the handler with that ctx passes the deadline on;
 // Request.Deadline returns it for a reply given later, and
 // Context.CallDeadline also on the process's own Context. A caller whose

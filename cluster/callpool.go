@@ -602,7 +602,7 @@ func (s *poolServer) serve() error {
 			}
 			s.p.touch()
 			s.p.bytesIn.Add(size)
-			t.serveCall(env, req, inline, s.reply)
+			t.serveRequest(s.p, env, req, s, inline)
 		}
 		var f *streamFence
 		if fence != 0 {
@@ -686,6 +686,9 @@ func (s *poolServer) unbind() {
 	delete(s.p.poolIn, s.conn)
 	s.p.mu.Unlock()
 }
+
+// answer sends the answer to call id on the connection (reply).
+func (s *poolServer) answer(id uint64, v any, err error) { s.reply(&newReplyOut(id, v, err).reply) }
 
 // reply sends a reply on the connection, fenced behind what this node
 // put on its stream to the caller's node before it: at once when that

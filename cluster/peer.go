@@ -64,6 +64,7 @@ type peer struct {
 	spare     []byte    // a users buffer the writer gave back
 	userCount int       // how many messages users holds
 	queue     []queued  // envelopes waiting for the writer
+	drained   []queued  // a queue the writing gave back, emptied, for reuse
 	writing   bool      // the writer was woken and has not found the queues empty yet
 	links     map[linkKey]struct{}
 	monitors  map[actor.Ref]remoteMonitor
@@ -251,12 +252,18 @@ func (p *peer) drain(c *peerConn, inline bool) {
 	var queue []queued
 	for {
 		p.mu.Lock()
+		if queue == nil {
+			// The queue the last drain gave back, for p.queue to fill
+			// while this one is written.
+			queue, p.drained = p.drained, nil
+		}
 		if p.conn != c {
 			p.mu.Unlock()
 			return
 		}
 		if len(p.users) == 0 && len(p.queue) == 0 {
 			p.writing = false
+			p.drained = queue[:0]
 			p.mu.Unlock()
 			return
 		}

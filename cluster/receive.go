@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -347,74 +349,219 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 }
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
-	session := env.GetSession()
-	t.serveCall(env, c, false, func(r *clusterpb.CallReply) {
-		out := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallReply{CallReply: r}})
-		var c *peerConn
-		p.mu.Lock()
-		if p.open.Load() == session { // only into the session the call came in
-			c = p.writeNowLocked(out)
-		}
-		p.mu.Unlock()
-		if c != nil {
-			p.drain(c, true) // the stream was idle: no writer to wake
-		}
-	})
+	t.serveRequest(p, env, c, nil, false)
 }
 
-// serveCall delivers a call request of an open session to its local
-// target, and gives its reply (the target's, or the error that kept it
-// from the target) to send: into the session's stream, or onto the call
-// connection it came on (callpool.go).
-func (t *transport) serveCall(env *clusterpb.Envelope, c *clusterpb.CallRequest, inline bool, send func(*clusterpb.CallReply)) {
-	id := c.GetCallId()
-	reply := func(v any, err error) {
-		r := &clusterpb.CallReply{CallId: id}
-		if err != nil {
-			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
-		} else if a, perr := encodePayload(v); perr != nil {
-			r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
-		} else {
-			r.Result = &clusterpb.CallReply_Payload{Payload: a}
-		}
-		send(r)
-	}
+// serveRequest serves a call request of p's open session decoded by
+// proto: its reply goes into the session's stream, or, for a request that
+// came on a call connection (callpool.go), onto conn; inline is serveCall's.
+func (t *transport) serveRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest, conn *poolServer, inline bool) {
+	id, session := c.GetCallId(), env.GetSession()
 	to, ok := t.localTarget(c.GetTo(), c.GetToName())
 	if !ok {
-		reply(nil, actor.NoProc)
+		t.answerOn(conn, p, id, session, nil, actor.NoProc)
 		return
 	}
 	msg, err := decodePayload(c.GetPayload())
 	if err != nil {
 		t.drop(env, err)
-		reply(nil, err)
+		t.answerOn(conn, p, id, session, nil, err)
 		return
 	}
-	var timer *time.Timer
-	req := rt.NewRequest(decodePID(c.GetFrom()), msg, func(v any, err error) {
-		if timer != nil {
-			timer.Stop()
-		}
-		reply(v, err)
-	})
-	rt.SetRequestTrace(t.node, req, c.GetTraceParent(), c.GetTraceState())
-	if ms := c.GetTimeoutMs(); ms > 0 {
-		if !c.GetDefaultTimeout() {
-			rt.SetRequestDeadline(req, time.Now().Add(time.Duration(ms)*time.Millisecond))
-		}
-		// Once the caller gave up, a late answer is dropped.
-		timer = time.AfterFunc(time.Duration(ms)*time.Millisecond, func() { rt.CancelRequest(req) })
+	t.serveCall(p, id, session, decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState(), conn, inline)
+}
+
+// serveCall posts a call request from p to its local target. The request
+// expires at the caller's deadline (its remaining time from now), with no
+// timer: once the caller gave up, a late answer is dropped. The answer
+// goes into p's stream, or onto conn, the call connection the request
+// came on; inline (set only on conn's own goroutine, ADR 0011's
+// amendment) lends the goroutine to the target if it is idle.
+func (t *transport) serveCall(p *peer, id, session uint64, from, to actor.PID, msg proto.Message, timeoutMs int64, defaultTimeout bool, traceParent, traceState string, conn *poolServer, inline bool) {
+	var req *actor.Request
+	if conn == nil {
+		req = rt.NewRequest(from, msg, func(v any, err error) { t.answerCall(p, id, session, v, err) })
+	} else {
+		req = rt.NewRequest(from, msg, func(v any, err error) { conn.answer(id, v, err) })
+	}
+	rt.SetRequestTrace(t.node, req, traceParent, traceState)
+	if timeoutMs > 0 {
+		rt.SetRequestDeadline(req, time.Now().Add(time.Duration(timeoutMs)*time.Millisecond), !defaultTimeout)
 	}
 	post := rt.Post
 	if inline {
 		post = rt.PostRun
 	}
 	if err := post(t.node, to, req); err != nil {
-		if timer != nil {
-			timer.Stop()
-		}
-		reply(nil, actor.NoProc)
+		t.answerOn(conn, p, id, session, nil, actor.NoProc)
 	}
+}
+
+// answerOn is answerCall, or conn's answer for a request that came on a
+// call connection.
+func (t *transport) answerOn(conn *poolServer, p *peer, id, session uint64, v any, err error) {
+	if conn != nil {
+		conn.answer(id, v, err)
+		return
+	}
+	t.answerCall(p, id, session, v, err)
+}
+
+// answerCall sends the answer to call id of p's session: only into that
+// session, the one the call came in.
+func (t *transport) answerCall(p *peer, id, session uint64, v any, err error) {
+	o := newReplyOut(id, v, err)
+	o.body.CallReply = &o.reply
+	o.env.Body = &o.body
+	out := t.envelope(&o.env)
+	var c *peerConn
+	p.mu.Lock()
+	if p.open.Load() == session {
+		c = p.writeNowLocked(out)
+	}
+	p.mu.Unlock()
+	if c != nil {
+		p.drain(c, true) // the stream was idle: no writer to wake
+	}
+}
+
+// newReplyOut builds the reply to call id: v, or err (or v's encoding's).
+func newReplyOut(id uint64, v any, err error) *callReplyOut {
+	o := &callReplyOut{}
+	o.reply.CallId = id
+	if err == nil {
+		err = encodeAny(&o.value, v)
+	}
+	if err != nil {
+		o.failed.Error = encodeReason(err)
+		o.reply.Result = &o.failed
+	} else {
+		o.payload.Payload = &o.value
+		o.reply.Result = &o.payload
+	}
+	return o
+}
+
+// onCallRequestHot is onCallRequest for a request decoded by hand.
+func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
+	var (
+		to actor.PID
+		ok bool
+	)
+	if len(f.toName) > 0 {
+		to, ok = t.node.WhereIs(string(f.toName))
+	} else {
+		to = t.hotPID(p, &f.to)
+		ok = t.node.IsLocal(to)
+	}
+	if !ok {
+		t.answerCall(p, f.callID, f.session, nil, actor.NoProc)
+		return
+	}
+	msg, err := t.decodeHotPayload(&f.payload)
+	if err != nil {
+		t.dropFrom(p, err)
+		t.answerCall(p, f.callID, f.session, nil, err)
+		return
+	}
+	var traceParent, traceState string
+	if len(f.traceParent) > 0 {
+		traceParent, traceState = string(f.traceParent), string(f.traceState)
+	}
+	t.serveCall(p, f.callID, f.session, t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState, nil, false)
+}
+
+// hotPID is decodePID for a PID decoded by hand, in an envelope from p: a
+// PID of this node or of p takes no string of its own.
+func (t *transport) hotPID(p *peer, f *pidFields) actor.PID {
+	if !f.set || len(f.node) == 0 {
+		return actor.PID{}
+	}
+	var node string
+	switch string(f.node) {
+	case t.selfName:
+		node = t.selfName
+	case p.name:
+		node = p.name
+	default:
+		node = string(f.node)
+	}
+	return rt.NewPID(node, f.creation, f.index, f.serial)
+}
+
+// decodeHotPayload is decodePayload for an Any decoded by hand: its type
+// is found in the transport's cache. Any failure is decodePayload's, with
+// its error.
+func (t *transport) decodeHotPayload(a *anyFields) (proto.Message, error) {
+	if a.set {
+		name := a.url
+		if i := bytes.LastIndexByte(name, '/'); i >= 0 {
+			name = name[i+1:]
+		}
+		if mt, err := t.messageType(name); err == nil {
+			m := mt.New().Interface()
+			if proto.Unmarshal(a.value, m) == nil {
+				return m, nil
+			}
+		}
+		return decodePayload(&anypb.Any{TypeUrl: string(a.url), Value: a.value})
+	}
+	return decodePayload(nil)
+}
+
+// onCallReplyHot is onCallReply for a reply decoded by hand.
+func (t *transport) onCallReplyHot(p *peer, f *hotFields) {
+	p.mu.Lock()
+	ch, ok := p.calls[f.callID]
+	delete(p.calls, f.callID)
+	p.mu.Unlock()
+	if !ok {
+		return // the caller gave up
+	}
+	var res callResult
+	switch f.result {
+	case fieldReplyPayload:
+		var m proto.Message
+		m, res.err = t.decodeHotPayload(&f.payload)
+		if res.err == nil {
+			res.value = m
+		}
+	case fieldReplyError:
+		res.err = decodeReason(&clusterpb.Reason{Kind: clusterpb.ReasonKind(f.reasonKind), Text: string(f.reasonText)})
+	default:
+		res.err = ErrMalformed
+	}
+	ch <- res
+}
+
+// dropFrom is drop for an envelope from p decoded by hand.
+func (t *transport) dropFrom(p *peer, reason error) {
+	t.dropped.Add(1)
+	p.dropped.Add(1)
+	t.log.Debug().Str("from", p.name).Err(reason).Msg("dropped envelope from peer")
+}
+
+// handleHot acts on a hot envelope decoded by hand as handle acts on its
+// generated form, for the envelope of an open session from its peer. It
+// reports false, having done nothing, for any other (a drop to count and
+// log, a session to tell closed), which handle then judges.
+func (t *transport) handleHot(f *hotFields) (*peer, bool) {
+	if f.version != protocolVersion || f.fromCreation == 0 || len(f.fromName) == 0 {
+		return nil, false
+	}
+	p := t.sessionPeer(f.session)
+	// A peer's name is a valid node name (peerFor), never this node's.
+	if p == nil || p.name != string(f.fromName) || p.name == t.selfName {
+		return nil, false
+	}
+	t.received.Add(1)
+	p.touch()
+	if f.body == fieldEnvCallRequest {
+		t.onCallRequestHot(p, f)
+	} else {
+		t.onCallReplyHot(p, f)
+	}
+	return p, true
 }
 
 func (t *transport) onCallReply(p *peer, r *clusterpb.CallReply) {

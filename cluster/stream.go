@@ -91,6 +91,15 @@ func decodePacket(b []byte) (*clusterpb.Packet, error) {
 // it checked; session is 0 for a packet that carries no session of this
 // node's (a Hello, HelloRefused or SessionClosed) or that was dropped.
 func (t *transport) handlePacket(b []byte) (p *peer, session uint64) {
+	// A call's request or reply of an open session is decoded by hand
+	// (hotwire.go); everything else, and anything of it to drop, by the
+	// generated decoder.
+	var f hotFields
+	if parseHotPacket(b, &f) {
+		if p, ok := t.handleHot(&f); ok {
+			return p, f.session
+		}
+	}
 	pkt, err := decodePacket(b)
 	if err != nil {
 		t.received.Add(1)
@@ -197,8 +206,9 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 	)
 	progress, _ := ss.(progressReader)
 	fenced, _ := ss.(*frameReader)
+	var b []byte // one for the stream: RecvMsg takes it as an any
 	for {
-		var b []byte
+		b = nil
 		err := ss.RecvMsg(&b)
 		if err != nil {
 			if err == io.EOF {
@@ -324,6 +334,15 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 			return 0, fmt.Errorf("%w: %w", errEncode, err)
 		}
 		return len(pkt), c.stream.SendMsg(&pkt)
+	}
+	if n, sizes, ok := sizeHotEnvelope(env); ok {
+		// A call's request or reply, encoded by hand (hotwire.go).
+		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
+		c.tcp.out = appendHotEnvelope(c.tcp.out, env, sizes)
+		if !inline && len(c.tcp.out) >= tcpFlushBytes {
+			return n, c.tcp.flush()
+		}
+		return n, nil
 	}
 	c.body.Envelope = env
 	c.pkt.Body = &c.body

@@ -289,7 +289,8 @@ func (t *transport) closeTCP() {
 // stream. Its writes are the peerConn's (under sendMu).
 type tcpStream struct {
 	conn net.Conn
-	out  []byte // frames not written yet
+	out  []byte     // frames not written yet
+	raw  *rawWriter // tryFlush's, made at its first write
 	// id is the stream's id, sent in its preface; frames counts the
 	// packets put on it (written, or in out): a pooled call made while
 	// out is empty is fenced behind that many (callpool.go).
@@ -340,7 +341,10 @@ func (s *tcpStream) tryFlush() (bool, error) {
 	if len(s.out) == 0 {
 		return true, nil
 	}
-	n, err := tryWrite(s.conn, s.out)
+	if s.raw == nil {
+		s.raw = newRawWriter(s.conn)
+	}
+	n, err := s.raw.write(s.out)
 	if err != nil {
 		return false, err
 	}

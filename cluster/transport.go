@@ -46,6 +46,7 @@ type transport struct {
 	callSeq     atomic.Uint64
 	pooledCalls atomic.Uint64                                       // calls made on a pool's call connection (callpool.go)
 	fences      sync.Map                                            // the dialer's id of an accepted stream -> *streamFence (callpool.go)
+	waiters     sync.Pool                                           // of *callWaiter (call)
 	sessionSeq  atomic.Uint64                                       // the last session id given, from a random start
 	sessions    sync.Map                                            // session id (this node's) -> *peer
 	types       atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
@@ -266,11 +267,11 @@ func (t *transport) Call(ctx context.Context, from, to actor.PID, msg any) (any,
 }
 
 func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node string, msg any) (any, error) {
-	payload, err := encodePayload(msg)
-	if err != nil {
+	out := &callRequestOut{}
+	if err := encodeAny(&out.payload, msg); err != nil {
 		return nil, err
 	}
-	if len(toName) > MaxMessageBytes-len(payload.GetValue()) {
+	if len(toName) > MaxMessageBytes-len(out.payload.GetValue()) {
 		return nil, fmt.Errorf("%w: a %d-byte name", ErrTooLarge, len(toName))
 	}
 	if node == t.selfName {
@@ -287,11 +288,7 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	}
 	id := t.callSeq.Add(1)
 	traceParent, traceState := rt.TraceParent(t.node, ctx)
-	env := t.envelope(&clusterpb.Envelope{Body: &clusterpb.Envelope_CallRequest{CallRequest: &clusterpb.CallRequest{
-		CallId: id, From: encodePID(from), To: encodePID(to), ToName: toName, Payload: payload,
-		TimeoutMs: max(timeout.Milliseconds(), 1), DefaultTimeout: !hasDeadline,
-		TraceParent: traceParent, TraceState: traceState,
-	}}})
+	env := t.envelope(out.envelope(id, from, to, toName, max(timeout.Milliseconds(), 1), !hasDeadline, traceParent, traceState))
 	if from.IsZero() {
 		// A caller outside any process (ADR 0011: calls from processes
 		// stay on the stream for now).
@@ -299,7 +296,11 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 			return v, err
 		}
 	}
-	ch := make(chan callResult, 1)
+	w, _ := t.waiters.Get().(*callWaiter)
+	if w == nil {
+		w = &callWaiter{ch: make(chan callResult, 1)}
+	}
+	ch := w.ch
 	p.mu.Lock()
 	if p.calls == nil {
 		p.calls = make(map[uint64]chan callResult)
@@ -309,6 +310,7 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	if err != nil {
 		delete(p.calls, id)
 		p.mu.Unlock()
+		t.waiters.Put(w)
 		return nil, err
 	}
 	p.mu.Unlock()
@@ -316,8 +318,11 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 		p.drain(c, true) // the stream was idle: no writer to wake
 	}
 
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	if w.t == nil {
+		w.t = time.NewTimer(timeout)
+	} else {
+		w.t.Reset(timeout)
+	}
 	// A process's *actor.Context (or a handler's view of it) ends only at
 	// its deadline, which the timer waits for: asking its Done would arm
 	// a timer of the view's as well.
@@ -330,10 +335,23 @@ func (t *transport) call(ctx context.Context, from, to actor.PID, toName, node s
 	case res = <-ch:
 	case <-done:
 		res = t.abandon(p, id, ch, ctx.Err())
-	case <-timer.C:
+	case <-w.t.C:
 		res = t.abandon(p, id, ch, context.DeadlineExceeded)
 	}
+	// Nothing more is sent on ch: its one answer was taken (by the select
+	// or abandon), or it left p.calls unanswered.
+	w.t.Stop()
+	t.waiters.Put(w)
 	return res.value, res.err
+}
+
+// callWaiter is what a remote call waits with: its answer's channel and
+// its timer, pooled per transport (as package actor pools a local call's
+// per node, and so within one synctest bubble), so that a call allocates
+// neither.
+type callWaiter struct {
+	ch chan callResult
+	t  *time.Timer
 }
 
 // abandon forgets a call unless its answer already came.

@@ -4,6 +4,10 @@ package cluster
 
 import "net"
 
-// tryWrite writes nothing where a non-blocking write is not at hand: the
+// rawWriter writes nothing where a non-blocking write is not at hand: the
 // stream's writer goroutine writes everything.
-func tryWrite(net.Conn, []byte) (int, error) { return 0, nil }
+type rawWriter struct{}
+
+func newRawWriter(net.Conn) *rawWriter { return &rawWriter{} }
+
+func (*rawWriter) write([]byte) (int, error) { return 0, nil }

@@ -3,10 +3,13 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/arbor-otp/arbor/actor"
@@ -144,18 +147,100 @@ func decodeReason(r *clusterpb.Reason) error {
 // message that is not a proto.Message and ErrTooLarge for one that encodes
 // to more than MaxMessageBytes.
 func encodePayload(msg any) (*anypb.Any, error) {
-	pm, ok := msg.(proto.Message)
-	if !ok || pm == nil {
-		return nil, fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
-	}
-	a, err := anypb.New(pm)
-	if err != nil {
-		return nil, fmt.Errorf("encode %T: %w", msg, err)
-	}
-	if n := len(a.GetValue()); n > MaxMessageBytes {
-		return nil, fmt.Errorf("%w: %T is %d bytes", ErrTooLarge, msg, n)
+	a := &anypb.Any{}
+	if err := encodeAny(a, msg); err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// encodeAny wraps a user message into a, as anypb.New does (with a type
+// URL from typeURL's cache), with encodePayload's errors.
+func encodeAny(a *anypb.Any, msg any) error {
+	pm, ok := msg.(proto.Message)
+	if !ok || pm == nil {
+		return fmt.Errorf("%w: %T", ErrNotProtoMessage, msg)
+	}
+	b, err := proto.MarshalOptions{}.Marshal(pm)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", msg, err)
+	}
+	if len(b) > MaxMessageBytes {
+		return fmt.Errorf("%w: %T is %d bytes", ErrTooLarge, msg, len(b))
+	}
+	a.TypeUrl, a.Value = typeURL(pm.ProtoReflect().Descriptor().FullName()), b
+	return nil
+}
+
+// callRequestOut is the envelope of one call's request, its parts made in
+// one allocation (its payload by encodeAny).
+type callRequestOut struct {
+	env      clusterpb.Envelope
+	body     clusterpb.Envelope_CallRequest
+	req      clusterpb.CallRequest
+	from, to clusterpb.PID
+	payload  anypb.Any
+}
+
+// envelope fills in the request's envelope and returns it, for t.envelope
+// to stamp.
+func (o *callRequestOut) envelope(id uint64, from, to actor.PID, toName string, timeoutMs int64, defaultTimeout bool, traceParent, traceState string) *clusterpb.Envelope {
+	o.req = clusterpb.CallRequest{
+		CallId: id, From: fillPID(&o.from, from), To: fillPID(&o.to, to), ToName: toName, Payload: &o.payload,
+		TimeoutMs: timeoutMs, DefaultTimeout: defaultTimeout, TraceParent: traceParent, TraceState: traceState,
+	}
+	o.body.CallRequest = &o.req
+	o.env.Body = &o.body
+	return &o.env
+}
+
+// fillPID is encodePID into w: it returns w, or nil for the zero PID.
+func fillPID(w *clusterpb.PID, p actor.PID) *clusterpb.PID {
+	if p.IsZero() {
+		return nil
+	}
+	i, s := p.ID()
+	w.Node, w.Creation, w.Index, w.Serial = p.NodeName(), p.Creation(), i, s
+	return w
+}
+
+// callReplyOut is the envelope of one call's reply, its parts made in one
+// allocation.
+type callReplyOut struct {
+	env     clusterpb.Envelope
+	body    clusterpb.Envelope_CallReply
+	reply   clusterpb.CallReply
+	payload clusterpb.CallReply_Payload
+	failed  clusterpb.CallReply_Error
+	value   anypb.Any
+}
+
+// typeURLs caches the type URL of each message type that crossed nodes
+// (copy on write; it only holds types linked into this binary, so it stays
+// bounded).
+var typeURLs atomic.Pointer[map[protoreflect.FullName]string]
+
+// typeURL returns the type URL anypb.New gives a message of type name,
+// without a string of its own once the type is cached.
+func typeURL(name protoreflect.FullName) string {
+	cache := typeURLs.Load()
+	if cache != nil {
+		if u, ok := (*cache)[name]; ok {
+			return u
+		}
+	}
+	u := anyURLPrefix + string(name)
+	for {
+		next := make(map[protoreflect.FullName]string, 1)
+		if cache != nil {
+			maps.Copy(next, *cache)
+		}
+		next[name] = u
+		if typeURLs.CompareAndSwap(cache, &next) {
+			return u
+		}
+		cache = typeURLs.Load()
+	}
 }
 
 // payloadMarshaler is a message type of Arbor's own that can write its

@@ -142,9 +142,11 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	TraceParent     func(n Node, ctx context.Context) (parent, state string)
 	SetRequestTrace func(n Node, r Request, parent, state string)
 	// SetRequestDeadline gives a request built with NewRequest its remote
-	// caller's deadline, before it is posted: the handler sees it as
+	// caller's deadline, before it is posted: the request expires then (a
+	// later answer is dropped, as CancelRequest would drop it, and the
+	// request counts as done), and if visible the handler sees it as
 	// ctx.Deadline().
-	SetRequestDeadline func(r Request, deadline time.Time)
+	SetRequestDeadline func(r Request, deadline time.Time, visible bool)
 }
 
 var installed any
