@@ -337,6 +337,7 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 	}
 	if n, sizes, ok := sizeHotEnvelope(env); ok {
 		// A call's request or reply, encoded by hand (hotwire.go).
+		c.tcp.frames.Add(1)
 		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
 		c.tcp.out = appendHotEnvelope(c.tcp.out, env, sizes)
 		if !inline && len(c.tcp.out) >= tcpFlushBytes {
