@@ -224,10 +224,8 @@ func TestPooledRequestRunsAnIdleCalleeInline(t *testing.T) {
 }
 
 // TestPooledRequestToABusyCallee: a request for a process busy with other
-// mail is posted behind it, and a worker handles it; the connection's
-// goroutine is not held meanwhile (a call on it to another process is
-// answered... once its own reply came, so here on a second connection,
-// served while the first request waits).
+// mail is posted behind it, and a worker handles it; meanwhile another
+// call connection is served as usual.
 func TestPooledRequestToABusyCallee(t *testing.T) {
 	h := newCallee(t)
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -257,6 +255,13 @@ func TestPooledRequestToABusyCallee(t *testing.T) {
 	h.settle()
 	cc := h.dial()
 	cc.request("busy", wrapperspb.Int64(0))
+	pid, _ := h.b.node.WhereIs("busy")
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if pk, _ := h.b.node.Peek(pid); pk.QueueLen < 2 {
+			return errors.New("the request is not queued yet")
+		}
+		return nil
+	})
 	if v := h.dial().call("echo", wrapperspb.String("x")); v.(*wrapperspb.StringValue).Value != "x" {
 		t.Fatalf("echo answered %v", v)
 	}
