@@ -62,11 +62,18 @@ type callPool struct {
 
 // poolConn is one call connection of a caller's pool.
 type poolConn struct {
+	t    *transport // for the hand decoder's type cache (nil: the generated decoder only)
 	conn net.Conn
 	r    *bufio.Reader
 	out  []byte
 	in   []byte
 	last int // the size of the last reply's packet
+	enc  frameEncoder
+}
+
+// frameEncoder encodes the frames of a call connection.
+type frameEncoder struct {
+	// The Packet around an envelope the generated encoder writes.
 	pkt  clusterpb.Packet
 	body clusterpb.Packet_Envelope
 }
@@ -139,7 +146,7 @@ func (p *peer) dialPool(session uint64, deadline time.Time) *poolConn {
 	if err != nil {
 		return nil
 	}
-	pc := &poolConn{conn: conn, r: bufio.NewReaderSize(conn, 4<<10)}
+	pc := &poolConn{t: t, conn: conn, r: bufio.NewReaderSize(conn, 4<<10)}
 	pc.out = append(pc.out, poolMagic[:]...)
 	p.mu.Lock()
 	if p.pool == nil || p.pool.session != session || !p.isOpen(session) {
@@ -224,14 +231,7 @@ func (t *transport) poolErr(ctx context.Context, err error) error {
 // writeRequest writes a request frame, at most until deadline, and
 // returns the size of its packet.
 func (pc *poolConn) writeRequest(env *clusterpb.Envelope, stream, fence uint64, deadline time.Time) (int, error) {
-	pc.body.Envelope = env
-	pc.pkt.Body = &pc.body
-	defer func() { pc.body.Envelope = nil }()
-	n := proto.Size(&pc.pkt)
-	b := binary.BigEndian.AppendUint32(pc.out, uint32(poolFrameHead+n))
-	b = binary.BigEndian.AppendUint64(b, stream)
-	b = binary.BigEndian.AppendUint64(b, fence)
-	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, &pc.pkt)
+	b, n, err := pc.enc.appendFrame(pc.out, env, stream, fence)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", errEncode, err)
 	}
@@ -247,6 +247,28 @@ func (pc *poolConn) writeRequest(env *clusterpb.Envelope, stream, fence uint64, 
 	return n, err
 }
 
+// appendFrame appends the frame of env, fenced behind stream and fence,
+// to b, and returns the packet's size: encoded by hand when env is a
+// call's request or reply (hotwire.go), else by the generated encoder
+// (into e's Packet, which it leaves empty).
+func (e *frameEncoder) appendFrame(b []byte, env *clusterpb.Envelope, stream, fence uint64) ([]byte, int, error) {
+	if n, sizes, ok := sizeHotEnvelope(env); ok {
+		b = binary.BigEndian.AppendUint32(b, uint32(poolFrameHead+n))
+		b = binary.BigEndian.AppendUint64(b, stream)
+		b = binary.BigEndian.AppendUint64(b, fence)
+		return appendHotEnvelope(b, env, sizes), n, nil
+	}
+	e.body.Envelope = env
+	e.pkt.Body = &e.body
+	defer func() { e.body.Envelope = nil }()
+	n := proto.Size(&e.pkt)
+	b = binary.BigEndian.AppendUint32(b, uint32(poolFrameHead+n))
+	b = binary.BigEndian.AppendUint64(b, stream)
+	b = binary.BigEndian.AppendUint64(b, fence)
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, &e.pkt)
+	return b, n, err
+}
+
 // readReply reads the reply to call id of session (this node's id, which
 // the peer stamps on what it sends), and the stream and fence it is
 // fenced behind. A reply that is not a CallReply of that call and session
@@ -255,6 +277,20 @@ func (pc *poolConn) readReply(id, session uint64) (res callResult, stream, fence
 	b, err := readPoolFrame(pc.r, &pc.in, poolFrameHead+maxPacketBytes)
 	if err != nil {
 		return callResult{}, 0, 0, err
+	}
+	if pc.t != nil && len(b) > poolFrameHead {
+		// The reply decoded by hand (hotwire.go), or else by the
+		// generated decoder, which judges what the hand one gives up on.
+		var f hotFields
+		if parseHotPacket(b[poolFrameHead:], &f) && f.body == fieldEnvCallReply && f.callID == id && f.session == session {
+			pc.last = len(b) - poolFrameHead
+			res = pc.t.hotReplyResult(&f)
+			stream, fence = binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
+			if cap(pc.in) > 64<<10 {
+				pc.in = nil
+			}
+			return res, stream, fence, nil
+		}
 	}
 	stream, fence, pkt, err := parsePoolFrame(b)
 	if err != nil {
@@ -554,6 +590,7 @@ type poolServer struct {
 	out       uint64 // the peer's id, stamped on replies
 	writeMu   sync.Mutex
 	buf       []byte
+	enc       frameEncoder // under writeMu
 }
 
 // serve reads and serves requests until the connection ends.
@@ -570,6 +607,25 @@ func (s *poolServer) serve() error {
 			return err
 		}
 		t.received.Add(1)
+		if len(b) > poolFrameHead {
+			// A request of the session the connection is bound to, at
+			// its fence, decoded by hand (hotwire.go) and served at once.
+			// Anything else, and a request that waits for its fence (the
+			// fields alias the buffer that the next read reuses), takes
+			// the generated decoder, which judges what to drop.
+			var f hotFields
+			stream, fence := binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
+			if (fence == 0 || t.fenceOf(stream).handled.Load() >= fence) &&
+				parseHotPacket(b[poolFrameHead:], &f) && f.body == fieldEnvCallRequest {
+				served := false
+				if !s.lend(func() { served = s.serveHot(&f, uint64(len(b)-poolFrameHead)) }) {
+					return ErrStopped
+				}
+				if served {
+					continue
+				}
+			}
+		}
 		stream, fence, pkt, err := parsePoolFrame(b)
 		if err != nil {
 			t.drop(nil, err)
@@ -636,6 +692,27 @@ func (s *poolServer) lend(serve func()) bool {
 		s.untracked = true
 		return false
 	}
+	return true
+}
+
+// serveHot serves a request decoded by hand, at its fence, if it is of
+// the open session the connection is bound to, from its peer; it reports
+// false, having done nothing, for any other (the first request, which
+// binds the connection, or one to refuse).
+func (s *poolServer) serveHot(f *hotFields, size uint64) bool {
+	if f.version != protocolVersion || f.fromCreation == 0 {
+		return false
+	}
+	s.bindMu.Lock()
+	p := s.p
+	ok := !s.closed && p != nil && f.session == s.session && string(f.fromName) == p.name && p.isOpen(s.session)
+	s.bindMu.Unlock()
+	if !ok {
+		return false
+	}
+	p.touch()
+	p.bytesIn.Add(size)
+	s.t.onCallRequestHot(p, f, s, true)
 	return true
 }
 
@@ -733,14 +810,9 @@ func (s *poolServer) reply(r *clusterpb.CallReply) {
 // or the session ended).
 func (s *poolServer) write(r *clusterpb.CallReply, stream, fence uint64) {
 	env := s.t.envelope(&clusterpb.Envelope{Session: s.out, Body: &clusterpb.Envelope_CallReply{CallReply: r}})
-	pkt := clusterpb.Packet{Body: &clusterpb.Packet_Envelope{Envelope: env}}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	n := proto.Size(&pkt)
-	b := binary.BigEndian.AppendUint32(s.buf[:0], uint32(poolFrameHead+n))
-	b = binary.BigEndian.AppendUint64(b, stream)
-	b = binary.BigEndian.AppendUint64(b, fence)
-	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, &pkt)
+	b, n, err := s.enc.appendFrame(s.buf[:0], env, stream, fence)
 	if err != nil {
 		s.t.drop(env, err)
 		_ = s.conn.Close()

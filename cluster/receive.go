@@ -442,8 +442,9 @@ func newReplyOut(id uint64, v any, err error) *callReplyOut {
 	return o
 }
 
-// onCallRequestHot is onCallRequest for a request decoded by hand.
-func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
+// onCallRequestHot is onCallRequest for a request decoded by hand; conn
+// and inline are serveRequest's (nil and false for the stream's).
+func (t *transport) onCallRequestHot(p *peer, f *hotFields, conn *poolServer, inline bool) {
 	var (
 		to actor.PID
 		ok bool
@@ -455,20 +456,20 @@ func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
 		ok = t.node.IsLocal(to)
 	}
 	if !ok {
-		t.answerCall(p, f.callID, f.session, nil, actor.NoProc)
+		t.answerOn(conn, p, f.callID, f.session, nil, actor.NoProc)
 		return
 	}
 	msg, err := t.decodeHotPayload(&f.payload)
 	if err != nil {
 		t.dropFrom(p, err)
-		t.answerCall(p, f.callID, f.session, nil, err)
+		t.answerOn(conn, p, f.callID, f.session, nil, err)
 		return
 	}
 	var traceParent, traceState string
 	if len(f.traceParent) > 0 {
 		traceParent, traceState = string(f.traceParent), string(f.traceState)
 	}
-	t.serveCall(p, f.callID, f.session, t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState, nil, false)
+	t.serveCall(p, f.callID, f.session, t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState, conn, inline)
 }
 
 // hotPID is decodePID for a PID decoded by hand, in an envelope from p: a
@@ -518,6 +519,11 @@ func (t *transport) onCallReplyHot(p *peer, f *hotFields) {
 	if !ok {
 		return // the caller gave up
 	}
+	ch <- t.hotReplyResult(f)
+}
+
+// hotReplyResult is replyResult for a reply decoded by hand.
+func (t *transport) hotReplyResult(f *hotFields) callResult {
 	var res callResult
 	switch f.result {
 	case fieldReplyPayload:
@@ -531,7 +537,7 @@ func (t *transport) onCallReplyHot(p *peer, f *hotFields) {
 	default:
 		res.err = ErrMalformed
 	}
-	ch <- res
+	return res
 }
 
 // dropFrom is drop for an envelope from p decoded by hand.
@@ -557,7 +563,7 @@ func (t *transport) handleHot(f *hotFields) (*peer, bool) {
 	t.received.Add(1)
 	p.touch()
 	if f.body == fieldEnvCallRequest {
-		t.onCallRequestHot(p, f)
+		t.onCallRequestHot(p, f, nil, false)
 	} else {
 		t.onCallReplyHot(p, f)
 	}
