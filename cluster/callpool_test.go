@@ -78,21 +78,30 @@ func untilPooled(t *testing.T, a *cluster.Cluster, b *child) {
 }
 
 // delayed starts a call of b's ctl that it answers after d, in a goroutine,
-// once b got it; the call's result comes on the channel.
+// once b got it and it went on the pool; the call's result comes on the
+// channel. A call that went on the stream instead (a heartbeat was being
+// written when it was made) is cancelled and made again.
 func delayed(t *testing.T, ctx context.Context, a *cluster.Cluster, b *child, d time.Duration) <-chan error {
 	t.Helper()
-	untilPooled(t, a, b)
-	before := pooled(a)
-	done := make(chan error, 1)
-	go func() {
-		_, err := a.CallNamed(ctx, b.name, "ctl", wrapperspb.String("delay "+d.String()))
-		done <- err
-	}()
-	b.expectEvent(t, "delayed", "ctl", 30*time.Second)
-	if pooled(a) == before {
-		t.Fatal("the call did not go on the pool")
+	for attempt := 0; attempt < 20; attempt++ {
+		untilPooled(t, a, b)
+		before := pooled(a)
+		actx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			_, err := a.CallNamed(actx, b.name, "ctl", wrapperspb.String("delay "+d.String()))
+			done <- err
+		}()
+		b.expectEvent(t, "delayed", "ctl", 30*time.Second)
+		if pooled(a) != before {
+			context.AfterFunc(ctx, cancel)
+			return done
+		}
+		cancel()
+		<-done
 	}
-	return done
+	t.Fatal("no call went on the pool in 20 attempts")
+	return nil
 }
 
 // await waits for a call's result, at most 30 s.
@@ -214,5 +223,32 @@ func TestPooledReplyComesAfterWhatTheCalleeSent(t *testing.T) {
 	}
 	if pooled(a) == before {
 		t.Fatal("no call went on the pool")
+	}
+}
+
+// TestPooledCallToAProcessThatExits: a pooled call whose handler exits
+// instead of replying (its process run by the call connection's reader,
+// ADR 0011) fails with the exit reason, and the next pooled call to
+// another process is answered.
+func TestPooledCallToAProcessThatExits(t *testing.T) {
+	a, b, _ := withChild(t)
+	for attempt := 0; ; attempt++ {
+		w := b.spawn(t, a)
+		before := pooled(a)
+		_, err := a.Node().Call(ctxT(t), w, wrapperspb.String("die"))
+		if err == nil || errors.Is(err, actor.NoConnection) || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a call that made its process exit: %v, want its exit reason", err)
+		}
+		if pooled(a) != before {
+			break
+		}
+		// The call went on the stream (a heartbeat was being written).
+		if attempt == 20 {
+			t.Fatal("no call went on the pool in 20 attempts")
+		}
+	}
+	v, err := a.CallNamed(ctxT(t), b.name, "ctl", wrapperspb.String("after"))
+	if err != nil || v.(*wrapperspb.StringValue).Value != "after" {
+		t.Fatalf("the next call: %v, %v", v, err)
 	}
 }
