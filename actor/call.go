@@ -91,29 +91,14 @@ func (n *Node) post(to PID, r *Request) error {
 	return NoProc
 }
 
-// postInline is post, but a process it finds idle runs on the calling
-// goroutine (until its mailbox is empty) instead of on a worker of the
-// dispatcher: the seam's PostInline.
-func (n *Node) postInline(to PID, r *Request) error {
-	c := n.lookup(to)
-	if c == nil {
-		return NoProc
-	}
-	c.mu.Lock()
-	switch c.state {
-	case stDead:
-		c.mu.Unlock()
-		return NoProc
-	case stIdle:
-		c.inbox.push(envelope{msg: r})
-		c.state = stRunning
-		c.mu.Unlock()
-		c.run()
+// postRun is post for a caller that lends its goroutine: if the request
+// finds the process idle, the activation runs on the calling goroutine
+// (Context.postRun) and postRun returns once it ended.
+func (n *Node) postRun(to PID, r *Request) error {
+	if c := n.lookup(to); c != nil && c.postRun(r) {
 		return nil
 	}
-	c.inbox.push(envelope{msg: r})
-	c.mu.Unlock()
-	return nil
+	return NoProc
 }
 
 // waiter is the reusable part of a call: the reply channel and the default

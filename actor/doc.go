@@ -146,5 +146,8 @@
 //     reason overtaking messages, restarts in place) do not apply.
 //   - Processes run on a bounded pool of worker goroutines: an idle process
 //     holds no goroutine, and an idle node keeps at most four parked workers
-//     per CPU.
+//     per CPU. The cluster transport may lend a goroutine instead: a
+//     remote call that finds its process idle on a call connection is
+//     handled on that connection's goroutine, for one batch, exactly as
+//     a worker would handle it (ADR 0011's amendment).
 package actor

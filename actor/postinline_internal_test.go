@@ -9,7 +9,7 @@ import (
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
-// TestPostInlineRunsAnIdleProcess: postInline runs a process it finds
+// TestPostInlineRunsAnIdleProcess: postRun runs a process it finds
 // idle on the calling goroutine, so the request is answered when it
 // returns; a busy process gets the request queued, and answers it on its
 // own worker; a dead one gives NoProc.
@@ -46,7 +46,7 @@ func TestPostInlineRunsAnIdleProcess(t *testing.T) {
 
 	answered := make(chan any, 1)
 	answer := func(v any, err error) { answered <- v }
-	if err := n.postInline(pid, newRequest(PID{}, 1, answer)); err != nil {
+	if err := n.postRun(pid, newRequest(PID{}, 1, answer)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -55,7 +55,7 @@ func TestPostInlineRunsAnIdleProcess(t *testing.T) {
 			t.Fatalf("answer %v", v)
 		}
 	default:
-		t.Fatal("an idle process was not run by postInline's caller")
+		t.Fatal("an idle process was not run by postRun's caller")
 	}
 
 	// Busy: the request waits for the process's worker.
@@ -69,7 +69,7 @@ func TestPostInlineRunsAnIdleProcess(t *testing.T) {
 		}
 		return nil
 	})
-	if err := n.postInline(pid, newRequest(PID{}, 2, answer)); err != nil {
+	if err := n.postRun(pid, newRequest(PID{}, 2, answer)); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
@@ -91,7 +91,7 @@ func TestPostInlineRunsAnIdleProcess(t *testing.T) {
 		}
 		return nil
 	})
-	if err := n.postInline(pid, newRequest(PID{}, 3, answer)); !errors.Is(err, NoProc) {
+	if err := n.postRun(pid, newRequest(PID{}, 3, answer)); !errors.Is(err, NoProc) {
 		t.Fatalf("dead process: %v, want NoProc", err)
 	}
 }

@@ -296,12 +296,59 @@ func (c *Context) release() {
 	c.node.disp.schedule(c)
 }
 
-// run is the process's scheduling loop: it drains the mailbox in batches,
-// signals first, then returns the goroutine when the mailbox is empty.
-func (c *Context) run() {
+// postRun is post for a caller that may lend its goroutine: when the
+// message finds the process idle, the calling goroutine runs the
+// activation itself (runInline) instead of waking a worker, and postRun
+// returns once it did; otherwise it posts as post does. It returns false
+// if the process is dead.
+func (c *Context) postRun(msg any) bool {
+	c.mu.Lock()
+	switch c.state {
+	case stDead:
+		c.mu.Unlock()
+		return false
+	case stIdle:
+		c.inbox.push(envelope{msg: msg})
+		c.state = stRunning
+		c.mu.Unlock()
+		c.loop(true)
+		return true
+	}
+	c.inbox.push(envelope{msg: msg})
+	c.mu.Unlock()
+	return true
+}
+
+// run is the process's scheduling loop on a worker of the dispatcher: it
+// drains the mailbox in batches, signals first, then returns the goroutine
+// when the mailbox is empty.
+func (c *Context) run() { c.loop(false) }
+
+// loop is run's loop. inline is set when the goroutine is one lent by
+// postRun rather than a worker: it handles one batch, then leaves whatever
+// came meanwhile (messages, signals, a suspension) to a worker, as if the
+// process had been scheduled then, and goes idle at once when nothing did
+// (the yield below is for a worker, whose next message may be on its way;
+// the goroutine lent is wanted back by its owner).
+func (c *Context) loop(inline bool) {
 	yielded := false
+	ran := false
 	for {
 		c.mu.Lock()
+		if inline && ran {
+			if len(c.sys) == 0 && c.inbox.n == 0 && (c.sysx == nil || !c.sysx.suspended) {
+				if c.hibernating {
+					c.shrink()
+				}
+				c.state = stIdle
+				c.mu.Unlock()
+				return
+			}
+			// More work: the process stays running, on a worker.
+			c.mu.Unlock()
+			c.node.disp.schedule(c)
+			return
+		}
 		if c.sysx != nil && c.sysx.suspended {
 			// Suspended by sys: only signals are handled (sys.go).
 			if !c.runSuspended() {
@@ -330,6 +377,7 @@ func (c *Context) run() {
 		b := c.inbox.take(c.spare)
 		c.mu.Unlock()
 		yielded = false
+		ran = true
 
 		if c.hasSys.Load() {
 			if reason := c.drainSignals(); reason != nil {

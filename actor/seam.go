@@ -26,7 +26,7 @@ func init() {
 		NewRequest:    newRequest,
 		CancelRequest: (*Request).cancel,
 		Post:          (*Node).post,
-		PostInline:    (*Node).postInline,
+		PostRun:       (*Node).postRun,
 		KillAll:       func(ctx context.Context, n *Node) error { return n.killAll(ctx) },
 
 		TraceParent:     traceParent,

@@ -62,11 +62,18 @@ type callPool struct {
 
 // poolConn is one call connection of a caller's pool.
 type poolConn struct {
+	t    *transport // for the hand decoder's type cache (nil: the generated decoder only)
 	conn net.Conn
 	r    *bufio.Reader
 	out  []byte
 	in   []byte
 	last int // the size of the last reply's packet
+	enc  frameEncoder
+}
+
+// frameEncoder encodes the frames of a call connection.
+type frameEncoder struct {
+	// The Packet around an envelope the generated encoder writes.
 	pkt  clusterpb.Packet
 	body clusterpb.Packet_Envelope
 }
@@ -139,7 +146,7 @@ func (p *peer) dialPool(session uint64, deadline time.Time) *poolConn {
 	if err != nil {
 		return nil
 	}
-	pc := &poolConn{conn: conn, r: bufio.NewReaderSize(conn, 4<<10)}
+	pc := &poolConn{t: t, conn: conn, r: bufio.NewReaderSize(conn, 4<<10)}
 	pc.out = append(pc.out, poolMagic[:]...)
 	p.mu.Lock()
 	if p.pool == nil || p.pool.session != session || !p.isOpen(session) {
@@ -224,14 +231,7 @@ func (t *transport) poolErr(ctx context.Context, err error) error {
 // writeRequest writes a request frame, at most until deadline, and
 // returns the size of its packet.
 func (pc *poolConn) writeRequest(env *clusterpb.Envelope, stream, fence uint64, deadline time.Time) (int, error) {
-	pc.body.Envelope = env
-	pc.pkt.Body = &pc.body
-	defer func() { pc.body.Envelope = nil }()
-	n := proto.Size(&pc.pkt)
-	b := binary.BigEndian.AppendUint32(pc.out, uint32(poolFrameHead+n))
-	b = binary.BigEndian.AppendUint64(b, stream)
-	b = binary.BigEndian.AppendUint64(b, fence)
-	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, &pc.pkt)
+	b, n, err := pc.enc.appendFrame(pc.out, env, stream, fence)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", errEncode, err)
 	}
@@ -247,6 +247,28 @@ func (pc *poolConn) writeRequest(env *clusterpb.Envelope, stream, fence uint64, 
 	return n, err
 }
 
+// appendFrame appends the frame of env, fenced behind stream and fence,
+// to b, and returns the packet's size: encoded by hand when env is a
+// call's request or reply (hotwire.go), else by the generated encoder
+// (into e's Packet, which it leaves empty).
+func (e *frameEncoder) appendFrame(b []byte, env *clusterpb.Envelope, stream, fence uint64) ([]byte, int, error) {
+	if n, sizes, ok := sizeHotEnvelope(env); ok {
+		b = binary.BigEndian.AppendUint32(b, uint32(poolFrameHead+n))
+		b = binary.BigEndian.AppendUint64(b, stream)
+		b = binary.BigEndian.AppendUint64(b, fence)
+		return appendHotEnvelope(b, env, sizes), n, nil
+	}
+	e.body.Envelope = env
+	e.pkt.Body = &e.body
+	defer func() { e.body.Envelope = nil }()
+	n := proto.Size(&e.pkt)
+	b = binary.BigEndian.AppendUint32(b, uint32(poolFrameHead+n))
+	b = binary.BigEndian.AppendUint64(b, stream)
+	b = binary.BigEndian.AppendUint64(b, fence)
+	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, &e.pkt)
+	return b, n, err
+}
+
 // readReply reads the reply to call id of session (this node's id, which
 // the peer stamps on what it sends), and the stream and fence it is
 // fenced behind. A reply that is not a CallReply of that call and session
@@ -255,6 +277,20 @@ func (pc *poolConn) readReply(id, session uint64) (res callResult, stream, fence
 	b, err := readPoolFrame(pc.r, &pc.in, poolFrameHead+maxPacketBytes)
 	if err != nil {
 		return callResult{}, 0, 0, err
+	}
+	if pc.t != nil && len(b) > poolFrameHead {
+		// The reply decoded by hand (hotwire.go), or else by the
+		// generated decoder, which judges what the hand one gives up on.
+		var f hotFields
+		if parseHotPacket(b[poolFrameHead:], &f) && f.body == fieldEnvCallReply && f.callID == id && f.session == session {
+			pc.last = len(b) - poolFrameHead
+			res = pc.t.hotReplyResult(&f)
+			stream, fence = binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
+			if cap(pc.in) > 64<<10 {
+				pc.in = nil
+			}
+			return res, stream, fence, nil
+		}
 	}
 	stream, fence, pkt, err := parsePoolFrame(b)
 	if err != nil {
@@ -523,8 +559,12 @@ func (t *transport) acceptPool(conn net.Conn) {
 	t.tcpConns[conn] = struct{}{}
 	t.tcpMu.Unlock()
 	go func() {
-		defer t.conns.Done()
 		s := &poolServer{t: t, conn: conn}
+		defer func() {
+			if !s.untracked {
+				t.conns.Done()
+			}
+		}()
 		if err := s.serve(); !errors.Is(err, io.EOF) {
 			t.log.Debug().Err(err).Msg("call connection ended")
 		}
@@ -538,15 +578,19 @@ func (t *transport) acceptPool(conn net.Conn) {
 
 // poolServer is the callee's end of a call connection.
 type poolServer struct {
-	t       *transport
-	conn    net.Conn
-	bindMu  sync.Mutex
-	closed  bool   // serve ended: nothing binds any more
-	p       *peer  // the peer of the session the connection is bound to (set once, under bindMu)
-	session uint64 // this node's id of it
-	out     uint64 // the peer's id, stamped on replies
-	writeMu sync.Mutex
-	buf     []byte
+	t      *transport
+	conn   net.Conn
+	bindMu sync.Mutex
+	closed bool // serve ended: nothing binds any more
+	// untracked: the transport stopped while a handler ran on serve's
+	// goroutine (lend), which is no longer counted in its conns.
+	untracked bool
+	p         *peer  // the peer of the session the connection is bound to (set once, under bindMu)
+	session   uint64 // this node's id of it
+	out       uint64 // the peer's id, stamped on replies
+	writeMu   sync.Mutex
+	buf       []byte
+	enc       frameEncoder // under writeMu
 }
 
 // serve reads and serves requests until the connection ends.
@@ -563,6 +607,25 @@ func (s *poolServer) serve() error {
 			return err
 		}
 		t.received.Add(1)
+		if len(b) > poolFrameHead {
+			// A request of the session the connection is bound to, at
+			// its fence, decoded by hand (hotwire.go) and served at once.
+			// Anything else, and a request that waits for its fence (the
+			// fields alias the buffer that the next read reuses), takes
+			// the generated decoder, which judges what to drop.
+			var f hotFields
+			stream, fence := binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
+			if (fence == 0 || t.fenceOf(stream).handled.Load() >= fence) &&
+				parseHotPacket(b[poolFrameHead:], &f) && f.body == fieldEnvCallRequest {
+				served := false
+				if !s.lend(func() { served = s.serveHot(&f, uint64(len(b)-poolFrameHead)) }) {
+					return ErrStopped
+				}
+				if served {
+					continue
+				}
+			}
+		}
 		stream, fence, pkt, err := parsePoolFrame(b)
 		if err != nil {
 			t.drop(nil, err)
@@ -582,7 +645,7 @@ func (s *poolServer) serve() error {
 		// The request is checked against the session only at its fence:
 		// what came before it on the stream may be what opens the session
 		// on this node (the caller's answering Hello).
-		run := func(ok, inline bool) {
+		run := func(ok bool, inline bool) {
 			if !ok {
 				// The stream ended short of the fence: the session ends.
 				_ = s.conn.Close()
@@ -595,23 +658,62 @@ func (s *poolServer) serve() error {
 			}
 			s.p.touch()
 			s.p.bytesIn.Add(size)
-			t.servePooledCall(env, req, inline, s.reply)
+			t.serveRequest(s.p, env, req, s, inline)
 		}
-		// A request whose fence is reached is served here, and an idle
-		// callee run by this reader: it has nothing else to read while
-		// its one call is handled. One released later by the stream's
-		// reader (which must not block) is posted to a worker.
-		if fence == 0 {
-			run(true, true)
+		var f *streamFence
+		if fence != 0 {
+			f = t.fenceOf(stream)
+		}
+		if f == nil || f.handled.Load() >= fence {
+			// At its fence already, on this goroutine: it may run the
+			// callee's activation (ADR 0011's amendment).
+			if !s.lend(func() { run(true, true) }) {
+				return ErrStopped
+			}
 			continue
 		}
-		f := t.fenceOf(stream)
-		if f.handled.Load() >= fence {
-			run(true, true)
-			continue
-		}
+		// Later, on the stream's reader or a timer: it posts.
 		f.await(fence, wait, func(ok bool) { run(ok, false) }, func() { t.forgetFence(stream, f) })
 	}
+}
+
+// lend runs serve, which may run a callee's activation on the
+// connection's goroutine (actor's PostRun), with the goroutine uncounted
+// in the transport's: while it runs a handler it is the process's, as a
+// worker of the node would be, and the transport's stop must not wait
+// for a handler (a process that outlives Cluster.Stop's ctx is the
+// node's to report, and a handler may itself stop the cluster). It
+// reports false if the transport stopped meanwhile: the goroutine is
+// then no longer counted and must end.
+func (s *poolServer) lend(serve func()) bool {
+	s.t.conns.Done()
+	serve()
+	if !s.t.track() {
+		s.untracked = true
+		return false
+	}
+	return true
+}
+
+// serveHot serves a request decoded by hand, at its fence, if it is of
+// the open session the connection is bound to, from its peer; it reports
+// false, having done nothing, for any other (the first request, which
+// binds the connection, or one to refuse).
+func (s *poolServer) serveHot(f *hotFields, size uint64) bool {
+	if f.version != protocolVersion || f.fromCreation == 0 {
+		return false
+	}
+	s.bindMu.Lock()
+	p := s.p
+	ok := !s.closed && p != nil && f.session == s.session && string(f.fromName) == p.name && p.isOpen(s.session)
+	s.bindMu.Unlock()
+	if !ok {
+		return false
+	}
+	p.touch()
+	p.bytesIn.Add(size)
+	s.t.onCallRequestHot(p, f, s, true)
+	return true
 }
 
 // bind ties the connection to the open session env is stamped with, on
@@ -662,6 +764,9 @@ func (s *poolServer) unbind() {
 	s.p.mu.Unlock()
 }
 
+// answer sends the answer to call id on the connection (reply).
+func (s *poolServer) answer(id uint64, v any, err error) { s.reply(&newReplyOut(id, v, err).reply) }
+
 // reply sends a reply on the connection, fenced behind what this node
 // put on its stream to the caller's node before it: at once when that
 // stream is idle (the fence is its packet count), or once the stream's
@@ -705,14 +810,9 @@ func (s *poolServer) reply(r *clusterpb.CallReply) {
 // or the session ended).
 func (s *poolServer) write(r *clusterpb.CallReply, stream, fence uint64) {
 	env := s.t.envelope(&clusterpb.Envelope{Session: s.out, Body: &clusterpb.Envelope_CallReply{CallReply: r}})
-	pkt := clusterpb.Packet{Body: &clusterpb.Packet_Envelope{Envelope: env}}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	n := proto.Size(&pkt)
-	b := binary.BigEndian.AppendUint32(s.buf[:0], uint32(poolFrameHead+n))
-	b = binary.BigEndian.AppendUint64(b, stream)
-	b = binary.BigEndian.AppendUint64(b, fence)
-	b, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b, &pkt)
+	b, n, err := s.enc.appendFrame(s.buf[:0], env, stream, fence)
 	if err != nil {
 		s.t.drop(env, err)
 		_ = s.conn.Close()

@@ -309,7 +309,7 @@ func FuzzCallConnection(f *testing.F) {
 		if s.p != nil {
 			t.Fatal("bound to a session with none open")
 		}
-		pc := &poolConn{conn: conn, r: bufio.NewReaderSize(&chunkReader{b: wire, n: int(chunk%32) + 1}, 16)}
+		pc := &poolConn{t: tr, conn: conn, r: bufio.NewReaderSize(&chunkReader{b: wire, n: int(chunk%32) + 1}, 16)}
 		res, _, _, err := pc.readReply(1, 9)
 		if err == nil && res.err == nil && res.value == nil {
 			t.Fatal("a reply with neither a value nor an error")

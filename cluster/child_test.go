@@ -140,6 +140,8 @@ var childCluster *cluster.Cluster
 //     "delayed" after the duration (callpool_test.go);
 //   - "counter": spawn a process that counts the messages it gets and
 //     answers every call with the count, and reply with its PID;
+//   - "callback "+base64(pid): call pid (from ctl, so on the session's
+//     stream) with "back" and reply with its answer (callinline_test.go);
 //   - BytesValue(pid): send "hi" to pid, reply "sent";
 //   - anything else: reply with the request.
 //
@@ -223,6 +225,18 @@ func (ctl) Receive(ctx *actor.Context, msg any) error {
 					return err
 				}
 				m.Reply(wrapperspb.Bytes(cluster.MarshalPID(pid)))
+				return nil
+			}
+			if arg, ok := strings.CutPrefix(r.Value, "callback "); ok {
+				to, err := decodePIDArg(arg)
+				if err != nil {
+					return err
+				}
+				v, err := actor.Call(ctx, to, wrapperspb.String("back"))
+				if err != nil {
+					return err
+				}
+				m.Reply(v)
 				return nil
 			}
 			if arg, ok := strings.CutPrefix(r.Value, "stream "); ok {

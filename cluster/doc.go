@@ -123,10 +123,14 @@
 //     deadline, or when its ctx is cancelled, and closes its connection,
 //     so a late reply reaches no later call. A call from a process, or
 //     one that finds the stream busy or the pool full, goes on the
-//     stream as before. An idle callee is run by the call
-//     connection's reader, and writes a pooled reply itself, blocking
-//     until the socket takes it (for a large reply, at most until the
-//     session ends). Stats counts pooled calls.
+//     stream as before. The callee's process writes a pooled reply
+//     itself, blocking until the socket takes it (for a large reply, at
+//     most until the session ends). Stats counts pooled calls. On the
+//     callee, a pooled request that finds its process idle is handled
+//     on its call connection's goroutine, as a worker would handle it
+//     (ADR 0011's amendment): no other thread is woken for it, and a
+//     handler that blocks holds only that connection, whose caller is
+//     waiting for its reply anyway.
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //

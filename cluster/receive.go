@@ -349,91 +349,68 @@ func (t *transport) onSignal(p *peer, env *clusterpb.Envelope, s *clusterpb.Sign
 }
 
 func (t *transport) onCallRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest) {
+	t.serveRequest(p, env, c, nil, false)
+}
+
+// serveRequest serves a call request of p's open session decoded by
+// proto: its reply goes into the session's stream, or, for a request that
+// came on a call connection (callpool.go), onto conn; inline is serveCall's.
+func (t *transport) serveRequest(p *peer, env *clusterpb.Envelope, c *clusterpb.CallRequest, conn *poolServer, inline bool) {
 	id, session := c.GetCallId(), env.GetSession()
 	to, ok := t.localTarget(c.GetTo(), c.GetToName())
 	if !ok {
-		t.answerCall(p, id, session, nil, actor.NoProc)
+		t.answerOn(conn, p, id, session, nil, actor.NoProc)
 		return
 	}
 	msg, err := decodePayload(c.GetPayload())
 	if err != nil {
 		t.drop(env, err)
-		t.answerCall(p, id, session, nil, err)
+		t.answerOn(conn, p, id, session, nil, err)
 		return
 	}
-	t.serveCall(decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState(),
-		false, func(v any, err error) { t.answerCall(p, id, session, v, err) })
+	t.serveCall(p, id, session, decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState(), conn, inline)
 }
 
-// servePooledCall serves a call request that came on a call connection
-// (callpool.go), giving its reply to send.
-func (t *transport) servePooledCall(env *clusterpb.Envelope, c *clusterpb.CallRequest, inline bool, send func(*clusterpb.CallReply)) {
-	id := c.GetCallId()
-	answer := func(v any, err error) { send(callReplyOf(id, v, err)) }
-	to, ok := t.localTarget(c.GetTo(), c.GetToName())
-	if !ok {
-		answer(nil, actor.NoProc)
-		return
-	}
-	msg, err := decodePayload(c.GetPayload())
-	if err != nil {
-		t.drop(env, err)
-		answer(nil, err)
-		return
-	}
-	t.serveCall(decodePID(c.GetFrom()), to, msg, c.GetTimeoutMs(), c.GetDefaultTimeout(), c.GetTraceParent(), c.GetTraceState(), inline, answer)
-}
-
-// callReplyOf is the reply to call id: v, or err.
-func callReplyOf(id uint64, v any, err error) *clusterpb.CallReply {
-	r := &clusterpb.CallReply{CallId: id}
-	if err != nil {
-		r.Result = &clusterpb.CallReply_Error{Error: encodeReason(err)}
-	} else if a, perr := encodePayload(v); perr != nil {
-		r.Result = &clusterpb.CallReply_Error{Error: encodeReason(perr)}
+// serveCall posts a call request from p to its local target. The request
+// expires at the caller's deadline (its remaining time from now), with no
+// timer: once the caller gave up, a late answer is dropped. The answer
+// goes into p's stream, or onto conn, the call connection the request
+// came on; inline (set only on conn's own goroutine, ADR 0011's
+// amendment) lends the goroutine to the target if it is idle.
+func (t *transport) serveCall(p *peer, id, session uint64, from, to actor.PID, msg proto.Message, timeoutMs int64, defaultTimeout bool, traceParent, traceState string, conn *poolServer, inline bool) {
+	var req *actor.Request
+	if conn == nil {
+		req = rt.NewRequest(from, msg, func(v any, err error) { t.answerCall(p, id, session, v, err) })
 	} else {
-		r.Result = &clusterpb.CallReply_Payload{Payload: a}
+		req = rt.NewRequest(from, msg, func(v any, err error) { conn.answer(id, v, err) })
 	}
-	return r
-}
-
-// serveCall posts a call request to its local target, and gives its
-// answer to answer: into the session's stream (answerCall), or onto the
-// call connection it came on (callpool.go). The request expires at the
-// caller's deadline (its remaining time from now), with no timer: once
-// the caller gave up, a late answer is dropped. With inline, a target
-// found idle runs on the calling goroutine (seam.PostInline: a call
-// connection's reader, never a stream's).
-func (t *transport) serveCall(from, to actor.PID, msg proto.Message, timeoutMs int64, defaultTimeout bool, traceParent, traceState string, inline bool, answer func(v any, err error)) {
-	req := rt.NewRequest(from, msg, answer)
 	rt.SetRequestTrace(t.node, req, traceParent, traceState)
 	if timeoutMs > 0 {
 		rt.SetRequestDeadline(req, time.Now().Add(time.Duration(timeoutMs)*time.Millisecond), !defaultTimeout)
 	}
 	post := rt.Post
 	if inline {
-		post = rt.PostInline
+		post = rt.PostRun
 	}
 	if err := post(t.node, to, req); err != nil {
-		answer(nil, actor.NoProc)
+		t.answerOn(conn, p, id, session, nil, actor.NoProc)
 	}
+}
+
+// answerOn is answerCall, or conn's answer for a request that came on a
+// call connection.
+func (t *transport) answerOn(conn *poolServer, p *peer, id, session uint64, v any, err error) {
+	if conn != nil {
+		conn.answer(id, v, err)
+		return
+	}
+	t.answerCall(p, id, session, v, err)
 }
 
 // answerCall sends the answer to call id of p's session: only into that
 // session, the one the call came in.
 func (t *transport) answerCall(p *peer, id, session uint64, v any, err error) {
-	o := &callReplyOut{}
-	o.reply.CallId = id
-	if err == nil {
-		err = encodeAny(&o.value, v)
-	}
-	if err != nil {
-		o.failed.Error = encodeReason(err)
-		o.reply.Result = &o.failed
-	} else {
-		o.payload.Payload = &o.value
-		o.reply.Result = &o.payload
-	}
+	o := newReplyOut(id, v, err)
 	o.body.CallReply = &o.reply
 	o.env.Body = &o.body
 	out := t.envelope(&o.env)
@@ -448,8 +425,26 @@ func (t *transport) answerCall(p *peer, id, session uint64, v any, err error) {
 	}
 }
 
-// onCallRequestHot is onCallRequest for a request decoded by hand.
-func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
+// newReplyOut builds the reply to call id: v, or err (or v's encoding's).
+func newReplyOut(id uint64, v any, err error) *callReplyOut {
+	o := &callReplyOut{}
+	o.reply.CallId = id
+	if err == nil {
+		err = encodeAny(&o.value, v)
+	}
+	if err != nil {
+		o.failed.Error = encodeReason(err)
+		o.reply.Result = &o.failed
+	} else {
+		o.payload.Payload = &o.value
+		o.reply.Result = &o.payload
+	}
+	return o
+}
+
+// onCallRequestHot is onCallRequest for a request decoded by hand; conn
+// and inline are serveRequest's (nil and false for the stream's).
+func (t *transport) onCallRequestHot(p *peer, f *hotFields, conn *poolServer, inline bool) {
 	var (
 		to actor.PID
 		ok bool
@@ -461,22 +456,20 @@ func (t *transport) onCallRequestHot(p *peer, f *hotFields) {
 		ok = t.node.IsLocal(to)
 	}
 	if !ok {
-		t.answerCall(p, f.callID, f.session, nil, actor.NoProc)
+		t.answerOn(conn, p, f.callID, f.session, nil, actor.NoProc)
 		return
 	}
 	msg, err := t.decodeHotPayload(&f.payload)
 	if err != nil {
 		t.dropFrom(p, err)
-		t.answerCall(p, f.callID, f.session, nil, err)
+		t.answerOn(conn, p, f.callID, f.session, nil, err)
 		return
 	}
 	var traceParent, traceState string
 	if len(f.traceParent) > 0 {
 		traceParent, traceState = string(f.traceParent), string(f.traceState)
 	}
-	id, session := f.callID, f.session
-	t.serveCall(t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState,
-		false, func(v any, err error) { t.answerCall(p, id, session, v, err) })
+	t.serveCall(p, f.callID, f.session, t.hotPID(p, &f.from), to, msg, f.timeoutMs, f.defaultTimeout, traceParent, traceState, conn, inline)
 }
 
 // hotPID is decodePID for a PID decoded by hand, in an envelope from p: a
@@ -526,6 +519,11 @@ func (t *transport) onCallReplyHot(p *peer, f *hotFields) {
 	if !ok {
 		return // the caller gave up
 	}
+	ch <- t.hotReplyResult(f)
+}
+
+// hotReplyResult is replyResult for a reply decoded by hand.
+func (t *transport) hotReplyResult(f *hotFields) callResult {
 	var res callResult
 	switch f.result {
 	case fieldReplyPayload:
@@ -539,7 +537,7 @@ func (t *transport) onCallReplyHot(p *peer, f *hotFields) {
 	default:
 		res.err = ErrMalformed
 	}
-	ch <- res
+	return res
 }
 
 // dropFrom is drop for an envelope from p decoded by hand.
@@ -565,7 +563,7 @@ func (t *transport) handleHot(f *hotFields) (*peer, bool) {
 	t.received.Add(1)
 	p.touch()
 	if f.body == fieldEnvCallRequest {
-		t.onCallRequestHot(p, f)
+		t.onCallRequestHot(p, f, nil, false)
 	} else {
 		t.onCallReplyHot(p, f)
 	}

@@ -205,8 +205,8 @@ func (t *transport) receiveTracking(ss packetReader, current *atomic.Uint64) err
 		session uint64
 	)
 	progress, _ := ss.(progressReader)
-	var b []byte // one for the stream: RecvMsg takes it as an any
 	fenced, _ := ss.(*frameReader)
+	var b []byte // one for the stream: RecvMsg takes it as an any
 	for {
 		b = nil
 		err := ss.RecvMsg(&b)

@@ -44,9 +44,9 @@ type transport struct {
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
 
 	callSeq     atomic.Uint64
-	waiters     sync.Pool                                           // of *callWaiter (call)
 	pooledCalls atomic.Uint64                                       // calls made on a pool's call connection (callpool.go)
 	fences      sync.Map                                            // the dialer's id of an accepted stream -> *streamFence (callpool.go)
+	waiters     sync.Pool                                           // of *callWaiter (call)
 	sessionSeq  atomic.Uint64                                       // the last session id given, from a random start
 	sessions    sync.Map                                            // session id (this node's) -> *peer
 	types       atomic.Pointer[map[string]protoreflect.MessageType] // copy on write

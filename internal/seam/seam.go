@@ -121,13 +121,13 @@ type Runtime[Node, PID, Ref, Request any] struct {
 	// returns actor.NoProc (and answer is not called) if the process is
 	// not alive.
 	Post func(n Node, to PID, r Request) error
-	// PostInline is Post, but a process it finds idle runs on the calling
-	// goroutine, until its mailbox is empty, instead of on a worker: for a
-	// caller with nothing else to do meanwhile (a call connection's
-	// reader, whose one call is the request), it saves a goroutine
-	// hand-off. It must not be called from a goroutine that must not
-	// block (a stream's reader).
-	PostInline func(n Node, to PID, r Request) error
+	// PostRun is Post for a goroutine that may be lent to the process:
+	// if the request finds the process idle (no activation running or
+	// scheduled), the calling goroutine runs the activation itself, as a
+	// worker of the node would, for one batch, leaving whatever else came
+	// meanwhile to a worker; PostRun returns once it did. Only a goroutine
+	// that nothing else waits on may call it: the handler may block.
+	PostRun func(n Node, to PID, r Request) error
 
 	// KillAll refuses new processes on the node, kills every live one and
 	// waits for them to exit (or for ctx to end), leaving the node
