@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -67,7 +68,8 @@ type poolConn struct {
 	r    *bufio.Reader
 	out  []byte
 	in   []byte
-	last int // the size of the last reply's packet
+	last int             // the size of the last reply's packet
+	rc   syscall.RawConn // conn's, for spin (nil: no polling)
 	enc  frameEncoder
 }
 
@@ -147,6 +149,7 @@ func (p *peer) dialPool(session uint64, deadline time.Time) *poolConn {
 		return nil
 	}
 	pc := &poolConn{t: t, conn: conn, r: bufio.NewReaderSize(conn, 4<<10)}
+	pc.rc = rawConnOf(conn)
 	pc.out = append(pc.out, poolMagic[:]...)
 	p.mu.Lock()
 	if p.pool == nil || p.pool.session != session || !p.isOpen(session) {
@@ -190,6 +193,10 @@ func (t *transport) callPooled(ctx context.Context, p *peer, env *clusterpb.Enve
 	var stop func() bool
 	if _, isProc := ctx.(*actor.Context); !isProc && ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { _ = pc.conn.SetReadDeadline(time.Unix(1, 0)) })
+	}
+	if t.cfg.callSpin > 0 && p.spinning.CompareAndSwap(false, true) {
+		pc.spin(t.cfg.callSpin)
+		p.spinning.Store(false)
 	}
 	res, rstream, rfence, err := pc.readReply(id, session)
 	if err == nil {

@@ -130,7 +130,11 @@
 //     on its call connection's goroutine, as a worker would handle it
 //     (ADR 0011's amendment): no other thread is woken for it, and a
 //     handler that blocks holds only that connection, whose caller is
-//     waiting for its reply anyway.
+//     waiting for its reply anyway. After its write, the caller polls
+//     its connection for the reply for up to WithCallSpin (40 µs by
+//     default; one caller per peer at a time) before it parks: on a
+//     virtual machine whose CPUs idle, a parked caller's wake-up can
+//     cost more than the round trip.
 //   - Nodes and NodeUp/NodeDown reflect sessions, not the provider's view:
 //     the provider only says whom to connect to.
 //

@@ -46,6 +46,9 @@ type peer struct {
 	// dropped counts the envelopes from or to the peer that were dropped
 	// (also counted in transport.dropped), for arbor.cluster.envelopes.dropped.
 	dropped atomic.Uint64
+	// spinning is set while a pooled caller polls for its reply (spin):
+	// one at a time per peer.
+	spinning atomic.Bool
 	// open is the id this node gave the open session (in), or 0 when
 	// there is none: the stream readers check it without taking mu.
 	open atomic.Uint64
