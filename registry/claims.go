@@ -29,17 +29,25 @@ func (m *claimMap) len() int { return m.live }
 
 // get returns the claim on name, whose hash is h, or nil.
 func (m *claimMap) get(name string, h uint64) *claim {
+	if i := m.find(name, h); i >= 0 {
+		return m.slots[i].c
+	}
+	return nil
+}
+
+// find returns the slot of the claim on name, whose hash is h, or -1.
+func (m *claimMap) find(name string, h uint64) int {
 	if m.live == 0 {
-		return nil
+		return -1
 	}
 	mask := uint64(len(m.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &m.slots[i]
 		if s.c == nil {
-			return nil
+			return -1
 		}
 		if s.h == h && s.c != claimTomb && s.c.shown.key == name {
-			return s.c
+			return int(i)
 		}
 	}
 }
@@ -79,22 +87,14 @@ func (m *claimMap) set(h uint64, c *claim) {
 // del removes the claim on name, whose hash is h, and returns it (nil if
 // none).
 func (m *claimMap) del(name string, h uint64) *claim {
-	if m.live == 0 {
+	i := m.find(name, h)
+	if i < 0 {
 		return nil
 	}
-	mask := uint64(len(m.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if s.c == nil {
-			return nil
-		}
-		if s.h == h && s.c != claimTomb && s.c.shown.key == name {
-			c := s.c
-			s.c = claimTomb
-			m.live--
-			return c
-		}
-	}
+	c := m.slots[i].c
+	m.slots[i].c = claimTomb
+	m.live--
+	return c
 }
 
 // rebuild makes room for one more claim: a slot array twice as large if
