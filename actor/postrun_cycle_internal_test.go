@@ -9,11 +9,11 @@ import (
 	"github.com/arbor-otp/arbor/internal/testkit"
 )
 
-// TestPostInlineRunsAnIdleProcess: postRun runs a process it finds
+// TestPostRunIdleBusyDead: postRun runs a process it finds
 // idle on the calling goroutine, so the request is answered when it
 // returns; a busy process gets the request queued, and answers it on its
 // own worker; a dead one gives NoProc.
-func TestPostInlineRunsAnIdleProcess(t *testing.T) {
+func TestPostRunIdleBusyDead(t *testing.T) {
 	n := NewNode()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
