@@ -85,6 +85,14 @@ type probeCluster struct {
 
 func startProbe(t *testing.T, n int, outside []int, opts ...registry.ScopeOption) *probeCluster {
 	t.Helper()
+	return startProbeWith(t, n, outside, nil, opts...)
+}
+
+// startProbeWith is startProbe with each node's event handler made by
+// handler from the node's recorder (nil: the recorder itself).
+func startProbeWith(t *testing.T, n int, outside []int, handler func(h *events, node string) any, opts ...registry.ScopeOption) *probeCluster {
+	t.Helper()
+	var mu sync.Mutex
 	regs, hs := map[string]*registry.Registry{}, map[string]*events{}
 	names := make([]string, n)
 	out := map[string]bool{}
@@ -96,11 +104,17 @@ func startProbe(t *testing.T, n int, outside []int, opts ...registry.ScopeOption
 	}
 	c := clustertest.Start(t, n, clustertest.WithNames(names...), clustertest.WithSetup(func(node *cluster.Cluster) error {
 		reg, h := registry.NewCluster(node), &events{}
+		mu.Lock()
 		regs[node.Name()], hs[node.Name()] = reg, h
+		mu.Unlock()
 		if out[node.Name()] {
 			return nil
 		}
-		return reg.AddScope("s", append([]registry.ScopeOption{registry.WithEventHandler(h)}, opts...)...)
+		var eh any = h
+		if handler != nil {
+			eh = handler(h, node.Name())
+		}
+		return reg.AddScope("s", append([]registry.ScopeOption{registry.WithEventHandler(eh)}, opts...)...)
 	}))
 	p := &probeCluster{c: c}
 	for _, node := range c.Nodes() {
@@ -108,11 +122,10 @@ func startProbe(t *testing.T, n int, outside []int, opts ...registry.ScopeOption
 		p.hs = append(p.hs, hs[node.Name()])
 	}
 	var in []string
-	for i, node := range c.Nodes() {
+	for _, node := range c.Nodes() {
 		if !out[node.Name()] {
 			in = append(in, node.Name())
 		}
-		_ = i
 	}
 	for i, node := range c.Nodes() {
 		if out[node.Name()] {
@@ -871,38 +884,18 @@ func TestProbeViaAcrossNodes(t *testing.T) {
 	}
 }
 
-type keepNeither struct{ *events }
-
-func (keepNeither) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
-	return actor.PID{}
-}
-
-// TestProbeResolverNeither: a resolver that keeps neither claim frees the
-// name on every node after the heal, kills neither process, and every
-// node that showed a claim reports its removal with ConflictResolution.
-func TestProbeResolverNeither(t *testing.T) {
-	regs, hs := map[string]*registry.Registry{}, map[string]*events{}
-	var mu sync.Mutex
-	c := clustertest.Start(t, 3, clustertest.WithSetup(func(node *cluster.Cluster) error {
-		reg, h := registry.NewCluster(node), &events{}
-		mu.Lock()
-		regs[node.Name()], hs[node.Name()] = reg, h
-		mu.Unlock()
-		return reg.AddScope("s", registry.WithEventHandler(keepNeither{h}))
-	}))
-	p := &probeCluster{c: c}
-	for _, n := range c.Nodes() {
-		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
-	}
-	for i := range p.regs {
-		waitScopeNodes(t, p.regs[i], c, i)
-	}
+// splitConflictOnX cuts p's first node off from the other two, registers
+// x on the first and on the second, and heals the cut: a conflict on x
+// for the scope's resolver. It returns the two claimants.
+func splitConflictOnX(t *testing.T, p *probeCluster) (a, b actor.PID) {
+	t.Helper()
+	c := p.c
 	n1, n2, n3 := c.Node(0), c.Node(1), c.Node(2)
 	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2, n3})
 	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
 	waitScopeNodes(t, p.regs[1], c, 1, n3.Name())
 	ctx := ctxT(t)
-	a, b := spawn(t, n1.Node()), spawn(t, n2.Node())
+	a, b = spawn(t, n1.Node()), spawn(t, n2.Node())
 	if err := p.regs[0].Register(ctx, "s", "x", a, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -914,6 +907,22 @@ func TestProbeResolverNeither(t *testing.T) {
 	if err := c.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+type keepNeither struct{ *events }
+
+func (keepNeither) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
+	return actor.PID{}
+}
+
+// TestProbeResolverNeither: a resolver that keeps neither claim frees the
+// name on every node after the heal, kills neither process, and every
+// node that showed a claim reports its removal with ConflictResolution.
+func TestProbeResolverNeither(t *testing.T) {
+	p := startProbeWith(t, 3, nil, func(h *events, _ string) any { return keepNeither{h} })
+	a, b := splitConflictOnX(t, p)
+	n1, n2 := p.c.Node(0), p.c.Node(1)
 	waitHolder(t, p.regs, "x", actor.PID{})
 	if !n1.Node().IsAlive(a) || !n2.Node().IsAlive(b) {
 		t.Fatal("a resolver that keeps neither killed a process")
@@ -940,22 +949,8 @@ func (panickingResolver) ResolveRegistryConflict(string, string, registry.Regist
 // TestProbeResolverPanics: Syn's promise for a resolver that crashes: none
 // of the two processes is killed and the name is freed, on every node.
 func TestProbeResolverPanics(t *testing.T) {
-	regs, hs := map[string]*registry.Registry{}, map[string]*events{}
-	var mu sync.Mutex
-	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
-		reg, h := registry.NewCluster(node), &events{}
-		mu.Lock()
-		regs[node.Name()], hs[node.Name()] = reg, h
-		mu.Unlock()
-		return reg.AddScope("s", registry.WithEventHandler(panickingResolver{h}))
-	}))
-	p := &probeCluster{c: c}
-	for _, n := range c.Nodes() {
-		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
-	}
-	for i := range p.regs {
-		waitScopeNodes(t, p.regs[i], c, i)
-	}
+	p := startProbeWith(t, 2, nil, func(h *events, _ string) any { return panickingResolver{h} })
+	c := p.c
 	n1, n2 := c.Node(0), c.Node(1)
 	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2})
 	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
@@ -978,7 +973,7 @@ func TestProbeResolverPanics(t *testing.T) {
 	}
 }
 
-// countingResolver keeps the claim of node n1 and counts its calls.
+// countingResolver keeps the claim of node p1 and counts its calls.
 type countingResolver struct {
 	*events
 	calls *atomic.Int32
@@ -986,7 +981,7 @@ type countingResolver struct {
 
 func (r countingResolver) ResolveRegistryConflict(_, _ string, a, b registry.Registration) actor.PID {
 	r.calls.Add(1)
-	if strings.HasPrefix(a.PID.NodeName(), "n1@") {
+	if strings.HasPrefix(a.PID.NodeName(), "p1@") {
 		return a.PID
 	}
 	return b.PID
@@ -996,39 +991,17 @@ func (r countingResolver) ResolveRegistryConflict(_, _ string, a, b registry.Reg
 // nodes of the conflicting processes only (a third node takes their
 // outcome), keeps the chosen one everywhere and kills neither.
 func TestProbeResolverOnTheOwnersOnly(t *testing.T) {
-	regs, hs, calls := map[string]*registry.Registry{}, map[string]*events{}, map[string]*atomic.Int32{}
 	var mu sync.Mutex
-	c := clustertest.Start(t, 3, clustertest.WithSetup(func(node *cluster.Cluster) error {
-		reg, h, n := registry.NewCluster(node), &events{}, &atomic.Int32{}
+	calls := map[string]*atomic.Int32{}
+	p := startProbeWith(t, 3, nil, func(h *events, node string) any {
+		n := &atomic.Int32{}
 		mu.Lock()
-		regs[node.Name()], hs[node.Name()], calls[node.Name()] = reg, h, n
+		calls[node] = n
 		mu.Unlock()
-		return reg.AddScope("s", registry.WithEventHandler(countingResolver{h, n}))
-	}))
-	p := &probeCluster{c: c}
-	for _, n := range c.Nodes() {
-		p.regs, p.hs = append(p.regs, regs[n.Name()]), append(p.hs, hs[n.Name()])
-	}
-	for i := range p.regs {
-		waitScopeNodes(t, p.regs[i], c, i)
-	}
-	n1, n2, n3 := c.Node(0), c.Node(1), c.Node(2)
-	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2, n3})
-	waitScopeNodes(t, p.regs[0], c, 0, []string{}...)
-	waitScopeNodes(t, p.regs[1], c, 1, n3.Name())
-	ctx := ctxT(t)
-	a, b := spawn(t, n1.Node()), spawn(t, n2.Node())
-	if err := p.regs[0].Register(ctx, "s", "x", a, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.regs[1].Register(ctx, "s", "x", b, nil); err != nil {
-		t.Fatal(err)
-	}
-	waitHolder(t, p.regs[2:], "x", b)
-	c.HealAll()
-	if err := c.WaitConnected(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return countingResolver{h, n}
+	})
+	a, b := splitConflictOnX(t, p)
+	n1, n2, n3 := p.c.Node(0), p.c.Node(1), p.c.Node(2)
 	waitHolder(t, p.regs, "x", a)
 	if !n2.Node().IsAlive(b) {
 		t.Error("a custom resolver's loser was killed")
