@@ -29,8 +29,15 @@ import (
 // published under mu) gets nothing delivered after it. Delivery only
 // enqueues, and one lock is taken per batch, not per message.
 func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
-	data := b.GetMessages()
-	session := b.GetSession()
+	return t.handleUsers(b.GetVersion(), b.GetSession(), b.GetMessages())
+}
+
+// handleUsers is handleUserBatch on a batch's fields: its protocol
+// version, session and length-prefixed messages, which may alias the
+// stream's packet buffer (parseUsersPacket): each message's fields are
+// copied or decoded into values of their own before it returns.
+func (t *transport) handleUsers(version uint32, session uint64, data []byte) (*peer, uint64) {
+	stamped := session
 	var (
 		reason error
 		p      *peer
@@ -42,8 +49,8 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 			from.dropped.Add(1)
 		}
 	}
-	if b.GetVersion() != protocolVersion {
-		reason = fmt.Errorf("%w: %d", ErrVersion, b.GetVersion())
+	if version != protocolVersion {
+		reason = fmt.Errorf("%w: %d", ErrVersion, version)
 	} else if p = t.sessionPeer(session); p == nil {
 		reason = errors.New("not from an open session")
 	} else {
@@ -63,7 +70,7 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 		rec, n := protowire.ConsumeBytes(data)
 		if n < 0 {
 			drop()
-			t.log.Debug().Uint64("session", b.GetSession()).Err(ErrMalformed).Msg("dropped the rest of a batch from peer")
+			t.log.Debug().Uint64("session", stamped).Err(ErrMalformed).Msg("dropped the rest of a batch from peer")
 			return p, session
 		}
 		data = data[n:]
@@ -74,7 +81,7 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 		f, err := parseUserMessage(rec)
 		if err != nil {
 			drop()
-			t.log.Debug().Uint64("session", b.GetSession()).Err(err).Msg("dropped the rest of a batch from peer")
+			t.log.Debug().Uint64("session", stamped).Err(err).Msg("dropped the rest of a batch from peer")
 			return p, session
 		}
 		if !t.deliverFields(f) {
@@ -82,7 +89,7 @@ func (t *transport) handleUserBatch(b *clusterpb.UserBatch) (*peer, uint64) {
 		}
 	}
 	if reason != nil {
-		t.log.Debug().Uint64("session", b.GetSession()).Err(reason).Msg("dropped a batch from peer")
+		t.log.Debug().Uint64("session", stamped).Err(reason).Msg("dropped a batch from peer")
 	}
 	return p, session
 }

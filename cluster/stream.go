@@ -100,6 +100,11 @@ func (t *transport) handlePacket(b []byte) (p *peer, session uint64) {
 			return p, f.session
 		}
 	}
+	// A batch of user messages, read by hand: its messages alias b, where
+	// the generated decoder copied them out of it.
+	if u, ok := parseUsersPacket(b); ok {
+		return t.handleUsers(u.version, u.session, u.messages)
+	}
 	pkt, err := decodePacket(b)
 	if err != nil {
 		t.received.Add(1)
@@ -157,6 +162,67 @@ func appendUsersPacket(b []byte, session uint64, users []byte) []byte {
 		b = protowire.AppendBytes(b, users)
 	}
 	return b
+}
+
+// usersFields is a UserBatch packet decoded by hand (parseUsersPacket);
+// messages aliases the packet.
+type usersFields struct {
+	version  uint32
+	session  uint64
+	messages []byte
+}
+
+// parseUsersPacket decodes a UserBatch packet in the shape
+// appendUsersPacket writes: the Packet's users field alone, holding each
+// of the batch's fields at most once with its wire type (in any order)
+// and nothing else. It reports false for any other packet, which the
+// generated decoder then reads (and drops if it is malformed), so that
+// what a node does with a packet is the same either way
+// (TestUsersPacketDecodeMatchesGenerated, FuzzUsersPacket). Unlike the
+// generated decoder it copies nothing: messages is valid only as long
+// as b is, which a stream's reader reuses for its next packet, so
+// nothing may keep it past the packet's handling (every payload is
+// decoded into values of its own before handleUsers returns).
+func parseUsersPacket(b []byte) (usersFields, bool) {
+	var u usersFields
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != 2 || typ != protowire.BytesType { // Packet.users
+		return u, false
+	}
+	batch, m := protowire.ConsumeBytes(b[n:])
+	if m < 0 || n+m != len(b) {
+		return u, false
+	}
+	var seen uint64
+	for len(batch) > 0 {
+		num, typ, n := protowire.ConsumeTag(batch)
+		if n < 0 || num > 3 || !fieldSeen(&seen, num) {
+			return u, false
+		}
+		batch = batch[n:]
+		switch {
+		case (num == 1 || num == 2) && typ == protowire.VarintType: // version, session
+			v, n := protowire.ConsumeVarint(batch)
+			if n < 0 {
+				return u, false
+			}
+			batch = batch[n:]
+			if num == 1 {
+				u.version = uint32(v)
+			} else {
+				u.session = v
+			}
+		case num == 3 && typ == protowire.BytesType: // messages
+			v, n := protowire.ConsumeBytes(batch)
+			if n < 0 {
+				return u, false
+			}
+			u.messages, batch = v, batch[n:]
+		default:
+			return u, false
+		}
+	}
+	return u, true
 }
 
 // usersPacket encodes length-prefixed user messages as a UserBatch packet
