@@ -44,8 +44,12 @@ type fastChanges struct {
 // messages found it empty and allocated their slice again. It hands out
 // the value given back last (its slice is the likeliest still in a
 // cache). At most fastFreeLen values of at most fastKeepChanges changes
-// are kept (about 0.3 MB in all); a value that is never given back (a
-// message dropped on the way) is collected as any other.
+// are kept (about 1.2 MB in all): enough for a message as large as a
+// held flush (maxHeldChanges of changes and the round that passed it;
+// a registration's change is 40 bytes or more), which is what most
+// messages are when many processes register at once; a larger one's
+// slice is collected. A value that is never given back (a message
+// dropped on the way) is collected as any other.
 var fastFree struct {
 	sync.Mutex
 	vals []*fastChanges
@@ -53,7 +57,7 @@ var fastFree struct {
 
 const (
 	fastFreeLen     = 16
-	fastKeepChanges = 256
+	fastKeepChanges = 1024
 )
 
 // newFastChanges takes a value from fastFree, or makes one.

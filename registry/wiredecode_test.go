@@ -343,3 +343,41 @@ func TestFastDecodeReusesChangesAcrossCollections(t *testing.T) {
 		t.Fatalf("the changes' slice was allocated again in %d of 20 decodes after a collection", fresh)
 	}
 }
+
+// TestFastDecodeKeepsTheChangesOfAFullFlush: the slice of changes of a
+// message as large as a held flush (maxHeldChanges of changes, and the
+// round that passed it) is given back for the next message, as a short
+// one's is: with 64 writers most messages are that large, and each
+// allocated its slice again (a sixth of a receiver's allocations).
+func TestFastDecodeKeepsTheChangesOfAFullFlush(t *testing.T) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := 0; len(body) < maxHeldChanges+64*60; i++ {
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b := mustMarshal(t, m)
+	d := mustFast(t, b)
+	n := len(d.d.changes)
+	d.release()
+	for range 3 {
+		d := mustFast(t, b)
+		first := unsafe.SliceData(d.d.changes)
+		d.release()
+		d = mustFast(t, b)
+		if len(d.d.changes) != n {
+			t.Fatalf("decoded %d changes, want %d", len(d.d.changes), n)
+		}
+		if unsafe.SliceData(d.d.changes) != first {
+			t.Fatalf("the slice of %d changes (%d bytes) was not kept for the next message", n, len(body))
+		}
+		d.release()
+	}
+}
