@@ -91,6 +91,7 @@ func runChild() {
 	if path := os.Getenv("CHILD_MEMPROFILE"); path != "" { // what the child allocated, written as it ends
 		defer func() {
 			if f, err := os.Create(path + "." + os.Getenv(childEnv)); err == nil {
+				runtime.GC() // the profile counts what was allocated until the last collection
 				_ = pprof.Lookup("allocs").WriteTo(f, 0)
 				_ = f.Close()
 			}
