@@ -86,6 +86,7 @@ fuzz: ## run each wire decoder's fuzz target briefly (FUZZTIME=50000x inputs eac
 	go test -run '^$$' -fuzz FuzzFrameReader -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzHotPacket -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzUsersPacket -fuzztime $(FUZZTIME) ./cluster
+	go test -run '^$$' -fuzz FuzzUnmarshalPID -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzCallConnection -fuzztime $(FUZZTIME) ./cluster
 	go test -run '^$$' -fuzz FuzzDecodeScopeMessage -fuzztime $(FUZZTIME) ./registry
 	go test -run '^$$' -fuzz FuzzProtoProxyRequest -fuzztime $(FUZZTIME) ./cluster

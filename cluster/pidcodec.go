@@ -101,11 +101,13 @@ func UnmarshalPID(b []byte) (actor.PID, error) {
 			b = b[n:]
 		}
 	}
+	if last := lastNodeName.Load(); last != nil && *last == string(node) {
+		// The name checked last (so valid UTF-8 and a node name), its
+		// string shared, not copied.
+		return rt.NewPID(*last, creation, index, serial), nil
+	}
 	if !utf8.Valid(node) {
 		return actor.PID{}, fmt.Errorf("%w: pid: node name is not UTF-8", ErrMalformed)
-	}
-	if last := lastNodeName.Load(); last != nil && *last == string(node) {
-		return rt.NewPID(*last, creation, index, serial), nil // the name's string shared, not copied
 	}
 	name := string(node)
 	if _, _, err := splitNodeName(name); err != nil {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -249,4 +250,36 @@ func TestDeliveredMessagesOwnTheirBytes(t *testing.T) {
 			t.Fatal("nothing delivered")
 		}
 	}
+}
+
+// FuzzUnmarshalPID: on arbitrary bytes, UnmarshalPID decodes what the
+// generated decoder decodes, or fails where it fails; it also refuses a
+// node name the cluster would not accept, which the generated decoder
+// takes.
+func FuzzUnmarshalPID(f *testing.F) {
+	f.Add(MarshalPID(rt.NewPID("x@127.0.0.1:9", 7, 3, 4)))
+	f.Add(MarshalPID(rt.NewPID("y@[::1]:65535", 0, 0, 1)))
+	f.Add([]byte{0x0a, 0x01, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for range 2 { // again with the name checked last
+			got, err := UnmarshalPID(b)
+			var gen clusterpb.PID
+			genErr := proto.Unmarshal(b, &gen)
+			if genErr != nil {
+				if err == nil {
+					t.Fatalf("decoded as %v, refused by proto (%v): %x", got, genErr, b)
+				}
+				return
+			}
+			if err != nil {
+				if _, _, nameErr := splitNodeName(gen.GetNode()); len(b) == 0 || nameErr == nil && utf8.ValidString(gen.GetNode()) {
+					t.Fatalf("refused (%v), decoded by proto as %v: %x", err, &gen, b)
+				}
+				return
+			}
+			if want := decodePID(&gen); got != want {
+				t.Fatalf("decoded as %v, by proto as %v: %x", got, want, b)
+			}
+		}
+	})
 }
