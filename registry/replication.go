@@ -406,7 +406,7 @@ func (p *scopeProc) wire(ctx *actor.Context, m any) {
 	case msgSnapshot:
 		reason := RemoteScopeNodeUp{Scope: p.s.name, Node: l.node}
 		for _, n := range d.names {
-			p.remoteSetName(ctx, l, n, reason)
+			p.remoteSetName(ctx, l, n, nil, reason)
 		}
 		for _, m := range d.members {
 			p.remoteSetMember(ctx, l, m, reason)
@@ -425,7 +425,7 @@ func (p *scopeProc) wire(ctx *actor.Context, m any) {
 			switch c.kind {
 			case chRegistered:
 				p.s.recordLag(arrived, c.time)
-				p.remoteSetName(ctx, l, c.asName(), decodeReason(c.reason))
+				p.remoteSetName(ctx, l, c.asName(), c.claim, decodeReason(c.reason))
 			case chUnregistered:
 				p.remoteDelName(ctx, l, c.key, c.pid, decodeReason(c.reason))
 			case chJoined:
@@ -746,8 +746,9 @@ func (p *scopeProc) remoteExited(ctx *actor.Context, l *peerLink, pid actor.PID,
 	}
 }
 
-// remoteSetName applies l's node's claim on a name.
-func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, reason Reason) {
+// remoteSetName applies l's node's claim on a name; made is that claim
+// if the decoder made it already (newFastClaim), or nil.
+func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, made *claim, reason Reason) {
 	h := hashString(n.name) // for the claims and the names table alike
 	p.s.names.touch(h)      // fetched while the claims are probed
 	old := l.names.get(n.name, h)
@@ -755,7 +756,12 @@ func (p *scopeProc) remoteSetName(ctx *actor.Context, l *peerLink, n wireName, r
 		old.gen = l.ask
 		return // known already: nothing fires
 	}
-	c := newClaim(n.name, nameEntry{pid: n.pid, meta: n.meta, time: n.time}, l.ask)
+	c := made
+	if c == nil {
+		c = newClaim(n.name, nameEntry{pid: n.pid, meta: n.meta, time: n.time}, l.ask)
+	} else {
+		c.gen = l.ask
+	}
 	l.names.set(h, c)
 	it := p.s.names.loadHashed(n.name, h)
 	if it == nil {

@@ -223,7 +223,7 @@ type decodedMessage struct {
 
 // change is one decoded change of the sender's entries: the fields of a
 // Registered or Joined entry, or the key and PID of an Unregistered or a
-// Left, or the PID of an Exited, in one flat struct (72 bytes: a
+// Left, or the PID of an Exited, in one flat struct (80 bytes: a
 // receiver holds a slice of them per message in flight, and a field per
 // kind made it 160).
 type change struct {
@@ -233,6 +233,10 @@ type change struct {
 	meta   any   // chRegistered, chJoined
 	time   int64 // chRegistered, chJoined
 	reason *registrypb.Reason
+	// claim is a chRegistered change's claim when the hand decoder made
+	// it with the change (its key, pid, meta and time are the change's;
+	// newFastClaim), or nil.
+	claim *claim
 }
 
 // entryChange is the change of a kind with the fields of a Name

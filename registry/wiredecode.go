@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/registry/internal/registrypb"
 )
 
@@ -280,6 +282,15 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 	if err != nil {
 		return ch, false
 	}
+	if num == fChangeRegistered {
+		c, ok := newFastClaim(key, pid, meta, haveMeta, int64(time))
+		if !ok {
+			return ch, false
+		}
+		ch = entryChange(chRegistered, c.shown.key, pid, c.shown.val.meta, int64(time))
+		ch.claim, ch.reason = c, reason
+		return ch, true
+	}
 	var md any
 	if haveMeta {
 		var ok bool
@@ -288,8 +299,6 @@ func decodeFastChange(b []byte, node string) (change, bool) {
 		}
 	}
 	switch num {
-	case fChangeRegistered:
-		ch = entryChange(chRegistered, string(key), pid, md, int64(time))
 	case fChangeJoined:
 		ch = entryChange(chJoined, string(key), pid, md, int64(time))
 	case fChangeUnregistered:
@@ -419,30 +428,42 @@ type urlType struct {
 // decodeFastMeta decodes an Any's bytes into the remoteMeta that
 // decodes, when read, as decodeMeta decodes the Any.
 func decodeFastMeta(b []byte) (any, bool) {
-	var (
-		seen       fields
-		url, value []byte
-	)
+	url, value, hasValue, ok := parseFastMeta(b)
+	if !ok {
+		return nil, false
+	}
+	return &remoteMeta{typ: metaTypeOf(url), value: string(value), hasValue: hasValue}, true
+}
+
+// parseFastMeta reads an Any's bytes: its type URL and value (aliasing
+// b), and whether the value field was there (an empty one included).
+func parseFastMeta(b []byte) (url, value []byte, hasValue, ok bool) {
+	var seen fields
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 || typ != protowire.BytesType || (num != fAnyTypeURL && num != fAnyValue) || !seen.once(num) {
-			return nil, false
+			return nil, nil, false, false
 		}
 		b = b[n:]
 		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
-			return nil, false
+			return nil, nil, false, false
 		}
 		b = b[n:]
 		if num == fAnyTypeURL {
 			if !utf8.Valid(v) {
-				return nil, false
+				return nil, nil, false, false
 			}
 			url = v
 		} else {
 			value = v
 		}
 	}
+	return url, value, seen&(1<<fAnyValue) != 0, true
+}
+
+// metaTypeOf returns the urlType of a type URL, through metaType.
+func metaTypeOf(url []byte) *urlType {
 	t := metaType.Load()
 	if t == nil || t.url != string(url) {
 		t = &urlType{url: string(url)}
@@ -451,5 +472,37 @@ func decodeFastMeta(b []byte) (any, bool) {
 			metaType.Store(t)
 		}
 	}
-	return &remoteMeta{typ: t, value: string(value), hasValue: seen&(1<<fAnyValue) != 0}, true
+	return t
+}
+
+// fastClaim is a claim made by the hand decoder with its metadata, in
+// one allocation.
+type fastClaim struct {
+	claim claim
+	meta  remoteMeta
+}
+
+// newFastClaim makes the claim of a registration decoded by hand (its
+// generation is set when it is applied): the claim and its metadata in
+// one allocation, the name and the metadata's value in one string,
+// where decoding the change and applying it made four objects. Applying
+// it stores the claim (and shows its item) as it is, unless the peer's
+// claim on the name was known already. It reports false for metadata
+// that is not an Any's bytes.
+func newFastClaim(key []byte, pid actor.PID, meta []byte, haveMeta bool, time int64) (*claim, bool) {
+	if !haveMeta {
+		return &claim{shown: item[string, nameEntry]{key: string(key), val: nameEntry{pid: pid, time: time}}}, true
+	}
+	url, value, hasValue, ok := parseFastMeta(meta)
+	if !ok {
+		return nil, false
+	}
+	var sb strings.Builder
+	sb.Grow(len(key) + len(value))
+	sb.Write(key)
+	sb.Write(value)
+	both := sb.String()
+	c := &fastClaim{meta: remoteMeta{typ: metaTypeOf(url), value: both[len(key):], hasValue: hasValue}}
+	c.claim.shown = item[string, nameEntry]{key: both[:len(key)], val: nameEntry{pid: pid, meta: &c.meta, time: time}}
+	return &c.claim, true
 }

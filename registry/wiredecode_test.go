@@ -49,6 +49,25 @@ func sameDecoded(a, b decodedMessage) error {
 			x.time != y.time || !sameMeta(x.meta, y.meta) {
 			return fmt.Errorf("change %d: %+v and %+v", i, x, y)
 		}
+		for _, c := range []change{x, y} {
+			if err := claimOfChange(c); err != nil {
+				return fmt.Errorf("change %d: %w", i, err)
+			}
+		}
+	}
+	return nil
+}
+
+// claimOfChange checks that the claim a change came with (if any) is the
+// change's registration.
+func claimOfChange(c change) error {
+	if c.claim == nil {
+		return nil
+	}
+	e := c.claim.reg()
+	if c.kind != chRegistered || c.claim.shown.key != c.key || e.pid != c.pid || e.time != c.time || e.meta != c.meta ||
+		c.claim.gen != 0 || c.claim.hidden {
+		return fmt.Errorf("came with the claim %+v, not its own", c.claim)
 	}
 	return nil
 }
@@ -379,5 +398,38 @@ func TestFastDecodeKeepsTheChangesOfAFullFlush(t *testing.T) {
 			t.Fatalf("the slice of %d changes (%d bytes) was not kept for the next message", n, len(body))
 		}
 		d.release()
+	}
+}
+
+// TestFastDecodeMakesTheClaim: the hand decoder makes a registration's
+// claim with its metadata in one allocation and the name with the
+// metadata's value in one string, two allocations, where decoding made
+// three (the name, the metadata and its value) and applying a fourth
+// (the claim).
+func TestFastDecodeMakesTheClaim(t *testing.T) {
+	const node = "b@127.0.0.1:1"
+	pid := RemotePID(node, 1, 2, 3)
+	var enc changeEncoder
+	for _, meta := range []any{wrapperspb.String("meta-of-1"), nil} {
+		field, err := enc.appendEntryChange(nil, fChangeRegistered, "name-1", pid, meta, 5, Normal{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, n := protowire.ConsumeTag(field)
+		b, _ := protowire.ConsumeBytes(field[n:])
+		c, ok := decodeFastChange(b, node)
+		if !ok || c.claim == nil {
+			t.Fatalf("meta %v: decoded %v with claim %v", meta, ok, c.claim)
+		}
+		if err := claimOfChange(c); err != nil || c.key != "name-1" || c.pid != pid || c.time != 5 {
+			t.Fatalf("meta %v: decoded %+v: %v", meta, c, err)
+		}
+		if got := metaValue(c.meta); meta != nil && !proto.Equal(got.(proto.Message), wrapperspb.String("meta-of-1")) || meta == nil && got != nil {
+			t.Fatalf("metadata decoded as %v", got)
+		}
+		// Without metadata: the claim and the name.
+		if allocs := testing.AllocsPerRun(100, func() { _, _ = decodeFastChange(b, node) }); allocs > 2 {
+			t.Errorf("meta %v: %v allocations per registration decoded, want 2", meta, allocs)
+		}
 	}
 }
