@@ -194,10 +194,17 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	m := newFastChanges()
 	m.version, m.scope = uint32(version), string(scope)
 	m.d.from, m.d.node, m.d.session, m.d.seq, m.d.kind = pid, pid.NodeName(), ses, seq, msgChanges
-	if n := len(body)/64 + 1; len(body) > 0 && cap(m.d.changes) < n { // a registration's change is 100 bytes or more
+	if n := countFields(body); cap(m.d.changes) < n {
 		// Twice the old room (up to what release keeps), so that a
-		// recycled value grows to the usual message size in a few steps.
-		m.d.changes = make([]change, 0, max(n, min(2*cap(m.d.changes), fastKeepChanges)))
+		// recycled value grows to the usual message size in a few steps;
+		// a new one, exactly the room (the reader runs ahead of the scope
+		// process by hundreds of messages at full speed, so that many
+		// values are new).
+		room := n
+		if c := cap(m.d.changes); c > 0 {
+			room = max(n, min(2*c, fastKeepChanges))
+		}
+		m.d.changes = make([]change, 0, room)
 	}
 	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
@@ -218,6 +225,21 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 		m.d.changes = append(m.d.changes, c)
 	}
 	return m, true
+}
+
+// countFields counts the fields of an encoded message up to the first
+// that does not parse (the decoder then refuses the message anyway).
+func countFields(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		_, _, k := protowire.ConsumeField(b)
+		if k < 0 {
+			break
+		}
+		b = b[k:]
+		n++
+	}
+	return n
 }
 
 // decodeFastChange decodes one Change of node's entries as decodeChange

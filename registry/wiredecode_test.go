@@ -433,3 +433,36 @@ func TestFastDecodeMakesTheClaim(t *testing.T) {
 		}
 	}
 }
+
+// TestFastDecodeSizesTheChanges: a new value's slice of changes has room
+// for exactly the message's changes. It was sized by the message's bytes
+// (one change per 64), twice what the changes of registrations with
+// metadata need; at full speed most messages get a new value.
+func TestFastDecodeSizesTheChanges(t *testing.T) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := range 100 {
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)), 5, Normal{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b := mustMarshal(t, m)
+	var held []*fastChanges // the free list's values, taken so that the decode makes a new one
+	for range fastFreeLen {
+		held = append(held, newFastChanges())
+	}
+	d := mustFast(t, b)
+	if len(d.d.changes) != 100 || cap(d.d.changes) != 100 {
+		t.Errorf("100 changes (%d bytes) decoded into a slice of length %d, room %d", len(body), len(d.d.changes), cap(d.d.changes))
+	}
+	d.release()
+	for _, v := range held {
+		v.release()
+	}
+}
