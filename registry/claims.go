@@ -52,6 +52,15 @@ func (m *claimMap) find(name string, h uint64) int {
 	}
 }
 
+// touch loads the slot where a probe for hash h starts, and returns
+// what it read (see table.touch).
+func (m *claimMap) touch(h uint64) uint64 {
+	if len(m.slots) == 0 {
+		return 0
+	}
+	return m.slots[h&uint64(len(m.slots)-1)].h
+}
+
 // set puts c (on the name c.shown.key, whose hash is h), replacing any
 // claim on that name.
 func (m *claimMap) set(h uint64, c *claim) {
