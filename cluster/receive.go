@@ -112,13 +112,22 @@ func (t *transport) deliverFields(f userFields) bool {
 			return true // a message to a dead process is dropped, as in Erlang
 		}
 	}
-	mt, err := t.messageType(f.typ)
+	pt, err := t.payloadType(f.typ)
 	if err == nil {
-		var m any = mt.New().Interface()
-		if d, ok := m.(payloadDecoder); ok {
-			m, err = d.DecodeArborPayload(f.payload)
-		} else {
-			err = proto.Unmarshal(f.payload, m.(proto.Message))
+		var (
+			m      any
+			direct bool
+		)
+		if pt.fast != nil {
+			m, direct = pt.fast.DecodeArborPayloadFast(f.payload)
+		}
+		if !direct {
+			m = pt.mt.New().Interface()
+			if d, ok := m.(payloadDecoder); ok {
+				m, err = d.DecodeArborPayload(f.payload)
+			} else {
+				err = proto.Unmarshal(f.payload, m.(proto.Message))
+			}
 		}
 		if err == nil {
 			if len(f.traceParent) > 0 {
@@ -142,29 +151,55 @@ type payloadDecoder interface {
 	DecodeArborPayload(payload []byte) (any, error)
 }
 
-// messageType finds a message type by its full name, through a cache of
+// payloadFastDecoder is a message type of Arbor's own that decodes most
+// of its payloads without a message of its own (package registry's
+// replication messages): DecodeArborPayloadFast returns the value to
+// deliver, or false to leave the payload to payloadDecoder or the
+// generic decoder. It is called on the type's zero message
+// (MessageType.Zero), so it must not use its receiver; a message type
+// that has it saves a new message per payload it decodes.
+type payloadFastDecoder interface {
+	DecodeArborPayloadFast(payload []byte) (any, bool)
+}
+
+// payloadType is a message type found by name, with its fast decoder if
+// it has one.
+type payloadType struct {
+	mt   protoreflect.MessageType
+	fast payloadFastDecoder
+}
+
+// messageType finds a message type by its full name (payloadType).
+func (t *transport) messageType(name []byte) (protoreflect.MessageType, error) {
+	pt, err := t.payloadType(name)
+	return pt.mt, err
+}
+
+// payloadType finds a message type by its full name, through a cache of
 // the types found so far (the cache only holds types linked into this
 // binary, so it stays bounded). It returns ErrMalformed for an unknown
 // type.
-func (t *transport) messageType(name []byte) (protoreflect.MessageType, error) {
+func (t *transport) payloadType(name []byte) (payloadType, error) {
 	cache := t.types.Load()
 	if cache != nil {
-		if mt, ok := (*cache)[string(name)]; ok {
-			return mt, nil
+		if pt, ok := (*cache)[string(name)]; ok {
+			return pt, nil
 		}
 	}
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(name))
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload type %q: %v", ErrMalformed, name, err)
+		return payloadType{}, fmt.Errorf("%w: payload type %q: %v", ErrMalformed, name, err)
 	}
+	pt := payloadType{mt: mt}
+	pt.fast, _ = mt.Zero().Interface().(payloadFastDecoder)
 	for {
-		next := make(map[string]protoreflect.MessageType, 1)
+		next := make(map[string]payloadType, 1)
 		if cache != nil {
 			maps.Copy(next, *cache)
 		}
-		next[string(name)] = mt
+		next[string(name)] = pt
 		if t.types.CompareAndSwap(cache, &next) {
-			return mt, nil
+			return pt, nil
 		}
 		cache = t.types.Load()
 	}

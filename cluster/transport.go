@@ -13,7 +13,6 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/arbor-otp/arbor/actor"
 	"github.com/arbor-otp/arbor/cluster/internal/clusterpb"
@@ -44,12 +43,12 @@ type transport struct {
 	tcpConns map[net.Conn]struct{} // the accepted TCP streams (tcp.go)
 
 	callSeq     atomic.Uint64
-	pooledCalls atomic.Uint64                                       // calls made on a pool's call connection (callpool.go)
-	fences      sync.Map                                            // the dialer's id of an accepted stream -> *streamFence (callpool.go)
-	waiters     sync.Pool                                           // of *callWaiter (call)
-	sessionSeq  atomic.Uint64                                       // the last session id given, from a random start
-	sessions    sync.Map                                            // session id (this node's) -> *peer
-	types       atomic.Pointer[map[string]protoreflect.MessageType] // copy on write
+	pooledCalls atomic.Uint64                          // calls made on a pool's call connection (callpool.go)
+	fences      sync.Map                               // the dialer's id of an accepted stream -> *streamFence (callpool.go)
+	waiters     sync.Pool                              // of *callWaiter (call)
+	sessionSeq  atomic.Uint64                          // the last session id given, from a random start
+	sessions    sync.Map                               // session id (this node's) -> *peer
+	types       atomic.Pointer[map[string]payloadType] // copy on write
 	dropped     atomic.Uint64
 	received    atomic.Uint64
 	leaving     atomic.Bool // set by leave: Hellos are refused

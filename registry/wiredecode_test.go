@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -464,5 +465,38 @@ func TestFastDecodeSizesTheChanges(t *testing.T) {
 	d.release()
 	for _, v := range held {
 		v.release()
+	}
+}
+
+// TestScopeMessageDecodedWithoutAMessage: package cluster finds the
+// ScopeMessage type's hand decoder on its zero value (a nil message) and
+// decodes a Changes message with it, making no ScopeMessage; it made a
+// new one (through reflection) for every message, which the hand decoder
+// does not use.
+func TestScopeMessageDecodedWithoutAMessage(t *testing.T) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName((&registrypb.ScopeMessage{}).ProtoReflect().Descriptor().FullName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, ok := mt.Zero().Interface().(interface {
+		DecodeArborPayloadFast(payload []byte) (any, bool)
+	})
+	if !ok {
+		t.Fatalf("%T has no decoder usable on its zero value", mt.Zero().Interface())
+	}
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var enc changeEncoder
+	body := enc.appendKeyChange(nil, fChangeUnregistered, "name", pid, Normal{})
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b := mustMarshal(t, m)
+	v, ok := fast.DecodeArborPayloadFast(b)
+	fc, isFast := v.(*fastChanges)
+	if !ok || !isFast || len(fc.d.changes) != 1 || fc.d.changes[0].key != "name" {
+		t.Fatalf("decoded as %v, %v", v, ok)
+	}
+	fc.release()
+	if v, ok := fast.DecodeArborPayloadFast([]byte{0xff}); ok {
+		t.Fatalf("garbage decoded as %v", v)
 	}
 }

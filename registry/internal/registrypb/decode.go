@@ -25,6 +25,18 @@ func (m *ScopeMessage) DecodeArborPayload(b []byte) (any, error) {
 	return m, nil
 }
 
+// DecodeArborPayloadFast is DecodeArborPayload's hand decoding alone:
+// the value DecodeFast makes of b, or false. It does not use m: package
+// cluster calls it on the type's zero value (a nil *ScopeMessage), so
+// that a message decoded by hand costs no ScopeMessage, and makes one for
+// DecodeArborPayload only when it reports false.
+func (*ScopeMessage) DecodeArborPayloadFast(b []byte) (any, bool) {
+	if DecodeFast == nil {
+		return nil, false
+	}
+	return DecodeFast(b)
+}
+
 // ArborPayloadSize and AppendArborPayload are what package cluster uses
 // in place of proto.Size and proto.MarshalOptions.MarshalAppend for a
 // ScopeMessage without a body, whose changes are its unknown fields (as
