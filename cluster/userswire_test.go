@@ -165,17 +165,26 @@ func FuzzUsersPacket(f *testing.F) {
 	f.Fuzz(checkUsersPacket)
 }
 
+// usersTransport returns a transport of a node with an open session 5 to
+// a peer.
+func usersTransport(tb testing.TB) (*transport, *peer) {
+	tr := &transport{selfName: "self@127.0.0.1:1", peers: map[string]*peer{}, cfg: config{maxPending: DefaultMaxPending}, log: zerolog.Nop()}
+	tr.node = actor.NewNode(actor.WithNodeName(tr.selfName), actor.WithLogger(zerolog.Nop()))
+	tb.Cleanup(func() { _ = tr.node.Stop(context.Background()) })
+	p := &peer{t: tr, name: "x@127.0.0.1:9"}
+	p.state = peerUp
+	p.open.Store(5)
+	tr.peers[p.name] = p
+	tr.sessions.Store(uint64(5), p)
+	return tr, p
+}
+
 // TestUsersPacketCopiesNothing: handling a batch of user messages
 // allocates nothing of its own (here its messages are for the processes
 // of an earlier boot of this node, dropped unread). The generated decoder made a
 // Packet, its oneof, the UserBatch and a copy of all the batch's bytes.
 func TestUsersPacketCopiesNothing(t *testing.T) {
-	tr, p, _ := openPeer(t, &discardConn{})
-	tr.node = actor.NewNode(actor.WithNodeName(tr.selfName), actor.WithLogger(zerolog.Nop()))
-	t.Cleanup(func() { _ = tr.node.Stop(context.Background()) })
-	tr.log = zerolog.Nop()
-	p.open.Store(5)
-	tr.sessions.Store(uint64(5), p)
+	tr, p := usersTransport(t)
 	var users []byte
 	for i := range 16 {
 		rec, err := appendUserMessage(nil, rt.NewPID(tr.selfName, tr.node.Creation()+1, uint32(1000+i), 1), "", wrapperspb.Bytes(make([]byte, 80)), false)
@@ -282,4 +291,25 @@ func FuzzUnmarshalPID(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkUsersPacket handles a batch of 64 user messages, as a
+// receiver of replicated names gets them, to processes of an earlier
+// boot (dropped unread: the batch's decoding alone).
+func BenchmarkUsersPacket(b *testing.B) {
+	tr, _ := usersTransport(b)
+	var users []byte
+	for i := range 64 {
+		rec, err := appendUserMessage(nil, rt.NewPID(tr.selfName, tr.node.Creation()+1, uint32(1000+i), 1), "", wrapperspb.Bytes(make([]byte, 100)), false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		users = protowire.AppendBytes(users, rec)
+	}
+	pkt := usersPacket(5, users)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(pkt)))
+	for b.Loop() {
+		tr.handlePacket(pkt)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"unsafe"
 
@@ -498,5 +499,36 @@ func TestScopeMessageDecodedWithoutAMessage(t *testing.T) {
 	fc.release()
 	if v, ok := fast.DecodeArborPayloadFast([]byte{0xff}); ok {
 		t.Fatalf("garbage decoded as %v", v)
+	}
+}
+
+// BenchmarkFastDecodeChanges decodes a Changes message of 64
+// registrations with metadata, as a receiver of replicated names gets
+// them, and gives it back (the scope process's part is left out).
+func BenchmarkFastDecodeChanges(b *testing.B) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := range 64 {
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, "n"+strconv.Itoa(100000+i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(100000+i)), 5, Normal{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	msg, err := proto.Marshal(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		d, ok := decodeFast(msg)
+		if !ok {
+			b.Fatal("not decoded")
+		}
+		d.release()
 	}
 }
