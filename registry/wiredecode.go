@@ -45,21 +45,27 @@ type fastChanges struct {
 // receiver at full speed collects every few milliseconds, so most
 // messages found it empty and allocated their slice again. It hands out
 // the value given back last (its slice is the likeliest still in a
-// cache). At most fastFreeLen values of at most fastKeepChanges changes
-// are kept (about 1.2 MB in all): enough for a message as large as a
-// held flush (maxHeldChanges of changes and the round that passed it;
-// a registration's change is 40 bytes or more), which is what most
-// messages are when many processes register at once; a larger one's
-// slice is collected. A value that is never given back (a message
-// dropped on the way) is collected as any other.
+// cache). A value's slice is kept up to fastKeepChanges changes: enough
+// for a message as large as a held flush (maxHeldChanges of changes and
+// the round that passed it; a registration's change is 40 bytes or
+// more), which is what most messages are when many processes register
+// at once; a larger one's slice is collected. Up to fastFreeLen values
+// are kept, with room for fastKeepTotal changes in all (about 1.3 MB):
+// at full speed a receiver's reader runs ahead of its scope process by
+// hundreds of messages, which then come back together, and a short list
+// kept few of them (most messages got a new value and slice). A value
+// that is never given back (a message dropped on the way) is collected
+// as any other.
 var fastFree struct {
 	sync.Mutex
 	vals []*fastChanges
+	room int // the changes the kept values have room for
 }
 
 const (
-	fastFreeLen     = 16
+	fastFreeLen     = 512
 	fastKeepChanges = 1024
+	fastKeepTotal   = 16 << 10
 )
 
 // newFastChanges takes a value from fastFree, or makes one.
@@ -70,6 +76,7 @@ func newFastChanges() *fastChanges {
 		m := fastFree.vals[n-1]
 		fastFree.vals[n-1] = nil
 		fastFree.vals = fastFree.vals[:n-1]
+		fastFree.room -= cap(m.d.changes)
 		return m
 	}
 	return new(fastChanges)
@@ -87,8 +94,9 @@ func (m *fastChanges) release() {
 	m.d.changes = cs[:0]
 	fastFree.Lock()
 	defer fastFree.Unlock()
-	if len(fastFree.vals) < fastFreeLen {
+	if len(fastFree.vals) < fastFreeLen && fastFree.room+cap(cs) <= fastKeepTotal {
 		fastFree.vals = append(fastFree.vals, m)
+		fastFree.room += cap(cs)
 	}
 }
 

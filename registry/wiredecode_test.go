@@ -532,3 +532,56 @@ func BenchmarkFastDecodeChanges(b *testing.B) {
 		d.release()
 	}
 }
+
+// TestFastDecodeKeepsTheMessagesInFlight: the values of hundreds of
+// messages decoded before the scope process applies any (its reader runs
+// that far ahead at full speed) are all kept once given back, and the
+// next messages reuse them: the free list kept 16, so that most messages
+// made a new value and slice.
+func TestFastDecodeKeepsTheMessagesInFlight(t *testing.T) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := range 8 {
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b := mustMarshal(t, m)
+	const inFlight = 300
+	decodeAll := func() []*fastChanges {
+		ds := make([]*fastChanges, inFlight)
+		for i := range ds {
+			ds[i] = mustFast(t, b)
+		}
+		return ds
+	}
+	releaseAll := func(ds []*fastChanges) {
+		for _, d := range ds {
+			d.release()
+		}
+	}
+	releaseAll(decodeAll()) // the values, made once
+	seen := map[*change]bool{}
+	first := decodeAll()
+	for _, d := range first {
+		seen[unsafe.SliceData(d.d.changes)] = true
+	}
+	releaseAll(first)
+	fresh := 0
+	again := decodeAll()
+	for _, d := range again {
+		if !seen[unsafe.SliceData(d.d.changes)] {
+			fresh++
+		}
+	}
+	releaseAll(again)
+	if fresh > 0 {
+		t.Errorf("%d of %d messages in flight got a new slice of changes", fresh, inFlight)
+	}
+}
