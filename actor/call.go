@@ -242,10 +242,16 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
 	w := n.waiters.Get().(*waiter)
-	req := &Request{msg: msg, from: from, ch: w.ch, ext: tr}
+	var req *Request
 	d, hasDeadline := CallerDeadline(ctx)
-	if hasDeadline {
-		req.setDeadline(d)
+	switch ns := deadlineState(d); {
+	case hasDeadline && ns != 0 && tr == nil:
+		req = newViewedRequest(c, ns, msg, from, w.ch)
+	default:
+		req = &Request{msg: msg, from: from, ch: w.ch, ext: tr}
+		if hasDeadline {
+			req.setDeadline(d)
+		}
 	}
 	if !c.post(req) {
 		n.waiters.Put(w)
