@@ -258,10 +258,10 @@ func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
 
 // trackNew monitors a live local process that has no record yet.
 func (p *scopeProc) trackNew(ctx *actor.Context, pid actor.PID) *procState {
-	ps := &procState{pid: pid, ref: ctx.Monitor(pid)}
+	ps := p.procs.add(pid)
+	ps.ref = ctx.Monitor(pid)
 	ps.names = ps.inline[:0:1]
 	ps.groups = ps.inline[1:1:2]
-	p.procs.set(ps)
 	return ps
 }
 
@@ -559,16 +559,20 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 	if ps == nil || ps.ref != d.Ref {
 		return
 	}
-	p.procs.remove(d.PID)
 	reason := ProcessExit{Err: d.Reason}
-	if ps.dead {
+	dead := ps.dead
+	var evs []event
+	if !dead {
+		evs = p.purge(d.PID, ps, nil)
+	}
+	p.procs.remove(d.PID) // ps is not used after
+	if dead {
 		if !p.events.IsZero() {
 			_ = ctx.Send(p.events, exitReason{pid: d.PID, reason: reason})
 		}
 		p.announceExited(ctx, d.PID, reason) // the peers' removals wait for it
 		return
 	}
-	evs := p.purge(d.PID, ps, nil)
 	for _, ev := range evs {
 		ev.reason = reason
 		p.emit(ctx, ev)

@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 )
 
@@ -35,5 +36,37 @@ func TestRegisterAllocatesTheRequestAndTheWrite(t *testing.T) {
 	})
 	if allocs > want {
 		t.Fatalf("a Register allocates %v times, want %v (the request and the write)", allocs, want)
+	}
+}
+
+// A Register of a new name by a process the scope does not know yet adds
+// only the process's monitor to that: its record in the scope process is
+// in a page of 64 (procIndex), no allocation of its own. Spawning the
+// process is its record, one allocation.
+func TestRegisterOfANewProcessAllocatesLittle(t *testing.T) {
+	n, _, s := newScope(t)
+	ctx := context.Background()
+	const runs = 1000
+	names := make([]string, runs+1)
+	for i := range names {
+		names[i] = "n" + strconv.Itoa(i)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(runs, func() {
+		pid, err := n.Spawn(worker{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Register(ctx, names[i], pid, nil); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	want := 3.0 // the process, the call's request, the write; the tables' growth is under one
+	if raceEnabled {
+		want = 4
+	}
+	if allocs > want {
+		t.Fatalf("a spawn and a Register allocate %v times, want %v", allocs, want)
 	}
 }
