@@ -35,14 +35,20 @@ const answered = 1 << 63
 // handler sees no deadline, as a local caller's would.
 const hidden = 1 << 62
 
-// beside is the same bit on a request of a local caller (fn nil, which
-// hides no deadline): the request is the first field of a viewedRequest,
-// whose view is the one it is handled with.
+// beside is the same bit on a request of a local caller (one with a reply
+// channel, which hides no deadline): the request is the first field of a
+// viewedRequest, whose view is the one it is handled with. Only
+// newViewedRequest sets it; a request built with newRequest has no
+// channel.
 const beside = hidden
 
 // hides reports whether the deadline of a request of state s is kept
 // from its handler.
-func (r *Request) hides(s uint64) bool { return r.fn != nil && s&hidden != 0 }
+func (r *Request) hides(s uint64) bool { return r.ch == nil && s&hidden != 0 }
+
+// viewed reports whether a request of state s was made with its view
+// (newViewedRequest).
+func (r *Request) viewed(s uint64) bool { return r.ch != nil && s&beside != 0 }
 
 // deadlineBits are the bits of Request.state that hold the deadline.
 const deadlineBits = hidden - 1
@@ -213,7 +219,7 @@ func (c *Context) viewFor(r *Request, trace context.Context) *Context {
 	if ns == 0 || r.hides(s) {
 		return c
 	}
-	if r.fn == nil && s&beside != 0 && trace == nil {
+	if r.viewed(s) && trace == nil {
 		// A request handed on to another process (sent as a message)
 		// is handled there with a view of that process, made now.
 		if v := &(*viewedRequest)(unsafe.Pointer(r)).view; v.view.process == c.process {
