@@ -244,10 +244,12 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt
 	w := n.waiters.Get().(*waiter)
 	var req *Request
 	d, hasDeadline := CallerDeadline(ctx)
-	switch ns := deadlineState(d); {
-	case hasDeadline && ns != 0 && tr == nil:
-		req = newViewedRequest(c, ns, msg, from, w.ch)
-	default:
+	if ns := uint64(0); hasDeadline && tr == nil {
+		if ns = deadlineState(d); ns != 0 {
+			req = newViewedRequest(c, ns, msg, from, w.ch)
+		}
+	}
+	if req == nil {
 		req = &Request{msg: msg, from: from, ch: w.ch, ext: tr}
 		if hasDeadline {
 			req.setDeadline(d)

@@ -46,10 +46,6 @@ const beside = hidden
 // from its handler.
 func (r *Request) hides(s uint64) bool { return r.ch == nil && s&hidden != 0 }
 
-// viewed reports whether a request of state s was made with its view
-// (newViewedRequest).
-func (r *Request) viewed(s uint64) bool { return r.ch != nil && s&beside != 0 }
-
 // deadlineBits are the bits of Request.state that hold the deadline.
 const deadlineBits = hidden - 1
 
@@ -213,16 +209,22 @@ func newViewedRequest(c *Context, ns uint64, msg any, from PID, ch chan callResu
 // the request (viewedRequest) when it is of this process and untraced,
 // else a new one. trace is the handler span's context (nil if the request
 // is not traced).
+//
+// viewFor is inlined in the message loop (its cost is at the inliner's
+// budget: a call to a helper would exceed it); keep it so.
 func (c *Context) viewFor(r *Request, trace context.Context) *Context {
 	s := r.state.Load()
 	ns := s & deadlineBits
-	if ns == 0 || r.hides(s) {
+	if ns == 0 {
 		return c
 	}
-	if r.viewed(s) && trace == nil {
+	if s&hidden != 0 { // hidden, or beside (hides, viewed)
+		if r.ch == nil {
+			return c
+		}
 		// A request handed on to another process (sent as a message)
 		// is handled there with a view of that process, made now.
-		if v := &(*viewedRequest)(unsafe.Pointer(r)).view; v.view.process == c.process {
+		if v := &(*viewedRequest)(unsafe.Pointer(r)).view; trace == nil && v.view.process == c.process {
 			return &v.view
 		}
 	}
