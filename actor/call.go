@@ -244,8 +244,8 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt
 	w := n.waiters.Get().(*waiter)
 	var req *Request
 	d, hasDeadline := CallerDeadline(ctx)
-	if ns := uint64(0); hasDeadline && tr == nil {
-		if ns = deadlineState(d); ns != 0 {
+	if hasDeadline && tr == nil {
+		if ns := deadlineState(d); ns != 0 {
 			req = newViewedRequest(c, ns, msg, from, w.ch)
 		}
 	}

@@ -195,7 +195,7 @@ type viewedRequest struct {
 }
 
 // newViewedRequest returns the request of a local call to the process of
-// c with deadline d, of state ns (the deadline's bits), with its view.
+// c whose deadline is ns (deadlineState's bits, not 0), with its view.
 func newViewedRequest(c *Context, ns uint64, msg any, from PID, ch chan callResult) *Request {
 	vr := &viewedRequest{req: Request{msg: msg, from: from, ch: ch}}
 	vr.req.state.Store(ns | beside)
