@@ -258,8 +258,8 @@ type procPage [1 << procPageBits]procState
 func (x *procIndex) get(pid actor.PID) *procState {
 	idx, _ := pid.ID()
 	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
-		if ps := &x.pages[pg][idx&(1<<procPageBits-1)]; ps.pid == pid {
-			return ps
+		if ps := &x.pages[pg][idx&(1<<procPageBits-1)]; ps.pid == pid && !pid.IsZero() {
+			return ps // (a free slot's pid is the zero PID)
 		}
 	}
 	if len(x.overflow) > 0 {

@@ -100,6 +100,9 @@ func TestProcIndexSlotReuse(t *testing.T) {
 		t.Fatal("records left after remove")
 	}
 	x.each(func(ps *procState) { t.Fatalf("each after remove: %v", ps.pid) })
+	if x.get(actor.PID{}) != nil {
+		t.Fatal("a free slot is the zero PID's record")
+	}
 }
 
 // A new process's record is no allocation of its own: the index holds
