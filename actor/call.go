@@ -242,10 +242,18 @@ func (n *Node) callTraced(ctx context.Context, from, to PID, msg any, tr *reqExt
 		return nil, &CallError{PID: to, Reason: NoProc}
 	}
 	w := n.waiters.Get().(*waiter)
-	req := &Request{msg: msg, from: from, ch: w.ch, ext: tr}
+	var req *Request
 	d, hasDeadline := CallerDeadline(ctx)
-	if hasDeadline {
-		req.setDeadline(d)
+	if hasDeadline && tr == nil {
+		if ns := deadlineState(d); ns != 0 {
+			req = newViewedRequest(c, ns, msg, from, w.ch)
+		}
+	}
+	if req == nil {
+		req = &Request{msg: msg, from: from, ch: w.ch, ext: tr}
+		if hasDeadline {
+			req.setDeadline(d)
+		}
 	}
 	if !c.post(req) {
 		n.waiters.Put(w)

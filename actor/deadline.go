@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -19,7 +20,9 @@ import (
 // The deadline costs a Request no allocation and no size class: it shares
 // one word with the answered flag (Request.state). A request without one is
 // handled with the process's own Context, as before deadlines reached the
-// callee; one with a deadline costs the view, one allocation.
+// callee. A local caller with a deadline allocates the request and its
+// view together, one object (viewedRequest); a request from another node
+// gets its view when handled, one allocation.
 
 // answered is the bit of Request.state set once the request is answered
 // (or abandoned); the bits under hidden are the deadline in Unix
@@ -31,6 +34,17 @@ const answered = 1 << 63
 // another node that gave no deadline waits DefaultCallTimeout), but its
 // handler sees no deadline, as a local caller's would.
 const hidden = 1 << 62
+
+// beside is the same bit on a request of a local caller (one with a reply
+// channel, which hides no deadline): the request is the first field of a
+// viewedRequest, whose view is the one it is handled with. Only
+// newViewedRequest sets it; a request built with newRequest has no
+// channel.
+const beside = hidden
+
+// hides reports whether the deadline of a request of state s is kept
+// from its handler.
+func (r *Request) hides(s uint64) bool { return r.ch == nil && s&hidden != 0 }
 
 // deadlineBits are the bits of Request.state that hold the deadline.
 const deadlineBits = hidden - 1
@@ -76,14 +90,21 @@ func (r *Request) expired(s uint64) bool {
 // the word holds, one after 2116 (what the bits under hidden hold) as
 // none.
 func (r *Request) setDeadline(d time.Time) {
-	var ns int64 = 1
+	if ns := deadlineState(d); ns != 0 {
+		r.state.Store(ns)
+	}
+}
+
+// deadlineState is deadline d as the bits of Request.state hold it: 0 for
+// none (after 2116), 1 for any before 1970.
+func deadlineState(d time.Time) uint64 {
 	switch sec := d.Unix(); {
 	case sec >= deadlineBits/int64(time.Second)-1:
-		return
+		return 0
 	case sec > 0:
-		ns = d.UnixNano()
+		return uint64(d.UnixNano())
 	}
-	r.state.Store(uint64(ns))
+	return 1
 }
 
 // Deadline returns the caller's deadline: the deadline of the ctx it called
@@ -93,7 +114,7 @@ func (r *Request) setDeadline(d time.Time) {
 func (r *Request) Deadline() (deadline time.Time, ok bool) {
 	s := r.state.Load()
 	ns := s & deadlineBits
-	if ns == 0 || s&hidden != 0 {
+	if ns == 0 || r.hides(s) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, int64(ns)), true
@@ -162,14 +183,50 @@ type callView struct {
 // needs to hold only its view and a number (one allocation).
 var afterIDs atomic.Uint64
 
+// viewedRequest is a local call with a deadline: the request and the
+// view it is handled with, made together by the caller (one allocation
+// instead of two, in the 128-byte size class). The view is complete
+// before the request is posted and never changes; the object lives as
+// long as either is held (a handler that keeps its ctx keeps the request
+// too).
+type viewedRequest struct {
+	req  Request // first: a *Request with beside set points here
+	view callView
+}
+
+// newViewedRequest returns the request of a local call to the process of
+// c whose deadline is ns (deadlineState's bits, not 0), with its view.
+func newViewedRequest(c *Context, ns uint64, msg any, from PID, ch chan callResult) *Request {
+	vr := &viewedRequest{req: Request{msg: msg, from: from, ch: ch}}
+	vr.req.state.Store(ns | beside)
+	vr.view.deadline = int64(ns)
+	vr.view.view = Context{process: c.process, call: &vr.view}
+	return &vr.req
+}
+
 // viewFor returns the Context a request is handled with: the process's own
-// when the request has no deadline, else a new view for it. trace is the
-// handler span's context (nil if the request is not traced).
+// when the request has no deadline, else a view for it: the one made with
+// the request (viewedRequest) when it is of this process and untraced,
+// else a new one. trace is the handler span's context (nil if the request
+// is not traced).
+//
+// viewFor is inlined in the message loop (its cost is at the inliner's
+// budget: a call to a helper would exceed it); keep it so.
 func (c *Context) viewFor(r *Request, trace context.Context) *Context {
 	s := r.state.Load()
 	ns := s & deadlineBits
-	if ns == 0 || s&hidden != 0 {
+	if ns == 0 {
 		return c
+	}
+	if s&hidden != 0 { // hidden, or beside (hides, viewed)
+		if r.ch == nil {
+			return c
+		}
+		// A request handed on to another process (sent as a message)
+		// is handled there with a view of that process, made now.
+		if v := &(*viewedRequest)(unsafe.Pointer(r)).view; trace == nil && v.view.process == c.process {
+			return &v.view
+		}
 	}
 	v := &callView{deadline: int64(ns), trace: trace}
 	v.view = Context{process: c.process, call: v}

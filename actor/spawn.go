@@ -91,12 +91,7 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	if n == nil {
 		return PID{}, Ref{}, ErrNilNode
 	}
-	var cfg spawnConfig
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
+	cfg := spawnConfigOf(opts)
 	if r == nil {
 		return PID{}, Ref{}, ErrNilReceiver
 	}
@@ -154,6 +149,23 @@ func (n *Node) spawn(parent *Context, r Receiver, link, monitor bool, opts []Spa
 	}
 	c.release()
 	return c.self, ref, nil
+}
+
+// spawnConfigOf applies opts. The options get a config of their own: the
+// address of one in spawn's frame, given to functions the compiler cannot
+// see, would move it to the heap, one allocation for every spawn, options
+// or none.
+func spawnConfigOf(opts []SpawnOption) spawnConfig {
+	if len(opts) == 0 {
+		return spawnConfig{}
+	}
+	cfg := new(spawnConfig)
+	for _, o := range opts {
+		if o != nil {
+			o(cfg)
+		}
+	}
+	return *cfg
 }
 
 // setupThenInit runs a WithSetup function, then the Receiver's Init.

@@ -13,7 +13,7 @@ func Sync(ctx context.Context, s *Scope) error { return s.sync(ctx) }
 // RegisterRequest builds the request Scope.Register sends to the scope
 // process, so a test can queue one at a chosen point.
 func RegisterRequest(name string, pid actor.PID, meta any, done func(any, error)) *actor.Request {
-	return rt.NewRequest(actor.PID{}, registerReq{name: name, pid: pid, meta: meta}, done)
+	return rt.NewRequest(actor.PID{}, newRegisterReq(name, pid, meta, false), done)
 }
 
 // rt is the seam the cluster transport uses, for PIDs of other nodes.

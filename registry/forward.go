@@ -203,7 +203,7 @@ func (p *scopeProc) forwarded(ctx *actor.Context, w *registrypb.Write) *registry
 		if err != nil || op.Register.GetName() == "" {
 			return bad(fmt.Errorf("%w: register %v", errBadMessage, err))
 		}
-		res = p.register(ctx, registerReq{name: op.Register.GetName(), pid: pid, meta: decodeMeta(op.Register.GetMeta())})
+		res = p.register(ctx, newRegisterReq(op.Register.GetName(), pid, decodeMeta(op.Register.GetMeta()), false))
 	case *registrypb.Write_Unregister:
 		pid, err := decodePID(op.Unregister.GetPid(), self)
 		if err != nil {

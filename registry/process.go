@@ -12,10 +12,14 @@ import (
 // Requests from the API to the scope process. Each is an actor.Call; the
 // reply is an error (nil on success) or an updateResult.
 type (
+	// registerReq is sent as a pointer: it holds the item the names
+	// table shows for the registration (the name and the nameEntry,
+	// whose time the scope process sets before it shows it), so that a
+	// write and the entry it makes are one allocation, not two. The
+	// item is shown at most once, and the request is not touched again
+	// once shown.
 	registerReq struct {
-		name    string
-		pid     actor.PID
-		meta    any
+		it      item[string, nameEntry]
 		checked bool // meta passed checkMeta in the caller (Scope.Register)
 	}
 	unregisterReq struct {
@@ -43,6 +47,12 @@ type (
 	// syncReq answers once every message queued before it is handled.
 	syncReq struct{}
 )
+
+// newRegisterReq builds the request of a Register of name by pid with
+// metadata meta.
+func newRegisterReq(name string, pid actor.PID, meta any, checked bool) *registerReq {
+	return &registerReq{it: item[string, nameEntry]{key: name, val: nameEntry{pid: pid, meta: meta}}, checked: checked}
+}
 
 type updateResult struct {
 	pid  actor.PID
@@ -181,7 +191,7 @@ func (p *scopeProc) Receive(ctx *actor.Context, msg any) error {
 
 func (p *scopeProc) handle(ctx *actor.Context, req any) any {
 	switch r := req.(type) {
-	case registerReq:
+	case *registerReq:
 		return p.register(ctx, r)
 	case unregisterReq:
 		return p.unregister(ctx, r)
@@ -248,10 +258,10 @@ func (p *scopeProc) track(ctx *actor.Context, pid actor.PID) *procState {
 
 // trackNew monitors a live local process that has no record yet.
 func (p *scopeProc) trackNew(ctx *actor.Context, pid actor.PID) *procState {
-	ps := &procState{pid: pid, ref: ctx.Monitor(pid)}
+	ps := p.procs.add(pid)
+	ps.ref = ctx.Monitor(pid)
 	ps.names = ps.inline[:0:1]
 	ps.groups = ps.inline[1:1:2]
-	p.procs.set(ps)
 	return ps
 }
 
@@ -263,45 +273,47 @@ func (p *scopeProc) untrack(ctx *actor.Context, pid actor.PID, ps *procState) {
 	}
 }
 
-func (p *scopeProc) register(ctx *actor.Context, r registerReq) error {
+func (p *scopeProc) register(ctx *actor.Context, r *registerReq) error {
+	name, pid, meta := r.it.key, r.it.val.pid, r.it.val.meta
 	if p.repl != nil && !r.checked {
-		if err := checkMeta(r.meta); err != nil { // a forwarded write's
+		if err := checkMeta(meta); err != nil { // a forwarded write's
 			return err
 		}
 	}
 	s := p.s
-	h := hashString(r.name)
+	h := hashString(name)
 	// The name's slot in a big table and the process's record are a
 	// cache miss each: fetched together, not one after the other (the
 	// record is read again below, by alive and the monitor).
 	s.names.touch(h)
-	_ = s.node.IsAlive(r.pid)
+	_ = s.node.IsAlive(pid)
 	var prev *nameEntry
-	if it := s.names.loadHashed(r.name, h); it != nil {
+	if it := s.names.loadHashed(name, h); it != nil {
 		prev = &it.val
-		if prev.pid != r.pid && p.alive(ctx, prev.pid) {
-			return &NameError{Scope: s.name, Name: r.name, Holder: prev.pid, Err: ErrTaken}
+		if prev.pid != pid && p.alive(ctx, prev.pid) {
+			return &NameError{Scope: s.name, Name: name, Holder: prev.pid, Err: ErrTaken}
 		}
-		if prev.pid != r.pid {
+		if prev.pid != pid {
 			prev = nil // purged just now
 		}
 	}
-	if !p.alive(ctx, r.pid) {
+	if !p.alive(ctx, pid) {
 		return ErrNotAlive
 	}
-	e := nameEntry{pid: r.pid, meta: r.meta, time: p.now()}
-	s.names.putHashed(&item[string, nameEntry]{key: r.name, val: e}, h)
+	r.it.val.time = p.now()
+	e := r.it.val
+	s.names.putHashed(&r.it, h)
 	if prev != nil {
-		p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: r.pid, prev: prev.meta, meta: r.meta, reason: Normal{}})
-		p.announceName(ctx, r.name, e, Normal{})
+		p.emit(ctx, event{kind: evRegistryUpdated, key: name, pid: pid, prev: prev.meta, meta: meta, reason: Normal{}})
+		p.announceName(ctx, name, e, Normal{})
 		return nil
 	}
-	ps := p.track(ctx, r.pid)
-	ps.names = append(ps.names, r.name)
+	ps := p.track(ctx, pid)
+	ps.names = append(ps.names, name)
 	s.nameCount.Add(1)
 	s.localNames.Add(1)
-	p.emit(ctx, event{kind: evRegistered, key: r.name, pid: r.pid, meta: r.meta, reason: Normal{}})
-	p.announceName(ctx, r.name, e, Normal{})
+	p.emit(ctx, event{kind: evRegistered, key: name, pid: pid, meta: meta, reason: Normal{}})
+	p.announceName(ctx, name, e, Normal{})
 	return nil
 }
 
@@ -547,16 +559,20 @@ func (p *scopeProc) down(ctx *actor.Context, d actor.Down) {
 	if ps == nil || ps.ref != d.Ref {
 		return
 	}
-	p.procs.remove(d.PID)
 	reason := ProcessExit{Err: d.Reason}
-	if ps.dead {
+	dead := ps.dead
+	var evs []event
+	if !dead {
+		evs = p.purge(d.PID, ps, nil)
+	}
+	p.procs.remove(d.PID) // ps is not used after
+	if dead {
 		if !p.events.IsZero() {
 			_ = ctx.Send(p.events, exitReason{pid: d.PID, reason: reason})
 		}
 		p.announceExited(ctx, d.PID, reason) // the peers' removals wait for it
 		return
 	}
-	evs := p.purge(d.PID, ps, nil)
 	for _, ev := range evs {
 		ev.reason = reason
 		p.emit(ctx, ev)

@@ -639,7 +639,9 @@ const (
 // process is busy: more writes are likely behind those), up to
 // maxHeldChanges and maxHold; and once more when a round found no new change after
 // such rounds, yielding first so that the writers it answered (runnable,
-// not yet run) write again. A burst then goes out in fewer, fuller
+// not yet run) write again, for as long as they do (a few writers, whose
+// writes a yield lets through a round at a time, fill a flush as many
+// would). A burst then goes out in fewer, fuller
 // messages (fewer sends, write and read system calls and wake-ups on
 // every node), each round adding what the writers queued meanwhile; a
 // lone write, after which the mailbox held nothing, is flushed at once.
@@ -649,10 +651,13 @@ func (p *scopeProc) holdFlush(ctx *actor.Context) bool {
 	switch {
 	case len(r.pending) >= maxHeldChanges || time.Since(r.firstAt) >= maxHold:
 	case len(r.pending) > r.flushMark:
-		r.held, hold = true, true
+		// The writers wrote again (after a yield too): hold, and yield
+		// again when they fall behind.
+		r.held, r.yielded, hold = true, false, true
 	case r.held && !r.yielded:
 		// Busy until now, and the writers it answered last have not
-		// written again yet: let them run first (they are runnable), once.
+		// written again yet: let them run first (they are runnable),
+		// once for each time they wrote again.
 		r.yielded, hold = true, true
 		runtime.Gosched()
 	}

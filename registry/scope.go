@@ -235,7 +235,7 @@ func (s *Scope) Register(ctx context.Context, name string, pid actor.PID, meta a
 	case s.remote(pid):
 		err = s.forwardRegister(ctx, name, pid, meta)
 	default:
-		err = s.writeErr(ctx, registerReq{name: name, pid: pid, meta: meta, checked: s.cl != nil})
+		err = s.writeErr(ctx, newRegisterReq(name, pid, meta, s.cl != nil))
 	}
 	return s.nameErr("register", name, pid, err)
 }

@@ -238,21 +238,28 @@ type memberTable = table[memberKey, memberMeta]
 // procIndex is the scope process's record of the local processes it
 // monitors, indexed by the slot of the process in the node's process table
 // (actor.PID.ID), which is dense: a lookup is two array loads instead of a
-// hash-map probe. A slot is reused by a new process only after the old one
-// exited, but the old record stays until its Down is handled; such a
-// second process of the same slot goes to the overflow map meanwhile.
+// hash-map probe. The records are held in pages by value, so a new
+// process's record is no allocation of its own (a page holds 64); a page
+// never moves, so a record's address holds until it is removed. A slot is
+// reused by a new process only after the old one exited, but the old
+// record stays until its Down is handled; such a second process of the
+// same slot goes to the overflow map meanwhile.
 type procIndex struct {
-	pages    [][]*procState
+	pages    []*procPage
 	overflow map[actor.PID]*procState
 }
 
-const procPageBits = 10
+const procPageBits = 6
+
+// procPage holds the records of 64 consecutive slots; a free one has the
+// zero PID.
+type procPage [1 << procPageBits]procState
 
 func (x *procIndex) get(pid actor.PID) *procState {
 	idx, _ := pid.ID()
 	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
-		if ps := x.pages[pg][idx&(1<<procPageBits-1)]; ps != nil && ps.pid == pid {
-			return ps
+		if ps := &x.pages[pg][idx&(1<<procPageBits-1)]; ps.pid == pid && !pid.IsZero() {
+			return ps // (a free slot's pid is the zero PID)
 		}
 	}
 	if len(x.overflow) > 0 {
@@ -261,31 +268,38 @@ func (x *procIndex) get(pid actor.PID) *procState {
 	return nil
 }
 
-func (x *procIndex) set(ps *procState) {
-	idx, _ := ps.pid.ID()
+// add returns a new record for pid, which has none, with only its pid
+// set: in pid's slot, or in the overflow map while the slot holds the
+// record of an older process.
+func (x *procIndex) add(pid actor.PID) *procState {
+	idx, _ := pid.ID()
 	pg := int(idx >> procPageBits)
 	for pg >= len(x.pages) {
 		x.pages = append(x.pages, nil)
 	}
 	if x.pages[pg] == nil {
-		x.pages[pg] = make([]*procState, 1<<procPageBits)
+		x.pages[pg] = new(procPage)
 	}
-	slot := &x.pages[pg][idx&(1<<procPageBits-1)]
-	if *slot != nil && (*slot).pid != ps.pid {
+	ps := &x.pages[pg][idx&(1<<procPageBits-1)]
+	if !ps.pid.IsZero() {
 		if x.overflow == nil {
 			x.overflow = make(map[actor.PID]*procState)
 		}
-		x.overflow[ps.pid] = ps
-		return
+		ps = &procState{}
+		x.overflow[pid] = ps
 	}
-	*slot = ps
+	ps.pid = pid
+	return ps
 }
 
 // each calls fn for every record, in no particular order.
 func (x *procIndex) each(fn func(*procState)) {
 	for _, pg := range x.pages {
-		for _, ps := range pg {
-			if ps != nil {
+		if pg == nil {
+			continue
+		}
+		for i := range pg {
+			if ps := &pg[i]; !ps.pid.IsZero() {
 				fn(ps)
 			}
 		}
@@ -295,11 +309,13 @@ func (x *procIndex) each(fn func(*procState)) {
 	}
 }
 
+// remove drops pid's record; the slot's memory is then free for another
+// process's, so a *procState of pid must not be used after.
 func (x *procIndex) remove(pid actor.PID) {
 	idx, _ := pid.ID()
 	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
-		if slot := &x.pages[pg][idx&(1<<procPageBits-1)]; *slot != nil && (*slot).pid == pid {
-			*slot = nil
+		if slot := &x.pages[pg][idx&(1<<procPageBits-1)]; slot.pid == pid {
+			*slot = procState{}
 			return
 		}
 	}

@@ -3,6 +3,8 @@ package registry
 import (
 	"fmt"
 	"testing"
+
+	"github.com/arbor-otp/arbor/actor"
 )
 
 // The table against a map, through growth, removals and tombstone reuse.
@@ -71,20 +73,47 @@ func TestProcIndexSlotReuse(t *testing.T) {
 	old := RemotePID("n", 1, 5, 1)
 	cur := RemotePID("n", 1, 5, 2)
 	far := RemotePID("n", 1, 5000, 1)
-	a, b, c := &procState{pid: old}, &procState{pid: cur}, &procState{pid: far}
-	x.set(a)
-	x.set(b)
-	x.set(c)
-	if x.get(old) != a || x.get(cur) != b || x.get(far) != c {
-		t.Fatalf("get after set: %p %p %p", x.get(old), x.get(cur), x.get(far))
+	a, b, c := x.add(old), x.add(cur), x.add(far)
+	a.names, b.names, c.names = []string{"a"}, []string{"b"}, []string{"c"}
+	if a == b || x.get(old) != a || x.get(cur) != b || x.get(far) != c {
+		t.Fatalf("get after add: %p %p %p (added %p %p %p)", x.get(old), x.get(cur), x.get(far), a, b, c)
+	}
+	seen := map[actor.PID]string{}
+	x.each(func(ps *procState) { seen[ps.pid] = ps.names[0] })
+	if len(seen) != 3 || seen[old] != "a" || seen[cur] != "b" || seen[far] != "c" {
+		t.Fatalf("each: %v", seen)
 	}
 	x.remove(old)
-	if x.get(old) != nil || x.get(cur) != b {
+	if x.get(old) != nil || x.get(cur) != b || b.names[0] != "b" {
 		t.Fatalf("after removing the old one: %p %p", x.get(old), x.get(cur))
 	}
+	// The freed slot takes the next process of that slot; the one in
+	// the overflow keeps its record.
+	next := RemotePID("n", 1, 5, 3)
+	if d := x.add(next); x.get(next) != d || x.get(cur) != b || len(d.names) != 0 {
+		t.Fatalf("after adding a third process of the slot: %p %p", x.get(next), x.get(cur))
+	}
+	x.remove(next)
 	x.remove(cur)
 	x.remove(far)
-	if x.get(cur) != nil || x.get(far) != nil || x.get(RemotePID("n", 1, 1<<20, 1)) != nil {
+	if x.get(cur) != nil || x.get(far) != nil || x.get(next) != nil || x.get(RemotePID("n", 1, 1<<20, 1)) != nil {
 		t.Fatal("records left after remove")
+	}
+	x.each(func(ps *procState) { t.Fatalf("each after remove: %v", ps.pid) })
+	if x.get(actor.PID{}) != nil {
+		t.Fatal("a free slot is the zero PID's record")
+	}
+}
+
+// A new process's record is no allocation of its own: the index holds
+// records by value, 64 to a page.
+func TestProcIndexAddAllocatesPerPage(t *testing.T) {
+	var x procIndex
+	i := uint32(0)
+	if allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		x.add(RemotePID("n", 1, i, 1))
+	}); allocs > 0 {
+		t.Fatalf("an add allocates %v times, want under 1 (a page per 64)", allocs)
 	}
 }
