@@ -227,17 +227,29 @@ func (p *printer) OnGroupProcessUpdated(_, group string, pid actor.PID, _, meta 
 // lowerResolver keeps the registration whose metadata sorts first.
 type lowerResolver struct{ printer }
 
-func (lowerResolver) ResolveRegistryConflict(_, _ string, a, b registry.Registration) actor.PID {
+func (r lowerResolver) ResolveRegistryConflict(scope, name string, a, b registry.Registration) actor.PID {
+	keep := b.PID
 	if metaText(a.Meta) < metaText(b.Meta) {
-		return a.PID
+		keep = a.PID
 	}
-	return b.PID
+	r.resolved(scope, name, a, b, keep)
+	return keep
+}
+
+// resolved prints a custom resolver's question and answer as "RS scope
+// name a atime ameta b btime bmeta => keep": the randomized test checks
+// that the two owners answered alike when they were asked alike (an
+// Update racing the heal can show the two owners different metadata,
+// docs/registry.md).
+func (p printer) resolved(scope, name string, a, b registry.Registration, keep actor.PID) {
+	p.out.printf("RS %s %s %v %d %q %v %d %q => %v", scope, name, a.PID, a.Time, metaText(a.Meta), b.PID, b.Time, metaText(b.Meta), keep)
 }
 
 // neitherResolver keeps neither.
 type neitherResolver struct{ printer }
 
-func (neitherResolver) ResolveRegistryConflict(string, string, registry.Registration, registry.Registration) actor.PID {
+func (r neitherResolver) ResolveRegistryConflict(scope, name string, a, b registry.Registration) actor.PID {
+	r.resolved(scope, name, a, b, actor.PID{})
 	return actor.PID{}
 }
 
@@ -877,8 +889,10 @@ type node struct {
 	nextID     int
 	replies    map[string]chan reply
 	events     []string
-	seenEvents int // events newEvents returned (random_test.go)
-	seenLogs   int // log bytes newConflicts read
+	seenEvents int      // events newEvents returned (random_test.go)
+	seenLogs   int      // log bytes newConflicts read
+	resolves   []string // the custom resolver's "RS " lines, without the prefix
+	seenRes    int      // resolves newResolves returned
 
 	// local runs the commands of a node of this process (random_net_test.go's
 	// memory mode) instead of a child's: no cmd, stdin or reader then.
@@ -915,6 +929,10 @@ func startNode(t testing.TB, label string, env ...string) *node {
 			case strings.HasPrefix(line, "EV "):
 				n.mu.Lock()
 				n.events = append(n.events, strings.TrimPrefix(line, "EV "))
+				n.mu.Unlock()
+			case strings.HasPrefix(line, "RS "):
+				n.mu.Lock()
+				n.resolves = append(n.resolves, strings.TrimPrefix(line, "RS "))
 				n.mu.Unlock()
 			case strings.HasPrefix(line, "R "):
 				id, rest, _ := strings.Cut(strings.TrimPrefix(line, "R "), " ")

@@ -35,6 +35,37 @@ func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c
 	}
 }
 
+// reresolve asks a custom resolver again about each claim on name that
+// lost to the local registration e, whose metadata has just changed (an
+// Update, or a Register again by the same process). The other owner asks
+// again when the change reaches it (remoteSetName), so the last question
+// each owner asks is about the same two registrations, and they agree:
+// without this, the owner whose own metadata changed would keep its
+// answer about the old metadata while the other answered about the new
+// one, and both could keep their own registration. The default rule
+// reads only the time, which an update makes later, so its answer to the
+// owner of e cannot change and it is not asked again.
+func (p *scopeProc) reresolve(ctx *actor.Context, name string, e nameEntry) {
+	if p.repl == nil {
+		return
+	}
+	if _, ok := p.cfg.handler.(ConflictResolver); !ok {
+		return
+	}
+	h := hashString(name)
+	for _, l := range p.repl.peers {
+		c := l.names.get(name, h)
+		if c == nil || !c.hidden {
+			continue
+		}
+		c.hidden = false // conflict hides it again unless it now wins
+		p.conflict(ctx, name, e, c)
+		if it := p.s.names.loadHashed(name, h); it == nil || it.val.pid != e.pid {
+			return // e lost: nothing of this node's holds name now
+		}
+	}
+}
+
 // resolve picks the registration that keeps name: the handler's
 // ConflictResolver if it has one (its loser is not killed; a panic or a
 // PID that is neither means neither), else the default rule (the later

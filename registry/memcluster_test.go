@@ -158,3 +158,97 @@ func memNetsplitConflict(t *testing.T) {
 		}
 	}
 }
+
+// twoFaced is a recorder whose resolver answers differently by node: on
+// the node named lower it keeps the registration whose metadata sorts
+// first, elsewhere always this node's own. It breaks the rule that a
+// resolver is deterministic on purpose, to leave both owners holding
+// their own registration after a heal, each with the other's claim
+// hidden.
+type twoFaced struct {
+	recorder
+	node, lower string
+}
+
+func (h *twoFaced) ResolveRegistryConflict(_, _ string, a, b registry.Registration) actor.PID {
+	if h.node != h.lower {
+		if a.PID.NodeName() == h.node {
+			return a.PID
+		}
+		return b.PID
+	}
+	if metaText(a.Meta) < metaText(b.Meta) {
+		return a.PID
+	}
+	return b.PID
+}
+
+// TestUpdateAsksTheResolverAgain: a local Update of a registration that
+// won a conflict asks the custom resolver again about the claim it beat,
+// with the new metadata; when the answer changes, the local registration
+// is removed (ConflictResolution, its process alive) and the other shown.
+// Without it, the owner whose metadata changed kept its old answer while
+// the other owner, asked about the new metadata, could keep its own: two
+// holders of one name for good.
+func TestUpdateAsksTheResolverAgain(t *testing.T) {
+	var regs []*registry.Registry
+	var hs []*twoFaced
+	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		h := &twoFaced{node: node.Name()}
+		reg := registry.NewCluster(node)
+		regs, hs = append(regs, reg), append(hs, h)
+		return reg.AddScope("s", registry.WithEventHandler(h))
+	}))
+	n1, n2 := c.Node(0), c.Node(1)
+	var r1, r2 *registry.Registry
+	for i, h := range hs {
+		h.lower = n1.Name()
+		switch h.node {
+		case n1.Name():
+			r1 = regs[i]
+		case n2.Name():
+			r2 = regs[i]
+		}
+	}
+	rs := []*registry.Registry{r1, r2}
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2})
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	wa, wb := spawn(t, n1.Node()), spawn(t, n2.Node())
+	if err := r1.Register(ctxT(t), "s", "x", wa, wrapperspb.String("m5")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Register(ctxT(t), "s", "x", wb, wrapperspb.String("m7")); err != nil {
+		t.Fatal(err)
+	}
+	c.HealAll()
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		waitScopeNodes(t, r, c, i)
+	}
+	// Both owners keep their own: n1 asked about m5 and m7, n2 keeps its
+	// own whatever it is asked.
+	waitHolder(t, rs[:1], "x", wa)
+	waitHolder(t, rs[1:], "x", wb)
+	for _, h := range hs {
+		h.Take()
+	}
+
+	// n1's metadata now sorts after n2's: asked again, n1 gives x up.
+	if _, _, err := r1.Update(ctxT(t), "s", "x", func(actor.PID, any) any { return wrapperspb.String("m9") }); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, rs, "x", wb)
+	if !n1.Node().IsAlive(wa) {
+		t.Fatal("a custom resolver's loser was killed")
+	}
+	s1, _ := r1.Scope("s")
+	syncScope(t, s1)
+	want := fmt.Sprintf("unregistered s x %v value:\"m9\" conflict resolution", wa)
+	if evs := hs[slices.IndexFunc(hs, func(h *twoFaced) bool { return h.node == n1.Name() })].Take(); !slices.Contains(evs, want) {
+		t.Errorf("n1's callbacks %q lack %q", evs, want)
+	}
+}

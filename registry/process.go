@@ -306,6 +306,7 @@ func (p *scopeProc) register(ctx *actor.Context, r *registerReq) error {
 	if prev != nil {
 		p.emit(ctx, event{kind: evRegistryUpdated, key: name, pid: pid, prev: prev.meta, meta: meta, reason: Normal{}})
 		p.announceName(ctx, name, e, Normal{})
+		p.reresolve(ctx, name, e)
 		return nil
 	}
 	ps := p.track(ctx, pid)
@@ -382,6 +383,7 @@ func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {
 	s.names.store(r.name, ne)
 	p.emit(ctx, event{kind: evRegistryUpdated, key: r.name, pid: e.pid, prev: e.meta, meta: meta, reason: Normal{}})
 	p.announceName(ctx, r.name, ne, Normal{})
+	p.reresolve(ctx, r.name, ne)
 	return updateResult{pid: e.pid, meta: meta}
 }
 

@@ -290,7 +290,7 @@ func (m *memNet) close() {
 }
 
 // eventSink takes a node's printed lines, as a child's stdout reader does
-// its "EV " lines.
+// its "EV " and "RS " lines.
 type eventSink struct{ n *node }
 
 func (e *eventSink) Write(p []byte) (int, error) {
@@ -298,6 +298,11 @@ func (e *eventSink) Write(p []byte) (int, error) {
 		if ev, ok := bytes.CutPrefix(line, []byte("EV ")); ok {
 			e.n.mu.Lock()
 			e.n.events = append(e.n.events, string(ev))
+			e.n.mu.Unlock()
+		}
+		if rs, ok := bytes.CutPrefix(line, []byte("RS ")); ok {
+			e.n.mu.Lock()
+			e.n.resolves = append(e.n.resolves, string(rs))
 			e.n.mu.Unlock()
 		}
 	}

@@ -761,7 +761,19 @@ func (rc *randCluster) checkModel(cycle, recStart int) {
 	// What a conflict removed this cycle, from the owners' callbacks.
 	resolvedAway := map[string]bool{}
 	var logs []conflictLog
+	answers := map[string]string{} // a custom resolver's question -> its answer
 	for _, n := range rc.all {
+		for _, rs := range n.newResolves() {
+			q, keep, _ := strings.Cut(rs, " => ")
+			if !strings.HasPrefix(q, "s ") {
+				continue // other scopes are the extras'
+			}
+			if k, ok := answers[q]; ok && k != keep {
+				rc.mismatches++
+				t.Errorf("cycle %d: resolver asked %s answered %s and %s", cycle, q, k, keep)
+			}
+			answers[q] = keep
+		}
 		for _, e := range n.newEvents() {
 			if f := strings.SplitN(e, " ", 5); len(f) == 5 && f[0] == "unregistered" && f[4] == "conflict resolution" {
 				resolvedAway["n:"+f[1]+" "+f[2]] = true
@@ -833,7 +845,10 @@ func (rc *randCluster) checkModel(cycle, recStart int) {
 		if p.y < p.x {
 			p.x, p.y, p.xTime, p.yTime = p.y, p.x, p.yTime, p.xTime
 		}
-		if k, ok := keeps[p]; ok && k != c.Keep {
+		// The default rule reads only the times and PIDs, which both
+		// owners see alike; a custom resolver is checked on its questions
+		// below, metadata included.
+		if k, ok := keeps[p]; ok && k != c.Keep && rc.resolver == "" {
 			rc.mismatches++
 			t.Errorf("cycle %d: conflict on %s between %s and %s: owners kept %s and %s", cycle, c.Name, p.x, p.y, k, c.Keep)
 		}
@@ -919,6 +934,16 @@ func (n *node) newEvents() []string {
 	defer n.mu.Unlock()
 	out := slices.Clone(n.events[n.seenEvents:])
 	n.seenEvents = len(n.events)
+	return out
+}
+
+// newResolves returns the custom resolver's lines ("RS ", printer.resolved)
+// the node printed since the last call.
+func (n *node) newResolves() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := slices.Clone(n.resolves[n.seenRes:])
+	n.seenRes = len(n.resolves)
 	return out
 }
 
