@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"strconv"
 	"testing"
 	"unsafe"
 
@@ -230,6 +229,40 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 	return b
 }
 
+// registrations encodes n Registered changes of pid, named "n<i>" for i
+// from first on, with metadata "meta-of-<i>" when withMeta.
+func registrations(tb testing.TB, pid actor.PID, first, n int, withMeta bool) []byte {
+	tb.Helper()
+	var (
+		enc  changeEncoder
+		body []byte
+	)
+	for i := first; i < first+n; i++ {
+		var meta any
+		if withMeta {
+			meta = wrapperspb.String(fmt.Sprint("meta-of-", i))
+		}
+		var err error
+		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, meta, 5, Normal{}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return body
+}
+
+// scopeChanges encodes the ScopeMessage of scope s from pid (session 3,
+// seq 4) whose changes are body.
+func scopeChanges(tb testing.TB, pid actor.PID, body []byte) []byte {
+	tb.Helper()
+	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
+	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
+	b, err := proto.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 func mustFast(t *testing.T, b []byte) *fastChanges {
 	t.Helper()
 	m, ok := decodeFast(b)
@@ -327,19 +360,7 @@ func TestFastDecodeReasonOfAKindAllocatesNothing(t *testing.T) {
 // slice was allocated anew for most messages).
 func TestFastDecodeReusesChangesAcrossCollections(t *testing.T) {
 	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
-	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
-	var (
-		enc  changeEncoder
-		body []byte
-	)
-	for i := range 64 {
-		var err error
-		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
-	b := mustMarshal(t, m)
+	b := scopeChanges(t, pid, registrations(t, pid, 0, 64, false))
 	seen := map[*change]bool{}  // the backing arrays of the slices handed out
 	for range fastFreeLen + 2 { // a value recycled from earlier tests may be too small
 		d := mustFast(t, b)
@@ -372,19 +393,11 @@ func TestFastDecodeReusesChangesAcrossCollections(t *testing.T) {
 // allocated its slice again (a sixth of a receiver's allocations).
 func TestFastDecodeKeepsTheChangesOfAFullFlush(t *testing.T) {
 	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
-	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
-	var (
-		enc  changeEncoder
-		body []byte
-	)
-	for i := 0; len(body) < maxHeldChanges+64*60; i++ {
-		var err error
-		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
-			t.Fatal(err)
-		}
+	var body []byte
+	for i := 0; len(body) < maxHeldChanges+64*60; i += 64 {
+		body = append(body, registrations(t, pid, i, 64, false)...)
 	}
-	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
-	b := mustMarshal(t, m)
+	b := scopeChanges(t, pid, body)
 	d := mustFast(t, b)
 	n := len(d.d.changes)
 	d.release()
@@ -442,19 +455,8 @@ func TestFastDecodeMakesTheClaim(t *testing.T) {
 // metadata need; at full speed most messages get a new value.
 func TestFastDecodeSizesTheChanges(t *testing.T) {
 	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
-	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
-	var (
-		enc  changeEncoder
-		body []byte
-	)
-	for i := range 100 {
-		var err error
-		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, wrapperspb.String(fmt.Sprint("meta-of-", i)), 5, Normal{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
-	b := mustMarshal(t, m)
+	body := registrations(t, pid, 0, 100, true)
+	b := scopeChanges(t, pid, body)
 	var held []*fastChanges // the free list's values, taken so that the decode makes a new one
 	for range fastFreeLen {
 		held = append(held, newFastChanges())
@@ -507,22 +509,7 @@ func TestScopeMessageDecodedWithoutAMessage(t *testing.T) {
 // them, and gives it back (the scope process's part is left out).
 func BenchmarkFastDecodeChanges(b *testing.B) {
 	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
-	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
-	var (
-		enc  changeEncoder
-		body []byte
-	)
-	for i := range 64 {
-		var err error
-		if body, err = enc.appendEntryChange(body, fChangeRegistered, "n"+strconv.Itoa(100000+i), pid, wrapperspb.String("meta-of-"+strconv.Itoa(100000+i)), 5, Normal{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
-	msg, err := proto.Marshal(m)
-	if err != nil {
-		b.Fatal(err)
-	}
+	msg := scopeChanges(b, pid, registrations(b, pid, 100000, 64, true))
 	b.ReportAllocs()
 	for b.Loop() {
 		d, ok := decodeFast(msg)
@@ -540,19 +527,7 @@ func BenchmarkFastDecodeChanges(b *testing.B) {
 // made a new value and slice.
 func TestFastDecodeKeepsTheMessagesInFlight(t *testing.T) {
 	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
-	m := &registrypb.ScopeMessage{Version: protocolVersion, Scope: "s", From: cluster.MarshalPID(pid), Session: 3, Seq: 4}
-	var (
-		enc  changeEncoder
-		body []byte
-	)
-	for i := range 8 {
-		var err error
-		if body, err = enc.appendEntryChange(body, fChangeRegistered, fmt.Sprint("n", i), pid, nil, 5, Normal{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.ProtoReflect().SetUnknown(protoreflect.RawFields(changesBody(body)))
-	b := mustMarshal(t, m)
+	b := scopeChanges(t, pid, registrations(t, pid, 0, 8, false))
 	const inFlight = 300
 	decodeAll := func() []*fastChanges {
 		ds := make([]*fastChanges, inFlight)
