@@ -202,7 +202,10 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	m := newFastChanges()
 	m.version, m.scope = uint32(version), string(scope)
 	m.d.from, m.d.node, m.d.session, m.d.seq, m.d.kind = pid, pid.NodeName(), ses, seq, msgChanges
-	if n := countFields(body); cap(m.d.changes) < n {
+	// Room for the changes counted, up to maxRoomChanges: beyond that the
+	// slice grows as changes decode, so that a forged message refused at
+	// its first change has not made room for all the others first.
+	if n := min(countChanges(body), maxRoomChanges); cap(m.d.changes) < n {
 		// Twice the old room (up to what release keeps), so that a
 		// recycled value grows to the usual message size in a few steps;
 		// a new one, exactly the room (the reader runs ahead of the scope
@@ -235,20 +238,34 @@ func decodeFast(b []byte) (*fastChanges, bool) {
 	return m, true
 }
 
-// countFields counts the fields of an encoded message up to the first
-// that does not parse (the decoder then refuses the message anyway).
-func countFields(b []byte) int {
+// countChanges counts the changes of an encoded Changes body: its
+// fields up to the first that is not a change of at least minChangeBytes
+// (the decoder refuses the message there anyway), so that a forged body
+// of tiny fields gets no room for more changes than its bytes could hold.
+func countChanges(b []byte) int {
 	n := 0
 	for len(b) > 0 {
-		_, _, k := protowire.ConsumeField(b)
-		if k < 0 {
+		num, typ, k := protowire.ConsumeTag(b)
+		if k < 0 || num != fChangesChanges || typ != protowire.BytesType {
 			break
 		}
-		b = b[k:]
+		v, m := protowire.ConsumeBytes(b[k:])
+		if m < 0 || len(v) < minChangeBytes {
+			break
+		}
+		b = b[k+m:]
 		n++
 	}
 	return n
 }
+
+// maxRoomChanges bounds the room decodeFast makes before decoding: more
+// than a held flush carries (maxHeldChanges bytes).
+const maxRoomChanges = 4 * fastKeepChanges
+
+// minChangeBytes is less than any change's encoding: a change holds at
+// least its name (or group) and its process's PID, which names a node.
+const minChangeBytes = 8
 
 // decodeFastChange decodes one Change of node's entries as decodeChange
 // would, or reports false.

@@ -560,3 +560,27 @@ func TestFastDecodeKeepsTheMessagesInFlight(t *testing.T) {
 		t.Errorf("%d of %d messages in flight got a new slice of changes", fresh, inFlight)
 	}
 }
+
+// TestFastDecodeOfForgedChangesAllocatesLittle: a Changes body of tiny
+// fields (here 2 MB of empty varints), which the decoder refuses at the
+// first, makes no room for all of them first: counted as changes, they
+// cost 80 B each (80 MB here) before the refusal.
+func TestFastDecodeOfForgedChangesAllocatesLittle(t *testing.T) {
+	pid := RemotePID("b@127.0.0.1:1", 1, 2, 3)
+	for _, field := range [][]byte{
+		{0x08, 0x00}, // not a change
+		protowire.AppendBytes(protowire.AppendTag(nil, fChangesChanges, protowire.BytesType), make([]byte, 8)), // a change of garbage
+	} {
+		b := scopeChanges(t, pid, bytes.Repeat(field, (2<<20)/len(field)))
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, ok := decodeFast(b)
+		runtime.ReadMemStats(&after)
+		if ok {
+			t.Fatal("a forged message decoded")
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+			t.Errorf("decoding a refused %d-byte message of %x allocated %d bytes", len(b), field[:2], got)
+		}
+	}
+}
