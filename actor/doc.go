@@ -58,9 +58,10 @@
 // ctx has no deadline leaves the handler the process's own Context, which
 // never expires (its Deadline, Done and Err are constant, as a context's
 // must be): compare Self(), not *Context values, to tell processes apart.
-// A view costs no allocation of its own for a local caller (it is made
-// with the request, one object) and one for a caller on another node; its
-// Done a timer, made on first use. A
+// A view costs no allocation of its own for an untraced local caller (it
+// is made with the request, one object), and one for a caller on another
+// node, a traced call or handler, or a request handed on to another
+// process; its Done a timer, made on first use. A
 // context derived from a view (context.WithCancel, WithTimeout,
 // AfterFunc) starts no goroutine to hear of its deadline: the view has an
 // AfterFunc method, which the context package uses instead (one wrapped

@@ -21,7 +21,7 @@ func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c
 		Stringer("remote", c.reg().pid).Int64("remote_time", c.reg().time).Stringer("keep", keep).
 		Msg("registry conflict resolved")
 	if keep == local.pid {
-		c.hidden = true
+		c.hidden, c.beaten = true, true
 		return
 	}
 	p.dropLocalName(ctx, name, local)
@@ -36,8 +36,11 @@ func (p *scopeProc) conflict(ctx *actor.Context, name string, local nameEntry, c
 }
 
 // reresolve asks a custom resolver again about each claim on name that
-// lost to the local registration e, whose metadata has just changed (an
-// Update, or a Register again by the same process). The other owner asks
+// lost to the local registration e (beaten), whose metadata has just
+// changed (an Update, or a Register again by the same process). A claim
+// hidden by an earlier registration of the name is not asked about: its
+// owner gave it up when it resolved against that one, and its withdrawal
+// is on the way. The other owner asks
 // again when the change reaches it (remoteSetName), so the last question
 // each owner asks is about the same two registrations, and they agree:
 // without this, the owner whose own metadata changed would keep its
@@ -55,10 +58,10 @@ func (p *scopeProc) reresolve(ctx *actor.Context, name string, e nameEntry) {
 	h := hashString(name)
 	for _, l := range p.repl.peers {
 		c := l.names.get(name, h)
-		if c == nil || !c.hidden {
+		if c == nil || !c.beaten {
 			continue
 		}
-		c.hidden = false // conflict hides it again unless it now wins
+		c.hidden, c.beaten = false, false // conflict hides it again unless it now wins
 		p.conflict(ctx, name, e, c)
 		if it := p.s.names.loadHashed(name, h); it == nil || it.val.pid != e.pid {
 			return // e lost: nothing of this node's holds name now

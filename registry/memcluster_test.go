@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -250,5 +251,78 @@ func TestUpdateAsksTheResolverAgain(t *testing.T) {
 	want := fmt.Sprintf("unregistered s x %v value:\"m9\" conflict resolution", wa)
 	if evs := hs[slices.IndexFunc(hs, func(h *twoFaced) bool { return h.node == n1.Name() })].Take(); !slices.Contains(evs, want) {
 		t.Errorf("n1's callbacks %q lack %q", evs, want)
+	}
+}
+
+// TestUpdateDoesNotAskAboutAClaimItDidNotBeat: a claim hidden because it
+// lost to an earlier registration of the name (whose owner has given it
+// up, its withdrawal on the way) is not asked about again when a later
+// registration of the name is updated: the later one never met it, and
+// asking would drop it for a claim that is being withdrawn. Here n2's
+// resolver keeps its own claim (twoFaced), so that the claim n1 beat
+// stays for the test to see.
+func TestUpdateDoesNotAskAboutAClaimItDidNotBeat(t *testing.T) {
+	var regs []*registry.Registry
+	var hs []*twoFaced
+	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
+		h := &twoFaced{node: node.Name()}
+		reg := registry.NewCluster(node)
+		regs, hs = append(regs, reg), append(hs, h)
+		return reg.AddScope("s", registry.WithEventHandler(h))
+	}))
+	n1, n2 := c.Node(0), c.Node(1)
+	var r1, r2 *registry.Registry
+	var h1 *twoFaced
+	for i, h := range hs {
+		h.lower = n1.Name()
+		switch h.node {
+		case n1.Name():
+			r1, h1 = regs[i], h
+		case n2.Name():
+			r2 = regs[i]
+		}
+	}
+	rs := []*registry.Registry{r1, r2}
+	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2})
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	p0, pc, p2 := spawn(t, n1.Node()), spawn(t, n2.Node()), spawn(t, n1.Node())
+	if err := r1.Register(ctxT(t), "s", "x", p0, wrapperspb.String("m1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Register(ctxT(t), "s", "x", pc, wrapperspb.String("m5")); err != nil {
+		t.Fatal(err)
+	}
+	c.HealAll()
+	if err := c.WaitConnected(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		waitScopeNodes(t, r, c, i)
+	}
+	waitHolder(t, rs[:1], "x", p0) // n1 beat pc (m1 before m5) and hides it
+	waitHolder(t, rs[1:], "x", pc)
+
+	if err := r1.Unregister(ctxT(t), "s", "x", p0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r1.Register(ctxT(t), "s", "x", p2, wrapperspb.String("m2")); err != nil {
+		t.Fatal(err)
+	}
+	h1.Take()
+	// m9 sorts after pc's m5: asked about pc, n1 would drop p2.
+	if _, _, err := r1.Update(ctxT(t), "s", "x", func(actor.PID, any) any { return wrapperspb.String("m9") }); err != nil {
+		t.Fatal(err)
+	}
+	s1, _ := r1.Scope("s")
+	syncScope(t, s1)
+	if pid, _, err := r1.Lookup("s", "x"); pid != p2 {
+		t.Fatalf("after p2's Update n1 shows x held by %v (%v), want p2 %v", pid, err, p2)
+	}
+	for _, e := range h1.Take() {
+		if strings.Contains(e, "conflict resolution") {
+			t.Errorf("n1 resolved again after p2's Update: %q", e)
+		}
 	}
 }

@@ -353,10 +353,20 @@ func without(list []string, s string) []string {
 	return list
 }
 
+// removeName removes a local registration of name; the claims it beat
+// stay hidden, no longer beaten by anything (reresolve).
 func (p *scopeProc) removeName(name string) {
 	p.s.names.remove(name)
 	p.s.nameCount.Add(-1)
 	p.s.localNames.Add(-1)
+	if p.repl != nil && len(p.repl.peers) > 0 {
+		h := hashString(name)
+		for _, l := range p.repl.peers {
+			if c := l.names.get(name, h); c != nil {
+				c.beaten = false
+			}
+		}
+	}
 }
 
 func (p *scopeProc) update(ctx *actor.Context, r updateReq) updateResult {

@@ -106,6 +106,11 @@ type claim struct {
 	shown  item[string, nameEntry]
 	gen    uint64
 	hidden bool
+	// beaten: hidden because it lost to the local registration that holds
+	// its name now (conflict); cleared when that registration goes
+	// (removeName). Only such a claim is asked about again when the local
+	// registration's metadata changes (reresolve).
+	beaten bool
 }
 
 // newClaim returns the claim of a registration on name, of generation gen.
