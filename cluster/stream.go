@@ -68,7 +68,10 @@ func (packetCodec) Unmarshal(data []byte, v any) error {
 	}
 	// gRPC gives each message its own buffer unless a receive buffer pool
 	// is configured, which neither Arbor nor protoactor does; the packet
-	// is decoded before the next one is read in any case.
+	// is decoded before the next one is read in any case. This holds for
+	// the pinned gRPC (v1.60); from v1.66 gRPC recycles data once
+	// Unmarshal returns, and the packet, whose user messages are read
+	// where they lie (parseUsersPacket), must then be copied here.
 	*b = data
 	return nil
 }
