@@ -243,22 +243,30 @@ type memberTable = table[memberKey, memberMeta]
 // never moves, so a record's address holds until it is removed. A slot is
 // reused by a new process only after the old one exited, but the old
 // record stays until its Down is handled; such a second process of the
-// same slot goes to the overflow map meanwhile.
+// same slot goes to the overflow map meanwhile. A page whose last record
+// is removed is given up, but one is kept aside for the next page needed,
+// so that a process registering and unregistering alone does not make a
+// page each time: after a peak, the index keeps the records in use and one
+// empty page, not every page the peak needed.
 type procIndex struct {
 	pages    []*procPage
+	spare    *procPage // an empty page, for the next page needed
 	overflow map[actor.PID]*procState
 }
 
 const procPageBits = 6
 
 // procPage holds the records of 64 consecutive slots; a free one has the
-// zero PID.
-type procPage [1 << procPageBits]procState
+// zero PID. live counts the others.
+type procPage struct {
+	slots [1 << procPageBits]procState
+	live  int
+}
 
 func (x *procIndex) get(pid actor.PID) *procState {
 	idx, _ := pid.ID()
 	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
-		if ps := &x.pages[pg][idx&(1<<procPageBits-1)]; ps.pid == pid && !pid.IsZero() {
+		if ps := &x.pages[pg].slots[idx&(1<<procPageBits-1)]; ps.pid == pid && !pid.IsZero() {
 			return ps // (a free slot's pid is the zero PID)
 		}
 	}
@@ -278,16 +286,22 @@ func (x *procIndex) add(pid actor.PID) *procState {
 		x.pages = append(x.pages, nil)
 	}
 	if x.pages[pg] == nil {
-		x.pages[pg] = new(procPage)
+		if x.pages[pg] = x.spare; x.spare == nil {
+			x.pages[pg] = new(procPage)
+		}
+		x.spare = nil
 	}
-	ps := &x.pages[pg][idx&(1<<procPageBits-1)]
+	page := x.pages[pg]
+	ps := &page.slots[idx&(1<<procPageBits-1)]
 	if !ps.pid.IsZero() {
 		if x.overflow == nil {
 			x.overflow = make(map[actor.PID]*procState)
 		}
-		ps = &procState{}
+		ps = &procState{pid: pid}
 		x.overflow[pid] = ps
+		return ps
 	}
+	page.live++
 	ps.pid = pid
 	return ps
 }
@@ -298,8 +312,8 @@ func (x *procIndex) each(fn func(*procState)) {
 		if pg == nil {
 			continue
 		}
-		for i := range pg {
-			if ps := &pg[i]; !ps.pid.IsZero() {
+		for i := range pg.slots {
+			if ps := &pg.slots[i]; !ps.pid.IsZero() {
 				fn(ps)
 			}
 		}
@@ -314,8 +328,15 @@ func (x *procIndex) each(fn func(*procState)) {
 func (x *procIndex) remove(pid actor.PID) {
 	idx, _ := pid.ID()
 	if pg := int(idx >> procPageBits); pg < len(x.pages) && x.pages[pg] != nil {
-		if slot := &x.pages[pg][idx&(1<<procPageBits-1)]; slot.pid == pid {
+		page := x.pages[pg]
+		if slot := &page.slots[idx&(1<<procPageBits-1)]; slot.pid == pid {
 			*slot = procState{}
+			if page.live--; page.live == 0 {
+				x.pages[pg] = nil
+				if x.spare == nil {
+					x.spare = page // every slot is zero again
+				}
+			}
 			return
 		}
 	}

@@ -117,3 +117,36 @@ func TestProcIndexAddAllocatesPerPage(t *testing.T) {
 		t.Fatalf("an add allocates %v times, want under 1 (a page per 64)", allocs)
 	}
 }
+
+// TestProcIndexGivesEmptyPagesUp: once the records of a peak are removed,
+// the index keeps one empty page (for the next), not every page the peak
+// needed; a lone process added and removed again and again reuses that
+// one page.
+func TestProcIndexGivesEmptyPagesUp(t *testing.T) {
+	var x procIndex
+	const n = 100 << procPageBits
+	for i := range uint32(n) {
+		x.add(RemotePID("n", 1, i, 1))
+	}
+	for i := range uint32(n) {
+		x.remove(RemotePID("n", 1, i, 1))
+	}
+	for pg, page := range x.pages {
+		if page != nil {
+			t.Fatalf("page %d kept after its records were removed", pg)
+		}
+	}
+	if x.spare == nil || x.spare.live != 0 || x.spare.slots[0].pid != (actor.PID{}) {
+		t.Fatalf("no clean spare page: %+v", x.spare)
+	}
+	pid := RemotePID("n", 1, 7, 2)
+	if allocs := testing.AllocsPerRun(100, func() {
+		x.add(pid).names = []string{}
+		x.remove(pid)
+	}); allocs > 0 {
+		t.Fatalf("a lone process's add and remove allocate %v times, want 0", allocs)
+	}
+	if ps := x.add(pid); x.get(pid) != ps || len(ps.names) != 0 {
+		t.Fatal("a record from the spare page is not clean")
+	}
+}
