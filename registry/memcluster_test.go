@@ -184,95 +184,24 @@ func (h *twoFaced) ResolveRegistryConflict(_, _ string, a, b registry.Registrati
 	return b.PID
 }
 
-// TestUpdateAsksTheResolverAgain: a local Update of a registration that
-// won a conflict asks the custom resolver again about the claim it beat,
-// with the new metadata; when the answer changes, the local registration
-// is removed (ConflictResolution, its process alive) and the other shown.
-// Without it, the owner whose metadata changed kept its old answer while
-// the other owner, asked about the new metadata, could keep its own: two
-// holders of one name for good.
-func TestUpdateAsksTheResolverAgain(t *testing.T) {
+// twoFacedSplit starts two clustered nodes whose resolver is twoFaced
+// (n1's keeps the lower metadata, n2's its own), registers x on each
+// side of a netsplit (a new process of n1 with metadata m1, one of n2
+// with m2) and heals it, so that n1 asks about m1 and m2 and each owner
+// ends holding its own x with the other's claim hidden. It returns the
+// two nodes' registries, n1's handler (its callbacks taken) and the two
+// processes.
+func twoFacedSplit(t *testing.T, m1, m2 string) (c *clustertest.Cluster, r1, r2 *registry.Registry, h1 *twoFaced, p1, p2 actor.PID) {
+	t.Helper()
 	var regs []*registry.Registry
 	var hs []*twoFaced
-	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
+	c = clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
 		h := &twoFaced{node: node.Name()}
 		reg := registry.NewCluster(node)
 		regs, hs = append(regs, reg), append(hs, h)
 		return reg.AddScope("s", registry.WithEventHandler(h))
 	}))
 	n1, n2 := c.Node(0), c.Node(1)
-	var r1, r2 *registry.Registry
-	for i, h := range hs {
-		h.lower = n1.Name()
-		switch h.node {
-		case n1.Name():
-			r1 = regs[i]
-		case n2.Name():
-			r2 = regs[i]
-		}
-	}
-	rs := []*registry.Registry{r1, r2}
-	c.Partition([]*cluster.Cluster{n1}, []*cluster.Cluster{n2})
-	if err := c.WaitConnected(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	wa, wb := spawn(t, n1.Node()), spawn(t, n2.Node())
-	if err := r1.Register(ctxT(t), "s", "x", wa, wrapperspb.String("m5")); err != nil {
-		t.Fatal(err)
-	}
-	if err := r2.Register(ctxT(t), "s", "x", wb, wrapperspb.String("m7")); err != nil {
-		t.Fatal(err)
-	}
-	c.HealAll()
-	if err := c.WaitConnected(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range rs {
-		waitScopeNodes(t, r, c, i)
-	}
-	// Both owners keep their own: n1 asked about m5 and m7, n2 keeps its
-	// own whatever it is asked.
-	waitHolder(t, rs[:1], "x", wa)
-	waitHolder(t, rs[1:], "x", wb)
-	for _, h := range hs {
-		h.Take()
-	}
-
-	// n1's metadata now sorts after n2's: asked again, n1 gives x up.
-	if _, _, err := r1.Update(ctxT(t), "s", "x", func(actor.PID, any) any { return wrapperspb.String("m9") }); err != nil {
-		t.Fatal(err)
-	}
-	waitHolder(t, rs, "x", wb)
-	if !n1.Node().IsAlive(wa) {
-		t.Fatal("a custom resolver's loser was killed")
-	}
-	s1, _ := r1.Scope("s")
-	syncScope(t, s1)
-	want := fmt.Sprintf("unregistered s x %v value:\"m9\" conflict resolution", wa)
-	if evs := hs[slices.IndexFunc(hs, func(h *twoFaced) bool { return h.node == n1.Name() })].Take(); !slices.Contains(evs, want) {
-		t.Errorf("n1's callbacks %q lack %q", evs, want)
-	}
-}
-
-// TestUpdateDoesNotAskAboutAClaimItDidNotBeat: a claim hidden because it
-// lost to an earlier registration of the name (whose owner has given it
-// up, its withdrawal on the way) is not asked about again when a later
-// registration of the name is updated: the later one never met it, and
-// asking would drop it for a claim that is being withdrawn. Here n2's
-// resolver keeps its own claim (twoFaced), so that the claim n1 beat
-// stays for the test to see.
-func TestUpdateDoesNotAskAboutAClaimItDidNotBeat(t *testing.T) {
-	var regs []*registry.Registry
-	var hs []*twoFaced
-	c := clustertest.Start(t, 2, clustertest.WithSetup(func(node *cluster.Cluster) error {
-		h := &twoFaced{node: node.Name()}
-		reg := registry.NewCluster(node)
-		regs, hs = append(regs, reg), append(hs, h)
-		return reg.AddScope("s", registry.WithEventHandler(h))
-	}))
-	n1, n2 := c.Node(0), c.Node(1)
-	var r1, r2 *registry.Registry
-	var h1 *twoFaced
 	for i, h := range hs {
 		h.lower = n1.Name()
 		switch h.node {
@@ -287,11 +216,11 @@ func TestUpdateDoesNotAskAboutAClaimItDidNotBeat(t *testing.T) {
 	if err := c.WaitConnected(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	p0, pc, p2 := spawn(t, n1.Node()), spawn(t, n2.Node()), spawn(t, n1.Node())
-	if err := r1.Register(ctxT(t), "s", "x", p0, wrapperspb.String("m1")); err != nil {
+	p1, p2 = spawn(t, n1.Node()), spawn(t, n2.Node())
+	if err := r1.Register(ctxT(t), "s", "x", p1, wrapperspb.String(m1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := r2.Register(ctxT(t), "s", "x", pc, wrapperspb.String("m5")); err != nil {
+	if err := r2.Register(ctxT(t), "s", "x", p2, wrapperspb.String(m2)); err != nil {
 		t.Fatal(err)
 	}
 	c.HealAll()
@@ -301,9 +230,52 @@ func TestUpdateDoesNotAskAboutAClaimItDidNotBeat(t *testing.T) {
 	for i, r := range rs {
 		waitScopeNodes(t, r, c, i)
 	}
-	waitHolder(t, rs[:1], "x", p0) // n1 beat pc (m1 before m5) and hides it
-	waitHolder(t, rs[1:], "x", pc)
+	waitHolder(t, rs[:1], "x", p1)
+	waitHolder(t, rs[1:], "x", p2)
+	s1, _ := r1.Scope("s")
+	syncScope(t, s1)
+	h1.Take()
+	return c, r1, r2, h1, p1, p2
+}
 
+// TestUpdateAsksTheResolverAgain: a local Update of a registration that
+// won a conflict asks the custom resolver again about the claim it beat,
+// with the new metadata; when the answer changes, the local registration
+// is removed (ConflictResolution, its process alive) and the other shown.
+// Without it, the owner whose metadata changed kept its old answer while
+// the other owner, asked about the new metadata, could keep its own: two
+// holders of one name for good.
+func TestUpdateAsksTheResolverAgain(t *testing.T) {
+	// Both owners keep their own: n1 asked about m5 and m7, n2 keeps its
+	// own whatever it is asked.
+	c, r1, r2, h1, wa, wb := twoFacedSplit(t, "m5", "m7")
+
+	// n1's metadata now sorts after n2's: asked again, n1 gives x up.
+	if _, _, err := r1.Update(ctxT(t), "s", "x", func(actor.PID, any) any { return wrapperspb.String("m9") }); err != nil {
+		t.Fatal(err)
+	}
+	waitHolder(t, []*registry.Registry{r1, r2}, "x", wb)
+	if !c.Node(0).Node().IsAlive(wa) {
+		t.Fatal("a custom resolver's loser was killed")
+	}
+	s1, _ := r1.Scope("s")
+	syncScope(t, s1)
+	want := fmt.Sprintf("unregistered s x %v value:\"m9\" conflict resolution", wa)
+	if evs := h1.Take(); !slices.Contains(evs, want) {
+		t.Errorf("n1's callbacks %q lack %q", evs, want)
+	}
+}
+
+// TestUpdateDoesNotAskAboutAClaimItDidNotBeat: a claim hidden because it
+// lost to an earlier registration of the name (whose owner has given it
+// up, its withdrawal on the way) is not asked about again when a later
+// registration of the name is updated: the later one never met it, and
+// asking would drop it for a claim that is being withdrawn. Here n2's
+// resolver keeps its own claim (twoFaced), so that the claim n1 beat
+// stays for the test to see.
+func TestUpdateDoesNotAskAboutAClaimItDidNotBeat(t *testing.T) {
+	c, r1, _, h1, p0, _ := twoFacedSplit(t, "m1", "m5") // n1 beat n2's claim (m1 before m5) and hides it
+	p2 := spawn(t, c.Node(0).Node())
 	if err := r1.Unregister(ctxT(t), "s", "x", p0); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +283,7 @@ func TestUpdateDoesNotAskAboutAClaimItDidNotBeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	h1.Take()
-	// m9 sorts after pc's m5: asked about pc, n1 would drop p2.
+	// m9 sorts after the hidden claim's m5: asked about it, n1 would drop p2.
 	if _, _, err := r1.Update(ctxT(t), "s", "x", func(actor.PID, any) any { return wrapperspb.String("m9") }); err != nil {
 		t.Fatal(err)
 	}
