@@ -318,65 +318,89 @@ func fieldSeen(seen *uint64, num protowire.Number) bool {
 	return true
 }
 
+// fieldReader reads the fields of an encoded message for the hand
+// decoders: varint and bytes fields numbered below 64, each at most once
+// (fieldSeen). A field of another kind, a repeated one or one that does
+// not parse ends the read: next reports false, and the decoder leaves the
+// message to the generated one. It is a value, not a callback, so that a
+// decoder's scan allocates nothing.
+type fieldReader struct {
+	b    []byte
+	seen uint64
+}
+
+// more reports whether fields are left.
+func (r *fieldReader) more() bool { return len(r.b) > 0 }
+
+// next reads the next field: its number and type, and its value (v for a
+// varint, raw, aliasing the message, for bytes).
+func (r *fieldReader) next() (num protowire.Number, typ protowire.Type, v uint64, raw []byte, ok bool) {
+	num, typ, n := protowire.ConsumeTag(r.b)
+	if n < 0 || num >= 64 || !fieldSeen(&r.seen, num) {
+		return 0, 0, 0, nil, false
+	}
+	r.b = r.b[n:]
+	switch typ {
+	case protowire.VarintType:
+		v, n = protowire.ConsumeVarint(r.b)
+	case protowire.BytesType:
+		raw, n = protowire.ConsumeBytes(r.b)
+	default:
+		return 0, 0, 0, nil, false
+	}
+	if n < 0 {
+		return 0, 0, 0, nil, false
+	}
+	r.b = r.b[n:]
+	return num, typ, v, raw, true
+}
+
 // parseHotPacket decodes a packet that holds a hot envelope in the shape
 // the encoder writes. It reports false for any other packet, which the
 // generated decoder then reads (and drops if it is malformed).
 func parseHotPacket(b []byte, f *hotFields) bool {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || num != fieldPacketEnvelope || typ != protowire.BytesType {
-		return false
+	env, ok := soleBytesField(b, fieldPacketEnvelope)
+	return ok && parseHotEnvelope(env, f)
+}
+
+// soleBytesField returns the value of b's one field, a bytes field
+// numbered num, or false when b holds anything else.
+func soleBytesField(b []byte, num protowire.Number) ([]byte, bool) {
+	got, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || got != num || typ != protowire.BytesType {
+		return nil, false
 	}
-	env, m := protowire.ConsumeBytes(b[n:])
+	v, m := protowire.ConsumeBytes(b[n:])
 	if m < 0 || n+m != len(b) {
-		return false
+		return nil, false
 	}
-	return parseHotEnvelope(env, f)
+	return v, true
 }
 
 func parseHotEnvelope(b []byte, f *hotFields) bool {
 	*f = hotFields{}
-	// The scans are plain loops rather than hotScan's callbacks: a
-	// closure that captures f escapes, and the decoder allocates nothing.
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) {
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, v, raw, ok := r.next()
+		switch {
+		case !ok:
+			return false
+		case typ == protowire.VarintType && num == fieldEnvVersion:
+			f.version = uint32(v)
+		case typ == protowire.VarintType && num == fieldEnvSession:
+			f.session = v
+		case typ == protowire.BytesType && num == fieldEnvFrom:
+			ok = parseHotNodeID(raw, f)
+		case typ == protowire.BytesType && (num == fieldEnvCallRequest || num == fieldEnvCallReply):
+			if num == fieldEnvCallRequest {
+				ok = f.body == 0 && parseHotRequest(raw, f)
+			} else {
+				ok = f.body == 0 && parseHotReply(raw, f)
+			}
+			f.body = num
+		default:
 			return false
 		}
-		b = b[n:]
-		switch {
-		case typ == protowire.VarintType && (num == fieldEnvVersion || num == fieldEnvSession):
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return false
-			}
-			b = b[n:]
-			if num == fieldEnvVersion {
-				f.version = uint32(v)
-			} else {
-				f.session = v
-			}
-		case typ == protowire.BytesType && (num == fieldEnvFrom || num == fieldEnvCallRequest || num == fieldEnvCallReply):
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return false
-			}
-			b = b[n:]
-			var ok bool
-			switch num {
-			case fieldEnvFrom:
-				ok = parseHotNodeID(v, f)
-			case fieldEnvCallRequest:
-				ok = f.body == 0 && parseHotRequest(v, f)
-				f.body = num
-			case fieldEnvCallReply:
-				ok = f.body == 0 && parseHotReply(v, f)
-				f.body = num
-			}
-			if !ok {
-				return false
-			}
-		default:
+		if !ok {
 			return false
 		}
 	}
@@ -384,26 +408,13 @@ func parseHotEnvelope(b []byte, f *hotFields) bool {
 }
 
 func parseHotNodeID(b []byte, f *hotFields) bool {
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) {
-			return false
-		}
-		b = b[n:]
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, v, raw, ok := r.next()
 		switch {
-		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !utf8.Valid(v) {
-				return false
-			}
-			f.fromName, b = v, b[n:]
-		case num == 2 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return false
-			}
-			f.fromCreation, b = uint32(v), b[n:]
+		case ok && num == 1 && typ == protowire.BytesType && utf8.Valid(raw):
+			f.fromName = raw
+		case ok && num == 2 && typ == protowire.VarintType:
+			f.fromCreation = uint32(v)
 		default:
 			return false
 		}
@@ -413,34 +424,17 @@ func parseHotNodeID(b []byte, f *hotFields) bool {
 
 func parseHotPID(b []byte, p *pidFields) bool {
 	p.set = true
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) {
-			return false
-		}
-		b = b[n:]
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, v, raw, ok := r.next()
 		switch {
-		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !utf8.Valid(v) {
-				return false
-			}
-			p.node, b = v, b[n:]
-		case num >= 2 && num <= 4 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return false
-			}
-			b = b[n:]
-			switch num {
-			case 2:
-				p.creation = uint32(v)
-			case 3:
-				p.index = uint32(v)
-			case 4:
-				p.serial = uint32(v)
-			}
+		case ok && num == 1 && typ == protowire.BytesType && utf8.Valid(raw):
+			p.node = raw
+		case ok && num == 2 && typ == protowire.VarintType:
+			p.creation = uint32(v)
+		case ok && num == 3 && typ == protowire.VarintType:
+			p.index = uint32(v)
+		case ok && num == 4 && typ == protowire.VarintType:
+			p.serial = uint32(v)
 		default:
 			return false
 		}
@@ -450,76 +444,13 @@ func parseHotPID(b []byte, p *pidFields) bool {
 
 func parseHotAny(b []byte, a *anyFields) bool {
 	a.set = true
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) || typ != protowire.BytesType || num < 1 || num > 2 {
-			return false
-		}
-		v, m := protowire.ConsumeBytes(b[n:])
-		if m < 0 {
-			return false
-		}
-		b = b[n+m:]
-		if num == 1 {
-			if !utf8.Valid(v) {
-				return false
-			}
-			a.url = v
-		} else {
-			a.value = v
-		}
-	}
-	return true
-}
-
-func parseHotRequest(b []byte, f *hotFields) bool {
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) {
-			return false
-		}
-		b = b[n:]
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, _, raw, ok := r.next()
 		switch {
-		case typ == protowire.VarintType && (num == 1 || num == fieldRequestTimeout || num == fieldRequestDefaultTime):
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return false
-			}
-			b = b[n:]
-			switch num {
-			case 1:
-				f.callID = v
-			case fieldRequestTimeout:
-				f.timeoutMs = int64(v)
-			case fieldRequestDefaultTime:
-				f.defaultTimeout = v != 0
-			}
-		case typ == protowire.BytesType && num >= 2 && num <= 8 && num != fieldRequestTimeout:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return false
-			}
-			b = b[n:]
-			ok := true
-			switch num {
-			case 2:
-				ok = parseHotPID(v, &f.from)
-			case 3:
-				ok = parseHotPID(v, &f.to)
-			case 4:
-				ok, f.toName = utf8.Valid(v), v
-			case fieldRequestPayload:
-				ok = parseHotAny(v, &f.payload)
-			case 7:
-				ok, f.traceParent = utf8.Valid(v), v
-			case 8:
-				ok, f.traceState = utf8.Valid(v), v
-			}
-			if !ok {
-				return false
-			}
+		case ok && num == 1 && typ == protowire.BytesType && utf8.Valid(raw):
+			a.url = raw
+		case ok && num == 2 && typ == protowire.BytesType:
+			a.value = raw
 		default:
 			return false
 		}
@@ -527,33 +458,62 @@ func parseHotRequest(b []byte, f *hotFields) bool {
 	return true
 }
 
-func parseHotReply(b []byte, f *hotFields) bool {
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) {
+func parseHotRequest(b []byte, f *hotFields) bool {
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, v, raw, ok := r.next()
+		if !ok {
 			return false
 		}
-		b = b[n:]
+		if typ == protowire.VarintType {
+			switch num {
+			case 1:
+				f.callID = v
+			case fieldRequestTimeout:
+				f.timeoutMs = int64(v)
+			case fieldRequestDefaultTime:
+				f.defaultTimeout = v != 0
+			default:
+				return false
+			}
+			continue
+		}
+		switch num {
+		case 2:
+			ok = parseHotPID(raw, &f.from)
+		case 3:
+			ok = parseHotPID(raw, &f.to)
+		case 4:
+			ok, f.toName = utf8.Valid(raw), raw
+		case fieldRequestPayload:
+			ok = parseHotAny(raw, &f.payload)
+		case 7:
+			ok, f.traceParent = utf8.Valid(raw), raw
+		case 8:
+			ok, f.traceState = utf8.Valid(raw), raw
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func parseHotReply(b []byte, f *hotFields) bool {
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, v, raw, ok := r.next()
 		switch {
-		case num == 1 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return false
-			}
-			f.callID, b = v, b[n:]
-		case (num == fieldReplyPayload || num == fieldReplyError) && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || f.result != 0 {
-				return false
-			}
-			b = b[n:]
+		case ok && num == 1 && typ == protowire.VarintType:
+			f.callID = v
+		case ok && num == fieldReplyPayload && typ == protowire.BytesType && f.result == 0:
 			f.result = num
-			if num == fieldReplyPayload {
-				if !parseHotAny(v, &f.payload) {
-					return false
-				}
-			} else if !parseHotReason(v, f) {
+			if !parseHotAny(raw, &f.payload) {
+				return false
+			}
+		case ok && num == fieldReplyError && typ == protowire.BytesType && f.result == 0:
+			f.result = num
+			if !parseHotReason(raw, f) {
 				return false
 			}
 		default:
@@ -564,26 +524,13 @@ func parseHotReply(b []byte, f *hotFields) bool {
 }
 
 func parseHotReason(b []byte, f *hotFields) bool {
-	var seen uint64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || num >= 64 || !fieldSeen(&seen, num) {
-			return false
-		}
-		b = b[n:]
+	for r := (fieldReader{b: b}); r.more(); {
+		num, typ, v, raw, ok := r.next()
 		switch {
-		case num == 1 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return false
-			}
-			f.reasonKind, b = int32(v), b[n:]
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !utf8.Valid(v) {
-				return false
-			}
-			f.reasonText, b = v, b[n:]
+		case ok && num == 1 && typ == protowire.VarintType:
+			f.reasonKind = int32(v)
+		case ok && num == 2 && typ == protowire.BytesType && utf8.Valid(raw):
+			f.reasonText = raw
 		default:
 			return false
 		}

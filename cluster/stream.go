@@ -188,39 +188,19 @@ type usersFields struct {
 // decoded into values of its own before handleUsers returns).
 func parseUsersPacket(b []byte) (usersFields, bool) {
 	var u usersFields
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || num != 2 || typ != protowire.BytesType { // Packet.users
+	batch, ok := soleBytesField(b, 2) // Packet.users
+	if !ok {
 		return u, false
 	}
-	batch, m := protowire.ConsumeBytes(b[n:])
-	if m < 0 || n+m != len(b) {
-		return u, false
-	}
-	var seen uint64
-	for len(batch) > 0 {
-		num, typ, n := protowire.ConsumeTag(batch)
-		if n < 0 || num > 3 || !fieldSeen(&seen, num) {
-			return u, false
-		}
-		batch = batch[n:]
+	for r := (fieldReader{b: batch}); r.more(); {
+		num, typ, v, raw, ok := r.next()
 		switch {
-		case (num == 1 || num == 2) && typ == protowire.VarintType: // version, session
-			v, n := protowire.ConsumeVarint(batch)
-			if n < 0 {
-				return u, false
-			}
-			batch = batch[n:]
-			if num == 1 {
-				u.version = uint32(v)
-			} else {
-				u.session = v
-			}
-		case num == 3 && typ == protowire.BytesType: // messages
-			v, n := protowire.ConsumeBytes(batch)
-			if n < 0 {
-				return u, false
-			}
-			u.messages, batch = v, batch[n:]
+		case ok && num == 1 && typ == protowire.VarintType: // version
+			u.version = uint32(v)
+		case ok && num == 2 && typ == protowire.VarintType: // session
+			u.session = v
+		case ok && num == 3 && typ == protowire.BytesType: // messages
+			u.messages = raw
 		default:
 			return u, false
 		}
