@@ -559,12 +559,7 @@ func (t *transport) acceptPool(conn net.Conn) {
 		_ = conn.Close()
 		return
 	}
-	t.tcpMu.Lock()
-	if t.tcpConns == nil {
-		t.tcpConns = make(map[net.Conn]struct{})
-	}
-	t.tcpConns[conn] = struct{}{}
-	t.tcpMu.Unlock()
+	t.keepConn(conn)
 	go func() {
 		s := &poolServer{t: t, conn: conn}
 		defer func() {
@@ -576,10 +571,7 @@ func (t *transport) acceptPool(conn net.Conn) {
 			t.log.Debug().Err(err).Msg("call connection ended")
 		}
 		s.unbind()
-		t.tcpMu.Lock()
-		delete(t.tcpConns, conn)
-		t.tcpMu.Unlock()
-		_ = conn.Close()
+		t.dropConn(conn)
 	}()
 }
 

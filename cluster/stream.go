@@ -357,13 +357,9 @@ func (c *peerConn) sendUsers(session uint64, users []byte, inline bool) (int, er
 	defer c.sendMu.Unlock()
 	if c.tcp != nil {
 		n := usersPacketSize(session, len(users))
-		c.tcp.frames.Add(1)
 		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
 		c.tcp.out = appendUsersPacket(c.tcp.out, session, users)
-		if !inline && len(c.tcp.out) >= tcpFlushBytes {
-			return n, c.tcp.flush()
-		}
-		return n, nil
+		return c.framed(n, inline)
 	}
 	pkt := usersPacket(session, users)
 	return len(pkt), c.stream.SendMsg(&pkt)
@@ -386,13 +382,9 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 	}
 	if n, sizes, ok := sizeHotEnvelope(env); ok {
 		// A call's request or reply, encoded by hand (hotwire.go).
-		c.tcp.frames.Add(1)
 		c.tcp.out = binary.BigEndian.AppendUint32(c.tcp.out, uint32(n))
 		c.tcp.out = appendHotEnvelope(c.tcp.out, env, sizes)
-		if !inline && len(c.tcp.out) >= tcpFlushBytes {
-			return n, c.tcp.flush()
-		}
-		return n, nil
+		return c.framed(n, inline)
 	}
 	c.body.Envelope = env
 	c.pkt.Body = &c.body
@@ -404,6 +396,13 @@ func (c *peerConn) sendEnvelope(env *clusterpb.Envelope, inline bool) (int, erro
 		return 0, fmt.Errorf("%w: %w", errEncode, err)
 	}
 	c.tcp.out = out
+	return c.framed(n, inline)
+}
+
+// framed counts the frame of n bytes just added to the TCP stream's
+// buffer, and writes the buffer out if it is full (unless inline, whose
+// caller flushes); it returns n and the write's error.
+func (c *peerConn) framed(n int, inline bool) (int, error) {
 	c.tcp.frames.Add(1)
 	if !inline && len(c.tcp.out) >= tcpFlushBytes {
 		return n, c.tcp.flush()

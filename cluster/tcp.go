@@ -221,12 +221,7 @@ func (t *transport) acceptTCP(conn net.Conn, id uint64) {
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
-	t.tcpMu.Lock()
-	if t.tcpConns == nil {
-		t.tcpConns = make(map[net.Conn]struct{})
-	}
-	t.tcpConns[conn] = struct{}{}
-	t.tcpMu.Unlock()
+	t.keepConn(conn)
 	go func() {
 		defer t.conns.Done()
 		f := &frameReader{r: bufio.NewReaderSize(conn, tcpReadBuffer)}
@@ -240,11 +235,27 @@ func (t *transport) acceptTCP(conn net.Conn, id uint64) {
 		if id != 0 {
 			t.endFence(id, f.fence)
 		}
-		t.tcpMu.Lock()
-		delete(t.tcpConns, conn)
-		t.tcpMu.Unlock()
-		_ = conn.Close()
+		t.dropConn(conn)
 	}()
+}
+
+// keepConn records an accepted connection (a stream or a call
+// connection), which stop closes if it is still open then.
+func (t *transport) keepConn(conn net.Conn) {
+	t.tcpMu.Lock()
+	if t.tcpConns == nil {
+		t.tcpConns = make(map[net.Conn]struct{})
+	}
+	t.tcpConns[conn] = struct{}{}
+	t.tcpMu.Unlock()
+}
+
+// dropConn closes an accepted connection keepConn recorded, and forgets it.
+func (t *transport) dropConn(conn net.Conn) {
+	t.tcpMu.Lock()
+	delete(t.tcpConns, conn)
+	t.tcpMu.Unlock()
+	_ = conn.Close()
 }
 
 // reapIdle closes an accepted stream that received nothing for twice the
