@@ -238,9 +238,9 @@ func (r lowerResolver) ResolveRegistryConflict(scope, name string, a, b registry
 
 // resolved prints a custom resolver's question and answer as "RS scope
 // name a atime ameta b btime bmeta => keep": the randomized test checks
-// that the two owners answered alike when they were asked alike (an
-// Update racing the heal can show the two owners different metadata,
-// docs/registry.md).
+// that each owner kept what its own resolver answered (an Update racing
+// the heal can show the two owners different metadata, docs/registry.md,
+// so their answers can differ).
 func (p printer) resolved(scope, name string, a, b registry.Registration, keep actor.PID) {
 	p.out.printf("RS %s %s %v %d %q %v %d %q => %v", scope, name, a.PID, a.Time, metaText(a.Meta), b.PID, b.Time, metaText(b.Meta), keep)
 }
@@ -892,7 +892,6 @@ type node struct {
 	seenEvents int      // events newEvents returned (random_test.go)
 	seenLogs   int      // log bytes newConflicts read
 	resolves   []string // the custom resolver's "RS " lines, without the prefix
-	seenRes    int      // resolves newResolves returned
 
 	// local runs the commands of a node of this process (random_net_test.go's
 	// memory mode) instead of a child's: no cmd, stdin or reader then.
