@@ -354,12 +354,13 @@ func without(list []string, s string) []string {
 }
 
 // removeName removes a local registration of name; the claims it beat
-// stay hidden, no longer beaten by anything (reresolve).
+// stay hidden, no longer beaten by anything (reresolve, which only a
+// custom resolver needs: a scope without one skips the peers' claims).
 func (p *scopeProc) removeName(name string) {
 	p.s.names.remove(name)
 	p.s.nameCount.Add(-1)
 	p.s.localNames.Add(-1)
-	if p.repl != nil && len(p.repl.peers) > 0 {
+	if _, custom := p.cfg.handler.(ConflictResolver); custom && p.repl != nil && len(p.repl.peers) > 0 {
 		h := hashString(name)
 		for _, l := range p.repl.peers {
 			if c := l.names.get(name, h); c != nil {
