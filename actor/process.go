@@ -300,7 +300,9 @@ func (c *Context) release() {
 // message finds the process idle, the calling goroutine runs the
 // activation itself (runInline) instead of waking a worker, and postRun
 // returns once it did; otherwise it posts as post does. It returns false
-// if the process is dead.
+// if the process is dead. It repeats postEnv's switch instead of sharing
+// a helper with it: the helper's call on every send measured a tenth
+// slower on BenchmarkCast1to1.
 func (c *Context) postRun(msg any) bool {
 	c.mu.Lock()
 	switch c.state {
